@@ -1,0 +1,45 @@
+// An account and its file: RFC 4180 CSV, a header line and one record, checksummed.
+// The format is specified in docs/FORMAT.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "drovebank/money.h"
+#include "drovebank/status.h"
+#include "drovebank/validate.h"
+
+namespace drovebank {
+
+struct Account {
+  AccountId id = 0;
+  std::string first;
+  std::string last;
+  Cents balance = 0;
+  bool closed = false;
+  std::uint64_t version = 0;   // count of committed changes, 1 after open
+  std::uint64_t last_txn = 0;  // transaction number of the latest change
+
+  bool operator==(const Account&) const = default;
+};
+
+inline constexpr std::string_view kAccountHeader =
+    "id,first,last,balance,status,version,last_txn,checksum";
+
+// Encodes header + record, each line ending in "\n". Fields that need it are quoted
+// (comma, quote, or a leading = + - @ so spreadsheets never read a formula).
+std::string EncodeAccountFile(const Account& a);
+
+// Decodes a file produced by EncodeAccountFile. Corruption (never a guess) when the
+// syntax, the header, a field, the checksum, or the id (must equal `expected_id`
+// when it is non-zero) is wrong; the message says which.
+Result<Account> DecodeAccountFile(std::string_view text, AccountId expected_id);
+
+// RFC 4180 quoting of one cell, used by the account file and any CSV export.
+std::string CsvCell(std::string_view cell);
+
+// CRC-32 (IEEE) of `data` as 8 lowercase hex digits; the checksum of files and records.
+std::string Crc32Hex(std::string_view data);
+
+}  // namespace drovebank

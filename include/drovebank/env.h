@@ -1,0 +1,98 @@
+// The one door to the operating system (after LevelDB's Env). Every file operation of the
+// store goes through an Env, so tests can substitute one that crashes, fails calls with
+// EIO/ENOSPC at named fault points, or forgets unsynced writes (power loss).
+//
+// Contract shared by all methods: on failure they return a Status made by ErrnoStatus
+// (NotFound for ENOENT, Busy for EWOULDBLOCK, IOError otherwise) naming the call and path;
+// they never throw. Paths are used as given (relative to the working directory or absolute).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+struct FileInfo {
+  bool is_dir = false;
+  bool is_regular = false;
+  bool is_symlink = false;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0;  // permission bits and type, as st_mode
+  std::uint32_t uid = 0;
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // open(2) with O_CLOEXEC|O_NOFOLLOW always added: a symlink is never followed.
+  virtual Result<int> Open(const std::string& path, int flags, unsigned mode = 0600) = 0;
+  virtual Status Close(int fd) = 0;
+  // Writes all of `data` (looping over short writes) at the current offset; on failure
+  // part of it may have been written.
+  virtual Status Write(int fd, std::string_view data) = 0;
+  // Reads up to n bytes at offset; returns the count (0 at end of file).
+  virtual Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) = 0;
+  // Reads a whole regular file (opened with O_NOFOLLOW).
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // fsync / fdatasync. After a failure the caller must not retry on the same descriptor:
+  // Linux may have dropped the dirty pages after reporting the error once.
+  virtual Status Sync(int fd) = 0;
+  virtual Status DataSync(int fd) = 0;
+  virtual Status Truncate(int fd, std::uint64_t size) = 0;
+  virtual Result<FileInfo> StatFd(int fd) = 0;
+  // lstat(2): a symlink is reported as one, never followed.
+  virtual Result<FileInfo> Stat(const std::string& path) = 0;
+
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Unlink(const std::string& path) = 0;
+  // mkdir(2); Ok when a directory already exists there.
+  virtual Status MakeDir(const std::string& path, unsigned mode) = 0;
+  // Makes the directory's entries durable (open O_DIRECTORY + fsync).
+  virtual Status SyncDir(const std::string& path) = 0;
+  // syncfs(2) on the file system holding `path`: everything written so far is durable.
+  virtual Status SyncFs(const std::string& path) = 0;
+  // Entry names of a directory, without "." and "..", unsorted.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
+
+  // Open-file-description byte-range lock on one byte at `offset` (F_OFD_SETLK[W]):
+  // released by UnlockByte, by closing the descriptor, or by the process dying.
+  // With wait=false a lock held elsewhere gives Busy.
+  virtual Status LockByte(int fd, std::uint64_t offset, bool wait) = 0;
+  virtual Status UnlockByte(int fd, std::uint64_t offset) = 0;
+
+  // Maps `len` bytes of the file shared and read-write. The mapping lives until Unmap.
+  virtual Result<void*> MapShared(int fd, size_t len) = 0;
+  virtual void Unmap(void* addr, size_t len) = 0;
+
+  // A named fault point: `path` is the write path ("deposit", "checkpoint", "recover"),
+  // `step` the step within it ("after_journal_sync"). The real Env does nothing; a fault
+  // injecting Env may exit the process at once or arm a failure of the next call.
+  virtual void FaultPoint(std::string_view path, std::string_view step) {
+    (void)path;
+    (void)step;
+  }
+};
+
+// The POSIX implementation.
+Env* PosixEnv();
+
+// The Env the programs use: PosixEnv, wrapped by the fault injector when the build has
+// DROVEBANK_FAULT_INJECTION and the DROVEBANK_FAULT environment variable is set
+// (see docs/RELIABILITY.md for its syntax).
+Env* DefaultEnv();
+
+// Writes `data` to `path` through a temp file, fsync, rename and directory fsync, so the
+// file is either the old or the new content after any crash. Used for small metadata
+// files (the checkpoint), never on the per-operation path.
+Status WriteFileDurably(Env* env, const std::string& path, std::string_view data);
+
+}  // namespace drovebank

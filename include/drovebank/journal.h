@@ -1,0 +1,130 @@
+// The journal: segment files of records (record.h), the store-wide transaction counter,
+// and group commit. docs/DESIGN.md walks through the protocol and its crash reasoning.
+//
+// Files in DATA/journal/:
+//   NNNNNNNNNNNNNNNN.log  segments, named by the first transaction number they may hold
+//   CHECKPOINT            how far the account files are known durable (record.h framing)
+//   shm                   shared state of the processes of this boot (mmap'd, never fsync'd):
+//                         next txn, the active segment and its end, how far it is synced.
+//                         Its bytes 100..102 carry OFD locks: the append mutex, the sync
+//                         leader, and the checkpointer.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drovebank/env.h"
+#include "drovebank/layout.h"
+#include "drovebank/record.h"
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+struct JournalPos {
+  std::uint64_t seg = 0;     // segment name (its first txn)
+  std::uint64_t offset = 0;  // byte offset within it
+  auto operator<=>(const JournalPos&) const = default;
+};
+
+struct CheckpointInfo {
+  JournalPos pos;                  // records before pos are durable in the account files
+  std::uint64_t last_txn = 0;      // the last txn before pos
+  AccountId max_id = 0;            // the largest account id opened before pos
+  std::uint64_t account_count = 0;  // accounts opened before pos
+};
+
+// Segments grow to about this size before a new one starts and a checkpoint runs.
+inline constexpr std::uint64_t kSegmentBytes = 4 << 20;
+
+class Journal {
+ public:
+  // Called while the journal is (re)initialised after a crash or power loss, with every
+  // record after the checkpoint, before any other process may commit. It must bring the
+  // account files up to date (records carry full states, so applying is idempotent).
+  using ReplayFn = std::function<Status(const std::vector<Record>&)>;
+
+  // Opens the journal of an existing data directory, initialising the shared state
+  // (and replaying) when this boot has not done so yet.
+  static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, ReplayFn replay);
+  ~Journal();
+
+  // Opens without touching the shared state or any file: for `recover --check`. Append,
+  // Sync and AllocateId must not be called; End() is the end of the last segment.
+  static Result<std::unique_ptr<Journal>> OpenReadOnly(Env* env, const Layout& layout);
+
+  // Rebuilds the shared state from disk now (replaying), as after a reboot: `recover` uses
+  // it so a failed sync or a torn tail is settled from what the disk really holds.
+  Status Reinitialize();
+
+  // Reserves a new account id (the next after the largest ever allocated). An id whose
+  // open never commits is skipped, never reused within this boot.
+  Result<AccountId> AllocateId();
+
+  // Commit step 1. Under the append mutex: assigns consecutive txn numbers and the time to
+  // `records`, writes them with one write(2), and publishes the new end. Success: the
+  // records are in the journal (not yet durable); returns the end position. Failure:
+  // nothing of them remains in the journal (a partial write is cut off), unless the cut
+  // itself failed, in which case the store is marked as needing recovery.
+  Result<JournalPos> Append(std::vector<Record>* records, std::string_view fault_path);
+
+  // Commit step 2, the commit point: returns once everything up to `pos` is durable. One
+  // process syncs for all that are waiting (group commit). An fdatasync failure is never
+  // retried: the store is marked as needing recovery and IOError (maybe applied) returned.
+  Status Sync(JournalPos pos, std::string_view fault_path);
+
+  // True once an Append started a new segment since the last checkpoint by this process.
+  bool rotated() const { return rotated_; }
+  void clear_rotated() { rotated_ = false; }
+
+  JournalPos End() const;
+  std::uint64_t account_count() const;
+
+  Result<CheckpointInfo> ReadCheckpoint() const;
+  Status WriteCheckpoint(const CheckpointInfo& info);
+
+  // Records in [from, to), across segments, in order; Corruption on a bad record.
+  Result<std::vector<Record>> ReadRange(JournalPos from, JournalPos to) const;
+  // Every record from the beginning of history to the current end.
+  Result<std::vector<Record>> ReadAll() const;
+  // One committed record by its number; NotFound if there is none.
+  Result<Record> FindTxn(std::uint64_t txn) const;
+
+  // OFD lock serialising checkpoints.
+  Status LockCheckpoint(bool wait);
+  void UnlockCheckpoint();
+
+  // Segment names in ascending order.
+  Result<std::vector<std::uint64_t>> Segments() const;
+  std::string SegmentPath(std::uint64_t seg) const;
+
+ private:
+  struct Shm;
+  Journal(Env* env, const Layout& layout, ReplayFn replay);
+  Status Attach();
+  bool ShmValid() const;
+  Status Initialize();
+  Status EnsureSegmentOpen(std::uint64_t seg);
+  Status AdoptTail(std::uint64_t size);
+  Status Rotate(std::string_view fault_path);
+  Status MarkNeedsRecovery(std::string_view why);
+  Result<std::string> ReadSegment(std::uint64_t seg) const;
+  void BeginUpdate();
+  void EndUpdate();
+
+  Env* env_;
+  Layout layout_;
+  ReplayFn replay_;
+  int shm_fd_ = -1;
+  Shm* shm_ = nullptr;
+  int seg_fd_ = -1;
+  std::uint64_t seg_open_ = 0;
+  bool rotated_ = false;
+  mutable std::map<std::uint64_t, std::string> segment_cache_;
+};
+
+}  // namespace drovebank

@@ -1,0 +1,50 @@
+// Where everything lives inside a data directory (docs/FORMAT.md has the full tree).
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "drovebank/env.h"
+#include "drovebank/lockfile.h"
+#include "drovebank/validate.h"
+
+namespace drovebank {
+
+class Layout {
+ public:
+  explicit Layout(std::string root) : root_(std::move(root)) {}
+
+  const std::string& root() const { return root_; }
+  std::string accounts() const { return root_ + "/accounts"; }
+  std::string journal() const { return root_ + "/journal"; }
+  std::string locks() const { return root_ + "/locks"; }
+  std::string tmp() const { return root_ + "/tmp"; }
+  std::string keys() const { return root_ + "/keys"; }
+  std::string quarantine() const { return root_ + "/quarantine"; }
+  // The marker that makes every session refuse writes until `recover` has run.
+  std::string recovery_marker() const { return root_ + "/NEEDS_RECOVERY"; }
+
+  // accounts/AA/BB/CC/DD.csv for AABBCCDD = id zero-padded to 8 digits.
+  std::string AccountPath(AccountId id) const;
+  // The three shard directories of an account, outermost first.
+  std::array<std::string, 3> AccountDirs(AccountId id) const;
+  LockPaths AccountLock(AccountId id) const;
+
+  // keys/XX/KEY.json where XX is a hash byte of the key; the key was validated.
+  std::string KeyPath(std::string_view key) const;
+  std::string KeyDir(std::string_view key) const;
+  LockPaths KeyLock(std::string_view key) const;
+
+ private:
+  std::string root_;
+};
+
+// The data directory: `flag` if non-empty, else $DROVEBANK_DATA, else "./data".
+std::string ResolveDataDir(const std::string& flag);
+
+// Creates the data directory (0700) and its subdirectories when missing. Refuses (with
+// InvalidArgument and a clear message) a path that is a symlink or not a directory, and a
+// directory owned by another user or writable by group or others.
+Status PrepareDataDir(Env* env, const Layout& layout);
+
+}  // namespace drovebank

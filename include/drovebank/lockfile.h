@@ -1,0 +1,101 @@
+// Lock files, shaped like git's lockfile.h.
+//
+// Calling sequence:
+//
+//   LockFile lk(env, paths);            // nothing happens yet
+//   DB_RETURN_IF_ERROR(lk.Hold(wait));  // creates the lock file (O_EXCL), waiting if held
+//   if (lk.took_over_dead_owner()) ...  // a dead process held it: repair the target first
+//   DB_RETURN_IF_ERROR(lk.WriteTemp(new_content));  // temp file beside nothing: no fsync
+//   DB_RETURN_IF_ERROR(lk.Commit());    // rename(temp, target), then remove the lock file
+//
+// Any early return leaves the destructor to call Rollback(), which removes the temp file
+// and the lock file; Rollback() is safe to call twice and after Commit(). After the commit
+// point of a write (its journal record is durable) a failure must NOT roll back silently:
+// call Abandon() to leave the lock file in place, so the next user sees a dead owner and
+// repairs the target from the journal.
+//
+// The lock file holds one line naming its owner: "PID START_TIME BOOT_ID HOST SINCE_MS".
+// A lock whose owner is dead (see CheckLiveness) is taken over in place: the waiter
+// rewrites the owner line under an OFD lock on the lock file, so two waiters can never
+// both take it over. A live owner's lock is never broken; a waiter gives up with Busy
+// after the timeout.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "drovebank/env.h"
+#include "drovebank/process_info.h"
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+struct LockOwner {
+  ProcessIdentity process;
+  std::int64_t since_ms = 0;
+};
+
+// Parses a lock file's owner line; nullopt when it is empty or malformed.
+std::optional<LockOwner> ParseLockOwner(std::string_view text);
+std::string FormatLockOwner(const LockOwner& owner);
+
+struct LockWait {
+  double timeout_seconds = 10.0;
+  // Called once, when the lock is found held by a live process and the wait begins.
+  std::function<void(std::string_view what, const LockOwner& owner)> on_wait;
+  // Polled while waiting; true cancels the wait with Cancelled.
+  std::function<bool()> cancelled;
+};
+
+struct LockPaths {
+  std::string lock;    // the lock file
+  std::string temp;    // where WriteTemp writes
+  std::string target;  // what Commit replaces
+  std::string what;    // for messages: "account 1001"
+};
+
+class LockFile {
+ public:
+  LockFile(Env* env, LockPaths paths) : env_(env), paths_(std::move(paths)) {}
+  ~LockFile() { (void)Rollback(); }
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+  LockFile(LockFile&& o) noexcept;
+  LockFile& operator=(LockFile&&) = delete;
+
+  // Success: the lock is ours. Busy after the timeout (the message names the holder),
+  // Cancelled when wait.cancelled() said so, IOError on a failed call. Nothing is held on
+  // failure.
+  Status Hold(const LockWait& wait);
+  // Tries once without waiting; Busy when a live process holds it.
+  Status TryHold();
+
+  // Writes the temp file (created 0600, truncated). Requires held().
+  Status WriteTemp(std::string_view content);
+  // Renames the temp file over the target and removes the lock file. On failure the lock
+  // stays held (the caller decides between Rollback and Abandon).
+  Status Commit();
+  // Removes the temp file and the lock file if held; safe twice.
+  Status Rollback();
+  // Forgets the lock without removing it (see the calling sequence above).
+  void Abandon() { held_ = false; }
+
+  bool held() const { return held_; }
+  bool took_over_dead_owner() const { return took_over_; }
+  const LockPaths& paths() const { return paths_; }
+
+ private:
+  // One attempt: Ok when held, Busy with *owner filled when a live process holds it.
+  Status Attempt(std::optional<LockOwner>* owner);
+  Status TakeOverIfDead(std::optional<LockOwner>* owner, bool* took);
+
+  Env* env_;
+  LockPaths paths_;
+  bool held_ = false;
+  bool temp_written_ = false;
+  bool took_over_ = false;
+};
+
+}  // namespace drovebank

@@ -1,0 +1,33 @@
+// Who this process is, and whether another process (named in a lock file) still lives.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace drovebank {
+
+struct ProcessIdentity {
+  int pid = 0;
+  std::uint64_t start_time = 0;  // clock ticks since boot (/proc/PID/stat field 22)
+  std::string boot_id;           // /proc/sys/kernel/random/boot_id
+  std::string host;              // gethostname
+};
+
+// This process, read once.
+const ProcessIdentity& Self();
+
+enum class Liveness { kAlive, kDead, kUnknown };
+
+// kDead when `owner` ran on this host and either the boot differs, the pid is gone, or the
+// pid now belongs to a process with another start time (reused). kUnknown for another
+// host: such a lock is never broken. kAlive otherwise.
+Liveness CheckLiveness(const ProcessIdentity& owner);
+
+// Milliseconds since the Unix epoch (wall clock, for display and records).
+std::int64_t NowMillis();
+
+// "2026-11-22T03:04:05.123Z"
+std::string FormatTime(std::int64_t millis);
+
+}  // namespace drovebank

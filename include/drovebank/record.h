@@ -1,0 +1,83 @@
+// Journal records: the commit point of every change. One record per line:
+//   CRC32HEX SP JSON LF
+// where the CRC covers the JSON text. docs/FORMAT.md specifies the JSON fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drovebank/account.h"
+#include "drovebank/money.h"
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+enum class OpKind { kOpen, kDeposit, kWithdraw, kTransfer, kClose };
+std::string_view OpKindName(OpKind k);
+Result<OpKind> ParseOpKind(std::string_view name);
+
+// One operation. The request part is filled by the caller; the result part (`after`,
+// `to_after`, and `id` for open) by the commit.
+struct Op {
+  OpKind kind = OpKind::kDeposit;
+  AccountId id = 0;  // open: assigned at commit
+  AccountId to = 0;  // transfer only
+  Cents amount = 0;  // open: opening balance
+  std::string first, last;  // open only
+  Cents after = 0;     // balance of `id` after the op
+  Cents to_after = 0;  // balance of `to` after a transfer
+
+  bool operator==(const Op&) const = default;
+};
+
+// In a group of records appended together, an account's prev_txn may point at an
+// earlier record of the same group, whose txn is not known yet: kPrevInGroup | index.
+// Journal::Append resolves it when it numbers the records.
+inline constexpr std::uint64_t kPrevInGroup = 1ULL << 63;
+
+struct RecordAccount {
+  Account state;              // the full state after the record
+  std::uint64_t prev_txn = 0;  // the account's previous change (0 for open): the history chain
+  bool operator==(const RecordAccount&) const = default;
+};
+
+struct Record {
+  std::uint64_t txn = 0;
+  std::int64_t time_ms = 0;
+  std::string key;      // idempotency key, may be empty
+  std::string request;  // canonical request text, compared when a key is reused
+  std::vector<Op> ops;
+  std::vector<RecordAccount> accounts;
+  bool operator==(const Record&) const = default;
+};
+
+// Canonical text of a request (the ops before results), e.g. "deposit 7 1000".
+std::string RequestText(const std::vector<Op>& ops);
+
+// The record's JSON (no CRC, no newline) and its decoder.
+std::string RecordJson(const Record& r);
+Result<Record> ParseRecordJson(std::string_view json);
+
+// CRC SP JSON LF.
+std::string EncodeRecord(const Record& r);
+
+// Decodes one line without its LF. Corruption when the CRC or JSON is bad.
+Result<Record> DecodeRecordLine(std::string_view line);
+
+// The outcome of scanning a run of journal bytes from the start of a record.
+struct ScanResult {
+  std::vector<Record> records;
+  std::vector<std::uint64_t> ends;  // end offset of each record, relative to the scan start
+  std::uint64_t good_bytes = 0;     // bytes up to the end of the last good record
+  bool torn_tail = false;           // bytes after good_bytes that are not a whole record
+  bool corrupt_middle = false;      // a bad record followed by more data that parses
+};
+
+// Parses consecutive records. A bad or incomplete record at the very end is a torn tail
+// (an unacknowledged write cut short); a bad record with good records after it is
+// corruption in the middle, which only `recover` may settle.
+ScanResult ScanRecords(std::string_view bytes);
+
+}  // namespace drovebank

@@ -1,0 +1,53 @@
+// `recover`: settles everything a crash can leave behind.
+//
+// In order: (1) the journal is opened, which replays committed records after a reboot and
+// cuts a torn tail; (2) every lock file in locks/ is examined: a dead owner's lock is taken
+// over, its account or key repaired from the journal, and removed; a live owner's is left;
+// (3) temp files in tmp/ with no live lock are removed (they are never committed data);
+// (4) every record after the checkpoint is applied to the files; (5) with --full, every
+// account file is verified against the journal, rebuilt from it when corrupt or stale,
+// and moved to quarantine/ when the journal cannot rebuild it; (6) a checkpoint makes it
+// all durable and the NEEDS_RECOVERY marker is removed. Its work is proportional to the
+// locks, temps and journal tail in flight, not to the number of accounts (except --full).
+// Running it twice changes nothing the second time.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "drovebank/env.h"
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+struct RecoverOptions {
+  std::string data_dir;
+  Env* env = nullptr;
+  bool check_only = false;  // change nothing; report what would be done
+  bool full = false;        // verify every account file
+  double lock_timeout = 10.0;
+  std::function<void(size_t done, size_t total)> progress;  // --full walk
+};
+
+struct RecoverReport {
+  size_t dead_locks = 0;         // locks of dead processes cleared
+  size_t live_locks = 0;         // locks of live processes left alone
+  size_t temps_removed = 0;
+  size_t records_replayed = 0;   // journal records after the checkpoint examined
+  size_t files_repaired = 0;     // account/key files rewritten from the journal
+  size_t accounts_verified = 0;  // --full
+  size_t quarantined = 0;
+  bool marker_cleared = false;
+  std::vector<std::string> notes;  // one line per decision, for the report
+  bool consistent() const {
+    return dead_locks == 0 && temps_removed == 0 && files_repaired == 0 && quarantined == 0 &&
+           !marker_cleared;
+  }
+};
+
+// Runs recovery (or, with check_only, the check). IOError/Corruption when it cannot
+// finish; the report says what was done up to then.
+Status Recover(const RecoverOptions& options, RecoverReport* report);
+
+}  // namespace drovebank

@@ -1,0 +1,135 @@
+// The store: accounts in files, changes committed through the journal.
+//
+// Every write goes: key locks, then account locks in ascending id order -> rules checked
+// -> journal append -> journal sync (the commit point) -> each account file replaced
+// through its temp file and rename -> key files -> locks released. docs/DESIGN.md has the
+// crash reasoning for each step; each step is a fault point PATH:STEP (fault_points.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drovebank/account.h"
+#include "drovebank/env.h"
+#include "drovebank/journal.h"
+#include "drovebank/layout.h"
+#include "drovebank/lockfile.h"
+#include "drovebank/record.h"
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+struct StoreOptions {
+  std::string data_dir = "data";
+  Env* env = nullptr;  // nullptr: DefaultEnv()
+  LockWait lock_wait;  // timeout, wait notice and cancellation for every lock wait
+};
+
+// One all-or-nothing unit: its ops become one journal record, or nothing.
+struct Event {
+  std::vector<Op> ops;
+  std::string key;  // idempotency key, optional
+};
+
+struct EventResult {
+  Status status;          // Ok, or the rule/input error that refused this event alone
+  Record record;          // the committed record (ops carry resulting balances and ids)
+  bool replayed = false;  // the key was seen before: this is the original result
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  size_t page = 1;   // 1-based
+  size_t pages = 1;  // at least 1
+  size_t total = 0;
+};
+
+struct HistoryEntry {
+  std::uint64_t txn = 0;
+  std::int64_t time_ms = 0;
+  OpKind kind = OpKind::kDeposit;
+  Cents amount = 0;
+  AccountId counterpart = 0;  // the other account of a transfer, else 0
+  bool outgoing = false;      // transfer from this account
+  Cents balance_after = 0;
+};
+
+class Store {
+ public:
+  // Prepares the data directory (creating it, 0700, when missing) and opens the journal,
+  // replaying committed records after a crash before anything is read.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  // The account as committed. A lock left by a dead process is taken over and the
+  // account repaired from the journal first. NotFound; Corruption (the store is then
+  // marked as needing recovery, and the message names the file).
+  Result<Account> Get(AccountId id);
+
+  // Commits `ops` atomically as one record. Success: durable and visible. Rule failures
+  // (NotFound, Closed, InsufficientFunds, Limit, RuleFailed, KeyReused) and Busy change
+  // nothing. IOError with maybe_applied() means the record may be committed: recover
+  // settles it. `fault_path` names the write path for fault points ("deposit", "commit").
+  Result<EventResult> Commit(Event event, std::string_view fault_path);
+
+  // Commits events in one group: their accounts locked once, each event checked in
+  // order against the state the earlier ones left, each success its own record, all
+  // records written with one append and one sync. A refused event does not stop the
+  // others; its EventResult carries the reason. A failed write fails the whole call.
+  Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events,
+                                               std::string_view fault_path);
+
+  // Accounts by id (closed ones too), `page_size` a page; page past the end is empty.
+  Result<Page<Account>> List(size_t page, size_t page_size);
+  // Accounts whose first or last name contains `text`, ignoring ASCII case.
+  Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size);
+  // The account's committed changes, newest first.
+  Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
+  // One committed transaction.
+  Result<Record> FindTxn(std::uint64_t txn);
+
+  // Makes every committed change durable in the account files and records how far the
+  // journal is applied. With wait=false it returns Ok at once if another process is
+  // checkpointing.
+  Status Checkpoint(bool wait);
+
+  // Brings the account and key files up to date with `records` (full states: applying is
+  // idempotent). With wait=false, accounts locked by a live process are skipped (their
+  // holder is applying them). Returns how many files were rewritten.
+  Result<size_t> ApplyRecords(const std::vector<Record>& records, bool wait);
+
+  // Every record after the checkpoint (what a crash may have left unapplied).
+  Result<std::vector<Record>> RecordsSinceCheckpoint();
+
+  // Writes the recovery marker (a line saying why); every session then refuses writes.
+  Status MarkNeedsRecovery(std::string_view why);
+  bool NeedsRecovery();
+
+  void set_lock_wait(LockWait w) { lock_wait_ = std::move(w); }
+  Env* env() { return env_; }
+  const Layout& layout() const { return layout_; }
+  Journal& journal() { return *journal_; }
+
+ private:
+  Store(Env* env, Layout layout, LockWait wait) : env_(env), layout_(std::move(layout)),
+                                                  lock_wait_(std::move(wait)) {}
+  Result<Account> ReadAccount(AccountId id);
+  Status RepairAccount(AccountId id, LockFile* held);
+  Status RepairKey(const std::string& key, LockFile* held);
+  Status InstallFile(const LockPaths& paths, std::string_view content);
+  Status EnsureAccountDirs(AccountId id);
+
+  Env* env_;
+  Layout layout_;
+  LockWait lock_wait_;
+  std::unique_ptr<Journal> journal_;
+};
+
+// Rules: applies one op to `accounts` (the working states, by id). Fails with the rule
+// that refuses it and leaves `accounts` unchanged; fills op->after / op->to_after.
+Status ApplyOp(Op* op, std::map<AccountId, Account>* accounts);
+
+}  // namespace drovebank

@@ -1,0 +1,31 @@
+// Input validation for everything a user types that is not money.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+using AccountId = std::uint32_t;
+inline constexpr AccountId kMaxAccountId = 99'999'999;
+
+// Parses a decimal id in [1, kMaxAccountId]: digits only, no sign, no exponent, no
+// path characters. On failure: InvalidArgument naming the bad text.
+Result<AccountId> ParseAccountId(std::string_view text);
+
+// A name is UTF-8 (well-formed, no overlongs or surrogates), 1-64 characters (code
+// points), with no control characters (C0, DEL, C1) so terminal escapes cannot pass.
+// Commas, quotes and apostrophes are fine. On failure: InvalidArgument saying why.
+Status ValidateName(std::string_view name, std::string_view what);
+
+// An idempotency key is 1-64 characters of [A-Za-z0-9_.:-] not starting with '.'.
+// It is used in a file name, so nothing else may pass.
+Status ValidateKey(std::string_view key);
+
+// Counts code points of already-validated UTF-8.
+size_t Utf8Length(std::string_view s);
+
+}  // namespace drovebank

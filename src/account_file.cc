@@ -1,0 +1,131 @@
+#include <boost/crc.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <vector>
+
+#include "drovebank/account.h"
+
+namespace drovebank {
+
+std::string Crc32Hex(std::string_view data) {
+  boost::crc_32_type crc;
+  crc.process_bytes(data.data(), data.size());
+  return fmt::format("{:08x}", crc.checksum());
+}
+
+std::string CsvCell(std::string_view cell) {
+  bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
+               (!cell.empty() && (cell[0] == '=' || cell[0] == '+' || cell[0] == '-' ||
+                                  cell[0] == '@' || cell[0] == ' '));
+  if (!quote) return std::string(cell);
+  std::string out = "\"";
+  for (char c : cell) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string EncodeAccountFile(const Account& a) {
+  std::string body = fmt::format("{},{},{},{},{},{},{}", a.id, CsvCell(a.first), CsvCell(a.last),
+                                 FormatCents(a.balance), a.closed ? "closed" : "open", a.version,
+                                 a.last_txn);
+  return fmt::format("{}\n{},{}\n", kAccountHeader, body, Crc32Hex(body));
+}
+
+namespace {
+
+// Splits one CSV record (no line terminator) into cells, RFC 4180 quoting.
+bool SplitCsv(std::string_view line, std::vector<std::string>* cells) {
+  cells->clear();
+  size_t i = 0;
+  for (;;) {
+    std::string cell;
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      for (;;) {
+        if (i >= line.size()) return false;  // unterminated quote
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            cell += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        cell += line[i++];
+      }
+      if (i < line.size() && line[i] != ',') return false;  // text after closing quote
+    } else {
+      while (i < line.size() && line[i] != ',') {
+        if (line[i] == '"') return false;  // quote inside an unquoted cell
+        cell += line[i++];
+      }
+    }
+    cells->push_back(std::move(cell));
+    if (i >= line.size()) return true;
+    ++i;  // the comma
+  }
+}
+
+template <typename T>
+bool ParseUint(std::string_view s, T* out) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+Result<Account> DecodeAccountFile(std::string_view text, AccountId expected_id) {
+  auto corrupt = [](std::string_view why) { return Status::Corruption(std::string(why)); };
+  if (text.size() < kAccountHeader.size() + 1 || text.substr(0, kAccountHeader.size()) != kAccountHeader ||
+      text[kAccountHeader.size()] != '\n') {
+    return corrupt("account file header is missing or wrong");
+  }
+  std::string_view rec = text.substr(kAccountHeader.size() + 1);
+  if (rec.empty() || rec.back() != '\n') return corrupt("account record is truncated");
+  rec.remove_suffix(1);
+  if (rec.find('\n') != std::string_view::npos) return corrupt("account file has extra lines");
+  size_t comma = rec.rfind(',');
+  if (comma == std::string_view::npos) return corrupt("account record has no checksum");
+  std::string_view body = rec.substr(0, comma);
+  if (Crc32Hex(body) != rec.substr(comma + 1)) return corrupt("account record checksum mismatch");
+
+  std::vector<std::string> f;
+  if (!SplitCsv(body, &f) || f.size() != 7) return corrupt("account record is not 7 CSV fields");
+  Account a;
+  auto id = ParseAccountId(f[0]);
+  if (!id.ok()) return corrupt("account record has a bad id");
+  a.id = *id;
+  if (expected_id != 0 && a.id != expected_id) {
+    return corrupt(fmt::format("account file holds account {} instead of {}", a.id, expected_id));
+  }
+  if (!ValidateName(f[1], "first name").ok() || !ValidateName(f[2], "last name").ok()) {
+    return corrupt("account record has an invalid name");
+  }
+  a.first = std::move(f[1]);
+  a.last = std::move(f[2]);
+  auto bal = ParseAmount(f[3]);
+  if (!bal.ok() || FormatCents(*bal) != f[3]) return corrupt("account record has a bad balance");
+  a.balance = *bal;
+  if (f[4] == "open") {
+    a.closed = false;
+  } else if (f[4] == "closed") {
+    a.closed = true;
+  } else {
+    return corrupt("account record has a bad status");
+  }
+  if (!ParseUint(f[5], &a.version) || a.version == 0 || !ParseUint(f[6], &a.last_txn)) {
+    return corrupt("account record has a bad version or transaction number");
+  }
+  return a;
+}
+
+}  // namespace drovebank

@@ -1,0 +1,335 @@
+// The subcommand table. Each command parses its arguments into core types, calls the
+// store, and prints through CliContext; nothing here touches files directly.
+#include <fmt/format.h>
+
+#include "drovebank/cli.h"
+#include "drovebank/exit_codes.h"
+
+namespace drovebank {
+
+namespace {
+
+// Storage for one App's option values; owned by the App through a shared_ptr in a
+// callback capture, so each parse starts from fresh defaults.
+struct Args {
+  std::string first, last, amount = "0", key, text;
+  std::string id, to, txn;
+  size_t page = 1, page_size = 20;
+};
+
+std::string Name(const Account& a) { return fmt::format("{} {}", a.first, a.last); }
+
+std::string AccountLine(const Account& a) {
+  return fmt::format("{:>8}  {:<30}  {:>18}  {}", a.id, Name(a), FormatCents(a.balance),
+                     a.closed ? "closed" : "open");
+}
+
+// Wraps a command body: parse failures and store failures become exit codes.
+template <typename F>
+std::function<void()> Body(CliContext& ctx, F f) {
+  return [&ctx, f]() {
+    Status s = f();
+    if (!s.ok()) ctx.Fail(s);
+  };
+}
+
+Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(); }
+
+Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view path) {
+  Op op;
+  op.kind = kind;
+  DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a.id));
+  if (kind == OpKind::kTransfer) {
+    DB_ASSIGN_OR_RETURN(op.to, ParseAccountId(a.to));
+  }
+  DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a.amount));
+  if (op.amount == 0) return Status::InvalidArgument("the amount must be above 0.00");
+  if (!a.key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a.key));
+  DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+  DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
+  const Op& done = res.record.ops.at(0);
+  nlohmann::json j = RecordJsonView(res.record);
+  j["replayed"] = res.replayed;
+  std::string text;
+  std::string again = res.replayed ? " (already applied earlier with this key)" : "";
+  switch (kind) {
+    case OpKind::kDeposit:
+      j["account"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
+      text = fmt::format("Deposited {} to account {}; balance {} (txn {}){}",
+                         FormatCents(done.amount), done.id, FormatCents(done.after),
+                         res.record.txn, again);
+      break;
+    case OpKind::kWithdraw:
+      j["account"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
+      text = fmt::format("Withdrew {} from account {}; balance {} (txn {}){}",
+                         FormatCents(done.amount), done.id, FormatCents(done.after),
+                         res.record.txn, again);
+      break;
+    default:
+      j["from"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
+      j["to"] = {{"id", done.to}, {"balance", FormatCents(done.to_after)}};
+      text = fmt::format(
+          "Transferred {} from account {} (balance {}) to account {} (balance {}) (txn {}){}",
+          FormatCents(done.amount), done.id, FormatCents(done.after), done.to,
+          FormatCents(done.to_after), res.record.txn, again);
+  }
+  ctx.Print(j, text);
+  return Status::Ok();
+}
+
+void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view empty) {
+  nlohmann::json items = nlohmann::json::array();
+  std::string text;
+  for (const Account& a : p.items) {
+    items.push_back(AccountJson(a));
+    text += AccountLine(a) + "\n";
+  }
+  if (p.items.empty()) text += fmt::format("{}\n", empty);
+  text += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
+  ctx.Print({{"page", p.page}, {"pages", p.pages}, {"total", p.total}, {"accounts", items}},
+            text);
+}
+
+void AddPaging(CLI::App* c, Args& a) {
+  c->add_option("--page", a.page, "Page number, from 1")->check(CLI::PositiveNumber);
+  c->add_option("--page-size", a.page_size, "Entries a page (default 20)")
+      ->check(CLI::Range(1, 1000));
+}
+
+void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page) {
+  ctx.last_paged = std::move(cmd);
+  ctx.last_page = page;
+}
+
+}  // namespace
+
+std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
+  auto app = std::make_unique<CLI::App>(
+      "drovebank: a crash-safe bank ledger kept in plain files.\n"
+      "Run without a command for the interactive shell.",
+      ctx.program);
+  auto a = std::make_shared<Args>();
+  // Keeps `a` alive exactly as long as the App.
+  app->callback([a]() {});
+  app->footer(std::string("\n") + kExitCodeHelp +
+              "\n\nExamples:\n  drovebank open Ada Lovelace 100.00\n  drovebank deposit 1 "
+              "25.50 --txn pay-2026-001\n  drovebank transfer 1 2 10\n  drovebank --json show "
+              "1\n  drovebank list --page 2");
+  app->require_subcommand(0, 1);
+  if (with_globals) {
+    app->add_option("-d,--data-dir", ctx.data_dir,
+                    "Data directory (default: $DROVEBANK_DATA, else ./data)");
+    app->add_flag("--json", ctx.json, "Print one JSON value on stdout");
+    app->add_option("--lock-timeout", ctx.lock_timeout,
+                    "Seconds to wait for a locked account (default 10)")
+        ->check(CLI::Range(0.0, 86400.0));
+    app->set_version_flag("--version", std::string("drovebank ") + DROVEBANK_VERSION);
+  }
+
+  auto* open = app->add_subcommand("open", "Open an account; prints its new id");
+  open->add_option("FIRST", a->first, "First name")->required();
+  open->add_option("LAST", a->last, "Last name")->required();
+  open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
+  open->footer("Example: drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00");
+  open->callback(Body(ctx, [&ctx, a]() -> Status {
+    Op op;
+    op.kind = OpKind::kOpen;
+    DB_RETURN_IF_ERROR(ValidateName(a->first, "first name"));
+    DB_RETURN_IF_ERROR(ValidateName(a->last, "last name"));
+    op.first = a->first;
+    op.last = a->last;
+    DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
+    const RecordAccount& ra = res.record.accounts.at(0);
+    nlohmann::json j = AccountJson(ra.state);
+    j["txn"] = res.record.txn;
+    ctx.Print(j, fmt::format("Opened account {} for {}, balance {}", ra.state.id,
+                             Name(ra.state), FormatCents(ra.state.balance)));
+    return Status::Ok();
+  }));
+
+  auto* show = app->add_subcommand("show", "Show one account");
+  show->add_option("ID", a->id, "Account id")->required();
+  show->footer("Example: drovebank show 1001");
+  show->callback(Body(ctx, [&ctx, a]() -> Status {
+    DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
+    ctx.Print(AccountJson(acct),
+              fmt::format("Account {}: {}\nBalance: {}\nStatus:  {}\nChanges: {} (last txn {})",
+                          acct.id, Name(acct), FormatCents(acct.balance),
+                          acct.closed ? "closed" : "open", acct.version, acct.last_txn));
+    return Status::Ok();
+  }));
+
+  struct MoneyCmd {
+    const char* name;
+    OpKind kind;
+    const char* help;
+    const char* example;
+  };
+  for (const MoneyCmd& m :
+       {MoneyCmd{"deposit", OpKind::kDeposit, "Deposit AMOUNT into account ID",
+                 "drovebank deposit 1001 25.00 --txn salary-2026-11"},
+        MoneyCmd{"withdraw", OpKind::kWithdraw, "Withdraw AMOUNT from account ID",
+                 "drovebank withdraw 1001 10.50"},
+        MoneyCmd{"transfer", OpKind::kTransfer, "Move AMOUNT from account FROM to account TO",
+                 "drovebank transfer 1001 1002 99.99 --txn rent-nov"}}) {
+    auto* c = app->add_subcommand(m.name, m.help);
+    if (m.kind == OpKind::kTransfer) {
+      c->add_option("FROM", a->id, "Account to take from")->required();
+      c->add_option("TO", a->to, "Account to pay into")->required();
+    } else {
+      c->add_option("ID", a->id, "Account id")->required();
+    }
+    c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
+    c->add_option("--txn", a->key,
+                  "Idempotency key: repeating the same request with it applies nothing");
+    c->footer(std::string("Example: ") + m.example);
+    OpKind kind = m.kind;
+    std::string path = m.name;
+    c->callback(Body(ctx, [&ctx, a, kind, path]() { return DoMoneyOp(ctx, kind, *a, path); }));
+  }
+
+  auto* close = app->add_subcommand("close", "Close an account (its balance must be 0.00)");
+  close->add_option("ID", a->id, "Account id")->required();
+  close->footer("Example: drovebank close 1001");
+  close->callback(Body(ctx, [&ctx, a]() -> Status {
+    Op op;
+    op.kind = OpKind::kClose;
+    DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
+    nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
+    j["txn"] = res.record.txn;
+    ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
+    return Status::Ok();
+  }));
+
+  auto* list = app->add_subcommand("list", "List accounts by id, a page at a time");
+  AddPaging(list, *a);
+  list->footer("Example: drovebank list --page 2 --page-size 50");
+  list->callback(Body(ctx, [&ctx, a]() -> Status {
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
+    PrintAccountPage(ctx, page, "No accounts on this page.");
+    RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page);
+    return Status::Ok();
+  }));
+
+  auto* search = app->add_subcommand("search", "Find accounts whose name contains TEXT");
+  search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
+  AddPaging(search, *a);
+  search->footer("Example: drovebank search lovelace");
+  search->callback(Body(ctx, [&ctx, a]() -> Status {
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
+    PrintAccountPage(ctx, page, "No matching accounts.");
+    RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)},
+                  a->page);
+    return Status::Ok();
+  }));
+
+  auto* history = app->add_subcommand("history", "An account's committed changes, newest first");
+  history->add_option("ID", a->id, "Account id")->required();
+  AddPaging(history, *a);
+  history->footer("Example: drovebank history 1001 --page 2");
+  history->callback(Body(ctx, [&ctx, a]() -> Status {
+    DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(auto page, store->History(id, a->page, a->page_size));
+    nlohmann::json items = nlohmann::json::array();
+    std::string text = fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", "txn",
+                                   "time", "kind", "amount", "counterpart", "balance after");
+    for (const HistoryEntry& e : page.items) {
+      std::string counterpart =
+          e.counterpart == 0 ? ""
+                             : fmt::format("{} {}", e.outgoing ? "to" : "from", e.counterpart);
+      std::string amount = fmt::format("{}{}", e.kind == OpKind::kWithdraw || e.outgoing ? "-" : "",
+                                       FormatCents(e.amount));
+      items.push_back({{"txn", e.txn},
+                       {"time", FormatTime(e.time_ms)},
+                       {"kind", OpKindName(e.kind)},
+                       {"amount", FormatCents(e.amount)},
+                       {"counterpart", e.counterpart == 0 ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(e.counterpart)},
+                       {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
+                       {"balance_after", FormatCents(e.balance_after)}});
+      text += fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", e.txn,
+                          FormatTime(e.time_ms), OpKindName(e.kind), amount, counterpart,
+                          FormatCents(e.balance_after));
+    }
+    text += fmt::format("page {} of {} ({} in all)", page.page, page.pages, page.total);
+    ctx.Print({{"id", id},
+               {"page", page.page},
+               {"pages", page.pages},
+               {"total", page.total},
+               {"entries", items}},
+              text);
+    RememberPaged(ctx, {"history", a->id, "--page-size", std::to_string(a->page_size)},
+                  a->page);
+    return Status::Ok();
+  }));
+
+  auto* txn = app->add_subcommand("txn", "Show one committed transaction by its number");
+  txn->add_option("N", a->txn, "Transaction number")->required();
+  txn->footer("Example: drovebank txn 42");
+  txn->callback(Body(ctx, [&ctx, a]() -> Status {
+    std::uint64_t n = 0;
+    if (a->txn.empty() || a->txn.size() > 19 ||
+        a->txn.find_first_not_of("0123456789") != std::string::npos ||
+        (n = std::stoull(a->txn)) == 0) {
+      return Status::InvalidArgument(fmt::format("'{}' is not a transaction number", a->txn));
+    }
+    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+    DB_ASSIGN_OR_RETURN(Record r, store->FindTxn(n));
+    std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, FormatTime(r.time_ms),
+                                   r.key.empty() ? "" : fmt::format(" (key {})", r.key));
+    for (const Op& op : r.ops) {
+      switch (op.kind) {
+        case OpKind::kOpen:
+          text += fmt::format("  open {} for {} {} with {}\n", op.id, op.first, op.last,
+                              FormatCents(op.amount));
+          break;
+        case OpKind::kTransfer:
+          text += fmt::format("  transfer {} from {} (now {}) to {} (now {})\n",
+                              FormatCents(op.amount), op.id, FormatCents(op.after), op.to,
+                              FormatCents(op.to_after));
+          break;
+        case OpKind::kClose:
+          text += fmt::format("  close {}\n", op.id);
+          break;
+        default:
+          text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
+                              FormatCents(op.amount), op.id, FormatCents(op.after));
+      }
+    }
+    text.pop_back();
+    ctx.Print(RecordJsonView(r), text);
+    return Status::Ok();
+  }));
+
+  for (auto& ext : ctx.extensions) ext(*app, ctx);
+  return app;
+}
+
+int RunCli(int argc, char** argv, CliContext& ctx) {
+  auto app = BuildApp(ctx, /*with_globals=*/true);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app->exit(e);
+  } catch (const CLI::ParseError& e) {
+    app->exit(e);
+    return kExitInvalid;
+  }
+  if (app->get_subcommands().empty()) {
+    if (ctx.no_command) return ctx.no_command(ctx);
+    fmt::print("{}", app->help());
+    return kExitOk;
+  }
+  return ctx.exit_code;
+}
+
+}  // namespace drovebank

@@ -1,0 +1,181 @@
+// The fault injector behind DROVEBANK_FAULT. It wraps another Env and, when the process
+// reaches the configured fault point, either exits at once (no destructors, no cleanup,
+// like a kill -9) or makes the next Env call fail with EIO or ENOSPC.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "drovebank/env.h"
+#include "drovebank/fault_injection.h"
+
+namespace drovebank {
+namespace {
+
+class FaultEnv final : public Env {
+ public:
+  FaultEnv(Env* base, FaultSpec spec, std::string trace_path)
+      : base_(base), spec_(std::move(spec)), trace_path_(std::move(trace_path)) {}
+
+  Result<int> Open(const std::string& p, int f, unsigned m) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->Open(p, f, m);
+  }
+  Status Close(int fd) override { return Pass([&] { return base_->Close(fd); }); }
+  Status Write(int fd, std::string_view d) override {
+    return Pass([&] { return base_->Write(fd, d); });
+  }
+  Result<size_t> PRead(int fd, char* b, size_t n, std::uint64_t o) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->PRead(fd, b, n, o);
+  }
+  Result<std::string> ReadFile(const std::string& p) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->ReadFile(p);
+  }
+  Status Sync(int fd) override { return Pass([&] { return base_->Sync(fd); }); }
+  Status DataSync(int fd) override { return Pass([&] { return base_->DataSync(fd); }); }
+  Status Truncate(int fd, std::uint64_t n) override {
+    return Pass([&] { return base_->Truncate(fd, n); });
+  }
+  Result<FileInfo> StatFd(int fd) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->StatFd(fd);
+  }
+  Result<FileInfo> Stat(const std::string& p) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->Stat(p);
+  }
+  Status Rename(const std::string& a, const std::string& b) override {
+    return Pass([&] { return base_->Rename(a, b); });
+  }
+  Status Unlink(const std::string& p) override { return Pass([&] { return base_->Unlink(p); }); }
+  Status MakeDir(const std::string& p, unsigned m) override {
+    return Pass([&] { return base_->MakeDir(p, m); });
+  }
+  Status SyncDir(const std::string& p) override { return Pass([&] { return base_->SyncDir(p); }); }
+  Status SyncFs(const std::string& p) override { return Pass([&] { return base_->SyncFs(p); }); }
+  Result<std::vector<std::string>> ListDir(const std::string& p) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->ListDir(p);
+  }
+  Status LockByte(int fd, std::uint64_t o, bool w) override {
+    return Pass([&] { return base_->LockByte(fd, o, w); });
+  }
+  Status UnlockByte(int fd, std::uint64_t o) override {
+    return Pass([&] { return base_->UnlockByte(fd, o); });
+  }
+  Result<void*> MapShared(int fd, size_t len) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->MapShared(fd, len);
+  }
+  void Unmap(void* a, size_t len) override { base_->Unmap(a, len); }
+
+  void FaultPoint(std::string_view path, std::string_view step) override {
+    if (!trace_path_.empty()) {
+      // Appended with O_APPEND so concurrent processes can share one trace file.
+      std::string line = fmt::format("{}:{}\n", path, step);
+      int fd = ::open(trace_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        (void)!::write(fd, line.data(), line.size());
+        ::close(fd);
+      }
+    }
+    base_->FaultPoint(path, step);
+    if (spec_.kind == FaultKind::kNone) return;
+    if (path != spec_.path || step != spec_.step) return;
+    if (++hits_ != spec_.hit) return;
+    switch (spec_.kind) {
+      case FaultKind::kCrash:
+        ::_exit(kFaultCrashExitCode);
+      case FaultKind::kEio:
+        armed_errno_ = EIO;
+        break;
+      case FaultKind::kEnospc:
+        armed_errno_ = ENOSPC;
+        break;
+      case FaultKind::kNone:
+        break;
+    }
+  }
+
+ private:
+  // Fails this call if a fault was armed, once.
+  Status Armed() {
+    if (armed_errno_ == 0) return Status::Ok();
+    int e = armed_errno_;
+    armed_errno_ = 0;
+    return ErrnoStatus(e, fmt::format("injected fault at {}:{}", spec_.path, spec_.step));
+  }
+  template <typename F>
+  Status Pass(F&& f) {
+    if (auto s = Armed(); !s.ok()) return s;
+    return f();
+  }
+
+  Env* base_;
+  FaultSpec spec_;
+  std::string trace_path_;
+  int hits_ = 0;
+  int armed_errno_ = 0;
+};
+
+}  // namespace
+
+Result<FaultSpec> ParseFaultSpec(std::string_view text) {
+  // path:step:kind
+  auto c1 = text.find(':');
+  auto c2 = c1 == std::string_view::npos ? c1 : text.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) {
+    return Status::InvalidArgument(
+        fmt::format("fault spec '{}' is not PATH:STEP:KIND (KIND crash, eio or enospc)", text));
+  }
+  FaultSpec spec;
+  spec.path = std::string(text.substr(0, c1));
+  spec.step = std::string(text.substr(c1 + 1, c2 - c1 - 1));
+  std::string_view kind = text.substr(c2 + 1);
+  if (kind == "crash") {
+    spec.kind = FaultKind::kCrash;
+  } else if (kind == "eio") {
+    spec.kind = FaultKind::kEio;
+  } else if (kind == "enospc") {
+    spec.kind = FaultKind::kEnospc;
+  } else {
+    return Status::InvalidArgument(fmt::format("unknown fault kind '{}'", kind));
+  }
+  return spec;
+}
+
+std::unique_ptr<Env> MakeFaultEnv(Env* base, FaultSpec spec, std::string trace_path) {
+  return std::make_unique<FaultEnv>(base, std::move(spec), std::move(trace_path));
+}
+
+Env* DefaultEnv() {
+#ifdef DROVEBANK_FAULT_INJECTION
+  static Env* env = [] {
+    const char* f = std::getenv("DROVEBANK_FAULT");
+    const char* t = std::getenv("DROVEBANK_FAULT_TRACE");
+    if ((f == nullptr || *f == 0) && (t == nullptr || *t == 0)) return PosixEnv();
+    FaultSpec spec;
+    if (f != nullptr && *f != 0) {
+      auto parsed = ParseFaultSpec(f);
+      if (!parsed.ok()) {
+        fmt::print(stderr, "drovebank: DROVEBANK_FAULT: {}\n", parsed.status().message());
+        std::_Exit(2);
+      }
+      spec = *parsed;
+      if (const char* h = std::getenv("DROVEBANK_FAULT_HIT")) spec.hit = std::atoi(h);
+    }
+    return MakeFaultEnv(PosixEnv(), spec, t ? t : "").release();
+  }();
+  return env;
+#else
+  return PosixEnv();
+#endif
+}
+
+}  // namespace drovebank

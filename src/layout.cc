@@ -1,0 +1,82 @@
+#include "drovebank/layout.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "drovebank/account.h"
+
+namespace drovebank {
+
+std::string Layout::AccountPath(AccountId id) const {
+  return fmt::format("{}/accounts/{:02}/{:02}/{:02}/{:02}.csv", root_, id / 1000000,
+                     id / 10000 % 100, id / 100 % 100, id % 100);
+}
+
+std::array<std::string, 3> Layout::AccountDirs(AccountId id) const {
+  std::string a = fmt::format("{}/accounts/{:02}", root_, id / 1000000);
+  std::string b = fmt::format("{}/{:02}", a, id / 10000 % 100);
+  std::string c = fmt::format("{}/{:02}", b, id / 100 % 100);
+  return {a, b, c};
+}
+
+LockPaths Layout::AccountLock(AccountId id) const {
+  return LockPaths{fmt::format("{}/locks/{:08}.lock", root_, id),
+                   fmt::format("{}/tmp/{:08}.tmp", root_, id), AccountPath(id),
+                   fmt::format("account {}", id)};
+}
+
+std::string Layout::KeyDir(std::string_view key) const {
+  return fmt::format("{}/keys/{}", root_, Crc32Hex(key).substr(6));
+}
+
+std::string Layout::KeyPath(std::string_view key) const {
+  return fmt::format("{}/{}.json", KeyDir(key), key);
+}
+
+LockPaths Layout::KeyLock(std::string_view key) const {
+  return LockPaths{fmt::format("{}/locks/key-{}.lock", root_, key),
+                   fmt::format("{}/tmp/key-{}.tmp", root_, key), KeyPath(key),
+                   fmt::format("transaction key '{}'", key)};
+}
+
+std::string ResolveDataDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("DROVEBANK_DATA");
+  if (env != nullptr && *env != 0) return env;
+  return "data";
+}
+
+Status PrepareDataDir(Env* env, const Layout& layout) {
+  const std::string& root = layout.root();
+  auto st = env->Stat(root);
+  if (!st.ok() && st.status().code() == Code::kNotFound) {
+    DB_RETURN_IF_ERROR(env->MakeDir(root, 0700));
+    st = env->Stat(root);
+  }
+  if (!st.ok()) return st.status();
+  if (st->is_symlink) {
+    return Status::InvalidArgument(
+        fmt::format("data directory {} is a symbolic link; give the real path", root));
+  }
+  if (!st->is_dir) return Status::InvalidArgument(fmt::format("{} is not a directory", root));
+  if (st->uid != ::geteuid()) {
+    return Status::InvalidArgument(
+        fmt::format("data directory {} belongs to another user; refusing to use it", root));
+  }
+  if ((st->mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "data directory {} is writable by other users; run: chmod go-w {}", root, root));
+  }
+  for (const std::string& d :
+       {layout.accounts(), layout.journal(), layout.locks(), layout.tmp(), layout.keys()}) {
+    DB_RETURN_IF_ERROR(env->MakeDir(d, 0700));
+  }
+  return Status::Ok();
+}
+
+}  // namespace drovebank

@@ -1,0 +1,185 @@
+#include "drovebank/lockfile.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace drovebank {
+namespace {
+
+// A lock file younger than this with no readable owner is assumed to be mid-creation
+// (its owner created it and has not yet written the owner line).
+constexpr std::int64_t kUnreadableGraceNs = 2'000'000'000;
+
+}  // namespace
+
+std::optional<LockOwner> ParseLockOwner(std::string_view text) {
+  std::istringstream is{std::string(text)};
+  LockOwner o;
+  if (!(is >> o.process.pid >> o.process.start_time >> o.process.boot_id >> o.process.host >>
+        o.since_ms)) {
+    return std::nullopt;
+  }
+  return o;
+}
+
+std::string FormatLockOwner(const LockOwner& o) {
+  return fmt::format("{} {} {} {} {}\n", o.process.pid, o.process.start_time, o.process.boot_id,
+                     o.process.host, o.since_ms);
+}
+
+LockFile::LockFile(LockFile&& o) noexcept
+    : env_(o.env_),
+      paths_(std::move(o.paths_)),
+      held_(o.held_),
+      temp_written_(o.temp_written_),
+      took_over_(o.took_over_) {
+  o.held_ = false;
+  o.temp_written_ = false;
+}
+
+Status LockFile::Attempt(std::optional<LockOwner>* owner) {
+  auto fd = env_->Open(paths_.lock, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd.ok()) {
+    LockOwner me{Self(), NowMillis()};
+    Status s = env_->Write(*fd, FormatLockOwner(me));
+    Status c = env_->Close(*fd);
+    if (s.ok()) s = c;
+    if (!s.ok()) {
+      (void)env_->Unlink(paths_.lock);
+      return s;
+    }
+    held_ = true;
+    return Status::Ok();
+  }
+  if (fd.status().sys_errno() != EEXIST) return fd.status();
+  bool took = false;
+  DB_RETURN_IF_ERROR(TakeOverIfDead(owner, &took));
+  if (took) {
+    held_ = true;
+    took_over_ = true;
+    return Status::Ok();
+  }
+  return Status::Busy(fmt::format("{} is locked", paths_.what));
+}
+
+// Why an OFD lock on the lock file itself: two waiters may both find the owner dead; the
+// OFD lock serialises them, and the inode check makes the second see that the file it
+// opened is no longer the one at the path (or that it now names a live owner: us).
+Status LockFile::TakeOverIfDead(std::optional<LockOwner>* owner, bool* took) {
+  *took = false;
+  auto fd = env_->Open(paths_.lock, O_RDWR);
+  if (!fd.ok()) {
+    return fd.status().code() == Code::kNotFound ? Status::Ok() : fd.status();
+  }
+  struct FdCloser {
+    Env* env;
+    int fd;
+    ~FdCloser() { (void)env->Close(fd); }
+  } closer{env_, *fd};
+  Status ls = env_->LockByte(*fd, 0, /*wait=*/false);
+  if (!ls.ok()) return ls.code() == Code::kBusy ? Status::Ok() : ls;
+  auto at_path = env_->Stat(paths_.lock);
+  auto mine = env_->StatFd(*fd);
+  if (!at_path.ok() || !mine.ok() || at_path->ino != mine->ino || at_path->dev != mine->dev) {
+    return Status::Ok();  // replaced or removed meanwhile: retry from the start
+  }
+  char buf[512];
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(*fd, buf, sizeof buf, 0));
+  *owner = ParseLockOwner(std::string_view(buf, n));
+  bool dead;
+  if (*owner) {
+    dead = CheckLiveness((*owner)->process) == Liveness::kDead;
+  } else {
+    auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    dead = now_ns - mine->mtime_ns > kUnreadableGraceNs;
+  }
+  if (!dead) return Status::Ok();
+  LockOwner me{Self(), NowMillis()};
+  DB_RETURN_IF_ERROR(env_->Truncate(*fd, 0));
+  std::string line = FormatLockOwner(me);
+  // The descriptor's offset is 0 (opened, never read through it), so Write starts there.
+  DB_RETURN_IF_ERROR(env_->Write(*fd, line));
+  *took = true;
+  return Status::Ok();
+}
+
+Status LockFile::TryHold() {
+  if (held_) return Status::Ok();
+  std::optional<LockOwner> owner;
+  return Attempt(&owner);
+}
+
+Status LockFile::Hold(const LockWait& wait) {
+  if (held_) return Status::Ok();
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(wait.timeout_seconds));
+  auto backoff = std::chrono::microseconds(50);
+  bool announced = false;
+  for (;;) {
+    std::optional<LockOwner> owner;
+    Status s = Attempt(&owner);
+    if (s.ok() || s.code() != Code::kBusy) return s;
+    if (!announced && owner && wait.on_wait) {
+      wait.on_wait(paths_.what, *owner);
+      announced = true;
+    }
+    if (wait.cancelled && wait.cancelled()) {
+      return Status::Cancelled(fmt::format("gave up waiting for {}", paths_.what));
+    }
+    if (Clock::now() >= deadline) {
+      std::string who = owner ? fmt::format(" (held by process {} on {} since {})",
+                                            owner->process.pid, owner->process.host,
+                                            FormatTime(owner->since_ms))
+                              : "";
+      return Status::Busy(fmt::format("timed out after {:g} s waiting for {}{}; nothing changed",
+                                      wait.timeout_seconds, paths_.what, who));
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::microseconds(5000));
+  }
+}
+
+Status LockFile::WriteTemp(std::string_view content) {
+  if (!held_) return Status::Internal("WriteTemp without holding the lock");
+  DB_ASSIGN_OR_RETURN(int fd, env_->Open(paths_.temp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  temp_written_ = true;
+  Status s = env_->Write(fd, content);
+  Status c = env_->Close(fd);
+  return s.ok() ? c : s;
+}
+
+Status LockFile::Commit() {
+  if (!held_ || !temp_written_) return Status::Internal("Commit without a written temp file");
+  DB_RETURN_IF_ERROR(env_->Rename(paths_.temp, paths_.target));
+  temp_written_ = false;
+  Status s = env_->Unlink(paths_.lock);
+  held_ = false;
+  return s;
+}
+
+Status LockFile::Rollback() {
+  Status result;
+  if (temp_written_) {
+    Status s = env_->Unlink(paths_.temp);
+    if (!s.ok() && s.code() != Code::kNotFound) result = s;
+    temp_written_ = false;
+  }
+  if (held_) {
+    Status s = env_->Unlink(paths_.lock);
+    if (!s.ok() && s.code() != Code::kNotFound && result.ok()) result = s;
+    held_ = false;
+  }
+  return result;
+}
+
+}  // namespace drovebank

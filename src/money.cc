@@ -1,0 +1,65 @@
+#include "drovebank/money.h"
+
+#include <fmt/format.h>
+
+namespace drovebank {
+
+Result<Cents> ParseAmount(std::string_view text) {
+  if (text.empty()) return Status::InvalidArgument("amount is empty");
+  // Bounded before accumulating: 15 integer digits would already pass the maximum,
+  // so a long run of digits can never overflow the int64.
+  Cents whole = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] != '.'; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') {
+      return Status::InvalidArgument(
+          fmt::format("amount '{}' is not a plain decimal number like 12.34", text));
+    }
+    if (i >= 13) {
+      return Status::InvalidArgument(
+          fmt::format("amount '{}' exceeds the maximum of {}", text, FormatCents(kMaxCents)));
+    }
+    whole = whole * 10 + (c - '0');
+  }
+  if (i == 0) return Status::InvalidArgument(fmt::format("amount '{}' has no whole part", text));
+  Cents frac = 0;
+  if (i < text.size()) {
+    std::string_view decimals = text.substr(i + 1);
+    if (decimals.empty() || decimals.size() > 2) {
+      return Status::InvalidArgument(
+          fmt::format("amount '{}' must have one or two decimal places", text));
+    }
+    for (char c : decimals) {
+      if (c < '0' || c > '9') {
+        return Status::InvalidArgument(
+            fmt::format("amount '{}' is not a plain decimal number like 12.34", text));
+      }
+      frac = frac * 10 + (c - '0');
+    }
+    if (decimals.size() == 1) frac *= 10;
+  }
+  Cents total = whole * 100 + frac;
+  if (total > kMaxCents) {
+    return Status::InvalidArgument(
+        fmt::format("amount '{}' exceeds the maximum of {}", text, FormatCents(kMaxCents)));
+  }
+  return total;
+}
+
+std::string FormatCents(Cents cents) {
+  bool neg = cents < 0;
+  // Unsigned arithmetic so INT64_MIN formats instead of overflowing.
+  std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
+  return fmt::format("{}{}.{:02}", neg ? "-" : "", u / 100, u % 100);
+}
+
+Result<Cents> AddCents(Cents a, Cents b) {
+  if (a > kMaxCents - b) {
+    return Status::Limit(fmt::format("the result would exceed the maximum balance of {}",
+                                     FormatCents(kMaxCents)));
+  }
+  return a + b;
+}
+
+}  // namespace drovebank

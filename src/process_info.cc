@@ -1,0 +1,82 @@
+#include "drovebank/process_info.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace drovebank {
+namespace {
+
+// /proc is not part of the data directory, so it is read directly rather than through Env.
+std::string ReadSmall(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Field 22 of /proc/PID/stat; 0 when the process does not exist. The command name
+// (field 2) may hold spaces and parentheses, so fields are counted after the last ')'.
+std::uint64_t StartTimeOf(int pid) {
+  std::string stat = ReadSmall(fmt::format("/proc/{}/stat", pid));
+  auto rp = stat.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream is(stat.substr(rp + 2));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    if (!(is >> field)) return 0;
+  }
+  return std::strtoull(field.c_str(), nullptr, 10);
+}
+
+}  // namespace
+
+const ProcessIdentity& Self() {
+  static const ProcessIdentity self = [] {
+    ProcessIdentity p;
+    p.pid = static_cast<int>(::getpid());
+    p.start_time = StartTimeOf(p.pid);
+    p.boot_id = ReadSmall("/proc/sys/kernel/random/boot_id");
+    while (!p.boot_id.empty() && (p.boot_id.back() == '\n' || p.boot_id.back() == ' ')) {
+      p.boot_id.pop_back();
+    }
+    if (p.boot_id.empty()) p.boot_id = "unknown-boot";
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) {
+      std::snprintf(host, sizeof host, "localhost");
+    }
+    p.host = host;
+    return p;
+  }();
+  return self;
+}
+
+Liveness CheckLiveness(const ProcessIdentity& owner) {
+  const ProcessIdentity& me = Self();
+  if (owner.host != me.host) return Liveness::kUnknown;
+  if (owner.boot_id != me.boot_id) return Liveness::kDead;
+  if (owner.pid <= 0) return Liveness::kDead;
+  std::uint64_t st = StartTimeOf(owner.pid);
+  if (st == 0 || st != owner.start_time) return Liveness::kDead;
+  return Liveness::kAlive;
+}
+
+std::int64_t NowMillis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string FormatTime(std::int64_t millis) {
+  std::time_t secs = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis % 1000);
+}
+
+}  // namespace drovebank

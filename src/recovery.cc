@@ -1,0 +1,266 @@
+#include "drovebank/recovery.h"
+
+#include <fcntl.h>
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "drovebank/store.h"
+
+namespace drovebank {
+
+namespace {
+
+// What a lock or temp file name says it guards: an account id or a key.
+struct Guarded {
+  AccountId id = 0;
+  std::string key;
+};
+
+std::optional<Guarded> ParseGuardedName(std::string_view name, std::string_view suffix) {
+  if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) {
+    return std::nullopt;
+  }
+  std::string_view stem = name.substr(0, name.size() - suffix.size());
+  Guarded g;
+  if (stem.substr(0, 4) == "key-") {
+    g.key = std::string(stem.substr(4));
+    if (!ValidateKey(g.key).ok()) return std::nullopt;
+    return g;
+  }
+  if (stem.size() != 8) return std::nullopt;
+  auto id = ParseAccountId(stem.substr(stem.find_first_not_of('0') == std::string_view::npos
+                                           ? 0
+                                           : stem.find_first_not_of('0')));
+  if (!id.ok()) return std::nullopt;
+  g.id = *id;
+  return g;
+}
+
+LockPaths PathsFor(const Layout& layout, const Guarded& g) {
+  return g.key.empty() ? layout.AccountLock(g.id) : layout.KeyLock(g.key);
+}
+
+// Collects, from a list of records, the newest state of each account.
+std::map<AccountId, Account> NewestStates(const std::vector<Record>& records) {
+  std::map<AccountId, Account> out;
+  for (const Record& r : records) {
+    for (const RecordAccount& ra : r.accounts) out[ra.state.id] = ra.state;
+  }
+  return out;
+}
+
+// Walks every DD.csv under accounts/ in id order.
+Status ForEachAccountFile(Env* env, const Layout& layout,
+                          const std::function<Status(AccountId, const std::string&)>& f) {
+  DB_ASSIGN_OR_RETURN(auto l1, env->ListDir(layout.accounts()));
+  std::sort(l1.begin(), l1.end());
+  for (const auto& a : l1) {
+    std::string da = layout.accounts() + "/" + a;
+    auto l2 = env->ListDir(da);
+    if (!l2.ok()) continue;
+    std::sort(l2->begin(), l2->end());
+    for (const auto& b : *l2) {
+      std::string db = da + "/" + b;
+      auto l3 = env->ListDir(db);
+      if (!l3.ok()) continue;
+      std::sort(l3->begin(), l3->end());
+      for (const auto& c : *l3) {
+        std::string dc = db + "/" + c;
+        auto l4 = env->ListDir(dc);
+        if (!l4.ok()) continue;
+        std::sort(l4->begin(), l4->end());
+        for (const auto& d : *l4) {
+          if (d.size() != 6 || d.substr(2) != ".csv") continue;
+          auto id = ParseAccountId(std::string(a + b + c + d.substr(0, 2)).substr(
+              std::string(a + b + c + d.substr(0, 2)).find_first_not_of('0') ==
+                      std::string::npos
+                  ? 0
+                  : std::string(a + b + c + d.substr(0, 2)).find_first_not_of('0')));
+          if (!id.ok()) continue;
+          DB_RETURN_IF_ERROR(f(*id, dc + "/" + d));
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
+  Layout layout(ResolveDataDir(o.data_dir));
+  if (!env->Stat(layout.root()).ok()) {
+    return Status::NotFound(fmt::format("no data directory at {}", layout.root()));
+  }
+  if (env->Stat(layout.recovery_marker()).ok()) {
+    r->marker_cleared = true;
+    r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");
+  }
+  auto locks = env->ListDir(layout.locks());
+  if (locks.ok()) {
+    for (const std::string& n : *locks) {
+      auto text = env->ReadFile(layout.locks() + "/" + n);
+      auto owner = text.ok() ? ParseLockOwner(*text) : std::nullopt;
+      if (owner && CheckLiveness(owner->process) != Liveness::kDead) {
+        ++r->live_locks;
+      } else {
+        ++r->dead_locks;
+        r->notes.push_back(fmt::format("lock {} has no live owner", n));
+      }
+    }
+  }
+  auto temps = env->ListDir(layout.tmp());
+  if (temps.ok()) {
+    for (const std::string& n : *temps) {
+      auto g = ParseGuardedName(n, ".tmp");
+      if (!g || !env->Stat(PathsFor(layout, *g).lock).ok()) {
+        ++r->temps_removed;
+        r->notes.push_back(fmt::format("temp file {} is left over", n));
+      }
+    }
+  }
+  DB_ASSIGN_OR_RETURN(auto journal, Journal::OpenReadOnly(env, layout));
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal->ReadCheckpoint());
+  auto records = journal->ReadRange(ckpt.pos, journal->End());
+  if (!records.ok()) {
+    ++r->files_repaired;
+    r->notes.push_back(records.status().message());
+    return Status::Ok();
+  }
+  r->records_replayed = records->size();
+  std::vector<Record> history;
+  if (o.full) {
+    DB_ASSIGN_OR_RETURN(history, journal->ReadAll());
+  }
+  auto newest = NewestStates(o.full ? history : *records);
+  for (auto& [id, state] : newest) {
+    auto text = env->ReadFile(layout.AccountPath(id));
+    auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+    if (!cur.ok() || cur->version < state.version) {
+      ++r->files_repaired;
+      r->notes.push_back(fmt::format("account {} is behind the journal", id));
+    }
+  }
+  for (const Record& rec : *records) {
+    if (!rec.key.empty() && !env->Stat(layout.KeyPath(rec.key)).ok()) {
+      ++r->files_repaired;
+      r->notes.push_back(fmt::format("key file of '{}' is missing", rec.key));
+    }
+  }
+  if (o.full) {
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+      ++r->accounts_verified;
+      auto text = env->ReadFile(p);
+      if (!text.ok() || !DecodeAccountFile(*text, id).ok()) {
+        if (!newest.count(id)) {
+          ++r->quarantined;
+          r->notes.push_back(fmt::format("{} is corrupt and not in the journal", p));
+        } else if (text.ok()) {
+          // Counted above as behind the journal.
+        }
+      }
+      return Status::Ok();
+    }));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Recover(const RecoverOptions& o, RecoverReport* r) {
+  Env* env = o.env != nullptr ? o.env : DefaultEnv();
+  if (o.check_only) return Check(o, env, r);
+
+  StoreOptions so;
+  so.data_dir = ResolveDataDir(o.data_dir);
+  so.env = env;
+  so.lock_wait.timeout_seconds = o.lock_timeout;
+  DB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
+  const Layout& layout = store->layout();
+  bool marked = store->NeedsRecovery();
+  // After a failed sync or a torn write the shared state describes what this boot
+  // wrote, not what the disk holds; rebuild it from the disk.
+  if (marked) DB_RETURN_IF_ERROR(store->journal().Reinitialize());
+  env->FaultPoint("recover", "after_open");
+
+  DB_ASSIGN_OR_RETURN(auto lock_names, env->ListDir(layout.locks()));
+  std::sort(lock_names.begin(), lock_names.end());
+  for (const std::string& n : lock_names) {
+    auto g = ParseGuardedName(n, ".lock");
+    if (!g) {
+      r->notes.push_back(fmt::format("left alone: unknown file locks/{}", n));
+      continue;
+    }
+    LockFile lk(env, PathsFor(layout, *g));
+    Status s = lk.TryHold();
+    if (s.code() == Code::kBusy) {
+      ++r->live_locks;
+      r->notes.push_back(fmt::format("left alone: {} is held by a live process", n));
+      continue;
+    }
+    DB_RETURN_IF_ERROR(s);
+    if (lk.took_over_dead_owner()) {
+      ++r->dead_locks;
+      r->notes.push_back(fmt::format("cleared lock {} of a dead process", n));
+    }
+    // Rolling back removes the lock and its temp: the journal, applied below, is what
+    // decides the file's content.
+    DB_RETURN_IF_ERROR(lk.Rollback());
+  }
+  env->FaultPoint("recover", "after_locks");
+
+  DB_ASSIGN_OR_RETURN(auto temp_names, env->ListDir(layout.tmp()));
+  for (const std::string& n : temp_names) {
+    auto g = ParseGuardedName(n, ".tmp");
+    if (g && env->Stat(PathsFor(layout, *g).lock).ok()) continue;  // a live writer's
+    Status s = env->Unlink(layout.tmp() + "/" + n);
+    if (!s.ok() && s.code() != Code::kNotFound) return s;
+    ++r->temps_removed;
+    r->notes.push_back(fmt::format("removed temp file tmp/{}", n));
+  }
+  env->FaultPoint("recover", "after_temps");
+
+  DB_ASSIGN_OR_RETURN(auto records, store->RecordsSinceCheckpoint());
+  r->records_replayed = records.size();
+  DB_ASSIGN_OR_RETURN(size_t fixed, store->ApplyRecords(records, /*wait=*/true));
+  r->files_repaired += fixed;
+  if (fixed > 0) r->notes.push_back(fmt::format("rewrote {} file(s) from the journal", fixed));
+  env->FaultPoint("recover", "after_replay");
+
+  if (o.full) {
+    DB_ASSIGN_OR_RETURN(auto history, store->journal().ReadAll());
+    auto newest = NewestStates(history);
+    size_t total = store->journal().account_count();
+    DB_RETURN_IF_ERROR(store->ApplyRecords(history, /*wait=*/true).status());
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+      ++r->accounts_verified;
+      if (o.progress) o.progress(r->accounts_verified, total);
+      auto text = env->ReadFile(p);
+      if (text.ok() && DecodeAccountFile(*text, id).ok()) return Status::Ok();
+      if (newest.count(id)) {
+        // ApplyRecords skips a file whose version it can read; a corrupt one it rewrote.
+        return Status::Ok();
+      }
+      DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
+      std::string dest = fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id,
+                                     NowMillis());
+      DB_RETURN_IF_ERROR(env->Rename(p, dest));
+      ++r->quarantined;
+      r->notes.push_back(fmt::format("moved {} (corrupt, not in the journal) to {}", p, dest));
+      return Status::Ok();
+    }));
+  }
+
+  DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));
+  env->FaultPoint("recover", "after_checkpoint");
+  if (marked) {
+    DB_RETURN_IF_ERROR(env->Unlink(layout.recovery_marker()));
+    DB_RETURN_IF_ERROR(env->SyncDir(layout.root()));
+    r->marker_cleared = true;
+    r->notes.push_back("cleared the NEEDS_RECOVERY marker");
+  }
+  env->FaultPoint("recover", "done");
+  return Status::Ok();
+}
+
+}  // namespace drovebank

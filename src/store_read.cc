@@ -1,0 +1,159 @@
+// Read-only queries: list, search, history, txn.
+#include <algorithm>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "drovebank/store.h"
+
+namespace drovebank {
+
+namespace {
+
+bool TwoDigits(const std::string& n) {
+  return n.size() == 2 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' && n[1] <= '9';
+}
+
+// Visits account ids in ascending order by walking the sharded tree; `visit` returns
+// false to stop early. Only shard directories and DD.csv names count, so leftovers of
+// other kinds never show up as accounts.
+Status WalkIds(Env* env, const Layout& layout, const std::function<bool(AccountId)>& visit) {
+  std::function<Result<bool>(const std::string&, int, AccountId)> walk =
+      [&](const std::string& dir, int depth, AccountId prefix) -> Result<bool> {
+    auto names = env->ListDir(dir);
+    if (!names.ok()) {
+      if (names.status().code() == Code::kNotFound) return true;
+      return names.status();
+    }
+    std::vector<std::string> sorted;
+    for (std::string& n : *names) {
+      if (depth < 3 ? TwoDigits(n) : (n.size() == 6 && n.substr(2) == ".csv" &&
+                                       TwoDigits(n.substr(0, 2)))) {
+        sorted.push_back(std::move(n));
+      }
+    }
+    std::sort(sorted.begin(), sorted.end());
+    for (const std::string& n : sorted) {
+      AccountId id = prefix * 100 + static_cast<AccountId>(std::stoi(n.substr(0, 2)));
+      if (depth < 3) {
+        DB_ASSIGN_OR_RETURN(bool more, walk(dir + "/" + n, depth + 1, id));
+        if (!more) return false;
+      } else if (id != 0 && !visit(id)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  return walk(layout.accounts(), 0, 0).status();
+}
+
+size_t PageCount(size_t total, size_t page_size) {
+  return std::max<size_t>(1, (total + page_size - 1) / page_size);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Page<Account>> Store::List(size_t page, size_t page_size) {
+  if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
+  Page<Account> out;
+  out.page = page;
+  size_t skip = (page - 1) * page_size;
+  size_t seen = 0;
+  Status inner;
+  DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
+    if (seen++ < skip) return true;
+    auto a = Get(id);
+    if (!a.ok()) {
+      inner = a.status();
+      return false;
+    }
+    out.items.push_back(std::move(a).value());
+    return out.items.size() < page_size;
+  }));
+  DB_RETURN_IF_ERROR(inner);
+  out.total = journal_->account_count();
+  out.pages = PageCount(out.total, page_size);
+  return out;
+}
+
+Result<Page<Account>> Store::Search(std::string_view text, size_t page, size_t page_size) {
+  if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
+  if (text.empty()) return Status::InvalidArgument("search needs some text");
+  std::string needle = Lower(text);
+  Page<Account> out;
+  out.page = page;
+  size_t skip = (page - 1) * page_size;
+  Status inner;
+  DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
+    auto a = Get(id);
+    if (!a.ok()) {
+      inner = a.status();
+      return false;
+    }
+    if (Lower(a->first).find(needle) == std::string::npos &&
+        Lower(a->last).find(needle) == std::string::npos) {
+      return true;
+    }
+    if (out.total++ >= skip && out.items.size() < page_size) out.items.push_back(*a);
+    return true;
+  }));
+  DB_RETURN_IF_ERROR(inner);
+  out.pages = PageCount(out.total, page_size);
+  return out;
+}
+
+Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page_size) {
+  if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
+  DB_ASSIGN_OR_RETURN(Account acct, Get(id));
+  std::vector<HistoryEntry> all;
+  std::uint64_t txn = acct.last_txn;
+  while (txn != 0) {
+    DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
+    std::uint64_t prev = 0;
+    for (const RecordAccount& ra : r.accounts) {
+      if (ra.state.id == id) prev = ra.prev_txn;
+    }
+    for (auto it = r.ops.rbegin(); it != r.ops.rend(); ++it) {
+      const Op& op = *it;
+      if (op.id != id && !(op.kind == OpKind::kTransfer && op.to == id)) continue;
+      HistoryEntry e;
+      e.txn = r.txn;
+      e.time_ms = r.time_ms;
+      e.kind = op.kind;
+      e.amount = op.amount;
+      if (op.kind == OpKind::kTransfer) {
+        e.outgoing = op.id == id;
+        e.counterpart = e.outgoing ? op.to : op.id;
+        e.balance_after = e.outgoing ? op.after : op.to_after;
+      } else {
+        e.balance_after = op.after;
+      }
+      all.push_back(e);
+    }
+    if (prev >= txn) {
+      return Status::Corruption(fmt::format("history chain of account {} loops at txn {}", id,
+                                            txn));
+    }
+    txn = prev;
+  }
+  Page<HistoryEntry> out;
+  out.page = page;
+  out.total = all.size();
+  out.pages = PageCount(all.size(), page_size);
+  for (size_t i = (page - 1) * page_size; i < all.size() && out.items.size() < page_size; ++i) {
+    out.items.push_back(all[i]);
+  }
+  return out;
+}
+
+Result<Record> Store::FindTxn(std::uint64_t txn) { return journal_->FindTxn(txn); }
+
+}  // namespace drovebank

@@ -1,0 +1,98 @@
+#include "drovebank/validate.h"
+
+#include <fmt/format.h>
+
+namespace drovebank {
+
+Result<AccountId> ParseAccountId(std::string_view text) {
+  auto bad = [&] {
+    return Status::InvalidArgument(
+        fmt::format("'{}' is not an account id (a whole number from 1 to {})", text, kMaxAccountId));
+  };
+  if (text.empty() || text.size() > 8) return bad();
+  std::uint32_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return bad();
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (v == 0 || v > kMaxAccountId) return bad();
+  return v;
+}
+
+namespace {
+
+// Decodes one code point; returns its length or 0 when the sequence is malformed.
+size_t DecodeUtf8(std::string_view s, size_t i, std::uint32_t* cp) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t len;
+  std::uint32_t v;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2, v = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, v = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, v = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (cc & 0x3F);
+  }
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+}  // namespace
+
+Status ValidateName(std::string_view name, std::string_view what) {
+  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
+  size_t count = 0;
+  for (size_t i = 0; i < name.size();) {
+    std::uint32_t cp;
+    size_t n = DecodeUtf8(name, i, &cp);
+    if (n == 0) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", what));
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+      return Status::InvalidArgument(
+          fmt::format("{} contains a control character (U+{:04X})", what, cp));
+    }
+    i += n;
+    ++count;
+  }
+  if (count > 64) {
+    return Status::InvalidArgument(
+        fmt::format("{} is {} characters long; at most 64 are allowed", what, count));
+  }
+  return Status::Ok();
+}
+
+Status ValidateKey(std::string_view key) {
+  auto bad = [&] {
+    return Status::InvalidArgument(fmt::format(
+        "transaction key '{}' must be 1-64 characters of letters, digits, '_', '-', '.', ':' "
+        "and must not start with '.'",
+        key));
+  };
+  if (key.empty() || key.size() > 64 || key[0] == '.') return bad();
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':';
+    if (!ok) return bad();
+  }
+  return Status::Ok();
+}
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace drovebank
