@@ -355,7 +355,10 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   shm_->end += bytes.size();
   for (const Record& r : *records) {
     for (const Op& op : r.ops) {
-      if (op.kind == OpKind::kOpen) ++shm_->account_count;
+      if (op.kind == OpKind::kOpen) {
+        ++shm_->account_count;
+        shm_->max_id = std::max<std::uint64_t>(shm_->max_id, op.id);
+      }
     }
   }
   EndUpdate();

@@ -138,7 +138,8 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
   for (size_t i = 0; i < events.size(); ++i) {
     if (!pending[i]) continue;
     for (Op& op : events[i].ops) {
-      if (op.kind == OpKind::kOpen) {
+      // An open with an id given (legacy import keeps ids) checks it is free below.
+      if (op.kind == OpKind::kOpen && op.id == 0) {
         DB_ASSIGN_OR_RETURN(op.id, journal_->AllocateId());
       }
       ids.insert(op.id);
@@ -174,6 +175,10 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
     Status s;
     std::set<AccountId> touched;
     for (Op& op : events[i].ops) {
+      if (op.kind == OpKind::kOpen && trial.count(op.id)) {
+        s = Status::RuleFailed(fmt::format("account {} already exists", op.id));
+        break;
+      }
       s = ApplyOp(&op, &trial);
       if (!s.ok()) break;
       touched.insert(op.id);

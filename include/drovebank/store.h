@@ -69,7 +69,8 @@ class Store {
   // marked as needing recovery, and the message names the file).
   Result<Account> Get(AccountId id);
 
-  // Commits `ops` atomically as one record. Success: durable and visible. Rule failures
+  // Commits `ops` atomically as one record. An open op with id 0 gets the next free id;
+  // one with an id given (legacy import) is refused with RuleFailed if that id exists. Success: durable and visible. Rule failures
   // (NotFound, Closed, InsufficientFunds, Limit, RuleFailed, KeyReused) and Busy change
   // nothing. IOError with maybe_applied() means the record may be committed: recover
   // settles it. `fault_path` names the write path for fault points ("deposit", "commit").
