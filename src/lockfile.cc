@@ -70,8 +70,11 @@ Status LockFile::Attempt(std::optional<LockOwner>* owner) {
 }
 
 // Why an OFD lock on the lock file itself: two waiters may both find the owner dead; the
-// OFD lock serialises them, and the inode check makes the second see that the file it
-// opened is no longer the one at the path (or that it now names a live owner: us).
+// OFD lock serialises them. Why the inode check comes after the liveness verdict: an
+// owner that finishes normally unlinks its lock and then exits, so a waiter that read the
+// owner line just before may see a dead pid for a lock that no longer exists. Once the
+// owner is dead it can unlink nothing more, so a path still naming our inode after the
+// verdict proves the lock was abandoned, not released.
 Status LockFile::TakeOverIfDead(std::optional<LockOwner>* owner, bool* took) {
   *took = false;
   auto fd = env_->Open(paths_.lock, O_RDWR);
@@ -85,11 +88,7 @@ Status LockFile::TakeOverIfDead(std::optional<LockOwner>* owner, bool* took) {
   } closer{env_, *fd};
   Status ls = env_->LockByte(*fd, 0, /*wait=*/false);
   if (!ls.ok()) return ls.code() == Code::kBusy ? Status::Ok() : ls;
-  auto at_path = env_->Stat(paths_.lock);
-  auto mine = env_->StatFd(*fd);
-  if (!at_path.ok() || !mine.ok() || at_path->ino != mine->ino || at_path->dev != mine->dev) {
-    return Status::Ok();  // replaced or removed meanwhile: retry from the start
-  }
+  DB_ASSIGN_OR_RETURN(FileInfo mine, env_->StatFd(*fd));
   char buf[512];
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(*fd, buf, sizeof buf, 0));
   *owner = ParseLockOwner(std::string_view(buf, n));
@@ -100,14 +99,17 @@ Status LockFile::TakeOverIfDead(std::optional<LockOwner>* owner, bool* took) {
     auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    dead = now_ns - mine->mtime_ns > kUnreadableGraceNs;
+    dead = now_ns - mine.mtime_ns > kUnreadableGraceNs;
   }
   if (!dead) return Status::Ok();
+  auto at_path = env_->Stat(paths_.lock);
+  if (!at_path.ok() || at_path->ino != mine.ino || at_path->dev != mine.dev) {
+    return Status::Ok();  // released or replaced meanwhile: retry from the start
+  }
   LockOwner me{Self(), NowMillis()};
   DB_RETURN_IF_ERROR(env_->Truncate(*fd, 0));
-  std::string line = FormatLockOwner(me);
   // The descriptor's offset is 0 (opened, never read through it), so Write starts there.
-  DB_RETURN_IF_ERROR(env_->Write(*fd, line));
+  DB_RETURN_IF_ERROR(env_->Write(*fd, FormatLockOwner(me)));
   *took = true;
   return Status::Ok();
 }

@@ -1,0 +1,64 @@
+// A power-loss model behind the Env interface, for tests (after the "fault injection file
+// system" of LevelDB and RocksDB). It wraps a real Env working on a real directory tree,
+// remembers what the calls made durable, and on SimulatePowerLoss puts the tree back the way
+// a machine would find it after losing power at that moment.
+//
+// The model is strict POSIX (no luck from ext4's data=ordered or auto_da_alloc):
+//  - File contents are durable per inode: a successful Sync or DataSync on any descriptor of
+//    the file makes its whole content at that moment durable. The content an inode had when
+//    the env first saw it is durable (the baseline); a file the env creates is durably empty.
+//  - Directory entries (which names exist and which inode each names) are durable per
+//    directory: a name the env creates (Open with O_CREAT, MakeDir), renames from or to, or
+//    unlinks keeps durably naming what it named before the change, until SyncDir of its
+//    directory (or Sync of a descriptor of that directory) makes the current entry durable.
+//    Names the env never changed are durable as they are.
+//  - SyncFs makes everything durable: every changed name and every tracked file's content.
+//
+// After a power loss each name the env changed names again what it durably named: a file
+// created and never dir-synced is gone (a directory likewise, with everything under it); a
+// rename not dir-synced is undone, so the old name holds the old inode's durable content
+// again and the new name whatever it durably named before; an unlink not dir-synced is undone.
+// Every file that survives holds its inode's durable content (possibly empty). Files that
+// must reappear are recreated as new inodes with the same permission bits.
+//
+// Limits: descriptors not opened through this env are not modelled; renaming a directory is
+// refused (InvalidArgument); SyncFs ignores its path and syncs everything the env tracks;
+// stores through a MapShared mapping are durable like writes, at the next Sync of the file;
+// contents are held in memory (meant for small test trees); hard links made outside the env
+// are not modelled (two durable names of one inode come back as two files); the restore
+// itself does not fsync; the process stays on the same boot, so state keyed by boot id
+// (the journal's shm file) is not invalidated the way a reboot would. Thread-safe, but a
+// power loss racing with calls on other threads is not meaningful.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "drovebank/env.h"
+
+namespace drovebank {
+
+class PowerLossEnv : public Env {
+ public:
+  // Reverts the real tree to the durable state (see above). From then on every call fails
+  // with IOError "power lost" (Close still closes the descriptor, Unmap still unmaps): the
+  // test discards the store and reopens the directory with a fresh env, whose baseline is
+  // the restored tree. Live MapShared mappings are first detached from their files (same
+  // address, same bytes, private memory), so stores through them no longer reach the tree.
+  // A second call returns the result of the first.
+  virtual Status SimulatePowerLoss() = 0;
+
+  // Arms a power loss at the `hit`-th time (1-based) the store reaches fault point
+  // PATH:STEP; FaultPoint then calls SimulatePowerLoss. Re-arming resets the hit count.
+  virtual void ArmPowerLossAt(std::string path, std::string step, int hit = 1) = 0;
+
+  // True once the power was lost (by SimulatePowerLoss or an armed fault point), and the
+  // result of restoring the tree then (Ok before any power loss).
+  virtual bool power_lost() const = 0;
+  virtual Status power_loss_status() const = 0;
+};
+
+// Wraps `base` (not owned; must outlive the result). FaultPoint is forwarded to `base` too.
+std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base);
+
+}  // namespace drovebank

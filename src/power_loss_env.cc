@@ -1,0 +1,747 @@
+// The power-loss model. State kept:
+//  - inodes_: per inode (dev, ino) the durable content, recorded the first time the env is
+//    about to change the file or its name (the baseline) and replaced at every Sync.
+//  - dirs_: per directory, for each name the env changed, what that name durably names.
+//    Recording only changed names (not whole listings) keeps the model cheap and leaves alone
+//    files that others (the test itself, other processes) put in the same directories.
+//  - pins_: O_PATH descriptors on inodes the env unlinked (or replaced by a rename) while a
+//    durable entry may still name them. File systems recycle inode numbers at once; holding
+//    the inode keeps its number from being given to a new file the model would then mistake
+//    for the old one. A pin is dropped once no durable entry and no open descriptor needs it.
+//
+// The bookkeeping (reading contents, pins, the restore) uses raw system calls, not base_:
+// it is not the store's I/O, so it must neither consume a fault armed in a wrapped fault
+// injector nor show up in its trace.
+#include "drovebank/power_loss_env.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <compare>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace drovebank {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct InoKey {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  auto operator<=>(const InoKey&) const = default;
+};
+
+InoKey KeyOf(const struct stat& st) {
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+enum class Kind { kFile, kDir, kSymlink, kOther };
+
+// What a directory entry names, as far as the model cares.
+struct Entry {
+  Kind kind = Kind::kOther;
+  InoKey key;            // the inode, for kFile
+  unsigned mode = 0700;  // permission bits, to recreate a kDir
+  std::string target;    // for kSymlink
+};
+
+// Directories are compared by kind only: the env can neither remove nor rename one, so a
+// directory under a name is the one that was there.
+bool SameEntry(const Entry& a, const Entry& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case Kind::kFile:
+      return a.key == b.key;
+    case Kind::kSymlink:
+      return a.target == b.target;
+    case Kind::kDir:
+    case Kind::kOther:
+      return true;
+  }
+  return false;
+}
+
+Status Errno(int err, std::string_view what, const std::string& path) {
+  return ErrnoStatus(err, fmt::format("power-loss model: {} {}", what, path));
+}
+
+Status PowerLost() {
+  Status s = Status::IOError("power lost");
+  s.set_sys_errno(EIO);
+  return s;
+}
+
+// Absolute and lexically normal, without a trailing slash, so "d/", "./d" and "/abs/d" all
+// name one directory in the model.
+std::string Normalize(const std::string& path) {
+  fs::path p(path);
+  if (p.is_relative()) {
+    std::error_code ec;
+    fs::path cwd = fs::current_path(ec);
+    if (!ec) p = cwd / p;
+  }
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+std::string Parent(const std::string& p) {
+  auto pos = p.rfind('/');
+  if (pos == std::string::npos) return ".";
+  if (pos == 0) return "/";
+  return p.substr(0, pos);
+}
+
+std::string BaseName(const std::string& p) {
+  auto pos = p.rfind('/');
+  return pos == std::string::npos ? p : p.substr(pos + 1);
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+// lstat as an Entry; nullopt when nothing has that name.
+Result<std::optional<Entry>> LookUp(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<Entry>();
+    return Errno(errno, "lstat", path);
+  }
+  Entry e;
+  e.mode = st.st_mode & 07777;
+  if (S_ISREG(st.st_mode)) {
+    e.kind = Kind::kFile;
+    e.key = KeyOf(st);
+  } else if (S_ISDIR(st.st_mode)) {
+    e.kind = Kind::kDir;
+  } else if (S_ISLNK(st.st_mode)) {
+    e.kind = Kind::kSymlink;
+    std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) return Errno(errno, "readlink", path);
+    buf.resize(static_cast<size_t>(n));
+    e.target = std::move(buf);
+  }
+  return std::optional<Entry>(std::move(e));
+}
+
+// Reads from offset 0 to the end; 0 or the errno.
+int PReadAll(int fd, std::string* out) {
+  out->clear();
+  char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return 0;
+    out->append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+}
+
+// The whole content of the file behind `fd`. A write-only or O_PATH descriptor cannot be
+// read, so then the file is reopened for reading through /proc/self/fd.
+Result<std::string> ReadFd(int fd) {
+  std::string out;
+  int err = PReadAll(fd, &out);
+  if (err == 0) return out;
+  if (err != EBADF) return Errno(err, "pread", fmt::format("fd {}", fd));
+  std::string proc = fmt::format("/proc/self/fd/{}", fd);
+  int rfd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return Errno(errno, "reopen", proc);
+  err = PReadAll(rfd, &out);
+  ::close(rfd);
+  if (err != 0) return Errno(err, "read", proc);
+  return out;
+}
+
+// Replaces the content of `path` (creating it when `create`) with `data`.
+Status WriteWhole(const std::string& path, const std::string& data, unsigned mode, bool create) {
+  int flags = O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
+  int fd = ::open(path.c_str(), flags, mode);
+  if (fd < 0) return Errno(errno, "restore open", path);
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Errno(errno, "restore write", path);
+      ::close(fd);
+      return s;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+Status RemoveEntry(const std::string& path, Kind kind) {
+  if (kind == Kind::kDir) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) return Errno(ec.value(), "restore remove", path);
+    return Status::Ok();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno(errno, "restore unlink", path);
+  return Status::Ok();
+}
+
+class PowerLossEnvImpl final : public PowerLossEnv {
+ public:
+  explicit PowerLossEnvImpl(Env* base) : base_(base) {}
+  ~PowerLossEnvImpl() override {
+    ReleasePins();
+    for (const auto& [addr, m] : maps_) ::close(m.dup);
+  }
+
+  Result<int> Open(const std::string& path, int flags, unsigned mode) override {
+    if (lost_) return PowerLost();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string p = Normalize(path);
+    if ((flags & O_CREAT) != 0) DB_RETURN_IF_ERROR(RecordName(p));
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> before, LookUp(p));
+    // The baseline must be read before O_TRUNC or a write can change the file. Read-only
+    // opens are not tracked: an inode the env never wrote still holds its baseline.
+    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
+    if (writes && before && before->kind == Kind::kFile) {
+      DB_RETURN_IF_ERROR(Baseline(p, before->key));
+    }
+    DB_ASSIGN_OR_RETURN(int fd, base_->Open(path, flags, mode));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      Status s = Errno(errno, "fstat", p);
+      (void)base_->Close(fd);
+      return s;
+    }
+    OpenFile f{KeyOf(st), S_ISDIR(st.st_mode), p};
+    if (S_ISREG(st.st_mode)) {
+      if (!before) {
+        // A new inode is durably empty. Overwriting is right even if the number is known:
+        // the inode it belonged to was freed, so no durable entry names it (see pins_).
+        inodes_[f.key] = InodeState{std::string(), st.st_mode & 07777};
+        paths_[f.key] = p;
+      } else if (inodes_.count(f.key) != 0) {
+        paths_[f.key] = p;
+      }
+    }
+    fds_[fd] = std::move(f);
+    return fd;
+  }
+
+  Status Close(int fd) override {
+    // After the power loss the descriptor is still closed, so the discarded store does not
+    // leak it.
+    Status s = base_->Close(fd);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fds_.erase(fd);
+      if (!lost_) CollectPins();
+    }
+    if (lost_) return PowerLost();
+    return s;
+  }
+
+  Status Write(int fd, std::string_view data) override {
+    if (lost_) return PowerLost();
+    return base_->Write(fd, data);
+  }
+  Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
+    if (lost_) return PowerLost();
+    return base_->PRead(fd, buf, n, offset);
+  }
+  Result<std::string> ReadFile(const std::string& path) override {
+    if (lost_) return PowerLost();
+    return base_->ReadFile(path);
+  }
+
+  Status Sync(int fd) override {
+    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(base_->Sync(fd));
+    return Synced(fd);
+  }
+  Status DataSync(int fd) override {
+    // fdatasync persists the data and the size, which is all the model tracks of a file.
+    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(base_->DataSync(fd));
+    return Synced(fd);
+  }
+
+  Status Truncate(int fd, std::uint64_t size) override {
+    if (lost_) return PowerLost();
+    return base_->Truncate(fd, size);
+  }
+  Result<FileInfo> StatFd(int fd) override {
+    if (lost_) return PowerLost();
+    return base_->StatFd(fd);
+  }
+  Result<FileInfo> Stat(const std::string& path) override {
+    if (lost_) return PowerLost();
+    return base_->Stat(path);
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (lost_) return PowerLost();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string f = Normalize(from);
+    std::string t = Normalize(to);
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> src, LookUp(f));
+    if (src && src->kind == Kind::kDir) {
+      // Undoing it would need per-directory identity the model does not keep; refusing is
+      // better than a silently wrong restore.
+      return Status::InvalidArgument(
+          fmt::format("power-loss model: renaming directory {} is not modelled", from));
+    }
+    DB_RETURN_IF_ERROR(RecordName(f));
+    DB_RETURN_IF_ERROR(RecordName(t));
+    if (src && src->kind == Kind::kFile) DB_RETURN_IF_ERROR(Baseline(f, src->key));
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> dst, LookUp(t));
+    bool replaces = dst && dst->kind == Kind::kFile &&
+                    !(src && src->kind == Kind::kFile && src->key == dst->key);
+    int pin = -1;
+    if (replaces) {
+      DB_ASSIGN_OR_RETURN(pin, Pin(t, dst->key));
+    }
+    Status s = base_->Rename(from, to);
+    if (!s.ok()) {
+      if (pin >= 0) ::close(pin);
+      return s;
+    }
+    if (replaces) Unlinked(dst->key, t, pin);
+    if (src && src->kind == Kind::kFile) paths_[src->key] = t;
+    CollectPins();
+    return Status::Ok();
+  }
+
+  Status Unlink(const std::string& path) override {
+    if (lost_) return PowerLost();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string p = Normalize(path);
+    DB_RETURN_IF_ERROR(RecordName(p));
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> cur, LookUp(p));
+    bool is_file = cur && cur->kind == Kind::kFile;
+    int pin = -1;
+    if (is_file) {
+      DB_ASSIGN_OR_RETURN(pin, Pin(p, cur->key));
+    }
+    Status s = base_->Unlink(path);
+    if (!s.ok()) {
+      if (pin >= 0) ::close(pin);
+      return s;
+    }
+    if (is_file) Unlinked(cur->key, p, pin);
+    CollectPins();
+    return Status::Ok();
+  }
+
+  Status MakeDir(const std::string& path, unsigned mode) override {
+    if (lost_) return PowerLost();
+    std::lock_guard<std::mutex> lock(mu_);
+    DB_RETURN_IF_ERROR(RecordName(Normalize(path)));
+    return base_->MakeDir(path, mode);
+  }
+
+  Status SyncDir(const std::string& path) override {
+    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(base_->SyncDir(path));
+    std::lock_guard<std::mutex> lock(mu_);
+    return DirSynced(Normalize(path));
+  }
+
+  Status SyncFs(const std::string& path) override {
+    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(base_->SyncFs(path));
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [dir, names] : dirs_) DB_RETURN_IF_ERROR(MakeNamesDurable(dir, names));
+    // Current contents: through an open descriptor, else through the inode's known name.
+    // An inode reachable by neither is unlinked, so no durable entry names it any more.
+    std::set<InoKey> done;
+    for (const auto& [fd, f] : fds_) {
+      if (f.is_dir || done.count(f.key) != 0) continue;
+      auto it = inodes_.find(f.key);
+      if (it == inodes_.end()) continue;
+      DB_ASSIGN_OR_RETURN(it->second.durable, ReadFd(fd));
+      done.insert(f.key);
+    }
+    for (auto& [key, state] : inodes_) {
+      if (done.count(key) != 0) continue;
+      auto p = paths_.find(key);
+      if (p == paths_.end()) continue;
+      DB_ASSIGN_OR_RETURN(std::optional<Entry> e, LookUp(p->second));
+      if (!e || e->kind != Kind::kFile || e->key != key) continue;
+      DB_ASSIGN_OR_RETURN(state.durable, ReadPath(p->second, key));
+    }
+    CollectPins();
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    if (lost_) return PowerLost();
+    return base_->ListDir(path);
+  }
+  Status LockByte(int fd, std::uint64_t offset, bool wait) override {
+    if (lost_) return PowerLost();
+    return base_->LockByte(fd, offset, wait);
+  }
+  Status UnlockByte(int fd, std::uint64_t offset) override {
+    if (lost_) return PowerLost();
+    return base_->UnlockByte(fd, offset);
+  }
+  Result<void*> MapShared(int fd, size_t len) override {
+    if (lost_) return PowerLost();
+    DB_ASSIGN_OR_RETURN(void* addr, base_->MapShared(fd, len));
+    std::lock_guard<std::mutex> lock(mu_);
+    // A duplicate descriptor, to learn the file's size when the mapping is detached.
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+      Status s = Errno(errno, "dup", fmt::format("fd {}", fd));
+      base_->Unmap(addr, len);
+      return s;
+    }
+    maps_[addr] = Mapping{len, dup};
+    return addr;
+  }
+  void Unmap(void* addr, size_t len) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = maps_.find(addr);
+      if (it != maps_.end()) {
+        ::close(it->second.dup);
+        maps_.erase(it);
+      }
+    }
+    base_->Unmap(addr, len);
+  }
+
+  void FaultPoint(std::string_view path, std::string_view step) override {
+    if (lost_) return;
+    base_->FaultPoint(path, step);
+    bool fire = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (arm_.armed && path == arm_.path && step == arm_.step && ++arm_.hits == arm_.hit) {
+        arm_.armed = false;
+        fire = true;
+      }
+    }
+    if (fire) (void)SimulatePowerLoss();  // the outcome stays in power_loss_status()
+  }
+
+  Status SimulatePowerLoss() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (lost_) return loss_status_;
+    lost_ = true;
+    loss_status_ = DetachMappings();
+    if (loss_status_.ok()) loss_status_ = Restore();
+    ReleasePins();
+    inodes_.clear();
+    paths_.clear();
+    dirs_.clear();
+    return loss_status_;
+  }
+
+  void ArmPowerLossAt(std::string path, std::string step, int hit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    arm_ = Arm{std::move(path), std::move(step), hit, 0, true};
+  }
+
+  bool power_lost() const override { return lost_; }
+  Status power_loss_status() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return loss_status_;
+  }
+
+ private:
+  struct InodeState {
+    std::string durable;
+    unsigned mode = 0600;  // permission bits, to recreate the file
+  };
+  struct OpenFile {
+    InoKey key;
+    bool is_dir = false;
+    std::string path;  // normalized, as opened
+  };
+  // For each name the env changed in a directory: what it durably names (nullopt: nothing).
+  using DurableNames = std::map<std::string, std::optional<Entry>>;
+  struct Mapping {
+    size_t len = 0;
+    int dup = -1;
+  };
+  struct Arm {
+    std::string path;
+    std::string step;
+    int hit = 1;
+    int hits = 0;
+    bool armed = false;
+  };
+
+  // The rest runs with mu_ held.
+
+  // Records the baseline of an inode the env is about to change: its current content.
+  Status Baseline(const std::string& path, InoKey key) {
+    if (inodes_.count(key) != 0) return Status::Ok();
+    DB_ASSIGN_OR_RETURN(std::string content, ReadPath(path, key));
+    struct stat st;
+    unsigned mode = ::lstat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0600;
+    inodes_[key] = InodeState{std::move(content), mode};
+    paths_[key] = path;
+    return Status::Ok();
+  }
+
+  // Reads `path`, checking it is still the inode `key`.
+  static Result<std::string> ReadPath(const std::string& path, InoKey key) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Errno(errno, "open", path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || KeyOf(st) != key) {
+      ::close(fd);
+      return Status::Internal(fmt::format("power-loss model: {} changed under the model", path));
+    }
+    std::string out;
+    int err = PReadAll(fd, &out);
+    ::close(fd);
+    if (err != 0) return Errno(err, "read", path);
+    return out;
+  }
+
+  // Before the env changes the name `path`: the first time, remembers what it names now as
+  // its durable entry (and the content of the file it names).
+  Status RecordName(const std::string& path) {
+    DurableNames& names = dirs_[Parent(path)];
+    std::string name = BaseName(path);
+    if (names.count(name) != 0) return Status::Ok();
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> cur, LookUp(path));
+    if (cur && cur->kind == Kind::kFile) DB_RETURN_IF_ERROR(Baseline(path, cur->key));
+    names.emplace(std::move(name), std::move(cur));
+    return Status::Ok();
+  }
+
+  // Every changed name of `dir` durably names what it names now.
+  Status MakeNamesDurable(const std::string& dir, DurableNames& names) {
+    for (auto& [name, durable] : names) {
+      std::string p = Join(dir, name);
+      DB_ASSIGN_OR_RETURN(std::optional<Entry> cur, LookUp(p));
+      // Normally tracked already (the env created or moved it here); an inode it never
+      // wrote still holds its baseline.
+      if (cur && cur->kind == Kind::kFile) DB_RETURN_IF_ERROR(Baseline(p, cur->key));
+      durable = std::move(cur);
+    }
+    return Status::Ok();
+  }
+
+  Status DirSynced(const std::string& dir) {
+    auto it = dirs_.find(dir);
+    if (it != dirs_.end()) DB_RETURN_IF_ERROR(MakeNamesDurable(dir, it->second));
+    CollectPins();
+    return Status::Ok();
+  }
+
+  // After a successful Sync/DataSync of `fd`.
+  Status Synced(int fd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return Errno(errno, "fstat", fmt::format("fd {}", fd));
+    auto f = fds_.find(fd);
+    if (S_ISDIR(st.st_mode)) {
+      return f == fds_.end() ? Status::Ok() : DirSynced(f->second.path);
+    }
+    if (!S_ISREG(st.st_mode)) return Status::Ok();
+    InoKey key = KeyOf(st);
+    DB_ASSIGN_OR_RETURN(std::string content, ReadFd(fd));
+    auto [it, inserted] = inodes_.try_emplace(key);
+    it->second.durable = std::move(content);
+    if (inserted) {
+      // Opened read-only and never written through the env: it was at its opened name.
+      it->second.mode = st.st_mode & 07777;
+      if (f != fds_.end()) paths_[key] = f->second.path;
+    }
+    return Status::Ok();
+  }
+
+  static Result<int> Pin(const std::string& path, InoKey key) {
+    int fd = ::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Errno(errno, "pin", path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || KeyOf(st) != key) {
+      ::close(fd);
+      return Status::Internal(fmt::format("power-loss model: {} changed under the model", path));
+    }
+    return fd;
+  }
+
+  // The name `path` no longer names `key`, which was its only name.
+  void Unlinked(InoKey key, const std::string& path, int pin) {
+    auto p = paths_.find(key);
+    if (p != paths_.end() && p->second == path) paths_.erase(p);
+    auto [it, inserted] = pins_.try_emplace(key, pin);
+    if (!inserted) ::close(pin);
+  }
+
+  // Drops pinned inodes no durable entry and no open descriptor needs any more.
+  void CollectPins() {
+    if (pins_.empty()) return;
+    std::set<InoKey> needed;
+    for (const auto& [dir, names] : dirs_) {
+      for (const auto& [name, durable] : names) {
+        if (durable && durable->kind == Kind::kFile) needed.insert(durable->key);
+      }
+    }
+    for (const auto& [fd, f] : fds_) needed.insert(f.key);
+    for (auto it = pins_.begin(); it != pins_.end();) {
+      if (needed.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      ::close(it->second);
+      inodes_.erase(it->first);
+      paths_.erase(it->first);
+      it = pins_.erase(it);
+    }
+  }
+
+  // The store keeps running until its next call fails and may still store through a
+  // mapping; that must not reach the restored files. Each shared mapping is replaced, at
+  // the same address, by private anonymous memory holding the same bytes, so the store's
+  // pointers stay valid and Unmap still works.
+  Status DetachMappings() {
+    Status result;
+    for (auto& [addr, m] : maps_) {
+      struct stat st;
+      size_t n = 0;
+      if (::fstat(m.dup, &st) == 0) n = std::min(m.len, static_cast<size_t>(st.st_size));
+      std::string copy(static_cast<const char*>(addr), n);  // pages past EOF would fault
+      void* p = ::mmap(addr, m.len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+      if (p == MAP_FAILED) {
+        if (result.ok()) result = Errno(errno, "detach mapping", fmt::format("of fd {}", m.dup));
+      } else {
+        std::memcpy(addr, copy.data(), n);
+      }
+      ::close(m.dup);
+    }
+    maps_.clear();
+    return result;
+  }
+
+  void ReleasePins() {
+    for (const auto& [key, fd] : pins_) ::close(fd);
+    pins_.clear();
+  }
+
+  Status Restore() {
+    // Parents before children: a directory whose own entry is undone goes with its
+    // contents before anything is restored inside it.
+    std::vector<std::string> order;
+    for (const auto& [dir, names] : dirs_) order.push_back(dir);
+    std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+      auto da = std::count(a.begin(), a.end(), '/');
+      auto db = std::count(b.begin(), b.end(), '/');
+      return da != db ? da < db : a < b;
+    });
+
+    // Phase 1: what every name involved names now, looked up before anything changes, so
+    // a recreated file that gets a recycled inode number is never taken for the old inode.
+    std::map<std::string, std::map<std::string, std::optional<Entry>>> now;
+    for (const std::string& dir : order) {
+      for (const auto& [name, durable] : dirs_[dir]) {
+        DB_ASSIGN_OR_RETURN(now[dir][name], LookUp(Join(dir, name)));
+      }
+    }
+    // Files written through the env under names it never changed: only the content reverts.
+    std::vector<std::pair<std::string, InoKey>> rewrites;
+    for (const auto& [key, path] : paths_) {
+      auto d = dirs_.find(Parent(path));
+      if (d != dirs_.end() && d->second.count(BaseName(path)) != 0) continue;
+      DB_ASSIGN_OR_RETURN(std::optional<Entry> e, LookUp(path));
+      if (e && e->kind == Kind::kFile && e->key == key) rewrites.emplace_back(path, key);
+    }
+
+    // Phase 2: every changed name back to its durable entry and content.
+    for (const std::string& dir : order) {
+      DB_ASSIGN_OR_RETURN(std::optional<Entry> d, LookUp(dir));
+      if (!d || d->kind != Kind::kDir) continue;  // removed with an undone parent
+      for (const auto& [name, want] : dirs_[dir]) {
+        const std::optional<Entry>& cur = now[dir][name];
+        std::string p = Join(dir, name);
+        bool same = cur && want && SameEntry(*cur, *want);
+        if (cur && !same) DB_RETURN_IF_ERROR(RemoveEntry(p, cur->kind));
+        if (!want) continue;
+        switch (want->kind) {
+          case Kind::kFile: {
+            auto it = inodes_.find(want->key);
+            if (it == inodes_.end()) {
+              if (same) break;  // never written through the env: still its baseline
+              return Status::Internal(
+                  fmt::format("power-loss model: no durable content known for {}", p));
+            }
+            DB_RETURN_IF_ERROR(WriteWhole(p, it->second.durable, it->second.mode, !same));
+            break;
+          }
+          case Kind::kDir:
+            if (!same && ::mkdir(p.c_str(), want->mode) != 0) {
+              return Errno(errno, "restore mkdir", p);
+            }
+            break;
+          case Kind::kSymlink:
+            if (!same && ::symlink(want->target.c_str(), p.c_str()) != 0) {
+              return Errno(errno, "restore symlink", p);
+            }
+            break;
+          case Kind::kOther:
+            if (!same) {
+              return Status::Internal(
+                  fmt::format("power-loss model: cannot recreate special file {}", p));
+            }
+            break;
+        }
+      }
+    }
+
+    // Phase 3.
+    for (const auto& [path, key] : rewrites) {
+      const InodeState& st = inodes_[key];
+      DB_RETURN_IF_ERROR(WriteWhole(path, st.durable, st.mode, false));
+    }
+    return Status::Ok();
+  }
+
+  Env* base_;
+  mutable std::mutex mu_;
+  std::atomic<bool> lost_{false};
+  Status loss_status_;
+  std::map<InoKey, InodeState> inodes_;
+  std::map<InoKey, std::string> paths_;  // the current name of a tracked inode, if any
+  std::map<InoKey, int> pins_;
+  std::map<std::string, DurableNames> dirs_;
+  std::map<int, OpenFile> fds_;
+  std::map<void*, Mapping> maps_;  // live MapShared mappings
+  Arm arm_;
+};
+
+}  // namespace
+
+std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base) {
+  return std::make_unique<PowerLossEnvImpl>(base);
+}
+
+}  // namespace drovebank

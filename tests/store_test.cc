@@ -1,0 +1,225 @@
+#include "drovebank/store.h"
+
+#include <catch2/catch.hpp>
+
+#include "test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::TempDir;
+
+std::unique_ptr<Store> OpenStore(const TempDir& dir) {
+  StoreOptions o;
+  o.data_dir = dir / "data";
+  o.lock_wait.timeout_seconds = 1;
+  auto s = Store::Open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+Op OpenOp(std::string first, std::string last, Cents amount) {
+  Op op;
+  op.kind = OpKind::kOpen;
+  op.first = std::move(first);
+  op.last = std::move(last);
+  op.amount = amount;
+  return op;
+}
+
+Op Money(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
+  Op op;
+  op.kind = kind;
+  op.id = id;
+  op.to = to;
+  op.amount = amount;
+  return op;
+}
+
+AccountId MustOpen(Store& s, Cents amount) {
+  auto r = s.Commit(Event{{OpenOp("Ada", "Lovelace", amount)}, ""}, "open");
+  REQUIRE(r.ok());
+  return r->record.ops[0].id;
+}
+
+Cents Balance(Store& s, AccountId id) {
+  auto a = s.Get(id);
+  REQUIRE(a.ok());
+  return a->balance;
+}
+
+TEST_CASE("store: open allocates consecutive ids and keeps names exactly", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  for (AccountId want = 1; want <= 5; ++want) CHECK(MustOpen(*s, 100) == want);
+  auto r = s->Commit(Event{{OpenOp("Mary Ann", "O'Brien, Jr. \"Ziggy\"", 0)}, ""}, "open");
+  REQUIRE(r.ok());
+  auto a = s->Get(r->record.ops[0].id);
+  REQUIRE(a.ok());
+  CHECK(a->last == "O'Brien, Jr. \"Ziggy\"");
+  CHECK(a->version == 1);
+  CHECK(a->last_txn == r->record.txn);
+}
+
+TEST_CASE("store: each rule refuses and changes nothing", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 1000);
+  AccountId b = MustOpen(*s, 0);
+  struct Case {
+    Op op;
+    Code code;
+  };
+  Op close_a;
+  close_a.kind = OpKind::kClose;
+  close_a.id = a;
+  std::vector<Case> cases = {
+      {Money(OpKind::kWithdraw, a, 1001), Code::kInsufficientFunds},
+      {Money(OpKind::kTransfer, a, 1001, b), Code::kInsufficientFunds},
+      {Money(OpKind::kTransfer, a, 1, a), Code::kInvalidArgument},
+      {Money(OpKind::kDeposit, 99, 1), Code::kNotFound},
+      {Money(OpKind::kTransfer, a, 1, 99), Code::kNotFound},
+      {Money(OpKind::kDeposit, a, 0), Code::kInvalidArgument},
+      {Money(OpKind::kDeposit, a, kMaxCents), Code::kLimit},
+      {close_a, Code::kRuleFailed},
+  };
+  for (const Case& c : cases) {
+    auto r = s->Commit(Event{{c.op}, ""}, "test");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == c.code);
+    CHECK(Balance(*s, a) == 1000);
+    CHECK(Balance(*s, b) == 0);
+  }
+  CHECK(s->Get(a)->version == 1);
+}
+
+TEST_CASE("store: a closed account refuses everything but reads", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 0);
+  AccountId b = MustOpen(*s, 500);
+  Op close;
+  close.kind = OpKind::kClose;
+  close.id = a;
+  REQUIRE(s->Commit(Event{{close}, ""}, "close").ok());
+  for (const Op& op : {Money(OpKind::kDeposit, a, 1), Money(OpKind::kWithdraw, a, 1),
+                       Money(OpKind::kTransfer, b, 1, a), Money(OpKind::kTransfer, a, 1, b),
+                       close}) {
+    auto r = s->Commit(Event{{op}, ""}, "test");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kClosed);
+  }
+  CHECK(s->Get(a)->closed);
+  CHECK(s->History(a, 1, 20).ok());
+}
+
+TEST_CASE("store: a multi-op event is all or nothing", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 1000);
+  AccountId b = MustOpen(*s, 0);
+  // The third op fails: the first two must not apply.
+  auto bad = s->Commit(Event{{Money(OpKind::kDeposit, a, 50), Money(OpKind::kTransfer, a, 500, b),
+                              Money(OpKind::kWithdraw, b, 501)},
+                             ""},
+                       "commit");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(Balance(*s, a) == 1000);
+  CHECK(Balance(*s, b) == 0);
+  auto good = s->Commit(Event{{Money(OpKind::kDeposit, a, 50), Money(OpKind::kTransfer, a, 500, b),
+                               Money(OpKind::kWithdraw, b, 500)},
+                              ""},
+                        "commit");
+  REQUIRE(good.ok());
+  CHECK(Balance(*s, a) == 550);
+  CHECK(Balance(*s, b) == 0);
+  // One record, one version step per account.
+  CHECK(s->Get(a)->version == 2);
+  CHECK(s->Get(a)->last_txn == good->record.txn);
+}
+
+TEST_CASE("store: a group commits each event on its own and chains history", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 100);
+  std::vector<Event> events;
+  for (int i = 0; i < 5; ++i) events.push_back(Event{{Money(OpKind::kWithdraw, a, 30)}, ""});
+  auto r = s->CommitGroup(events, "batch");
+  REQUIRE(r.ok());
+  int ok = 0;
+  for (auto& e : *r) ok += e.status.ok();
+  CHECK(ok == 3);  // 100 -> 70 -> 40 -> 10, then two refusals
+  CHECK((*r)[3].status.code() == Code::kInsufficientFunds);
+  CHECK(Balance(*s, a) == 10);
+  auto h = s->History(a, 1, 20);
+  REQUIRE(h.ok());
+  REQUIRE(h->total == 4);
+  std::vector<Cents> after;
+  for (auto& e : h->items) after.push_back(e.balance_after);
+  CHECK(after == std::vector<Cents>{10, 40, 70, 100});
+}
+
+TEST_CASE("store: an idempotency key replays the original and refuses another request",
+          "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 0);
+  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-1"}, "deposit");
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->replayed);
+  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-1"}, "deposit");
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->record.txn == first->record.txn);
+  CHECK(Balance(*s, a) == 700);
+  auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 701)}, "k-1"}, "deposit");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().code() == Code::kKeyReused);
+  CHECK(Balance(*s, a) == 700);
+}
+
+TEST_CASE("store: list pages by id and search ignores case", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  for (int i = 0; i < 45; ++i) {
+    REQUIRE(s->Commit(Event{{OpenOp(i % 2 ? "Grace" : "Alan", i % 3 ? "Hopper" : "Turing", i)},
+                            ""},
+                      "open")
+                .ok());
+  }
+  auto p3 = s->List(3, 20);
+  REQUIRE(p3.ok());
+  CHECK(p3->pages == 3);
+  CHECK(p3->total == 45);
+  REQUIRE(p3->items.size() == 5);
+  CHECK(p3->items.front().id == 41);
+  CHECK(s->List(4, 20)->items.empty());
+  auto found = s->Search("tURiNg", 1, 100);
+  REQUIRE(found.ok());
+  CHECK(found->total == 15);
+  for (auto& a : found->items) CHECK(a.last == "Turing");
+}
+
+TEST_CASE("store: a dead writer's lock is taken over and the account repaired", "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 100);
+  std::string path = s->layout().AccountPath(a);
+  auto before = s->env()->ReadFile(path);
+  REQUIRE(before.ok());
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
+  // Simulate a writer that committed to the journal and died before its rename: the old
+  // file is back in place and its lock file names a dead process.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);
+  LockOwner dead{Self(), 0};
+  dead.process.pid = child;
+  REQUIRE(WriteFileDurably(s->env(), path, *before).ok());
+  REQUIRE(WriteFileDurably(s->env(), s->layout().AccountLock(a).lock, FormatLockOwner(dead)).ok());
+  CHECK(Balance(*s, a) == 105);
+  CHECK_FALSE(s->env()->Stat(s->layout().AccountLock(a).lock).ok());
+}
+
+}  // namespace
+}  // namespace drovebank
