@@ -67,8 +67,8 @@ struct Journal::Shm {
   std::uint64_t sync_failed;
 };
 
-Journal::Journal(Env* env, const Layout& layout, ReplayFn replay)
-    : env_(env), layout_(layout), replay_(std::move(replay)) {}
+Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes)
+    : env_(env), layout_(layout), replay_(std::move(replay)), segment_bytes_(segment_bytes) {}
 
 Journal::~Journal() {
   if (shm_ != nullptr) env_->Unmap(shm_, kShmSize);
@@ -76,14 +76,15 @@ Journal::~Journal() {
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
 }
 
-Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, ReplayFn replay) {
-  std::unique_ptr<Journal> j(new Journal(env, layout, std::move(replay)));
+Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, ReplayFn replay,
+                                               std::uint64_t segment_bytes) {
+  std::unique_ptr<Journal> j(new Journal(env, layout, std::move(replay), segment_bytes));
   DB_RETURN_IF_ERROR(j->Attach());
   return j;
 }
 
 Result<std::unique_ptr<Journal>> Journal::OpenReadOnly(Env* env, const Layout& layout) {
-  return std::unique_ptr<Journal>(new Journal(env, layout, nullptr));
+  return std::unique_ptr<Journal>(new Journal(env, layout, nullptr, kSegmentBytes));
 }
 
 Status Journal::Reinitialize() {
@@ -364,7 +365,7 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   EndUpdate();
   JournalPos pos{shm_->seg, shm_->end};
   env_->FaultPoint(fault_path, "after_journal_write");
-  if (shm_->end >= kSegmentBytes) {
+  if (shm_->end >= segment_bytes_) {
     Status rs = Rotate(fault_path);
     if (!rs.ok()) return rs.set_maybe_applied();
   }
@@ -474,29 +475,38 @@ Result<Record> Journal::FindTxn(std::uint64_t txn) const {
     return Status::NotFound(fmt::format("no transaction {}", txn));
   }
   std::uint64_t seg = *std::prev(it);
+  // A history walk calls this once per change, so each segment is read and indexed
+  // (txn -> line) once per process; the active segment is re-read when it has grown.
   auto cached = segment_cache_.find(seg);
-  if (cached == segment_cache_.end()) {
+  if (cached == segment_cache_.end() || (seg == segs.back() && cached->second.index.empty()) ||
+      (seg == segs.back() && cached->second.index.back().txn < txn)) {
     DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
-    cached = segment_cache_.emplace(seg, std::move(bytes)).first;
+    SegmentIndex idx;
+    idx.bytes = std::move(bytes);
+    std::string_view view = idx.bytes;
+    size_t pos = 0;
+    while (pos < view.size()) {
+      size_t nl = view.find('\n', pos);
+      if (nl == std::string_view::npos) break;
+      std::string_view line = view.substr(pos, nl - pos);
+      // "txn" sorts last among the record's keys; names cannot hold an unescaped quote.
+      auto tpos = line.rfind("\"txn\":");
+      if (tpos != std::string_view::npos) {
+        idx.index.push_back({std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(),
+                                           nullptr, 10),
+                             pos, nl - pos});
+      }
+      pos = nl + 1;
+    }
+    cached = segment_cache_.insert_or_assign(seg, std::move(idx)).first;
   }
-  // Records are in txn order within a segment, so a linear scan with early exit suffices;
-  // the segment text is cached for the history walk that calls this repeatedly.
-  std::string_view view = cached->second;
-  size_t pos = 0;
-  while (pos < view.size()) {
-    size_t nl = view.find('\n', pos);
-    if (nl == std::string_view::npos) break;
-    std::string_view line = view.substr(pos, nl - pos);
-    pos = nl + 1;
-    // Peek at the txn number before paying for a full parse.
-    auto tpos = line.rfind("\"txn\":");
-    if (tpos == std::string_view::npos) continue;
-    std::uint64_t t = std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(), nullptr, 10);
-    if (t < txn) continue;
-    if (t > txn) break;
-    return DecodeRecordLine(line);
+  const auto& index = cached->second.index;
+  auto hit = std::lower_bound(index.begin(), index.end(), txn,
+                              [](const SegmentIndex::Entry& e, std::uint64_t t) { return e.txn < t; });
+  if (hit == index.end() || hit->txn != txn) {
+    return Status::NotFound(fmt::format("no transaction {}", txn));
   }
-  return Status::NotFound(fmt::format("no transaction {}", txn));
+  return DecodeRecordLine(std::string_view(cached->second.bytes).substr(hit->offset, hit->length));
 }
 
 Status Journal::LockCheckpoint(bool wait) {

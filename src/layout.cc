@@ -72,8 +72,11 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
     return Status::InvalidArgument(fmt::format(
         "data directory {} is writable by other users; run: chmod go-w {}", root, root));
   }
+  // Every command passes here: one stat tells an initialised directory (tmp/ is made
+  // last) from a new one, instead of five mkdir calls each time.
+  if (env->Stat(layout.tmp()).ok()) return Status::Ok();
   for (const std::string& d :
-       {layout.accounts(), layout.journal(), layout.locks(), layout.tmp(), layout.keys()}) {
+       {layout.accounts(), layout.journal(), layout.locks(), layout.keys(), layout.tmp()}) {
     DB_RETURN_IF_ERROR(env->MakeDir(d, 0700));
   }
   return Status::Ok();

@@ -18,7 +18,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   DB_ASSIGN_OR_RETURN(store->journal_,
                       Journal::Open(env, layout, [raw](const std::vector<Record>& records) {
                         return raw->ApplyRecords(records, /*wait=*/false).status();
-                      }));
+                      },
+                      options.segment_bytes));
   return store;
 }
 

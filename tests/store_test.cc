@@ -223,3 +223,43 @@ TEST_CASE("store: a dead writer's lock is taken over and the account repaired", 
 
 }  // namespace
 }  // namespace drovebank
+
+namespace drovebank {
+namespace {
+
+TEST_CASE("store: segments rotate, checkpoints advance, history spans segments", "[store]") {
+  TempDir dir;
+  StoreOptions o;
+  o.data_dir = dir / "data";
+  o.segment_bytes = 2048;  // a few records a segment
+  auto opened = Store::Open(o);
+  REQUIRE(opened.ok());
+  auto& s = *opened;
+  AccountId a = MustOpen(*s, 0);
+  for (int i = 1; i <= 60; ++i) {
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}, "deposit").ok());
+  }
+  auto segs = s->journal().Segments();
+  REQUIRE(segs.ok());
+  CHECK(segs->size() > 5);
+  auto ckpt = s->journal().ReadCheckpoint();
+  REQUIRE(ckpt.ok());
+  CHECK(ckpt->last_txn > 1);
+  CHECK(ckpt->account_count == 1);
+  CHECK(ckpt->max_id == a);
+  auto h = s->History(a, 1, 100);
+  REQUIRE(h.ok());
+  REQUIRE(h->total == 61);
+  for (int i = 0; i < 60; ++i) CHECK(h->items[static_cast<size_t>(i)].amount == 60 - i);
+  for (std::uint64_t t = 1; t <= 61; ++t) {
+    auto r = s->FindTxn(t);
+    REQUIRE(r.ok());
+    CHECK(r->txn == t);
+  }
+  CHECK(s->FindTxn(62).status().code() == Code::kNotFound);
+  CHECK(s->Checkpoint(true).ok());
+  CHECK(s->RecordsSinceCheckpoint()->empty());
+}
+
+}  // namespace
+}  // namespace drovebank

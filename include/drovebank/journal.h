@@ -50,7 +50,8 @@ class Journal {
 
   // Opens the journal of an existing data directory, initialising the shared state
   // (and replaying) when this boot has not done so yet.
-  static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, ReplayFn replay);
+  static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, ReplayFn replay,
+                                               std::uint64_t segment_bytes = kSegmentBytes);
   ~Journal();
 
   // Opens without touching the shared state or any file: for `recover --check`. Append,
@@ -104,7 +105,7 @@ class Journal {
 
  private:
   struct Shm;
-  Journal(Env* env, const Layout& layout, ReplayFn replay);
+  Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes);
   Status Attach();
   bool ShmValid() const;
   Status Initialize();
@@ -119,12 +120,21 @@ class Journal {
   Env* env_;
   Layout layout_;
   ReplayFn replay_;
+  std::uint64_t segment_bytes_;
   int shm_fd_ = -1;
   Shm* shm_ = nullptr;
   int seg_fd_ = -1;
   std::uint64_t seg_open_ = 0;
   bool rotated_ = false;
-  mutable std::map<std::uint64_t, std::string> segment_cache_;
+  struct SegmentIndex {
+    struct Entry {
+      std::uint64_t txn;
+      size_t offset, length;
+    };
+    std::string bytes;
+    std::vector<Entry> index;
+  };
+  mutable std::map<std::uint64_t, SegmentIndex> segment_cache_;
 };
 
 }  // namespace drovebank

@@ -26,6 +26,7 @@ struct StoreOptions {
   std::string data_dir = "data";
   Env* env = nullptr;  // nullptr: DefaultEnv()
   LockWait lock_wait;  // timeout, wait notice and cancellation for every lock wait
+  std::uint64_t segment_bytes = kSegmentBytes;  // tests use small segments
 };
 
 // One all-or-nothing unit: its ops become one journal record, or nothing.
