@@ -1,11 +1,10 @@
 #include "drovebank/journal.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "drovebank/process_info.h"
 
@@ -171,12 +170,7 @@ Status Journal::WriteCheckpoint(const CheckpointInfo& c) {
 }
 
 Status Journal::MarkNeedsRecovery(std::string_view why) {
-  auto fd = env_->Open(layout_.recovery_marker(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (!fd.ok()) return fd.status();
-  Status s = env_->Write(*fd, fmt::format("{} {}\n", FormatTime(NowMillis()), why));
-  if (s.ok()) s = env_->Sync(*fd);
-  (void)env_->Close(*fd);
-  return s;
+  return WriteRecoveryMarker(env_, layout_, why);
 }
 
 // Runs with the append mutex held and no valid shared state: after a reboot (power loss
@@ -207,8 +201,8 @@ Status Journal::Initialize() {
     ScanResult scan = ScanRecords(std::string_view(bytes).substr(start));
     if (scan.corrupt_middle || (scan.torn_tail && seg != last_seg)) {
       (void)MarkNeedsRecovery(fmt::format("journal segment {} is corrupt", SegmentPath(seg)));
-      return Status::Corruption(fmt::format("journal segment {} is corrupt; run recover",
-                                            SegmentPath(seg)));
+      return Status::Corruption(
+          fmt::format("journal segment {} is corrupt; run recover", SegmentPath(seg)));
     }
     if (scan.torn_tail) {
       // An incomplete last record was never synced as a whole, so never acknowledged.
@@ -397,9 +391,7 @@ Status Journal::Rotate(std::string_view fault_path) {
 }
 
 Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
-  auto synced = [&] {
-    return JournalPos{Load(shm_->synced_seg), Load(shm_->synced_end)} >= pos;
-  };
+  auto synced = [&] { return JournalPos{Load(shm_->synced_seg), Load(shm_->synced_end)} >= pos; };
   if (synced()) return Status::Ok();
   ByteLock leader(env_, shm_fd_, kSyncLockByte);
   DB_RETURN_IF_ERROR(leader.Lock(true));
@@ -453,8 +445,8 @@ Result<std::vector<Record>> Journal::ReadRange(JournalPos from, JournalPos to) c
     if (seg < from.seg || seg > to.seg) continue;
     DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
     std::uint64_t start = seg == from.seg ? from.offset : 0;
-    std::uint64_t stop = seg == to.seg ? std::min<std::uint64_t>(to.offset, bytes.size())
-                                       : bytes.size();
+    std::uint64_t stop =
+        seg == to.seg ? std::min<std::uint64_t>(to.offset, bytes.size()) : bytes.size();
     if (start > stop) continue;
     ScanResult scan = ScanRecords(std::string_view(bytes).substr(start, stop - start));
     if (scan.corrupt_middle || scan.torn_tail) {
@@ -492,17 +484,18 @@ Result<Record> Journal::FindTxn(std::uint64_t txn) const {
       // "txn" sorts last among the record's keys; names cannot hold an unescaped quote.
       auto tpos = line.rfind("\"txn\":");
       if (tpos != std::string_view::npos) {
-        idx.index.push_back({std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(),
-                                           nullptr, 10),
-                             pos, nl - pos});
+        idx.index.push_back(
+            {std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(), nullptr, 10), pos,
+             nl - pos});
       }
       pos = nl + 1;
     }
     cached = segment_cache_.insert_or_assign(seg, std::move(idx)).first;
   }
   const auto& index = cached->second.index;
-  auto hit = std::lower_bound(index.begin(), index.end(), txn,
-                              [](const SegmentIndex::Entry& e, std::uint64_t t) { return e.txn < t; });
+  auto hit =
+      std::lower_bound(index.begin(), index.end(), txn,
+                       [](const SegmentIndex::Entry& e, std::uint64_t t) { return e.txn < t; });
   if (hit == index.end() || hit->txn != txn) {
     return Status::NotFound(fmt::format("no transaction {}", txn));
   }

@@ -1,14 +1,15 @@
 #include "drovebank/layout.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdlib>
 
-#include <fmt/format.h>
-
 #include "drovebank/account.h"
+#include "drovebank/process_info.h"
 
 namespace drovebank {
 
@@ -79,7 +80,22 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
        {layout.accounts(), layout.journal(), layout.locks(), layout.keys(), layout.tmp()}) {
     DB_RETURN_IF_ERROR(env->MakeDir(d, 0700));
   }
-  return Status::Ok();
+  // The journal's directory entry must be durable before the first commit relies on it,
+  // and so must the data directory's own entry in its parent.
+  DB_RETURN_IF_ERROR(env->SyncDir(root));
+  auto slash = root.find_last_of('/');
+  return env->SyncDir(slash == std::string::npos ? "."
+                                                 : (slash == 0 ? "/" : root.substr(0, slash)));
+}
+
+Status WriteRecoveryMarker(Env* env, const Layout& layout, std::string_view why) {
+  DB_ASSIGN_OR_RETURN(int fd,
+                      env->Open(layout.recovery_marker(), O_WRONLY | O_CREAT | O_APPEND, 0600));
+  Status s = env->Write(fd, fmt::format("{} {}\n", FormatTime(NowMillis()), why));
+  if (s.ok()) s = env->Sync(fd);
+  (void)env->Close(fd);
+  if (s.ok()) s = env->SyncDir(layout.root());
+  return s;
 }
 
 }  // namespace drovebank

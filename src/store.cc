@@ -1,11 +1,10 @@
 #include "drovebank/store.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 namespace drovebank {
 
@@ -16,22 +15,19 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::unique_ptr<Store> store(new Store(env, layout, options.lock_wait));
   Store* raw = store.get();
   DB_ASSIGN_OR_RETURN(store->journal_,
-                      Journal::Open(env, layout, [raw](const std::vector<Record>& records) {
-                        return raw->ApplyRecords(records, /*wait=*/false).status();
-                      },
-                      options.segment_bytes));
+                      Journal::Open(
+                          env, layout,
+                          [raw](const std::vector<Record>& records) {
+                            return raw->ApplyRecords(records, /*wait=*/false).status();
+                          },
+                          options.segment_bytes));
   return store;
 }
 
 bool Store::NeedsRecovery() { return env_->Stat(layout_.recovery_marker()).ok(); }
 
 Status Store::MarkNeedsRecovery(std::string_view why) {
-  auto fd = env_->Open(layout_.recovery_marker(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (!fd.ok()) return fd.status();
-  Status s = env_->Write(*fd, fmt::format("{} {}\n", FormatTime(NowMillis()), why));
-  if (s.ok()) s = env_->Sync(*fd);
-  (void)env_->Close(*fd);
-  return s;
+  return WriteRecoveryMarker(env_, layout_, why);
 }
 
 Result<Account> Store::ReadAccount(AccountId id) {

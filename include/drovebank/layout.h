@@ -47,4 +47,8 @@ std::string ResolveDataDir(const std::string& flag);
 // directory owned by another user or writable by group or others.
 Status PrepareDataDir(Env* env, const Layout& layout);
 
+// Appends a dated line saying why to the recovery marker and makes it durable; from then
+// on every session refuses writes until `recover` has run.
+Status WriteRecoveryMarker(Env* env, const Layout& layout, std::string_view why);
+
 }  // namespace drovebank
