@@ -359,10 +359,10 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   EndUpdate();
   JournalPos pos{shm_->seg, shm_->end};
   env_->FaultPoint(fault_path, "after_journal_write");
-  if (shm_->end >= segment_bytes_) {
-    Status rs = Rotate(fault_path);
-    if (!rs.ok()) return rs.set_maybe_applied();
-  }
+  // Rotation is housekeeping: the records are written whatever it does. A failed rotation
+  // is tried again by the next append; a failed sync inside it is recorded in the shared
+  // state and the marker, so this caller's Sync reports it.
+  if (shm_->end >= segment_bytes_) (void)Rotate(fault_path);
   return pos;
 }
 
@@ -401,7 +401,9 @@ Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
   if (synced()) return Status::Ok();
   // Everything published up to now goes into this one fdatasync, for all waiters.
   JournalPos target{Load(shm_->seg), Load(shm_->end)};
-  if (target.seg != pos.seg) return Status::Internal("sync position in a rotated segment");
+  // A rotation syncs the old segment whole before it publishes the new one, so seeing a
+  // newer segment means `pos` is already durable.
+  if (target.seg != pos.seg) return Status::Ok();
   DB_RETURN_IF_ERROR(EnsureSegmentOpen(target.seg));
   env_->FaultPoint(fault_path, "before_journal_sync");
   Status s = env_->DataSync(seg_fd_);
@@ -460,46 +462,55 @@ Result<std::vector<Record>> Journal::ReadRange(JournalPos from, JournalPos to) c
 
 Result<std::vector<Record>> Journal::ReadAll() const { return ReadRange({0, 0}, End()); }
 
-Result<Record> Journal::FindTxn(std::uint64_t txn) const {
-  DB_ASSIGN_OR_RETURN(auto segs, Segments());
-  auto it = std::upper_bound(segs.begin(), segs.end(), txn);
-  if (txn == 0 || it == segs.begin()) {
-    return Status::NotFound(fmt::format("no transaction {}", txn));
-  }
-  std::uint64_t seg = *std::prev(it);
+const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
+                                              std::uint64_t want) const {
   // A history walk calls this once per change, so each segment is read and indexed
   // (txn -> line) once per process; the active segment is re-read when it has grown.
   auto cached = segment_cache_.find(seg);
-  if (cached == segment_cache_.end() || (seg == segs.back() && cached->second.index.empty()) ||
-      (seg == segs.back() && cached->second.index.back().txn < txn)) {
-    DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
-    SegmentIndex idx;
-    idx.bytes = std::move(bytes);
-    std::string_view view = idx.bytes;
-    size_t pos = 0;
-    while (pos < view.size()) {
-      size_t nl = view.find('\n', pos);
-      if (nl == std::string_view::npos) break;
-      std::string_view line = view.substr(pos, nl - pos);
-      // "txn" sorts last among the record's keys; names cannot hold an unescaped quote.
-      auto tpos = line.rfind("\"txn\":");
-      if (tpos != std::string_view::npos) {
-        idx.index.push_back(
-            {std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(), nullptr, 10), pos,
-             nl - pos});
-      }
-      pos = nl + 1;
+  if (cached != segment_cache_.end() &&
+      !(active && (cached->second.index.empty() || cached->second.index.back().txn < want))) {
+    return &cached->second;
+  }
+  auto bytes = ReadSegment(seg);
+  if (!bytes.ok()) return nullptr;
+  SegmentIndex idx;
+  idx.bytes = std::move(bytes).value();
+  std::string_view view = idx.bytes;
+  size_t pos = 0;
+  while (pos < view.size()) {
+    size_t nl = view.find('\n', pos);
+    if (nl == std::string_view::npos) break;
+    std::string_view line = view.substr(pos, nl - pos);
+    // "txn" sorts last among the record's keys; names cannot hold an unescaped quote.
+    auto tpos = line.rfind("\"txn\":");
+    if (tpos != std::string_view::npos) {
+      idx.index.push_back(
+          {std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(), nullptr, 10), pos,
+           nl - pos});
     }
-    cached = segment_cache_.insert_or_assign(seg, std::move(idx)).first;
+    pos = nl + 1;
   }
-  const auto& index = cached->second.index;
-  auto hit =
-      std::lower_bound(index.begin(), index.end(), txn,
-                       [](const SegmentIndex::Entry& e, std::uint64_t t) { return e.txn < t; });
-  if (hit == index.end() || hit->txn != txn) {
-    return Status::NotFound(fmt::format("no transaction {}", txn));
+  return &segment_cache_.insert_or_assign(seg, std::move(idx)).first->second;
+}
+
+Result<Record> Journal::FindTxn(std::uint64_t txn) const {
+  DB_ASSIGN_OR_RETURN(auto segs, Segments());
+  auto it = std::upper_bound(segs.begin(), segs.end(), txn);
+  // Usually the segment named at or below txn holds it. A crash between creating a new
+  // segment and publishing it can leave a segment whose name overstates its first txn, so
+  // earlier segments are tried too.
+  for (int tries = 0; txn != 0 && it != segs.begin() && tries < 3; ++tries) {
+    --it;
+    const SegmentIndex* idx = IndexOf(*it, *it == segs.back(), txn);
+    if (idx == nullptr) continue;
+    auto hit = std::lower_bound(
+        idx->index.begin(), idx->index.end(), txn,
+        [](const SegmentIndex::Entry& e, std::uint64_t t) { return e.txn < t; });
+    if (hit != idx->index.end() && hit->txn == txn) {
+      return DecodeRecordLine(std::string_view(idx->bytes).substr(hit->offset, hit->length));
+    }
   }
-  return DecodeRecordLine(std::string_view(cached->second.bytes).substr(hit->offset, hit->length));
+  return Status::NotFound(fmt::format("no transaction {}", txn));
 }
 
 Status Journal::LockCheckpoint(bool wait) {

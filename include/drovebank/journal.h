@@ -135,6 +135,7 @@ class Journal {
     std::vector<Entry> index;
   };
   mutable std::map<std::uint64_t, SegmentIndex> segment_cache_;
+  const SegmentIndex* IndexOf(std::uint64_t seg, bool active, std::uint64_t want) const;
 };
 
 }  // namespace drovebank

@@ -1,6 +1,10 @@
+#include <algorithm>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "drovebank/cli.h"
+#include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
 
 namespace drovebank {
@@ -11,6 +15,12 @@ Result<Store*> CliContext::GetStore() {
   opts.data_dir = ResolveDataDir(data_dir);
   opts.lock_wait = extra_wait;
   opts.lock_wait.timeout_seconds = lock_timeout;
+#ifdef DROVEBANK_FAULT_INJECTION
+  // Tests shrink segments to exercise rotation and checkpoints; never in a release build.
+  if (const char* seg = std::getenv("DROVEBANK_SEGMENT_BYTES")) {
+    opts.segment_bytes = std::max<std::uint64_t>(1024, std::strtoull(seg, nullptr, 10));
+  }
+#endif
   DB_ASSIGN_OR_RETURN(store, Store::Open(opts));
   return store.get();
 }
@@ -22,7 +32,7 @@ void CliContext::Fail(const Status& s) {
     msg += s.maybe_applied() ? " (the change may have been applied: run `recover`)"
                              : " (nothing was changed)";
   }
-  fmt::print(err, "{}: {}\n", program, msg);
+  fmt::print(err, "{} {}\n", Paint(err, Style::kError, program + ":"), msg);
   if (json) {
     nlohmann::json j = {{"error", {{"code", CodeName(s.code())},
                                    {"message", msg},
