@@ -1,7 +1,13 @@
 // drovebank: the one-shot subcommands and, with no command, the interactive shell.
+#include "drovebank/batch_cmd.h"
 #include "drovebank/cli.h"
+#include "drovebank/import_cmd.h"
+#include "drovebank/shell.h"
 
 int main(int argc, char** argv) {
   drovebank::CliContext ctx;
+  ctx.extensions.push_back(drovebank::AddImportLegacyCommand);
+  ctx.extensions.push_back(drovebank::AddBatchCommand);
+  drovebank::RegisterShell(ctx);
   return drovebank::RunCli(argc, argv, ctx);
 }

@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
 #include "drovebank/layout.h"
+#include "drovebank/progress.h"
 #include "drovebank/recovery.h"
 
 int main(int argc, char** argv) {
@@ -32,18 +34,19 @@ int main(int argc, char** argv) {
       "--check\n  recover --full --json");
   CLI11_PARSE(app, argc, argv);
 
-  bool tty = ::isatty(STDERR_FILENO) && std::getenv("NO_COLOR") == nullptr;
-  if (opts.full && tty) {
-    opts.progress = [](size_t done, size_t total) {
-      if (done % 1000 != 0 && done != total) return;
-      fmt::print(stderr, "\rverifying accounts: {}/{}", done, total);
+  // Draws only when stderr is a terminal; rate-limited.
+  ProgressBar bar("verifying accounts", 0);
+  if (opts.full && bar.enabled()) {
+    opts.progress = [&bar](size_t done, size_t total) {
+      bar.set_total(total);
+      bar.Update(done);
     };
   }
   RecoverReport report;
   Status s = Recover(opts, &report);
-  if (opts.progress) fmt::print(stderr, "\r\033[K");
+  bar.Done();
   if (!s.ok()) {
-    fmt::print(stderr, "recover: {}\n", s.message());
+    fmt::print(stderr, "{} {}\n", Paint(stderr, Style::kError, "recover:"), s.message());
     if (json) {
       fmt::print("{}\n", nlohmann::json{{"error", {{"code", CodeName(s.code())},
                                                     {"message", s.message()}}}}

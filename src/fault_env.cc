@@ -1,17 +1,21 @@
 // The fault injector behind DROVEBANK_FAULT. It wraps another Env and, when the process
 // reaches the configured fault point, either exits at once (no destructors, no cleanup,
-// like a kill -9) or makes the next Env call fail with EIO or ENOSPC.
+// like a kill -9), makes the next Env call fail with EIO or ENOSPC, or loses power.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "drovebank/env.h"
 #include "drovebank/fault_injection.h"
+#include "drovebank/power_loss_env.h"
 
 namespace drovebank {
 namespace {
@@ -19,13 +23,29 @@ namespace {
 class FaultEnv final : public Env {
  public:
   FaultEnv(Env* base, FaultSpec spec, std::string trace_path)
-      : base_(base), spec_(std::move(spec)), trace_path_(std::move(trace_path)) {}
+      : base_(base), spec_(std::move(spec)), trace_path_(std::move(trace_path)) {
+    if (spec_.kind == FaultKind::kPowerLoss) {
+      power_ = MakePowerLossEnv(base);
+      base_ = power_.get();
+    }
+  }
 
   Result<int> Open(const std::string& p, int f, unsigned m) override {
     if (auto s = Armed(); !s.ok()) return s;
-    return base_->Open(p, f, m);
+    auto fd = base_->Open(p, f, m);
+    if (fd.ok() && power_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      fd_paths_[*fd] = p;
+    }
+    return fd;
   }
-  Status Close(int fd) override { return Pass([&] { return base_->Close(fd); }); }
+  Status Close(int fd) override {
+    if (power_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      fd_paths_.erase(fd);
+    }
+    return Pass([&] { return base_->Close(fd); });
+  }
   Status Write(int fd, std::string_view d) override {
     return Pass([&] { return base_->Write(fd, d); });
   }
@@ -71,6 +91,11 @@ class FaultEnv final : public Env {
   }
   Result<void*> MapShared(int fd, size_t len) override {
     if (auto s = Armed(); !s.ok()) return s;
+    if (power_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = fd_paths_.find(fd);
+      if (it != fd_paths_.end()) mapped_paths_.insert(it->second);
+    }
     return base_->MapShared(fd, len);
   }
   void Unmap(void* a, size_t len) override { base_->Unmap(a, len); }
@@ -98,12 +123,36 @@ class FaultEnv final : public Env {
       case FaultKind::kEnospc:
         armed_errno_ = ENOSPC;
         break;
+      case FaultKind::kPowerLoss:
+        LosePowerAndExit();
       case FaultKind::kNone:
         break;
     }
   }
 
  private:
+  // The power loss, then the reboot: a file mapped shared is the kernel's memory of this
+  // boot (journal/shm), trusted only by processes of the same boot id. A real reboot
+  // changes the boot id; this process cannot, so the file is removed instead, which the
+  // journal treats the same way (no valid shared state: rebuild it from the disk and
+  // replay). Lock files need nothing: their owner (this process) is dead either way.
+  [[noreturn]] void LosePowerAndExit() {
+    Status s = power_->SimulatePowerLoss();
+    if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const std::string& p : mapped_paths_) {
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
+          s = ErrnoStatus(errno, fmt::format("power-loss reboot: unlink {}", p));
+        }
+      }
+    }
+    if (!s.ok()) {
+      fmt::print(stderr, "drovebank: the power-loss model failed: {}\n", s.message());
+      ::_exit(kFaultModelFailedExitCode);
+    }
+    ::_exit(kFaultCrashExitCode);
+  }
+
   // Fails this call if a fault was armed, once.
   Status Armed() {
     if (armed_errno_ == 0) return Status::Ok();
@@ -122,6 +171,10 @@ class FaultEnv final : public Env {
   std::string trace_path_;
   int hits_ = 0;
   int armed_errno_ = 0;
+  std::unique_ptr<PowerLossEnv> power_;  // kPowerLoss only; base_ points at it then
+  std::mutex mu_;
+  std::map<int, std::string> fd_paths_;  // open descriptors, to name what gets mapped
+  std::set<std::string> mapped_paths_;
 };
 
 }  // namespace
@@ -132,7 +185,9 @@ Result<FaultSpec> ParseFaultSpec(std::string_view text) {
   auto c2 = c1 == std::string_view::npos ? c1 : text.find(':', c1 + 1);
   if (c2 == std::string_view::npos) {
     return Status::InvalidArgument(
-        fmt::format("fault spec '{}' is not PATH:STEP:KIND (KIND crash, eio or enospc)", text));
+        fmt::format("fault spec '{}' is not PATH:STEP:KIND (KIND crash, eio, enospc or "
+                    "powerloss)",
+                    text));
   }
   FaultSpec spec;
   spec.path = std::string(text.substr(0, c1));
@@ -144,6 +199,8 @@ Result<FaultSpec> ParseFaultSpec(std::string_view text) {
     spec.kind = FaultKind::kEio;
   } else if (kind == "enospc") {
     spec.kind = FaultKind::kEnospc;
+  } else if (kind == "powerloss") {
+    spec.kind = FaultKind::kPowerLoss;
   } else {
     return Status::InvalidArgument(fmt::format("unknown fault kind '{}'", kind));
   }

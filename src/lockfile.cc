@@ -122,33 +122,16 @@ Status LockFile::TryHold() {
 
 Status LockFile::Hold(const LockWait& wait) {
   if (held_) return Status::Ok();
-  using Clock = std::chrono::steady_clock;
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(wait.timeout_seconds));
-  auto backoff = std::chrono::microseconds(50);
-  bool announced = false;
-  for (;;) {
-    std::optional<LockOwner> owner;
-    Status s = Attempt(&owner);
+  // Fast path: nobody queued, so one attempt decides. A queue, even of dead tickets, is
+  // joined rather than jumped: that is what keeps waiters from starving under load.
+  std::optional<LockOwner> first_owner;
+  auto queued = env_->ListDir(LockQueueDir(paths_.lock));
+  if (!queued.ok() && queued.status().code() != Code::kNotFound) return queued.status();
+  if (!queued.ok() || queued->empty()) {
+    Status s = Attempt(&first_owner);
     if (s.ok() || s.code() != Code::kBusy) return s;
-    if (!announced && owner && wait.on_wait) {
-      wait.on_wait(paths_.what, *owner);
-      announced = true;
-    }
-    if (wait.cancelled && wait.cancelled()) {
-      return Status::Cancelled(fmt::format("gave up waiting for {}", paths_.what));
-    }
-    if (Clock::now() >= deadline) {
-      std::string who = owner ? fmt::format(" (held by process {} on {} since {})",
-                                            owner->process.pid, owner->process.host,
-                                            FormatTime(owner->since_ms))
-                              : "";
-      return Status::Busy(fmt::format("timed out after {:g} s waiting for {}{}; nothing changed",
-                                      wait.timeout_seconds, paths_.what, who));
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::microseconds(5000));
   }
+  return WaitInLine(wait, first_owner);
 }
 
 Status LockFile::WriteTemp(std::string_view content) {
@@ -162,7 +145,7 @@ Status LockFile::WriteTemp(std::string_view content) {
 
 Status LockFile::Commit() {
   if (!held_ || !temp_written_) return Status::Internal("Commit without a written temp file");
-  DB_RETURN_IF_ERROR(env_->Rename(paths_.temp, paths_.target));
+  DB_RETURN_IF_ERROR(env_->ReplaceFile(paths_.temp, paths_.target));
   temp_written_ = false;
   Status s = env_->Unlink(paths_.lock);
   held_ = false;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/validate.h"
+
 namespace drovebank {
 
 Result<Cents> ParseAmount(std::string_view text) {
@@ -13,27 +15,30 @@ Result<Cents> ParseAmount(std::string_view text) {
   for (; i < text.size() && text[i] != '.'; ++i) {
     char c = text[i];
     if (c < '0' || c > '9') {
-      return Status::InvalidArgument(
-          fmt::format("amount '{}' is not a plain decimal number like 12.34", text));
+      return Status::InvalidArgument(fmt::format(
+          "amount '{}' is not a plain decimal number like 12.34", EscapeForTerminal(text)));
     }
     if (i >= 13) {
-      return Status::InvalidArgument(
-          fmt::format("amount '{}' exceeds the maximum of {}", text, FormatCents(kMaxCents)));
+      return Status::InvalidArgument(fmt::format("amount '{}' exceeds the maximum of {}",
+                                                 EscapeForTerminal(text), FormatCents(kMaxCents)));
     }
     whole = whole * 10 + (c - '0');
   }
-  if (i == 0) return Status::InvalidArgument(fmt::format("amount '{}' has no whole part", text));
+  if (i == 0) {
+    return Status::InvalidArgument(
+        fmt::format("amount '{}' has no whole part", EscapeForTerminal(text)));
+  }
   Cents frac = 0;
   if (i < text.size()) {
     std::string_view decimals = text.substr(i + 1);
     if (decimals.empty() || decimals.size() > 2) {
       return Status::InvalidArgument(
-          fmt::format("amount '{}' must have one or two decimal places", text));
+          fmt::format("amount '{}' must have one or two decimal places", EscapeForTerminal(text)));
     }
     for (char c : decimals) {
       if (c < '0' || c > '9') {
-        return Status::InvalidArgument(
-            fmt::format("amount '{}' is not a plain decimal number like 12.34", text));
+        return Status::InvalidArgument(fmt::format(
+            "amount '{}' is not a plain decimal number like 12.34", EscapeForTerminal(text)));
       }
       frac = frac * 10 + (c - '0');
     }
@@ -41,8 +46,8 @@ Result<Cents> ParseAmount(std::string_view text) {
   }
   Cents total = whole * 100 + frac;
   if (total > kMaxCents) {
-    return Status::InvalidArgument(
-        fmt::format("amount '{}' exceeds the maximum of {}", text, FormatCents(kMaxCents)));
+    return Status::InvalidArgument(fmt::format("amount '{}' exceeds the maximum of {}",
+                                               EscapeForTerminal(text), FormatCents(kMaxCents)));
   }
   return total;
 }

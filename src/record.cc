@@ -2,11 +2,51 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 
 namespace drovebank {
 
 using nlohmann::json;
+
+namespace {
+
+// A number field as an exact integer of type T. nlohmann's get<T>() would truncate 1.5,
+// wrap -1 into an unsigned type and convert 1e300 with undefined behaviour; the writer
+// never produces any of them, so each is corruption (thrown, caught in ParseRecordJson).
+template <typename T>
+T Int(const json& v) {
+  if (v.is_number_unsigned()) {
+    std::uint64_t u = v.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    if constexpr (std::is_signed_v<T>) return static_cast<T>(v.get<std::int64_t>());
+  }
+  throw std::out_of_range(fmt::format("{} is not an integer in range", v.dump()));
+}
+
+bool IdInRange(AccountId id) { return id >= 1 && id <= kMaxAccountId; }
+bool CentsInRange(Cents c) { return c >= 0 && c <= kMaxCents; }
+
+// True when a whole valid record ends this (bad) line after some damaged bytes: the
+// newline before it was damaged, so earlier acknowledged records were merged into the
+// line. A write torn by a crash ends the file; it cannot damage what came before it.
+bool HoldsRecordInside(std::string_view line) {
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  for (size_t p = line.find(' ', 9); p != std::string_view::npos; p = line.find(' ', p + 1)) {
+    std::string_view crc = line.substr(p - 8, 8);
+    if (std::all_of(crc.begin(), crc.end(), hex) && DecodeRecordLine(line.substr(p - 8)).ok()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 std::string_view OpKindName(OpKind k) {
   switch (k) {
@@ -87,46 +127,63 @@ Result<Record> ParseRecordJson(std::string_view text) {
   // because a hand-written type check per field would be longer and no safer.
   try {
     Record r;
-    r.txn = j.at("txn").get<std::uint64_t>();
-    r.time_ms = j.at("time").get<std::int64_t>();
+    r.txn = Int<std::uint64_t>(j.at("txn"));
+    r.time_ms = Int<std::int64_t>(j.at("time"));
     r.key = j.at("key").get<std::string>();
     r.request = j.at("req").get<std::string>();
+    // The key names a file (keys/XX/KEY.json): a bad one must never reach a path.
+    if (!r.key.empty() && !ValidateKey(r.key).ok()) {
+      return Status::Corruption("record holds an invalid transaction key");
+    }
+    if (!j.at("ops").is_array() || !j.at("accounts").is_array()) {
+      return Status::Corruption("record ops or accounts are not arrays");
+    }
     for (const json& o : j.at("ops")) {
       Op op;
       auto kind = ParseOpKind(o.at("op").get<std::string>());
       if (!kind.ok()) return Status::Corruption("record has an unknown operation");
       op.kind = *kind;
-      op.id = o.at("id").get<AccountId>();
-      op.amount = o.at("amount").get<Cents>();
-      op.after = o.at("after").get<Cents>();
+      op.id = Int<AccountId>(o.at("id"));
+      op.amount = Int<Cents>(o.at("amount"));
+      op.after = Int<Cents>(o.at("after"));
       if (op.kind == OpKind::kTransfer) {
-        op.to = o.at("to").get<AccountId>();
-        op.to_after = o.at("to_after").get<Cents>();
+        op.to = Int<AccountId>(o.at("to"));
+        op.to_after = Int<Cents>(o.at("to_after"));
+        if (!IdInRange(op.to) || !CentsInRange(op.to_after)) {
+          return Status::Corruption("record holds a transfer out of range");
+        }
+      }
+      if (!IdInRange(op.id) || !CentsInRange(op.amount) || !CentsInRange(op.after)) {
+        return Status::Corruption("record holds an operation out of range");
       }
       if (op.kind == OpKind::kOpen) {
         op.first = o.at("first").get<std::string>();
         op.last = o.at("last").get<std::string>();
+        if (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok()) {
+          return Status::Corruption("record opens an account with an invalid name");
+        }
       }
       r.ops.push_back(std::move(op));
     }
     for (const json& a : j.at("accounts")) {
       RecordAccount ra;
-      ra.state.id = a.at("id").get<AccountId>();
+      ra.state.id = Int<AccountId>(a.at("id"));
       ra.state.first = a.at("first").get<std::string>();
       ra.state.last = a.at("last").get<std::string>();
-      ra.state.balance = a.at("balance").get<Cents>();
+      ra.state.balance = Int<Cents>(a.at("balance"));
       ra.state.closed = a.at("closed").get<bool>();
-      ra.state.version = a.at("version").get<std::uint64_t>();
+      ra.state.version = Int<std::uint64_t>(a.at("version"));
       ra.state.last_txn = r.txn;
-      ra.prev_txn = a.at("prev_txn").get<std::uint64_t>();
+      ra.prev_txn = Int<std::uint64_t>(a.at("prev_txn"));
       if (ra.state.id == 0 || ra.state.id > kMaxAccountId || ra.state.balance < 0 ||
-          ra.state.balance > kMaxCents) {
-        return Status::Corruption("record holds an account out of range");
+          ra.state.balance > kMaxCents || !ValidateName(ra.state.first, "first").ok() ||
+          !ValidateName(ra.state.last, "last").ok()) {
+        return Status::Corruption("record holds an account out of range or badly named");
       }
       r.accounts.push_back(std::move(ra));
     }
     return r;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception, or Int's out_of_range
     return Status::Corruption(fmt::format("record field: {}", e.what()));
   }
 }
@@ -155,8 +212,9 @@ ScanResult ScanRecords(std::string_view bytes) {
     auto rec = DecodeRecordLine(bytes.substr(pos, nl - pos));
     if (!rec.ok()) {
       // Whether anything valid follows decides torn tail versus corruption in the middle.
+      out.corrupt_middle = HoldsRecordInside(bytes.substr(pos, nl - pos));
       size_t next = nl + 1;
-      while (next < bytes.size()) {
+      while (!out.corrupt_middle && next < bytes.size()) {
         size_t nl2 = bytes.find('\n', next);
         if (nl2 == std::string_view::npos) break;
         if (DecodeRecordLine(bytes.substr(next, nl2 - next)).ok()) {

@@ -92,6 +92,7 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   if (!env->Stat(layout.root()).ok()) {
     return Status::NotFound(fmt::format("no data directory at {}", layout.root()));
   }
+  ConfinePaths(layout.root());
   if (env->Stat(layout.recovery_marker()).ok()) {
     r->marker_cleared = true;
     r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");
@@ -99,13 +100,14 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   auto locks = env->ListDir(layout.locks());
   if (locks.ok()) {
     for (const std::string& n : *locks) {
+      if (IsLockQueueName(n)) continue;  // waiters' tickets: stale ones are harmless
       auto text = env->ReadFile(layout.locks() + "/" + n);
       auto owner = text.ok() ? ParseLockOwner(*text) : std::nullopt;
       if (owner && CheckLiveness(owner->process) != Liveness::kDead) {
         ++r->live_locks;
       } else {
         ++r->dead_locks;
-        r->notes.push_back(fmt::format("lock {} has no live owner", n));
+        r->notes.push_back(fmt::format("lock {} has no live owner", EscapeForTerminal(n)));
       }
     }
   }
@@ -115,7 +117,7 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
       auto g = ParseGuardedName(n, ".tmp");
       if (!g || !env->Stat(PathsFor(layout, *g).lock).ok()) {
         ++r->temps_removed;
-        r->notes.push_back(fmt::format("temp file {} is left over", n));
+        r->notes.push_back(fmt::format("temp file {} is left over", EscapeForTerminal(n)));
       }
     }
   }
@@ -151,13 +153,17 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
     DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
       ++r->accounts_verified;
       auto text = env->ReadFile(p);
-      if (!text.ok() || !DecodeAccountFile(*text, id).ok()) {
-        if (!newest.count(id)) {
-          ++r->quarantined;
-          r->notes.push_back(fmt::format("{} is corrupt and not in the journal", p));
-        } else if (text.ok()) {
-          // Counted above as behind the journal.
-        }
+      auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+      auto it = newest.find(id);
+      if (it == newest.end()) {
+        ++r->quarantined;
+        r->notes.push_back(
+            fmt::format("{} is {} and not in the journal", p, cur.ok() ? "readable" : "corrupt"));
+      } else if (cur.ok() && cur->version >= it->second.version && !(*cur == it->second)) {
+        // Behind the journal was counted above; equal or ahead but different is not a
+        // state the journal ever committed.
+        ++r->files_repaired;
+        r->notes.push_back(fmt::format("{} differs from the journal", p));
       }
       return Status::Ok();
     }));
@@ -186,9 +192,16 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   DB_ASSIGN_OR_RETURN(auto lock_names, env->ListDir(layout.locks()));
   std::sort(lock_names.begin(), lock_names.end());
   for (const std::string& n : lock_names) {
+    if (IsLockQueueName(n)) {
+      DB_ASSIGN_OR_RETURN(size_t gone, ClearStaleTickets(env, layout.locks() + "/" + n));
+      if (gone > 0) {
+        r->notes.push_back(fmt::format("removed {} stale wait ticket(s) from locks/{}", gone, n));
+      }
+      continue;
+    }
     auto g = ParseGuardedName(n, ".lock");
     if (!g) {
-      r->notes.push_back(fmt::format("left alone: unknown file locks/{}", n));
+      r->notes.push_back(fmt::format("left alone: unknown file locks/{}", EscapeForTerminal(n)));
       continue;
     }
     LockFile lk(env, PathsFor(layout, *g));
@@ -216,7 +229,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
     Status s = env->Unlink(layout.tmp() + "/" + n);
     if (!s.ok() && s.code() != Code::kNotFound) return s;
     ++r->temps_removed;
-    r->notes.push_back(fmt::format("removed temp file tmp/{}", n));
+    r->notes.push_back(fmt::format("removed temp file tmp/{}", EscapeForTerminal(n)));
   }
   env->FaultPoint("recover", "after_temps");
 
@@ -231,24 +244,73 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
     DB_ASSIGN_OR_RETURN(auto history, store->journal().ReadAll());
     auto newest = NewestStates(history);
     size_t total = store->journal().account_count();
-    DB_RETURN_IF_ERROR(store->ApplyRecords(history, /*wait=*/true).status());
-    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
-      ++r->accounts_verified;
-      if (o.progress) o.progress(r->accounts_verified, total);
-      auto text = env->ReadFile(p);
-      if (text.ok() && DecodeAccountFile(*text, id).ok()) return Status::Ok();
-      if (newest.count(id)) {
-        // ApplyRecords skips a file whose version it can read; a corrupt one it rewrote.
-        return Status::Ok();
-      }
+    DB_ASSIGN_OR_RETURN(size_t rebuilt, store->ApplyRecords(history, /*wait=*/true));
+    r->files_repaired += rebuilt;
+    if (rebuilt > 0) {
+      r->notes.push_back(fmt::format("rebuilt {} file(s) from the whole journal", rebuilt));
+    }
+    auto quarantine = [&](AccountId id, const std::string& p, std::string_view why) -> Status {
       DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
       std::string dest = fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id,
                                      NowMillis());
       DB_RETURN_IF_ERROR(env->Rename(p, dest));
       ++r->quarantined;
-      r->notes.push_back(fmt::format("moved {} (corrupt, not in the journal) to {}", p, dest));
+      r->notes.push_back(fmt::format("moved {} ({}) to {}", p, why, dest));
+      return Status::Ok();
+    };
+    bool moved_known = false;  // a file of an account the journal has was moved away
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+      ++r->accounts_verified;
+      if (o.progress) o.progress(r->accounts_verified, total);
+      auto text = env->ReadFile(p);
+      auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+      auto it = newest.find(id);
+      if (it == newest.end()) {
+        return quarantine(
+            id, p, cur.ok() ? "an account the journal never had" : "corrupt, not in the journal");
+      }
+      // ApplyRecords skips a file whose version it can read; a corrupt one it rewrote.
+      if (!cur.ok() || *cur == it->second) return Status::Ok();
+      // Readable but not the journal's state: a writer may have committed since `history`
+      // was read, so look again under the account's lock with the journal's newest
+      // records. A writer commits to the journal before it replaces the file, so an honest
+      // file always equals the journal's latest state of its account.
+      LockWait wait;
+      wait.timeout_seconds = o.lock_timeout;
+      LockFile lock(env, layout.AccountLock(id));
+      DB_RETURN_IF_ERROR(lock.Hold(wait));
+      DB_ASSIGN_OR_RETURN(auto later, store->journal().ReadAll());
+      auto now = NewestStates(later);
+      text = env->ReadFile(p);
+      cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+      if (!cur.ok() || *cur == now[id]) return Status::Ok();
+      DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
+      moved_known = true;
       return Status::Ok();
     }));
+    if (moved_known) {
+      DB_ASSIGN_OR_RETURN(auto all, store->journal().ReadAll());
+      DB_ASSIGN_OR_RETURN(size_t again, store->ApplyRecords(all, /*wait=*/true));
+      r->files_repaired += again;
+      r->notes.push_back(fmt::format("rebuilt {} moved file(s) from the journal", again));
+    }
+  } else if (marked) {
+    // The store may be marked because an account file was found corrupt. The journal tail
+    // replayed above rebuilds only files changed since the checkpoint; an older one stays
+    // corrupt, and clearing the marker would hide it. One read per account file.
+    std::vector<std::string> bad;
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+      auto text = env->ReadFile(p);
+      if (!text.ok() || !DecodeAccountFile(*text, id).ok()) bad.push_back(p);
+      return Status::Ok();
+    }));
+    if (!bad.empty()) {
+      return Status::Corruption(fmt::format(
+          "{} account file(s) are still corrupt (first: {}); they were not changed since the "
+          "last checkpoint, so run `recover --full` to rebuild them from the whole journal "
+          "(what it cannot rebuild it moves to quarantine/)",
+          bad.size(), bad.front()));
+    }
   }
 
   DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));

@@ -75,9 +75,17 @@ Result<EventResult> Store::Commit(Event event, std::string_view fault_path) {
 Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
                                                     std::string_view fault_path) {
   if (NeedsRecovery()) {
-    return Status::NeedsRecovery(
-        "the store is marked as needing recovery (see NEEDS_RECOVERY); run `recover` first; "
-        "nothing changed");
+    // Say why, from the marker's last line: it names the corrupt file or the failed call.
+    std::string why;
+    if (auto text = env_->ReadFile(layout_.recovery_marker()); text.ok()) {
+      std::string_view t = *text;
+      while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
+      auto nl = t.rfind('\n');
+      why = std::string(nl == std::string_view::npos ? t : t.substr(nl + 1));
+    }
+    return Status::NeedsRecovery(fmt::format(
+        "the store needs recovery ({}); run `recover` first; nothing changed",
+        why.empty() ? "see NEEDS_RECOVERY" : why));
   }
   std::vector<EventResult> results(events.size());
 
@@ -168,7 +176,14 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
   for (auto& [id, a] : working) last_ref[id] = a.last_txn;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!pending[i]) continue;
-    std::map<AccountId, Account> trial = working;
+    // Only the accounts this event names: copying all of `working` for every event made
+    // a group of n events on n accounts cost O(n^2) account copies.
+    std::map<AccountId, Account> trial;
+    for (const Op& op : events[i].ops) {
+      for (AccountId id : {op.id, op.to}) {
+        if (auto w = working.find(id); w != working.end()) trial.insert(*w);
+      }
+    }
     Status s;
     std::set<AccountId> touched;
     for (Op& op : events[i].ops) {
@@ -196,7 +211,7 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
       r.accounts.push_back(RecordAccount{a, ref == last_ref.end() ? 0 : ref->second});
       last_ref[id] = kPrevInGroup | records.size();
     }
-    working = std::move(trial);
+    for (auto& [id, a] : trial) working[id] = std::move(a);
     records.push_back(std::move(r));
     record_event.push_back(i);
   }
@@ -243,12 +258,16 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
     if (Status s = lk.Commit(); !s.ok()) return fail_after_commit(s);
     env_->FaultPoint(fault_path, "after_rename");
   }
+  // By key file path: scanning every key lock for every record was O(n^2) in a group.
+  std::map<std::string, LockFile*> key_lock_of;
+  for (LockFile& lk : key_locks) key_lock_of.emplace(lk.paths().target, &lk);
   for (size_t k = 0; k < records.size(); ++k) {
     EventResult& res = results[record_event[k]];
     res.record = records[k];
     if (records[k].key.empty()) continue;
-    for (LockFile& lk : key_locks) {
-      if (lk.paths().target != layout_.KeyPath(records[k].key)) continue;
+    if (auto found = key_lock_of.find(layout_.KeyPath(records[k].key));
+        found != key_lock_of.end()) {
+      LockFile& lk = *found->second;
       if (Status s = env_->MakeDir(layout_.KeyDir(records[k].key), 0700); !s.ok()) {
         return fail_after_commit(s);
       }

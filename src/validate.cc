@@ -1,5 +1,7 @@
 #include "drovebank/validate.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace drovebank {
@@ -7,7 +9,8 @@ namespace drovebank {
 Result<AccountId> ParseAccountId(std::string_view text) {
   auto bad = [&] {
     return Status::InvalidArgument(
-        fmt::format("'{}' is not an account id (a whole number from 1 to {})", text, kMaxAccountId));
+        fmt::format("'{}' is not an account id (a whole number from 1 to {})",
+                    EscapeForTerminal(text), kMaxAccountId));
   };
   if (text.empty() || text.size() > 8) return bad();
   std::uint32_t v = 0;
@@ -78,7 +81,7 @@ Status ValidateKey(std::string_view key) {
     return Status::InvalidArgument(fmt::format(
         "transaction key '{}' must be 1-64 characters of letters, digits, '_', '-', '.', ':' "
         "and must not start with '.'",
-        key));
+        EscapeForTerminal(key)));
   };
   if (key.empty() || key.size() > 64 || key[0] == '.') return bad();
   for (char c : key) {
@@ -87,6 +90,26 @@ Status ValidateKey(std::string_view key) {
     if (!ok) return bad();
   }
   return Status::Ok();
+}
+
+std::string EscapeForTerminal(std::string_view text, size_t max_chars) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++chars) {
+    if (chars == max_chars) return out + "...";
+    std::uint32_t cp = 0;
+    size_t n = DecodeUtf8(text, i, &cp);
+    if (n == 0 || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+      for (size_t k = 0; k < std::max<size_t>(n, 1); ++k) {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + k]));
+      }
+      i += std::max<size_t>(n, 1);
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
 }
 
 size_t Utf8Length(std::string_view s) {

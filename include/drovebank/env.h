@@ -53,6 +53,13 @@ class Env {
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
 
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // Replaces `to` with the file at `from` atomically, like Rename (which is what this
+  // default does), for a temp file that holds nothing else. An implementation may instead
+  // swap the two names and then remove `from`: a crash in between leaves the old content
+  // at `from`, which is why `from` must be a temp that recovery removes.
+  virtual Status ReplaceFile(const std::string& from, const std::string& to) {
+    return Rename(from, to);
+  }
   virtual Status Unlink(const std::string& path) = 0;
   // mkdir(2); Ok when a directory already exists there.
   virtual Status MakeDir(const std::string& path, unsigned mode) = 0;
@@ -84,6 +91,12 @@ class Env {
 
 // The POSIX implementation.
 Env* PosixEnv();
+
+// From now on PosixEnv follows no symbolic link in any component of a path below `root`
+// (the data directory, already checked not to be a link): paths root + "/..." are walked
+// one openat(O_NOFOLLOW) at a time and the call fails with IOError naming the link (or
+// InvalidArgument for a ".." component). Paths elsewhere are unaffected. Idempotent.
+void ConfinePaths(const std::string& root);
 
 // The Env the programs use: PosixEnv, wrapped by the fault injector when the build has
 // DROVEBANK_FAULT_INJECTION and the DROVEBANK_FAULT environment variable is set

@@ -19,6 +19,12 @@
 // rewrites the owner line under an OFD lock on the lock file, so two waiters can never
 // both take it over. A live owner's lock is never broken; a waiter gives up with Busy
 // after the timeout.
+//
+// Fairness: waiters get a lock in the order they asked. Hold first tries once (when no one
+// is queued: the fast path creates no other file); if the lock is held it takes a ticket,
+// locks/<name>.q/<NANOS>-<PID>-<N> holding the waiter's owner line, and attempts only
+// while no live ticket is older than its own. Tickets of dead processes are removed by
+// the next waiter that meets them (and by `recover`); TryHold never queues.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +62,16 @@ struct LockPaths {
   std::string what;    // for messages: "account 1001"
 };
 
+// The queue directory of the lock at `lock_path`: ".../00000007.lock" -> ".../00000007.q".
+std::string LockQueueDir(std::string_view lock_path);
+// True for the name of a queue directory inside locks/ (it ends in ".q"; locks end in
+// ".lock").
+bool IsLockQueueName(std::string_view name);
+// Removes the tickets of dead processes (and unreadable ones older than a grace period)
+// from `queue_dir`; returns how many. A missing directory holds none. Directories are
+// never removed (Env cannot), so an empty queue directory may stay behind.
+Result<size_t> ClearStaleTickets(Env* env, const std::string& queue_dir);
+
 class LockFile {
  public:
   LockFile(Env* env, LockPaths paths) : env_(env), paths_(std::move(paths)) {}
@@ -90,6 +106,8 @@ class LockFile {
   // One attempt: Ok when held, Busy with *owner filled when a live process holds it.
   Status Attempt(std::optional<LockOwner>* owner);
   Status TakeOverIfDead(std::optional<LockOwner>* owner, bool* took);
+  // The slow path of Hold: waits behind older live tickets, then attempts (lock_queue.cc).
+  Status WaitInLine(const LockWait& wait, std::optional<LockOwner> owner);
 
   Env* env_;
   LockPaths paths_;

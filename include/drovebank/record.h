@@ -77,7 +77,8 @@ struct ScanResult {
 
 // Parses consecutive records. A bad or incomplete record at the very end is a torn tail
 // (an unacknowledged write cut short); a bad record with good records after it is
-// corruption in the middle, which only `recover` may settle.
+// corruption in the middle, which only `recover` may settle. A bad line that ends in a
+// whole good record (a damaged newline merged them) counts as a good record after it.
 ScanResult ScanRecords(std::string_view bytes);
 
 }  // namespace drovebank

@@ -6,8 +6,13 @@
 // (3) temp files in tmp/ with no live lock are removed (they are never committed data);
 // (4) every record after the checkpoint is applied to the files; (5) with --full, every
 // account file is verified against the journal, rebuilt from it when corrupt or stale,
-// and moved to quarantine/ when the journal cannot rebuild it; (6) a checkpoint makes it
-// all durable and the NEEDS_RECOVERY marker is removed. Its work is proportional to the
+// and moved to quarantine/ when the journal cannot rebuild it; a readable file of an
+// account the journal never had, or one that differs from the journal's latest state of
+// its account, is moved to quarantine/ too (and the account rebuilt from the journal);
+// without --full, a store marked as needing recovery stays marked, with Corruption naming
+// a file, while an account file is still corrupt (it predates the checkpoint: --full
+// rebuilds it); (6) a checkpoint makes it all durable and the NEEDS_RECOVERY marker is
+// removed. Nothing is ever deleted. Its work is proportional to the
 // locks, temps and journal tail in flight, not to the number of accounts (except --full).
 // Running it twice changes nothing the second time.
 #pragma once

@@ -3,7 +3,7 @@
 // Every write goes: key locks, then account locks in ascending id order -> rules checked
 // -> journal append -> journal sync (the commit point) -> each account file replaced
 // through its temp file and rename -> key files -> locks released. docs/DESIGN.md has the
-// crash reasoning for each step; each step is a fault point PATH:STEP (fault_points.h).
+// crash reasoning for each step; each step is a fault point PATH:STEP (docs/RELIABILITY.md lists them).
 #pragma once
 
 #include <cstdint>

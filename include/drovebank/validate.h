@@ -28,4 +28,10 @@ Status ValidateKey(std::string_view key);
 // Counts code points of already-validated UTF-8.
 size_t Utf8Length(std::string_view s);
 
+// `text` made safe to echo in a message: well-formed UTF-8 passes, while control
+// characters (C0 including newline and tab, DEL, C1) and bytes of malformed UTF-8 are
+// written as \xNN, so hostile input can never reach a terminal as an escape sequence.
+// Longer than `max_chars` code points: cut there and "..." appended.
+std::string EscapeForTerminal(std::string_view text, size_t max_chars = 64);
+
 }  // namespace drovebank

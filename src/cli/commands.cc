@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "drovebank/cli.h"
+#include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
 
 namespace drovebank {
@@ -240,8 +241,11 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
     DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
     DB_ASSIGN_OR_RETURN(auto page, store->History(id, a->page, a->page_size));
     nlohmann::json items = nlohmann::json::array();
-    std::string text = fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", "txn",
-                                   "time", "kind", "amount", "counterpart", "balance after");
+    std::string text =
+        Paint(ctx.out, Style::kHeader,
+              fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}", "txn", "time", "kind",
+                          "amount", "counterpart", "balance after")) +
+        "\n";
     for (const HistoryEntry& e : page.items) {
       std::string counterpart =
           e.counterpart == 0 ? ""

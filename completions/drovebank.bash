@@ -1,0 +1,137 @@
+# bash completion for drovebank(1) and recover(8)            -*- shell-script -*-
+#
+# Completes commands, options, and account ids read from the data directory's account
+# tree (DATA/accounts/AA/BB/CC/DD.csv is account AABBCCDD). DATA is the -d/--data-dir
+# given on the line, else $DROVEBANK_DATA, else ./data. Installed to
+# share/bash-completion/completions/ (also as "recover", a link to this file).
+
+_drovebank_data_dir() {
+    local i
+    for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+        case "${COMP_WORDS[i]}" in
+            -d | --data-dir)
+                printf '%s\n' "${COMP_WORDS[i + 1]/#\~/$HOME}"
+                return
+                ;;
+            --data-dir=*)
+                printf '%s\n' "${COMP_WORDS[i]#--data-dir=}"
+                return
+                ;;
+        esac
+    done
+    printf '%s\n' "${DROVEBANK_DATA:-data}"
+}
+
+# Account ids starting with $1, at most 500 so a huge store never stalls the shell.
+_drovebank_account_ids() {
+    local dir
+    dir="$(_drovebank_data_dir)/accounts"
+    [[ -d $dir && $1 =~ ^[0-9]*$ ]] || return
+    find "$dir" -mindepth 4 -maxdepth 4 -name '[0-9][0-9].csv' -printf '%P\n' 2>/dev/null |
+        sed -n 's#^\([0-9][0-9]\)/\([0-9][0-9]\)/\([0-9][0-9]\)/\([0-9][0-9]\)\.csv$#\1\2\3\4#p' |
+        sed 's/^0*//' | grep -E "^${1}[0-9]*$" | sort -n | head -n 500
+}
+
+_drovebank() {
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null; then
+        _init_completion -n = || return
+    else
+        cur="${COMP_WORDS[COMP_CWORD]}"
+        prev="${COMP_WORDS[COMP_CWORD - 1]}"
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local commands="open show deposit withdraw transfer close list search history txn
+        import-legacy batch shell"
+    local globals="-d --data-dir --json --lock-timeout --bail --help --version"
+
+    case "$prev" in
+        -d | --data-dir)
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        --lock-timeout | --page | --page-size | --group-size | --txn | --account)
+            return
+            ;;
+    esac
+
+    # The command is the first word that is not a global option or its value.
+    local i cmd="" cmd_at=0
+    for ((i = 1; i < cword; i++)); do
+        case "${words[i]}" in
+            -d | --data-dir | --lock-timeout) ((i++)) ;;
+            -*) ;;
+            *)
+                cmd="${words[i]}"
+                cmd_at=$i
+                break
+                ;;
+        esac
+    done
+
+    if [[ -z $cmd ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$globals" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return
+    fi
+
+    # Which positional argument of the command is being typed (1-based).
+    local n=0
+    for ((i = cmd_at + 1; i < cword; i++)); do
+        case "${words[i]}" in
+            --txn | --page | --page-size | --group-size | --account) ((i++)) ;;
+            -*) ;;
+            *) ((n++)) ;;
+        esac
+    done
+    ((n++))
+
+    local opts="--help"
+    case "$cmd" in
+        deposit | withdraw | transfer) opts+=" --txn" ;;
+        list | search | history) opts+=" --page --page-size" ;;
+        import-legacy) opts+=" --group-size" ;;
+        batch) opts+=" --account --parallel --group-size --no-auto-keys" ;;
+        shell) opts+=" --bail" ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return
+    fi
+
+    case "$cmd" in
+        show | deposit | withdraw | close | history)
+            ((n == 1)) && COMPREPLY=($(_drovebank_account_ids "$cur"))
+            ;;
+        transfer)
+            ((n <= 2)) && COMPREPLY=($(_drovebank_account_ids "$cur"))
+            ;;
+        import-legacy)
+            ((n == 1)) && COMPREPLY=($(compgen -d -- "$cur"))
+            ;;
+        batch)
+            ((n == 1)) && COMPREPLY=($(compgen -f -- "$cur"))
+            ;;
+    esac
+}
+
+_drovebank_recover() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
+    case "$prev" in
+        -d | --data-dir)
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        --lock-timeout) return ;;
+    esac
+    COMPREPLY=($(compgen -W "-d --data-dir --check --full --json --lock-timeout --help
+        --version" -- "$cur"))
+}
+
+complete -F _drovebank drovebank
+complete -F _drovebank_recover recover

@@ -1,0 +1,11 @@
+// `drovebank batch FILE`: the CLI side of batch.h (options, summary line, exit code).
+#pragma once
+
+#include "drovebank/cli.h"
+
+namespace drovebank {
+
+// Adds the batch subcommand to `app`, bound to `ctx` (a CliContext extension).
+void AddBatchCommand(CLI::App& app, CliContext& ctx);
+
+}  // namespace drovebank

@@ -1,0 +1,134 @@
+// Batch input: format detection, the input's hash (the root of automatic keys), lines.
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "drovebank/batch.h"
+
+namespace drovebank {
+
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t kFnvPrime = 0x100000001b3ULL;
+
+std::uint64_t Fnv(std::uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+// The first byte that is not JSON white space, or 0.
+char FirstByte(std::string_view s) {
+  size_t i = s.find_first_not_of(" \t\r\n");
+  return i == std::string_view::npos ? 0 : s[i];
+}
+
+Result<BatchFormat> FormatOf(char first, const std::string& path) {
+  if (first == '[') return BatchFormat::kCustomers;
+  if (first == '{') return BatchFormat::kOps;
+  if (first == 0) return Status::InvalidArgument(fmt::format("{} is empty", path));
+  return Status::InvalidArgument(fmt::format(
+      "{} starts with '{}': expected '[' (branches and customers) or '{{' (JSON Lines of "
+      "operations)",
+      path, first));
+}
+
+}  // namespace
+
+BatchInput::BatchInput(BatchInput&& o) noexcept { *this = std::move(o); }
+
+BatchInput& BatchInput::operator=(BatchInput&& o) noexcept {
+  if (this == &o) return *this;
+  if (file_ != nullptr) std::fclose(file_);
+  format_ = o.format_;
+  hash_ = std::move(o.hash_);
+  text_ = std::move(o.text_);
+  pos_ = o.pos_;
+  file_ = std::exchange(o.file_, nullptr);
+  return *this;
+}
+
+BatchInput::~BatchInput() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+BatchInput BatchInput::FromString(std::string text) {
+  BatchInput in;
+  in.hash_ = fmt::format("{:016x}", Fnv(kFnvOffset, text));
+  in.format_ = FirstByte(text) == '[' ? BatchFormat::kCustomers : BatchFormat::kOps;
+  in.text_ = std::move(text);
+  return in;
+}
+
+Result<BatchInput> BatchInput::Open(const std::string& path) {
+  BatchInput in;
+  bool is_stdin = path == "-";
+  std::FILE* f = is_stdin ? stdin : std::fopen(path.c_str(), "rbe");
+  if (f == nullptr) return ErrnoStatus(errno, fmt::format("opening {}", path));
+  std::string name = is_stdin ? "standard input" : path;
+  // One pass computes the hash (and, for stdin, keeps the bytes: it cannot be re-read).
+  std::uint64_t h = kFnvOffset;
+  char first = 0;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    std::string_view chunk(buf, n);
+    if (first == 0) first = FirstByte(chunk);
+    h = Fnv(h, chunk);
+    if (is_stdin) in.text_.append(chunk);
+  }
+  bool failed = std::ferror(f) != 0;
+  int err = errno;
+  if (failed) {
+    if (!is_stdin) std::fclose(f);
+    return ErrnoStatus(err, fmt::format("reading {}", name));
+  }
+  if (is_stdin) {
+    in.file_ = nullptr;
+  } else {
+    std::rewind(f);
+    in.file_ = f;
+  }
+  in.hash_ = fmt::format("{:016x}", h);
+  DB_ASSIGN_OR_RETURN(in.format_, FormatOf(first, name));
+  return in;
+}
+
+Result<std::string> BatchInput::ReadAll() {
+  if (file_ == nullptr) return text_;
+  std::string all;
+  char buf[1 << 16];
+  size_t n;
+  std::rewind(file_);
+  while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) all.append(buf, n);
+  if (std::ferror(file_)) return ErrnoStatus(errno, "reading the batch input");
+  std::rewind(file_);
+  return all;
+}
+
+bool BatchInput::NextLine(std::string* line) {
+  line->clear();
+  if (file_ == nullptr) {
+    if (pos_ >= text_.size()) return false;
+    size_t nl = text_.find('\n', pos_);
+    if (nl == std::string::npos) nl = text_.size();
+    line->assign(text_, pos_, nl - pos_);
+    pos_ = nl + 1;
+    return true;
+  }
+  int c;
+  bool any = false;
+  while ((c = getc_unlocked(file_)) != EOF) {
+    any = true;
+    if (c == '\n') return true;
+    line->push_back(static_cast<char>(c));
+  }
+  return any;
+}
+
+}  // namespace drovebank

@@ -1,0 +1,222 @@
+// JSON Lines of drovebank operations, committed in groups.
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "drovebank/batch.h"
+
+namespace drovebank {
+
+namespace {
+
+using json = nlohmann::json;
+using ordered = nlohmann::ordered_json;
+
+Result<AccountId> JsonId(const json& v, std::string_view what) {
+  if (v.is_number_unsigned()) {
+    std::uint64_t u = v.get<std::uint64_t>();
+    if (u == 0 || u > kMaxAccountId) {
+      return Status::InvalidArgument(fmt::format("{} {} is not an account id", what, u));
+    }
+    return static_cast<AccountId>(u);
+  }
+  if (v.is_string()) {
+    auto id = ParseAccountId(v.get<std::string>());
+    if (!id.ok()) return id.status().Annotate(what);
+    return id;
+  }
+  return Status::InvalidArgument(fmt::format("{} must be an account id like 1001", what));
+}
+
+Result<std::string> JsonString(const json& v, std::string_view what) {
+  if (!v.is_string()) return Status::InvalidArgument(fmt::format("{} must be a string", what));
+  return v.get<std::string>();
+}
+
+Status ParseOpFields(const json& j, Event* event) {
+  if (!j.is_object()) return Status::InvalidArgument("a line must be one JSON object");
+  if (!j.contains("op")) return Status::InvalidArgument("missing \"op\"");
+  DB_ASSIGN_OR_RETURN(std::string name, JsonString(j["op"], "op"));
+  auto kind = ParseOpKind(name);
+  if (!kind.ok()) {
+    return Status::InvalidArgument(fmt::format(
+        "unknown op \"{}\": expected open, deposit, withdraw, transfer or close", name));
+  }
+  Op op;
+  op.kind = *kind;
+  std::vector<std::string_view> allowed;
+  switch (op.kind) {
+    case OpKind::kOpen: allowed = {"first", "last", "amount"}; break;
+    case OpKind::kTransfer: allowed = {"from", "to", "amount"}; break;
+    case OpKind::kClose: allowed = {"id"}; break;
+    default: allowed = {"id", "amount"};
+  }
+  for (const auto& [field, value] : j.items()) {
+    if (field == "op" || field == "key") continue;
+    if (std::find(allowed.begin(), allowed.end(), field) == allowed.end()) {
+      return Status::InvalidArgument(
+          fmt::format("unexpected field \"{}\" for op {}", field, name));
+    }
+  }
+  for (std::string_view field : allowed) {
+    if (field == "amount" && op.kind == OpKind::kOpen) continue;
+    if (!j.contains(field)) {
+      return Status::InvalidArgument(fmt::format("op {} needs \"{}\"", name, field));
+    }
+  }
+  switch (op.kind) {
+    case OpKind::kOpen: {
+      DB_ASSIGN_OR_RETURN(op.first, JsonString(j["first"], "first"));
+      DB_ASSIGN_OR_RETURN(op.last, JsonString(j["last"], "last"));
+      DB_RETURN_IF_ERROR(ValidateName(op.first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateName(op.last, "last name"));
+      if (j.contains("amount")) {
+        DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
+      }
+      break;
+    }
+    case OpKind::kTransfer: {
+      DB_ASSIGN_OR_RETURN(op.id, JsonId(j["from"], "from"));
+      DB_ASSIGN_OR_RETURN(op.to, JsonId(j["to"], "to"));
+      DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
+      break;
+    }
+    case OpKind::kClose: {
+      DB_ASSIGN_OR_RETURN(op.id, JsonId(j["id"], "id"));
+      break;
+    }
+    default: {
+      DB_ASSIGN_OR_RETURN(op.id, JsonId(j["id"], "id"));
+      DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
+    }
+  }
+  if (op.kind != OpKind::kOpen && op.kind != OpKind::kClose && op.amount == 0) {
+    return Status::InvalidArgument("the amount must be above 0.00");
+  }
+  if (j.contains("key")) {
+    DB_ASSIGN_OR_RETURN(event->key, JsonString(j["key"], "key"));
+    DB_RETURN_IF_ERROR(ValidateKey(event->key));
+  }
+  event->ops.push_back(std::move(op));
+  return Status::Ok();
+}
+
+ordered ErrorLine(size_t line, const Status& s) {
+  return ordered{{"line", line},
+                 {"ok", false},
+                 {"error", {{"code", CodeName(s.code())}, {"message", s.message()}}}};
+}
+
+ordered SuccessLine(size_t line, const EventResult& res) {
+  ordered j{{"line", line}, {"ok", true}, {"txn", res.record.txn}};
+  const Op& op = res.record.ops.at(0);
+  j["op"] = OpKindName(op.kind);
+  j["id"] = op.id;
+  j["balance"] = FormatCents(op.after);
+  if (op.kind == OpKind::kTransfer) {
+    j["to"] = op.to;
+    j["to_balance"] = FormatCents(op.to_after);
+  }
+  if (!res.record.key.empty()) j["key"] = res.record.key;
+  if (res.replayed) j["replayed"] = true;
+  return j;
+}
+
+void Emit(std::FILE* out, const ordered& j) {
+  std::string s = j.dump(-1, ' ', false, ordered::error_handler_t::replace);
+  s += '\n';
+  std::fwrite(s.data(), 1, s.size(), out);
+}
+
+void NoteFailure(BatchSummary* summary, const Status& s) {
+  if (summary->first_failure.ok()) summary->first_failure = s;
+}
+
+}  // namespace
+
+OpLine ParseOpLine(std::string_view text, size_t line) {
+  OpLine out;
+  out.line = line;
+  auto j = ParseExactJson(text);
+  if (!j.ok()) {
+    out.status = j.status();
+    return out;
+  }
+  out.status = ParseOpFields(*j, &out.event);
+  return out;
+}
+
+Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* out,
+                   BatchSummary* summary) {
+  DB_ASSIGN_OR_RETURN(Store * store, options.open_store());
+  size_t group_size = std::max<size_t>(1, options.group_size);
+  std::vector<OpLine> pending;  // every line of the group, valid or not, in order
+  size_t valid = 0;
+  std::set<std::string> group_keys;
+
+  auto flush = [&]() -> Status {
+    std::vector<Event> events;
+    events.reserve(valid);
+    for (OpLine& l : pending) {
+      if (l.status.ok()) events.push_back(std::move(l.event));
+    }
+    std::vector<EventResult> results;
+    if (!events.empty()) {
+      DB_ASSIGN_OR_RETURN(results, store->CommitGroup(std::move(events), options.fault_path));
+    }
+    size_t k = 0;
+    bool wrote = false;
+    for (const OpLine& l : pending) {
+      if (!l.status.ok()) {
+        ++summary->invalid;
+        NoteFailure(summary, l.status);
+        Emit(out, ErrorLine(l.line, l.status));
+        continue;
+      }
+      const EventResult& r = results[k++];
+      if (!r.status.ok()) {
+        ++summary->refused;
+        NoteFailure(summary, r.status);
+        Emit(out, ErrorLine(l.line, r.status));
+      } else {
+        ++(r.replayed ? summary->replayed : summary->applied);
+        wrote = wrote || !r.replayed;
+        Emit(out, SuccessLine(l.line, r));
+      }
+    }
+    if (wrote) ++summary->groups;
+    std::fflush(out);
+    pending.clear();
+    group_keys.clear();
+    valid = 0;
+    return Status::Ok();
+  };
+
+  std::string text;
+  size_t line = 0;
+  while (input->NextLine(&text)) {
+    ++line;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    ++summary->events;
+    OpLine l = ParseOpLine(text, line);
+    if (l.status.ok() && l.event.key.empty() && options.auto_keys) {
+      l.event.key = AutoKey(input->hash(), std::to_string(line));
+    }
+    if (l.status.ok()) {
+      // A key twice in one group would be refused as reused; in separate groups the
+      // second replays the first, whatever the group size.
+      if (!l.event.key.empty() && !group_keys.insert(l.event.key).second) {
+        DB_RETURN_IF_ERROR(flush());
+        group_keys.insert(l.event.key);
+      }
+      ++valid;
+    }
+    pending.push_back(std::move(l));
+    if (pending.size() >= group_size) DB_RETURN_IF_ERROR(flush());
+  }
+  if (!pending.empty()) DB_RETURN_IF_ERROR(flush());
+  return Status::Ok();
+}
+
+}  // namespace drovebank

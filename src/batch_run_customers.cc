@@ -1,0 +1,279 @@
+// Runs the branch/customer format: customers one after another, or each in its own
+// forked process at the same time (--parallel).
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "drovebank/batch.h"
+
+namespace drovebank {
+
+namespace {
+
+struct CustomerRun {
+  std::vector<std::string> recv;
+  size_t applied = 0, replayed = 0, refused = 0, groups = 0;
+};
+
+std::string Success(Interface i) {
+  return fmt::format("{{\"interface\": \"{}\", \"result\": \"success\"}}",
+                     i == Interface::kDeposit ? "deposit" : "withdraw");
+}
+
+std::string Fail(Interface i) {
+  return fmt::format("{{\"interface\": \"{}\", \"result\": \"fail\"}}",
+                     i == Interface::kDeposit ? "deposit" : "withdraw");
+}
+
+bool IsRuleRefusal(Code c) {
+  return c == Code::kInsufficientFunds || c == Code::kClosed || c == Code::kLimit ||
+         c == Code::kRuleFailed || c == Code::kNotFound;
+}
+
+// One customer's events in id order. Money events are committed in groups; a query
+// commits what is pending first, so it sees every earlier event of this customer.
+Status RunCustomer(Store* store, const Customer& c, size_t index, AccountId account,
+                   const std::string& hash, const BatchOptions& options, CustomerRun* run) {
+  std::vector<Event> group;
+  std::vector<Interface> kinds;
+  auto flush = [&]() -> Status {
+    if (group.empty()) return Status::Ok();
+    DB_ASSIGN_OR_RETURN(auto results, store->CommitGroup(std::move(group), options.fault_path));
+    bool wrote = false;
+    for (size_t i = 0; i < results.size(); ++i) {
+      const EventResult& r = results[i];
+      if (r.status.ok()) {
+        ++(r.replayed ? run->replayed : run->applied);
+        wrote = wrote || !r.replayed;
+        run->recv.push_back(Success(kinds[i]));
+      } else if (IsRuleRefusal(r.status.code())) {
+        ++run->refused;
+        run->recv.push_back(Fail(kinds[i]));
+      } else {
+        return r.status.Annotate(fmt::format("customer {}", c.id));
+      }
+    }
+    if (wrote) ++run->groups;
+    group.clear();
+    kinds.clear();
+    return Status::Ok();
+  };
+  size_t n = 0;
+  for (const CustomerEvent& e : c.events) {
+    ++n;
+    if (e.interface == Interface::kQuery) {
+      DB_RETURN_IF_ERROR(flush());
+      DB_ASSIGN_OR_RETURN(Account a, store->Get(account));
+      run->recv.push_back(fmt::format("{{\"interface\": \"query\", \"balance\": {}}}",
+                                      FormatExactMoney(a.balance)));
+      continue;
+    }
+    Op op;
+    op.kind = e.interface == Interface::kDeposit ? OpKind::kDeposit : OpKind::kWithdraw;
+    op.id = account;
+    op.amount = e.money;
+    // Position-based (not id-based) so the key stays short whatever the ids are.
+    std::string key = options.auto_keys
+                          ? AutoKey(hash, fmt::format("a{}-{}.{}", account, index, n))
+                          : std::string();
+    group.push_back(Event{{op}, std::move(key)});
+    kinds.push_back(e.interface);
+    if (group.size() >= std::max<size_t>(1, options.group_size)) DB_RETURN_IF_ERROR(flush());
+  }
+  return flush();
+}
+
+// The account every customer acts on: the one given, or one opened with the branches'
+// balance. The open carries an automatic key too, so a re-run after a crash finds the
+// account the first run opened instead of opening another.
+Result<AccountId> SharedAccount(Store* store, const CustomerBatch& batch,
+                                const std::string& hash, const BatchOptions& options,
+                                BatchSummary* summary) {
+  if (options.account) {
+    DB_RETURN_IF_ERROR(store->Get(*options.account).status());
+    return *options.account;
+  }
+  if (!batch.branch_balance) {
+    return Status::InvalidArgument(
+        "no branch gives the opening balance: add a branch or pass --account ID");
+  }
+  Op op;
+  op.kind = OpKind::kOpen;
+  op.first = "Batch";
+  op.last = "Shared";
+  op.amount = *batch.branch_balance;
+  std::string key = options.auto_keys ? AutoKey(hash, "open") : std::string();
+  DB_ASSIGN_OR_RETURN(EventResult res,
+                      store->Commit(Event{{op}, std::move(key)}, options.fault_path));
+  summary->opened = !res.replayed;
+  return res.record.ops.at(0).id;
+}
+
+void Add(BatchSummary* summary, const CustomerRun& run) {
+  summary->applied += run.applied;
+  summary->replayed += run.replayed;
+  summary->refused += run.refused;
+  summary->groups += run.groups;
+}
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "writing to the parent process");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+std::string ReadAllFd(int fd) {
+  std::string s;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    s.append(buf, static_cast<size_t>(n));
+  }
+  return s;
+}
+
+// The child's report on its pipe: "ok APPLIED REPLAYED REFUSED GROUPS\nENTRY" or
+// "err CODE\nMESSAGE".
+[[noreturn]] void ChildMain(const Customer& c, size_t index, AccountId account,
+                            const std::string& hash, const BatchOptions& options, int go_fd,
+                            int report_fd) {
+  char b;
+  while (::read(go_fd, &b, 1) < 0 && errno == EINTR) {
+  }
+  CustomerRun run;
+  std::string report;
+  auto store = options.open_store();
+  Status s = store.ok() ? RunCustomer(*store, c, index, account, hash, options, &run)
+                        : store.status();
+  if (s.ok()) {
+    report = fmt::format("ok {} {} {} {}\n{}", run.applied, run.replayed, run.refused,
+                         run.groups, CustomerResultJson(c.id, run.recv));
+  } else {
+    report = fmt::format("err {}\n{}", static_cast<int>(s.code()), s.message());
+  }
+  int code = WriteAll(report_fd, report).ok() ? 0 : 1;
+  options.close_store();
+  ::_exit(code);
+}
+
+Status RunParallel(const CustomerBatch& batch, AccountId account, const std::string& hash,
+                   const BatchOptions& options, std::vector<std::string>* entries,
+                   BatchSummary* summary) {
+  // Nothing of the parent's store may be shared with the children (OFD locks belong to
+  // open file descriptions, which fork shares).
+  options.close_store();
+  std::fflush(nullptr);
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  struct Child {
+    pid_t pid;
+    int fd;
+  };
+  std::vector<Child> children;
+  Status failure;
+  for (size_t i = 0; i < batch.customers.size(); ++i) {
+    int rep[2];
+    if (::pipe2(rep, O_CLOEXEC) != 0) {
+      failure = ErrnoStatus(errno, "pipe");
+      break;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      failure = ErrnoStatus(errno, "fork");
+      ::close(rep[0]);
+      ::close(rep[1]);
+      break;
+    }
+    if (pid == 0) {
+      ::close(go[1]);
+      ::close(rep[0]);
+      for (const Child& ch : children) ::close(ch.fd);
+      ChildMain(batch.customers[i], i + 1, account, hash, options, go[0], rep[1]);
+    }
+    ::close(rep[1]);
+    children.push_back({pid, rep[0]});
+  }
+  ::close(go[0]);
+  ::close(go[1]);  // every child starts now (or, after a failed fork, finds EOF too)
+  for (size_t i = 0; i < children.size(); ++i) {
+    std::string report = ReadAllFd(children[i].fd);
+    ::close(children[i].fd);
+    int wstatus = 0;
+    while (::waitpid(children[i].pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    std::uint64_t id = batch.customers[i].id;
+    size_t nl = report.find('\n');
+    CustomerRun run;
+    if (report.rfind("ok ", 0) == 0 && nl != std::string::npos &&
+        std::sscanf(report.c_str(), "ok %zu %zu %zu %zu", &run.applied, &run.replayed,
+                    &run.refused, &run.groups) == 4) {
+      Add(summary, run);
+      entries->push_back(report.substr(nl + 1));
+      continue;
+    }
+    Status s;
+    int code = 0;
+    if (report.rfind("err ", 0) == 0 && nl != std::string::npos &&
+        std::sscanf(report.c_str(), "err %d", &code) == 1) {
+      s = Status(static_cast<Code>(code), report.substr(nl + 1));
+    } else {
+      int exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+      s = Status::IOError(fmt::format("the process of customer {} ended with code {} before "
+                                      "reporting; its events may be partly applied",
+                                      id, exit_code))
+              .set_maybe_applied();
+    }
+    if (failure.ok()) failure = s;
+  }
+  return failure;
+}
+
+}  // namespace
+
+Status RunCustomerBatch(const CustomerBatch& batch, const std::string& input_hash,
+                        const BatchOptions& options, std::FILE* out, BatchSummary* summary) {
+  DB_ASSIGN_OR_RETURN(Store * store, options.open_store());
+  DB_ASSIGN_OR_RETURN(AccountId account,
+                      SharedAccount(store, batch, input_hash, options, summary));
+  summary->account = account;
+  for (const Customer& c : batch.customers) {
+    for (const CustomerEvent& e : c.events) summary->events += e.interface != Interface::kQuery;
+  }
+  std::vector<std::string> entries;
+  Status s;
+  if (options.parallel) {
+    s = RunParallel(batch, account, input_hash, options, &entries, summary);
+  } else {
+    for (size_t i = 0; i < batch.customers.size() && s.ok(); ++i) {
+      CustomerRun run;
+      s = RunCustomer(store, batch.customers[i], i + 1, account, input_hash, options, &run);
+      if (!s.ok()) break;
+      Add(summary, run);
+      entries.push_back(CustomerResultJson(batch.customers[i].id, run.recv));
+    }
+  }
+  if (!s.ok()) return s;
+  std::string text = "[";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    text += i == 0 ? "\n  " : ",\n  ";
+    text += entries[i];
+  }
+  text += entries.empty() ? "]\n" : "\n]\n";
+  std::fwrite(text.data(), 1, text.size(), out);
+  std::fflush(out);
+  return Status::Ok();
+}
+
+}  // namespace drovebank

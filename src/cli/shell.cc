@@ -1,0 +1,206 @@
+// The shell's main loop, its registration with the CLI, and its lock-wait wiring.
+#include "drovebank/shell.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "drovebank/exit_codes.h"
+#include "shell_internal.h"
+#include "shell_txn.h"
+
+namespace drovebank {
+
+namespace {
+
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
+bool g_shell_running = false;
+
+bool IsMenuLetter(const std::string& w) {
+  return w.size() == 1 && std::strchr("lcdwthqe", w[0]) != nullptr;
+}
+
+}  // namespace
+
+Shell::Shell(CliContext& ctx, LineSource& in, ShellOptions options)
+    : ctx_(ctx), in_(in), options_(options) {}
+
+Shell::~Shell() = default;
+
+bool Shell::in_transaction() const { return txn_ != nullptr; }
+
+std::string Shell::ErrorPrefix() const {
+  return in_.interactive() ? ctx_.program : fmt::format("line {}", in_.line_number());
+}
+
+std::string Shell::Prompt() const {
+  if (!txn_) return "drovebank> ";
+  return fmt::format("drovebank txn({} pending)> ", txn_->ops().size());
+}
+
+void Shell::Say(const std::string& text) {
+  fmt::print(ctx_.out, "{}\n", text);
+  std::fflush(ctx_.out);
+}
+
+int Shell::Fail(const Status& s) {
+  std::string saved = ctx_.program;
+  ctx_.program = ErrorPrefix();
+  ctx_.Fail(s);
+  ctx_.program = saved;
+  return ctx_.exit_code;
+}
+
+void Shell::NoteFailure(int code) {
+  if (code == kExitOk || in_.interactive()) return;
+  if (first_failure_ == kExitOk) first_failure_ = code;
+  if (options_.bail) stop_ = true;
+}
+
+int Shell::EndTransaction(std::string_view why) {
+  size_t n = txn_->ops().size();
+  txn_.reset();
+  ctx_.Print({{"transaction", why}, {"discarded", n}},
+             fmt::format("Transaction {}: {} staged change(s) discarded; nothing changed.", why,
+                         n));
+  return kExitOk;
+}
+
+int Shell::ExecuteLine(const std::string& line, bool* quit) {
+  auto words = TokenizeShellLine(line);
+  if (!words.ok()) return Fail(words.status());
+  if (words->empty()) return kExitOk;
+  const std::string& w = (*words)[0];
+  if (IsMenuLetter(w)) {
+    if (words->size() > 1) {
+      return Fail(Status::InvalidArgument(fmt::format(
+          "the menu letter {} takes no arguments (it asks for each value); for one line, "
+          "use a named command such as `deposit ID AMOUNT`",
+          w)));
+    }
+    return RunMenu(w[0], quit);
+  }
+  return RunCommand(std::move(words).value(), quit);
+}
+
+int Shell::Run() {
+  if (in_.interactive() && !ctx_.json) {
+    Say(fmt::format(
+        "drovebank shell on {}: menu letters l c d w t h q, or named commands (help).\n"
+        "Tab completes; Ctrl-C clears the line; Ctrl-D or q leaves.",
+        ResolveDataDir(ctx_.data_dir)));
+  }
+  bool interrupted = false;
+  bool at_end = false;
+  while (!stop_) {
+    if (!in_.interactive() && shell_interrupts::Take()) {
+      interrupted = true;
+      break;
+    }
+    InputLine l = in_.Read(Prompt());
+    if (l.kind == InputLine::kInterrupted) {
+      if (in_.interactive()) continue;  // the line is cleared, as in psql
+      interrupted = true;
+      break;
+    }
+    if (l.kind == InputLine::kEnd) {
+      if (in_.interactive()) Say("");
+      at_end = true;
+      break;
+    }
+    in_.Remember(l.text);
+    bool quit = false;
+    NoteFailure(ExecuteLine(l.text, &quit));
+    if (quit) break;
+  }
+  if (interrupted) {
+    Fail(Status::Cancelled("interrupted; the rest of the input was not run"));
+    if (first_failure_ == kExitOk) first_failure_ = kExitInterrupted;
+  }
+  if (txn_) {
+    bool unfinished_script = !in_.interactive() && (at_end || interrupted);
+    EndTransaction(at_end ? "discarded at the end of input" : "discarded on exit");
+    if (unfinished_script) {
+      NoteFailure(Fail(Status::InvalidArgument(
+          "the input ended inside a transaction (no commit); its changes were discarded")));
+    }
+  }
+  // A checkpoint at clean exit: the next session starts without a journal tail to replay.
+  if (ctx_.store) {
+    Status s = ctx_.store->Checkpoint(/*wait=*/true);
+    if (!s.ok()) {
+      int code = Fail(s);
+      if (first_failure_ == kExitOk) first_failure_ = code;
+    }
+  }
+  return first_failure_;
+}
+
+int RunShell(CliContext& ctx, const ShellOptions& options) {
+  if (g_shell_running) {
+    ctx.Fail(Status::InvalidArgument("already in the shell"));
+    return ctx.exit_code;
+  }
+  g_shell_running = true;
+  bool interactive = ::isatty(STDIN_FILENO) == 1;
+  // no-color.org: the one switch every part of the program already honours.
+  if (!interactive) ::setenv("NO_COLOR", "1", 1);
+  CliContext* c = &ctx;
+  ctx.extra_wait.on_wait = [c](std::string_view what, const LockOwner& owner) {
+    std::int64_t ago = (NowMillis() - owner.since_ms) / 1000;
+    fmt::print(c->err,
+               "{} is locked by process {} on {} since {} ({} s ago); waiting (Ctrl-C "
+               "cancels)...\n",
+               what, owner.process.pid, owner.process.host, FormatTime(owner.since_ms),
+               ago < 0 ? 0 : ago);
+    std::fflush(c->err);
+  };
+  ctx.extra_wait.cancelled = [c, interactive] {
+    if (!shell_interrupts::Pending()) return false;
+    // The terminal echoed ^C without a newline; the message that follows gets its own line.
+    if (interactive) std::fputs("\n", c->err);
+    return true;
+  };
+  if (ctx.store) {
+    LockWait w = ctx.extra_wait;
+    w.timeout_seconds = ctx.lock_timeout;
+    ctx.store->set_lock_wait(w);
+  }
+  int code;
+  if (interactive) {
+    auto source = MakeReadlineSource(ctx, DefaultHistoryFile());
+    Shell shell(ctx, *source, options);
+    code = shell.Run();
+  } else {
+    shell_interrupts::Install();
+    StreamLineSource source(stdin);
+    Shell shell(ctx, source, options);
+    code = shell.Run();
+    shell_interrupts::Restore();
+  }
+  g_shell_running = false;
+  return code;
+}
+
+void RegisterShell(CliContext& ctx) {
+  auto options = std::make_shared<ShellOptions>();
+  ctx.extensions.push_back([options](CLI::App& app, CliContext& c) {
+    const char* bail_help = "Shell reading a script: stop at the first failing line";
+    // Only the program's top level has the global options; a shell line's App has not.
+    if (app.get_option_no_throw("--json") != nullptr) {
+      app.add_flag("--bail", options->bail, bail_help);
+    }
+    auto* sh = app.add_subcommand(
+        "shell", "The interactive shell (also what runs with no command); reads a script "
+                 "from stdin when it is not a terminal");
+    sh->add_flag("--bail", options->bail, bail_help);
+    sh->footer("Example: printf 'deposit 1 5\\nshow 1\\n' | drovebank shell --bail");
+    sh->callback([&c, options]() { c.exit_code = RunShell(c, *options); });
+  });
+  ctx.no_command = [options](CliContext& c) { return RunShell(c, *options); };
+}
+
+}  // namespace drovebank

@@ -1,0 +1,174 @@
+// The shell's named commands: the one-shot subcommands (a fresh BuildApp per line, so the
+// shell and the command line can never disagree) plus the shell's own words.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "drovebank/exit_codes.h"
+#include "drovebank/shell.h"
+#include "shell_internal.h"
+#include "shell_txn.h"
+
+namespace drovebank {
+
+const std::vector<std::string>& ShellOnlyWords() {
+  static const std::vector<std::string> words = {"abort", "begin", "commit", "exit",
+                                                 "help",  "next",  "prev",   "quit"};
+  return words;
+}
+
+std::string MenuText() {
+  return "The menu (type the letter alone; at any question, q cancels and nothing changes):\n"
+         "  l  list accounts\n"
+         "  c  create an account (asks First Name, Last Name, Starting Balance)\n"
+         "  d  deposit (asks Account ID, Amount)\n"
+         "  w  withdraw (asks Account ID, Amount)\n"
+         "  t  transfer (asks From Account ID, To Account ID, Amount)\n"
+         "  h  this help\n"
+         "  q  quit (e also)";
+}
+
+std::string ShellHelpText() {
+  return MenuText() +
+         "\n\nNamed commands (as on the command line; `help COMMAND` or `COMMAND --help` for "
+         "details):\n"
+         "  open FIRST LAST [AMOUNT]      show ID         close ID\n"
+         "  deposit ID AMOUNT             withdraw ID AMOUNT\n"
+         "  transfer FROM TO AMOUNT       txn N\n"
+         "  list [--page N]               search TEXT     history ID\n"
+         "  next, prev                    the next or previous page of the last list, search "
+         "or history\n"
+         "  begin [--txn KEY]             start a transaction: deposits, withdrawals and "
+         "transfers are staged\n"
+         "  show                          (in a transaction) what is staged, with pending "
+         "balances\n"
+         "  commit                        apply everything staged as one change, or nothing\n"
+         "  abort                         discard everything staged\n"
+         "  help [COMMAND], quit\n"
+         "Quote names with spaces or apostrophes as in sh: open \"Mary Ann\" 'O'\"'\"'Brien'";
+}
+
+namespace {
+
+bool IsSubcommand(CLI::App& app, const std::string& name) {
+  try {
+    return app.get_subcommand(name) != nullptr;
+  } catch (const CLI::Error&) {
+    return false;
+  }
+}
+
+// `begin [--txn KEY | --txn=KEY]`
+Result<std::string> ParseBeginKey(const std::vector<std::string>& args) {
+  std::string key;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--txn" && i + 1 < args.size()) {
+      key = args[++i];
+    } else if (args[i].rfind("--txn=", 0) == 0) {
+      key = args[i].substr(6);
+    } else {
+      return Status::InvalidArgument(
+          fmt::format("begin takes only --txn KEY; '{}' is not expected", args[i]));
+    }
+  }
+  if (!key.empty()) DB_RETURN_IF_ERROR(ValidateKey(key));
+  return key;
+}
+
+}  // namespace
+
+int Shell::RunApp(std::vector<std::string> args) {
+  ctx_.exit_code = kExitOk;
+  auto app = BuildApp(ctx_, /*with_globals=*/false);
+  if (!IsSubcommand(*app, args[0])) {
+    return Fail(Status::InvalidArgument(
+        fmt::format("unknown command '{}'; type help for the list", args[0])));
+  }
+  if (txn_) BindTransactionCommands(*app, ctx_, *txn_);
+  std::string saved = ctx_.program;
+  ctx_.program = ErrorPrefix();  // App names were copied above; errors get "line N"
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them so
+  try {
+    app->parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    Say(app->get_subcommand(args[0])->help());
+  } catch (const CLI::CallForAllHelp&) {
+    Say(app->get_subcommand(args[0])->help());
+  } catch (const CLI::ParseError& e) {
+    ctx_.Fail(Status::InvalidArgument(e.what()));
+  }
+  ctx_.program = saved;
+  return ctx_.exit_code;
+}
+
+int Shell::RunCommand(std::vector<std::string> args, bool* quit) {
+  const std::string& w = args[0];
+  ctx_.exit_code = kExitOk;
+  if (w == "quit" || w == "exit") {
+    if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
+    *quit = true;
+    return kExitOk;
+  }
+  if (w == "help") {
+    if (args.size() > 2) return Fail(Status::InvalidArgument("help takes one command name"));
+    if (args.size() == 1) {
+      Say(ShellHelpText());
+      return kExitOk;
+    }
+    if (args.size() == 2 && (args[1] == "quit" || args[1] == "exit" ||
+                             std::find(ShellOnlyWords().begin(), ShellOnlyWords().end(),
+                                       args[1]) != ShellOnlyWords().end())) {
+      Say(ShellHelpText());
+      return kExitOk;
+    }
+    return RunApp({args.size() == 2 ? args[1] : "help", "--help"});
+  }
+  if (w == "begin") {
+    auto key = ParseBeginKey(args);
+    if (!key.ok()) return Fail(key.status());
+    if (txn_) {
+      return Fail(Status::InvalidArgument(
+          "a transaction is already open; commit or abort it first"));
+    }
+    txn_ = std::make_unique<PendingTransaction>(*key);
+    nlohmann::json j = {{"transaction", "begun"}};
+    if (!key->empty()) j["key"] = *key;
+    ctx_.Print(j,
+               "Transaction begun: changes are staged until `commit` (`abort` discards them).");
+    return kExitOk;
+  }
+  if (w == "commit" || w == "abort") {
+    if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
+    if (!txn_) {
+      return Fail(Status::InvalidArgument(
+          fmt::format("there is no transaction to {}; `begin` starts one", w)));
+    }
+    if (w == "abort") return EndTransaction("aborted");
+    std::string saved = ctx_.program;
+    ctx_.program = ErrorPrefix();
+    if (CommitAndReport(ctx_, *txn_)) txn_.reset();
+    ctx_.program = saved;
+    return ctx_.exit_code;
+  }
+  if (w == "show" && args.size() == 1 && txn_) {
+    PrintPendingSummary(ctx_, *txn_);
+    return kExitOk;
+  }
+  if (w == "next" || w == "prev") {
+    if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
+    if (ctx_.last_paged.empty()) {
+      return Fail(Status::InvalidArgument(
+          fmt::format("`{}` pages through the last list, search or history; run one first", w)));
+    }
+    if (w == "prev" && ctx_.last_page <= 1) {
+      return Fail(Status::InvalidArgument("already on the first page"));
+    }
+    std::vector<std::string> again = ctx_.last_paged;
+    again.push_back("--page");
+    again.push_back(std::to_string(w == "next" ? ctx_.last_page + 1 : ctx_.last_page - 1));
+    return RunApp(std::move(again));
+  }
+  return RunApp(std::move(args));
+}
+
+}  // namespace drovebank

@@ -1,0 +1,32 @@
+// Pieces shared between the shell's files; not part of the public shell.h.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drovebank/cli.h"
+#include "drovebank/store.h"
+
+namespace drovebank {
+
+// The words the shell adds to the subcommands (shell_commands.cc).
+const std::vector<std::string>& ShellOnlyWords();
+
+// Every name a command line may start with: the subcommands of BuildApp and the shell's
+// own words, sorted.
+std::vector<std::string> CommandNames(CliContext& ctx);
+
+// Long option names ("--page") of subcommand `command`; empty when unknown.
+std::vector<std::string> CommandOptions(CliContext& ctx, const std::string& command);
+
+// Account ids (as decimal text, ascending) that start with `prefix` (digits), found by
+// walking the shard directories with the prefix as a filter; at most `limit`.
+std::vector<std::string> AccountIdsWithPrefix(Store* store, const std::string& prefix,
+                                              size_t limit);
+
+// The help text of the shell (both languages).
+std::string ShellHelpText();
+// The menu of the original program (what `h` prints).
+std::string MenuText();
+
+}  // namespace drovebank

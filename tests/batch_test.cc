@@ -1,0 +1,398 @@
+// `drovebank batch`: both input formats, exact money, per-line errors, --parallel, and a
+// crash in the middle of a batch followed by a re-run.
+#include <fmt/format.h>
+
+#include <numeric>
+#include <regex>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "drovebank/batch.h"
+#include "test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Drovebank;
+using testing::ProgramResult;
+using testing::Recover;
+using testing::TempDir;
+
+const char kSample[] = R"([ {"id": 1, "type": "customer", "events": [{"id": 1, "interface": "query"}]},
+  {"id": 2, "type": "customer", "events": [{"id": 2, "interface": "deposit", "money": 170}, {"id": 3, "interface": "query"}]},
+  {"id": 1, "type": "branch", "balance": 400}, {"id": 2, "type": "branch", "balance": 400} ]
+)";
+
+const char kSampleOutput[] =
+    "[\n"
+    "  {\"id\": 1, \"recv\": [{\"interface\": \"query\", \"balance\": 400}]},\n"
+    "  {\"id\": 2, \"recv\": [{\"interface\": \"deposit\", \"result\": \"success\"}, "
+    "{\"interface\": \"query\", \"balance\": 570}]}\n"
+    "]\n";
+
+std::string Why(const ProgramResult& r) {
+  return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.out, r.err);
+}
+
+Cents BalanceOf(const std::string& dir, AccountId id) {
+  ProgramResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
+  INFO(Why(r));
+  REQUIRE(r.exit_code == 0);
+  return *ParseAmount(nlohmann::json::parse(r.out)["balance"].get<std::string>());
+}
+
+void Open(const std::string& dir, const std::string& amount) {
+  ProgramResult r = Drovebank(dir, {"open", "Test", "Holder", amount});
+  INFO(Why(r));
+  REQUIRE(r.exit_code == 0);
+}
+
+// Writes `text` to a file in `d` (batch inputs are files, like a user's).
+std::string WriteInput(const TempDir& d, const std::string& name, const std::string& text) {
+  std::string path = d / name;
+  FILE* f = std::fopen(path.c_str(), "w");
+  REQUIRE(f != nullptr);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+std::vector<nlohmann::json> Lines(const std::string& out) {
+  std::vector<nlohmann::json> v;
+  std::istringstream is(out);
+  std::string line;
+  while (std::getline(is, line)) v.push_back(nlohmann::json::parse(line));
+  return v;
+}
+
+TEST_CASE("batch: the branch/customer sample gives exactly the documented output", "[batch]") {
+  for (std::string group : {"1", "2", "1000"}) {
+    for (bool from_stdin : {false, true}) {
+      DYNAMIC_SECTION("group size " << group << (from_stdin ? ", stdin" : ", file")) {
+        TempDir d;
+        std::string file = WriteInput(d, "in.json", kSample);
+        ProgramResult r =
+            from_stdin
+                ? Drovebank(d / "data", {"batch", "--group-size", group, "-"}, {}, kSample)
+                : Drovebank(d / "data", {"batch", "--group-size", group, file});
+        INFO(Why(r));
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out == kSampleOutput);
+        CHECK(BalanceOf(d / "data", 1) == 57000);
+      }
+    }
+  }
+}
+
+TEST_CASE("batch: a withdrawal the balance does not cover fails and changes nothing",
+          "[batch]") {
+  // 400 in the account; each withdrawal either fits exactly or misses by a cent.
+  for (auto [money, ok] : std::vector<std::pair<std::string, bool>>{
+           {"400", true}, {"400.01", false}, {"399.99", true}, {"1000", false}, {"0.01", true}}) {
+    DYNAMIC_SECTION("withdraw " << money) {
+      TempDir d;
+      std::string in = fmt::format(
+          R"([{{"id": 1, "type": "branch", "balance": 400}},
+              {{"id": 7, "type": "customer", "events": [{{"id": 1, "interface": "withdraw",
+                "money": {}}}, {{"id": 2, "interface": "query"}}]}}])",
+          money);
+      ProgramResult r = Drovebank(d / "data", {"batch", WriteInput(d, "in.json", in)});
+      INFO(Why(r));
+      REQUIRE(r.exit_code == 0);
+      Cents want = ok ? 40000 - *ParseAmount(money) : 40000;
+      CHECK(r.out == fmt::format("[\n  {{\"id\": 7, \"recv\": [{{\"interface\": \"withdraw\", "
+                                 "\"result\": \"{}\"}}, {{\"interface\": \"query\", \"balance\": "
+                                 "{}}}]}}\n]\n",
+                                 ok ? "success" : "fail", FormatExactMoney(want)));
+      CHECK(BalanceOf(d / "data", 1) == want);
+    }
+  }
+}
+
+TEST_CASE("batch: invalid branch/customer input exits 2 and changes nothing", "[batch]") {
+  const std::string cust = R"({"id": 1, "type": "customer", "events": [{"id": 1, "interface": "query"}]})";
+  for (std::string in : std::vector<std::string>{
+           // branches that disagree (also by a cent, also written differently)
+           R"([{"id": 1, "type": "branch", "balance": 400}, {"id": 2, "type": "branch", "balance": 401}, )" + cust + "]",
+           R"([{"id": 1, "type": "branch", "balance": 400}, {"id": 2, "type": "branch", "balance": 400.01}, )" + cust + "]",
+           // money that is not exact or not allowed
+           R"([{"id": 1, "type": "branch", "balance": 400.001}, )" + cust + "]",
+           R"([{"id": 1, "type": "branch", "balance": 4e2}, )" + cust + "]",
+           R"([{"id": 1, "type": "branch", "balance": -400}, )" + cust + "]",
+           R"([{"id": 1, "type": "branch", "balance": 400}, {"id": 1, "type": "customer", "events": [{"id": 1, "interface": "deposit", "money": 0}]}])",
+           R"([{"id": 1, "type": "branch", "balance": 400}, {"id": 1, "type": "customer", "events": [{"id": 1, "interface": "deposit"}]}])",
+           R"([{"id": 1, "type": "branch", "balance": 400}, {"id": 1, "type": "customer", "events": [{"id": 1, "interface": "steal", "money": 5}]}])",
+           // structure
+           R"([{"id": 1, "type": "branch", "balance": 400}, )" + cust + ", " + cust + "]",
+           R"([{"id": 1, "type": "branch", "balance": 400}, {"id": 1, "type": "customer", "events": [{"id": 1, "interface": "query"}, {"id": 1, "interface": "query"}]}])",
+           R"([{"id": 1, "type": "bank", "balance": 400}])",
+           R"([{"id": 1, "type": "branch", "balance": 400}, )" + cust,
+           "[" + cust + "]",  // no branch and no --account: nothing to open with
+       }) {
+    DYNAMIC_SECTION(in) {
+      TempDir d;
+      ProgramResult r = Drovebank(d / "data", {"batch", WriteInput(d, "in.json", in)});
+      INFO(Why(r));
+      CHECK(r.exit_code == 2);
+      CHECK(r.out.empty());
+      CHECK(r.err.find("batch") == std::string::npos);  // no summary: nothing ran
+      ProgramResult show = Drovebank(d / "data", {"show", "1"});
+      CHECK(show.exit_code == 3);  // no account was opened
+    }
+  }
+}
+
+TEST_CASE("batch: money is read and printed exactly", "[batch]") {
+  SECTION("numbers keep their text") {
+    for (auto [text, cents] : std::vector<std::pair<std::string, Cents>>{
+             {"0.1", 10}, {"0.01", 1}, {"570.25", 57025}, {"570.5", 57050}, {"570.50", 57050},
+             {"400", 40000}, {"999999999999.99", kMaxCents}, {"\"12.34\"", 1234}}) {
+      auto j = ParseExactJson(text);
+      REQUIRE(j.ok());
+      auto c = JsonMoney(*j, "money");
+      INFO(text);
+      REQUIRE(c.ok());
+      CHECK(*c == cents);
+    }
+    for (std::string bad : {"0.001", "1e2", "-1", "1000000000000", "1.5e-3", "true", "\"1.\"",
+                            "12345678901234567890123"}) {
+      auto j = ParseExactJson(bad);
+      INFO(bad);
+      REQUIRE(j.ok());
+      CHECK(!JsonMoney(*j, "money").ok());
+    }
+  }
+  SECTION("printing is the shortest exact decimal") {
+    CHECK(FormatExactMoney(57000) == "570");
+    CHECK(FormatExactMoney(57050) == "570.5");
+    CHECK(FormatExactMoney(57025) == "570.25");
+    CHECK(FormatExactMoney(1) == "0.01");
+    CHECK(FormatExactMoney(0) == "0");
+    CHECK(FormatExactMoney(kMaxCents) == "999999999999.99");
+  }
+  SECTION("end to end: ten deposits of 0.1 on 400 are exactly 401") {
+    TempDir d;
+    std::string events;
+    for (int i = 1; i <= 10; ++i) {
+      events += fmt::format(R"({}{{"id": {}, "interface": "deposit", "money": 0.1}})",
+                            i == 1 ? "" : ", ", i);
+    }
+    std::string in = R"([{"id": 1, "type": "branch", "balance": 400.00},
+        {"id": 2, "type": "customer", "events": [)" + events + R"(, {"id": 11, "interface": "query"},
+          {"id": 12, "interface": "deposit", "money": 170.15}, {"id": 13, "interface": "query"},
+          {"id": 14, "interface": "withdraw", "money": 0.90}, {"id": 15, "interface": "query"}]}])";
+    ProgramResult r = Drovebank(d / "data", {"batch", "--group-size", "3", WriteInput(d, "i", in)});
+    INFO(Why(r));
+    REQUIRE(r.exit_code == 0);
+    auto out = nlohmann::json::parse(r.out);
+    auto recv = out.at(0).at("recv");
+    REQUIRE(recv.size() == 15);
+    // nlohmann reads 401 as an integer and 571.15 as a double: compare the text itself.
+    CHECK(r.out.find("\"balance\": 401}") != std::string::npos);
+    CHECK(r.out.find("\"balance\": 571.15}") != std::string::npos);
+    CHECK(r.out.find("\"balance\": 570.25}") != std::string::npos);
+    CHECK(BalanceOf(d / "data", 1) == 57025);
+  }
+}
+
+TEST_CASE("batch: JSON Lines of operations report one result per line", "[batch]") {
+  TempDir d;
+  std::string dir = d / "data";
+  std::string in =
+      R"({"op": "open", "first": "Ada", "last": "Lovelace", "amount": "100.00"}
+{"op": "open", "first": "Alan", "last": "Turing", "amount": 5.5}
+{"op": "deposit", "id": 1, "amount": "0.25", "key": "k1"}
+{"op": "withdraw", "id": 2, "amount": "6"}
+{"op": "transfer", "from": 1, "to": 2, "amount": "5.00", "key": "k2"}
+
+{"op": "close", "id": 2}
+{"op": "deposit", "id": 1, "amount": "1.234"}
+{"op": "deposit", "id": 1 "amount": "1"}
+{"op": "steal", "id": 1}
+{"op": "deposit", "id": 3, "amount": "1"}
+{"op": "deposit", "id": 1, "amount": "1", "key": "k1"}
+{"op": "deposit", "id": 1, "amount": "0.25", "key": "k1"}
+{"op": "deposit", "id": 1, "amount": "1", "color": "red"}
+)";
+  for (std::string group : {"1", "3", "1000"}) {
+    DYNAMIC_SECTION("group size " << group) {
+      boost::filesystem::remove_all(dir);
+      ProgramResult r = Drovebank(dir, {"batch", "--group-size", group, WriteInput(d, "o", in)});
+      INFO(Why(r));
+      CHECK(r.exit_code == 3);  // the first failing line (4) was refused by a rule
+      auto lines = Lines(r.out);
+      REQUIRE(lines.size() == 13);
+      std::vector<std::pair<int, std::string>> want = {
+          {1, ""}, {2, ""}, {3, ""}, {4, "InsufficientFunds"}, {5, ""}, {7, "RuleFailed"},
+          {8, "InvalidArgument"}, {9, "InvalidArgument"}, {10, "InvalidArgument"},
+          {11, "NotFound"}, {12, "KeyReused"}, {13, ""}, {14, "InvalidArgument"}};
+      for (size_t i = 0; i < want.size(); ++i) {
+        INFO(lines[i].dump());
+        CHECK(lines[i]["line"] == want[i].first);
+        CHECK(lines[i]["ok"] == want[i].second.empty());
+        if (!want[i].second.empty()) CHECK(lines[i]["error"]["code"] == want[i].second);
+      }
+      CHECK(lines[0]["id"] == 1);
+      CHECK(lines[0]["balance"] == "100.00");
+      CHECK(lines[1]["balance"] == "5.50");
+      CHECK(lines[4]["balance"] == "95.25");
+      CHECK(lines[4]["to_balance"] == "10.50");
+      CHECK(lines[11]["replayed"] == true);  // line 13 repeats line 3 with its key
+      CHECK(lines[11]["txn"] == lines[2]["txn"]);
+      CHECK(BalanceOf(dir, 1) == 9525);
+      CHECK(BalanceOf(dir, 2) == 1050);
+    }
+  }
+}
+
+// A JSONL batch of `n` deposits on account 1, amounts 1.01, 1.02, ... so any lost or
+// doubled event shows in the balance.
+std::string Deposits(int n) {
+  std::string s;
+  for (int i = 1; i <= n; ++i) {
+    s += fmt::format(R"({{"op": "deposit", "id": 1, "amount": "1.{:02}"}})", i) + "\n";
+  }
+  return s;
+}
+
+Cents SumOfFirst(int k) {
+  Cents c = 0;
+  for (int i = 1; i <= k; ++i) c += 100 + i;
+  return c;
+}
+
+TEST_CASE("batch: a crash mid-batch leaves whole groups; a re-run completes exactly once",
+          "[batch][crash]") {
+  const int n = 12;
+  for (int group : {1, 2, 5}) {
+    for (int hit : {1, 2}) {
+      DYNAMIC_SECTION("group size " << group << ", crash after the sync of group " << hit) {
+        TempDir d;
+        std::string dir = d / "data";
+        Open(dir, "0");
+        std::string file = WriteInput(d, "ops.jsonl", Deposits(n));
+        ProgramResult crashed = Drovebank(
+            dir, {"batch", "--group-size", std::to_string(group), file},
+            {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"},
+             {"DROVEBANK_FAULT_HIT", std::to_string(hit)}});
+        INFO(Why(crashed));
+        REQUIRE(crashed.exit_code == 86);
+        // Output so far: the groups before the crashed one, each line applied.
+        CHECK(Lines(crashed.out).size() == static_cast<size_t>((hit - 1) * group));
+        ProgramResult rec = Recover(dir);
+        INFO(Why(rec));
+        REQUIRE(rec.exit_code == 0);
+        int applied = std::min(n, hit * group);  // the crashed group is committed too
+        CHECK(BalanceOf(dir, 1) == SumOfFirst(applied));
+
+        ProgramResult again = Drovebank(dir, {"batch", "--group-size", "4", file});
+        INFO(Why(again));
+        REQUIRE(again.exit_code == 0);
+        auto lines = Lines(again.out);
+        REQUIRE(lines.size() == static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) CHECK(lines[i].value("replayed", false) == (i < applied));
+        CHECK(again.err.find(fmt::format("resumed after {} applied event", applied)) !=
+              std::string::npos);
+        CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
+
+        ProgramResult third = Drovebank(dir, {"batch", file});
+        REQUIRE(third.exit_code == 0);
+        CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
+        CHECK(Recover(dir, {"--check"}).exit_code == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("batch: a crashed customer batch re-run finds its account and finishes once",
+          "[batch][crash]") {
+  TempDir d;
+  std::string dir = d / "data";
+  std::string events;
+  for (int i = 1; i <= 6; ++i) {
+    events += fmt::format(R"({}{{"id": {}, "interface": "deposit", "money": {}}})",
+                          i == 1 ? "" : ", ", i, i);
+  }
+  std::string in = R"([{"id": 1, "type": "branch", "balance": 100},
+      {"id": 1, "type": "customer", "events": [)" + events + "]}]";
+  std::string file = WriteInput(d, "c.json", in);
+  ProgramResult crashed = Drovebank(dir, {"batch", "--group-size", "2", file},
+                                    {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"},
+                                     {"DROVEBANK_FAULT_HIT", "3"}});  // open, group 1, group 2
+  INFO(Why(crashed));
+  REQUIRE(crashed.exit_code == 86);
+  REQUIRE(Recover(dir).exit_code == 0);
+  CHECK(BalanceOf(dir, 1) == (100 + 1 + 2 + 3 + 4) * 100);
+  ProgramResult again = Drovebank(dir, {"batch", "--group-size", "2", file});
+  INFO(Why(again));
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("resumed after 4 applied event") != std::string::npos);
+  CHECK(BalanceOf(dir, 1) == (100 + 21) * 100);
+  CHECK(Drovebank(dir, {"show", "2"}).exit_code == 3);  // no second account was opened
+}
+
+TEST_CASE("batch: --parallel ends with the same balance as a sequential run", "[batch]") {
+  for (int customers : {1, 3, 6}) {
+    DYNAMIC_SECTION(customers << " customers") {
+      TempDir d;
+      std::string dir = d / "data";
+      // Withdrawals never exceed what the opening balance alone covers, so no outcome
+      // depends on the order the processes happen to run in.
+      std::string in = R"([{"id": 1, "type": "branch", "balance": 1000})";
+      Cents want = 100000;
+      for (int c = 1; c <= customers; ++c) {
+        in += fmt::format(R"(, {{"id": {}, "type": "customer", "events": [)", c * 10);
+        for (int e = 1; e <= 8; ++e) {
+          bool dep = e % 3 != 0;
+          Cents cents = c * 100 + e * 7;
+          want += dep ? cents : -cents;
+          in += fmt::format(R"({}{{"id": {}, "interface": "{}", "money": {}}}, {{"id": {},
+                               "interface": "query"}})",
+                            e == 1 ? "" : ", ", 2 * e, dep ? "deposit" : "withdraw",
+                            FormatExactMoney(cents), 2 * e + 1);
+        }
+        in += "]}";
+      }
+      in += "]";
+      std::string file = WriteInput(d, "p.json", in);
+      ProgramResult seq = Drovebank(dir, {"batch", "--no-auto-keys", file});
+      INFO(Why(seq));
+      REQUIRE(seq.exit_code == 0);
+      ProgramResult par = Drovebank(dir, {"batch", "--parallel", file});
+      INFO(Why(par));
+      REQUIRE(par.exit_code == 0);
+      CHECK(BalanceOf(dir, 1) == want);
+      CHECK(BalanceOf(dir, 2) == want);
+      auto out = nlohmann::json::parse(par.out);
+      REQUIRE(out.size() == static_cast<size_t>(customers));
+      for (int c = 0; c < customers; ++c) {
+        CHECK(out[c]["id"] == (c + 1) * 10);
+        CHECK(out[c]["recv"].size() == 16);
+        for (const auto& e : out[c]["recv"]) {
+          if (e.contains("result")) CHECK(e["result"] == "success");
+        }
+      }
+      CHECK(Recover(dir, {"--check"}).exit_code == 0);
+    }
+  }
+}
+
+TEST_CASE("batch: --account runs customers on an existing account", "[batch]") {
+  TempDir d;
+  std::string dir = d / "data";
+  Open(dir, "10");
+  Open(dir, "20");
+  std::string in = R"([{"id": 1, "type": "customer", "events": [{"id": 1, "interface": "deposit", "money": 1}, {"id": 2, "interface": "query"}]}])";
+  ProgramResult r = Drovebank(dir, {"batch", "--account", "2", WriteInput(d, "a.json", in)});
+  INFO(Why(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("\"balance\": 21}") != std::string::npos);
+  CHECK(BalanceOf(dir, 1) == 1000);
+  ProgramResult missing = Drovebank(dir, {"batch", "--account", "9", d / "a.json"});
+  CHECK(missing.exit_code == 3);
+}
+
+}  // namespace
+}  // namespace drovebank

@@ -1,0 +1,339 @@
+// A quick subset of the fault matrix (scripts/fault-injection runs all of it): faults at
+// named points of the real programs (DROVEBANK_FAULT), and the power-loss model driven in
+// process against Store at every point of deposit and transfer.
+//
+// The rule every test checks: after any fault each account is exactly its state before or
+// after the operation, all accounts alike; what was acknowledged (or made durable by the
+// journal sync, the commit point) is present; recover settles the rest and then finds
+// nothing to do.
+#include <fcntl.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "drovebank/fault_injection.h"
+#include "drovebank/power_loss_env.h"
+#include "drovebank/recovery.h"
+#include "drovebank/store.h"
+#include "test_util.h"
+
+namespace drovebank {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Drovebank;
+using testing::ProgramResult;
+using testing::Recover;
+using testing::TempDir;
+
+// ---- The fault spec ----------------------------------------------------------------
+
+TEST_CASE("faults: DROVEBANK_FAULT names a point and one of the four kinds", "[faults]") {
+  auto [text, kind] =
+      GENERATE(std::pair<std::string, FaultKind>{"crash", FaultKind::kCrash},
+               std::pair<std::string, FaultKind>{"eio", FaultKind::kEio},
+               std::pair<std::string, FaultKind>{"enospc", FaultKind::kEnospc},
+               std::pair<std::string, FaultKind>{"powerloss", FaultKind::kPowerLoss});
+  auto spec = ParseFaultSpec("transfer:after_rename:" + text);
+  REQUIRE(spec.ok());
+  CHECK(spec->path == "transfer");
+  CHECK(spec->step == "after_rename");
+  CHECK(spec->kind == kind);
+  CHECK(spec->hit == 1);
+  for (const std::string& bad : std::vector<std::string>{"transfer:after_rename:" + text + "x",
+                                                         "transfer:" + text, text, ""}) {
+    CAPTURE(bad);
+    CHECK(ParseFaultSpec(bad).status().code() == Code::kInvalidArgument);
+  }
+}
+
+// ---- Through the real programs -------------------------------------------------------
+
+// Two accounts: 1 with 100.00, 2 with 50.00.
+std::string SeedStore(const TempDir& tmp) {
+  std::string dir = tmp / "data";
+  REQUIRE(Drovebank(dir, {"open", "Ada", "Lovelace", "100.00"}).exit_code == 0);
+  REQUIRE(Drovebank(dir, {"open", "Bob", "Babbage", "50.00"}).exit_code == 0);
+  return dir;
+}
+
+// The balance a new process reads (it takes over dead locks and repairs first).
+std::string Shown(const std::string& dir, int id) {
+  ProgramResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out).at("balance").get<std::string>();
+}
+
+std::pair<std::string, std::string> ShownPair(const std::string& dir) {
+  return {Shown(dir, 1), Shown(dir, 2)};
+}
+
+// Files left in locks/ or tmp/ (empty wait-queue directories are allowed).
+std::vector<std::string> Leftovers(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const char* sub : {"locks", "tmp"}) {
+    for (const auto& e : fs::recursive_directory_iterator(dir + "/" + sub)) {
+      if (e.is_regular_file()) out.push_back(e.path().string());
+    }
+  }
+  if (fs::exists(dir + "/NEEDS_RECOVERY")) out.push_back("NEEDS_RECOVERY");
+  return out;
+}
+
+// recover settles, then finds nothing to do, and leaves no lock or temp file.
+void RecoverSettles(const std::string& dir) {
+  ProgramResult r = Recover(dir);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  ProgramResult check = Recover(dir, {"--check"});
+  INFO(check.out);
+  CHECK(check.exit_code == 0);
+  CHECK(Leftovers(dir).empty());
+}
+
+std::map<std::string, std::string> Fault(const std::string& spec, int hit = 1) {
+  return {{"DROVEBANK_FAULT", spec}, {"DROVEBANK_FAULT_HIT", std::to_string(hit)}};
+}
+
+const std::pair<std::string, std::string> kBefore{"100.00", "50.00"};
+const std::pair<std::string, std::string> kAfter{"70.00", "80.00"};
+
+TEST_CASE("transfer: crash after journal sync rolls forward", "[faults]") {
+  // Every point past the commit point, including between the two account renames.
+  auto [step, hit] = GENERATE(std::pair<std::string, int>{"after_journal_sync", 1},
+                              std::pair<std::string, int>{"after_temp_write", 1},
+                              std::pair<std::string, int>{"after_rename", 1},
+                              std::pair<std::string, int>{"after_temp_write", 2},
+                              std::pair<std::string, int>{"after_rename", 2},
+                              std::pair<std::string, int>{"done", 1});
+  CAPTURE(step, hit);
+  TempDir tmp;
+  std::string dir = SeedStore(tmp);
+  ProgramResult r =
+      Drovebank(dir, {"transfer", "1", "2", "30.00"}, Fault("transfer:" + step + ":crash", hit));
+  REQUIRE(r.exit_code == kFaultCrashExitCode);
+  CHECK(r.out.empty());  // never acknowledged
+  // The next process takes over the dead process's locks and repairs from the journal:
+  // the change is visible without recover.
+  CHECK(ShownPair(dir) == kAfter);
+  RecoverSettles(dir);
+  CHECK(ShownPair(dir) == kAfter);
+}
+
+TEST_CASE("transfer: crash after journal write before sync is all or nothing", "[faults]") {
+  std::string step = GENERATE("after_journal_write", "before_journal_sync");
+  CAPTURE(step);
+  TempDir tmp;
+  std::string dir = SeedStore(tmp);
+  ProgramResult r =
+      Drovebank(dir, {"transfer", "1", "2", "30.00"}, Fault("transfer:" + step + ":crash"));
+  REQUIRE(r.exit_code == kFaultCrashExitCode);
+  auto seen = ShownPair(dir);
+  CHECK((seen == kBefore || seen == kAfter));
+  RecoverSettles(dir);
+  // recover never takes back what a reader has already seen.
+  CHECK(ShownPair(dir) == seen);
+}
+
+TEST_CASE("deposit: eio at the journal sync says it may have been applied; recover settles",
+          "[faults]") {
+  std::string kind = GENERATE("eio", "enospc");
+  CAPTURE(kind);
+  TempDir tmp;
+  std::string dir = SeedStore(tmp);
+  ProgramResult r =
+      Drovebank(dir, {"deposit", "1", "5.00"}, Fault("deposit:before_journal_sync:" + kind));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("may have been applied") != std::string::npos);
+  // A failed fdatasync is never retried: writes are refused until recover has run.
+  ProgramResult refused = Drovebank(dir, {"deposit", "2", "1.00"});
+  CHECK(refused.exit_code == 5);
+  RecoverSettles(dir);
+  std::string b = Shown(dir, 1);
+  CHECK((b == "100.00" || b == "105.00"));
+  CHECK(Shown(dir, 2) == "50.00");
+  CHECK(Drovebank(dir, {"deposit", "2", "1.00"}).exit_code == 0);
+  CHECK(Shown(dir, 2) == "51.00");
+}
+
+TEST_CASE("transfer: power loss keeps exactly what the journal sync made durable", "[faults]") {
+  struct Point {
+    std::string step;
+    int hit;
+    bool durable;  // at or past the commit point
+  };
+  Point p = GENERATE(Point{"locks_held", 1, false}, Point{"before_journal_write", 1, false},
+                     Point{"after_journal_write", 1, false}, Point{"before_journal_sync", 1, false},
+                     Point{"after_journal_sync", 1, true}, Point{"after_rename", 1, true},
+                     Point{"after_rename", 2, true}, Point{"done", 1, true});
+  CAPTURE(p.step, p.hit);
+  TempDir tmp;
+  std::string dir = SeedStore(tmp);
+  ProgramResult r = Drovebank(dir, {"transfer", "1", "2", "30.00", "--txn", "pl-1"},
+                              Fault("transfer:" + p.step + ":powerloss", p.hit));
+  INFO(r.err);
+  REQUIRE(r.exit_code == kFaultCrashExitCode);
+  // The first process after the "reboot" rebuilds the shared state and replays.
+  CHECK(ShownPair(dir) == (p.durable ? kAfter : kBefore));
+  RecoverSettles(dir);
+  CHECK(ShownPair(dir) == (p.durable ? kAfter : kBefore));
+  // The key answers for the transfer exactly once either way.
+  ProgramResult again = Drovebank(dir, {"--json", "transfer", "1", "2", "30.00", "--txn", "pl-1"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(nlohmann::json::parse(again.out).at("replayed").get<bool>() == p.durable);
+  CHECK(ShownPair(dir) == kAfter);
+}
+
+// ---- In process: the power-loss model against Store ----------------------------------
+
+struct Snapshot {
+  Cents balance = 0;
+  std::uint64_t version = 0;
+  bool operator==(const Snapshot&) const = default;
+};
+
+std::map<AccountId, Snapshot> States(Store& s, const std::vector<AccountId>& ids) {
+  std::map<AccountId, Snapshot> out;
+  for (AccountId id : ids) {
+    auto a = s.Get(id);
+    INFO(a.status().message());
+    REQUIRE(a.ok());
+    out[id] = {a->balance, a->version};
+  }
+  return out;
+}
+
+std::unique_ptr<Store> OpenWith(const std::string& dir, Env* env, std::uint64_t segment_bytes) {
+  StoreOptions o;
+  o.data_dir = dir;
+  o.env = env;
+  o.lock_wait.timeout_seconds = 2;
+  o.segment_bytes = segment_bytes;
+  auto s = Store::Open(o);
+  INFO(s.status().message());
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+Op MoneyOp(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
+  Op op;
+  op.kind = kind;
+  op.id = id;
+  op.to = to;
+  op.amount = amount;
+  return op;
+}
+
+// (point, hit) pairs in the order the operation reaches them, from a traced fault-free run.
+std::vector<std::pair<std::string, int>> TracePoints(const std::string& trace_file) {
+  std::ifstream in(trace_file);
+  std::map<std::string, int> seen;
+  std::vector<std::pair<std::string, int>> out;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.emplace_back(line, ++seen[line]);
+  }
+  return out;
+}
+
+TEST_CASE(
+    "store: power loss at every fault point of deposit and transfer keeps accounts "
+    "before or after",
+    "[faults][powerloss]") {
+  struct Variant {
+    std::string name;
+    Event event;
+    std::uint64_t segment_bytes;  // 1: every append starts a segment and checkpoints
+  };
+  Variant v = GENERATE(
+      Variant{"deposit", Event{{MoneyOp(OpKind::kDeposit, 1, 500)}, ""}, kSegmentBytes},
+      Variant{"deposit", Event{{MoneyOp(OpKind::kDeposit, 1, 500)}, "k-dep"}, 1},
+      Variant{"transfer", Event{{MoneyOp(OpKind::kTransfer, 1, 3000, 2)}, ""}, kSegmentBytes},
+      Variant{"transfer", Event{{MoneyOp(OpKind::kTransfer, 1, 3000, 2)}, "k-tr"}, 1});
+  CAPTURE(v.name, v.event.key, v.segment_bytes);
+  const std::vector<AccountId> ids = {1, 2};
+
+  TempDir tmp;
+  std::string seed = tmp / "seed";
+  std::map<AccountId, Snapshot> before, after;
+  {
+    auto s = OpenWith(seed, PosixEnv(), kSegmentBytes);
+    for (Cents amount : {10000, 5000}) {
+      Op open;
+      open.kind = OpKind::kOpen;
+      open.first = "Ada";
+      open.last = "Lovelace";
+      open.amount = amount;
+      REQUIRE(s->Commit(Event{{open}, ""}, "open").ok());
+    }
+    before = States(*s, ids);
+  }
+  // The points, from a traced fault-free run on a copy.
+  std::string traced = tmp / "traced";
+  fs::copy(seed, traced, fs::copy_options::recursive);
+  {
+    auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
+    auto s = OpenWith(traced, tracer.get(), v.segment_bytes);
+    fs::remove(tmp / "trace");  // only the points of the operation, not of opening
+    REQUIRE(s->Commit(v.event, v.name).ok());
+    after = States(*s, ids);
+  }
+  REQUIRE(before != after);
+  auto points = TracePoints(tmp / "trace");
+  std::set<std::string> names;
+  for (const auto& [point, hit] : points) names.insert(point);
+  REQUIRE(names.count(v.name + ":after_journal_sync") == 1);
+  if (v.segment_bytes == 1) REQUIRE(names.count("checkpoint:after_syncfs") == 1);
+
+  bool committed = false;  // past the commit point in the order the points are reached
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& [point, hit] = points[i];
+    if (point == v.name + ":after_journal_sync" || point == v.name + ":after_segment_create") {
+      committed = true;  // a rotation fdatasyncs the old segment, record included, first
+    }
+    CAPTURE(point, hit);
+    std::string dir = tmp / ("case-" + std::to_string(i));
+    fs::copy(seed, dir, fs::copy_options::recursive);
+    {
+      auto power = MakePowerLossEnv(PosixEnv());
+      auto s = OpenWith(dir, power.get(), v.segment_bytes);
+      power->ArmPowerLossAt(point.substr(0, point.find(':')), point.substr(point.find(':') + 1),
+                            hit);
+      // Whatever it answers: the power is gone, the store is discarded.
+      (void)s->Commit(v.event, v.name);
+      REQUIRE(power->power_lost());
+      INFO(power->power_loss_status().message());
+      REQUIRE(power->power_loss_status().ok());
+    }
+    // The reboot: the shared state lived in memory (see docs/RELIABILITY.md).
+    fs::remove(dir + "/journal/shm");
+    auto s = OpenWith(dir, PosixEnv(), kSegmentBytes);
+    auto seen = States(*s, ids);
+    CHECK(seen == (committed ? after : before));
+    s.reset();
+    RecoverOptions ro;
+    ro.data_dir = dir;
+    ro.env = PosixEnv();
+    RecoverReport report;
+    Status rs = Recover(ro, &report);
+    INFO(rs.message());
+    REQUIRE(rs.ok());
+    ro.check_only = true;
+    RecoverReport check;
+    REQUIRE(Recover(ro, &check).ok());
+    CHECK(check.consistent());
+    auto settled = OpenWith(dir, PosixEnv(), kSegmentBytes);
+    CHECK(States(*settled, ids) == seen);
+  }
+}
+
+}  // namespace
+}  // namespace drovebank

@@ -1,0 +1,236 @@
+// The shell in a real terminal: tmux runs it in a pane, keys are sent with send-keys and
+// the screen read back with capture-pane. Skipped (with a warning) when tmux is missing.
+// Every wait is bounded: a screen that never shows the expected text fails the test after
+// kWaitSeconds, and the tmux server is killed on the way out.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "drovebank/layout.h"
+#include "drovebank/lockfile.h"
+#include "shell_test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Contains;
+using testing::ShellQuote;
+using testing::TempDir;
+
+constexpr int kWaitSeconds = 15;
+
+bool HaveTmux() { return std::system("command -v tmux >/dev/null 2>&1") == 0; }
+
+std::string Run(const std::string& cmd) {
+  std::string out;
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+// One tmux server (its own socket in the test's temp dir) running the shell in a pane.
+class Terminal {
+ public:
+  Terminal(const TempDir& t, const std::string& args)
+      : sock_(t / ("tmux" + std::to_string(count_++) + ".sock")) {
+    std::string home = t / "home";
+    std::error_code ec;
+    std::filesystem::create_directories(home, ec);
+    // The exit status is echoed by sh: tmux's own "Pane is dead (status N)" line depends
+    // on when its server reaps the child, which under load can be late.
+    std::string shell = "env HOME=" + ShellQuote(home) + " " + ShellQuote(DROVEBANK_BIN) + " " +
+                        args + "; echo \"[exit status $?]\"";
+    Tmux("-f /dev/null new-session -d -s t -x 160 -y 50 " + ShellQuote(shell) +
+         " \\; set-option -t t remain-on-exit on");
+  }
+  ~Terminal() { Tmux("kill-server"); }
+
+  void Type(const std::string& text) { Tmux("send-keys -t t -l " + ShellQuote(text)); }
+  void Key(const std::string& key) { Tmux("send-keys -t t " + key); }
+  void Line(const std::string& text) {
+    Type(text);
+    Key("Enter");
+  }
+  std::string Screen() { return Tmux("capture-pane -p -t t -S -500"); }
+
+  // Waits until the screen contains `text` (at least `times` times); false after the
+  // time limit.
+  bool WaitFor(const std::string& text, int times = 1) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string s = Screen();
+      int n = 0;
+      for (size_t p = s.find(text); p != std::string::npos; p = s.find(text, p + 1)) ++n;
+      if (n >= times) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    UNSCOPED_INFO("screen:\n" << Screen());
+    return false;
+  }
+
+ private:
+  std::string Tmux(const std::string& args) {
+    return Run("tmux -S " + ShellQuote(sock_) + " " + args + " 2>/dev/null");
+  }
+  static inline int count_ = 0;  // a fresh server each time: a killed one may linger
+  std::string sock_;
+};
+
+std::string Data(const TempDir& t) { return "-d " + ShellQuote(t / "data"); }
+
+}  // namespace
+
+TEST_CASE("shell e2e: the menu in a terminal asks, re-asks and cancels", "[shell][e2e]") {
+  if (!HaveTmux()) {
+    WARN("tmux is not installed: skipped");
+    return;
+  }
+  TempDir t;
+  Terminal term(t, Data(t));
+  REQUIRE(term.WaitFor("drovebank>"));
+  term.Line("c");
+  REQUIRE(term.WaitFor("First Name:"));
+  term.Line("Ada");
+  REQUIRE(term.WaitFor("Last Name:"));
+  term.Line("Lovelace");
+  REQUIRE(term.WaitFor("Starting Balance:"));
+  term.Line("ten");
+  REQUIRE(term.WaitFor("try again (q cancels)"));
+  term.Line("100");
+  REQUIRE(term.WaitFor("Opened account 1 for Ada Lovelace, balance 100.00"));
+  term.Line("w");
+  REQUIRE(term.WaitFor("Account ID:"));
+  term.Line("1");
+  REQUIRE(term.WaitFor("Amount:"));
+  term.Line("q");
+  REQUIRE(term.WaitFor("Cancelled; nothing changed."));
+  term.Line("l");
+  REQUIRE(term.WaitFor("page 1 of 1 (1 in all)"));
+  term.Line("q");
+  REQUIRE(term.WaitFor("[exit status 0]"));
+}
+
+TEST_CASE("shell e2e: named commands, tab completion, Ctrl-C clears, history is kept",
+          "[shell][e2e]") {
+  if (!HaveTmux()) {
+    WARN("tmux is not installed: skipped");
+    return;
+  }
+  TempDir t;
+  {
+    Terminal term(t, Data(t));
+    REQUIRE(term.WaitFor("drovebank>"));
+    term.Line("open \"Mary Ann\" 'O'\"'\"'Brien' 20");
+    REQUIRE(term.WaitFor("Opened account 1 for Mary Ann O'Brien, balance 20.00"));
+    term.Line("open Bob Smith 5");
+    REQUIRE(term.WaitFor("Opened account 2"));
+    // Command name, then an account id: "dep<Tab>" -> "deposit ", "<Tab><Tab>" lists ids.
+    term.Type("dep");
+    term.Key("Tab");
+    REQUIRE(term.WaitFor("drovebank> deposit"));
+    term.Key("Tab");
+    term.Key("Tab");
+    REQUIRE(term.WaitFor("1  2"));
+    term.Type("2 1.50");
+    term.Key("Enter");
+    REQUIRE(term.WaitFor("Deposited 1.50 to account 2; balance 6.50"));
+    // Ctrl-C throws away a half-typed line.
+    term.Type("withdraw 1 20");
+    term.Key("C-c");
+    REQUIRE(term.WaitFor("^C"));
+    term.Line("show 1");
+    REQUIRE(term.WaitFor("Balance: 20.00"));
+    term.Line("list --page-size 1");
+    REQUIRE(term.WaitFor("page 1 of 2"));
+    term.Line("next");
+    REQUIRE(term.WaitFor("page 2 of 2"));
+    term.Line("quit");
+    REQUIRE(term.WaitFor("[exit status 0]"));
+  }
+  std::string history = testing::ReadAll(t / "home/.drovebank_history");
+  CHECK(Contains(history, "deposit 2 1.50"));
+  CHECK_FALSE(Contains(history, "withdraw 1 20"));  // cancelled lines are not kept
+  // A new session recalls it with the Up arrow.
+  Terminal again(t, Data(t));
+  REQUIRE(again.WaitFor("drovebank>"));
+  again.Key("Up");
+  again.Key("Up");
+  REQUIRE(again.WaitFor("drovebank> next"));
+}
+
+TEST_CASE("shell e2e: a transaction is staged, shown as pending and committed at once",
+          "[shell][e2e][txn]") {
+  if (!HaveTmux()) {
+    WARN("tmux is not installed: skipped");
+    return;
+  }
+  TempDir t;
+  Terminal term(t, Data(t));
+  REQUIRE(term.WaitFor("drovebank>"));
+  term.Line("open Ada Lovelace 100");
+  term.Line("open Bob Smith 0");
+  REQUIRE(term.WaitFor("Opened account 2"));
+  term.Line("begin");
+  REQUIRE(term.WaitFor("Transaction begun"));
+  term.Line("transfer 1 2 30");
+  REQUIRE(term.WaitFor("drovebank txn(1 pending)>"));
+  term.Line("d");
+  REQUIRE(term.WaitFor("Account ID:"));
+  term.Line("2");
+  REQUIRE(term.WaitFor("Amount:"));
+  term.Line("5");
+  REQUIRE(term.WaitFor("drovebank txn(2 pending)>"));
+  term.Line("show");
+  REQUIRE(term.WaitFor("35.00  (pending; committed 0.00)"));
+  term.Line("commit");
+  REQUIRE(term.WaitFor("Committed 2 change(s) as transaction 3"));
+  term.Line("show 2");
+  REQUIRE(term.WaitFor("Balance: 35.00"));
+  term.Line("begin");
+  term.Line("withdraw 2 35");
+  REQUIRE(term.WaitFor("drovebank txn(1 pending)>"));
+  term.Key("C-d");
+  REQUIRE(term.WaitFor("Transaction discarded at the end of input: 1 staged change(s) "
+                       "discarded; nothing changed."));
+  REQUIRE(term.WaitFor("[exit status 0]"));
+}
+
+TEST_CASE("shell e2e: waiting for a locked account is announced and Ctrl-C cancels it",
+          "[shell][e2e][lock]") {
+  if (!HaveTmux()) {
+    WARN("tmux is not installed: skipped");
+    return;
+  }
+  TempDir t;
+  Terminal term(t, "--lock-timeout 60 " + Data(t));
+  REQUIRE(term.WaitFor("drovebank>"));
+  term.Line("open Ada Lovelace 100");
+  REQUIRE(term.WaitFor("Opened account 1"));
+  // This test process holds account 1's lock, as another session mid-commit would.
+  Layout layout(t / "data");
+  LockFile held(PosixEnv(), layout.AccountLock(1));
+  REQUIRE(held.TryHold().ok());
+  term.Line("deposit 1 5");
+  REQUIRE(term.WaitFor("account 1 is locked by process " + std::to_string(::getpid()) + " on " +
+                       Self().host + " since "));
+  REQUIRE(term.WaitFor("waiting (Ctrl-C cancels)..."));
+  term.Key("C-c");
+  REQUIRE(term.WaitFor("gave up waiting for account 1"));
+  REQUIRE(term.WaitFor("drovebank>", 3));
+  // Once the other session is done, the same command goes through.
+  REQUIRE(held.Rollback().ok());
+  term.Line("deposit 1 5");
+  REQUIRE(term.WaitFor("Deposited 5.00 to account 1; balance 105.00"));
+  term.Line("q");
+  REQUIRE(term.WaitFor("[exit status 0]"));
+}
+
+}  // namespace drovebank

@@ -1,0 +1,171 @@
+// The shell reading a script from a pipe: the real program, stdin never a terminal.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "drovebank/layout.h"
+#include "drovebank/lockfile.h"
+#include "shell_test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Contains;
+using testing::RunWithPipe;
+using testing::ShellQuote;
+using testing::TempDir;
+
+std::string Dir(const TempDir& t) { return "-d " + ShellQuote(t / "data"); }
+
+const char* kScript =
+    "# set up\n"
+    "open Ada Lovelace 100   # trailing comment\n"
+    "withdraw 1 500\n"
+    "\n"
+    "deposit 9 1\n"
+    "bogus\n"
+    "show 1\n";
+
+}  // namespace
+
+TEST_CASE("shell script: comments, line numbers, the run goes on, exit is the first failure",
+          "[shell][script]") {
+  for (const char* how : {"", "shell"}) {
+    INFO("invocation: drovebank " << how);
+    TempDir t;
+    auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t) + " " + how, kScript);
+    CHECK(r.exit_code == 3);  // line 3: refused by a bank rule
+    CHECK(Contains(r.err, "line 3: account 1 has 100.00, not enough to withdraw 500.00"));
+    CHECK(Contains(r.err, "line 5: no account 9"));
+    CHECK(Contains(r.err, "line 6: unknown command 'bogus'"));
+    CHECK(Contains(r.out, "Opened account 1"));
+    CHECK(Contains(r.out, "Balance: 100.00"));  // line 7 ran after the failures
+    CHECK_FALSE(Contains(r.out, "drovebank>"));  // no prompts
+    CHECK_FALSE(Contains(r.out + r.err, "\x1b"));  // no colour
+  }
+}
+
+TEST_CASE("shell script: --bail stops at the first failing line", "[shell][script]") {
+  for (const char* args : {"--bail", "shell --bail"}) {
+    INFO(args);
+    TempDir t;
+    auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t) + " " + args, kScript);
+    CHECK(r.exit_code == 3);
+    CHECK(Contains(r.err, "line 3:"));
+    CHECK_FALSE(Contains(r.err, "line 5:"));
+    CHECK_FALSE(Contains(r.out, "Balance:"));
+  }
+}
+
+TEST_CASE("shell script: a clean script exits 0; the menu reads its answers from the lines",
+          "[shell][script]") {
+  TempDir t;
+  auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t),
+                       "c\nAda\nLovelace\n100\nd\n1\n5\nt\n1\nq\nl\n");
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(Contains(r.out, "Opened account 1 for Ada Lovelace, balance 100.00"));
+  CHECK(Contains(r.out, "Deposited 5.00 to account 1; balance 105.00"));
+  CHECK(Contains(r.out, "Cancelled; nothing changed."));
+  CHECK(Contains(r.out, "(1 in all)"));
+}
+
+TEST_CASE("shell script: a bad menu answer is reported with its line and asked again",
+          "[shell][script]") {
+  TempDir t;
+  auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t), "c\nAda\nLovelace\n1.999\n1.99\nshow 1\n");
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "line 4: "));
+  CHECK(Contains(r.out, "Balance: 1.99"));
+}
+
+TEST_CASE("shell script: --json prints one value a command, errors included",
+          "[shell][script][json]") {
+  TempDir t;
+  auto r = RunWithPipe(t, DROVEBANK_BIN, "--json " + Dir(t),
+                       "open Ada Lovelace 1\nbegin\ndeposit 1 1\ncommit\nwithdraw 1 9\n");
+  CHECK(r.exit_code == 3);
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    CHECK_NOTHROW(nlohmann::json::parse(line));
+    ++n;
+  }
+  CHECK(n == 5);
+}
+
+TEST_CASE("shell script: a locked account is named while waiting; the wait times out",
+          "[shell][script][lock]") {
+  TempDir t;
+  auto setup = RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n");
+  REQUIRE(setup.exit_code == 0);
+  // This test process holds account 1's lock, as another session mid-commit would.
+  Layout layout(t / "data");
+  LockFile held(PosixEnv(), layout.AccountLock(1));
+  REQUIRE(held.TryHold().ok());
+  auto r = RunWithPipe(t, DROVEBANK_BIN, "--lock-timeout 0.3 " + Dir(t),
+                       "deposit 1 5\nshow 1\n");
+  CHECK(r.exit_code == 4);
+  CHECK(Contains(r.err, "account 1 is locked by process " + std::to_string(::getpid()) +
+                            " on " + Self().host + " since "));
+  CHECK(Contains(r.err, "line 1: timed out"));
+  CHECK(Contains(r.out, "Balance: 100.00"));
+}
+
+TEST_CASE("shell script: Ctrl-C cancels a lock wait cleanly and stops the script",
+          "[shell][script][lock]") {
+  TempDir t;
+  REQUIRE(RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n").exit_code == 0);
+  Layout layout(t / "data");
+  LockFile held(PosixEnv(), layout.AccountLock(1));
+  REQUIRE(held.TryHold().ok());
+
+  int in[2];
+  REQUIRE(::pipe(in) == 0);
+  std::string err_path = t / "cancel.err";
+  std::string data = t / "data";
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::close(in[0]);
+    ::close(in[1]);
+    std::FILE* e = std::freopen(err_path.c_str(), "w", stderr);
+    std::FILE* o = std::freopen("/dev/null", "w", stdout);
+    (void)e;
+    (void)o;
+    ::execl(DROVEBANK_BIN, DROVEBANK_BIN, "--lock-timeout", "60", "-d", data.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  std::string script = "deposit 1 5\nshow 1\n";
+  REQUIRE(::write(in[1], script.data(), script.size()) == static_cast<ssize_t>(script.size()));
+  ::close(in[1]);
+  bool waiting = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!waiting && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waiting = Contains(testing::ReadAll(err_path), "waiting (Ctrl-C cancels)");
+  }
+  ::kill(pid, waiting ? SIGINT : SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(waiting);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 4);
+  std::string err = testing::ReadAll(err_path);
+  CHECK(Contains(err, "line 1: gave up waiting for account 1"));
+  CHECK(Contains(err, "interrupted"));
+  REQUIRE(held.Rollback().ok());
+  auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t), "show 1\n");
+  CHECK(Contains(r.out, "Balance: 100.00"));
+}
+
+}  // namespace drovebank

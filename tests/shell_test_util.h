@@ -1,0 +1,146 @@
+// Helpers shared by the shell's tests: temp data directories, captured streams, a
+// scripted line source, and running the real program with a pipe.
+#pragma once
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "drovebank/shell.h"
+
+namespace drovebank::testing {
+
+// A fresh 0700 directory under $TMPDIR (or /tmp), removed with its contents at the end.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr && *base ? base : "/tmp") + "/dbshell.XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
+    path_ = p != nullptr ? p : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A stdio stream whose text can be read back.
+class Captured {
+ public:
+  Captured() { f_ = ::open_memstream(&buf_, &len_); }
+  ~Captured() {
+    if (f_ != nullptr) std::fclose(f_);
+    std::free(buf_);
+  }
+  std::FILE* file() { return f_; }
+  std::string text() {
+    std::fflush(f_);
+    return std::string(buf_, len_);
+  }
+
+ private:
+  std::FILE* f_ = nullptr;
+  char* buf_ = nullptr;
+  size_t len_ = 0;
+};
+
+// Lines given in advance; records every prompt it was asked to show. `before[i]` runs
+// just before line i (0-based) is returned: another session acting mid-script.
+class ScriptSource : public LineSource {
+ public:
+  ScriptSource(std::vector<std::string> lines, bool interactive)
+      : lines_(std::move(lines)), interactive_(interactive) {}
+  InputLine Read(const std::string& prompt) override {
+    prompts.push_back(prompt);
+    if (next_ >= lines_.size()) return {InputLine::kEnd, ""};
+    if (auto it = before.find(next_); it != before.end()) it->second();
+    ++line_;
+    return {InputLine::kLine, lines_[next_++]};
+  }
+  bool interactive() const override { return interactive_; }
+  size_t line_number() const override { return line_; }
+
+  std::vector<std::string> prompts;
+  std::map<size_t, std::function<void()>> before;
+
+ private:
+  std::vector<std::string> lines_;
+  bool interactive_;
+  size_t next_ = 0;
+  size_t line_ = 0;
+};
+
+// A context on `dir` writing into captured streams.
+struct TestSession {
+  explicit TestSession(const std::string& dir, bool json = false) {
+    ctx.data_dir = dir;
+    ctx.json = json;
+    ctx.out = out.file();
+    ctx.err = err.file();
+    ctx.lock_timeout = 5;
+  }
+  // Runs `lines` through a Shell; returns its exit status.
+  int Run(ScriptSource& src, ShellOptions opts = {}) {
+    Shell shell(ctx, src, opts);
+    return shell.Run();
+  }
+  Captured out, err;
+  CliContext ctx;
+};
+
+struct ProgramResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+inline std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::string ShellQuote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\"'\"'") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs `cat SCRIPT | program ARGS` (stdin a pipe, never a terminal) in `dir`'s parent.
+inline ProgramResult RunWithPipe(const TempDir& tmp, const std::string& program,
+                                 const std::string& args, const std::string& script) {
+  static int n = 0;
+  std::string base = tmp / ("run" + std::to_string(n++));
+  {
+    std::ofstream(base + ".in") << script;
+  }
+  std::string cmd = "cat " + ShellQuote(base + ".in") + " | " + ShellQuote(program) + " " +
+                    args + " >" + ShellQuote(base + ".out") + " 2>" + ShellQuote(base + ".err");
+  int st = std::system(cmd.c_str());
+  ProgramResult r;
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = ReadAll(base + ".out");
+  r.err = ReadAll(base + ".err");
+  return r;
+}
+
+inline bool Contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace drovebank::testing
