@@ -263,7 +263,7 @@ Cents SumOfFirst(int k) {
   return c;
 }
 
-TEST_CASE("batch: a crash mid-batch leaves whole groups; a re-run completes exactly once",
+TEST_CASE("batch: a crash mid-batch leaves whole groups, a re-run completes exactly once",
           "[batch][crash]") {
   const int n = 12;
   for (int group : {1, 2, 5}) {

@@ -144,7 +144,7 @@ TEST_CASE("transfer: crash after journal write before sync is all or nothing", "
   CHECK(ShownPair(dir) == seen);
 }
 
-TEST_CASE("deposit: eio at the journal sync says it may have been applied; recover settles",
+TEST_CASE("deposit: eio at the journal sync says it may have been applied, recover settles",
           "[faults]") {
   std::string kind = GENERATE("eio", "enospc");
   CAPTURE(kind);

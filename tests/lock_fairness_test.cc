@@ -161,7 +161,7 @@ TEST_CASE("lock queue: many waiters in a loop never time out", "[lock][fairness]
   CHECK(Entries(LockQueueDir(paths.lock)) == 0);
 }
 
-TEST_CASE("recover: stale wait tickets are cleared; --check is not upset by queues",
+TEST_CASE("recover: stale wait tickets are cleared, --check is not upset by queues",
           "[lock][fairness][recover]") {
   TempDir t;
   std::string data = t / "data";

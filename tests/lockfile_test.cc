@@ -71,7 +71,7 @@ TEST_CASE("lockfile: abandon leaves the lock for repair", "[lockfile]") {
   CHECK(PosixEnv()->Stat(d / "x.lock").ok());
 }
 
-TEST_CASE("lockfile: a live owner is never broken; the wait times out with Busy",
+TEST_CASE("lockfile: a live owner is never broken, the wait times out with Busy",
           "[lockfile]") {
   TempDir d;
   LockFile first(PosixEnv(), Paths(d));

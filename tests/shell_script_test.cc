@@ -61,7 +61,7 @@ TEST_CASE("shell script: --bail stops at the first failing line", "[shell][scrip
   }
 }
 
-TEST_CASE("shell script: a clean script exits 0; the menu reads its answers from the lines",
+TEST_CASE("shell script: a clean script exits 0, the menu reads its answers from the lines",
           "[shell][script]") {
   TempDir t;
   auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t),
@@ -100,7 +100,7 @@ TEST_CASE("shell script: --json prints one value a command, errors included",
   CHECK(n == 5);
 }
 
-TEST_CASE("shell script: a locked account is named while waiting; the wait times out",
+TEST_CASE("shell script: a locked account is named while waiting, the wait times out",
           "[shell][script][lock]") {
   TempDir t;
   auto setup = RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n");
