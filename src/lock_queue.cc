@@ -6,13 +6,12 @@
 // with the oldest live ticket attempts, so the lock passes in that order. The fast path
 // (no queue directory, or an empty one) costs one failed open(2) per Hold.
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "drovebank/lockfile.h"
 
@@ -113,8 +112,7 @@ bool IsLockQueueName(std::string_view name) {
 Result<size_t> ClearStaleTickets(Env* env, const std::string& queue_dir) {
   auto names = env->ListDir(queue_dir);
   if (!names.ok()) {
-    return names.status().code() == Code::kNotFound ? Result<size_t>(size_t{0})
-                                                    : names.status();
+    return names.status().code() == Code::kNotFound ? Result<size_t>(size_t{0}) : names.status();
   }
   size_t removed = 0;
   for (const std::string& n : *names) {
@@ -159,16 +157,16 @@ Status LockFile::WaitInLine(const LockWait& wait, std::optional<LockOwner> owner
       return Status::Cancelled(fmt::format("gave up waiting for {}", paths_.what));
     }
     if (Clock::now() >= deadline) {
-      std::string who = owner ? fmt::format(" (held by process {} on {} since {})",
-                                            owner->process.pid, owner->process.host,
-                                            FormatTime(owner->since_ms))
-                              : "";
+      std::string who =
+          owner ? fmt::format(" (held by process {} on {} since {})", owner->process.pid,
+                              owner->process.host, FormatTime(owner->since_ms))
+                : "";
       return Status::Busy(fmt::format("timed out after {:g} s waiting for {}{}; nothing changed",
                                       wait.timeout_seconds, paths_.what, who));
     }
     std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, first ? std::chrono::microseconds(1000)
-                                          : std::chrono::microseconds(5000));
+    backoff = std::min(backoff * 2,
+                       first ? std::chrono::microseconds(1000) : std::chrono::microseconds(5000));
   }
 }
 

@@ -198,8 +198,9 @@ TEST_CASE("shell e2e: a transaction is staged, shown as pending and committed at
   term.Line("withdraw 2 35");
   REQUIRE(term.WaitFor("drovebank txn(1 pending)>"));
   term.Key("C-d");
-  REQUIRE(term.WaitFor("Transaction discarded at the end of input: 1 staged change(s) "
-                       "discarded; nothing changed."));
+  REQUIRE(
+      term.WaitFor("Transaction discarded at the end of input: 1 staged change(s) "
+                   "discarded; nothing changed."));
   REQUIRE(term.WaitFor("[exit status 0]"));
 }
 

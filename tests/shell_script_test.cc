@@ -43,8 +43,8 @@ TEST_CASE("shell script: comments, line numbers, the run goes on, exit is the fi
     CHECK(Contains(r.err, "line 5: no account 9"));
     CHECK(Contains(r.err, "line 6: unknown command 'bogus'"));
     CHECK(Contains(r.out, "Opened account 1"));
-    CHECK(Contains(r.out, "Balance: 100.00"));  // line 7 ran after the failures
-    CHECK_FALSE(Contains(r.out, "drovebank>"));  // no prompts
+    CHECK(Contains(r.out, "Balance: 100.00"));     // line 7 ran after the failures
+    CHECK_FALSE(Contains(r.out, "drovebank>"));    // no prompts
     CHECK_FALSE(Contains(r.out + r.err, "\x1b"));  // no colour
   }
 }
@@ -64,8 +64,7 @@ TEST_CASE("shell script: --bail stops at the first failing line", "[shell][scrip
 TEST_CASE("shell script: a clean script exits 0, the menu reads its answers from the lines",
           "[shell][script]") {
   TempDir t;
-  auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t),
-                       "c\nAda\nLovelace\n100\nd\n1\n5\nt\n1\nq\nl\n");
+  auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t), "c\nAda\nLovelace\n100\nd\n1\n5\nt\n1\nq\nl\n");
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
   CHECK(Contains(r.out, "Opened account 1 for Ada Lovelace, balance 100.00"));
@@ -109,11 +108,10 @@ TEST_CASE("shell script: a locked account is named while waiting, the wait times
   Layout layout(t / "data");
   LockFile held(PosixEnv(), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());
-  auto r = RunWithPipe(t, DROVEBANK_BIN, "--lock-timeout 0.3 " + Dir(t),
-                       "deposit 1 5\nshow 1\n");
+  auto r = RunWithPipe(t, DROVEBANK_BIN, "--lock-timeout 0.3 " + Dir(t), "deposit 1 5\nshow 1\n");
   CHECK(r.exit_code == 4);
-  CHECK(Contains(r.err, "account 1 is locked by process " + std::to_string(::getpid()) +
-                            " on " + Self().host + " since "));
+  CHECK(Contains(r.err, "account 1 is locked by process " + std::to_string(::getpid()) + " on " +
+                            Self().host + " since "));
   CHECK(Contains(r.err, "line 1: timed out"));
   CHECK(Contains(r.out, "Balance: 100.00"));
 }

@@ -3,6 +3,7 @@
 // terminal: shell_e2e_test.cc.)
 #include <catch2/catch.hpp>
 
+#include "../src/cli/shell_internal.h"
 #include "drovebank/store.h"
 #include "shell_test_util.h"
 
@@ -86,15 +87,14 @@ TEST_CASE("shell tokenizer: quoting like sh", "[shell][tokenize]") {
   }
 }
 
-TEST_CASE("shell menu: create asks each value in turn and re-asks a bad one",
-          "[shell][menu]") {
+TEST_CASE("shell menu: create asks each value in turn and re-asks a bad one", "[shell][menu]") {
   TempDir tmp;
   TestSession s(tmp.path());
   ScriptSource src({"c", "", "Mary Ann", "O'Brien", "12.345", "-3", "12.34", "l", "q"},
                    /*interactive=*/true);
   REQUIRE(s.Run(src) == 0);
-  std::vector<std::string> want = {"drovebank> ",       "First Name: ",       "First Name: ",
-                                   "Last Name: ",       "Starting Balance: ", "Starting Balance: ",
+  std::vector<std::string> want = {"drovebank> ",        "First Name: ",       "First Name: ",
+                                   "Last Name: ",        "Starting Balance: ", "Starting Balance: ",
                                    "Starting Balance: ", "drovebank> ",        "drovebank> "};
   CHECK(src.prompts == want);
   std::string out = s.out.text();
@@ -153,8 +153,7 @@ TEST_CASE("shell menu: q at any question cancels and nothing changes", "[shell][
   }
 }
 
-TEST_CASE("shell menu: an account or amount the rules refuse is asked again",
-          "[shell][menu]") {
+TEST_CASE("shell menu: an account or amount the rules refuse is asked again", "[shell][menu]") {
   TempDir tmp;
   Seed(tmp.path());
   TestSession s(tmp.path());
@@ -176,11 +175,10 @@ TEST_CASE("shell menu: an account or amount the rules refuse is asked again",
 TEST_CASE("shell: named commands run exactly as the one-shot subcommands", "[shell][commands]") {
   TempDir tmp;
   TestSession s(tmp.path());
-  ScriptSource src(
-      {"open \"Mary Ann\" 'O'\"'\"'Brien' 10", "open Bob Smith", "deposit 1 2.50",
-       "list --page-size 1", "next", "prev", "prev", "history 1", "help deposit", "bogus 1",
-       "d 1 5", "quit", "list"},
-      /*interactive=*/false);
+  ScriptSource src({"open \"Mary Ann\" 'O'\"'\"'Brien' 10", "open Bob Smith", "deposit 1 2.50",
+                    "list --page-size 1", "next", "prev", "prev", "history 1", "help deposit",
+                    "bogus 1", "d 1 5", "quit", "list"},
+                   /*interactive=*/false);
   int code = s.Run(src);
   std::string out = s.out.text();
   std::string err = s.err.text();
@@ -201,8 +199,7 @@ TEST_CASE("shell: named commands run exactly as the one-shot subcommands", "[she
   CHECK(lists == 2);
 }
 
-TEST_CASE("shell transaction: commit applies every staged change as one record",
-          "[shell][txn]") {
+TEST_CASE("shell transaction: commit applies every staged change as one record", "[shell][txn]") {
   TempDir tmp;
   Seed(tmp.path());
   TestSession s(tmp.path());
@@ -232,8 +229,7 @@ TEST_CASE("shell transaction: commit applies every staged change as one record",
   CHECK_FALSE(store->FindTxn(4).ok());
 }
 
-TEST_CASE("shell transaction: abort, quit and end of input discard and say so",
-          "[shell][txn]") {
+TEST_CASE("shell transaction: abort, quit and end of input discard and say so", "[shell][txn]") {
   struct Ending {
     std::vector<std::string> tail;
     bool interactive;
@@ -262,9 +258,10 @@ TEST_CASE("shell transaction: abort, quit and end of input discard and say so",
   }
 }
 
-TEST_CASE("shell transaction: a change by another session that breaks a rule refuses the "
-          "whole commit",
-          "[shell][txn]") {
+TEST_CASE(
+    "shell transaction: a change by another session that breaks a rule refuses the "
+    "whole commit",
+    "[shell][txn]") {
   TempDir tmp;
   Seed(tmp.path());
   TestSession s(tmp.path());
@@ -280,8 +277,9 @@ TEST_CASE("shell transaction: a change by another session that breaks a rule ref
     REQUIRE(other->Commit(Event{{op}, ""}, "withdraw").ok());
   };
   CHECK(s.Run(src) == 3);  // refused by a bank rule
-  CHECK(Contains(s.err.text(), "commit refused: account 1 has 50.00, not enough to withdraw "
-                               "80.00; nothing changed"));
+  CHECK(Contains(s.err.text(),
+                 "commit refused: account 1 has 50.00, not enough to withdraw "
+                 "80.00; nothing changed"));
   CHECK(Contains(s.out.text(), "Transaction aborted"));
   auto store = OpenStore(tmp.path());
   CHECK(BalanceOf(store.get(), 1) == 5000);
@@ -290,8 +288,7 @@ TEST_CASE("shell transaction: a change by another session that breaks a rule ref
   CHECK_FALSE(store->FindTxn(4).ok());
 }
 
-TEST_CASE("shell transaction: staging checks the rules against pending balances",
-          "[shell][txn]") {
+TEST_CASE("shell transaction: staging checks the rules against pending balances", "[shell][txn]") {
   TempDir tmp;
   Seed(tmp.path());
   TestSession s(tmp.path());
@@ -343,6 +340,48 @@ TEST_CASE("shell --json: every command prints one JSON value", "[shell][json]") 
   CHECK(n == 6);
   CHECK(Contains(s.out.text(), "\"committed\":true"));
   CHECK(Contains(s.out.text(), "\"pending\":true"));
+}
+
+TEST_CASE("shell completion: account ids by prefix, command names and options",
+          "[shell][complete]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  std::vector<Event> opens;
+  for (int i = 0; i < 120; ++i) {
+    Op op;
+    op.kind = OpKind::kOpen;
+    op.first = "P";
+    op.last = std::to_string(i);
+    opens.push_back(Event{{op}, ""});
+  }
+  REQUIRE(store->CommitGroup(opens, "open").ok());
+  auto expect = [](const std::string& prefix) {
+    std::vector<std::string> ids;
+    for (int id = 1; id <= 120; ++id) {
+      std::string s = std::to_string(id);
+      if (s.compare(0, prefix.size(), prefix) == 0) ids.push_back(s);
+    }
+    return ids;
+  };
+  std::vector<std::string> prefixes = {"", "0", "00", "x", "1a", "121", "999999999"};
+  for (int p = 0; p <= 130; ++p) prefixes.push_back(std::to_string(p));
+  for (const std::string& prefix : prefixes) {
+    INFO("prefix '" << prefix << "'");
+    bool valid = prefix.find_first_not_of("0123456789") == std::string::npos &&
+                 (prefix.empty() || prefix[0] != '0') && prefix.size() <= 8;
+    CHECK(AccountIdsWithPrefix(store.get(), prefix, 1000) ==
+          (valid ? expect(prefix) : std::vector<std::string>{}));
+  }
+  CHECK(AccountIdsWithPrefix(store.get(), "", 7).size() == 7);
+
+  CliContext ctx;
+  auto names = CommandNames(ctx);
+  for (const char* n : {"deposit", "history", "begin", "commit", "next", "quit"}) {
+    CHECK(std::find(names.begin(), names.end(), n) != names.end());
+  }
+  auto opts = CommandOptions(ctx, "list");
+  CHECK(std::find(opts.begin(), opts.end(), "--page") != opts.end());
+  CHECK(CommandOptions(ctx, "nonsense").empty());
 }
 
 }  // namespace drovebank

@@ -126,11 +126,9 @@ inline ProgramResult RunWithPipe(const TempDir& tmp, const std::string& program,
                                  const std::string& args, const std::string& script) {
   static int n = 0;
   std::string base = tmp / ("run" + std::to_string(n++));
-  {
-    std::ofstream(base + ".in") << script;
-  }
-  std::string cmd = "cat " + ShellQuote(base + ".in") + " | " + ShellQuote(program) + " " +
-                    args + " >" + ShellQuote(base + ".out") + " 2>" + ShellQuote(base + ".err");
+  { std::ofstream(base + ".in") << script; }
+  std::string cmd = "cat " + ShellQuote(base + ".in") + " | " + ShellQuote(program) + " " + args +
+                    " >" + ShellQuote(base + ".out") + " 2>" + ShellQuote(base + ".err");
   int st = std::system(cmd.c_str());
   ProgramResult r;
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;

@@ -1,12 +1,11 @@
 // The shell's main loop, its registration with the CLI, and its lock-wait wiring.
 #include "drovebank/shell.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "drovebank/exit_codes.h"
 #include "shell_internal.h"
@@ -63,9 +62,9 @@ void Shell::NoteFailure(int code) {
 int Shell::EndTransaction(std::string_view why) {
   size_t n = txn_->ops().size();
   txn_.reset();
-  ctx_.Print({{"transaction", why}, {"discarded", n}},
-             fmt::format("Transaction {}: {} staged change(s) discarded; nothing changed.", why,
-                         n));
+  ctx_.Print(
+      {{"transaction", why}, {"discarded", n}},
+      fmt::format("Transaction {}: {} staged change(s) discarded; nothing changed.", why, n));
   return kExitOk;
 }
 
@@ -88,10 +87,10 @@ int Shell::ExecuteLine(const std::string& line, bool* quit) {
 
 int Shell::Run() {
   if (in_.interactive() && !ctx_.json) {
-    Say(fmt::format(
-        "drovebank shell on {}: menu letters l c d w t h q, or named commands (help).\n"
-        "Tab completes; Ctrl-C clears the line; Ctrl-D or q leaves.",
-        ResolveDataDir(ctx_.data_dir)));
+    Say(
+        fmt::format("drovebank shell on {}: menu letters l c d w t h q, or named commands (help).\n"
+                    "Tab completes; Ctrl-C clears the line; Ctrl-D or q leaves.",
+                    ResolveDataDir(ctx_.data_dir)));
   }
   bool interrupted = false;
   bool at_end = false;
@@ -193,9 +192,10 @@ void RegisterShell(CliContext& ctx) {
     if (app.get_option_no_throw("--json") != nullptr) {
       app.add_flag("--bail", options->bail, bail_help);
     }
-    auto* sh = app.add_subcommand(
-        "shell", "The interactive shell (also what runs with no command); reads a script "
-                 "from stdin when it is not a terminal");
+    auto* sh =
+        app.add_subcommand("shell",
+                           "The interactive shell (also what runs with no command); reads a script "
+                           "from stdin when it is not a terminal");
     sh->add_flag("--bail", options->bail, bail_help);
     sh->footer("Example: printf 'deposit 1 5\\nshow 1\\n' | drovebank shell --bail");
     sh->callback([&c, options]() { c.exit_code = RunShell(c, *options); });

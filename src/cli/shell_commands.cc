@@ -1,8 +1,8 @@
 // The shell's named commands: the one-shot subcommands (a fresh BuildApp per line, so the
 // shell and the command line can never disagree) plus the shell's own words.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "drovebank/exit_codes.h"
 #include "drovebank/shell.h"
@@ -28,7 +28,16 @@ std::string MenuText() {
          "  q  quit (e also)";
 }
 
-std::string ShellHelpText() {
+std::string ShellHelpText(const std::vector<std::string>& commands) {
+  static const std::vector<std::string> described = {
+      "open",    "show", "close", "deposit", "withdraw", "transfer", "txn",  "list", "search",
+      "history", "next", "prev",  "begin",   "commit",   "abort",    "help", "quit", "exit"};
+  std::string more;
+  for (const std::string& c : commands) {
+    if (std::find(described.begin(), described.end(), c) != described.end()) continue;
+    more += (more.empty() ? "" : ", ") + c;
+  }
+  if (!more.empty()) more = "\nAlso: " + more + " (help COMMAND)";
   return MenuText() +
          "\n\nNamed commands (as on the command line; `help COMMAND` or `COMMAND --help` for "
          "details):\n"
@@ -45,7 +54,8 @@ std::string ShellHelpText() {
          "  commit                        apply everything staged as one change, or nothing\n"
          "  abort                         discard everything staged\n"
          "  help [COMMAND], quit\n"
-         "Quote names with spaces or apostrophes as in sh: open \"Mary Ann\" 'O'\"'\"'Brien'";
+         "Quote names with spaces or apostrophes as in sh: open \"Mary Ann\" 'O'\"'\"'Brien'" +
+         more;
 }
 
 namespace {
@@ -112,13 +122,13 @@ int Shell::RunCommand(std::vector<std::string> args, bool* quit) {
   if (w == "help") {
     if (args.size() > 2) return Fail(Status::InvalidArgument("help takes one command name"));
     if (args.size() == 1) {
-      Say(ShellHelpText());
+      Say(ShellHelpText(CommandNames(ctx_)));
       return kExitOk;
     }
     if (args.size() == 2 && (args[1] == "quit" || args[1] == "exit" ||
-                             std::find(ShellOnlyWords().begin(), ShellOnlyWords().end(),
-                                       args[1]) != ShellOnlyWords().end())) {
-      Say(ShellHelpText());
+                             std::find(ShellOnlyWords().begin(), ShellOnlyWords().end(), args[1]) !=
+                                 ShellOnlyWords().end())) {
+      Say(ShellHelpText(CommandNames(ctx_)));
       return kExitOk;
     }
     return RunApp({args.size() == 2 ? args[1] : "help", "--help"});
@@ -127,14 +137,13 @@ int Shell::RunCommand(std::vector<std::string> args, bool* quit) {
     auto key = ParseBeginKey(args);
     if (!key.ok()) return Fail(key.status());
     if (txn_) {
-      return Fail(Status::InvalidArgument(
-          "a transaction is already open; commit or abort it first"));
+      return Fail(
+          Status::InvalidArgument("a transaction is already open; commit or abort it first"));
     }
     txn_ = std::make_unique<PendingTransaction>(*key);
     nlohmann::json j = {{"transaction", "begun"}};
     if (!key->empty()) j["key"] = *key;
-    ctx_.Print(j,
-               "Transaction begun: changes are staged until `commit` (`abort` discards them).");
+    ctx_.Print(j, "Transaction begun: changes are staged until `commit` (`abort` discards them).");
     return kExitOk;
   }
   if (w == "commit" || w == "abort") {

@@ -22,8 +22,8 @@ void Walk(Env* env, const std::string& dir, int depth, const std::string& padded
   std::sort(names->begin(), names->end());
   for (const std::string& n : *names) {
     if (out->size() >= limit) return;
-    bool ok = depth < 3 ? n.size() == 2 && TwoDigits(n) : n.size() == 6 && TwoDigits(n) &&
-                                                              n.substr(2) == ".csv";
+    bool ok = depth < 3 ? n.size() == 2 && TwoDigits(n)
+                        : n.size() == 6 && TwoDigits(n) && n.substr(2) == ".csv";
     if (!ok) continue;
     std::string cand = padded + n.substr(0, 2);
     size_t k = std::min(cand.size(), want.size());

@@ -24,8 +24,9 @@ std::vector<std::string> CommandOptions(CliContext& ctx, const std::string& comm
 std::vector<std::string> AccountIdsWithPrefix(Store* store, const std::string& prefix,
                                               size_t limit);
 
-// The help text of the shell (both languages).
-std::string ShellHelpText();
+// The help text of the shell (both languages); `commands` (CommandNames) adds the
+// subcommands other modules registered.
+std::string ShellHelpText(const std::vector<std::string>& commands);
 // The menu of the original program (what `h` prints).
 std::string MenuText();
 

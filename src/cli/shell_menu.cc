@@ -24,8 +24,8 @@ std::string Trim(const std::string& s) {
 
 // One question. Returns false when the action is cancelled (q, Ctrl-C, end of input, or
 // --bail after a bad answer in a script); *answer holds the accepted text otherwise.
-bool Shell::Ask(const std::string& question,
-                const std::function<Status(const std::string&)>& check, std::string* answer) {
+bool Shell::Ask(const std::string& question, const std::function<Status(const std::string&)>& check,
+                std::string* answer) {
   for (;;) {
     InputLine l = in_.Read(question + ": ");
     if (l.kind == InputLine::kInterrupted) {
@@ -34,8 +34,8 @@ bool Shell::Ask(const std::string& question,
     }
     if (l.kind == InputLine::kEnd) {
       if (!in_.interactive()) {
-        NoteFailure(Fail(Status::InvalidArgument(fmt::format(
-            "the input ended at the question \"{}\"; nothing changed", question))));
+        NoteFailure(Fail(Status::InvalidArgument(
+            fmt::format("the input ended at the question \"{}\"; nothing changed", question))));
       } else {
         Say("");
       }
@@ -116,12 +116,15 @@ int Shell::RunMenu(char letter, bool* quit) {
             "creating an account cannot be part of a transaction; commit or abort first"));
       }
       std::string first, last, balance;
-      if (!Ask("First Name", [](const std::string& t) { return ValidateName(t, "first name"); },
-               &first) ||
-          !Ask("Last Name", [](const std::string& t) { return ValidateName(t, "last name"); },
-               &last) ||
-          !Ask("Starting Balance",
-               [](const std::string& t) { return ParseAmount(t).status(); }, &balance)) {
+      if (!Ask(
+              "First Name", [](const std::string& t) { return ValidateName(t, "first name"); },
+              &first) ||
+          !Ask(
+              "Last Name", [](const std::string& t) { return ValidateName(t, "last name"); },
+              &last) ||
+          !Ask(
+              "Starting Balance", [](const std::string& t) { return ParseAmount(t).status(); },
+              &balance)) {
         return kExitOk;
       }
       return RunCommand({"open", first, last, balance}, quit);
@@ -131,20 +134,24 @@ int Shell::RunMenu(char letter, bool* quit) {
   }
   // d, w, t: accounts first, then the amount checked against them.
   Op op;
-  op.kind = letter == 'd' ? OpKind::kDeposit
-                          : letter == 'w' ? OpKind::kWithdraw : OpKind::kTransfer;
+  op.kind = letter == 'd'   ? OpKind::kDeposit
+            : letter == 'w' ? OpKind::kWithdraw
+                            : OpKind::kTransfer;
   std::string from, to, amount;
   bool transfer = op.kind == OpKind::kTransfer;
-  if (!Ask(transfer ? "From Account ID" : "Account ID",
-           [&](const std::string& t) { return CheckAccountAnswer(t, 0, &op.id); }, &from)) {
+  if (!Ask(
+          transfer ? "From Account ID" : "Account ID",
+          [&](const std::string& t) { return CheckAccountAnswer(t, 0, &op.id); }, &from)) {
     return kExitOk;
   }
   if (transfer &&
-      !Ask("To Account ID",
-           [&](const std::string& t) { return CheckAccountAnswer(t, op.id, &op.to); }, &to)) {
+      !Ask(
+          "To Account ID",
+          [&](const std::string& t) { return CheckAccountAnswer(t, op.id, &op.to); }, &to)) {
     return kExitOk;
   }
-  if (!Ask("Amount", [&](const std::string& t) { return CheckAmountAnswer(t, op); }, &amount)) {
+  if (!Ask(
+          "Amount", [&](const std::string& t) { return CheckAmountAnswer(t, op); }, &amount)) {
     return kExitOk;
   }
   std::vector<std::string> args = {std::string(OpKindName(op.kind)), from};

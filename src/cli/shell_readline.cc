@@ -9,13 +9,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
-// readline.h needs stdio first.
-#include <cstdio>
+// After <cstdio>: readline.h uses FILE without including it.
+// clang-format off
 #include <readline/history.h>
 #include <readline/readline.h>
+// clang-format on
 
 #include "drovebank/shell.h"
 #include "shell_internal.h"
@@ -105,8 +107,8 @@ char** Complete(const char* text, int start, int end) {
   if (words.empty()) {
     g_candidates = WithPrefix(CommandNames(*g_ctx), prefix);
   } else if (words[0] == "help") {
-    g_candidates = words.size() == 1 ? WithPrefix(CommandNames(*g_ctx), prefix)
-                                     : std::vector<std::string>{};
+    g_candidates =
+        words.size() == 1 ? WithPrefix(CommandNames(*g_ctx), prefix) : std::vector<std::string>{};
   } else if (!prefix.empty() && prefix[0] == '-') {
     g_candidates = WithPrefix(CommandOptions(*g_ctx, words[0]), prefix);
   } else {
@@ -166,8 +168,8 @@ class ReadlineSource : public LineSource {
 
   void Remember(const std::string& line) override {
     if (line.find_first_not_of(" \t") == std::string::npos) return;
-    HIST_ENTRY* last = history_length > 0 ? history_get(history_base + history_length - 1)
-                                          : nullptr;
+    HIST_ENTRY* last =
+        history_length > 0 ? history_get(history_base + history_length - 1) : nullptr;
     if (last != nullptr && line == last->line) return;
     add_history(line.c_str());
     // Appended at once, so a killed session keeps its history and parallel sessions

@@ -25,9 +25,8 @@ Status PendingTransaction::Fetch(Store* store, AccountId id) {
 Status PendingTransaction::Stage(Store* store, Op* op) {
   if (op->kind != OpKind::kDeposit && op->kind != OpKind::kWithdraw &&
       op->kind != OpKind::kTransfer) {
-    return Status::InvalidArgument(
-        fmt::format("{} cannot be part of a transaction; commit or abort first",
-                    OpKindName(op->kind)));
+    return Status::InvalidArgument(fmt::format(
+        "{} cannot be part of a transaction; commit or abort first", OpKindName(op->kind)));
   }
   DB_RETURN_IF_ERROR(Fetch(store, op->id));
   if (op->kind == OpKind::kTransfer) DB_RETURN_IF_ERROR(Fetch(store, op->to));
@@ -90,8 +89,8 @@ std::string DescribeOp(const Op& op) {
     case OpKind::kWithdraw:
       return fmt::format("withdraw {} from account {}", FormatCents(op.amount), op.id);
     case OpKind::kTransfer:
-      return fmt::format("transfer {} from account {} to account {}", FormatCents(op.amount),
-                         op.id, op.to);
+      return fmt::format("transfer {} from account {} to account {}", FormatCents(op.amount), op.id,
+                         op.to);
     default:
       return fmt::format("{} account {}", OpKindName(op.kind), op.id);
   }
@@ -138,8 +137,8 @@ Status StageFromArgs(CliContext& ctx, PendingTransaction& txn, CLI::App* sub, Op
   }
   Op op;
   op.kind = kind;
-  DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(OptionText(sub, kind == OpKind::kTransfer ? "FROM"
-                                                                                        : "ID")));
+  DB_ASSIGN_OR_RETURN(op.id,
+                      ParseAccountId(OptionText(sub, kind == OpKind::kTransfer ? "FROM" : "ID")));
   if (kind == OpKind::kTransfer) {
     DB_ASSIGN_OR_RETURN(op.to, ParseAccountId(OptionText(sub, "TO")));
   }
@@ -178,10 +177,9 @@ Status ShowPending(CliContext& ctx, PendingTransaction& txn, CLI::App* sub) {
     return Status::Ok();
   }
   ctx.Print(PendingAccountJson(txn, id),
-            fmt::format("Account {}: {} {}\nBalance: {} (pending; committed {})\nStatus:  {}",
-                        id, p->first, p->last, FormatCents(p->balance),
-                        FormatCents(txn.Committed(id)->balance),
-                        p->closed ? "closed" : "open"));
+            fmt::format("Account {}: {} {}\nBalance: {} (pending; committed {})\nStatus:  {}", id,
+                        p->first, p->last, FormatCents(p->balance),
+                        FormatCents(txn.Committed(id)->balance), p->closed ? "closed" : "open"));
   return Status::Ok();
 }
 
@@ -195,9 +193,9 @@ void Refuse(CliContext& ctx, CLI::App* sub, std::string_view what) {
 }  // namespace
 
 void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction& txn) {
-  for (auto [name, kind] : {std::pair{"deposit", OpKind::kDeposit},
-                            std::pair{"withdraw", OpKind::kWithdraw},
-                            std::pair{"transfer", OpKind::kTransfer}}) {
+  for (auto [name, kind] :
+       {std::pair{"deposit", OpKind::kDeposit}, std::pair{"withdraw", OpKind::kWithdraw},
+        std::pair{"transfer", OpKind::kTransfer}}) {
     CLI::App* sub = app.get_subcommand(name);
     OpKind k = kind;
     sub->callback([&ctx, &txn, sub, k]() {
@@ -217,9 +215,9 @@ void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction&
 void PrintPendingSummary(CliContext& ctx, const PendingTransaction& txn) {
   nlohmann::json ops = nlohmann::json::array();
   nlohmann::json accounts = nlohmann::json::array();
-  std::string text = fmt::format("Transaction{}: {} change(s) pending, not committed",
-                                 txn.key().empty() ? "" : fmt::format(" (key {})", txn.key()),
-                                 txn.ops().size());
+  std::string text =
+      fmt::format("Transaction{}: {} change(s) pending, not committed",
+                  txn.key().empty() ? "" : fmt::format(" (key {})", txn.key()), txn.ops().size());
   for (size_t i = 0; i < txn.ops().size(); ++i) {
     ops.push_back(OpJson(txn.ops()[i]));
     text += fmt::format("\n  {}. {}", i + 1, DescribeOp(txn.ops()[i]));
@@ -261,12 +259,10 @@ bool CommitAndReport(CliContext& ctx, PendingTransaction& txn) {
   nlohmann::json j = RecordJsonView(r);
   j["committed"] = true;
   j["replayed"] = res->replayed;
-  std::string text =
-      fmt::format("Committed {} change(s) as transaction {}{}", r.ops.size(), r.txn,
-                  res->replayed ? " (already committed earlier with this key)" : "");
+  std::string text = fmt::format("Committed {} change(s) as transaction {}{}", r.ops.size(), r.txn,
+                                 res->replayed ? " (already committed earlier with this key)" : "");
   for (const Op& op : r.ops) {
-    text += fmt::format("\n  {}: account {} now {}", DescribeOp(op), op.id,
-                        FormatCents(op.after));
+    text += fmt::format("\n  {}: account {} now {}", DescribeOp(op), op.id, FormatCents(op.after));
     if (op.kind == OpKind::kTransfer) {
       text += fmt::format(", account {} now {}", op.to, FormatCents(op.to_after));
     }

@@ -2,11 +2,10 @@
 // of the accounts, committed later as one journal record. Internal to the shell.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "drovebank/cli.h"
 #include "drovebank/store.h"
