@@ -249,3 +249,39 @@ TEST_CASE("cli: colour only on a terminal and never with NO_COLOR", "[cli][e2e][
     }
   }
 }
+
+#ifdef DROVEBANK_FAULT_INJECTION
+TEST_CASE("list and search: an open that crashed after its journal sync shows at once",
+          "[cli][e2e][crash]") {
+  // The open is acknowledged by its journal record; a crash before the file is renamed
+  // into place leaves only a dead lock. list and search must show the account anyway.
+  for (const char* point : {"after_journal_sync", "after_temp_write"}) {
+    for (const char* reader : {"list", "search"}) {
+      DYNAMIC_SECTION(reader << " after a crash at open:" << point) {
+        ScratchDir dir("drovebank-open-crash");
+        REQUIRE(dir.ok());
+        std::string data = dir.Path("data");
+        REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}, Plain()).exit_code == 0);
+        RunOptions crash = Plain();
+        crash.env.push_back(std::string("DROVEBANK_FAULT=open:") + point + ":crash");
+        REQUIRE(Db(data, {"open", "Grace", "Hopper", "250"}, crash).exit_code == 86);
+        drovebank::Layout layout(data);
+        REQUIRE(::access(layout.AccountPath(2).c_str(), F_OK) != 0);  // no file yet
+
+        std::vector<std::string> args = {"--json", reader};
+        if (std::string(reader) == "search") args.push_back("hopper");
+        RunResult r = Db(data, args, Plain());
+        INFO("stdout: " << r.out << "\nstderr: " << r.err);
+        REQUIRE(r.exit_code == 0);
+        json page = json::parse(r.out);
+        std::vector<std::string> lasts;
+        for (const json& a : page["accounts"]) lasts.push_back(a["last"]);
+        CHECK(std::count(lasts.begin(), lasts.end(), "Hopper") == 1);
+        CHECK(page["total"] == lasts.size());
+        CHECK(::access(layout.AccountPath(2).c_str(), F_OK) == 0);  // repaired on the way
+        CHECK(Db(data, {"show", "2"}, Plain()).out.find("250.00") != std::string::npos);
+      }
+    }
+  }
+}
+#endif

@@ -119,6 +119,10 @@ class Store {
   Store(Env* env, Layout layout, LockWait wait) : env_(env), layout_(std::move(layout)),
                                                   lock_wait_(std::move(wait)) {}
   Result<Account> ReadAccount(AccountId id);
+  // Repairs every account whose lock a dead process left behind, so that a walk of the
+  // account tree sees accounts whose `open` committed but crashed before its rename.
+  // Live locks are left alone. Fails only on an I/O error or a corrupt file.
+  Status RepairDeadAccountLocks();
   Status RepairAccount(AccountId id, LockFile* held);
   Status RepairKey(const std::string& key, LockFile* held);
   Status InstallFile(const LockPaths& paths, std::string_view content);
