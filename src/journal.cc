@@ -440,27 +440,61 @@ std::uint64_t Journal::account_count() const {
   return shm_ != nullptr ? Load(shm_->account_count) : 0;
 }
 
-Result<std::vector<Record>> Journal::ReadRange(JournalPos from, JournalPos to) const {
+Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const {
+  // Read in chunks rather than whole segments: a whole-history pass (recover --full) then
+  // holds one chunk, not one segment, whatever DROVEBANK_SEGMENT_BYTES is.
+  constexpr size_t kChunk = 1 << 20;
   DB_ASSIGN_OR_RETURN(auto segs, Segments());
-  std::vector<Record> out;
   for (std::uint64_t seg : segs) {
     if (seg < from.seg || seg > to.seg) continue;
-    DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
+    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_RDONLY));
+    struct Closer {
+      Env* env;
+      int fd;
+      ~Closer() { (void)env->Close(fd); }
+    } closer{env_, fd};
+    DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(fd));
     std::uint64_t start = seg == from.seg ? from.offset : 0;
-    std::uint64_t stop =
-        seg == to.seg ? std::min<std::uint64_t>(to.offset, bytes.size()) : bytes.size();
-    if (start > stop) continue;
-    ScanResult scan = ScanRecords(std::string_view(bytes).substr(start, stop - start));
-    if (scan.corrupt_middle || scan.torn_tail) {
-      return Status::Corruption(fmt::format("journal segment {} has a bad record at byte {}",
-                                            SegmentPath(seg), start + scan.good_bytes));
+    std::uint64_t stop = seg == to.seg ? std::min<std::uint64_t>(to.offset, info.size) : info.size;
+    std::string buf;
+    std::uint64_t buf_at = start, read_at = start;
+    auto bad = [&](std::uint64_t at) {
+      return Status::Corruption(
+          fmt::format("journal segment {} has a bad record at byte {}", SegmentPath(seg), at));
+    };
+    while (read_at < stop) {
+      size_t want = static_cast<size_t>(std::min<std::uint64_t>(kChunk, stop - read_at));
+      size_t had = buf.size();
+      buf.resize(had + want);
+      DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd, buf.data() + had, want, read_at));
+      buf.resize(had + n);
+      if (n == 0) break;  // shorter than its size said: the tail below is reported
+      read_at += n;
+      size_t last_nl = buf.rfind('\n');
+      if (last_nl == std::string::npos) continue;  // a record longer than a chunk
+      Status failed;
+      ScanResult scan = ScanRecords(std::string_view(buf).substr(0, last_nl + 1),
+                                    [&](Record&& r, std::uint64_t begin, std::uint64_t) {
+                                      if (failed.ok()) failed = fn(r, {seg, buf_at + begin});
+                                    });
+      DB_RETURN_IF_ERROR(failed);
+      if (scan.corrupt_middle || scan.torn_tail) return bad(buf_at + scan.good_bytes);
+      buf.erase(0, last_nl + 1);
+      buf_at += last_nl + 1;
     }
-    for (Record& r : scan.records) out.push_back(std::move(r));
+    if (!buf.empty()) return bad(buf_at);  // a record cut short at `stop`
   }
-  return out;
+  return Status::Ok();
 }
 
-Result<std::vector<Record>> Journal::ReadAll() const { return ReadRange({0, 0}, End()); }
+Result<std::vector<Record>> Journal::ReadRange(JournalPos from, JournalPos to) const {
+  std::vector<Record> out;
+  DB_RETURN_IF_ERROR(ForEach(from, to, [&](Record& r, JournalPos) {
+    out.push_back(std::move(r));
+    return Status::Ok();
+  }));
+  return out;
+}
 
 const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
                                               std::uint64_t want) const {

@@ -202,6 +202,19 @@ Result<Record> DecodeRecordLine(std::string_view line) {
 
 ScanResult ScanRecords(std::string_view bytes) {
   ScanResult out;
+  ScanResult tail = ScanRecords(bytes, [&](Record&& r, std::uint64_t, std::uint64_t end) {
+    out.records.push_back(std::move(r));
+    out.ends.push_back(end);
+  });
+  tail.records = std::move(out.records);
+  tail.ends = std::move(out.ends);
+  return tail;
+}
+
+ScanResult ScanRecords(
+    std::string_view bytes,
+    const std::function<void(Record&&, std::uint64_t begin, std::uint64_t end)>& each) {
+  ScanResult out;
   size_t pos = 0;
   while (pos < bytes.size()) {
     size_t nl = bytes.find('\n', pos);
@@ -226,9 +239,8 @@ ScanResult ScanRecords(std::string_view bytes) {
       out.torn_tail = !out.corrupt_middle;
       break;
     }
-    out.records.push_back(std::move(rec).value());
+    each(std::move(rec).value(), pos, nl + 1);
     pos = nl + 1;
-    out.ends.push_back(pos);
     out.good_bytes = pos;
   }
   return out;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/newest_index.h"
 #include "drovebank/store.h"
 
 namespace drovebank {
@@ -130,18 +131,27 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
     return Status::Ok();
   }
   r->records_replayed = records->size();
-  std::vector<Record> history;
-  if (o.full) {
-    DB_ASSIGN_OR_RETURN(history, journal->ReadAll());
-  }
-  auto newest = NewestStates(o.full ? history : *records);
-  for (auto& [id, state] : newest) {
-    auto text = env->ReadFile(layout.AccountPath(id));
-    auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+  // A file whose version is below its account's newest state is behind; one at or above
+  // it but different holds a state the journal never committed.
+  auto compare = [&](const Account& state) {
+    auto text = env->ReadFile(layout.AccountPath(state.id));
+    auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
     if (!cur.ok() || cur->version < state.version) {
       ++r->files_repaired;
-      r->notes.push_back(fmt::format("account {} is behind the journal", id));
+      r->notes.push_back(fmt::format("account {} is behind the journal", state.id));
+    } else if (o.full && !(*cur == state)) {
+      ++r->files_repaired;
+      r->notes.push_back(fmt::format("{} differs from the journal", layout.AccountPath(state.id)));
     }
+    return Status::Ok();
+  };
+  std::optional<NewestIndex> index;
+  if (o.full) {
+    DB_ASSIGN_OR_RETURN(index, NewestIndex::Build(*journal, ckpt.account_count));
+    DB_RETURN_IF_ERROR(
+        index->ForEachNewest(*journal, [&](const Account& s, const Record&) { return compare(s); }));
+  } else {
+    for (auto& [id, state] : NewestStates(*records)) DB_RETURN_IF_ERROR(compare(state));
   }
   for (const Record& rec : *records) {
     if (!rec.key.empty() && !env->Stat(layout.KeyPath(rec.key)).ok()) {
@@ -152,19 +162,12 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   if (o.full) {
     DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
       ++r->accounts_verified;
+      if (index->Has(id)) return Status::Ok();
       auto text = env->ReadFile(p);
-      auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-      auto it = newest.find(id);
-      if (it == newest.end()) {
-        ++r->quarantined;
-        r->notes.push_back(
-            fmt::format("{} is {} and not in the journal", p, cur.ok() ? "readable" : "corrupt"));
-      } else if (cur.ok() && cur->version >= it->second.version && !(*cur == it->second)) {
-        // Behind the journal was counted above; equal or ahead but different is not a
-        // state the journal ever committed.
-        ++r->files_repaired;
-        r->notes.push_back(fmt::format("{} differs from the journal", p));
-      }
+      bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
+      ++r->quarantined;
+      r->notes.push_back(
+          fmt::format("{} is {} and not in the journal", p, readable ? "readable" : "corrupt"));
       return Status::Ok();
     }));
   }
@@ -241,10 +244,30 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   env->FaultPoint("recover", "after_replay");
 
   if (o.full) {
-    DB_ASSIGN_OR_RETURN(auto history, store->journal().ReadAll());
-    auto newest = NewestStates(history);
-    size_t total = store->journal().account_count();
-    DB_ASSIGN_OR_RETURN(size_t rebuilt, store->ApplyRecords(history, /*wait=*/true));
+    // Two streaming passes over the journal (where each account's newest state is; then
+    // each of those states against its file), so memory is 8 bytes an account rather
+    // than the whole history.
+    const Journal& journal = store->journal();
+    size_t total = journal.account_count();
+    DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, total));
+    std::vector<AccountId> differing;
+    size_t checked = 0, rebuilt = 0;
+    DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record& rec) {
+      if (o.progress) o.progress(++checked, total);
+      DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyState(state, /*wait=*/true));
+      rebuilt += wrote;
+      if (!rec.key.empty()) {
+        DB_ASSIGN_OR_RETURN(bool key_wrote, store->ApplyKey(rec, /*wait=*/true));
+        rebuilt += key_wrote;
+      }
+      if (wrote) return Status::Ok();
+      // ApplyState keeps a readable file at or past the journal's version; one that is
+      // not the journal's state is looked at again below.
+      auto text = env->ReadFile(layout.AccountPath(state.id));
+      auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
+      if (cur.ok() && !(*cur == state)) differing.push_back(state.id);
+      return Status::Ok();
+    }));
     r->files_repaired += rebuilt;
     if (rebuilt > 0) {
       r->notes.push_back(fmt::format("rebuilt {} file(s) from the whole journal", rebuilt));
@@ -258,42 +281,35 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
       r->notes.push_back(fmt::format("moved {} ({}) to {}", p, why, dest));
       return Status::Ok();
     };
-    bool moved_known = false;  // a file of an account the journal has was moved away
-    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
-      ++r->accounts_verified;
-      if (o.progress) o.progress(r->accounts_verified, total);
-      auto text = env->ReadFile(p);
-      auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-      auto it = newest.find(id);
-      if (it == newest.end()) {
-        return quarantine(
-            id, p, cur.ok() ? "an account the journal never had" : "corrupt, not in the journal");
-      }
-      // ApplyRecords skips a file whose version it can read; a corrupt one it rewrote.
-      if (!cur.ok() || *cur == it->second) return Status::Ok();
-      // Readable but not the journal's state: a writer may have committed since `history`
-      // was read, so look again under the account's lock with the journal's newest
-      // records. A writer commits to the journal before it replaces the file, so an honest
-      // file always equals the journal's latest state of its account.
+    for (AccountId id : differing) {
+      // A writer may have committed since the index was built, so look again under the
+      // account's lock with the journal's newest records. A writer commits to the journal
+      // before it replaces the file, so an honest file always equals the journal's latest
+      // state of its account.
+      std::string p = layout.AccountPath(id);
       LockWait wait;
       wait.timeout_seconds = o.lock_timeout;
       LockFile lock(env, layout.AccountLock(id));
       DB_RETURN_IF_ERROR(lock.Hold(wait));
-      DB_ASSIGN_OR_RETURN(auto later, store->journal().ReadAll());
-      auto now = NewestStates(later);
-      text = env->ReadFile(p);
-      cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-      if (!cur.ok() || *cur == now[id]) return Status::Ok();
-      DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
-      moved_known = true;
-      return Status::Ok();
-    }));
-    if (moved_known) {
-      DB_ASSIGN_OR_RETURN(auto all, store->journal().ReadAll());
-      DB_ASSIGN_OR_RETURN(size_t again, store->ApplyRecords(all, /*wait=*/true));
-      r->files_repaired += again;
-      r->notes.push_back(fmt::format("rebuilt {} moved file(s) from the journal", again));
+      DB_ASSIGN_OR_RETURN(Account latest, index.Latest(journal, id));
+      auto text = env->ReadFile(p);
+      auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+      if (cur.ok() && !(*cur == latest)) {
+        DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
+        DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeAccountFile(latest)));
+        DB_RETURN_IF_ERROR(lock.Commit());
+        ++r->files_repaired;
+        r->notes.push_back(fmt::format("rebuilt account {} from the journal", id));
+      }
     }
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+      ++r->accounts_verified;
+      if (index.Has(id)) return Status::Ok();
+      auto text = env->ReadFile(p);
+      bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
+      return quarantine(id, p,
+                        readable ? "an account the journal never had" : "corrupt, not in the journal");
+    }));
   } else if (marked) {
     // The store may be marked because an account file was found corrupt. The journal tail
     // replayed above rebuilds only files changed since the checkpoint; an older one stays

@@ -72,39 +72,50 @@ Result<size_t> Store::ApplyRecords(const std::vector<Record>& records, bool wait
   }
   size_t rewritten = 0;
   for (auto& [id, state] : newest) {
-    auto text = env_->ReadFile(layout_.AccountPath(id));
-    if (text.ok()) {
-      auto cur = DecodeAccountFile(*text, id);
-      if (cur.ok() && cur->version >= state->version) continue;
-    }
-    LockFile lock(env_, layout_.AccountLock(id));
-    Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
-    if (s.code() == Code::kBusy && !wait) continue;  // a live writer holds it: its job
-    DB_RETURN_IF_ERROR(s);
-    // Re-read under the lock: a writer may have moved it on since the check above.
-    text = env_->ReadFile(layout_.AccountPath(id));
-    if (text.ok()) {
-      auto cur = DecodeAccountFile(*text, id);
-      if (cur.ok() && cur->version >= state->version) continue;
-    }
-    DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
-    DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeAccountFile(*state)));
-    DB_RETURN_IF_ERROR(lock.Commit());
-    ++rewritten;
+    DB_ASSIGN_OR_RETURN(bool wrote, ApplyState(*state, wait));
+    rewritten += wrote;
   }
   for (auto& [key, rec] : keys) {
-    if (env_->Stat(layout_.KeyPath(key)).ok()) continue;
-    LockFile lock(env_, layout_.KeyLock(key));
-    Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
-    if (s.code() == Code::kBusy && !wait) continue;
-    DB_RETURN_IF_ERROR(s);
-    if (env_->Stat(layout_.KeyPath(key)).ok()) continue;
-    DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
-    DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeRecord(*rec)));
-    DB_RETURN_IF_ERROR(lock.Commit());
-    ++rewritten;
+    DB_ASSIGN_OR_RETURN(bool wrote, ApplyKey(*rec, wait));
+    rewritten += wrote;
   }
   return rewritten;
+}
+
+Result<bool> Store::ApplyState(const Account& state, bool wait) {
+  AccountId id = state.id;
+  auto text = env_->ReadFile(layout_.AccountPath(id));
+  if (text.ok()) {
+    auto cur = DecodeAccountFile(*text, id);
+    if (cur.ok() && cur->version >= state.version) return false;
+  }
+  LockFile lock(env_, layout_.AccountLock(id));
+  Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
+  if (s.code() == Code::kBusy && !wait) return false;  // a live writer holds it: its job
+  DB_RETURN_IF_ERROR(s);
+  // Re-read under the lock: a writer may have moved it on since the check above.
+  text = env_->ReadFile(layout_.AccountPath(id));
+  if (text.ok()) {
+    auto cur = DecodeAccountFile(*text, id);
+    if (cur.ok() && cur->version >= state.version) return false;
+  }
+  DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
+  DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeAccountFile(state)));
+  DB_RETURN_IF_ERROR(lock.Commit());
+  return true;
+}
+
+Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
+  if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
+  LockFile lock(env_, layout_.KeyLock(rec.key));
+  Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
+  if (s.code() == Code::kBusy && !wait) return false;
+  DB_RETURN_IF_ERROR(s);
+  if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
+  DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(rec.key), 0700));
+  DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeRecord(rec)));
+  DB_RETURN_IF_ERROR(lock.Commit());
+  return true;
 }
 
 // Why syncfs instead of an fsync per file: a segment's records touch up to tens of

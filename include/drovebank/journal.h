@@ -90,8 +90,11 @@ class Journal {
 
   // Records in [from, to), across segments, in order; Corruption on a bad record.
   Result<std::vector<Record>> ReadRange(JournalPos from, JournalPos to) const;
-  // Every record from the beginning of history to the current end.
-  Result<std::vector<Record>> ReadAll() const;
+  // The same records handed one at a time to `fn` with the position each starts at, one
+  // segment in memory at a time (for whole-history passes). Stops at the first error,
+  // which is returned; Corruption on a bad record.
+  using RecordFn = std::function<Status(Record&, JournalPos at)>;
+  Status ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const;
   // One committed record by its number; NotFound if there is none.
   Result<Record> FindTxn(std::uint64_t txn) const;
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,5 +81,11 @@ struct ScanResult {
 // corruption in the middle, which only `recover` may settle. A bad line that ends in a
 // whole good record (a damaged newline merged them) counts as a good record after it.
 ScanResult ScanRecords(std::string_view bytes);
+// The same scan, handing each good record to `each` (with its [begin, end) offsets relative
+// to the scan start) instead of keeping it: memory stays one record, whatever the length.
+// `records` and `ends` of the result stay empty.
+ScanResult ScanRecords(
+    std::string_view bytes,
+    const std::function<void(Record&&, std::uint64_t begin, std::uint64_t end)>& each);
 
 }  // namespace drovebank

@@ -102,6 +102,12 @@ class Store {
   // idempotent). With wait=false, accounts locked by a live process are skipped (their
   // holder is applying them). Returns how many files were rewritten.
   Result<size_t> ApplyRecords(const std::vector<Record>& records, bool wait);
+  // One account of ApplyRecords: rewrites its file, under its lock, when the file is
+  // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
+  // (false also when wait=false and a live writer holds the lock).
+  Result<bool> ApplyState(const Account& state, bool wait);
+  // One key of ApplyRecords: writes the key file of `record` (which has a key) if missing.
+  Result<bool> ApplyKey(const Record& record, bool wait);
 
   // Every record after the checkpoint (what a crash may have left unapplied).
   Result<std::vector<Record>> RecordsSinceCheckpoint();

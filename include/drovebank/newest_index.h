@@ -1,0 +1,50 @@
+// Where each account's newest state lies in the journal, for whole-history work
+// (`recover --full`, `recover --check --full`) in bounded memory: one streaming pass
+// builds it, and it keeps 8 bytes per account id up to the largest id seen, never a
+// record. Account ids are dense (the journal hands them out in order, and legacy import
+// keeps the original's sequential ids), so that is 8 bytes an account.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "drovebank/journal.h"
+
+namespace drovebank {
+
+class NewestIndex {
+ public:
+  // Streams the journal from its beginning to its current end once. `expected_ids` (the
+  // journal's account count) sizes the table up front, so it is not copied as it grows.
+  // Fails with the journal's error (Corruption on a bad record, IOError).
+  static Result<NewestIndex> Build(const Journal& journal, size_t expected_ids);
+
+  // Whether the journal up to the build's end has any state of `id`.
+  bool Has(AccountId id) const { return id < where_.size() && where_[id] != 0; }
+  // How many accounts have a state.
+  size_t accounts() const { return accounts_; }
+
+  // Streams the journal up to the build's end again and calls `fn` exactly once per
+  // account, in journal order, with the account's newest state and the record that holds
+  // it. Stops at, and returns, the first error of `fn` or of the journal.
+  using StateFn = std::function<Status(const Account& state, const Record& record)>;
+  Status ForEachNewest(const Journal& journal, const StateFn& fn) const;
+
+  // The newest state of `id` in the journal now, which may be later than the build's end
+  // (other processes commit meanwhile): reads from its indexed record to the end.
+  // NotFound when the journal has no state of it.
+  Result<Account> Latest(const Journal& journal, AccountId id) const;
+
+ private:
+  std::uint64_t Pack(JournalPos pos) const;
+  std::optional<JournalPos> Unpack(std::uint64_t packed) const;
+
+  std::vector<std::uint64_t> segs_;   // segment names; an ordinal packs into 24 bits
+  std::vector<std::uint64_t> where_;  // by id: Pack(position of the newest record) or 0
+  JournalPos end_;
+  size_t accounts_ = 0;
+};
+
+}  // namespace drovebank

@@ -1,0 +1,85 @@
+#include "drovebank/newest_index.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace drovebank {
+
+namespace {
+// A segment is far below 2^40 bytes, and 2^24 segments of 4 MiB are 64 TiB of journal.
+constexpr int kOffsetBits = 40;
+constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << kOffsetBits) - 1;
+}  // namespace
+
+std::uint64_t NewestIndex::Pack(JournalPos pos) const {
+  auto it = std::lower_bound(segs_.begin(), segs_.end(), pos.seg);
+  // +1 so that 0 means "no state"; Build checked both limits.
+  return (static_cast<std::uint64_t>(it - segs_.begin()) + 1) << kOffsetBits | pos.offset;
+}
+
+std::optional<JournalPos> NewestIndex::Unpack(std::uint64_t packed) const {
+  if (packed == 0) return std::nullopt;
+  return JournalPos{segs_[(packed >> kOffsetBits) - 1], packed & kOffsetMask};
+}
+
+Result<NewestIndex> NewestIndex::Build(const Journal& journal, size_t expected_ids) {
+  NewestIndex ix;
+  ix.where_.reserve(expected_ids + 1);
+  DB_ASSIGN_OR_RETURN(ix.segs_, journal.Segments());
+  if (ix.segs_.size() >= (std::uint64_t{1} << (64 - kOffsetBits)) - 1) {
+    return Status::Internal("the journal has too many segments to index");
+  }
+  ix.end_ = journal.End();
+  DB_RETURN_IF_ERROR(journal.ForEach({0, 0}, ix.end_, [&](Record& r, JournalPos at) {
+    if (at.offset > kOffsetMask) {
+      return Status::Corruption(fmt::format("journal segment {} is larger than 2^40 bytes",
+                                            journal.SegmentPath(at.seg)));
+    }
+    std::uint64_t packed = ix.Pack(at);
+    for (const RecordAccount& ra : r.accounts) {
+      AccountId id = ra.state.id;
+      if (id >= ix.where_.size()) {
+        // Grow geometrically, but never past the id: a lone large id costs its own size.
+        ix.where_.resize(std::max<size_t>(id + 1, std::min<size_t>(ix.where_.size() * 2,
+                                                                    id + 1 + (1 << 16))));
+      }
+      if (ix.where_[id] == 0) ++ix.accounts_;
+      ix.where_[id] = packed;
+    }
+    return Status::Ok();
+  }));
+  return ix;
+}
+
+Status NewestIndex::ForEachNewest(const Journal& journal, const StateFn& fn) const {
+  return journal.ForEach({0, 0}, end_, [&](Record& r, JournalPos at) {
+    std::uint64_t packed = Pack(at);
+    for (size_t i = 0; i < r.accounts.size(); ++i) {
+      AccountId id = r.accounts[i].state.id;
+      if (where_[id] != packed) continue;
+      // A record names an account once; were it named twice, only the last one counts.
+      bool later_in_record = false;
+      for (size_t j = i + 1; j < r.accounts.size(); ++j) {
+        later_in_record = later_in_record || r.accounts[j].state.id == id;
+      }
+      if (!later_in_record) DB_RETURN_IF_ERROR(fn(r.accounts[i].state, r));
+    }
+    return Status::Ok();
+  });
+}
+
+Result<Account> NewestIndex::Latest(const Journal& journal, AccountId id) const {
+  std::optional<JournalPos> from = Has(id) ? Unpack(where_[id]) : JournalPos{0, 0};
+  std::optional<Account> newest;
+  DB_RETURN_IF_ERROR(journal.ForEach(*from, journal.End(), [&](Record& r, JournalPos) {
+    for (const RecordAccount& ra : r.accounts) {
+      if (ra.state.id == id) newest = ra.state;
+    }
+    return Status::Ok();
+  }));
+  if (!newest) return Status::NotFound(fmt::format("the journal has no account {}", id));
+  return *newest;
+}
+
+}  // namespace drovebank
