@@ -440,6 +440,10 @@ std::uint64_t Journal::account_count() const {
   return shm_ != nullptr ? Load(shm_->account_count) : 0;
 }
 
+AccountId Journal::max_id() const {
+  return shm_ != nullptr ? static_cast<AccountId>(Load(shm_->max_id)) : 0;
+}
+
 Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const {
   // Read in chunks rather than whole segments: a whole-history pass (recover --full) then
   // holds one chunk, not one segment, whatever DROVEBANK_SEGMENT_BYTES is.

@@ -23,9 +23,9 @@ std::optional<JournalPos> NewestIndex::Unpack(std::uint64_t packed) const {
   return JournalPos{segs_[(packed >> kOffsetBits) - 1], packed & kOffsetMask};
 }
 
-Result<NewestIndex> NewestIndex::Build(const Journal& journal, size_t expected_ids) {
+Result<NewestIndex> NewestIndex::Build(const Journal& journal, AccountId max_id) {
   NewestIndex ix;
-  ix.where_.reserve(expected_ids + 1);
+  ix.where_.reserve(static_cast<size_t>(max_id) + 1);
   DB_ASSIGN_OR_RETURN(ix.segs_, journal.Segments());
   if (ix.segs_.size() >= (std::uint64_t{1} << (64 - kOffsetBits)) - 1) {
     return Status::Internal("the journal has too many segments to index");
@@ -40,9 +40,11 @@ Result<NewestIndex> NewestIndex::Build(const Journal& journal, size_t expected_i
     for (const RecordAccount& ra : r.accounts) {
       AccountId id = ra.state.id;
       if (id >= ix.where_.size()) {
-        // Grow geometrically, but never past the id: a lone large id costs its own size.
-        ix.where_.resize(std::max<size_t>(id + 1, std::min<size_t>(ix.where_.size() * 2,
-                                                                    id + 1 + (1 << 16))));
+        // Past the estimate: grow by an eighth, not the vector's doubling, so the brief
+        // copy holds 2.1 tables rather than 3.
+        size_t cap = ix.where_.capacity();
+        if (id >= cap) ix.where_.reserve(std::max<size_t>(id + 1, cap + cap / 8 + 1024));
+        ix.where_.resize(id + 1);
       }
       if (ix.where_[id] == 0) ++ix.accounts_;
       ix.where_[id] = packed;

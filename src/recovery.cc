@@ -147,7 +147,7 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   };
   std::optional<NewestIndex> index;
   if (o.full) {
-    DB_ASSIGN_OR_RETURN(index, NewestIndex::Build(*journal, ckpt.account_count));
+    DB_ASSIGN_OR_RETURN(index, NewestIndex::Build(*journal, ckpt.max_id));
     DB_RETURN_IF_ERROR(
         index->ForEachNewest(*journal, [&](const Account& s, const Record&) { return compare(s); }));
   } else {
@@ -249,7 +249,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
     // than the whole history.
     const Journal& journal = store->journal();
     size_t total = journal.account_count();
-    DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, total));
+    DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, journal.max_id()));
     std::vector<AccountId> differing;
     size_t checked = 0, rebuilt = 0;
     DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record& rec) {

@@ -84,6 +84,8 @@ class Journal {
 
   JournalPos End() const;
   std::uint64_t account_count() const;
+  // The largest account id allocated in this boot's shared state (0 when read-only).
+  AccountId max_id() const;
 
   Result<CheckpointInfo> ReadCheckpoint() const;
   Status WriteCheckpoint(const CheckpointInfo& info);

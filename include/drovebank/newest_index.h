@@ -16,10 +16,11 @@ namespace drovebank {
 
 class NewestIndex {
  public:
-  // Streams the journal from its beginning to its current end once. `expected_ids` (the
-  // journal's account count) sizes the table up front, so it is not copied as it grows.
-  // Fails with the journal's error (Corruption on a bad record, IOError).
-  static Result<NewestIndex> Build(const Journal& journal, size_t expected_ids);
+  // Streams the journal from its beginning to its current end once. `max_id` (the largest
+  // id the journal allocated, or an estimate) sizes the table up front: growing it past
+  // that copies it, briefly holding it twice. Fails with the journal's error (Corruption
+  // on a bad record, IOError).
+  static Result<NewestIndex> Build(const Journal& journal, AccountId max_id);
 
   // Whether the journal up to the build's end has any state of `id`.
   bool Has(AccountId id) const { return id < where_.size() && where_[id] != 0; }
