@@ -236,9 +236,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   }
   env->FaultPoint("recover", "after_temps");
 
-  DB_ASSIGN_OR_RETURN(auto records, store->RecordsSinceCheckpoint());
-  r->records_replayed = records.size();
-  DB_ASSIGN_OR_RETURN(size_t fixed, store->ApplyRecords(records, /*wait=*/true));
+  DB_ASSIGN_OR_RETURN(size_t fixed, store->ReplaySinceCheckpoint(&r->records_replayed));
   r->files_repaired += fixed;
   if (fixed > 0) r->notes.push_back(fmt::format("rewrote {} file(s) from the journal", fixed));
   env->FaultPoint("recover", "after_replay");

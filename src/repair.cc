@@ -2,6 +2,7 @@
 // lock owner, and the checkpoint that makes the files durable.
 #include <fcntl.h>
 
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -20,7 +21,7 @@ Status Store::InstallFile(const LockPaths& paths, std::string_view content) {
   return s;
 }
 
-Result<std::vector<Record>> Store::RecordsSinceCheckpoint() {
+Status Store::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   JournalPos end = journal_->End();
   // The write-ahead rule: a writer that died between its append and its sync left a
@@ -28,21 +29,30 @@ Result<std::vector<Record>> Store::RecordsSinceCheckpoint() {
   // before it does, and a power loss would then keep half a transfer. Make it durable
   // first (a no-op when nothing unsynced is published).
   DB_RETURN_IF_ERROR(journal_->Sync(end, "repair"));
-  return journal_->ReadRange(ckpt.pos, end);
+  return journal_->ForEach(ckpt.pos, end, fn);
+}
+
+Result<std::vector<Record>> Store::RecordsSinceCheckpoint() {
+  std::vector<Record> out;
+  DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
+    out.push_back(std::move(r));
+    return Status::Ok();
+  }));
+  return out;
 }
 
 // Applies the newest state of `id` in the journal since the checkpoint, if the file is
 // older (or missing, or corrupt). Older changes are durable in the file by definition of
 // the checkpoint, so the journal tail is all that can be missing.
 Status Store::RepairAccount(AccountId id, LockFile* held) {
-  DB_ASSIGN_OR_RETURN(auto records, RecordsSinceCheckpoint());
-  const Account* newest = nullptr;
-  for (const Record& r : records) {
-    for (const RecordAccount& ra : r.accounts) {
-      if (ra.state.id == id) newest = &ra.state;
+  std::optional<Account> newest;
+  DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
+    for (RecordAccount& ra : r.accounts) {
+      if (ra.state.id == id) newest = std::move(ra.state);
     }
-  }
-  if (newest == nullptr) return Status::Ok();
+    return Status::Ok();
+  }));
+  if (!newest) return Status::Ok();
   auto text = env_->ReadFile(layout_.AccountPath(id));
   if (text.ok()) {
     auto cur = DecodeAccountFile(*text, id);
@@ -54,13 +64,44 @@ Status Store::RepairAccount(AccountId id, LockFile* held) {
 
 Status Store::RepairKey(const std::string& key, LockFile* held) {
   if (env_->Stat(layout_.KeyPath(key)).ok()) return Status::Ok();
-  DB_ASSIGN_OR_RETURN(auto records, RecordsSinceCheckpoint());
-  for (const Record& r : records) {
-    if (r.key != key) continue;
-    DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
-    return InstallFile(held->paths(), EncodeRecord(r));
+  std::optional<std::string> encoded;
+  DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
+    if (!encoded && r.key == key) encoded = EncodeRecord(r);
+    return Status::Ok();
+  }));
+  if (!encoded) return Status::Ok();
+  DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
+  return InstallFile(held->paths(), *encoded);
+}
+
+Result<size_t> Store::ReplaySinceCheckpoint(size_t* records_seen) {
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  JournalPos end = journal_->End();
+  DB_RETURN_IF_ERROR(journal_->Sync(end, "repair"));  // the write-ahead rule, as above
+  return ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record&) { ++*records_seen; });
+}
+
+Result<size_t> Store::ApplyRange(JournalPos from, JournalPos to, bool wait,
+                                 const std::function<void(const Record&)>& seen) {
+  // Streamed: keys are applied as their records pass, and of the accounts only each
+  // one's newest state is kept, so memory is the accounts touched, not the records.
+  // Applying a key before its account is safe: both come from a durable record.
+  std::map<AccountId, Account> newest;
+  size_t rewritten = 0;
+  DB_RETURN_IF_ERROR(journal_->ForEach(from, to, [&](Record& r, JournalPos) -> Status {
+    if (seen) seen(r);
+    if (!r.key.empty()) {
+      DB_ASSIGN_OR_RETURN(bool wrote, ApplyKey(r, wait));
+      rewritten += wrote;
+    }
+    for (RecordAccount& ra : r.accounts) newest[ra.state.id] = std::move(ra.state);
+    return Status::Ok();
+  }));
+  for (auto& [id, state] : newest) {
+    DB_ASSIGN_OR_RETURN(bool wrote, ApplyState(state, wait));
+    rewritten += wrote;
   }
-  return Status::Ok();
+  return rewritten;
 }
 
 Result<size_t> Store::ApplyRecords(const std::vector<Record>& records, bool wait) {
@@ -134,23 +175,21 @@ Status Store::Checkpoint(bool wait) {
   if (end <= ckpt.pos) return Status::Ok();
   // As in RecordsSinceCheckpoint: no file is written from a record not yet durable.
   DB_RETURN_IF_ERROR(journal_->Sync(end, "checkpoint"));
-  DB_ASSIGN_OR_RETURN(auto records, journal_->ReadRange(ckpt.pos, end));
   env_->FaultPoint("checkpoint", "begin");
-  DB_RETURN_IF_ERROR(ApplyRecords(records, /*wait=*/true).status());
+  CheckpointInfo next = ckpt;
+  next.pos = end;
+  DB_RETURN_IF_ERROR(ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record& r) {
+                       next.last_txn = r.txn;
+                       for (const Op& op : r.ops) {
+                         if (op.kind == OpKind::kOpen) {
+                           ++next.account_count;
+                           next.max_id = std::max(next.max_id, op.id);
+                         }
+                       }
+                     }).status());
   env_->FaultPoint("checkpoint", "after_verify");
   DB_RETURN_IF_ERROR(env_->SyncFs(layout_.root()));
   env_->FaultPoint("checkpoint", "after_syncfs");
-  CheckpointInfo next = ckpt;
-  next.pos = end;
-  for (const Record& r : records) {
-    next.last_txn = r.txn;
-    for (const Op& op : r.ops) {
-      if (op.kind == OpKind::kOpen) {
-        ++next.account_count;
-        next.max_id = std::max(next.max_id, op.id);
-      }
-    }
-  }
   DB_RETURN_IF_ERROR(journal_->WriteCheckpoint(next));
   env_->FaultPoint("checkpoint", "done");
   return Status::Ok();

@@ -109,8 +109,17 @@ class Store {
   // One key of ApplyRecords: writes the key file of `record` (which has a key) if missing.
   Result<bool> ApplyKey(const Record& record, bool wait);
 
-  // Every record after the checkpoint (what a crash may have left unapplied).
+  // Every record after the checkpoint (what a crash may have left unapplied), made
+  // durable first. For tests and small tails: the others stream.
   Result<std::vector<Record>> RecordsSinceCheckpoint();
+  // Streams the records in [from, to) and brings the files up to date with them, as
+  // ApplyRecords, holding only each account's newest state. `seen` is shown each record
+  // first. Returns how many files were rewritten; stops at the first error.
+  Result<size_t> ApplyRange(JournalPos from, JournalPos to, bool wait,
+                            const std::function<void(const Record&)>& seen = {});
+  // Makes the records after the checkpoint durable and applies them (recover's replay);
+  // `records_seen` is incremented once per record.
+  Result<size_t> ReplaySinceCheckpoint(size_t* records_seen);
 
   // Writes the recovery marker (a line saying why); every session then refuses writes.
   Status MarkNeedsRecovery(std::string_view why);
@@ -129,6 +138,8 @@ class Store {
   // account tree sees accounts whose `open` committed but crashed before its rename.
   // Live locks are left alone. Fails only on an I/O error or a corrupt file.
   Status RepairDeadAccountLocks();
+  // Makes every record after the checkpoint durable, then streams them to `fn`.
+  Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
   Status RepairAccount(AccountId id, LockFile* held);
   Status RepairKey(const std::string& key, LockFile* held);
   Status InstallFile(const LockPaths& paths, std::string_view content);
