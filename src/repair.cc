@@ -133,12 +133,8 @@ Status Store::Checkpoint(bool wait) {
   next.pos = end;
   for (const Record& r : records) {
     next.last_txn = r.txn;
-    for (const Op& op : r.ops) {
-      if (op.kind == OpKind::kOpen) {
-        ++next.account_count;
-        next.max_id = std::max(next.max_id, op.id);
-      }
-    }
+    next.account_count += AccountsOpened(r);
+    next.max_id = std::max(next.max_id, LargestIdUsed(r));
   }
   DB_RETURN_IF_ERROR(journal_->WriteCheckpoint(next));
   env_->FaultPoint("checkpoint", "done");

@@ -309,6 +309,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
                               FormatCents(op.amount), op.id, FormatCents(op.after));
       }
     }
+    if (r.reserve_ids != 0) {
+      text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
+                          r.reserve_ids);
+    }
     text.pop_back();
     ctx.Print(RecordJsonView(r), text);
     return Status::Ok();

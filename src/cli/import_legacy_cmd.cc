@@ -106,9 +106,11 @@ void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r)
   if (r.plan.last_id_from_index > max_id) {
     text += fmt::format(
         "\nNote: index.idx says ids up to {} were handed out, but the largest account found is "
-        "{}; new accounts here are numbered after the largest id in this store.",
-        r.plan.last_id_from_index, max_id);
+        "{}; ids up to {} stay reserved{}, so none of them is given to a new account.",
+        r.plan.last_id_from_index, max_id, r.plan.last_id_from_index,
+        r.reserve_txn != 0 ? fmt::format(" (txn {})", r.reserve_txn) : "");
   }
+  if (r.next_id != 0) text += fmt::format("\nThe next account opened here gets id {}.", r.next_id);
 
   nlohmann::json accounts = nlohmann::json::array();
   for (const ImportedAccount& a : r.accounts) accounts.push_back(AccountReportJson(a));
@@ -124,6 +126,10 @@ void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r)
                         {"file_errors", r.plan.errors},
                         {"discarded", discarded},
                         {"skipped", skipped}}},
+                      {"reserve_txn", r.reserve_txn == 0 ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(r.reserve_txn)},
+                      {"next_id", r.next_id == 0 ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(r.next_id)},
                       {"exit", r.ExitCode()}};
   ctx.Print(j, text);
   ctx.exit_code = r.ExitCode();
