@@ -251,6 +251,11 @@ TEST_CASE("shell transaction: abort, quit and end of input discard and say so", 
     CHECK(s.Run(src) == e.want_code);
     CHECK(Contains(s.out.text(), e.says));
     CHECK(Contains(s.out.text(), "2 staged change(s) discarded; nothing changed."));
+    if (e.want_code != 0) {
+      // The script's failure is its end, not its last line (which succeeded).
+      CHECK(Contains(s.err.text(), "end of input: the input ended inside a transaction"));
+      CHECK_FALSE(Contains(s.err.text(), "line 3:"));
+    }
     auto store = OpenStore(tmp.path());
     CHECK(BalanceOf(store.get(), 1) == 10000);
     CHECK(BalanceOf(store.get(), 2) == 500);
