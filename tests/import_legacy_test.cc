@@ -311,6 +311,23 @@ TEST_CASE("import-legacy: new accounts get ids past the largest imported id and 
     CHECK(first["next_id"] == 5);
     CHECK(open_one() == 5);
   }
+  SECTION("a file in error keeps its id: fixed, it imports under that id later") {
+    f.Legacy("1.txt", "Ann,Lee,100.0\n");
+    f.Legacy("8.txt", "Hal,Ivy,1.005\n");
+    f.Legacy("index.idx", "3\n");
+    json first = Parse(f.Import());
+    CHECK(first["exit"] == 3);
+    CHECK(first["last_id_used"] == 8);
+    CHECK(first["next_id"] == 9);
+    CHECK(open_one() == 9);
+    f.Legacy("8.txt", "Hal,Ivy,1.00\n");
+    json fixed = Parse(f.Import());
+    CHECK(fixed["exit"] == 0);
+    CHECK(fixed["summary"]["imported"] == 1);
+    CheckAccounts(f, {{1, {"Ann", "Lee", "100.00"}},
+                      {8, {"Hal", "Ivy", "1.00"}},
+                      {9, {"New", "Person", "1.00"}}});
+  }
   SECTION("the plain-text report says so") {
     f.Legacy("2.txt", "Bob,Kay,20.0\n");
     f.Legacy("index.idx", "6\n");
