@@ -3,7 +3,7 @@
 # Completes commands, options, and account ids read from the data directory's account
 # tree (DATA/accounts/AA/BB/CC/DD.csv is account AABBCCDD). DATA is the -d/--data-dir
 # given on the line, else $DROVEBANK_DATA, else ./data. Installed to
-# share/bash-completion/completions/ (also as "recover", a link to this file).
+# share/bash-completion/completions/ (also as "recover", a copy of this file).
 
 _drovebank_data_dir() {
     local i

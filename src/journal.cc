@@ -214,12 +214,8 @@ Status Journal::Initialize() {
     }
     for (Record& r : scan.records) {
       next_txn = r.txn + 1;
-      for (const Op& op : r.ops) {
-        if (op.kind == OpKind::kOpen) {
-          ++count;
-          max_id = std::max<std::uint64_t>(max_id, op.id);
-        }
-      }
+      count += AccountsOpened(r);
+      max_id = std::max<std::uint64_t>(max_id, LargestIdUsed(r));
       tail.push_back(std::move(r));
     }
     if (seg == last_seg) last_end = start + scan.good_bytes;
@@ -274,12 +270,8 @@ Status Journal::AdoptTail(std::uint64_t size) {
   for (const Record& r : scan.records) {
     if (r.txn != shm_->next_txn) break;
     shm_->next_txn = r.txn + 1;
-    for (const Op& op : r.ops) {
-      if (op.kind == OpKind::kOpen) {
-        ++shm_->account_count;
-        shm_->max_id = std::max<std::uint64_t>(shm_->max_id, op.id);
-      }
-    }
+    shm_->account_count += AccountsOpened(r);
+    shm_->max_id = std::max<std::uint64_t>(shm_->max_id, LargestIdUsed(r));
   }
   std::uint64_t keep = shm_->end + scan.good_bytes;
   shm_->end = keep;
@@ -349,12 +341,8 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   shm_->next_txn = txn;
   shm_->end += bytes.size();
   for (const Record& r : *records) {
-    for (const Op& op : r.ops) {
-      if (op.kind == OpKind::kOpen) {
-        ++shm_->account_count;
-        shm_->max_id = std::max<std::uint64_t>(shm_->max_id, op.id);
-      }
-    }
+    shm_->account_count += AccountsOpened(r);
+    shm_->max_id = std::max<std::uint64_t>(shm_->max_id, LargestIdUsed(r));
   }
   EndUpdate();
   JournalPos pos{shm_->seg, shm_->end};
@@ -436,12 +424,12 @@ JournalPos Journal::End() const {
   return JournalPos{segs->back(), info.ok() ? info->size : 0};
 }
 
-std::uint64_t Journal::account_count() const {
-  return shm_ != nullptr ? Load(shm_->account_count) : 0;
-}
-
 AccountId Journal::max_id() const {
   return shm_ != nullptr ? static_cast<AccountId>(Load(shm_->max_id)) : 0;
+}
+
+std::uint64_t Journal::account_count() const {
+  return shm_ != nullptr ? Load(shm_->account_count) : 0;
 }
 
 Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const {

@@ -230,6 +230,7 @@ class Planner {
           fmt::format("id {} in the file name is outside 1 to {}", Printable(key), kMaxAccountId));
       return;
     }
+    plan_.largest_file_id = std::max(plan_.largest_file_id, *id);
     const Entry& e = parts->entry;
     if (e.kind == Kind::kXtmp || e.kind == Kind::kXold) transfers_[e.x].insert(*id);
     accounts_[*id].entries.push_back(std::move(parts->entry));

@@ -89,6 +89,19 @@ std::string RequestText(const std::vector<Op>& ops) {
   return out;
 }
 
+AccountId LargestIdUsed(const Record& r) {
+  AccountId most = r.reserve_ids;
+  for (const Op& op : r.ops) {
+    if (op.kind == OpKind::kOpen) most = std::max(most, op.id);
+  }
+  return most;
+}
+
+std::uint64_t AccountsOpened(const Record& r) {
+  return static_cast<std::uint64_t>(std::count_if(
+      r.ops.begin(), r.ops.end(), [](const Op& op) { return op.kind == OpKind::kOpen; }));
+}
+
 std::string RecordJson(const Record& r) {
   json ops = json::array();
   for (const Op& op : r.ops) {
@@ -117,6 +130,8 @@ std::string RecordJson(const Record& r) {
   }
   json j = {{"txn", r.txn},       {"time", r.time_ms}, {"key", r.key},
             {"req", r.request},   {"ops", ops},        {"accounts", accounts}};
+  // Only when set: the records of every other write keep their exact bytes.
+  if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -137,6 +152,12 @@ Result<Record> ParseRecordJson(std::string_view text) {
     }
     if (!j.at("ops").is_array() || !j.at("accounts").is_array()) {
       return Status::Corruption("record ops or accounts are not arrays");
+    }
+    if (j.contains("reserve_ids")) {
+      r.reserve_ids = Int<AccountId>(j.at("reserve_ids"));
+      if (!IdInRange(r.reserve_ids)) {
+        return Status::Corruption("record reserves account ids out of range");
+      }
     }
     for (const json& o : j.at("ops")) {
       Op op;

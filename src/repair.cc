@@ -180,12 +180,8 @@ Status Store::Checkpoint(bool wait) {
   next.pos = end;
   DB_RETURN_IF_ERROR(ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record& r) {
                        next.last_txn = r.txn;
-                       for (const Op& op : r.ops) {
-                         if (op.kind == OpKind::kOpen) {
-                           ++next.account_count;
-                           next.max_id = std::max(next.max_id, op.id);
-                         }
-                       }
+                       next.account_count += AccountsOpened(r);
+                       next.max_id = std::max(next.max_id, LargestIdUsed(r));
                      }).status());
   env_->FaultPoint("checkpoint", "after_verify");
   DB_RETURN_IF_ERROR(env_->SyncFs(layout_.root()));

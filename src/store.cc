@@ -8,6 +8,20 @@
 
 namespace drovebank {
 
+namespace {
+
+// The request text a key is compared by: the ops', and a reservation's when there is one
+// (so a key reused for another reservation is refused like one reused for other ops).
+std::string EventRequest(const Event& e) {
+  std::string text = RequestText(e.ops);
+  if (e.reserve_ids != 0) {
+    text += fmt::format("{}reserve-ids {}", text.empty() ? "" : "; ", e.reserve_ids);
+  }
+  return text;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   Env* env = options.env != nullptr ? options.env : DefaultEnv();
   Layout layout(options.data_dir);
@@ -72,6 +86,26 @@ Result<EventResult> Store::Commit(Event event, std::string_view fault_path) {
   return std::move(results[0]);
 }
 
+Result<std::uint64_t> Store::ReserveIds(AccountId last, std::string_view fault_path) {
+  if (last == 0 || last > kMaxAccountId) {
+    return Status::InvalidArgument(
+        fmt::format("cannot reserve ids up to {}: ids are 1 to {}", last, kMaxAccountId));
+  }
+  // What the committed records use up, not the shared state's max_id: that also counts
+  // ids handed to opens that never committed, which a reboot forgets. Reading the
+  // checkpoint before the records can only under-count (a checkpoint in between hides
+  // records from this sum), and the worst an under-count does is one more reservation.
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  DB_ASSIGN_OR_RETURN(std::vector<Record> tail, RecordsSinceCheckpoint());
+  AccountId used = ckpt.max_id;
+  for (const Record& r : tail) used = std::max(used, LargestIdUsed(r));
+  if (used >= last) return std::uint64_t{0};
+  Event e;
+  e.reserve_ids = last;
+  DB_ASSIGN_OR_RETURN(EventResult res, Commit(std::move(e), fault_path));
+  return res.record.txn;
+}
+
 Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
                                                     std::string_view fault_path) {
   if (NeedsRecovery()) {
@@ -128,7 +162,7 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
     bool dup_in_group = !keys_in_group.insert(e.key).second;
     if (it != seen_keys.end() || dup_in_group) {
       pending[i] = false;
-      if (it != seen_keys.end() && it->second.request == RequestText(e.ops)) {
+      if (it != seen_keys.end() && it->second.request == EventRequest(e)) {
         results[i].record = it->second;
         results[i].replayed = true;
       } else {
@@ -202,8 +236,9 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
     }
     Record r;
     r.key = events[i].key;
-    r.request = RequestText(events[i].ops);
+    r.request = EventRequest(events[i]);
     r.ops = events[i].ops;
+    r.reserve_ids = events[i].reserve_ids;
     for (AccountId id : touched) {
       Account& a = trial[id];
       a.version += 1;

@@ -268,6 +268,76 @@ TEST_CASE("import-legacy: an id already here with other data is a conflict, left
   }
 }
 
+TEST_CASE("import-legacy: new accounts get ids past the largest imported id and index.idx",
+          "[import][e2e]") {
+  Fixture f;
+  auto open_one = [&f] {
+    RunResult r = f.Run({"--json", "open", "New", "Person", "1"});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out)["id"].get<int>();
+  };
+  SECTION("index.idx above every file: the original deleted accounts 4 to 9") {
+    f.Legacy("1.txt", "Ann,Lee,100.0\n");
+    f.Legacy("3.txt", "Cy,Dee,5.0\n");
+    f.Legacy("index.idx", "9\n");
+    json first = Parse(f.Import());
+    CHECK(first["exit"] == 0);
+    CHECK(first["reserve_txn"].is_number());
+    CHECK(first["next_id"] == 10);
+    CHECK(open_one() == 10);
+
+    std::map<int, json> before = f.Accounts();
+    json again = Parse(f.Import());
+    CHECK(again["exit"] == 0);
+    CHECK(again["reserve_txn"].is_null());  // already reserved: nothing committed
+    CHECK(again["next_id"] == 11);
+    CHECK(f.Accounts() == before);
+    CHECK(open_one() == 11);
+  }
+  SECTION("index.idx below the largest file: the largest file wins") {
+    f.Legacy("1.txt", "Ann,Lee,100.0\n");
+    f.Legacy("7.txt", "Gus,Hay,5.0\n");
+    f.Legacy("index.idx", "3\n");
+    json first = Parse(f.Import());
+    CHECK(first["reserve_txn"].is_null());
+    CHECK(first["next_id"] == 8);
+    CHECK(open_one() == 8);
+  }
+  SECTION("only index.idx: every id it names stays used") {
+    f.Legacy("index.idx", "4\n");
+    json first = Parse(f.Import());
+    CHECK(first["summary"]["imported"] == 0);
+    CHECK(first["next_id"] == 5);
+    CHECK(open_one() == 5);
+  }
+  SECTION("a file in error keeps its id: fixed, it imports under that id later") {
+    f.Legacy("1.txt", "Ann,Lee,100.0\n");
+    f.Legacy("8.txt", "Hal,Ivy,1.005\n");
+    f.Legacy("index.idx", "3\n");
+    json first = Parse(f.Import());
+    CHECK(first["exit"] == 3);
+    CHECK(first["last_id_used"] == 8);
+    CHECK(first["next_id"] == 9);
+    CHECK(open_one() == 9);
+    f.Legacy("8.txt", "Hal,Ivy,1.00\n");
+    json fixed = Parse(f.Import());
+    CHECK(fixed["exit"] == 0);
+    CHECK(fixed["summary"]["imported"] == 1);
+    CheckAccounts(f, {{1, {"Ann", "Lee", "100.00"}},
+                      {8, {"Hal", "Ivy", "1.00"}},
+                      {9, {"New", "Person", "1.00"}}});
+  }
+  SECTION("the plain-text report says so") {
+    f.Legacy("2.txt", "Bob,Kay,20.0\n");
+    f.Legacy("index.idx", "6\n");
+    RunResult r = f.Run({"import-legacy", f.legacy()});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("ids up to 6 stay reserved") != std::string::npos);
+    CHECK(r.out.find("The next account opened here gets id 7.") != std::string::npos);
+  }
+}
+
 TEST_CASE("import-legacy: a directory that is not there is a usage error", "[import][e2e]") {
   Fixture f;
   for (const std::string& dir : {f.legacy(), f.legacy() + "/nothing"}) {
@@ -280,6 +350,31 @@ TEST_CASE("import-legacy: a directory that is not there is a usage error", "[imp
 }
 
 #ifdef DROVEBANK_FAULT_INJECTION
+TEST_CASE("import-legacy: a crash while reserving index.idx's ids is finished by a re-run",
+          "[import][e2e][fault]") {
+  // The accounts are one group (the first time each step is reached); the reservation is
+  // the second.
+  for (const char* step : {"before_journal_write", "after_journal_write", "done"}) {
+    DYNAMIC_SECTION("import:" << step << ":crash, hit 2") {
+      Fixture f;
+      f.Legacy("1.txt", "Ann,Lee,100.0\n");
+      f.Legacy("index.idx", "9\n");
+      RunResult crashed = f.Import(
+          {}, {std::string("DROVEBANK_FAULT=import:") + step + ":crash", "DROVEBANK_FAULT_HIT=2"});
+      INFO("crashed run stderr: " << crashed.err);
+      REQUIRE(crashed.exit_code == 86);
+      RunResult rerun = f.Import();
+      INFO("re-run stderr: " << rerun.err);
+      REQUIRE(rerun.exit_code == 0);
+      CHECK(Parse(rerun)["next_id"] == 10);
+      RunResult opened = f.Run({"--json", "open", "New", "Person", "1"});
+      REQUIRE(opened.exit_code == 0);
+      CHECK(json::parse(opened.out)["id"] == 10);
+      CheckAccounts(f, {{1, {"Ann", "Lee", "100.00"}}, {10, {"New", "Person", "1.00"}}});
+    }
+  }
+}
+
 TEST_CASE("import-legacy: a crash at any step, then a re-run, gives the complete result",
           "[import][e2e][fault]") {
   // 7 accounts committed 2 a group: hit 1 crashes in the first group, hit 2 in the second

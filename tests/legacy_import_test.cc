@@ -394,6 +394,23 @@ TEST_CASE("legacy: ids above index.idx are imported and reported", "[legacy]") {
   CHECK(plan.errors == 0);
 }
 
+TEST_CASE("legacy: the last id used is index.idx or any file's id, in error or not",
+          "[legacy]") {
+  LegacyDir dir;
+  CHECK(Plan(dir).LastIdUsed() == 0);
+  dir.Write("2.txt", "Ann,Lee,1.0\n");
+  CHECK(Plan(dir).LastIdUsed() == 2);
+  dir.Write("index.idx", "4\n");
+  CHECK(Plan(dir).LastIdUsed() == 4);
+  dir.Write("7_AB12CD34.txt.old", "Bob,Kay,1.0\n");  // no source: an error, id 7 still used
+  LegacyPlan plan = Plan(dir);
+  CHECK(ActionOf(plan, "7_AB12CD34.txt.old") == "error");
+  CHECK(plan.largest_file_id == 7);
+  CHECK(plan.LastIdUsed() == 7);
+  dir.Write("9.txt.atmp", "Cy,Dee,1.0\n");  // not an account file: skipped, not counted
+  CHECK(Plan(dir).LastIdUsed() == 7);
+}
+
 TEST_CASE("legacy: a bad index.idx is an error decision, not a failure", "[legacy]") {
   auto text = GENERATE(as<std::string>{}, "", "\n", "garbage", "-1", "1e2", "12 ", "100000000",
                        "99999999999999999999", std::string("\x1b[2J", 4));

@@ -185,6 +185,37 @@ TEST_CASE("record: ids out of range are corruption in ops and accounts", "[recor
   }
 }
 
+TEST_CASE("record: an id reservation round-trips and is absent from other records", "[record]") {
+  Record plain = MakeRecord(3);
+  CHECK(RecordJson(plain).find("reserve_ids") == std::string::npos);
+  CHECK(LargestIdUsed(plain) == 3);
+  CHECK(AccountsOpened(plain) == 1);
+
+  Record r;
+  r.txn = 9;
+  r.time_ms = 1'767'225'600'000;
+  r.reserve_ids = 57;
+  auto back = DecodeRecordLine(Line(r));
+  REQUIRE(back.ok());
+  CHECK(*back == r);
+  CHECK(LargestIdUsed(*back) == 57);
+  CHECK(AccountsOpened(*back) == 0);
+
+  // A reservation below an open's id does not lower what the record uses up.
+  plain.reserve_ids = 2;
+  CHECK(LargestIdUsed(plain) == 3);
+
+  std::string good = RecordJson(r);
+  for (std::string id : {"0", "-1", "100000000", "1.5", "\"57\""}) {
+    std::string t = good;
+    size_t at = t.find("\"reserve_ids\":57");
+    REQUIRE(at != std::string::npos);
+    t.replace(at + std::string("\"reserve_ids\":").size(), 2, id);
+    INFO(t);
+    CHECK(!ParseRecordJson(t).ok());
+  }
+}
+
 std::string Segment(size_t n, std::vector<size_t>* starts = nullptr) {
   std::string out;
   for (size_t i = 1; i <= n; ++i) {

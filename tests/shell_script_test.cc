@@ -166,4 +166,32 @@ TEST_CASE("shell script: Ctrl-C cancels a lock wait cleanly and stops the script
   CHECK(Contains(r.out, "Balance: 100.00"));
 }
 
+#ifdef DROVEBANK_FAULT_INJECTION
+TEST_CASE(
+    "shell script: a failed checkpoint at exit is reported as the exit, not the commit's line",
+    "[shell][script][fault]") {
+  for (const char* last : {"", "quit\n"}) {
+    INFO("script ends with: " << (*last ? last : "end of input"));
+    TempDir t;
+    REQUIRE(RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n").exit_code == 0);
+    // The checkpoint's syncfs, the Env call after this fault point, fails with EIO.
+    std::string faulty = "env -u DROVEBANK_FAULT_HIT DROVEBANK_FAULT=checkpoint:after_verify:eio " +
+                         ShellQuote(DROVEBANK_BIN) + " " + Dir(t);
+    auto r = RunWithPipe(t, "sh", "-c " + ShellQuote(faulty),
+                         std::string("begin\ndeposit 1 5\ncommit\n") + last);
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == 1);  // an I/O error, and the run did fail
+    CHECK(Contains(r.out, "Committed 1 change(s)"));
+    std::string where = *last ? "exit: " : "end of input: ";
+    CHECK(Contains(r.err, where + "the checkpoint at exit failed: "));
+    CHECK_FALSE(Contains(r.err, "line 3:"));
+    CHECK_FALSE(Contains(r.err, "line 4:"));
+    // The commit stands.
+    auto show = RunWithPipe(t, DROVEBANK_BIN, Dir(t), "show 1\n");
+    CHECK(show.exit_code == 0);
+    CHECK(Contains(show.out, "Balance: 105.00"));
+  }
+}
+#endif
+
 }  // namespace drovebank

@@ -176,7 +176,8 @@ TEST_CASE("shell: named commands run exactly as the one-shot subcommands", "[she
   TempDir tmp;
   TestSession s(tmp.path());
   ScriptSource src({"open \"Mary Ann\" 'O'\"'\"'Brien' 10", "open Bob Smith", "deposit 1 2.50",
-                    "list --page-size 1", "next", "prev", "prev", "history 1", "help deposit",
+                    "list --page-size 1", "next", "next", "prev", "prev", "history 1",
+                    "help deposit",
                     "bogus 1", "d 1 5", "quit", "list"},
                    /*interactive=*/false);
   int code = s.Run(src);
@@ -186,10 +187,12 @@ TEST_CASE("shell: named commands run exactly as the one-shot subcommands", "[she
   CHECK(Contains(out, "Deposited 2.50 to account 1; balance 12.50"));
   CHECK(Contains(out, "page 2 of 2"));
   CHECK(Contains(out, "Usage"));
-  CHECK(Contains(err, "line 7: already on the first page"));
-  CHECK(Contains(err, "line 10: unknown command 'bogus'"));
-  CHECK(Contains(err, "line 11: the menu letter d takes no arguments"));
-  CHECK(code == 2);  // the first failure (line 7) was a usage error
+  CHECK(Contains(err, "line 6: already on the last page (2 of 2)"));
+  CHECK_FALSE(Contains(out, "page 3 of 2"));
+  CHECK(Contains(err, "line 8: already on the first page"));
+  CHECK(Contains(err, "line 11: unknown command 'bogus'"));
+  CHECK(Contains(err, "line 12: the menu letter d takes no arguments"));
+  CHECK(code == 2);  // the first failure (line 6) was a usage error
   // quit stopped the run: the last list never ran (one "page 1 of 2" from list, one from prev).
   size_t lists = 0;
   for (size_t p = out.find("page 1 of 2"); p != std::string::npos;
@@ -251,6 +254,11 @@ TEST_CASE("shell transaction: abort, quit and end of input discard and say so", 
     CHECK(s.Run(src) == e.want_code);
     CHECK(Contains(s.out.text(), e.says));
     CHECK(Contains(s.out.text(), "2 staged change(s) discarded; nothing changed."));
+    if (e.want_code != 0) {
+      // The script's failure is its end, not its last line (which succeeded).
+      CHECK(Contains(s.err.text(), "end of input: the input ended inside a transaction"));
+      CHECK_FALSE(Contains(s.err.text(), "line 3:"));
+    }
     auto store = OpenStore(tmp.path());
     CHECK(BalanceOf(store.get(), 1) == 10000);
     CHECK(BalanceOf(store.get(), 2) == 500);

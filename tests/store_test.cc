@@ -1,6 +1,7 @@
 #include "drovebank/store.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "test_util.h"
 
@@ -59,6 +60,36 @@ TEST_CASE("store: open allocates consecutive ids and keeps names exactly", "[sto
   CHECK(a->last == "O'Brien, Jr. \"Ziggy\"");
   CHECK(a->version == 1);
   CHECK(a->last_txn == r->record.txn);
+}
+
+TEST_CASE("store: reserved ids are never allocated, across a restart and a checkpoint",
+          "[store]") {
+  TempDir dir;
+  {
+    auto s = OpenStore(dir);
+    CHECK(MustOpen(*s, 100) == 1);
+    auto txn = s->ReserveIds(9, "import");
+    REQUIRE(txn.ok());
+    CHECK(*txn != 0);
+    auto again = s->ReserveIds(5, "import");  // below what is used: nothing to commit
+    REQUIRE(again.ok());
+    CHECK(*again == 0);
+    CHECK(MustOpen(*s, 100) == 10);
+    CHECK(!s->ReserveIds(0, "import").ok());
+    REQUIRE(s->ReserveIds(15, "import").ok());
+  }
+  // A reboot: the shared state is rebuilt from the journal alone.
+  std::filesystem::remove(dir / "data/journal/shm");
+  {
+    auto s = OpenStore(dir);
+    CHECK(MustOpen(*s, 100) == 16);
+    REQUIRE(s->ReserveIds(20, "import").ok());
+    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+  }
+  // After a checkpoint the reservation lives on in CHECKPOINT's max_id.
+  std::filesystem::remove(dir / "data/journal/shm");
+  auto s = OpenStore(dir);
+  CHECK(MustOpen(*s, 100) == 21);
 }
 
 TEST_CASE("store: each rule refuses and changes nothing", "[store]") {

@@ -29,6 +29,7 @@ struct CliContext {
   // Set by list/search/history so the shell's next/prev can re-run them a page over.
   std::vector<std::string> last_paged;
   size_t last_page = 0;
+  size_t last_pages = 0;  // how many pages it had then
   // Extra commands registered by other parts (shell, batch, import-legacy).
   std::vector<std::function<void(CLI::App&, CliContext&)>> extensions;
   // What runs when no command is given (the shell); prints help when unset.

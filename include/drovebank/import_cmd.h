@@ -12,6 +12,13 @@
 //     first name, last name and balance match the legacy account (and it is open), and is
 //     a conflict otherwise; an id whose key was used for other data is a conflict too.
 //     Conflicts are never changed.
+// Ids are never reused: after the accounts, when the last id the original used
+// (LegacyPlan::LastIdUsed: index.idx's last id, or a larger id named by any legacy file,
+// one in error included) is above the largest id used here, one more record reserves the
+// ids up to it (Store::ReserveIds). So new accounts are numbered past both the largest
+// imported id and index.idx (the original may have handed out ids whose files were
+// deleted since), and a file fixed after an error still finds its id free. A re-run finds
+// them reserved and commits nothing.
 // The legacy directory is only read, never modified.
 #pragma once
 
@@ -52,6 +59,8 @@ struct ImportOptions {
 struct ImportReport {
   LegacyPlan plan;
   std::vector<ImportedAccount> accounts;  // one per plan.accounts entry, same order
+  std::uint64_t reserve_txn = 0;  // the record reserving the original's ids; 0 if not needed
+  AccountId next_id = 0;  // the id the next account opened here gets; 0 when none is left
   size_t Count(ImportOutcome o) const;
   // 0 when every importable account is here and no file was in error; else 3.
   int ExitCode() const;
@@ -62,9 +71,9 @@ std::string LegacyImportKey(AccountId id);
 
 // Plans `dir` (read through store->env()) and commits the plan as described above.
 // Fails without committing anything when DIR is not a readable directory
-// (InvalidArgument). A failed group write (IOError, Busy, NeedsRecovery, ...) stops the
-// import: earlier groups stay committed, the Status says how far it got and keeps
-// maybe_applied; running the import again completes it.
+// (InvalidArgument). A failed group write or reservation (IOError, Busy, NeedsRecovery,
+// ...) stops the import: earlier groups stay committed, the Status says how far it got and
+// keeps maybe_applied; running the import again completes it.
 Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
                                   const ImportOptions& options);
 

@@ -34,7 +34,7 @@ struct JournalPos {
 struct CheckpointInfo {
   JournalPos pos;                  // records before pos are durable in the account files
   std::uint64_t last_txn = 0;      // the last txn before pos
-  AccountId max_id = 0;            // the largest account id opened before pos
+  AccountId max_id = 0;            // the largest id opened or reserved before pos
   std::uint64_t account_count = 0;  // accounts opened before pos
 };
 
@@ -62,8 +62,9 @@ class Journal {
   // it so a failed sync or a torn tail is settled from what the disk really holds.
   Status Reinitialize();
 
-  // Reserves a new account id (the next after the largest ever allocated). An id whose
-  // open never commits is skipped, never reused within this boot.
+  // Reserves a new account id (the next after the largest ever allocated or used by a
+  // record, reservations included). An id whose open never commits is skipped, never
+  // reused within this boot.
   Result<AccountId> AllocateId();
 
   // Commit step 1. Under the append mutex: assigns consecutive txn numbers and the time to
@@ -83,9 +84,10 @@ class Journal {
   void clear_rotated() { rotated_ = false; }
 
   JournalPos End() const;
-  std::uint64_t account_count() const;
-  // The largest account id allocated in this boot's shared state (0 when read-only).
+  // The largest account id used so far (opens and reservations, see LargestIdUsed):
+  // AllocateId hands out the next one. A snapshot; another process may raise it.
   AccountId max_id() const;
+  std::uint64_t account_count() const;
 
   Result<CheckpointInfo> ReadCheckpoint() const;
   Status WriteCheckpoint(const CheckpointInfo& info);

@@ -20,6 +20,7 @@
 // Planning never modifies the directory and never writes to the new store.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -59,6 +60,11 @@ struct LegacyPlan {
   std::vector<LegacyAccount> accounts;    // sorted by id, at most one per id
   std::vector<LegacyDecision> decisions;  // one per directory entry, sorted by file name
   AccountId last_id_from_index = 0;       // 0 when index.idx is missing or in error
+  // The largest id named by any account file or leftover (<id>.txt, .tmp, .xtmp, ...),
+  // imported or not: a file in error still shows the original used that id. 0 for none.
+  AccountId largest_file_id = 0;
+  // The ids the original used: 1 to the larger of the two above.
+  AccountId LastIdUsed() const { return std::max(last_id_from_index, largest_file_id); }
   std::size_t errors = 0;                 // the number of decisions with action "error"
 };
 

@@ -51,8 +51,18 @@ struct Record {
   std::string request;  // canonical request text, compared when a key is reused
   std::vector<Op> ops;
   std::vector<RecordAccount> accounts;
+  // Account ids 1..reserve_ids count as used: no open is ever given one of them by
+  // AllocateId. Legacy import sets it to the original's index.idx, whose last id may
+  // belong to accounts deleted before the import. 0 (the usual case) reserves nothing.
+  AccountId reserve_ids = 0;
   bool operator==(const Record&) const = default;
 };
+
+// The largest account id the record uses up: its opens' ids and its reservation (0 for
+// none). The journal's next id is one past the largest over all records.
+AccountId LargestIdUsed(const Record& r);
+// How many accounts the record opens.
+std::uint64_t AccountsOpened(const Record& r);
 
 // Canonical text of a request (the ops before results), e.g. "deposit 7 1000".
 std::string RequestText(const std::vector<Op>& ops);

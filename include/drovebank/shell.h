@@ -152,6 +152,9 @@ class Shell {
   std::unique_ptr<PendingTransaction> txn_;
   int first_failure_ = 0;
   bool stop_ = false;
+  // Once the lines are done: what a script's report names instead of "line N" ("end of
+  // input" or "exit"); empty while lines run.
+  std::string finishing_;
 };
 
 // Registers the shell with `ctx`: sets ctx.no_command and adds the `shell` subcommand

@@ -33,6 +33,9 @@ struct StoreOptions {
 struct Event {
   std::vector<Op> ops;
   std::string key;  // idempotency key, optional
+  // Ids 1..reserve_ids are used up from this record on (Record::reserve_ids); 0: none.
+  // An event may carry only a reservation (no ops).
+  AccountId reserve_ids = 0;
 };
 
 struct EventResult {
@@ -71,7 +74,8 @@ class Store {
   Result<Account> Get(AccountId id);
 
   // Commits `ops` atomically as one record. An open op with id 0 gets the next free id;
-  // one with an id given (legacy import) is refused with RuleFailed if that id exists. Success: durable and visible. Rule failures
+  // one with an id given (legacy import) is refused with RuleFailed if that id exists.
+  // Success: durable and visible. Rule failures
   // (NotFound, Closed, InsufficientFunds, Limit, RuleFailed, KeyReused) and Busy change
   // nothing. IOError with maybe_applied() means the record may be committed: recover
   // settles it. `fault_path` names the write path for fault points ("deposit", "commit").
@@ -92,6 +96,15 @@ class Store {
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
   // One committed transaction.
   Result<Record> FindTxn(std::uint64_t txn);
+
+  // Makes sure no account opened with id 0 is ever given an id in 1..last (legacy
+  // import: the original handed them out, and an account deleted there keeps its id
+  // used). When the largest id the committed records use (opens and reservations) is
+  // below `last`, commits one record that reserves them (Event::reserve_ids) and returns
+  // its txn; otherwise commits nothing and returns 0, so calling it again changes nothing.
+  // `last` is in 1..kMaxAccountId (else InvalidArgument). Errors as for Commit;
+  // `fault_path` names the write path.
+  Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path);
 
   // Makes every committed change durable in the account files and records how far the
   // journal is applied. With wait=false it returns Ok at once if another process is

@@ -97,9 +97,10 @@ void AddPaging(CLI::App* c, Args& a) {
       ->check(CLI::Range(1, 1000));
 }
 
-void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page) {
+void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, size_t pages) {
   ctx.last_paged = std::move(cmd);
   ctx.last_page = page;
+  ctx.last_pages = pages;
 }
 
 }  // namespace
@@ -215,7 +216,8 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
     DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
     DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
     PrintAccountPage(ctx, page, "No accounts on this page.");
-    RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page);
+    RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
+                  page.pages);
     return Status::Ok();
   }));
 
@@ -228,7 +230,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
     DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
     PrintAccountPage(ctx, page, "No matching accounts.");
     RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)},
-                  a->page);
+                  a->page, page.pages);
     return Status::Ok();
   }));
 
@@ -272,7 +274,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
                {"entries", items}},
               text);
     RememberPaged(ctx, {"history", a->id, "--page-size", std::to_string(a->page_size)},
-                  a->page);
+                  a->page, page.pages);
     return Status::Ok();
   }));
 
@@ -308,6 +310,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
           text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
                               FormatCents(op.amount), op.id, FormatCents(op.after));
       }
+    }
+    if (r.reserve_ids != 0) {
+      text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
+                          r.reserve_ids);
     }
     text.pop_back();
     ctx.Print(RecordJsonView(r), text);

@@ -83,6 +83,7 @@ nlohmann::json RecordJsonView(const Record& r) {
   }
   nlohmann::json j = {{"txn", r.txn}, {"time", FormatTime(r.time_ms)}, {"ops", ops}};
   if (!r.key.empty()) j["key"] = r.key;
+  if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
   return j;
 }
 

@@ -144,6 +144,24 @@ Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
     }
     if (options.progress) options.progress(end, todo.size());
   }
+  // After the accounts, so a crash before this point is finished by a re-run like any
+  // other; the opens above already used up ids to the largest imported one. A file in
+  // error keeps its id too: fixed and imported again later, it must not find it taken.
+  if (AccountId last = report.plan.LastIdUsed(); last != 0) {
+    Result<std::uint64_t> txn = store->ReserveIds(last, "import");
+    if (!txn.ok()) {
+      const Status& s = txn.status();
+      return Status(s.code(),
+                    fmt::format("all {} account(s) are settled, but reserving the ids up to "
+                                "{}, the last the original used, failed: {}; running "
+                                "import-legacy again finishes it",
+                                todo.size(), last, s.message()))
+          .set_maybe_applied(s.maybe_applied());
+    }
+    report.reserve_txn = *txn;
+  }
+  AccountId used = store->journal().max_id();
+  report.next_id = used < kMaxAccountId ? used + 1 : 0;
   return report;
 }
 

@@ -103,17 +103,22 @@ void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r)
       "file(s) in error; {} leftover(s) discarded; {} skipped.",
       imported, already, conflicts, errors, r.plan.errors, discarded, skipped);
   AccountId max_id = r.plan.accounts.empty() ? 0 : r.plan.accounts.back().id;
-  if (r.plan.last_id_from_index > max_id) {
+  if (AccountId used = r.plan.LastIdUsed(); used > max_id) {
+    std::string why = r.plan.last_id_from_index == used
+                          ? fmt::format("index.idx says ids up to {} were handed out", used)
+                          : fmt::format("a legacy file names id {}", used);
     text += fmt::format(
-        "\nNote: index.idx says ids up to {} were handed out, but the largest account found is "
-        "{}; new accounts here are numbered after the largest id in this store.",
-        r.plan.last_id_from_index, max_id);
+        "\nNote: {}, but the largest account imported is {}; ids up to {} stay reserved{}, so "
+        "none of them is given to a new account.",
+        why, max_id, used, r.reserve_txn != 0 ? fmt::format(" (txn {})", r.reserve_txn) : "");
   }
+  if (r.next_id != 0) text += fmt::format("\nThe next account opened here gets id {}.", r.next_id);
 
   nlohmann::json accounts = nlohmann::json::array();
   for (const ImportedAccount& a : r.accounts) accounts.push_back(AccountReportJson(a));
   nlohmann::json j = {{"dir", dir},
                       {"last_id_from_index", r.plan.last_id_from_index},
+                      {"last_id_used", r.plan.LastIdUsed()},
                       {"decisions", decisions},
                       {"accounts", accounts},
                       {"summary",
@@ -124,6 +129,10 @@ void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r)
                         {"file_errors", r.plan.errors},
                         {"discarded", discarded},
                         {"skipped", skipped}}},
+                      {"reserve_txn", r.reserve_txn == 0 ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(r.reserve_txn)},
+                      {"next_id", r.next_id == 0 ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(r.next_id)},
                       {"exit", r.ExitCode()}};
   ctx.Print(j, text);
   ctx.exit_code = r.ExitCode();

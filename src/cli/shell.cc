@@ -32,7 +32,9 @@ Shell::~Shell() = default;
 bool Shell::in_transaction() const { return txn_ != nullptr; }
 
 std::string Shell::ErrorPrefix() const {
-  return in_.interactive() ? ctx_.program : fmt::format("line {}", in_.line_number());
+  if (in_.interactive()) return ctx_.program;
+  if (!finishing_.empty()) return finishing_;
+  return fmt::format("line {}", in_.line_number());
 }
 
 std::string Shell::Prompt() const {
@@ -119,6 +121,9 @@ int Shell::Run() {
     Fail(Status::Cancelled("interrupted; the rest of the input was not run"));
     if (first_failure_ == kExitOk) first_failure_ = kExitInterrupted;
   }
+  // What fails from here on is no line's doing: a script's report must not pin it on the
+  // last line read, which may be a commit that succeeded.
+  finishing_ = at_end || interrupted ? "end of input" : "exit";
   if (txn_) {
     bool unfinished_script = !in_.interactive() && (at_end || interrupted);
     EndTransaction(at_end ? "discarded at the end of input" : "discarded on exit");
@@ -128,10 +133,16 @@ int Shell::Run() {
     }
   }
   // A checkpoint at clean exit: the next session starts without a journal tail to replay.
+  // It only moves committed changes into the account files, so a failure changes no
+  // committed result; the message says so.
   if (ctx_.store) {
     Status s = ctx_.store->Checkpoint(/*wait=*/true);
     if (!s.ok()) {
-      int code = Fail(s);
+      int code = Fail(Status(s.code(), fmt::format("the checkpoint at exit failed: {}; the "
+                                                   "commits above stand: they are in the "
+                                                   "journal, and the next checkpoint covers them",
+                                                   s.message()))
+                          .set_maybe_applied(s.maybe_applied()));
       if (first_failure_ == kExitOk) first_failure_ = code;
     }
   }

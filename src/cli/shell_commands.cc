@@ -172,6 +172,13 @@ int Shell::RunCommand(std::vector<std::string> args, bool* quit) {
     if (w == "prev" && ctx_.last_page <= 1) {
       return Fail(Status::InvalidArgument("already on the first page"));
     }
+    // Past the end there is only an empty page; say so, as prev does at the start. (Rows
+    // added since the listing are seen by running it again.)
+    if (w == "next" && ctx_.last_page >= ctx_.last_pages) {
+      return Fail(Status::InvalidArgument(fmt::format(
+          "already on the last page ({} of {}); run the {} again to see anything added since",
+          ctx_.last_page, ctx_.last_pages, ctx_.last_paged[0])));
+    }
     std::vector<std::string> again = ctx_.last_paged;
     again.push_back("--page");
     again.push_back(std::to_string(w == "next" ? ctx_.last_page + 1 : ctx_.last_page - 1));
