@@ -78,11 +78,13 @@ Result<size_t> Store::ReplaySinceCheckpoint(size_t* records_seen) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   JournalPos end = journal_->End();
   DB_RETURN_IF_ERROR(journal_->Sync(end, "repair"));  // the write-ahead rule, as above
-  return ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record&) { ++*records_seen; });
+  return ApplyRange(
+      ckpt.pos, end, /*wait=*/true, [&](const Record&) { ++*records_seen; }, /*warm_files=*/true);
 }
 
 Result<size_t> Store::ApplyRange(JournalPos from, JournalPos to, bool wait,
-                                 const std::function<void(const Record&)>& seen) {
+                                 const std::function<void(const Record&)>& seen,
+                                 bool warm_files) {
   // Streamed: keys are applied as their records pass, and of the accounts only each
   // one's newest state is kept, so memory is the accounts touched, not the records.
   // Applying a key before its account is safe: both come from a durable record.
@@ -97,6 +99,14 @@ Result<size_t> Store::ApplyRange(JournalPos from, JournalPos to, bool wait,
     for (RecordAccount& ra : r.accounts) newest[ra.state.id] = std::move(ra.state);
     return Status::Ok();
   }));
+  if (warm_files) {
+    // Why: after a crash in a big store, each account to check is likely cold, and read
+    // one by one each costs a disk read of ~1 ms (docs/BENCHMARKS.md, finding 9).
+    std::vector<std::string> paths;
+    paths.reserve(newest.size());
+    for (const auto& entry : newest) paths.push_back(layout_.AccountPath(entry.first));
+    env_->WarmForReplace(paths);
+  }
   for (auto& [id, state] : newest) {
     DB_ASSIGN_OR_RETURN(bool wrote, ApplyState(state, wait));
     rewritten += wrote;

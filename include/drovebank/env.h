@@ -60,6 +60,12 @@ class Env {
   virtual Status ReplaceFile(const std::string& from, const std::string& to) {
     return Rename(from, to);
   }
+  // A hint, never needed for correctness: brings into the cache what replacing each file
+  // of `paths` will read from disk (its inode's block, its first data block), several at
+  // once where the Env can, and returns when done. May update the files' atime. Safe to
+  // call from another thread while the Env is in use; failures are ignored. The default
+  // does nothing.
+  virtual void WarmForReplace(const std::vector<std::string>& paths) { (void)paths; }
   virtual Status Unlink(const std::string& path) = 0;
   // mkdir(2); Ok when a directory already exists there.
   virtual Status MakeDir(const std::string& path, unsigned mode) = 0;

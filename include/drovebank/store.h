@@ -127,9 +127,12 @@ class Store {
   Result<std::vector<Record>> RecordsSinceCheckpoint();
   // Streams the records in [from, to) and brings the files up to date with them, as
   // ApplyRecords, holding only each account's newest state. `seen` is shown each record
-  // first. Returns how many files were rewritten; stops at the first error.
+  // first. With `warm_files`, the Env warms the accounts' files all at once before they are
+  // checked (Env::WarmForReplace), for a tail whose accounts may be cold. Returns how many
+  // files were rewritten; stops at the first error.
   Result<size_t> ApplyRange(JournalPos from, JournalPos to, bool wait,
-                            const std::function<void(const Record&)>& seen = {});
+                            const std::function<void(const Record&)>& seen = {},
+                            bool warm_files = false);
   // Makes the records after the checkpoint durable and applies them (recover's replay);
   // `records_seen` is incremented once per record.
   Result<size_t> ReplaySinceCheckpoint(size_t* records_seen);
