@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -45,8 +46,14 @@ struct CliContext {
 };
 
 // Builds an App with the global options (when `with_globals`) and every subcommand bound
-// to `ctx`. The returned App owns the storage its options write to.
-std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals);
+// to `ctx`; with `only` naming a built-in subcommand, just that one (the other built-in
+// ones and the extensions' are then unknown to it). The returned App owns the storage its options write to.
+std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals,
+                                   std::string_view only = {});
+
+// The built-in subcommand argv names (skipping the global options and their values), or
+// empty when it names none, asks only for help or version, or is unclear.
+std::string_view CoreCommandNamed(int argc, char** argv);
 
 // JSON of an account in the documented field names (money as decimal strings).
 nlohmann::json AccountJson(const Account& a);

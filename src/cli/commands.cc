@@ -56,15 +56,15 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   switch (kind) {
     case OpKind::kDeposit:
       j["account"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
-      text = fmt::format("Deposited {} to account {}; balance {} (txn {}){}",
-                         FormatCents(done.amount), done.id, FormatCents(done.after),
-                         res.record.txn, again);
+      text =
+          fmt::format("Deposited {} to account {}; balance {} (txn {}){}", FormatCents(done.amount),
+                      done.id, FormatCents(done.after), res.record.txn, again);
       break;
     case OpKind::kWithdraw:
       j["account"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
       text = fmt::format("Withdrew {} from account {}; balance {} (txn {}){}",
-                         FormatCents(done.amount), done.id, FormatCents(done.after),
-                         res.record.txn, again);
+                         FormatCents(done.amount), done.id, FormatCents(done.after), res.record.txn,
+                         again);
       break;
     default:
       j["from"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
@@ -87,8 +87,7 @@ void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view 
   }
   if (p.items.empty()) text += fmt::format("{}\n", empty);
   text += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
-  ctx.Print({{"page", p.page}, {"pages", p.pages}, {"total", p.total}, {"accounts", items}},
-            text);
+  ctx.Print({{"page", p.page}, {"pages", p.pages}, {"total", p.total}, {"accounts", items}}, text);
 }
 
 void AddPaging(CLI::App* c, Args& a) {
@@ -105,7 +104,31 @@ void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, s
 
 }  // namespace
 
-std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
+// Why: a one-shot command is a whole process, and building every subcommand's CLI11
+// options was half of a deposit's instructions. Knowing the command from argv, only its
+// options are built; anything unclear (help, a typo, an extension) builds them all, so
+// parsing and its messages are never different.
+std::string_view CoreCommandNamed(int argc, char** argv) {
+  static constexpr std::string_view kCore[] = {"open",  "show", "deposit", "withdraw", "transfer",
+                                               "close", "list", "search",  "history",  "txn"};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return {};
+    if (arg == "-d" || arg == "--data-dir" || arg == "--lock-timeout") {
+      ++i;  // its value
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    for (std::string_view name : kCore) {
+      if (arg == name) return name;
+    }
+    return {};
+  }
+  return {};
+}
+
+std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::string_view only) {
+  auto wants = [only](std::string_view name) { return only.empty() || only == name; };
   auto app = std::make_unique<CLI::App>(
       "drovebank: a crash-safe bank ledger kept in plain files.\n"
       "Run without a command for the interactive shell.",
@@ -128,42 +151,46 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
     app->set_version_flag("--version", std::string("drovebank ") + DROVEBANK_VERSION);
   }
 
-  auto* open = app->add_subcommand("open", "Open an account; prints its new id");
-  open->add_option("FIRST", a->first, "First name")->required();
-  open->add_option("LAST", a->last, "Last name")->required();
-  open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
-  open->footer("Example: drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00");
-  open->callback(Body(ctx, [&ctx, a]() -> Status {
-    Op op;
-    op.kind = OpKind::kOpen;
-    DB_RETURN_IF_ERROR(ValidateName(a->first, "first name"));
-    DB_RETURN_IF_ERROR(ValidateName(a->last, "last name"));
-    op.first = a->first;
-    op.last = a->last;
-    DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
-    const RecordAccount& ra = res.record.accounts.at(0);
-    nlohmann::json j = AccountJson(ra.state);
-    j["txn"] = res.record.txn;
-    ctx.Print(j, fmt::format("Opened account {} for {}, balance {}", ra.state.id,
-                             Name(ra.state), FormatCents(ra.state.balance)));
-    return Status::Ok();
-  }));
+  if (wants("open")) {
+    auto* open = app->add_subcommand("open", "Open an account; prints its new id");
+    open->add_option("FIRST", a->first, "First name")->required();
+    open->add_option("LAST", a->last, "Last name")->required();
+    open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
+    open->footer("Example: drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00");
+    open->callback(Body(ctx, [&ctx, a]() -> Status {
+      Op op;
+      op.kind = OpKind::kOpen;
+      DB_RETURN_IF_ERROR(ValidateName(a->first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateName(a->last, "last name"));
+      op.first = a->first;
+      op.last = a->last;
+      DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
+      const RecordAccount& ra = res.record.accounts.at(0);
+      nlohmann::json j = AccountJson(ra.state);
+      j["txn"] = res.record.txn;
+      ctx.Print(j, fmt::format("Opened account {} for {}, balance {}", ra.state.id, Name(ra.state),
+                               FormatCents(ra.state.balance)));
+      return Status::Ok();
+    }));
+  }
 
-  auto* show = app->add_subcommand("show", "Show one account");
-  show->add_option("ID", a->id, "Account id")->required();
-  show->footer("Example: drovebank show 1001");
-  show->callback(Body(ctx, [&ctx, a]() -> Status {
-    DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
-    ctx.Print(AccountJson(acct),
-              fmt::format("Account {}: {}\nBalance: {}\nStatus:  {}\nChanges: {} (last txn {})",
-                          acct.id, Name(acct), FormatCents(acct.balance),
-                          acct.closed ? "closed" : "open", acct.version, acct.last_txn));
-    return Status::Ok();
-  }));
+  if (wants("show")) {
+    auto* show = app->add_subcommand("show", "Show one account");
+    show->add_option("ID", a->id, "Account id")->required();
+    show->footer("Example: drovebank show 1001");
+    show->callback(Body(ctx, [&ctx, a]() -> Status {
+      DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
+      ctx.Print(AccountJson(acct),
+                fmt::format("Account {}: {}\nBalance: {}\nStatus:  {}\nChanges: {} (last txn {})",
+                            acct.id, Name(acct), FormatCents(acct.balance),
+                            acct.closed ? "closed" : "open", acct.version, acct.last_txn));
+      return Status::Ok();
+    }));
+  }
 
   struct MoneyCmd {
     const char* name;
@@ -178,6 +205,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
                  "drovebank withdraw 1001 10.50"},
         MoneyCmd{"transfer", OpKind::kTransfer, "Move AMOUNT from account FROM to account TO",
                  "drovebank transfer 1001 1002 99.99 --txn rent-nov"}}) {
+    if (!wants(m.name)) continue;
     auto* c = app->add_subcommand(m.name, m.help);
     if (m.kind == OpKind::kTransfer) {
       c->add_option("FROM", a->id, "Account to take from")->required();
@@ -194,138 +222,150 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals) {
     c->callback(Body(ctx, [&ctx, a, kind, path]() { return DoMoneyOp(ctx, kind, *a, path); }));
   }
 
-  auto* close = app->add_subcommand("close", "Close an account (its balance must be 0.00)");
-  close->add_option("ID", a->id, "Account id")->required();
-  close->footer("Example: drovebank close 1001");
-  close->callback(Body(ctx, [&ctx, a]() -> Status {
-    Op op;
-    op.kind = OpKind::kClose;
-    DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
-    nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
-    j["txn"] = res.record.txn;
-    ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
-    return Status::Ok();
-  }));
+  if (wants("close")) {
+    auto* close = app->add_subcommand("close", "Close an account (its balance must be 0.00)");
+    close->add_option("ID", a->id, "Account id")->required();
+    close->footer("Example: drovebank close 1001");
+    close->callback(Body(ctx, [&ctx, a]() -> Status {
+      Op op;
+      op.kind = OpKind::kClose;
+      DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
+      nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
+      j["txn"] = res.record.txn;
+      ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
+      return Status::Ok();
+    }));
+  }
 
-  auto* list = app->add_subcommand("list", "List accounts by id, a page at a time");
-  AddPaging(list, *a);
-  list->footer("Example: drovebank list --page 2 --page-size 50");
-  list->callback(Body(ctx, [&ctx, a]() -> Status {
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
-    PrintAccountPage(ctx, page, "No accounts on this page.");
-    RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
-                  page.pages);
-    return Status::Ok();
-  }));
+  if (wants("list")) {
+    auto* list = app->add_subcommand("list", "List accounts by id, a page at a time");
+    AddPaging(list, *a);
+    list->footer("Example: drovebank list --page 2 --page-size 50");
+    list->callback(Body(ctx, [&ctx, a]() -> Status {
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
+      PrintAccountPage(ctx, page, "No accounts on this page.");
+      RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
+                    page.pages);
+      return Status::Ok();
+    }));
+  }
 
-  auto* search = app->add_subcommand("search", "Find accounts whose name contains TEXT");
-  search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
-  AddPaging(search, *a);
-  search->footer("Example: drovebank search lovelace");
-  search->callback(Body(ctx, [&ctx, a]() -> Status {
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
-    PrintAccountPage(ctx, page, "No matching accounts.");
-    RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)},
-                  a->page, page.pages);
-    return Status::Ok();
-  }));
+  if (wants("search")) {
+    auto* search = app->add_subcommand("search", "Find accounts whose name contains TEXT");
+    search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
+    AddPaging(search, *a);
+    search->footer("Example: drovebank search lovelace");
+    search->callback(Body(ctx, [&ctx, a]() -> Status {
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
+      PrintAccountPage(ctx, page, "No matching accounts.");
+      RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)}, a->page,
+                    page.pages);
+      return Status::Ok();
+    }));
+  }
 
-  auto* history = app->add_subcommand("history", "An account's committed changes, newest first");
-  history->add_option("ID", a->id, "Account id")->required();
-  AddPaging(history, *a);
-  history->footer("Example: drovebank history 1001 --page 2");
-  history->callback(Body(ctx, [&ctx, a]() -> Status {
-    DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(auto page, store->History(id, a->page, a->page_size));
-    nlohmann::json items = nlohmann::json::array();
-    std::string text =
-        Paint(ctx.out, Style::kHeader,
-              fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}", "txn", "time", "kind",
-                          "amount", "counterpart", "balance after")) +
-        "\n";
-    for (const HistoryEntry& e : page.items) {
-      std::string counterpart =
-          e.counterpart == 0 ? ""
-                             : fmt::format("{} {}", e.outgoing ? "to" : "from", e.counterpart);
-      std::string amount = fmt::format("{}{}", e.kind == OpKind::kWithdraw || e.outgoing ? "-" : "",
-                                       FormatCents(e.amount));
-      items.push_back({{"txn", e.txn},
-                       {"time", FormatTime(e.time_ms)},
-                       {"kind", OpKindName(e.kind)},
-                       {"amount", FormatCents(e.amount)},
-                       {"counterpart", e.counterpart == 0 ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(e.counterpart)},
-                       {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
-                       {"balance_after", FormatCents(e.balance_after)}});
-      text += fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", e.txn,
-                          FormatTime(e.time_ms), OpKindName(e.kind), amount, counterpart,
-                          FormatCents(e.balance_after));
-    }
-    text += fmt::format("page {} of {} ({} in all)", page.page, page.pages, page.total);
-    ctx.Print({{"id", id},
-               {"page", page.page},
-               {"pages", page.pages},
-               {"total", page.total},
-               {"entries", items}},
-              text);
-    RememberPaged(ctx, {"history", a->id, "--page-size", std::to_string(a->page_size)},
-                  a->page, page.pages);
-    return Status::Ok();
-  }));
-
-  auto* txn = app->add_subcommand("txn", "Show one committed transaction by its number");
-  txn->add_option("N", a->txn, "Transaction number")->required();
-  txn->footer("Example: drovebank txn 42");
-  txn->callback(Body(ctx, [&ctx, a]() -> Status {
-    std::uint64_t n = 0;
-    if (a->txn.empty() || a->txn.size() > 19 ||
-        a->txn.find_first_not_of("0123456789") != std::string::npos ||
-        (n = std::stoull(a->txn)) == 0) {
-      return Status::InvalidArgument(fmt::format("'{}' is not a transaction number", a->txn));
-    }
-    DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-    DB_ASSIGN_OR_RETURN(Record r, store->FindTxn(n));
-    std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, FormatTime(r.time_ms),
-                                   r.key.empty() ? "" : fmt::format(" (key {})", r.key));
-    for (const Op& op : r.ops) {
-      switch (op.kind) {
-        case OpKind::kOpen:
-          text += fmt::format("  open {} for {} {} with {}\n", op.id, op.first, op.last,
-                              FormatCents(op.amount));
-          break;
-        case OpKind::kTransfer:
-          text += fmt::format("  transfer {} from {} (now {}) to {} (now {})\n",
-                              FormatCents(op.amount), op.id, FormatCents(op.after), op.to,
-                              FormatCents(op.to_after));
-          break;
-        case OpKind::kClose:
-          text += fmt::format("  close {}\n", op.id);
-          break;
-        default:
-          text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
-                              FormatCents(op.amount), op.id, FormatCents(op.after));
+  if (wants("history")) {
+    auto* history = app->add_subcommand("history", "An account's committed changes, newest first");
+    history->add_option("ID", a->id, "Account id")->required();
+    AddPaging(history, *a);
+    history->footer("Example: drovebank history 1001 --page 2");
+    history->callback(Body(ctx, [&ctx, a]() -> Status {
+      DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(auto page, store->History(id, a->page, a->page_size));
+      nlohmann::json items = nlohmann::json::array();
+      std::string text =
+          Paint(ctx.out, Style::kHeader,
+                fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}", "txn", "time", "kind",
+                            "amount", "counterpart", "balance after")) +
+          "\n";
+      for (const HistoryEntry& e : page.items) {
+        std::string counterpart =
+            e.counterpart == 0 ? ""
+                               : fmt::format("{} {}", e.outgoing ? "to" : "from", e.counterpart);
+        std::string amount = fmt::format(
+            "{}{}", e.kind == OpKind::kWithdraw || e.outgoing ? "-" : "", FormatCents(e.amount));
+        items.push_back({{"txn", e.txn},
+                         {"time", FormatTime(e.time_ms)},
+                         {"kind", OpKindName(e.kind)},
+                         {"amount", FormatCents(e.amount)},
+                         {"counterpart", e.counterpart == 0 ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(e.counterpart)},
+                         {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
+                         {"balance_after", FormatCents(e.balance_after)}});
+        text += fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", e.txn,
+                            FormatTime(e.time_ms), OpKindName(e.kind), amount, counterpart,
+                            FormatCents(e.balance_after));
       }
-    }
-    if (r.reserve_ids != 0) {
-      text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
-                          r.reserve_ids);
-    }
-    text.pop_back();
-    ctx.Print(RecordJsonView(r), text);
-    return Status::Ok();
-  }));
+      text += fmt::format("page {} of {} ({} in all)", page.page, page.pages, page.total);
+      ctx.Print({{"id", id},
+                 {"page", page.page},
+                 {"pages", page.pages},
+                 {"total", page.total},
+                 {"entries", items}},
+                text);
+      RememberPaged(ctx, {"history", a->id, "--page-size", std::to_string(a->page_size)}, a->page,
+                    page.pages);
+      return Status::Ok();
+    }));
+  }
 
-  for (auto& ext : ctx.extensions) ext(*app, ctx);
+  if (wants("txn")) {
+    auto* txn = app->add_subcommand("txn", "Show one committed transaction by its number");
+    txn->add_option("N", a->txn, "Transaction number")->required();
+    txn->footer("Example: drovebank txn 42");
+    txn->callback(Body(ctx, [&ctx, a]() -> Status {
+      std::uint64_t n = 0;
+      if (a->txn.empty() || a->txn.size() > 19 ||
+          a->txn.find_first_not_of("0123456789") != std::string::npos ||
+          (n = std::stoull(a->txn)) == 0) {
+        return Status::InvalidArgument(fmt::format("'{}' is not a transaction number", a->txn));
+      }
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Record r, store->FindTxn(n));
+      std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, FormatTime(r.time_ms),
+                                     r.key.empty() ? "" : fmt::format(" (key {})", r.key));
+      for (const Op& op : r.ops) {
+        switch (op.kind) {
+          case OpKind::kOpen:
+            text += fmt::format("  open {} for {} {} with {}\n", op.id, op.first, op.last,
+                                FormatCents(op.amount));
+            break;
+          case OpKind::kTransfer:
+            text += fmt::format("  transfer {} from {} (now {}) to {} (now {})\n",
+                                FormatCents(op.amount), op.id, FormatCents(op.after), op.to,
+                                FormatCents(op.to_after));
+            break;
+          case OpKind::kClose:
+            text += fmt::format("  close {}\n", op.id);
+            break;
+          default:
+            text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
+                                FormatCents(op.amount), op.id, FormatCents(op.after));
+        }
+      }
+      if (r.reserve_ids != 0) {
+        text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
+                            r.reserve_ids);
+      }
+      text.pop_back();
+      ctx.Print(RecordJsonView(r), text);
+      return Status::Ok();
+    }));
+  }
+
+  if (only.empty()) {
+    for (auto& ext : ctx.extensions) ext(*app, ctx);
+  }
   return app;
 }
 
 int RunCli(int argc, char** argv, CliContext& ctx) {
-  auto app = BuildApp(ctx, /*with_globals=*/true);
+  auto app = BuildApp(ctx, /*with_globals=*/true, CoreCommandNamed(argc, argv));
   try {
     app->parse(argc, argv);
   } catch (const CLI::Success& e) {
