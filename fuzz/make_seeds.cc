@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,37 @@ int main(int argc, char** argv) {
        R"([{"id":1,"type":"branch","balance":400},{"id":2,"type":"customer",)"
        R"("events":[{"id":1,"interface":"deposit","money":570.25},)"
        R"({"id":2,"interface":"query"}]}])"});
+  // Whole batch inputs: JSON Lines (blank and CRLF lines included) and the customer array.
+  ok &= WriteSeeds(
+      out, "fuzz_batch_input",
+      {"{\"op\":\"open\",\"first\":\"Ada\",\"last\":\"Lovelace\",\"amount\":\"10\"}\n"
+       "\n{\"op\":\"deposit\",\"id\":1,\"amount\":5.25,\"key\":\"k1\"}\r\n"
+       "{\"op\":\"transfer\",\"from\":1,\"to\":\"2\",\"amount\":1}\n{\"op\":\"close\",\"id\":2}",
+       "  \n{\"op\":\"withdraw\",\"id\":\"7\",\"amount\":\"0.01\"}\n{bad\n",
+       "[{\"id\":1,\"type\":\"branch\",\"balance\":400},\n {\"id\":2,\"type\":\"customer\","
+       "\"events\":[{\"id\":1,\"interface\":\"deposit\",\"money\":570.25},"
+       "{\"id\":2,\"interface\":\"query\"},{\"id\":3,\"interface\":\"withdraw\",\"money\":1}]}]\n",
+       "\t[]", "x{}"});
+  // Legacy directories (entries separated by NUL; "name/content" is a file, "@name" a
+  // link, a bare name a directory): a clean one, an interrupted write, an interrupted
+  // transfer, an index rewrite, and names the planner must refuse or skip.
+  auto dir = [](std::initializer_list<std::string> entries) {
+    std::string s;
+    for (const std::string& e : entries) s += e + std::string(1, '\0');
+    return s;
+  };
+  ok &= WriteSeeds(
+      out, "fuzz_legacy_plan",
+      {dir({"index.idx/3\n", "1.txt/Ada,Lovelace,100.0\n", "2.txt/Mary Ann,O'Brien,50.25\n'",
+            "3.txt/Zoë,Ελληνικά,7."}),
+       dir({"index.idx/2", "1.lock/", "1_abcd1234.txt.tmp/Ada,Lovelace,90.0\n",
+            "2.txt/Bob,Smith,1.5", "2_zz99aa00.txt.old/Bob,Smith,1.0"}),
+       dir({"4_Xy12Zw90.txt.xtmp/A,B,1.0", "5_Xy12Zw90.txt.xtmp/C,D,2.0", "5.txt/C,D,3.0",
+            "4_Xy12Zw90.txt.xold/A,B,2.0", "5_Xy12Zw90.txt.xold/C,D,1.0"}),
+       dir({"index.lock/", "index_a1b2c3d4.idx.tmp/9\n", "index_a1b2c3d4.idx.old/8\n",
+            "9.txt/x,y,1e3", "07.txt/a,b,1", "0.txt/a,b,1", "100000000.txt/a,b,1",
+            "6.atmp/a,b,1", "notes.md/hi", "@8.txt", "10.txt", "11_aaaaaaaa.txt.tmp/a,b,1",
+            "11_bbbbbbbb.txt.tmp/a,b,2"})});
   if (!ok) {
     std::perror("fuzz_seeds");
     return 1;
