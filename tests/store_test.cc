@@ -1,8 +1,13 @@
 #include "drovebank/store.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <mutex>
+#include <utility>
+#include <vector>
 
+#include "drovebank/layout.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -62,8 +67,7 @@ TEST_CASE("store: open allocates consecutive ids and keeps names exactly", "[sto
   CHECK(a->last_txn == r->record.txn);
 }
 
-TEST_CASE("store: reserved ids are never allocated, across a restart and a checkpoint",
-          "[store]") {
+TEST_CASE("store: reserved ids are never allocated, across a restart and a checkpoint", "[store]") {
   TempDir dir;
   {
     auto s = OpenStore(dir);
@@ -133,9 +137,9 @@ TEST_CASE("store: a closed account refuses everything but reads", "[store]") {
   close.kind = OpKind::kClose;
   close.id = a;
   REQUIRE(s->Commit(Event{{close}, ""}, "close").ok());
-  for (const Op& op : {Money(OpKind::kDeposit, a, 1), Money(OpKind::kWithdraw, a, 1),
-                       Money(OpKind::kTransfer, b, 1, a), Money(OpKind::kTransfer, a, 1, b),
-                       close}) {
+  for (const Op& op :
+       {Money(OpKind::kDeposit, a, 1), Money(OpKind::kWithdraw, a, 1),
+        Money(OpKind::kTransfer, b, 1, a), Money(OpKind::kTransfer, a, 1, b), close}) {
     auto r = s->Commit(Event{{op}, ""}, "test");
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kClosed);
@@ -190,8 +194,7 @@ TEST_CASE("store: a group commits each event on its own and chains history", "[s
   CHECK(after == std::vector<Cents>{10, 40, 70, 100});
 }
 
-TEST_CASE("store: an idempotency key replays the original and refuses another request",
-          "[store]") {
+TEST_CASE("store: an idempotency key replays the original and refuses another request", "[store]") {
   TempDir dir;
   auto s = OpenStore(dir);
   AccountId a = MustOpen(*s, 0);
@@ -213,8 +216,7 @@ TEST_CASE("store: list pages by id and search ignores case", "[store]") {
   TempDir dir;
   auto s = OpenStore(dir);
   for (int i = 0; i < 45; ++i) {
-    REQUIRE(s->Commit(Event{{OpenOp(i % 2 ? "Grace" : "Alan", i % 3 ? "Hopper" : "Turing", i)},
-                            ""},
+    REQUIRE(s->Commit(Event{{OpenOp(i % 2 ? "Grace" : "Alan", i % 3 ? "Hopper" : "Turing", i)}, ""},
                       "open")
                 .ok());
   }
@@ -290,6 +292,94 @@ TEST_CASE("store: segments rotate, checkpoints advance, history spans segments",
   CHECK(s->FindTxn(62).status().code() == Code::kNotFound);
   CHECK(s->Checkpoint(true).ok());
   CHECK(s->RecordsSinceCheckpoint()->empty());
+}
+
+// PosixEnv with every path WarmForReplace is given recorded.
+class WarmRecordingEnv final : public Env {
+ public:
+  Result<int> Open(const std::string& p, int f, unsigned m) override { return b_->Open(p, f, m); }
+  Status Close(int fd) override { return b_->Close(fd); }
+  Status Write(int fd, std::string_view d) override { return b_->Write(fd, d); }
+  Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t o) override {
+    return b_->PRead(fd, buf, n, o);
+  }
+  Result<std::string> ReadFile(const std::string& p) override { return b_->ReadFile(p); }
+  Status Sync(int fd) override { return b_->Sync(fd); }
+  Status DataSync(int fd) override { return b_->DataSync(fd); }
+  Status Truncate(int fd, std::uint64_t n) override { return b_->Truncate(fd, n); }
+  Result<FileInfo> StatFd(int fd) override { return b_->StatFd(fd); }
+  Result<FileInfo> Stat(const std::string& p) override { return b_->Stat(p); }
+  Status Rename(const std::string& a, const std::string& b) override { return b_->Rename(a, b); }
+  Status ReplaceFile(const std::string& a, const std::string& b) override {
+    return b_->ReplaceFile(a, b);
+  }
+  void WarmForReplace(const std::vector<std::string>& paths) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      warmed_.insert(warmed_.end(), paths.begin(), paths.end());
+    }
+    b_->WarmForReplace(paths);
+  }
+  Status Unlink(const std::string& p) override { return b_->Unlink(p); }
+  Status MakeDir(const std::string& p, unsigned m) override { return b_->MakeDir(p, m); }
+  Status SyncDir(const std::string& p) override { return b_->SyncDir(p); }
+  Status SyncFs(const std::string& p) override { return b_->SyncFs(p); }
+  Result<std::vector<std::string>> ListDir(const std::string& p) override { return b_->ListDir(p); }
+  Status LockByte(int fd, std::uint64_t o, bool w) override { return b_->LockByte(fd, o, w); }
+  Status UnlockByte(int fd, std::uint64_t o) override { return b_->UnlockByte(fd, o); }
+  Result<void*> MapShared(int fd, size_t n) override { return b_->MapShared(fd, n); }
+  void Unmap(void* a, size_t n) override { b_->Unmap(a, n); }
+
+  std::vector<std::string> TakeWarmed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(warmed_, {});
+  }
+
+ private:
+  Env* b_ = PosixEnv();
+  std::mutex mu_;
+  std::vector<std::string> warmed_;
+};
+
+std::unique_ptr<Store> OpenWarmStore(const TempDir& dir, Env* env, std::uint64_t warm_from) {
+  StoreOptions o;
+  o.data_dir = dir / "data";
+  o.env = env;
+  o.lock_wait.timeout_seconds = 1;
+  o.warm_from_accounts = warm_from;
+  auto s = Store::Open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+TEST_CASE("store: a commit warms the files it will replace only in a store big enough", "[store]") {
+  TempDir dir;
+  WarmRecordingEnv env;
+  Layout layout(dir / "data");
+  {
+    // 3 accounts, below a threshold of 4: nothing is warmed.
+    auto s = OpenWarmStore(dir, &env, 4);
+    for (int i = 0; i < 3; ++i) MustOpen(*s, 1000);
+    REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, 1, 100, 2)}, ""}, "transfer").ok());
+    CHECK(env.TakeWarmed().empty());
+  }
+  // From the threshold on, each commit warms exactly the accounts it replaces, and the
+  // result is the same as without.
+  auto s = OpenWarmStore(dir, &env, 3);
+  REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, 2, 50, 3)}, ""}, "transfer").ok());
+  std::vector<std::string> warmed = env.TakeWarmed();
+  std::sort(warmed.begin(), warmed.end());
+  CHECK(warmed == std::vector<std::string>{layout.AccountPath(2), layout.AccountPath(3)});
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, 1, 7)}, ""}, "deposit").ok());
+  CHECK(env.TakeWarmed() == std::vector<std::string>{layout.AccountPath(1)});
+  CHECK(Balance(*s, 1) == 907);
+  CHECK(Balance(*s, 2) == 1050);
+  CHECK(Balance(*s, 3) == 1050);
+  // A refused event warms too (the check needs the locks first) and changes nothing.
+  auto refused = s->Commit(Event{{Money(OpKind::kWithdraw, 3, 5000)}, ""}, "withdraw");
+  CHECK(refused.status().code() == Code::kInsufficientFunds);
+  CHECK(env.TakeWarmed() == std::vector<std::string>{layout.AccountPath(3)});
+  CHECK(Balance(*s, 3) == 1050);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ struct StoreOptions {
   Env* env = nullptr;  // nullptr: DefaultEnv()
   LockWait lock_wait;  // timeout, wait notice and cancellation for every lock wait
   std::uint64_t segment_bytes = kSegmentBytes;  // tests use small segments
+  // A commit of a few accounts warms their files on a thread (Env::WarmForReplace) once
+  // the store holds this many accounts; tests use 0 to warm in any store.
+  std::uint64_t warm_from_accounts = 100'000;
 };
 
 // One all-or-nothing unit: its ops become one journal record, or nothing.
@@ -164,6 +167,7 @@ class Store {
   Env* env_;
   Layout layout_;
   LockWait lock_wait_;
+  std::uint64_t warm_from_accounts_ = 0;
   std::unique_ptr<Journal> journal_;
 };
 
