@@ -7,9 +7,11 @@
 
 #include "drovebank/batch.h"
 #include "drovebank/validate.h"
+#include "fuzz_check_op.h"
 #include "fuzz_util.h"
 
 using namespace drovebank;
+using drovebank::fuzz::CheckOp;
 
 namespace {
 
@@ -28,16 +30,6 @@ void WalkMoney(const nlohmann::json& v, int depth) {
   } else {
     FUZZ_CHECK(m.status().code() == Code::kInvalidArgument);
   }
-}
-
-void CheckOp(const Op& op) {
-  FUZZ_CHECK(op.amount >= 0 && op.amount <= kMaxCents);
-  if (op.kind == OpKind::kOpen) {
-    FUZZ_CHECK(ValidateName(op.first, "first").ok() && ValidateName(op.last, "last").ok());
-  } else {
-    FUZZ_CHECK(op.id >= 1 && op.id <= kMaxAccountId);
-  }
-  if (op.kind == OpKind::kTransfer) FUZZ_CHECK(op.to >= 1 && op.to <= kMaxAccountId);
 }
 
 }  // namespace

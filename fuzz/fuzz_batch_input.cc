@@ -16,9 +16,11 @@
 
 #include "drovebank/batch.h"
 #include "drovebank/validate.h"
+#include "fuzz_check_op.h"
 #include "fuzz_util.h"
 
 using namespace drovebank;
+using drovebank::fuzz::CheckOp;
 
 namespace {
 
@@ -49,16 +51,6 @@ std::vector<std::string> Lines(BatchInput* in) {
   std::string line;
   while (in->NextLine(&line)) out.push_back(line);
   return out;
-}
-
-void CheckOp(const Op& op) {
-  FUZZ_CHECK(op.amount >= 0 && op.amount <= kMaxCents);
-  if (op.kind == OpKind::kOpen) {
-    FUZZ_CHECK(ValidateName(op.first, "first").ok() && ValidateName(op.last, "last").ok());
-  } else {
-    FUZZ_CHECK(op.id >= 1 && op.id <= kMaxAccountId);
-  }
-  if (op.kind == OpKind::kTransfer) FUZZ_CHECK(op.to >= 1 && op.to <= kMaxAccountId);
 }
 
 void CheckOps(const std::vector<std::string>& lines) {
@@ -116,8 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   } else {
     FUZZ_CHECK(streamed.ok());
     FUZZ_CHECK(streamed->format() == memory.format());
-    FUZZ_CHECK(streamed->format() ==
-               (lead == '[' ? BatchFormat::kCustomers : BatchFormat::kOps));
+    FUZZ_CHECK(streamed->format() == (lead == '[' ? BatchFormat::kCustomers : BatchFormat::kOps));
     FUZZ_CHECK(streamed->hash() == memory.hash());
     auto all = streamed->ReadAll();
     FUZZ_CHECK(all.ok() && *all == text);
