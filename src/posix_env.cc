@@ -130,20 +130,6 @@ Status Resolve(const std::string& path, Resolved* out) {
 
 constexpr size_t kWarmThreads = 8;
 
-// Reads the file's first block and touches its atime, which reads its inode's block: what
-// a rename over the file will need. Failures only mean a colder rename later.
-void WarmOne(const std::string& path) {
-  Resolved r;
-  if (!Resolve(path, &r).ok()) return;
-  int fd = ::openat(r.dir, r.base.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return;
-  char block[512];
-  (void)!::pread(fd, block, sizeof block, 0);
-  const struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
-  (void)::futimens(fd, times);
-  ::close(fd);
-}
-
 class Posix final : public Env {
  public:
   Result<int> Open(const std::string& path, int flags, unsigned mode) override {
@@ -276,6 +262,18 @@ class Posix final : public Env {
     }
     if (threads > 0) warm_from(0);
     for (std::thread& th : pool) th.join();
+  }
+
+  // Reads the file's first block and touches its atime, which reads its inode's block:
+  // what a rename over the file will need. Failures only mean a colder rename later.
+  void WarmOne(const std::string& path) {
+    auto fd = Open(path, O_RDONLY | O_NONBLOCK, 0);
+    if (!fd.ok()) return;
+    char block[512];
+    (void)!::pread(*fd, block, sizeof block, 0);
+    const struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    (void)::futimens(*fd, times);
+    ::close(*fd);
   }
 
   // Why an exchange: ext4 (auto_da_alloc) starts writeback of the new file on every rename
