@@ -199,23 +199,17 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
   // inode before the sync, so the rename after it waits for the journal to finish
   // writing that block, which cost 17% of a small store's deposits and 34% of its
   // transfers (finding 12); a small store's inode blocks stay cached anyway.
-  std::thread warm;
+  std::jthread warm;  // joined before the files are written, or on any early return
   if (!ids.empty() && ids.size() <= kWarmAccounts &&
       journal_->account_count() >= warm_from_accounts_) {
     std::vector<std::string> paths;
     for (AccountId id : ids) paths.push_back(layout_.AccountPath(id));
     try {
-      warm = std::thread([env = env_, paths = std::move(paths)] { env->WarmForReplace(paths); });
+      warm = std::jthread([env = env_, paths = std::move(paths)] { env->WarmForReplace(paths); });
     } catch (const std::system_error&) {
       // No thread, no warming: only slower.
     }
   }
-  struct JoinAtExit {
-    std::thread& t;
-    ~JoinAtExit() {
-      if (t.joinable()) t.join();
-    }
-  } join_warm{warm};
   std::map<AccountId, LockFile> locks;
   std::map<AccountId, Account> working;
   for (AccountId id : ids) {

@@ -47,7 +47,8 @@ struct CliContext {
 
 // Builds an App with the global options (when `with_globals`) and every subcommand bound
 // to `ctx`; with `only` naming a built-in subcommand, just that one (the other built-in
-// ones and the extensions' are then unknown to it). The returned App owns the storage its options write to.
+// ones and the extensions' are then unknown to it). The returned App owns the storage its
+// options write to.
 std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals,
                                    std::string_view only = {});
 

@@ -128,12 +128,15 @@ std::string_view CoreCommandNamed(int argc, char** argv) {
 }
 
 std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::string_view only) {
-  auto wants = [only](std::string_view name) { return only.empty() || only == name; };
   auto app = std::make_unique<CLI::App>(
       "drovebank: a crash-safe bank ledger kept in plain files.\n"
       "Run without a command for the interactive shell.",
       ctx.program);
   auto a = std::make_shared<Args>();
+  // The subcommand `name`, or nullptr when `only` leaves it out.
+  auto subcommand = [&app, only](const char* name, const char* help) -> CLI::App* {
+    return only.empty() || only == name ? app->add_subcommand(name, help) : nullptr;
+  };
   // Keeps `a` alive exactly as long as the App.
   app->callback([a]() {});
   app->footer(std::string("\n") + kExitCodeHelp +
@@ -151,8 +154,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     app->set_version_flag("--version", std::string("drovebank ") + DROVEBANK_VERSION);
   }
 
-  if (wants("open")) {
-    auto* open = app->add_subcommand("open", "Open an account; prints its new id");
+  if (auto* open = subcommand("open", "Open an account; prints its new id")) {
     open->add_option("FIRST", a->first, "First name")->required();
     open->add_option("LAST", a->last, "Last name")->required();
     open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
@@ -176,8 +178,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }));
   }
 
-  if (wants("show")) {
-    auto* show = app->add_subcommand("show", "Show one account");
+  if (auto* show = subcommand("show", "Show one account")) {
     show->add_option("ID", a->id, "Account id")->required();
     show->footer("Example: drovebank show 1001");
     show->callback(Body(ctx, [&ctx, a]() -> Status {
@@ -205,8 +206,8 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
                  "drovebank withdraw 1001 10.50"},
         MoneyCmd{"transfer", OpKind::kTransfer, "Move AMOUNT from account FROM to account TO",
                  "drovebank transfer 1001 1002 99.99 --txn rent-nov"}}) {
-    if (!wants(m.name)) continue;
-    auto* c = app->add_subcommand(m.name, m.help);
+    auto* c = subcommand(m.name, m.help);
+    if (c == nullptr) continue;
     if (m.kind == OpKind::kTransfer) {
       c->add_option("FROM", a->id, "Account to take from")->required();
       c->add_option("TO", a->to, "Account to pay into")->required();
@@ -222,8 +223,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     c->callback(Body(ctx, [&ctx, a, kind, path]() { return DoMoneyOp(ctx, kind, *a, path); }));
   }
 
-  if (wants("close")) {
-    auto* close = app->add_subcommand("close", "Close an account (its balance must be 0.00)");
+  if (auto* close = subcommand("close", "Close an account (its balance must be 0.00)")) {
     close->add_option("ID", a->id, "Account id")->required();
     close->footer("Example: drovebank close 1001");
     close->callback(Body(ctx, [&ctx, a]() -> Status {
@@ -239,8 +239,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }));
   }
 
-  if (wants("list")) {
-    auto* list = app->add_subcommand("list", "List accounts by id, a page at a time");
+  if (auto* list = subcommand("list", "List accounts by id, a page at a time")) {
     AddPaging(list, *a);
     list->footer("Example: drovebank list --page 2 --page-size 50");
     list->callback(Body(ctx, [&ctx, a]() -> Status {
@@ -253,8 +252,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }));
   }
 
-  if (wants("search")) {
-    auto* search = app->add_subcommand("search", "Find accounts whose name contains TEXT");
+  if (auto* search = subcommand("search", "Find accounts whose name contains TEXT")) {
     search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
     AddPaging(search, *a);
     search->footer("Example: drovebank search lovelace");
@@ -268,8 +266,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }));
   }
 
-  if (wants("history")) {
-    auto* history = app->add_subcommand("history", "An account's committed changes, newest first");
+  if (auto* history = subcommand("history", "An account's committed changes, newest first")) {
     history->add_option("ID", a->id, "Account id")->required();
     AddPaging(history, *a);
     history->footer("Example: drovebank history 1001 --page 2");
@@ -314,8 +311,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }));
   }
 
-  if (wants("txn")) {
-    auto* txn = app->add_subcommand("txn", "Show one committed transaction by its number");
+  if (auto* txn = subcommand("txn", "Show one committed transaction by its number")) {
     txn->add_option("N", a->txn, "Transaction number")->required();
     txn->footer("Example: drovebank txn 42");
     txn->callback(Body(ctx, [&ctx, a]() -> Status {
