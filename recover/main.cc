@@ -10,6 +10,7 @@
 #include "drovebank/layout.h"
 #include "drovebank/progress.h"
 #include "drovebank/recovery.h"
+#include "drovebank/version.h"
 
 int main(int argc, char** argv) {
   using namespace drovebank;
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   app.add_flag("--full", opts.full, "Also verify every account file");
   app.add_flag("--json", json, "Print the report as one JSON value");
   app.add_option("--lock-timeout", opts.lock_timeout, "Seconds to wait for a live lock");
-  app.set_version_flag("--version", std::string("recover (drovebank) ") + DROVEBANK_VERSION);
+  app.set_version_flag("--version", drovebank::VersionLine("recover (drovebank)"));
   app.footer(
       "\nExit codes: 0 done (with --check: consistent); 1 with --check: needs repair, "
       "otherwise an I/O error; 2 usage; 4 a live lock did not go away in time; 5 the store "

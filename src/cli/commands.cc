@@ -5,6 +5,7 @@
 #include "drovebank/cli.h"
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
+#include "drovebank/version.h"
 
 namespace drovebank {
 
@@ -151,7 +152,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     app->add_option("--lock-timeout", ctx.lock_timeout,
                     "Seconds to wait for a locked account (default 10)")
         ->check(CLI::Range(0.0, 86400.0));
-    app->set_version_flag("--version", std::string("drovebank ") + DROVEBANK_VERSION);
+    app->set_version_flag("--version", VersionLine("drovebank"));
   }
 
   if (auto* open = subcommand("open", "Open an account; prints its new id")) {
