@@ -252,7 +252,7 @@ class Posix final : public Env {
     auto warm_from = [&](size_t first) {
       for (size_t i = first; i < paths.size(); i += threads) WarmOne(paths[i]);
     };
-    std::vector<std::thread> pool;
+    std::vector<std::jthread> pool;  // joined as it goes out of scope
     for (size_t t = 1; t < threads; ++t) {
       try {
         pool.emplace_back(warm_from, t);
@@ -261,7 +261,6 @@ class Posix final : public Env {
       }
     }
     if (threads > 0) warm_from(0);
-    for (std::thread& th : pool) th.join();
   }
 
   // Reads the file's first block and touches its atime, which reads its inode's block:
