@@ -46,6 +46,9 @@ class FaultEnv final : public Env {
     }
     return Pass([&] { return base_->Close(fd); });
   }
+  Status CreateExclusive(const std::string& p, std::string_view c, unsigned m) override {
+    return Pass([&] { return base_->CreateExclusive(p, c, m); });
+  }
   Status Write(int fd, std::string_view d) override {
     return Pass([&] { return base_->Write(fd, d); });
   }

@@ -18,9 +18,6 @@
 namespace drovebank {
 namespace {
 
-// A ticket with no readable owner line younger than this is mid-creation, not dead.
-constexpr std::int64_t kTicketGraceNs = 2'000'000'000;
-
 std::int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -40,12 +37,11 @@ Result<bool> TicketIsDead(Env* env, const std::string& path) {
     if (text.status().code() == Code::kNotFound) return true;  // already gone
     return text.status();
   }
-  if (auto owner = ParseLockOwner(*text)) {
-    return CheckLiveness(owner->process) == Liveness::kDead;
-  }
+  auto owner = ParseLockOwner(*text);
+  if (owner) return LooksAbandoned(owner, 0);
   auto st = env->Stat(path);
   if (!st.ok()) return st.status().code() == Code::kNotFound ? Result<bool>(true) : st.status();
-  return NowNanos() - st->mtime_ns > kTicketGraceNs;
+  return LooksAbandoned(owner, st->mtime_ns);
 }
 
 Status RemoveTicket(Env* env, const std::string& path) {
@@ -59,18 +55,9 @@ Result<std::string> TakeTicket(Env* env, const std::string& qdir) {
   const ProcessIdentity& me = Self();
   for (;;) {
     std::string name = fmt::format("{:020}-{}-{}", NowNanos(), me.pid, counter++);
-    auto fd = env->Open(qdir + "/" + name, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (!fd.ok()) {
-      if (fd.status().sys_errno() == EEXIST) continue;
-      return fd.status();
-    }
-    Status s = env->Write(*fd, FormatLockOwner(LockOwner{me, NowMillis()}));
-    Status c = env->Close(*fd);
-    if (s.ok()) s = c;
-    if (!s.ok()) {
-      (void)env->Unlink(qdir + "/" + name);
-      return s;
-    }
+    Status s = env->CreateExclusive(qdir + "/" + name, FormatLockOwner(LockOwner{me, NowMillis()}));
+    if (s.sys_errno() == EEXIST) continue;
+    DB_RETURN_IF_ERROR(s);
     return name;
   }
 }

@@ -11,13 +11,6 @@
 #include <fmt/format.h>
 
 namespace drovebank {
-namespace {
-
-// A lock file younger than this with no readable owner is assumed to be mid-creation
-// (its owner created it and has not yet written the owner line).
-constexpr std::int64_t kUnreadableGraceNs = 2'000'000'000;
-
-}  // namespace
 
 std::optional<LockOwner> ParseLockOwner(std::string_view text) {
   std::istringstream is{std::string(text)};
@@ -27,6 +20,14 @@ std::optional<LockOwner> ParseLockOwner(std::string_view text) {
     return std::nullopt;
   }
   return o;
+}
+
+bool LooksAbandoned(const std::optional<LockOwner>& owner, std::int64_t mtime_ns) {
+  if (owner) return CheckLiveness(owner->process) == Liveness::kDead;
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  return now_ns - mtime_ns > kUnreadableOwnerGraceNs;
 }
 
 std::string FormatLockOwner(const LockOwner& o) {
@@ -45,20 +46,13 @@ LockFile::LockFile(LockFile&& o) noexcept
 }
 
 Status LockFile::Attempt(std::optional<LockOwner>* owner) {
-  auto fd = env_->Open(paths_.lock, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd.ok()) {
-    LockOwner me{Self(), NowMillis()};
-    Status s = env_->Write(*fd, FormatLockOwner(me));
-    Status c = env_->Close(*fd);
-    if (s.ok()) s = c;
-    if (!s.ok()) {
-      (void)env_->Unlink(paths_.lock);
-      return s;
-    }
+  Status created =
+      env_->CreateExclusive(paths_.lock, FormatLockOwner(LockOwner{Self(), NowMillis()}));
+  if (created.ok()) {
     held_ = true;
     return Status::Ok();
   }
-  if (fd.status().sys_errno() != EEXIST) return fd.status();
+  if (created.sys_errno() != EEXIST) return created;
   bool took = false;
   DB_RETURN_IF_ERROR(TakeOverIfDead(owner, &took));
   if (took) {
@@ -92,24 +86,19 @@ Status LockFile::TakeOverIfDead(std::optional<LockOwner>* owner, bool* took) {
   char buf[512];
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(*fd, buf, sizeof buf, 0));
   *owner = ParseLockOwner(std::string_view(buf, n));
-  bool dead;
-  if (*owner) {
-    dead = CheckLiveness((*owner)->process) == Liveness::kDead;
-  } else {
-    auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    dead = now_ns - mine.mtime_ns > kUnreadableGraceNs;
-  }
+  bool dead = LooksAbandoned(*owner, mine.mtime_ns);
   if (!dead) return Status::Ok();
   auto at_path = env_->Stat(paths_.lock);
   if (!at_path.ok() || at_path->ino != mine.ino || at_path->dev != mine.dev) {
     return Status::Ok();  // released or replaced meanwhile: retry from the start
   }
-  LockOwner me{Self(), NowMillis()};
-  DB_RETURN_IF_ERROR(env_->Truncate(*fd, 0));
-  // The descriptor's offset is 0 (opened, never read through it), so Write starts there.
-  DB_RETURN_IF_ERROR(env_->Write(*fd, FormatLockOwner(me)));
+  std::string line = FormatLockOwner(LockOwner{Self(), NowMillis()});
+  // Why write before truncating: a reader between the two calls (`recover --check`, which
+  // takes no OFD lock) finds our line followed by the tail of the old one, which parses as
+  // ours; truncating first would show it an empty file, an owner it cannot judge. The
+  // descriptor's offset is 0 (opened, never read through it), so Write starts there.
+  DB_RETURN_IF_ERROR(env_->Write(*fd, line));
+  DB_RETURN_IF_ERROR(env_->Truncate(*fd, line.size()));
   *took = true;
   return Status::Ok();
 }

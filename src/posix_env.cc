@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 #include <system_error>
@@ -155,6 +156,55 @@ class Posix final : public Env {
     // close(2) is not retried on EINTR: on Linux the descriptor is gone either way.
     if (::close(fd) != 0 && errno != EINTR) return ErrnoStatus(errno, "close");
     return Status::Ok();
+  }
+
+  // Why an unnamed inode linked into place: with O_EXCL the file exists, empty, until its
+  // content is written, and a reader in that window (a lock waiter, recover) cannot tell a
+  // creator about to write from one killed before it could; it can only guess by the
+  // file's age. linkat(2) refuses an existing name just as O_EXCL does, and the name
+  // appears with its content. /proc/self/fd names the inode: linking it by AT_EMPTY_PATH
+  // would need CAP_DAC_READ_SEARCH.
+  Status CreateExclusive(const std::string& path, std::string_view content,
+                         unsigned mode) override {
+    if (no_tmpfile_.load(std::memory_order_relaxed)) {
+      return Env::CreateExclusive(path, content, mode);
+    }
+    Resolved r;
+    DB_RETURN_IF_ERROR(Resolve(path, &r));
+    // The unnamed inode is made in the directory that will hold the name: r.dir itself
+    // when confined, else the path's parent (r.base is then the whole path).
+    std::string dir = ".";
+    if (size_t slash = path.find_last_of('/'); r.dir == AT_FDCWD && slash != std::string::npos) {
+      dir = slash == 0 ? "/" : path.substr(0, slash);
+    }
+    int fd;
+    do {
+      fd = ::openat(r.dir, dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      // No O_TMPFILE on this kernel or file system: the portable way, from now on.
+      if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+        no_tmpfile_.store(true, std::memory_order_relaxed);
+        return Env::CreateExclusive(path, content, mode);
+      }
+      return ErrnoStatus(errno, fmt::format("create {}", path));
+    }
+    Status s = Write(fd, content);
+    if (s.ok()) {
+      std::string self = fmt::format("/proc/self/fd/{}", fd);
+      if (::linkat(AT_FDCWD, self.c_str(), r.dir, r.base.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        int err = errno;
+        if (err == ENOENT && ::access("/proc/self/fd", F_OK) != 0) {  // no /proc mounted
+          ::close(fd);
+          no_tmpfile_.store(true, std::memory_order_relaxed);
+          return Env::CreateExclusive(path, content, mode);
+        }
+        s = ErrnoStatus(err, fmt::format("create {}", path));
+      }
+    }
+    // The unnamed inode vanishes with its last descriptor, so a failure leaves nothing.
+    ::close(fd);
+    return s;
   }
 
   Status Write(int fd, std::string_view data) override {
@@ -393,6 +443,9 @@ class Posix final : public Env {
   }
 
   void Unmap(void* addr, size_t len) override { ::munmap(addr, len); }
+
+ private:
+  std::atomic<bool> no_tmpfile_{false};
 };
 
 }  // namespace
@@ -406,24 +459,6 @@ void ConfinePaths(const std::string& root) {
   if (root.empty()) return;
   std::lock_guard<std::mutex> l(g_roots_mu);
   if (std::find(g_roots.begin(), g_roots.end(), root) == g_roots.end()) g_roots.push_back(root);
-}
-
-Status WriteFileDurably(Env* env, const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp";
-  DB_ASSIGN_OR_RETURN(int fd, env->Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-  Status s = env->Write(fd, data);
-  if (s.ok()) s = env->Sync(fd);
-  Status c = env->Close(fd);
-  if (s.ok()) s = c;
-  if (s.ok()) s = env->Rename(tmp, path);
-  if (!s.ok()) {
-    (void)env->Unlink(tmp);
-    return s;
-  }
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
-  return env->SyncDir(dir.empty() ? "." : dir);
 }
 
 }  // namespace drovebank

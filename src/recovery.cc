@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "drovebank/lockfile.h"
 #include "drovebank/newest_index.h"
 #include "drovebank/store.h"
 
@@ -41,6 +45,43 @@ std::optional<Guarded> ParseGuardedName(std::string_view name, std::string_view 
 
 LockPaths PathsFor(const Layout& layout, const Guarded& g) {
   return g.key.empty() ? layout.AccountLock(g.id) : layout.KeyLock(g.key);
+}
+
+// What a reader without the lock's OFD lock can tell about a lock file.
+struct LockVerdict {
+  bool gone = false;                   // no such file (any more)
+  bool abandoned = false;              // LooksAbandoned, or unreadable
+  std::int64_t ownerless_ns_left = 0;  // no owner line: time until it counts as abandoned
+};
+
+LockVerdict ReadLockVerdict(Env* env, const std::string& path) {
+  LockVerdict v;
+  auto text = env->ReadFile(path);
+  if (!text.ok()) {
+    v.gone = text.status().code() == Code::kNotFound;
+    v.abandoned = !v.gone;
+    return v;
+  }
+  auto owner = ParseLockOwner(*text);
+  if (owner) {
+    v.abandoned = LooksAbandoned(owner, 0);
+    return v;
+  }
+  auto st = env->Stat(path);
+  if (!st.ok()) {
+    v.gone = st.status().code() == Code::kNotFound;
+    v.abandoned = !v.gone;
+    return v;
+  }
+  v.abandoned = LooksAbandoned(owner, st->mtime_ns);
+  if (!v.abandoned) {
+    auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    v.ownerless_ns_left =
+        std::max<std::int64_t>(1, st->mtime_ns + kUnreadableOwnerGraceNs - now_ns);
+  }
+  return v;
 }
 
 // Collects, from a list of records, the newest state of each account.
@@ -102,9 +143,9 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   if (locks.ok()) {
     for (const std::string& n : *locks) {
       if (IsLockQueueName(n)) continue;  // waiters' tickets: stale ones are harmless
-      auto text = env->ReadFile(layout.locks() + "/" + n);
-      auto owner = text.ok() ? ParseLockOwner(*text) : std::nullopt;
-      if (owner && CheckLiveness(owner->process) != Liveness::kDead) {
+      auto verdict = ReadLockVerdict(env, layout.locks() + "/" + n);
+      if (verdict.gone) continue;  // released since the listing
+      if (!verdict.abandoned) {
         ++r->live_locks;
       } else {
         ++r->dead_locks;
@@ -209,6 +250,17 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
     }
     LockFile lk(env, PathsFor(layout, *g));
     Status s = lk.TryHold();
+    if (s.code() == Code::kBusy) {
+      // Why wait: a lock file with no owner line is a writer's that is creating it (on a
+      // file system without O_TMPFILE) or one killed before it wrote the line, and only
+      // its age tells them apart. Leaving it would leave the store failing `--check`.
+      auto v = ReadLockVerdict(env, layout.locks() + "/" + n);
+      if (v.ownerless_ns_left > 0) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(v.ownerless_ns_left) +
+                                    std::chrono::milliseconds(20));
+        s = lk.TryHold();
+      }
+    }
     if (s.code() == Code::kBusy) {
       ++r->live_locks;
       r->notes.push_back(fmt::format("left alone: {} is held by a live process", n));

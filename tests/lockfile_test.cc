@@ -1,5 +1,6 @@
 #include "drovebank/lockfile.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,6 +119,28 @@ TEST_CASE("lockfile: dead owners are taken over, whatever made them dead", "[loc
   CHECK(owner->process.pid == Self().pid);
 }
 
+TEST_CASE("lockfile: a takeover leaves exactly the new owner line, whatever the old one's length",
+          "[lockfile]") {
+  // The new line is written over the old and the rest cut off, so a reader never finds
+  // the file empty; a longer old line must leave no tail behind.
+  for (size_t boot_len : {1, 8, 64, 200}) {
+    INFO(boot_len);
+    TempDir d;
+    LockOwner o{Self(), 123456789012};
+    o.process.pid = DeadPid();
+    o.process.boot_id = std::string(boot_len, 'b');  // an earlier boot's: dead
+    REQUIRE(Plant(d, FormatLockOwner(o)).ok());
+    LockFile lk(PosixEnv(), Paths(d));
+    REQUIRE(lk.TryHold().ok());
+    REQUIRE(lk.took_over_dead_owner());
+    std::string text = *PosixEnv()->ReadFile(d / "x.lock");
+    auto owner = ParseLockOwner(text);
+    REQUIRE(owner);
+    CHECK(owner->process.pid == Self().pid);
+    CHECK(text == FormatLockOwner(*owner));
+  }
+}
+
 TEST_CASE("lockfile: another host's lock is never broken", "[lockfile]") {
   TempDir d;
   LockOwner o{Self(), 1};
@@ -130,11 +153,28 @@ TEST_CASE("lockfile: another host's lock is never broken", "[lockfile]") {
   CHECK(lk.Hold(w).code() == Code::kBusy);
 }
 
-TEST_CASE("lockfile: an unreadable lock is live while young", "[lockfile]") {
+TEST_CASE("lockfile: an unreadable lock is live while young and taken over once old",
+          "[lockfile]") {
   TempDir d;
   REQUIRE(Plant(d, "").ok());
   LockFile lk(PosixEnv(), Paths(d));
   CHECK(lk.TryHold().code() == Code::kBusy);
+  const struct timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 10, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, (d / "x.lock").c_str(), times, 0) == 0);
+  REQUIRE(lk.TryHold().ok());
+  CHECK(lk.took_over_dead_owner());
+}
+
+TEST_CASE("lockfile: a new lock file holds its owner line from the moment it exists",
+          "[lockfile]") {
+  TempDir d;
+  LockFile lk(PosixEnv(), Paths(d));
+  REQUIRE(lk.TryHold().ok());
+  CHECK_FALSE(lk.took_over_dead_owner());
+  auto owner = ParseLockOwner(*PosixEnv()->ReadFile(d / "x.lock"));
+  REQUIRE(owner);
+  CHECK(owner->process.pid == Self().pid);
+  CHECK(owner->process.start_time == Self().start_time);
 }
 
 TEST_CASE("lockfile: owner lines round-trip and garbage is rejected", "[lockfile]") {

@@ -36,6 +36,15 @@ class Env {
   // open(2) with O_CLOEXEC|O_NOFOLLOW always added: a symlink is never followed.
   virtual Result<int> Open(const std::string& path, int flags, unsigned mode = 0600) = 0;
   virtual Status Close(int fd) = 0;
+  // Creates the file `path` (with `mode`) holding `content`, like O_CREAT|O_EXCL: fails
+  // with errno EEXIST (IOError) when anything is already there. Where the Env can, the
+  // name appears with the whole content at once, so no reader ever finds the file empty:
+  // PosixEnv writes an unnamed O_TMPFILE inode and links it into place. This default (and
+  // PosixEnv on a file system without O_TMPFILE) creates the file with O_EXCL, then writes
+  // it: until then a reader sees it empty and must allow for a creator about to write. On
+  // failure nothing is left at `path` by this call.
+  virtual Status CreateExclusive(const std::string& path, std::string_view content,
+                                 unsigned mode = 0600);
   // Writes all of `data` (looping over short writes) at the current offset; on failure
   // part of it may have been written.
   virtual Status Write(int fd, std::string_view data) = 0;

@@ -3,7 +3,7 @@
 // Calling sequence:
 //
 //   LockFile lk(env, paths);            // nothing happens yet
-//   DB_RETURN_IF_ERROR(lk.Hold(wait));  // creates the lock file (O_EXCL), waiting if held
+//   DB_RETURN_IF_ERROR(lk.Hold(wait));  // creates the lock file (exclusive), waiting if held
 //   if (lk.took_over_dead_owner()) ...  // a dead process held it: repair the target first
 //   DB_RETURN_IF_ERROR(lk.WriteTemp(new_content));  // temp file beside nothing: no fsync
 //   DB_RETURN_IF_ERROR(lk.Commit());    // rename(temp, target), then remove the lock file
@@ -15,10 +15,10 @@
 // repairs the target from the journal.
 //
 // The lock file holds one line naming its owner: "PID START_TIME BOOT_ID HOST SINCE_MS".
-// A lock whose owner is dead (see CheckLiveness) is taken over in place: the waiter
-// rewrites the owner line under an OFD lock on the lock file, so two waiters can never
-// both take it over. A live owner's lock is never broken; a waiter gives up with Busy
-// after the timeout.
+// The file is created with its owner line already in it (Env::CreateExclusive). A lock
+// that LooksAbandoned is taken over in place: the waiter rewrites the owner line under an
+// OFD lock on the lock file, so two waiters can never both take it over. A live owner's lock is
+// never broken; a waiter gives up with Busy after the timeout.
 //
 // Fairness: waiters get a lock in the order they asked. Hold first tries once (when no one
 // is queued: the fast path creates no other file); if the lock is held it takes a ticket,
@@ -46,6 +46,18 @@ struct LockOwner {
 // Parses a lock file's owner line; nullopt when it is empty or malformed.
 std::optional<LockOwner> ParseLockOwner(std::string_view text);
 std::string FormatLockOwner(const LockOwner& owner);
+
+// How long a lock file or ticket with no readable owner line counts as being created
+// rather than abandoned. Lock files and tickets are made with Env::CreateExclusive, so
+// on a file system with O_TMPFILE they never lack the line while their creator lives;
+// elsewhere the creator writes it just after creating the file.
+constexpr std::int64_t kUnreadableOwnerGraceNs = 2'000'000'000;
+
+// The one verdict every reader of a lock file or ticket uses (waiters, `recover`,
+// `recover --check`): abandoned when the owner line names a dead process, or when there
+// is no readable owner line and the file (modified at mtime_ns, wall clock) is older
+// than kUnreadableOwnerGraceNs.
+bool LooksAbandoned(const std::optional<LockOwner>& owner, std::int64_t mtime_ns);
 
 struct LockWait {
   double timeout_seconds = 10.0;
