@@ -280,6 +280,17 @@ Status Journal::AdoptTail(std::uint64_t size) {
   return Status::Ok();
 }
 
+Status Journal::AdoptUnpublished() {
+  if (shm_ == nullptr) return Status::Ok();
+  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
+  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  if (!ShmValid()) return Initialize();  // a rebuild from disk adopts or cuts the tail
+  DB_RETURN_IF_ERROR(EnsureSegmentOpen(shm_->seg));
+  DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(seg_fd_));
+  if (info.size > shm_->end) return AdoptTail(info.size);
+  return Status::Ok();
+}
+
 Result<AccountId> Journal::AllocateId() {
   ByteLock mutex(env_, shm_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
@@ -337,6 +348,7 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
     }
     return ws.Annotate("writing the journal; nothing changed");
   }
+  env_->FaultPoint(fault_path, "before_journal_publish");
   BeginUpdate();
   shm_->next_txn = txn;
   shm_->end += bytes.size();

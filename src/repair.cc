@@ -23,6 +23,7 @@ Status Store::InstallFile(const LockPaths& paths, std::string_view content) {
 
 Status Store::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  DB_RETURN_IF_ERROR(journal_->AdoptUnpublished());  // a dead writer's record counts
   JournalPos end = journal_->End();
   // The write-ahead rule: a writer that died between its append and its sync left a
   // record that is in the page cache only. Files written from it could reach the disk
@@ -76,6 +77,7 @@ Status Store::RepairKey(const std::string& key, LockFile* held) {
 
 Result<size_t> Store::ReplaySinceCheckpoint(size_t* records_seen) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  DB_RETURN_IF_ERROR(journal_->AdoptUnpublished());  // as in ForEachSinceCheckpoint
   JournalPos end = journal_->End();
   DB_RETURN_IF_ERROR(journal_->Sync(end, "repair"));  // the write-ahead rule, as above
   return ApplyRange(

@@ -385,7 +385,8 @@ TEST_CASE("import-legacy: a crash at any step, then a re-run, gives the complete
     want[i * 3 + 1] = {firsts[i], "Legacy", std::to_string(i * 10 + 1) + ".25"};
   }
   for (const char* step :
-       {"locks_held", "before_journal_write", "after_journal_write", "before_journal_sync",
+       {"locks_held", "before_journal_write", "before_journal_publish", "after_journal_write",
+        "before_journal_sync",
         "after_journal_sync", "after_temp_write", "after_rename", "done"}) {
     for (int hit : {1, 2, 4}) {
       DYNAMIC_SECTION("import:" << step << ":crash, hit " << hit) {

@@ -74,6 +74,15 @@ class Journal {
   // itself failed, in which case the store is marked as needing recovery.
   Result<JournalPos> Append(std::vector<Record>* records, std::string_view fault_path);
 
+  // Adopts, under the append mutex, the whole records that a dead appender wrote past the
+  // published end (it was killed between its write(2) and publishing it), as the next
+  // Append would, and cuts off any torn bytes after them. Afterwards End() covers them.
+  // Whoever repairs files from the journal calls this first: such a record's writer held
+  // the locks the repairer now holds, and the record joins the journal at the next
+  // Append whatever happens, so a repair that missed it would let the next write build on
+  // a state the journal has already replaced. A no-op on a read-only journal.
+  Status AdoptUnpublished();
+
   // Commit step 2, the commit point: returns once everything up to `pos` is durable. One
   // process syncs for all that are waiting (group commit). An fdatasync failure is never
   // retried: the store is marked as needing recovery and IOError (maybe applied) returned.
