@@ -2,9 +2,11 @@
 //
 // In order: (1) the journal is opened, which replays committed records after a reboot and
 // cuts a torn tail; (2) every lock file in locks/ is examined: a dead owner's lock is taken
-// over, its account or key repaired from the journal, and removed; a live owner's is left;
+// over, its account or key repaired from the journal, and removed; a live owner's is left
+// (one with no owner line counts as being made for 2 s: recover waits that out);
 // (3) temp files in tmp/ with no live lock are removed (they are never committed data);
-// (4) every record after the checkpoint is applied to the files; (5) with --full, every
+// (4) every record after the checkpoint is applied to the files, including whole records
+// a dead writer wrote but never published (they are adopted first); (5) with --full, every
 // account file is verified against the journal, rebuilt from it when corrupt or stale,
 // and moved to quarantine/ when the journal cannot rebuild it; a readable file of an
 // account the journal never had, or one that differs from the journal's latest state of
