@@ -51,7 +51,8 @@ LockPaths PathsFor(const Layout& layout, const Guarded& g) {
 struct LockVerdict {
   bool gone = false;                   // no such file (any more)
   bool abandoned = false;              // LooksAbandoned, or unreadable
-  std::int64_t ownerless_ns_left = 0;  // no owner line: time until it counts as abandoned
+  bool ownerless = false;              // readable, but with no whole owner line
+  std::int64_t ownerless_ns_left = 0;  // then: time until it counts as abandoned, or 0
 };
 
 LockVerdict ReadLockVerdict(Env* env, const std::string& path) {
@@ -74,13 +75,12 @@ LockVerdict ReadLockVerdict(Env* env, const std::string& path) {
     return v;
   }
   v.abandoned = LooksAbandoned(owner, st->mtime_ns);
-  if (!v.abandoned) {
-    auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    v.ownerless_ns_left =
-        std::max<std::int64_t>(1, st->mtime_ns + kUnreadableOwnerGraceNs - now_ns);
-  }
+  v.ownerless = true;
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  v.ownerless_ns_left =
+      std::max<std::int64_t>(0, st->mtime_ns + kUnreadableOwnerGraceNs - now_ns);
   return v;
 }
 
@@ -254,8 +254,10 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
       // Why wait: a lock file with no owner line is a writer's that is creating it (on a
       // file system without O_TMPFILE) or one killed before it wrote the line, and only
       // its age tells them apart. Leaving it would leave the store failing `--check`.
+      // The grace may also have ended between the attempt and this read: try again then
+      // too, or the lock would be left although it is already abandoned.
       auto v = ReadLockVerdict(env, layout.locks() + "/" + n);
-      if (v.ownerless_ns_left > 0) {
+      if (v.ownerless) {
         std::this_thread::sleep_for(std::chrono::nanoseconds(v.ownerless_ns_left) +
                                     std::chrono::milliseconds(20));
         s = lk.TryHold();
