@@ -18,12 +18,6 @@
 namespace drovebank {
 namespace {
 
-std::int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // "<20 digits>-..." : anything else in a queue directory is not ours and is ignored.
 bool IsTicketName(std::string_view n) {
   return n.size() > 21 && n[20] == '-' &&
@@ -32,16 +26,8 @@ bool IsTicketName(std::string_view n) {
 
 // Dead when its owner is dead, or when it has no owner line long after it was made.
 Result<bool> TicketIsDead(Env* env, const std::string& path) {
-  auto text = env->ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return true;  // already gone
-    return text.status();
-  }
-  auto owner = ParseLockOwner(*text);
-  if (owner) return LooksAbandoned(owner, 0);
-  auto st = env->Stat(path);
-  if (!st.ok()) return st.status().code() == Code::kNotFound ? Result<bool>(true) : st.status();
-  return LooksAbandoned(owner, st->mtime_ns);
+  DB_ASSIGN_OR_RETURN(LockFileReading r, ReadLockOwner(env, path));
+  return r.gone || LooksAbandoned(r.owner, r.mtime_ns);  // gone: already removed
 }
 
 Status RemoveTicket(Env* env, const std::string& path) {

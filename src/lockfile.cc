@@ -24,10 +24,29 @@ std::optional<LockOwner> ParseLockOwner(std::string_view text) {
 
 bool LooksAbandoned(const std::optional<LockOwner>& owner, std::int64_t mtime_ns) {
   if (owner) return CheckLiveness(owner->process) == Liveness::kDead;
-  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  return now_ns - mtime_ns > kUnreadableOwnerGraceNs;
+  return NowNanos() - mtime_ns > kUnreadableOwnerGraceNs;
+}
+
+Result<LockFileReading> ReadLockOwner(Env* env, const std::string& path) {
+  LockFileReading r;
+  auto text = env->ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() != Code::kNotFound) return text.status();
+    r.gone = true;
+    return r;
+  }
+  r.owner = ParseLockOwner(*text);
+  if (r.owner) return r;
+  // Why the mtime only now: it matters only for a file without an owner line, and a
+  // reader with an owner line (nearly every one) is spared the call.
+  auto st = env->Stat(path);
+  if (!st.ok()) {
+    if (st.status().code() != Code::kNotFound) return st.status();
+    r.gone = true;
+    return r;
+  }
+  r.mtime_ns = st->mtime_ns;
+  return r;
 }
 
 std::string FormatLockOwner(const LockOwner& o) {

@@ -71,6 +71,11 @@ std::int64_t NowMillis() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t NowNanos() {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string FormatTime(std::int64_t millis) {
   std::time_t secs = static_cast<std::time_t>(millis / 1000);
   std::tm tm{};

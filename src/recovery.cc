@@ -57,30 +57,19 @@ struct LockVerdict {
 
 LockVerdict ReadLockVerdict(Env* env, const std::string& path) {
   LockVerdict v;
-  auto text = env->ReadFile(path);
-  if (!text.ok()) {
-    v.gone = text.status().code() == Code::kNotFound;
-    v.abandoned = !v.gone;
+  auto r = ReadLockOwner(env, path);
+  if (!r.ok()) {
+    v.abandoned = true;  // unreadable: nothing shows a live owner
     return v;
   }
-  auto owner = ParseLockOwner(*text);
-  if (owner) {
-    v.abandoned = LooksAbandoned(owner, 0);
-    return v;
+  v.gone = r->gone;
+  if (v.gone) return v;
+  v.abandoned = LooksAbandoned(r->owner, r->mtime_ns);
+  v.ownerless = !r->owner;
+  if (v.ownerless) {
+    v.ownerless_ns_left =
+        std::max<std::int64_t>(0, r->mtime_ns + kUnreadableOwnerGraceNs - NowNanos());
   }
-  auto st = env->Stat(path);
-  if (!st.ok()) {
-    v.gone = st.status().code() == Code::kNotFound;
-    v.abandoned = !v.gone;
-    return v;
-  }
-  v.abandoned = LooksAbandoned(owner, st->mtime_ns);
-  v.ownerless = true;
-  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  v.ownerless_ns_left =
-      std::max<std::int64_t>(0, st->mtime_ns + kUnreadableOwnerGraceNs - now_ns);
   return v;
 }
 

@@ -59,6 +59,17 @@ constexpr std::int64_t kUnreadableOwnerGraceNs = 2'000'000'000;
 // than kUnreadableOwnerGraceNs.
 bool LooksAbandoned(const std::optional<LockOwner>& owner, std::int64_t mtime_ns);
 
+// A lock file or ticket as a reader without its OFD lock finds it.
+struct LockFileReading {
+  bool gone = false;               // no such file (any more); nothing else is set
+  std::optional<LockOwner> owner;  // nullopt: no whole owner line
+  std::int64_t mtime_ns = 0;       // set only when there is no owner line
+};
+// Reads the owner line of the file at `path`, and its mtime when it has none: what
+// LooksAbandoned needs. A file missing at either step is `gone`; any other failure is
+// returned.
+Result<LockFileReading> ReadLockOwner(Env* env, const std::string& path);
+
 struct LockWait {
   double timeout_seconds = 10.0;
   // Called once, when the lock is found held by a live process and the wait begins.

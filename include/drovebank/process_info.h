@@ -26,6 +26,8 @@ Liveness CheckLiveness(const ProcessIdentity& owner);
 
 // Milliseconds since the Unix epoch (wall clock, for display and records).
 std::int64_t NowMillis();
+// Nanoseconds since the Unix epoch (wall clock, comparable with file mtimes).
+std::int64_t NowNanos();
 
 // "2026-11-22T03:04:05.123Z"
 std::string FormatTime(std::int64_t millis);
