@@ -129,14 +129,21 @@ TEST_CASE("transfer: crash after journal sync rolls forward", "[faults]") {
   CHECK(ShownPair(dir) == kAfter);
 }
 
-TEST_CASE("transfer: crash after journal write before sync is all or nothing", "[faults]") {
-  std::string step = GENERATE("before_journal_publish", "after_journal_write", "before_journal_sync");
-  CAPTURE(step);
-  TempDir tmp;
+// The seed store after `transfer 1 2 30.00` crashed at transfer:STEP.
+std::string CrashedTransfer(const TempDir& tmp, const std::string& step) {
   std::string dir = SeedStore(tmp);
   ProgramResult r =
       Drovebank(dir, {"transfer", "1", "2", "30.00"}, Fault("transfer:" + step + ":crash"));
   REQUIRE(r.exit_code == kFaultCrashExitCode);
+  return dir;
+}
+
+TEST_CASE("transfer: crash after journal write before sync is all or nothing", "[faults]") {
+  std::string step =
+      GENERATE("before_journal_publish", "after_journal_write", "before_journal_sync");
+  CAPTURE(step);
+  TempDir tmp;
+  std::string dir = CrashedTransfer(tmp, step);
   auto seen = ShownPair(dir);
   CHECK((seen == kBefore || seen == kAfter));
   RecoverSettles(dir);
@@ -151,13 +158,11 @@ TEST_CASE("transfer: crash after journal write before sync is all or nothing", "
 TEST_CASE("transfer: a record written but not published when its writer died is built on, "
           "never overwritten",
           "[faults]") {
-  std::string step = GENERATE("before_journal_publish", "after_journal_write", "before_journal_sync");
+  std::string step =
+      GENERATE("before_journal_publish", "after_journal_write", "before_journal_sync");
   CAPTURE(step);
   TempDir tmp;
-  std::string dir = SeedStore(tmp);
-  ProgramResult r =
-      Drovebank(dir, {"transfer", "1", "2", "30.00"}, Fault("transfer:" + step + ":crash"));
-  REQUIRE(r.exit_code == kFaultCrashExitCode);
+  std::string dir = CrashedTransfer(tmp, step);
   SECTION("the next writer comes first") {
     REQUIRE(Drovebank(dir, {"deposit", "1", "1.00"}).exit_code == 0);
     REQUIRE(Drovebank(dir, {"deposit", "2", "1.00"}).exit_code == 0);

@@ -1,9 +1,5 @@
 #include "drovebank/lockfile.h"
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include "test_util.h"
@@ -11,6 +7,7 @@
 namespace drovebank {
 namespace {
 
+using testing::DeadPid;
 using testing::TempDir;
 
 LockPaths Paths(const TempDir& d) {
@@ -19,13 +16,6 @@ LockPaths Paths(const TempDir& d) {
 
 Status Plant(const TempDir& d, const std::string& content) {
   return WriteFileDurably(PosixEnv(), d / "x.lock", content);
-}
-
-pid_t DeadPid() {
-  pid_t child = fork();
-  if (child == 0) _exit(0);
-  waitpid(child, nullptr, 0);
-  return child;
 }
 
 TEST_CASE("lockfile: hold, commit installs the temp and releases", "[lockfile]") {
@@ -159,8 +149,7 @@ TEST_CASE("lockfile: an unreadable lock is live while young and taken over once 
   REQUIRE(Plant(d, "").ok());
   LockFile lk(PosixEnv(), Paths(d));
   CHECK(lk.TryHold().code() == Code::kBusy);
-  const struct timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 10, 0}};
-  REQUIRE(::utimensat(AT_FDCWD, (d / "x.lock").c_str(), times, 0) == 0);
+  REQUIRE(testing::SetMtimeAgo(d / "x.lock", 10));
   REQUIRE(lk.TryHold().ok());
   CHECK(lk.took_over_dead_owner());
 }

@@ -87,7 +87,8 @@ TEST_CASE("posix env: warming skips missing files and never follows a symbolic l
 
 // The contract of CreateExclusive, for PosixEnv (an O_TMPFILE inode linked into place) and
 // for the portable default (O_EXCL, then write), which PowerLossEnv inherits.
-TEST_CASE("posix env: CreateExclusive makes the file with its content and refuses any existing name") {
+TEST_CASE(
+    "posix env: CreateExclusive makes the file with its content and refuses any existing name") {
   TempDir dir;
   std::unique_ptr<Env> power;
   Env* env = PosixEnv();

@@ -2,10 +2,6 @@
 // that a store recover has settled always passes the check.
 #include "drovebank/recovery.h"
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -17,14 +13,8 @@
 namespace drovebank {
 namespace {
 
+using testing::DeadPid;
 using testing::TempDir;
-
-pid_t DeadPid() {
-  pid_t child = fork();
-  if (child == 0) _exit(0);
-  waitpid(child, nullptr, 0);
-  return child;
-}
 
 // A data directory with its layout made (and no accounts: a lock needs none).
 std::string NewStore(const TempDir& d) {
@@ -37,11 +27,6 @@ std::string NewStore(const TempDir& d) {
 
 void Plant(const std::string& path, const std::string& content) {
   REQUIRE(WriteFileDurably(PosixEnv(), path, content).ok());
-}
-
-void Age(const std::string& path, long seconds) {
-  const struct timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - seconds, 0}};
-  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
 }
 
 RecoverReport Run(const std::string& data, bool check_only) {
@@ -106,7 +91,7 @@ TEST_CASE("recover --check: a lock without an owner line is being made while you
   CHECK(young.dead_locks == 0);
   CHECK(young.consistent());
 
-  Age(lock, 10);
+  REQUIRE(testing::SetMtimeAgo(lock, 10));
   RecoverReport old = Run(data, true);
   CHECK(old.live_locks == 0);
   CHECK(old.dead_locks == 1);

@@ -161,4 +161,19 @@ inline ProgramResult Recover(const std::string& dir, std::vector<std::string> ar
   return RunProgram(argv, env);
 }
 
+// The pid of a child that has exited and been reaped: a process known to be dead (until
+// the pid is reused, which a lock owner's start time tells apart).
+inline pid_t DeadPid() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+// Sets the file's mtime to `seconds` before now, leaving its atime; false on failure.
+inline bool SetMtimeAgo(const std::string& path, long seconds) {
+  const struct timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - seconds, 0}};
+  return ::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0;
+}
+
 }  // namespace drovebank::testing
