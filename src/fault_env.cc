@@ -46,11 +46,11 @@ class FaultEnv final : public Env {
     }
     return Pass([&] { return base_->Close(fd); });
   }
-  Status CreateExclusive(const std::string& p, std::string_view c, unsigned m) override {
-    return Pass([&] { return base_->CreateExclusive(p, c, m); });
-  }
   Status Write(int fd, std::string_view d) override {
     return Pass([&] { return base_->Write(fd, d); });
+  }
+  Status PWrite(int fd, std::string_view d, std::uint64_t o) override {
+    return Pass([&] { return base_->PWrite(fd, d, o); });
   }
   Result<size_t> PRead(int fd, char* b, size_t n, std::uint64_t o) override {
     if (auto s = Armed(); !s.ok()) return s;
@@ -76,12 +76,22 @@ class FaultEnv final : public Env {
   Status Rename(const std::string& a, const std::string& b) override {
     return Pass([&] { return base_->Rename(a, b); });
   }
+  Result<bool> ReplaceFile(const std::string& a, const std::string& b) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->ReplaceFile(a, b);
+  }
+  void WarmForReplace(const std::vector<std::string>& paths) override {
+    // A hint whose failures are ignored: an armed fault stays for the next real call.
+    base_->WarmForReplace(paths);
+  }
   Status Unlink(const std::string& p) override { return Pass([&] { return base_->Unlink(p); }); }
+  Status RemoveDir(const std::string& p) override {
+    return Pass([&] { return base_->RemoveDir(p); });
+  }
   Status MakeDir(const std::string& p, unsigned m) override {
     return Pass([&] { return base_->MakeDir(p, m); });
   }
   Status SyncDir(const std::string& p) override { return Pass([&] { return base_->SyncDir(p); }); }
-  Status SyncFs(const std::string& p) override { return Pass([&] { return base_->SyncFs(p); }); }
   Result<std::vector<std::string>> ListDir(const std::string& p) override {
     if (auto s = Armed(); !s.ok()) return s;
     return base_->ListDir(p);
@@ -91,6 +101,13 @@ class FaultEnv final : public Env {
   }
   Status UnlockByte(int fd, std::uint64_t o) override {
     return Pass([&] { return base_->UnlockByte(fd, o); });
+  }
+  Status WaitLockByte(int fd, std::uint64_t o) override {
+    return Pass([&] { return base_->WaitLockByte(fd, o); });
+  }
+  Result<bool> ByteLocked(int fd, std::uint64_t o) override {
+    if (auto s = Armed(); !s.ok()) return s;
+    return base_->ByteLocked(fd, o);
   }
   Result<void*> MapShared(int fd, size_t len) override {
     if (auto s = Armed(); !s.ok()) return s;

@@ -26,9 +26,7 @@ std::array<std::string, 3> Layout::AccountDirs(AccountId id) const {
 }
 
 LockPaths Layout::AccountLock(AccountId id) const {
-  return LockPaths{fmt::format("{}/locks/{:08}.lock", root_, id),
-                   fmt::format("{}/tmp/{:08}.tmp", root_, id), AccountPath(id),
-                   fmt::format("account {}", id)};
+  return LockPaths{AccountPath(id), fmt::format("account {}", id)};
 }
 
 std::string Layout::KeyDir(std::string_view key) const {
@@ -40,9 +38,7 @@ std::string Layout::KeyPath(std::string_view key) const {
 }
 
 LockPaths Layout::KeyLock(std::string_view key) const {
-  return LockPaths{fmt::format("{}/locks/key-{}.lock", root_, key),
-                   fmt::format("{}/tmp/key-{}.tmp", root_, key), KeyPath(key),
-                   fmt::format("transaction key '{}'", key)};
+  return LockPaths{KeyPath(key), fmt::format("transaction key '{}'", key)};
 }
 
 std::string ResolveDataDir(const std::string& flag) {
@@ -77,10 +73,24 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
   // Every command passes here: one stat tells an initialised directory (tmp/ is made
   // last) from a new one, instead of five mkdir calls each time.
   if (env->Stat(layout.tmp()).ok()) return Status::Ok();
-  for (const std::string& d :
-       {layout.accounts(), layout.journal(), layout.locks(), layout.keys(), layout.tmp()}) {
+  for (const std::string& d : {layout.accounts(), layout.journal(), layout.locks(), layout.keys()}) {
     DB_RETURN_IF_ERROR(env->MakeDir(d, 0700));
   }
+  // A new store gets its lock tables before tmp/ marks it initialised; a store that has
+  // journal segments but no tables was written by format 1 and is upgraded by `recover`.
+  auto names = env->ListDir(layout.journal());
+  if (!names.ok()) return names.status();
+  bool has_segments = false;
+  for (const std::string& n : *names) has_segments = has_segments || n.ends_with(".log");
+  if (!has_segments) {
+    for (const std::string& t :
+         {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners()}) {
+      DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
+      (void)env->Close(fd);
+    }
+  }
+  DB_RETURN_IF_ERROR(env->MakeDir(layout.tmp(), 0700));
+  DB_RETURN_IF_ERROR(env->SyncDir(layout.locks()));
   // The journal's directory entry must be durable before the first commit relies on it,
   // and so must the data directory's own entry in its parent.
   DB_RETURN_IF_ERROR(env->SyncDir(root));

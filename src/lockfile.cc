@@ -1,178 +1,336 @@
 #include "drovebank/lockfile.h"
 
 #include <fcntl.h>
-#include <unistd.h>
+#include <pthread.h>
+#include <signal.h>
 
-#include <cerrno>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "drovebank/account.h"
+#include "drovebank/layout.h"
+#include "drovebank/process_info.h"
+
 namespace drovebank {
 
-std::optional<LockOwner> ParseLockOwner(std::string_view text) {
+namespace {
+
+constexpr char kFlagSet = '1';
+constexpr char kFlagClear = '0';
+
+// Why a signal of our own: F_OFD_SETLKW can only be left early by a signal, and only one
+// with a handler interrupts it (an ignored one does not). The handler does nothing; the
+// waiter sees EINTR and checks why.
+int WakeSignal() { return SIGRTMIN + 4; }
+void OnWake(int) {}
+void InstallWakeHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa = {};
+    sa.sa_handler = OnWake;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: the wait must return EINTR
+    sigaction(WakeSignal(), &sa, nullptr);
+  });
+}
+
+}  // namespace
+
+LockSlot AccountSlot(std::uint32_t id) { return {LockTableKind::kAccounts, id}; }
+
+LockSlot KeySlot(std::string_view key) {
+  std::uint64_t crc = std::strtoull(Crc32Hex(key).c_str(), nullptr, 16);
+  return {LockTableKind::kKeys, crc % kKeySlots};
+}
+
+std::string FormatLockOwner(const LockOwner& o, std::uint64_t slot) {
+  // A host name is cut to 64 bytes so the line always fits its fixed width.
+  std::string line = fmt::format("{} {} {} {}", slot, o.pid, o.since_ms, o.host.substr(0, 64));
+  line.resize(kOwnerLineBytes - 1, ' ');
+  line += '\n';
+  return line;
+}
+
+std::optional<LockOwner> ParseLockOwner(std::string_view text, std::uint64_t slot) {
   std::istringstream is{std::string(text)};
+  std::uint64_t named = 0;
   LockOwner o;
-  if (!(is >> o.process.pid >> o.process.start_time >> o.process.boot_id >> o.process.host >>
-        o.since_ms)) {
-    return std::nullopt;
-  }
+  if (!(is >> named >> o.pid >> o.since_ms >> o.host) || named != slot) return std::nullopt;
   return o;
 }
 
-bool LooksAbandoned(const std::optional<LockOwner>& owner, std::int64_t mtime_ns) {
-  if (owner) return CheckLiveness(owner->process) == Liveness::kDead;
-  return NowNanos() - mtime_ns > kUnreadableOwnerGraceNs;
+Result<std::unique_ptr<LockTable>> LockTable::Open(Env* env, const Layout& layout, bool create,
+                                                   bool read_only) {
+  std::unique_ptr<LockTable> t(new LockTable(env, layout.tmp()));
+  int flags = read_only ? O_RDONLY : (O_RDWR | (create ? O_CREAT : 0));
+  DB_ASSIGN_OR_RETURN(t->accounts_fd_, env->Open(layout.AccountLockTable(), flags, 0600));
+  DB_ASSIGN_OR_RETURN(t->keys_fd_, env->Open(layout.KeyLockTable(), flags, 0600));
+  DB_ASSIGN_OR_RETURN(t->owners_fd_, env->Open(layout.LockOwners(), flags, 0600));
+  return t;
 }
 
-Result<LockFileReading> ReadLockOwner(Env* env, const std::string& path) {
-  LockFileReading r;
-  auto text = env->ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() != Code::kNotFound) return text.status();
-    r.gone = true;
-    return r;
+LockTable::~LockTable() {
+  // Closing the descriptions releases every lock still held, the spare slot included.
+  for (int fd : {accounts_fd_, keys_fd_, owners_fd_}) {
+    if (fd >= 0) (void)env_->Close(fd);
   }
-  r.owner = ParseLockOwner(*text);
-  if (r.owner) return r;
-  // Why the mtime only now: it matters only for a file without an owner line, and a
-  // reader with an owner line (nearly every one) is spared the call.
-  auto st = env->Stat(path);
-  if (!st.ok()) {
-    if (st.status().code() != Code::kNotFound) return st.status();
-    r.gone = true;
-    return r;
-  }
-  r.mtime_ns = st->mtime_ns;
-  return r;
 }
 
-std::string FormatLockOwner(const LockOwner& o) {
-  return fmt::format("{} {} {} {} {}\n", o.process.pid, o.process.start_time, o.process.boot_id,
-                     o.process.host, o.since_ms);
+std::uint64_t LockTable::NoteKey(LockSlot slot) {
+  return slot.offset * 2 + (slot.table == LockTableKind::kKeys ? 1 : 0);
+}
+
+std::uint64_t LockTable::OwnerOffset(LockSlot slot) {
+  return (NoteKey(slot) % kOwnerLines) * kOwnerLineBytes;
+}
+
+Status LockTable::TryLock(LockSlot slot) {
+  DB_RETURN_IF_ERROR(env_->LockByte(FdOf(slot.table), slot.offset, /*wait=*/false));
+  WriteOwnerNote(slot);
+  return Status::Ok();
+}
+
+void LockTable::WriteOwnerNote(LockSlot slot) {
+  // For waiters' messages only: failing to write it must not fail the lock.
+  (void)env_->PWrite(owners_fd_,
+                     FormatLockOwner({Self().pid, Self().host, NowMillis()}, NoteKey(slot)),
+                     OwnerOffset(slot));
+}
+
+void LockTable::Unlock(LockSlot slot) { (void)env_->UnlockByte(FdOf(slot.table), slot.offset); }
+
+Result<bool> LockTable::HeldElsewhere(LockSlot slot) {
+  return env_->ByteLocked(FdOf(slot.table), slot.offset);
+}
+
+std::optional<LockOwner> LockTable::OwnerOf(LockSlot slot) {
+  char buf[kOwnerLineBytes];
+  auto n = env_->PRead(owners_fd_, buf, sizeof buf, OwnerOffset(slot));
+  if (!n.ok()) return std::nullopt;
+  return ParseLockOwner(std::string_view(buf, *n), NoteKey(slot));
+}
+
+Status LockTable::Lock(LockSlot slot, std::string_view what, const LockWait& wait) {
+  Status first = TryLock(slot);
+  if (first.code() != Code::kBusy) return first;
+  std::optional<LockOwner> owner = OwnerOf(slot);
+  if (wait.on_wait) wait.on_wait(what, owner);
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(wait.timeout_seconds));
+  auto busy = [&] {
+    std::string who = owner ? fmt::format(" (held by process {} on {} since {})", owner->pid,
+                                          owner->host, FormatTime(owner->since_ms))
+                            : "";
+    return Status::Busy(fmt::format("timed out after {:g} s waiting for {}{}; nothing changed",
+                                    wait.timeout_seconds, what, who));
+  };
+  std::atomic<bool> was_cancelled{false};
+  auto cancelled = [&] {
+    if (!was_cancelled && wait.cancelled && wait.cancelled()) was_cancelled = true;
+    return was_cancelled.load();
+  };
+
+  InstallWakeHandler();
+  std::mutex mu;
+  bool done = false;
+  std::atomic<bool> stop{false};
+  pthread_t waiter = pthread_self();
+  std::thread watchdog;
+  try {
+    // Why a watchdog rather than polling TryLock: a poller loses its place to whoever
+    // polls at the right moment, while the kernel's queue is first come, first served.
+    // The watchdog keeps waking the waiter (every 20 ms) once it should stop, so a signal
+    // that arrives just before the waiter blocks is never the last one.
+    watchdog = std::thread([&] {
+      for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!stop && (cancelled() || Clock::now() >= deadline)) stop = true;
+        std::lock_guard<std::mutex> g(mu);
+        if (done) return;
+        if (stop) pthread_kill(waiter, WakeSignal());
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread: poll, which is fair only as far as luck goes.
+    for (;;) {
+      if (cancelled()) return Status::Cancelled(fmt::format("gave up waiting for {}", what));
+      if (Clock::now() >= deadline) return busy();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      Status s = TryLock(slot);
+      if (s.code() != Code::kBusy) return s;
+    }
+  }
+  Status s = Status::Busy("");
+  while (!stop) {
+    s = env_->WaitLockByte(FdOf(slot.table), slot.offset);
+    if (s.code() != Code::kCancelled) break;  // Ok, or a real failure
+    s = Status::Busy("");
+  }
+  {
+    std::lock_guard<std::mutex> g(mu);
+    done = true;
+  }
+  watchdog.join();
+  if (s.ok()) {
+    WriteOwnerNote(slot);
+    return s;
+  }
+  if (s.code() != Code::kBusy) return s;
+  if (cancelled()) return Status::Cancelled(fmt::format("gave up waiting for {}", what));
+  return busy();
+}
+
+Result<bool> LockTable::NeedsRepair(LockSlot slot) {
+  char c = 0;
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(FdOf(slot.table), &c, 1, slot.offset));
+  return n == 1 && c == kFlagSet;
+}
+
+Status LockTable::SetNeedsRepair(LockSlot slot, bool on) {
+  char c = on ? kFlagSet : kFlagClear;
+  return env_->PWrite(FdOf(slot.table), std::string_view(&c, 1), slot.offset);
+}
+
+Result<std::vector<LockSlot>> LockTable::Flagged() {
+  std::vector<LockSlot> out;
+  for (LockTableKind t : {LockTableKind::kAccounts, LockTableKind::kKeys}) {
+    DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(FdOf(t)));
+    std::uint64_t end = t == LockTableKind::kKeys ? std::min<std::uint64_t>(info.size, kKeySlots)
+                                                  : info.size;
+    // Chunked: the accounts table is as long as the largest id, mostly holes, which read
+    // back as zeros without touching the disk.
+    std::string buf(1 << 20, '\0');
+    for (std::uint64_t at = 0; at < end;) {
+      size_t want = static_cast<size_t>(std::min<std::uint64_t>(buf.size(), end - at));
+      DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(FdOf(t), buf.data(), want, at));
+      if (n == 0) break;
+      for (size_t i = 0; i < n; ++i) {
+        if (buf[i] == kFlagSet) out.push_back({t, at + i});
+      }
+      at += n;
+    }
+  }
+  return out;
+}
+
+Result<std::string> LockTable::SparePath() {
+  if (!spare_) {
+    for (std::uint64_t k = 0; k < kSpareSlots && !spare_; ++k) {
+      Status s = env_->LockByte(keys_fd_, kKeySlots + k, /*wait=*/false);
+      if (s.ok()) spare_ = k;
+      else if (s.code() != Code::kBusy) return s;
+    }
+    if (!spare_) {
+      return Status::Busy(fmt::format("all {} spare files are in use by other sessions",
+                                      kSpareSlots));
+    }
+  }
+  return fmt::format("{}/spare-{}", tmp_dir_, *spare_);
 }
 
 LockFile::LockFile(LockFile&& o) noexcept
-    : env_(o.env_),
+    : table_(o.table_),
+      slot_(o.slot_),
       paths_(std::move(o.paths_)),
       held_(o.held_),
-      temp_written_(o.temp_written_),
-      took_over_(o.took_over_) {
+      needs_repair_(o.needs_repair_),
+      flag_set_(o.flag_set_),
+      temp_written_(o.temp_written_) {
   o.held_ = false;
   o.temp_written_ = false;
 }
 
-Status LockFile::Attempt(std::optional<LockOwner>* owner) {
-  Status created =
-      env_->CreateExclusive(paths_.lock, FormatLockOwner(LockOwner{Self(), NowMillis()}));
-  if (created.ok()) {
-    held_ = true;
-    return Status::Ok();
+Status LockFile::AfterLock() {
+  held_ = true;
+  auto flagged = table_->NeedsRepair(slot_);
+  if (!flagged.ok()) {
+    (void)Rollback();
+    return flagged.status();
   }
-  if (created.sys_errno() != EEXIST) return created;
-  bool took = false;
-  DB_RETURN_IF_ERROR(TakeOverIfDead(owner, &took));
-  if (took) {
-    held_ = true;
-    took_over_ = true;
-    return Status::Ok();
-  }
-  return Status::Busy(fmt::format("{} is locked", paths_.what));
-}
-
-// Why an OFD lock on the lock file itself: two waiters may both find the owner dead; the
-// OFD lock serialises them. Why the inode check comes after the liveness verdict: an
-// owner that finishes normally unlinks its lock and then exits, so a waiter that read the
-// owner line just before may see a dead pid for a lock that no longer exists. Once the
-// owner is dead it can unlink nothing more, so a path still naming our inode after the
-// verdict proves the lock was abandoned, not released.
-Status LockFile::TakeOverIfDead(std::optional<LockOwner>* owner, bool* took) {
-  *took = false;
-  auto fd = env_->Open(paths_.lock, O_RDWR);
-  if (!fd.ok()) {
-    return fd.status().code() == Code::kNotFound ? Status::Ok() : fd.status();
-  }
-  struct FdCloser {
-    Env* env;
-    int fd;
-    ~FdCloser() { (void)env->Close(fd); }
-  } closer{env_, *fd};
-  Status ls = env_->LockByte(*fd, 0, /*wait=*/false);
-  if (!ls.ok()) return ls.code() == Code::kBusy ? Status::Ok() : ls;
-  DB_ASSIGN_OR_RETURN(FileInfo mine, env_->StatFd(*fd));
-  char buf[512];
-  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(*fd, buf, sizeof buf, 0));
-  *owner = ParseLockOwner(std::string_view(buf, n));
-  bool dead = LooksAbandoned(*owner, mine.mtime_ns);
-  if (!dead) return Status::Ok();
-  auto at_path = env_->Stat(paths_.lock);
-  if (!at_path.ok() || at_path->ino != mine.ino || at_path->dev != mine.dev) {
-    return Status::Ok();  // released or replaced meanwhile: retry from the start
-  }
-  std::string line = FormatLockOwner(LockOwner{Self(), NowMillis()});
-  // Why write before truncating: a reader between the two calls (`recover --check`, which
-  // takes no OFD lock) finds our line followed by the tail of the old one, which parses as
-  // ours; truncating first would show it an empty file, an owner it cannot judge. The
-  // descriptor's offset is 0 (opened, never read through it), so Write starts there.
-  DB_RETURN_IF_ERROR(env_->Write(*fd, line));
-  DB_RETURN_IF_ERROR(env_->Truncate(*fd, line.size()));
-  *took = true;
+  needs_repair_ = *flagged;
   return Status::Ok();
-}
-
-Status LockFile::TryHold() {
-  if (held_) return Status::Ok();
-  std::optional<LockOwner> owner;
-  return Attempt(&owner);
 }
 
 Status LockFile::Hold(const LockWait& wait) {
   if (held_) return Status::Ok();
-  // Fast path: nobody queued, so one attempt decides. A queue, even of dead tickets, is
-  // joined rather than jumped: that is what keeps waiters from starving under load.
-  std::optional<LockOwner> first_owner;
-  auto queued = env_->ListDir(LockQueueDir(paths_.lock));
-  if (!queued.ok() && queued.status().code() != Code::kNotFound) return queued.status();
-  if (!queued.ok() || queued->empty()) {
-    Status s = Attempt(&first_owner);
-    if (s.ok() || s.code() != Code::kBusy) return s;
-  }
-  return WaitInLine(wait, first_owner);
+  DB_RETURN_IF_ERROR(table_->Lock(slot_, paths_.what, wait));
+  return AfterLock();
+}
+
+Status LockFile::TryHold() {
+  if (held_) return Status::Ok();
+  Status s = table_->TryLock(slot_);
+  if (s.code() == Code::kBusy) return Status::Busy(fmt::format("{} is locked", paths_.what));
+  DB_RETURN_IF_ERROR(s);
+  return AfterLock();
+}
+
+Status LockFile::MarkInFlight() {
+  if (!held_) return Status::Internal("MarkInFlight without holding the lock");
+  if (needs_repair_ || flag_set_) return Status::Ok();  // already set
+  DB_RETURN_IF_ERROR(table_->SetNeedsRepair(slot_, true));
+  flag_set_ = true;
+  return Status::Ok();
+}
+
+Status LockFile::Repaired() {
+  if (!held_) return Status::Internal("Repaired without holding the lock");
+  if (!needs_repair_ && !flag_set_) return Status::Ok();  // nothing set: nothing to clear
+  DB_RETURN_IF_ERROR(table_->SetNeedsRepair(slot_, false));
+  needs_repair_ = false;
+  flag_set_ = false;
+  return Status::Ok();
 }
 
 Status LockFile::WriteTemp(std::string_view content) {
   if (!held_) return Status::Internal("WriteTemp without holding the lock");
-  DB_ASSIGN_OR_RETURN(int fd, env_->Open(paths_.temp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
+  Env* env = table_->env();
+  // The spare usually exists (it holds the version the last exchange replaced): reusing
+  // it allocates no inode. Only the first write of a process's spare creates it.
+  auto fd = env->Open(spare, O_WRONLY | O_TRUNC, 0600);
+  if (!fd.ok() && fd.status().code() == Code::kNotFound) {
+    fd = env->Open(spare, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  }
+  if (!fd.ok()) return fd.status();
   temp_written_ = true;
-  Status s = env_->Write(fd, content);
-  Status c = env_->Close(fd);
+  Status s = env->Write(*fd, content);
+  Status c = env->Close(*fd);
   return s.ok() ? c : s;
 }
 
 Status LockFile::Commit() {
   if (!held_ || !temp_written_) return Status::Internal("Commit without a written temp file");
-  DB_RETURN_IF_ERROR(env_->ReplaceFile(paths_.temp, paths_.target));
+  DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
+  DB_RETURN_IF_ERROR(table_->env()->ReplaceFile(spare, paths_.target).status());
   temp_written_ = false;
-  Status s = env_->Unlink(paths_.lock);
-  held_ = false;
-  return s;
+  if (needs_repair_ || flag_set_) DB_RETURN_IF_ERROR(Repaired());
+  return Rollback();
+}
+
+Status LockFile::InstallAt(const std::string& target, std::string_view content) {
+  DB_RETURN_IF_ERROR(WriteTemp(content));
+  DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
+  DB_RETURN_IF_ERROR(table_->env()->ReplaceFile(spare, target).status());
+  temp_written_ = false;
+  return Status::Ok();
 }
 
 Status LockFile::Rollback() {
-  Status result;
-  if (temp_written_) {
-    Status s = env_->Unlink(paths_.temp);
-    if (!s.ok() && s.code() != Code::kNotFound) result = s;
-    temp_written_ = false;
-  }
+  temp_written_ = false;  // the spare stays: it is reused, never read
   if (held_) {
-    Status s = env_->Unlink(paths_.lock);
-    if (!s.ok() && s.code() != Code::kNotFound && result.ok()) result = s;
+    table_->Unlock(slot_);
     held_ = false;
   }
-  return result;
+  return Status::Ok();
 }
 
 }  // namespace drovebank

@@ -266,6 +266,10 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (lost_) return PowerLost();
     return base_->Write(fd, data);
   }
+  Status PWrite(int fd, std::string_view data, std::uint64_t offset) override {
+    if (lost_) return PowerLost();
+    return base_->PWrite(fd, data, offset);
+  }
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
     if (lost_) return PowerLost();
     return base_->PRead(fd, buf, n, offset);
@@ -333,6 +337,56 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     return Status::Ok();
   }
 
+  // An exchange changes both names: each is recorded, and afterwards each inode's current
+  // name is the other's old one. A plain rename (no file at `to`, or no exchange) is
+  // modelled as Rename is.
+  Result<bool> ReplaceFile(const std::string& from, const std::string& to) override {
+    if (lost_) return PowerLost();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string f = Normalize(from);
+    std::string t = Normalize(to);
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> src, LookUp(f));
+    if (!src || src->kind != Kind::kFile) {
+      return Status::InvalidArgument(
+          fmt::format("power-loss model: ReplaceFile needs a file at {}", from));
+    }
+    DB_RETURN_IF_ERROR(RecordName(f));
+    DB_RETURN_IF_ERROR(RecordName(t));
+    DB_RETURN_IF_ERROR(Baseline(f, src->key));
+    DB_ASSIGN_OR_RETURN(std::optional<Entry> dst, LookUp(t));
+    bool replaces = dst && dst->kind == Kind::kFile && src->key != dst->key;
+    int pin = -1;
+    if (replaces) {
+      DB_RETURN_IF_ERROR(Baseline(t, dst->key));
+      DB_ASSIGN_OR_RETURN(pin, Pin(t, dst->key));
+    }
+    auto kept = base_->ReplaceFile(from, to);
+    if (!kept.ok() || (*kept && replaces)) {
+      if (pin >= 0) ::close(pin);
+    }
+    if (!kept.ok()) return kept.status();
+    if (*kept && replaces) {
+      paths_[dst->key] = f;
+    } else if (replaces) {
+      Unlinked(dst->key, t, pin);
+    }
+    paths_[src->key] = t;
+    CollectPins();
+    return *kept;
+  }
+
+  void WarmForReplace(const std::vector<std::string>& paths) override {
+    // Reads and an atime: nothing the model tracks.
+    if (!lost_) base_->WarmForReplace(paths);
+  }
+
+  Status RemoveDir(const std::string& path) override {
+    if (lost_) return PowerLost();
+    std::lock_guard<std::mutex> lock(mu_);
+    DB_RETURN_IF_ERROR(RecordName(Normalize(path)));
+    return base_->RemoveDir(path);
+  }
+
   Status Unlink(const std::string& path) override {
     if (lost_) return PowerLost();
     std::lock_guard<std::mutex> lock(mu_);
@@ -368,33 +422,6 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     return DirSynced(Normalize(path));
   }
 
-  Status SyncFs(const std::string& path) override {
-    if (lost_) return PowerLost();
-    DB_RETURN_IF_ERROR(base_->SyncFs(path));
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [dir, names] : dirs_) DB_RETURN_IF_ERROR(MakeNamesDurable(dir, names));
-    // Current contents: through an open descriptor, else through the inode's known name.
-    // An inode reachable by neither is unlinked, so no durable entry names it any more.
-    std::set<InoKey> done;
-    for (const auto& [fd, f] : fds_) {
-      if (f.is_dir || done.count(f.key) != 0) continue;
-      auto it = inodes_.find(f.key);
-      if (it == inodes_.end()) continue;
-      DB_ASSIGN_OR_RETURN(it->second.durable, ReadFd(fd));
-      done.insert(f.key);
-    }
-    for (auto& [key, state] : inodes_) {
-      if (done.count(key) != 0) continue;
-      auto p = paths_.find(key);
-      if (p == paths_.end()) continue;
-      DB_ASSIGN_OR_RETURN(std::optional<Entry> e, LookUp(p->second));
-      if (!e || e->kind != Kind::kFile || e->key != key) continue;
-      DB_ASSIGN_OR_RETURN(state.durable, ReadPath(p->second, key));
-    }
-    CollectPins();
-    return Status::Ok();
-  }
-
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
     if (lost_) return PowerLost();
     return base_->ListDir(path);
@@ -406,6 +433,14 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   Status UnlockByte(int fd, std::uint64_t offset) override {
     if (lost_) return PowerLost();
     return base_->UnlockByte(fd, offset);
+  }
+  Status WaitLockByte(int fd, std::uint64_t offset) override {
+    if (lost_) return PowerLost();
+    return base_->WaitLockByte(fd, offset);
+  }
+  Result<bool> ByteLocked(int fd, std::uint64_t offset) override {
+    if (lost_) return PowerLost();
+    return base_->ByteLocked(fd, offset);
   }
   Result<void*> MapShared(int fd, size_t len) override {
     if (lost_) return PowerLost();

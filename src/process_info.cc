@@ -56,16 +56,6 @@ const ProcessIdentity& Self() {
   return self;
 }
 
-Liveness CheckLiveness(const ProcessIdentity& owner) {
-  const ProcessIdentity& me = Self();
-  if (owner.host != me.host) return Liveness::kUnknown;
-  if (owner.boot_id != me.boot_id) return Liveness::kDead;
-  if (owner.pid <= 0) return Liveness::kDead;
-  std::uint64_t st = StartTimeOf(owner.pid);
-  if (st == 0 || st != owner.start_time) return Liveness::kDead;
-  return Liveness::kAlive;
-}
-
 std::int64_t NowMillis() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

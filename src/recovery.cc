@@ -11,66 +11,79 @@
 
 #include "drovebank/lockfile.h"
 #include "drovebank/newest_index.h"
+#include "drovebank/process_info.h"
 #include "drovebank/store.h"
 
 namespace drovebank {
 
 namespace {
 
-// What a lock or temp file name says it guards: an account id or a key.
-struct Guarded {
-  AccountId id = 0;
-  std::string key;
-};
-
-std::optional<Guarded> ParseGuardedName(std::string_view name, std::string_view suffix) {
-  if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) {
+// A format 1 lock file's name: the account id or key it guarded ("00001001.lock",
+// "key-K.lock"), nullopt for anything else.
+std::optional<LockSlot> Format1LockSlot(std::string_view name) {
+  constexpr std::string_view kSuffix = ".lock";
+  if (name.size() <= kSuffix.size() || !name.ends_with(kSuffix)) return std::nullopt;
+  std::string_view stem = name.substr(0, name.size() - kSuffix.size());
+  if (stem.starts_with("key-")) {
+    std::string key(stem.substr(4));
+    if (!ValidateKey(key).ok()) return std::nullopt;
+    return KeySlot(key);
+  }
+  if (stem.size() != 8 || stem.find_first_not_of("0123456789") != std::string_view::npos) {
     return std::nullopt;
   }
-  std::string_view stem = name.substr(0, name.size() - suffix.size());
-  Guarded g;
-  if (stem.substr(0, 4) == "key-") {
-    g.key = std::string(stem.substr(4));
-    if (!ValidateKey(g.key).ok()) return std::nullopt;
-    return g;
-  }
-  if (stem.size() != 8) return std::nullopt;
-  auto id = ParseAccountId(stem.substr(stem.find_first_not_of('0') == std::string_view::npos
-                                           ? 0
-                                           : stem.find_first_not_of('0')));
-  if (!id.ok()) return std::nullopt;
-  g.id = *id;
-  return g;
+  auto id = static_cast<AccountId>(std::stoul(std::string(stem)));
+  if (id == 0) return std::nullopt;
+  return AccountSlot(id);
 }
 
-LockPaths PathsFor(const Layout& layout, const Guarded& g) {
-  return g.key.empty() ? layout.AccountLock(g.id) : layout.KeyLock(g.key);
+// The files of locks/ that belong to the lock tables.
+bool IsLockTableName(std::string_view n) {
+  return n == "accounts" || n == "keys" || n == "owners";
 }
 
-// What a reader without the lock's OFD lock can tell about a lock file.
-struct LockVerdict {
-  bool gone = false;                   // no such file (any more)
-  bool abandoned = false;              // LooksAbandoned, or unreadable
-  bool ownerless = false;              // readable, but with no whole owner line
-  std::int64_t ownerless_ns_left = 0;  // then: time until it counts as abandoned, or 0
-};
+// A reusable spare of tmp/ ("spare-N"): never read, only reused.
+bool IsSpareName(std::string_view n) {
+  return n.starts_with("spare-") && n.size() > 6 &&
+         n.substr(6).find_first_not_of("0123456789") == std::string_view::npos;
+}
 
-LockVerdict ReadLockVerdict(Env* env, const std::string& path) {
-  LockVerdict v;
-  auto r = ReadLockOwner(env, path);
-  if (!r.ok()) {
-    v.abandoned = true;  // unreadable: nothing shows a live owner
-    return v;
+// Carries a format 1 store's lock files over: each becomes the repair flag of its slot
+// (set before the file goes, so a crash in between only converts it again), and its
+// wait queue directory is emptied and removed. Format 1 writers must have stopped: their
+// liveness was judged by pid, which format 2 never does.
+Status MigrateFormat1Locks(Env* env, const Layout& layout, LockTable* table, RecoverReport* r) {
+  DB_ASSIGN_OR_RETURN(auto names, env->ListDir(layout.locks()));
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    if (IsLockTableName(n)) continue;
+    std::string path = layout.locks() + "/" + n;
+    if (n.ends_with(".q")) {
+      auto tickets = env->ListDir(path);
+      if (tickets.ok()) {
+        for (const std::string& t : *tickets) DB_RETURN_IF_ERROR(env->Unlink(path + "/" + t));
+      }
+      DB_RETURN_IF_ERROR(env->RemoveDir(path));
+      r->notes.push_back(fmt::format("removed the format 1 wait queue locks/{}", EscapeForTerminal(n)));
+      continue;
+    }
+    auto slot = Format1LockSlot(n);
+    if (!slot) {
+      r->notes.push_back(fmt::format("left alone: unknown file locks/{}", EscapeForTerminal(n)));
+      continue;
+    }
+    DB_RETURN_IF_ERROR(table->SetNeedsRepair(*slot, true));
+    DB_RETURN_IF_ERROR(env->Unlink(path));
+    ++r->dead_locks;
+    r->notes.push_back(fmt::format("converted the format 1 lock file locks/{} into a repair flag",
+                                   EscapeForTerminal(n)));
   }
-  v.gone = r->gone;
-  if (v.gone) return v;
-  v.abandoned = LooksAbandoned(r->owner, r->mtime_ns);
-  v.ownerless = !r->owner;
-  if (v.ownerless) {
-    v.ownerless_ns_left =
-        std::max<std::int64_t>(0, r->mtime_ns + kUnreadableOwnerGraceNs - NowNanos());
-  }
-  return v;
+  return Status::Ok();
+}
+
+std::string SlotName(const LockSlot& slot) {
+  return slot.table == LockTableKind::kAccounts ? fmt::format("account {}", slot.offset)
+                                                : fmt::format("key slot {}", slot.offset);
 }
 
 // Collects, from a list of records, the newest state of each account.
@@ -128,28 +141,37 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
     r->marker_cleared = true;
     r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");
   }
-  auto locks = env->ListDir(layout.locks());
-  if (locks.ok()) {
-    for (const std::string& n : *locks) {
-      if (IsLockQueueName(n)) continue;  // waiters' tickets: stale ones are harmless
-      auto verdict = ReadLockVerdict(env, layout.locks() + "/" + n);
-      if (verdict.gone) continue;  // released since the listing
-      if (!verdict.abandoned) {
-        ++r->live_locks;
+  auto table = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);
+  if (!table.ok() && table.status().code() == Code::kNotFound) {
+    ++r->dead_locks;
+    r->notes.push_back("the store is in format 1 (lock files): recover upgrades it");
+  } else if (!table.ok()) {
+    return table.status();
+  } else {
+    DB_ASSIGN_OR_RETURN(auto flagged, (*table)->Flagged());
+    for (const LockSlot& slot : flagged) {
+      DB_ASSIGN_OR_RETURN(bool held, (*table)->HeldElsewhere(slot));
+      if (held) {
+        ++r->live_locks;  // a writer in flight: its own to clear
       } else {
         ++r->dead_locks;
-        r->notes.push_back(fmt::format("lock {} has no live owner", EscapeForTerminal(n)));
+        r->notes.push_back(fmt::format("{} has a repair flag left by a writer that died",
+                                       SlotName(slot)));
       }
     }
   }
-  auto temps = env->ListDir(layout.tmp());
-  if (temps.ok()) {
+  if (auto locks = env->ListDir(layout.locks()); locks.ok()) {
+    for (const std::string& n : *locks) {
+      if (IsLockTableName(n)) continue;
+      ++r->dead_locks;
+      r->notes.push_back(fmt::format("locks/{} is left from format 1", EscapeForTerminal(n)));
+    }
+  }
+  if (auto temps = env->ListDir(layout.tmp()); temps.ok()) {
     for (const std::string& n : *temps) {
-      auto g = ParseGuardedName(n, ".tmp");
-      if (!g || !env->Stat(PathsFor(layout, *g).lock).ok()) {
-        ++r->temps_removed;
-        r->notes.push_back(fmt::format("temp file {} is left over", EscapeForTerminal(n)));
-      }
+      if (IsSpareName(n)) continue;
+      ++r->temps_removed;
+      r->notes.push_back(fmt::format("temp file {} is left over", EscapeForTerminal(n)));
     }
   }
   DB_ASSIGN_OR_RETURN(auto journal, Journal::OpenReadOnly(env, layout));
@@ -214,6 +236,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   so.data_dir = ResolveDataDir(o.data_dir);
   so.env = env;
   so.lock_wait.timeout_seconds = o.lock_timeout;
+  so.upgrade = true;
   DB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
   const Layout& layout = store->layout();
   bool marked = store->NeedsRecovery();
@@ -222,67 +245,34 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   if (marked) DB_RETURN_IF_ERROR(store->journal().Reinitialize());
   env->FaultPoint("recover", "after_open");
 
-  DB_ASSIGN_OR_RETURN(auto lock_names, env->ListDir(layout.locks()));
-  std::sort(lock_names.begin(), lock_names.end());
-  for (const std::string& n : lock_names) {
-    if (IsLockQueueName(n)) {
-      DB_ASSIGN_OR_RETURN(size_t gone, ClearStaleTickets(env, layout.locks() + "/" + n));
-      if (gone > 0) {
-        r->notes.push_back(fmt::format("removed {} stale wait ticket(s) from locks/{}", gone, n));
-      }
-      continue;
-    }
-    auto g = ParseGuardedName(n, ".lock");
-    if (!g) {
-      r->notes.push_back(fmt::format("left alone: unknown file locks/{}", EscapeForTerminal(n)));
-      continue;
-    }
-    LockFile lk(env, PathsFor(layout, *g));
-    Status s = lk.TryHold();
-    if (s.code() == Code::kBusy) {
-      // Why wait: a lock file with no owner line is a writer's that is creating it (on a
-      // file system without O_TMPFILE) or one killed before it wrote the line, and only
-      // its age tells them apart. Leaving it would leave the store failing `--check`.
-      // The grace may also have ended between the attempt and this read: try again then
-      // too, or the lock would be left although it is already abandoned.
-      auto v = ReadLockVerdict(env, layout.locks() + "/" + n);
-      if (v.ownerless) {
-        std::this_thread::sleep_for(std::chrono::nanoseconds(v.ownerless_ns_left) +
-                                    std::chrono::milliseconds(20));
-        s = lk.TryHold();
-      }
-    }
-    if (s.code() == Code::kBusy) {
-      ++r->live_locks;
-      r->notes.push_back(fmt::format("left alone: {} is held by a live process", n));
-      continue;
-    }
-    DB_RETURN_IF_ERROR(s);
-    if (lk.took_over_dead_owner()) {
-      ++r->dead_locks;
-      r->notes.push_back(fmt::format("cleared lock {} of a dead process", n));
-    }
-    // Rolling back removes the lock and its temp: the journal, applied below, is what
-    // decides the file's content.
-    DB_RETURN_IF_ERROR(lk.Rollback());
+  DB_RETURN_IF_ERROR(MigrateFormat1Locks(env, layout, &store->locks(), r));
+  env->FaultPoint("recover", "after_upgrade");
+
+  // Every record after the checkpoint, applied under each account's lock; an account
+  // whose flag is set gets the full repair, which alone clears the flag.
+  DB_ASSIGN_OR_RETURN(size_t fixed, store->ReplaySinceCheckpoint(&r->records_replayed));
+  r->files_repaired += fixed;
+  if (fixed > 0) r->notes.push_back(fmt::format("rewrote {} file(s) from the journal", fixed));
+  env->FaultPoint("recover", "after_replay");
+
+  // Flags the replay did not meet (a record before the checkpoint, or none at all): each
+  // is repaired under its lock and only then cleared. A live writer's is waited for.
+  DB_ASSIGN_OR_RETURN(size_t settled, store->RepairFlagged(/*wait=*/true));
+  r->dead_locks += settled;
+  if (settled > 0) {
+    r->notes.push_back(fmt::format("settled {} repair flag(s) left by writers that died", settled));
   }
-  env->FaultPoint("recover", "after_locks");
+  env->FaultPoint("recover", "after_flags");
 
   DB_ASSIGN_OR_RETURN(auto temp_names, env->ListDir(layout.tmp()));
   for (const std::string& n : temp_names) {
-    auto g = ParseGuardedName(n, ".tmp");
-    if (g && env->Stat(PathsFor(layout, *g).lock).ok()) continue;  // a live writer's
+    if (IsSpareName(n)) continue;  // reused by the next writer; never read
     Status s = env->Unlink(layout.tmp() + "/" + n);
     if (!s.ok() && s.code() != Code::kNotFound) return s;
     ++r->temps_removed;
     r->notes.push_back(fmt::format("removed temp file tmp/{}", EscapeForTerminal(n)));
   }
   env->FaultPoint("recover", "after_temps");
-
-  DB_ASSIGN_OR_RETURN(size_t fixed, store->ReplaySinceCheckpoint(&r->records_replayed));
-  r->files_repaired += fixed;
-  if (fixed > 0) r->notes.push_back(fmt::format("rewrote {} file(s) from the journal", fixed));
-  env->FaultPoint("recover", "after_replay");
 
   if (o.full) {
     // Two streaming passes over the journal (where each account's newest state is; then
@@ -330,15 +320,14 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
       std::string p = layout.AccountPath(id);
       LockWait wait;
       wait.timeout_seconds = o.lock_timeout;
-      LockFile lock(env, layout.AccountLock(id));
+      LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
       DB_RETURN_IF_ERROR(lock.Hold(wait));
       DB_ASSIGN_OR_RETURN(Account latest, index.Latest(journal, id));
       auto text = env->ReadFile(p);
       auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
       if (cur.ok() && !(*cur == latest)) {
         DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
-        DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeAccountFile(latest)));
-        DB_RETURN_IF_ERROR(lock.Commit());
+        DB_RETURN_IF_ERROR(lock.Install(EncodeAccountFile(latest)));
         ++r->files_repaired;
         r->notes.push_back(fmt::format("rebuilt account {} from the journal", id));
       }

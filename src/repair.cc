@@ -3,23 +3,17 @@
 #include <fcntl.h>
 
 #include <optional>
+#include <map>
+#include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "drovebank/store.h"
 
 namespace drovebank {
-
-Status Store::InstallFile(const LockPaths& paths, std::string_view content) {
-  DB_ASSIGN_OR_RETURN(int fd, env_->Open(paths.temp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-  Status s = env_->Write(fd, content);
-  Status c = env_->Close(fd);
-  if (s.ok()) s = c;
-  if (s.ok()) s = env_->Rename(paths.temp, paths.target);
-  if (!s.ok()) (void)env_->Unlink(paths.temp);
-  return s;
-}
 
 Status Store::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
@@ -45,7 +39,7 @@ Result<std::vector<Record>> Store::RecordsSinceCheckpoint() {
 // Applies the newest state of `id` in the journal since the checkpoint, if the file is
 // older (or missing, or corrupt). Older changes are durable in the file by definition of
 // the checkpoint, so the journal tail is all that can be missing.
-Status Store::RepairAccount(AccountId id, LockFile* held) {
+Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
   std::optional<Account> newest;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
     for (RecordAccount& ra : r.accounts) {
@@ -53,26 +47,40 @@ Status Store::RepairAccount(AccountId id, LockFile* held) {
     }
     return Status::Ok();
   }));
-  if (!newest) return Status::Ok();
-  auto text = env_->ReadFile(layout_.AccountPath(id));
-  if (text.ok()) {
-    auto cur = DecodeAccountFile(*text, id);
-    if (cur.ok() && cur->version >= newest->version) return Status::Ok();
+  bool wrote = false;
+  if (newest) {
+    auto text = env_->ReadFile(layout_.AccountPath(id));
+    auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+    if (!cur.ok() || cur->version < newest->version) {
+      DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
+      DB_RETURN_IF_ERROR(held->Install(EncodeAccountFile(*newest)));
+      wrote = true;
+    }
   }
-  DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
-  return InstallFile(held->paths(), EncodeAccountFile(*newest));
+  // Only now, with the file at the journal's state, may the signal go.
+  DB_RETURN_IF_ERROR(held->Repaired());
+  return wrote;
 }
 
-Status Store::RepairKey(const std::string& key, LockFile* held) {
-  if (env_->Stat(layout_.KeyPath(key)).ok()) return Status::Ok();
-  std::optional<std::string> encoded;
+// Every key of the journal tail that maps to this slot gets its key file: two keys can
+// share a slot, and the flag does not say which of them was in flight.
+Result<bool> Store::RepairKeySlot(LockFile* held) {
+  std::map<std::string, std::string> encoded;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
-    if (!encoded && r.key == key) encoded = EncodeRecord(r);
+    if (!r.key.empty() && KeySlot(r.key) == held->slot() && encoded.count(r.key) == 0) {
+      encoded.emplace(r.key, EncodeRecord(r));
+    }
     return Status::Ok();
   }));
-  if (!encoded) return Status::Ok();
-  DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
-  return InstallFile(held->paths(), *encoded);
+  bool wrote = false;
+  for (const auto& [key, line] : encoded) {
+    if (env_->Stat(layout_.KeyPath(key)).ok()) continue;
+    DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
+    DB_RETURN_IF_ERROR(held->InstallAt(layout_.KeyPath(key), line));
+    wrote = true;
+  }
+  DB_RETURN_IF_ERROR(held->Repaired());
+  return wrote;
 }
 
 Result<size_t> Store::ReplaySinceCheckpoint(size_t* records_seen) {
@@ -137,43 +145,121 @@ Result<size_t> Store::ApplyRecords(const std::vector<Record>& records, bool wait
 
 Result<bool> Store::ApplyState(const Account& state, bool wait) {
   AccountId id = state.id;
-  auto text = env_->ReadFile(layout_.AccountPath(id));
-  if (text.ok()) {
+  auto current = [&]() -> bool {
+    auto text = env_->ReadFile(layout_.AccountPath(id));
+    if (!text.ok()) return false;
     auto cur = DecodeAccountFile(*text, id);
-    if (cur.ok() && cur->version >= state.version) return false;
-  }
-  LockFile lock(env_, layout_.AccountLock(id));
+    return cur.ok() && cur->version >= state.version;
+  };
+  if (current()) return false;
+  LockFile lock(locks_.get(), AccountSlot(id), layout_.AccountLock(id));
   Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
   if (s.code() == Code::kBusy && !wait) return false;  // a live writer holds it: its job
   DB_RETURN_IF_ERROR(s);
+  // A flag left by a dead writer asks for the full repair, which also clears it.
+  if (lock.needs_repair()) return RepairAccount(id, &lock);
   // Re-read under the lock: a writer may have moved it on since the check above.
-  text = env_->ReadFile(layout_.AccountPath(id));
-  if (text.ok()) {
-    auto cur = DecodeAccountFile(*text, id);
-    if (cur.ok() && cur->version >= state.version) return false;
-  }
+  if (current()) return false;
   DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
-  DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeAccountFile(state)));
-  DB_RETURN_IF_ERROR(lock.Commit());
+  DB_RETURN_IF_ERROR(lock.Install(EncodeAccountFile(state)));
   return true;
 }
 
 Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
   if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
-  LockFile lock(env_, layout_.KeyLock(rec.key));
+  LockFile lock(locks_.get(), KeySlot(rec.key), layout_.KeyLock(rec.key));
   Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
   if (s.code() == Code::kBusy && !wait) return false;
   DB_RETURN_IF_ERROR(s);
+  if (lock.needs_repair()) return RepairKeySlot(&lock);
   if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
   DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(rec.key), 0700));
-  DB_RETURN_IF_ERROR(lock.WriteTemp(EncodeRecord(rec)));
-  DB_RETURN_IF_ERROR(lock.Commit());
+  DB_RETURN_IF_ERROR(lock.Install(EncodeRecord(rec)));
   return true;
 }
 
-// Why syncfs instead of an fsync per file: a segment's records touch up to tens of
-// thousands of files, and one syncfs costs about one fsync. The files are first checked
-// to hold at least the journal's versions; then one syncfs makes them durable together.
+Result<size_t> Store::RepairFlagged(bool wait) {
+  DB_ASSIGN_OR_RETURN(std::vector<LockSlot> flagged, locks_->Flagged());
+  size_t settled = 0;
+  for (const LockSlot& slot : flagged) {
+    bool account = slot.table == LockTableKind::kAccounts;
+    LockPaths paths = account ? layout_.AccountLock(static_cast<AccountId>(slot.offset))
+                              : LockPaths{"", fmt::format("key slot {}", slot.offset)};
+    LockFile lock(locks_.get(), slot, paths);
+    Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
+    if (s.code() == Code::kBusy && !wait) continue;  // a live writer's: its own to clear
+    DB_RETURN_IF_ERROR(s);
+    if (!lock.needs_repair()) continue;  // cleared by its writer meanwhile
+    if (account) {
+      DB_RETURN_IF_ERROR(RepairAccount(static_cast<AccountId>(slot.offset), &lock).status());
+    } else {
+      DB_RETURN_IF_ERROR(RepairKeySlot(&lock).status());
+    }
+    ++settled;
+  }
+  return settled;
+}
+
+Status Store::SyncFiles(const std::vector<std::string>& paths) {
+  // Why threads: a checkpoint may cover tens of thousands of files, and each fdatasync
+  // waits for the disk; several in flight let the file system commit them together.
+  constexpr size_t kThreads = 8;
+  std::set<std::string> dirs;
+  for (const std::string& p : paths) {
+    // The file's directory and, up to the data directory, every one above it: a shard
+    // directory made for a new account must itself be durable in its parent.
+    for (std::string d = p.substr(0, p.rfind('/')); d.size() > layout_.root().size();
+         d = d.substr(0, d.rfind('/'))) {
+      if (!dirs.insert(d).second) break;
+    }
+  }
+  std::mutex mu;
+  Status first;
+  auto sync_file = [&](const std::string& p) {
+    Status s;
+    auto fd = env_->Open(p, O_RDONLY, 0);
+    if (fd.ok()) {
+      s = env_->DataSync(*fd);
+      (void)env_->Close(*fd);
+    } else if (fd.status().code() != Code::kNotFound) {
+      s = fd.status();
+    }
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> g(mu);
+      if (first.ok()) first = s;
+    }
+  };
+  const std::vector<std::string> dir_list(dirs.begin(), dirs.end());
+  for (const std::vector<std::string>* list : {&paths, &dir_list}) {
+    const size_t threads = std::min(list->size(), kThreads);
+    auto work = [&](size_t start) {
+      for (size_t i = start; i < list->size(); i += threads) {
+        if (list == &paths) {
+          sync_file((*list)[i]);
+        } else if (Status s = env_->SyncDir((*list)[i]); !s.ok()) {
+          std::lock_guard<std::mutex> g(mu);
+          if (first.ok()) first = s;
+        }
+      }
+    };
+    std::vector<std::jthread> pool;
+    for (size_t t = 1; t < threads; ++t) {
+      try {
+        pool.emplace_back(work, t);
+      } catch (const std::system_error&) {
+        work(t);
+      }
+    }
+    if (threads > 0) work(0);
+  }
+  return first;
+}
+
+// Why an fdatasync per file instead of one syncfs(2): FUSE file systems (GlusterFS among
+// them) accept syncfs and reach no disk with it, so a checkpoint resting on it could
+// claim files durable that a power loss then empties. Every supported file system honours
+// a file's fdatasync; the files are synced on threads, so it costs a few waits, not one
+// per file. The files are first checked to hold at least the journal's versions.
 Status Store::Checkpoint(bool wait) {
   Status locked = journal_->LockCheckpoint(wait);
   if (!locked.ok()) return locked.code() == Code::kBusy ? Status::Ok() : locked;
@@ -190,14 +276,19 @@ Status Store::Checkpoint(bool wait) {
   env_->FaultPoint("checkpoint", "begin");
   CheckpointInfo next = ckpt;
   next.pos = end;
+  std::set<std::string> files;
   DB_RETURN_IF_ERROR(ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record& r) {
                        next.last_txn = r.txn;
                        next.account_count += AccountsOpened(r);
                        next.max_id = std::max(next.max_id, LargestIdUsed(r));
+                       for (const RecordAccount& ra : r.accounts) {
+                         files.insert(layout_.AccountPath(ra.state.id));
+                       }
+                       if (!r.key.empty()) files.insert(layout_.KeyPath(r.key));
                      }).status());
   env_->FaultPoint("checkpoint", "after_verify");
-  DB_RETURN_IF_ERROR(env_->SyncFs(layout_.root()));
-  env_->FaultPoint("checkpoint", "after_syncfs");
+  DB_RETURN_IF_ERROR(SyncFiles(std::vector<std::string>(files.begin(), files.end())));
+  env_->FaultPoint("checkpoint", "after_sync");
   DB_RETURN_IF_ERROR(journal_->WriteCheckpoint(next));
   env_->FaultPoint("checkpoint", "done");
   return Status::Ok();

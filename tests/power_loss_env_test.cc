@@ -339,32 +339,57 @@ TEST_CASE("powerloss: a new directory goes with its contents unless its entry is
   }
 }
 
-TEST_CASE("powerloss: SyncFs makes everything durable", "[powerloss]") {
+TEST_CASE("powerloss: a ReplaceFile exchange is undone unless its directories are synced",
+          "[powerloss]") {
   TempDir dir;
-  Put(dir / "a", "a0");
-  Put(dir / "b", "b0");
-  Put(dir / "c", "c0");
+  fs::create_directory(dir / "tmp");
+  fs::create_directory(dir / "acc");
+  Put(dir / "acc/f", "old");
+  Put(dir / "tmp/spare", "junk");
   auto env = MakePowerLossEnv(PosixEnv());
-  WriteThrough(*env, dir / "a", "a1", SyncHow::kNone);
-  Ok(env->Rename(dir / "b", dir / "b2"));
-  Ok(env->Unlink(dir / "c"));
-  Ok(env->MakeDir(dir / "sub", 0700));
-  WriteThrough(*env, dir / "sub/n", "n1", SyncHow::kNone);
-  int held = OpenOk(*env, dir / "sub/n", O_WRONLY | O_APPEND);
-  Ok(env->Write(held, "+held"));
-  Ok(env->SyncFs(dir.path()));
-  // Changes after the SyncFs are lost again.
-  Ok(env->Write(held, "+late"));
-  Ok(env->Close(held));
-  WriteThrough(*env, dir / "late", "x", SyncHow::kSync);
-  Ok(env->Unlink(dir / "a"));
-  PowerLoss(*env);
-  CHECK(Get(dir / "a") == "a1");
-  CHECK(Get(dir / "b") == std::nullopt);
-  CHECK(Get(dir / "b2") == "b0");
-  CHECK(Get(dir / "c") == std::nullopt);
-  CHECK(Get(dir / "sub/n") == "n1+held");
-  CHECK(Get(dir / "late") == std::nullopt);
+  WriteThrough(*env, dir / "tmp/spare", "new", SyncHow::kSync);
+  auto kept = env->ReplaceFile(dir / "tmp/spare", dir / "acc/f");
+  REQUIRE(kept.ok());
+  REQUIRE(*kept);  // PosixEnv exchanged: the spare now holds the old version
+  CHECK(Get(dir / "tmp/spare") == "old");
+  CHECK(Get(dir / "acc/f") == "new");
+  SECTION("nothing synced: both names back") {
+    PowerLoss(*env);
+    CHECK(Get(dir / "acc/f") == "old");
+    CHECK(Get(dir / "tmp/spare") == "new");
+  }
+  SECTION("both directories synced: the exchange stays") {
+    Ok(env->SyncDir(dir / "acc"));
+    Ok(env->SyncDir(dir / "tmp"));
+    PowerLoss(*env);
+    CHECK(Get(dir / "acc/f") == "new");
+    CHECK(Get(dir / "tmp/spare") == "old");
+  }
+  SECTION("a later write to the spare reaches only the old inode") {
+    Ok(env->SyncDir(dir / "acc"));
+    WriteThrough(*env, dir / "tmp/spare", "next", SyncHow::kNone);
+    PowerLoss(*env);
+    CHECK(Get(dir / "acc/f") == "new");
+  }
+}
+
+TEST_CASE("powerloss: ReplaceFile onto a missing name is a rename", "[powerloss]") {
+  TempDir dir;
+  auto env = MakePowerLossEnv(PosixEnv());
+  WriteThrough(*env, dir / "t", "data", SyncHow::kSync);
+  auto kept = env->ReplaceFile(dir / "t", dir / "f");
+  REQUIRE(kept.ok());
+  CHECK_FALSE(*kept);
+  SECTION("not synced") {
+    PowerLoss(*env);
+    CHECK(Get(dir / "f") == std::nullopt);
+  }
+  SECTION("synced") {
+    Ok(env->SyncDir(dir.path()));
+    PowerLoss(*env);
+    CHECK(Get(dir / "f") == "data");
+    CHECK(Get(dir / "t") == std::nullopt);
+  }
 }
 
 TEST_CASE("powerloss: files the env never changed are left alone", "[powerloss]") {
@@ -715,13 +740,6 @@ class Sweep {
         Ok(WriteFileDurably(env_.get(), Abs(dpath + name), data));
         ref_.dir(dir).cur[name] = RefNode{false, ref_.NewInode(data, true)};
         ref_.dir(dir).dur = ref_.dir(dir).cur;
-        break;
-      }
-      case 10: {
-        if (Pick(4) != 0) break;  // rare: it makes everything durable
-        log_ += "syncfs | ";
-        Ok(env_->SyncFs(root_));
-        ref_.SyncAll();
         break;
       }
       default:

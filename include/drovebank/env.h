@@ -36,18 +36,12 @@ class Env {
   // open(2) with O_CLOEXEC|O_NOFOLLOW always added: a symlink is never followed.
   virtual Result<int> Open(const std::string& path, int flags, unsigned mode = 0600) = 0;
   virtual Status Close(int fd) = 0;
-  // Creates the file `path` (with `mode`) holding `content`, like O_CREAT|O_EXCL: fails
-  // with errno EEXIST (IOError) when anything is already there. Where the Env can, the
-  // name appears with the whole content at once, so no reader ever finds the file empty:
-  // PosixEnv writes an unnamed O_TMPFILE inode and links it into place. This default (and
-  // PosixEnv on a file system without O_TMPFILE) creates the file with O_EXCL, then writes
-  // it: until then a reader sees it empty and must allow for a creator about to write. On
-  // failure nothing is left at `path` by this call.
-  virtual Status CreateExclusive(const std::string& path, std::string_view content,
-                                 unsigned mode = 0600);
   // Writes all of `data` (looping over short writes) at the current offset; on failure
   // part of it may have been written.
   virtual Status Write(int fd, std::string_view data) = 0;
+  // Writes all of `data` at `offset` (pwrite(2), looping over short writes); the
+  // descriptor's offset is unchanged.
+  virtual Status PWrite(int fd, std::string_view data, std::uint64_t offset) = 0;
   // Reads up to n bytes at offset; returns the count (0 at end of file).
   virtual Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) = 0;
   // Reads a whole regular file (opened with O_NOFOLLOW).
@@ -62,26 +56,25 @@ class Env {
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
 
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
-  // Replaces `to` with the file at `from` atomically, like Rename (which is what this
-  // default does), for a temp file that holds nothing else. An implementation may instead
-  // swap the two names and then remove `from`: a crash in between leaves the old content
-  // at `from`, which is why `from` must be a temp that recovery removes.
-  virtual Status ReplaceFile(const std::string& from, const std::string& to) {
-    return Rename(from, to);
-  }
+  // Replaces `to` with the file at `from` atomically, as rename(2) does, for a temp file
+  // that holds nothing else. Returns true when `from` still exists afterwards, holding
+  // what `to` held before (PosixEnv swaps the names with renameat2(RENAME_EXCHANGE), so a
+  // writer keeps reusing one spare inode and allocates none), false when `from` is gone
+  // (a plain rename: no file at `to` yet, or a file system without the exchange).
+  virtual Result<bool> ReplaceFile(const std::string& from, const std::string& to) = 0;
   // A hint, never needed for correctness: brings into the cache what replacing each file
   // of `paths` will read from disk (its inode's block, its first data block), several at
   // once where the Env can, and returns when done. May update the files' atime. Safe to
-  // call from another thread while the Env is in use; failures are ignored. The default
-  // does nothing.
-  virtual void WarmForReplace(const std::vector<std::string>& paths) { (void)paths; }
+  // call from another thread while the Env is in use; failures are ignored.
+  virtual void WarmForReplace(const std::vector<std::string>& paths) = 0;
   virtual Status Unlink(const std::string& path) = 0;
   // mkdir(2); Ok when a directory already exists there.
   virtual Status MakeDir(const std::string& path, unsigned mode) = 0;
-  // Makes the directory's entries durable (open O_DIRECTORY + fsync).
+  // rmdir(2) of an empty directory.
+  virtual Status RemoveDir(const std::string& path) = 0;
+  // Makes the directory's entries durable (open O_DIRECTORY + fsync). A FUSE file system
+  // (GlusterFS) accepts this and does nothing: no durability claim may rest on it alone.
   virtual Status SyncDir(const std::string& path) = 0;
-  // syncfs(2) on the file system holding `path`: everything written so far is durable.
-  virtual Status SyncFs(const std::string& path) = 0;
   // Entry names of a directory, without "." and "..", unsorted.
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
 
@@ -90,6 +83,12 @@ class Env {
   // With wait=false a lock held elsewhere gives Busy.
   virtual Status LockByte(int fd, std::uint64_t offset, bool wait) = 0;
   virtual Status UnlockByte(int fd, std::uint64_t offset) = 0;
+  // Waits for the same lock (F_OFD_SETLKW) until it is ours (Ok) or a signal interrupts
+  // the wait (Cancelled, nothing held). The kernel queues waiters in the order they came.
+  virtual Status WaitLockByte(int fd, std::uint64_t offset) = 0;
+  // Whether another open file description holds a lock on that byte (F_OFD_GETLK); works
+  // on a read-only descriptor, takes nothing.
+  virtual Result<bool> ByteLocked(int fd, std::uint64_t offset) = 0;
 
   // Maps `len` bytes of the file shared and read-write. The mapping lives until Unmap.
   virtual Result<void*> MapShared(int fd, size_t len) = 0;

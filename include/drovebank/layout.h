@@ -23,6 +23,11 @@ class Layout {
   std::string quarantine() const { return root_ + "/quarantine"; }
   // The marker that makes every session refuse writes until `recover` has run.
   std::string recovery_marker() const { return root_ + "/NEEDS_RECOVERY"; }
+  // The lock tables (lockfile.h): a byte per account, a byte per key slot (and the spare
+  // slots), and the holders' notes.
+  std::string AccountLockTable() const { return root_ + "/locks/accounts"; }
+  std::string KeyLockTable() const { return root_ + "/locks/keys"; }
+  std::string LockOwners() const { return root_ + "/locks/owners"; }
 
   // accounts/AA/BB/CC/DD.csv for AABBCCDD = id zero-padded to 8 digits.
   std::string AccountPath(AccountId id) const;

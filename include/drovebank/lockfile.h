@@ -1,142 +1,201 @@
-// Lock files, shaped like git's lockfile.h.
+// Locks and repair flags, shaped like git's lockfile.h.
 //
-// Calling sequence:
+// Calling sequence of a writer (Store's commit protocol, src/commit.cc):
 //
-//   LockFile lk(env, paths);            // nothing happens yet
-//   DB_RETURN_IF_ERROR(lk.Hold(wait));  // creates the lock file (exclusive), waiting if held
-//   if (lk.took_over_dead_owner()) ...  // a dead process held it: repair the target first
-//   DB_RETURN_IF_ERROR(lk.WriteTemp(new_content));  // temp file beside nothing: no fsync
-//   DB_RETURN_IF_ERROR(lk.Commit());    // rename(temp, target), then remove the lock file
+//   LockFile lk(&table, slot, paths);   // nothing happens yet
+//   DB_RETURN_IF_ERROR(lk.Hold(wait));  // the kernel lock is ours, waiting if held
+//   if (lk.needs_repair()) {            // a writer died with this slot in flight:
+//     ... repair the target from the journal ...
+//     DB_RETURN_IF_ERROR(lk.Repaired()); // only now is the flag cleared
+//   }
+//   DB_RETURN_IF_ERROR(lk.MarkInFlight());        // before the commit point
+//   ... journal append and sync (the commit point) ...
+//   DB_RETURN_IF_ERROR(lk.WriteTemp(new_content)); // into this process's spare file
+//   DB_RETURN_IF_ERROR(lk.Commit());    // spare -> target, clear the flag, release
 //
-// Any early return leaves the destructor to call Rollback(), which removes the temp file
-// and the lock file; Rollback() is safe to call twice and after Commit(). After the commit
-// point of a write (its journal record is durable) a failure must NOT roll back silently:
-// call Abandon() to leave the lock file in place, so the next user sees a dead owner and
-// repairs the target from the journal.
+// Any early return leaves the destructor to call Rollback(), which releases the lock and
+// leaves the repair flag as it is: a flag set by MarkInFlight stays set unless Commit ran,
+// so whoever takes the lock next repairs from the journal (finding nothing to do when the
+// record never reached it). Rollback() is safe twice and after Commit(). Abandon() is the
+// same release, named for the path after the commit point.
 //
-// The lock file holds one line naming its owner: "PID START_TIME BOOT_ID HOST SINCE_MS".
-// The file is created with its owner line already in it (Env::CreateExclusive). A lock
-// that LooksAbandoned is taken over in place: the waiter rewrites the owner line under an
-// OFD lock on the lock file, so two waiters can never both take it over. A live owner's lock is
-// never broken; a waiter gives up with Busy after the timeout.
+// The lock is an OFD byte-range lock (F_OFD_SETLK) on one byte of a persistent table
+// file, so the kernel releases it when its holder dies, on any host that shares the file
+// system's locks: no pid, start time, boot id or host name ever decides whether a lock is
+// held, and no file is created or removed to take or release one. The same byte's content
+// is the repair flag: '1' from MarkInFlight until the target matches the journal, so it
+// outlives a writer killed in between. See docs/DESIGN.md and docs/FORMAT.md.
 //
-// Fairness: waiters get a lock in the order they asked. Hold first tries once (when no one
-// is queued: the fast path creates no other file); if the lock is held it takes a ticket,
-// locks/<name>.q/<NANOS>-<PID>-<N> holding the waiter's owner line, and attempts only
-// while no live ticket is older than its own. Tickets of dead processes are removed by
-// the next waiter that meets them (and by `recover`); TryHold never queues.
+// Fairness: a waiter blocks in F_OFD_SETLKW, where the kernel queues conflicting requests
+// behind one another and grants them in the order they came. A watchdog thread interrupts
+// the wait when the timeout passes or LockWait::cancelled says so.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "drovebank/env.h"
-#include "drovebank/process_info.h"
 #include "drovebank/status.h"
 
 namespace drovebank {
 
+class Layout;
+
+// Who took a lock, as its holder wrote it down for waiters' messages. Informational only.
 struct LockOwner {
-  ProcessIdentity process;
+  int pid = 0;
+  std::string host;
   std::int64_t since_ms = 0;
 };
 
-// Parses a lock file's owner line; nullopt when it is empty or malformed.
-std::optional<LockOwner> ParseLockOwner(std::string_view text);
-std::string FormatLockOwner(const LockOwner& owner);
-
-// How long a lock file or ticket with no readable owner line counts as being created
-// rather than abandoned. Lock files and tickets are made with Env::CreateExclusive, so
-// on a file system with O_TMPFILE they never lack the line while their creator lives;
-// elsewhere the creator writes it just after creating the file.
-constexpr std::int64_t kUnreadableOwnerGraceNs = 2'000'000'000;
-
-// The one verdict every reader of a lock file or ticket uses (waiters, `recover`,
-// `recover --check`): abandoned when the owner line names a dead process, or when there
-// is no readable owner line and the file (modified at mtime_ns, wall clock) is older
-// than kUnreadableOwnerGraceNs.
-bool LooksAbandoned(const std::optional<LockOwner>& owner, std::int64_t mtime_ns);
-
-// A lock file or ticket as a reader without its OFD lock finds it.
-struct LockFileReading {
-  bool gone = false;               // no such file (any more); nothing else is set
-  std::optional<LockOwner> owner;  // nullopt: no whole owner line
-  std::int64_t mtime_ns = 0;       // set only when there is no owner line
-};
-// Reads the owner line of the file at `path`, and its mtime when it has none: what
-// LooksAbandoned needs. A file missing at either step is `gone`; any other failure is
-// returned.
-Result<LockFileReading> ReadLockOwner(Env* env, const std::string& path);
+// Parses / formats the owner note of `slot` (one line, padded to a fixed width).
+std::optional<LockOwner> ParseLockOwner(std::string_view text, std::uint64_t slot);
+std::string FormatLockOwner(const LockOwner& owner, std::uint64_t slot);
 
 struct LockWait {
   double timeout_seconds = 10.0;
-  // Called once, when the lock is found held by a live process and the wait begins.
-  std::function<void(std::string_view what, const LockOwner& owner)> on_wait;
-  // Polled while waiting; true cancels the wait with Cancelled.
+  // Called once, when the lock is found held and the wait begins; `owner` is nullopt when
+  // the holder's note could not be read.
+  std::function<void(std::string_view what, const std::optional<LockOwner>& owner)> on_wait;
+  // Polled while waiting (from a watchdog thread: it must only read an atomic flag); true
+  // cancels the wait with Cancelled.
   std::function<bool()> cancelled;
 };
 
+// A slot: one lockable byte of one table file.
+enum class LockTableKind : std::uint8_t { kAccounts, kKeys };
+struct LockSlot {
+  LockTableKind table = LockTableKind::kAccounts;
+  std::uint64_t offset = 0;
+  auto operator<=>(const LockSlot&) const = default;
+};
+
+// Key slots: a key's CRC-32 modulo this. Two keys may share a slot: they then serialise,
+// and a repair of the slot repairs every key in the journal tail that maps to it.
+inline constexpr std::uint64_t kKeySlots = 1 << 20;
+// Spare-file slots (after the key slots in the keys table): each process holds one while
+// it uses tmp/spare-N, so no two processes ever write one spare.
+inline constexpr std::uint64_t kSpareSlots = 4096;
+// Owner notes: slots map onto this many fixed-size lines of locks/owners.
+inline constexpr std::uint64_t kOwnerLines = 8192;
+inline constexpr std::uint64_t kOwnerLineBytes = 128;
+
+LockSlot AccountSlot(std::uint32_t id);
+LockSlot KeySlot(std::string_view key);
+
+// The lock tables of one data directory: locks/accounts, locks/keys and locks/owners,
+// opened once per Store. Each LockTable is its own open file description, so two of them
+// (two stores in one process, as tests make) exclude each other like two processes.
+class LockTable {
+ public:
+  // Opens the tables, creating them when `create` (a new store or `recover`'s upgrade);
+  // NotFound when missing otherwise. `read_only` opens them without write access: Lock
+  // and the flag setters must not be called then.
+  static Result<std::unique_ptr<LockTable>> Open(Env* env, const Layout& layout, bool create,
+                                                 bool read_only = false);
+  ~LockTable();
+  LockTable(const LockTable&) = delete;
+  LockTable& operator=(const LockTable&) = delete;
+
+  // Takes the lock, waiting per `wait`: Busy after the timeout (the message names the
+  // holder when its note is readable), Cancelled, IOError. `what` names it in messages.
+  Status Lock(LockSlot slot, std::string_view what, const LockWait& wait);
+  // One attempt: Busy when held elsewhere.
+  Status TryLock(LockSlot slot);
+  void Unlock(LockSlot slot);
+  // Whether another description holds it (F_OFD_GETLK; takes nothing).
+  Result<bool> HeldElsewhere(LockSlot slot);
+
+  // The repair flag of a slot.
+  Result<bool> NeedsRepair(LockSlot slot);
+  Status SetNeedsRepair(LockSlot slot, bool on);
+  // Every account and key slot whose flag is set, ascending (spare slots excluded).
+  Result<std::vector<LockSlot>> Flagged();
+
+  // The owner note of a slot, when it names that slot.
+  std::optional<LockOwner> OwnerOf(LockSlot slot);
+
+  // This process's spare file (tmp/spare-N), claiming a spare slot on first use.
+  Result<std::string> SparePath();
+
+  Env* env() const { return env_; }
+
+ private:
+  LockTable(Env* env, std::string tmp_dir) : env_(env), tmp_dir_(std::move(tmp_dir)) {}
+  int FdOf(LockTableKind t) const { return t == LockTableKind::kAccounts ? accounts_fd_ : keys_fd_; }
+  // The number an owner note names (unique across both tables) and where its line is.
+  static std::uint64_t NoteKey(LockSlot slot);
+  static std::uint64_t OwnerOffset(LockSlot slot);
+  void WriteOwnerNote(LockSlot slot);
+
+  Env* env_;
+  std::string tmp_dir_;
+  int accounts_fd_ = -1;
+  int keys_fd_ = -1;
+  int owners_fd_ = -1;
+  std::optional<std::uint64_t> spare_;
+};
+
 struct LockPaths {
-  std::string lock;    // the lock file
-  std::string temp;    // where WriteTemp writes
   std::string target;  // what Commit replaces
   std::string what;    // for messages: "account 1001"
 };
 
-// The queue directory of the lock at `lock_path`: ".../00000007.lock" -> ".../00000007.q".
-std::string LockQueueDir(std::string_view lock_path);
-// True for the name of a queue directory inside locks/ (it ends in ".q"; locks end in
-// ".lock").
-bool IsLockQueueName(std::string_view name);
-// Removes the tickets of dead processes (and unreadable ones older than a grace period)
-// from `queue_dir`; returns how many. A missing directory holds none. Directories are
-// never removed (Env cannot), so an empty queue directory may stay behind.
-Result<size_t> ClearStaleTickets(Env* env, const std::string& queue_dir);
-
 class LockFile {
  public:
-  LockFile(Env* env, LockPaths paths) : env_(env), paths_(std::move(paths)) {}
+  LockFile(LockTable* table, LockSlot slot, LockPaths paths)
+      : table_(table), slot_(slot), paths_(std::move(paths)) {}
   ~LockFile() { (void)Rollback(); }
   LockFile(const LockFile&) = delete;
   LockFile& operator=(const LockFile&) = delete;
   LockFile(LockFile&& o) noexcept;
   LockFile& operator=(LockFile&&) = delete;
 
-  // Success: the lock is ours. Busy after the timeout (the message names the holder),
-  // Cancelled when wait.cancelled() said so, IOError on a failed call. Nothing is held on
-  // failure.
+  // Success: the lock is ours, and needs_repair() says whether a dead writer left the
+  // flag. Busy after the timeout, Cancelled, IOError; nothing is held on failure.
   Status Hold(const LockWait& wait);
-  // Tries once without waiting; Busy when a live process holds it.
+  // One attempt; Busy when held elsewhere.
   Status TryHold();
 
-  // Writes the temp file (created 0600, truncated). Requires held().
+  // Sets the repair flag (before the commit point). Requires held().
+  Status MarkInFlight();
+  // Clears the flag after a repair made the target match the journal. Requires held().
+  Status Repaired();
+  // Writes the spare file (truncated first; created only the first time). Requires held().
   Status WriteTemp(std::string_view content);
-  // Renames the temp file over the target and removes the lock file. On failure the lock
-  // stays held (the caller decides between Rollback and Abandon).
+  // Replaces the target with the spare, clears the flag and releases the lock. On failure
+  // the lock stays held (the caller decides between Rollback and Abandon).
   Status Commit();
-  // Removes the temp file and the lock file if held; safe twice.
+  // Writes `content` to the spare and replaces the target with it, keeping the lock and
+  // the flag (a repair, which then calls Repaired). Requires held().
+  Status Install(std::string_view content) { return InstallAt(paths_.target, content); }
+  // The same onto another file the slot guards (the several keys of one key slot).
+  Status InstallAt(const std::string& target, std::string_view content);
+  // Releases the lock if held, leaving the flag as it is; safe twice.
   Status Rollback();
-  // Forgets the lock without removing it (see the calling sequence above).
-  void Abandon() { held_ = false; }
+  // Releases the lock after the commit point failed: the flag stays for the repairer.
+  void Abandon() { (void)Rollback(); }
 
   bool held() const { return held_; }
-  bool took_over_dead_owner() const { return took_over_; }
+  bool needs_repair() const { return needs_repair_; }
+  LockSlot slot() const { return slot_; }
   const LockPaths& paths() const { return paths_; }
 
  private:
-  // One attempt: Ok when held, Busy with *owner filled when a live process holds it.
-  Status Attempt(std::optional<LockOwner>* owner);
-  Status TakeOverIfDead(std::optional<LockOwner>* owner, bool* took);
-  // The slow path of Hold: waits behind older live tickets, then attempts (lock_queue.cc).
-  Status WaitInLine(const LockWait& wait, std::optional<LockOwner> owner);
+  Status AfterLock();
 
-  Env* env_;
+  LockTable* table_;
+  LockSlot slot_;
   LockPaths paths_;
   bool held_ = false;
+  bool needs_repair_ = false;
+  bool flag_set_ = false;
   bool temp_written_ = false;
-  bool took_over_ = false;
 };
 
 }  // namespace drovebank

@@ -12,7 +12,9 @@
 //    unlinks keeps durably naming what it named before the change, until SyncDir of its
 //    directory (or Sync of a descriptor of that directory) makes the current entry durable.
 //    Names the env never changed are durable as they are.
-//  - SyncFs makes everything durable: every changed name and every tracked file's content.
+//  - ReplaceFile is a rename, or (where the real Env exchanged the names) two renames at
+//    once: both names stay durably what they were until their directories are synced.
+//  - There is no syncfs: the store never relies on it (FUSE file systems ignore it).
 //
 // After a power loss each name the env changed names again what it durably named: a file
 // created and never dir-synced is gone (a directory likewise, with everything under it); a
@@ -22,8 +24,7 @@
 // must reappear are recreated as new inodes with the same permission bits.
 //
 // Limits: descriptors not opened through this env are not modelled; renaming a directory is
-// refused (InvalidArgument); SyncFs ignores its path and syncs everything the env tracks;
-// stores through a MapShared mapping are durable like writes, at the next Sync of the file;
+// refused (InvalidArgument); stores through a MapShared mapping are durable like writes, at the next Sync of the file;
 // contents are held in memory (meant for small test trees); hard links made outside the env
 // are not modelled (two durable names of one inode come back as two files); the restore
 // itself does not fsync; the process stays on the same boot, so state keyed by boot id

@@ -1,4 +1,5 @@
-// Who this process is, and whether another process (named in a lock file) still lives.
+// Who this process is (for lock holders' notes and the journal's boot check). Nothing
+// here decides whether a lock is held: the kernel does (lockfile.h).
 #pragma once
 
 #include <cstdint>
@@ -16,13 +17,6 @@ struct ProcessIdentity {
 
 // This process, read once.
 const ProcessIdentity& Self();
-
-enum class Liveness { kAlive, kDead, kUnknown };
-
-// kDead when `owner` ran on this host and either the boot differs, the pid is gone, or the
-// pid now belongs to a process with another start time (reused). kUnknown for another
-// host: such a lock is never broken. kAlive otherwise.
-Liveness CheckLiveness(const ProcessIdentity& owner);
 
 // Milliseconds since the Unix epoch (wall clock, for display and records).
 std::int64_t NowMillis();

@@ -1,22 +1,24 @@
 // `recover`: settles everything a crash can leave behind.
 //
 // In order: (1) the journal is opened, which replays committed records after a reboot and
-// cuts a torn tail; (2) every lock file in locks/ is examined: a dead owner's lock is taken
-// over, its account or key repaired from the journal, and removed; a live owner's is left
-// (one with no owner line counts as being made for 2 s: recover waits that out);
-// (3) temp files in tmp/ with no live lock are removed (they are never committed data);
-// (4) every record after the checkpoint is applied to the files, including whole records
-// a dead writer wrote but never published (they are adopted first); (5) with --full, every
-// account file is verified against the journal, rebuilt from it when corrupt or stale,
-// and moved to quarantine/ when the journal cannot rebuild it; a readable file of an
-// account the journal never had, or one that differs from the journal's latest state of
-// its account, is moved to quarantine/ too (and the account rebuilt from the journal);
-// without --full, a store marked as needing recovery stays marked, with Corruption naming
-// a file, while an account file is still corrupt (it predates the checkpoint: --full
-// rebuilds it); (6) a checkpoint makes it all durable and the NEEDS_RECOVERY marker is
-// removed. Nothing is ever deleted. Its work is proportional to the
-// locks, temps and journal tail in flight, not to the number of accounts (except --full).
-// Running it twice changes nothing the second time.
+// cuts a torn tail; (2) a format 1 store (lock files) is upgraded: each lock file becomes
+// its slot's repair flag, its wait queue directory is removed; (3) every record after the
+// checkpoint is applied to the files under each account's lock, including whole records
+// a dead writer wrote but never published (they are adopted first); an account whose
+// repair flag is set gets the full repair; (4) every repair flag still set by a writer
+// that died is repaired under its lock and only then cleared (a live writer's is waited
+// for); (5) temp files in tmp/ other than the reusable spares are removed (they are never
+// committed data); (6) with --full, every account file is verified against the journal,
+// rebuilt from it when corrupt or stale, and moved to quarantine/ when the journal cannot
+// rebuild it; a readable file of an account the journal never had, or one that differs
+// from the journal's latest state of its account, is moved to quarantine/ too (and the
+// account rebuilt from the journal); without --full, a store marked as needing recovery
+// stays marked, with Corruption naming a file, while an account file is still corrupt (it
+// predates the checkpoint: --full rebuilds it); (7) a checkpoint makes it all durable with
+// per-file fdatasync and the NEEDS_RECOVERY marker is removed. Nothing is ever deleted.
+// A crash anywhere leaves every flag not yet repaired in place. Its work is proportional
+// to the journal tail and the flags in flight, not to the number of accounts (except
+// --full). Running it twice changes nothing the second time.
 #pragma once
 
 #include <functional>
@@ -38,8 +40,8 @@ struct RecoverOptions {
 };
 
 struct RecoverReport {
-  size_t dead_locks = 0;         // locks of dead processes cleared
-  size_t live_locks = 0;         // locks of live processes left alone
+  size_t dead_locks = 0;         // repair flags of writers that died, settled (or format 1 locks)
+  size_t live_locks = 0;         // flags of live writers in flight, left to them
   size_t temps_removed = 0;
   size_t records_replayed = 0;   // journal records after the checkpoint examined
   size_t files_repaired = 0;     // account/key files rewritten from the journal

@@ -1,9 +1,11 @@
 // The store: accounts in files, changes committed through the journal.
 //
-// Every write goes: key locks, then account locks in ascending id order -> rules checked
-// -> journal append -> journal sync (the commit point) -> each account file replaced
-// through its temp file and rename -> key files -> locks released. docs/DESIGN.md has the
-// crash reasoning for each step; each step is a fault point PATH:STEP (docs/RELIABILITY.md lists them).
+// Every write goes through the commit protocol (src/commit.cc, class CommitProtocol): key
+// locks, then account locks in ascending id order -> rules checked -> repair flags set ->
+// journal append -> journal sync (the commit point) -> each file replaced through this
+// process's spare file -> flags cleared, locks released. docs/DESIGN.md has the crash
+// reasoning for each step; each step is a fault point PATH:STEP (docs/RELIABILITY.md lists
+// them).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,9 @@ struct StoreOptions {
   // A commit of a few accounts warms their files on a thread (Env::WarmForReplace) once
   // the store holds this many accounts; tests use 0 to warm in any store.
   std::uint64_t warm_from_accounts = 100'000;
+  // Create the lock tables of a store written by format 1 (which has none) instead of
+  // refusing it: only `recover`, which then carries its old lock files over.
+  bool upgrade = false;
 };
 
 // One all-or-nothing unit: its ops become one journal record, or nothing.
@@ -116,7 +121,8 @@ class Store {
 
   // Brings the account and key files up to date with `records` (full states: applying is
   // idempotent). With wait=false, accounts locked by a live process are skipped (their
-  // holder is applying them). Returns how many files were rewritten.
+  // holder is applying them). An account whose repair flag is set is repaired in full
+  // (RepairAccount) rather than from `records`. Returns how many files were rewritten.
   Result<size_t> ApplyRecords(const std::vector<Record>& records, bool wait);
   // One account of ApplyRecords: rewrites its file, under its lock, when the file is
   // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
@@ -140,6 +146,11 @@ class Store {
   // `records_seen` is incremented once per record.
   Result<size_t> ReplaySinceCheckpoint(size_t* records_seen);
 
+  // Repairs every account and key slot whose repair flag a dead writer left (a live
+  // writer's is left to it), waiting for each lock when `wait`; returns how many slots it
+  // settled (the flag cleared). Lists, searches and `recover` call it.
+  Result<size_t> RepairFlagged(bool wait);
+
   // Writes the recovery marker (a line saying why); every session then refuses writes.
   Status MarkNeedsRecovery(std::string_view why);
   bool NeedsRecovery();
@@ -148,27 +159,35 @@ class Store {
   Env* env() { return env_; }
   const Layout& layout() const { return layout_; }
   Journal& journal() { return *journal_; }
+  LockTable& locks() { return *locks_; }
+  // True when Open created the lock tables of a format 1 store (StoreOptions::upgrade).
+  bool upgraded() const { return upgraded_; }
 
  private:
+  friend class CommitProtocol;
   Store(Env* env, Layout layout, LockWait wait) : env_(env), layout_(std::move(layout)),
                                                   lock_wait_(std::move(wait)) {}
   Result<Account> ReadAccount(AccountId id);
-  // Repairs every account whose lock a dead process left behind, so that a walk of the
-  // account tree sees accounts whose `open` committed but crashed before its rename.
-  // Live locks are left alone. Fails only on an I/O error or a corrupt file.
-  Status RepairDeadAccountLocks();
+
   // Makes every record after the checkpoint durable, then streams them to `fn`.
   Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
-  Status RepairAccount(AccountId id, LockFile* held);
-  Status RepairKey(const std::string& key, LockFile* held);
-  Status InstallFile(const LockPaths& paths, std::string_view content);
+  // With `held` holding the slot: brings the file(s) up to the journal's newest state
+  // (adopting a dead appender's record and syncing the journal first), then clears the
+  // slot's repair flag. The flag stays on any failure. Returns whether a file was rewritten.
+  Result<bool> RepairAccount(AccountId id, LockFile* held);
+  Result<bool> RepairKeySlot(LockFile* held);
+  // Makes the named files and their directories durable with per-file fdatasync and
+  // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
+  Status SyncFiles(const std::vector<std::string>& paths);
   Status EnsureAccountDirs(AccountId id);
 
   Env* env_;
   Layout layout_;
   LockWait lock_wait_;
   std::uint64_t warm_from_accounts_ = 0;
+  std::unique_ptr<LockTable> locks_;
   std::unique_ptr<Journal> journal_;
+  bool upgraded_ = false;
 };
 
 // Rules: applies one op to `accounts` (the working states, by id). Fails with the rule

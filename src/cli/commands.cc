@@ -2,6 +2,7 @@
 // store, and prints through CliContext; nothing here touches files directly.
 #include <fmt/format.h>
 
+#include "drovebank/process_info.h"
 #include "drovebank/cli.h"
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/process_info.h"
 #include "drovebank/cli.h"
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"

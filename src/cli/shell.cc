@@ -1,4 +1,5 @@
 // The shell's main loop, its registration with the CLI, and its lock-wait wiring.
+#include "drovebank/process_info.h"
 #include "drovebank/shell.h"
 
 #include <fmt/format.h>
@@ -159,13 +160,16 @@ int RunShell(CliContext& ctx, const ShellOptions& options) {
   // no-color.org: the one switch every part of the program already honours.
   if (!interactive) ::setenv("NO_COLOR", "1", 1);
   CliContext* c = &ctx;
-  ctx.extra_wait.on_wait = [c](std::string_view what, const LockOwner& owner) {
-    std::int64_t ago = (NowMillis() - owner.since_ms) / 1000;
-    fmt::print(c->err,
-               "{} is locked by process {} on {} since {} ({} s ago); waiting (Ctrl-C "
-               "cancels)...\n",
-               what, owner.process.pid, owner.process.host, FormatTime(owner.since_ms),
-               ago < 0 ? 0 : ago);
+  ctx.extra_wait.on_wait = [c](std::string_view what, const std::optional<LockOwner>& owner) {
+    if (owner) {
+      std::int64_t ago = (NowMillis() - owner->since_ms) / 1000;
+      fmt::print(c->err,
+                 "{} is locked by process {} on {} since {} ({} s ago); waiting (Ctrl-C "
+                 "cancels)...\n",
+                 what, owner->pid, owner->host, FormatTime(owner->since_ms), ago < 0 ? 0 : ago);
+    } else {
+      fmt::print(c->err, "{} is locked by another session; waiting (Ctrl-C cancels)...\n", what);
+    }
     std::fflush(c->err);
   };
   ctx.extra_wait.cancelled = [c, interactive] {

@@ -1,0 +1,322 @@
+#include "commit.h"
+
+#include <fmt/format.h>
+
+#include <system_error>
+#include <thread>
+
+namespace drovebank {
+
+namespace {
+
+constexpr size_t kWarmAccounts = 16;  // see the warming thread in Run
+
+// The request text a key is compared by: the ops', and a reservation's when there is one
+// (so a key reused for another reservation is refused like one reused for other ops).
+std::string EventRequest(const Event& e) {
+  std::string text = RequestText(e.ops);
+  if (e.reserve_ids != 0) {
+    text += fmt::format("{}reserve-ids {}", text.empty() ? "" : "; ", e.reserve_ids);
+  }
+  return text;
+}
+
+}  // namespace
+
+CommitProtocol::CommitProtocol(Store* store, std::vector<Event> events,
+                               std::string_view fault_path)
+    : store_(store), env_(store->env_), events_(std::move(events)), fault_path_(fault_path) {
+  results_.resize(events_.size());
+  pending_.assign(events_.size(), true);
+}
+
+Result<std::vector<EventResult>> CommitProtocol::Run() {
+  DB_RETURN_IF_ERROR(RefuseIfMarked());
+  DB_RETURN_IF_ERROR(LockKeys());
+  MatchKnownKeys();
+  DB_RETURN_IF_ERROR(AllocateIds());
+  // Why a thread: replacing an account file modifies its inode, and in a big store that
+  // inode's disk block is usually not cached, so the rename would stop ~1 ms to read it
+  // (docs/BENCHMARKS.md, finding 9). Warming it here overlaps that read with the locks,
+  // the append and the journal sync. Only for a few accounts, and only in a big store:
+  // warming dirties the inode before the sync, which cost a small store's deposits 17%
+  // (finding 12), and a small store's inode blocks stay cached anyway.
+  std::jthread warm;  // joined before the files are written, or on any early return
+  if (!ids_.empty() && ids_.size() <= kWarmAccounts &&
+      store_->journal_->account_count() >= store_->warm_from_accounts_) {
+    std::vector<std::string> paths;
+    for (AccountId id : ids_) paths.push_back(store_->layout_.AccountPath(id));
+    try {
+      warm = std::jthread([env = env_, paths = std::move(paths)] { env->WarmForReplace(paths); });
+    } catch (const std::system_error&) {
+      // No thread, no warming: only slower.
+    }
+  }
+  DB_RETURN_IF_ERROR(LockAccounts());
+  state_ = State::kLocked;
+  env_->FaultPoint(fault_path_, "locks_held");
+  DB_RETURN_IF_ERROR(ReadAccounts());
+  Evaluate();
+  state_ = State::kEvaluated;
+  if (records_.empty()) return results_;  // every event refused or replayed: nothing held
+
+  DB_RETURN_IF_ERROR(SetFlags());
+  state_ = State::kInFlight;
+  env_->FaultPoint(fault_path_, "flags_set");
+  DB_RETURN_IF_ERROR(AppendAndSync());
+  state_ = State::kCommitted;
+  env_->FaultPoint(fault_path_, "after_journal_sync");
+  if (warm.joinable()) warm.join();
+  DB_RETURN_IF_ERROR(Install());
+  state_ = State::kInstalled;
+  ReleaseAll();
+  state_ = State::kDone;
+  env_->FaultPoint(fault_path_, "done");
+  if (store_->journal_->rotated()) {
+    store_->journal_->clear_rotated();
+    (void)store_->Checkpoint(/*wait=*/false);
+  }
+  return results_;
+}
+
+Status CommitProtocol::RefuseIfMarked() {
+  if (!store_->NeedsRecovery()) return Status::Ok();
+  // Say why, from the marker's last line: it names the corrupt file or the failed call.
+  std::string why;
+  if (auto text = env_->ReadFile(store_->layout_.recovery_marker()); text.ok()) {
+    std::string_view t = *text;
+    while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
+    auto nl = t.rfind('\n');
+    why = std::string(nl == std::string_view::npos ? t : t.substr(nl + 1));
+  }
+  return Status::NeedsRecovery(
+      fmt::format("the store needs recovery ({}); run `recover` first; nothing changed",
+                  why.empty() ? "see NEEDS_RECOVERY" : why));
+}
+
+// Key slots first, ascending, then account slots ascending: one global order, so two
+// writers can never wait on each other in a cycle. Two keys of one slot share its lock.
+Status CommitProtocol::LockKeys() {
+  std::map<LockSlot, std::vector<std::string>> by_slot;
+  for (const Event& e : events_) {
+    if (e.key.empty()) continue;
+    DB_RETURN_IF_ERROR(ValidateKey(e.key));
+    by_slot[KeySlot(e.key)].push_back(e.key);
+  }
+  const Layout& layout = store_->layout_;
+  key_locks_.reserve(by_slot.size());
+  for (auto& [slot, keys] : by_slot) {
+    key_locks_.emplace_back(store_->locks_.get(), slot, layout.KeyLock(keys.front()));
+    LockFile& lk = key_locks_.back();
+    DB_RETURN_IF_ERROR(lk.Hold(store_->lock_wait_));
+    if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairKeySlot(&lk).status());
+    for (const std::string& key : keys) {
+      auto text = env_->ReadFile(layout.KeyPath(key));
+      if (text.ok()) {
+        std::string_view t = *text;
+        if (!t.empty() && t.back() == '\n') t.remove_suffix(1);
+        auto rec = DecodeRecordLine(t);
+        if (!rec.ok()) return Status::Corruption(fmt::format("{} is corrupt", layout.KeyPath(key)));
+        seen_keys_.emplace(key, std::move(rec).value());
+      } else if (text.status().code() != Code::kNotFound) {
+        return text.status();
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void CommitProtocol::MatchKnownKeys() {
+  std::set<std::string> keys_in_group;
+  for (size_t i = 0; i < events_.size(); ++i) {
+    const Event& e = events_[i];
+    if (e.key.empty()) continue;
+    auto it = seen_keys_.find(e.key);
+    bool dup_in_group = !keys_in_group.insert(e.key).second;
+    if (it == seen_keys_.end() && !dup_in_group) continue;
+    pending_[i] = false;
+    if (it != seen_keys_.end() && it->second.request == EventRequest(e)) {
+      results_[i].record = it->second;
+      results_[i].replayed = true;
+    } else {
+      results_[i].status = Status::KeyReused(fmt::format(
+          "transaction key '{}' was already used for a different request; nothing changed",
+          e.key));
+    }
+  }
+}
+
+Status CommitProtocol::AllocateIds() {
+  for (size_t i = 0; i < events_.size(); ++i) {
+    if (!pending_[i]) continue;
+    for (Op& op : events_[i].ops) {
+      // An open with an id given (legacy import keeps ids) checks it is free below.
+      if (op.kind == OpKind::kOpen && op.id == 0) {
+        DB_ASSIGN_OR_RETURN(op.id, store_->journal_->AllocateId());
+      }
+      ids_.insert(op.id);
+      if (op.kind == OpKind::kTransfer) ids_.insert(op.to);
+    }
+  }
+  ids_.erase(0);
+  return Status::Ok();
+}
+
+Status CommitProtocol::LockAccounts() {
+  for (AccountId id : ids_) {
+    auto [it, _] = locks_.emplace(
+        id, LockFile(store_->locks_.get(), AccountSlot(id), store_->layout_.AccountLock(id)));
+    DB_RETURN_IF_ERROR(it->second.Hold(store_->lock_wait_));
+    if (it->second.needs_repair()) {
+      DB_RETURN_IF_ERROR(store_->RepairAccount(id, &it->second).status());
+    }
+  }
+  return Status::Ok();
+}
+
+Status CommitProtocol::ReadAccounts() {
+  for (AccountId id : ids_) {
+    auto acct = store_->ReadAccount(id);
+    if (acct.ok()) {
+      working_.emplace(id, std::move(acct).value());
+    } else if (acct.status().code() != Code::kNotFound) {
+      return acct.status();
+    }
+  }
+  return Status::Ok();
+}
+
+// Each event in order on copies; each success becomes a record.
+void CommitProtocol::Evaluate() {
+  std::map<AccountId, std::uint64_t> last_ref;  // account -> kPrevInGroup|index or txn
+  for (auto& [id, a] : working_) last_ref[id] = a.last_txn;
+  for (size_t i = 0; i < events_.size(); ++i) {
+    if (!pending_[i]) continue;
+    // Only the accounts this event names: copying all of working_ for every event made
+    // a group of n events on n accounts cost O(n^2) account copies.
+    std::map<AccountId, Account> trial;
+    for (const Op& op : events_[i].ops) {
+      for (AccountId id : {op.id, op.to}) {
+        if (auto w = working_.find(id); w != working_.end()) trial.insert(*w);
+      }
+    }
+    Status s;
+    std::set<AccountId> touched;
+    for (Op& op : events_[i].ops) {
+      if (op.kind == OpKind::kOpen && trial.count(op.id)) {
+        s = Status::RuleFailed(fmt::format("account {} already exists", op.id));
+        break;
+      }
+      s = ApplyOp(&op, &trial);
+      if (!s.ok()) break;
+      touched.insert(op.id);
+      if (op.kind == OpKind::kTransfer) touched.insert(op.to);
+    }
+    if (!s.ok()) {
+      results_[i].status = s;
+      continue;
+    }
+    Record r;
+    r.key = events_[i].key;
+    r.request = EventRequest(events_[i]);
+    r.ops = events_[i].ops;
+    r.reserve_ids = events_[i].reserve_ids;
+    for (AccountId id : touched) {
+      Account& a = trial[id];
+      a.version += 1;
+      auto ref = last_ref.find(id);
+      r.accounts.push_back(RecordAccount{a, ref == last_ref.end() ? 0 : ref->second});
+      last_ref[id] = kPrevInGroup | records_.size();
+    }
+    for (auto& [id, a] : trial) working_[id] = std::move(a);
+    records_.push_back(std::move(r));
+    record_event_.push_back(i);
+  }
+}
+
+// Why before the append: a writer killed anywhere after its record reaches the journal
+// must leave a sign on each slot it touched that only a completed repair removes. The
+// kernel lock says nothing once its holder is dead; the flag byte does.
+Status CommitProtocol::SetFlags() {
+  std::set<AccountId> touched;
+  for (const Record& r : records_) {
+    for (const RecordAccount& ra : r.accounts) touched.insert(ra.state.id);
+  }
+  for (AccountId id : touched) DB_RETURN_IF_ERROR(locks_.at(id).MarkInFlight());
+  std::set<LockSlot> keyed;
+  for (const Record& r : records_) {
+    if (!r.key.empty()) keyed.insert(KeySlot(r.key));
+  }
+  for (LockFile& lk : key_locks_) {
+    if (keyed.count(lk.slot()) != 0) DB_RETURN_IF_ERROR(lk.MarkInFlight());
+  }
+  return Status::Ok();
+}
+
+Status CommitProtocol::AppendAndSync() {
+  // A failed append cuts its bytes off (or marks the store); a failed sync marks it. In
+  // both cases the flags stay set, so a record that did reach the disk is repaired.
+  DB_ASSIGN_OR_RETURN(JournalPos pos, store_->journal_->Append(&records_, fault_path_));
+  state_ = State::kAppended;
+  return store_->journal_->Sync(pos, fault_path_);
+}
+
+Status CommitProtocol::FailAfterCommit(const Status& s) {
+  ReleaseAll();
+  (void)store_->MarkNeedsRecovery(
+      fmt::format("updating files after commit failed: {}", s.message()));
+  return Status(s.code(), fmt::format("the change is committed in the journal, but updating "
+                                      "the account files failed ({}); run recover",
+                                      s.message()))
+      .set_maybe_applied();
+}
+
+// Past the commit point: every file gets the journal's state. Each account's flag is
+// cleared by its Commit, right after its file is replaced, and only then.
+Status CommitProtocol::Install() {
+  // The numbered records, not the working copies, hold each account's final state with
+  // its last_txn filled in by Append.
+  std::map<AccountId, Account> final_state;
+  for (const Record& r : records_) {
+    for (const RecordAccount& ra : r.accounts) final_state[ra.state.id] = ra.state;
+  }
+  for (auto& [id, lk] : locks_) {
+    auto it = final_state.find(id);
+    if (it == final_state.end()) {
+      (void)lk.Rollback();  // locked for a refused event only
+      continue;
+    }
+    if (Status s = store_->EnsureAccountDirs(id); !s.ok()) return FailAfterCommit(s);
+    if (Status s = lk.WriteTemp(EncodeAccountFile(it->second)); !s.ok()) {
+      return FailAfterCommit(s);
+    }
+    env_->FaultPoint(fault_path_, "after_temp_write");
+    if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
+    env_->FaultPoint(fault_path_, "after_rename");
+  }
+  std::map<LockSlot, LockFile*> key_lock_of;
+  for (LockFile& lk : key_locks_) key_lock_of.emplace(lk.slot(), &lk);
+  for (size_t k = 0; k < records_.size(); ++k) {
+    EventResult& res = results_[record_event_[k]];
+    res.record = records_[k];
+    const std::string& key = records_[k].key;
+    if (key.empty()) continue;
+    LockFile& lk = *key_lock_of.at(KeySlot(key));
+    if (Status s = env_->MakeDir(store_->layout_.KeyDir(key), 0700); !s.ok()) {
+      return FailAfterCommit(s);
+    }
+    if (Status s = lk.InstallAt(store_->layout_.KeyPath(key), EncodeRecord(records_[k])); !s.ok()) return FailAfterCommit(s);
+  }
+  // A key slot's flag covers every key of the slot in this group: cleared once all are in.
+  for (LockFile& lk : key_locks_) {
+    if (Status s = lk.Repaired(); !s.ok()) return FailAfterCommit(s);
+  }
+  return Status::Ok();
+}
+
+void CommitProtocol::ReleaseAll() {
+  for (auto& [id, lk] : locks_) lk.Abandon();
+  for (LockFile& lk : key_locks_) lk.Abandon();
+}
+
+}  // namespace drovebank

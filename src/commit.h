@@ -1,0 +1,74 @@
+// The commit protocol: the one type that owns a write from its first lock to its last
+// release (after SQLite's pager and LevelDB's DBImpl::Write). Store::CommitGroup makes
+// one and runs it. Its states, in order, are the fault points PATH:STEP of every write
+// path; docs/DESIGN.md gives the crash reasoning of each.
+//
+//   kStart      nothing held.
+//   kLocked     key slots, then account slots ascending, held; any flag a dead writer left
+//               has been repaired and cleared (fault point `locks_held`).
+//   kEvaluated  events checked on working copies; records built. A refused event changes
+//               nothing.
+//   kInFlight   every slot the records touch has its repair flag set (`flags_set`): from
+//               here a crash leaves a signal that outlives this process.
+//   kAppended   the records are in the journal, not yet durable (`before_journal_write`,
+//               `before_journal_publish`, `after_journal_write`).
+//   kCommitted  the journal is synced up to them: the commit point (`before_journal_sync`,
+//               `after_journal_sync`).
+//   kInstalled  every account and key file replaced, each flag cleared as its file was
+//               (`after_temp_write`, `after_rename`).
+//   kDone       all released; success is reported only now (`done`).
+//
+// Failure policy: before kInFlight, everything is released and nothing changed. From
+// kInFlight on, a failure releases the locks and leaves the flags, so whoever takes a
+// slot next repairs it from the journal; after kCommitted the store is also marked, and
+// the caller is told the change is committed.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "drovebank/store.h"
+
+namespace drovebank {
+
+class CommitProtocol {
+ public:
+  CommitProtocol(Store* store, std::vector<Event> events, std::string_view fault_path);
+  Result<std::vector<EventResult>> Run();
+
+ private:
+  enum class State { kStart, kLocked, kEvaluated, kInFlight, kAppended, kCommitted, kInstalled, kDone };
+
+  Status RefuseIfMarked();
+  Status LockKeys();
+  void MatchKnownKeys();
+  Status AllocateIds();
+  Status LockAccounts();
+  Status ReadAccounts();
+  void Evaluate();
+  Status SetFlags();
+  Status AppendAndSync();
+  Status Install();
+  Status FailAfterCommit(const Status& s);
+  void ReleaseAll();
+
+  Store* store_;
+  Env* env_;
+  std::vector<Event> events_;
+  std::string fault_path_;
+  State state_ = State::kStart;
+
+  std::vector<EventResult> results_;
+  std::vector<bool> pending_;
+  std::vector<LockFile> key_locks_;           // by slot, ascending
+  std::map<std::string, Record> seen_keys_;    // key -> its committed record
+  std::set<AccountId> ids_;
+  std::map<AccountId, LockFile> locks_;
+  std::map<AccountId, Account> working_;
+  std::vector<Record> records_;
+  std::vector<size_t> record_event_;
+};
+
+}  // namespace drovebank
