@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <map>
@@ -175,9 +176,9 @@ class FaultEnv final : public Env {
 
   // Fails this call if a fault was armed, once.
   Status Armed() {
-    if (armed_errno_ == 0) return Status::Ok();
-    int e = armed_errno_;
-    armed_errno_ = 0;
+    // Atomic: the checkpoint syncs files on several threads, and exactly one call fails.
+    int e = armed_errno_.exchange(0);
+    if (e == 0) return Status::Ok();
     return ErrnoStatus(e, fmt::format("injected fault at {}:{}", spec_.path, spec_.step));
   }
   template <typename F>
@@ -190,7 +191,7 @@ class FaultEnv final : public Env {
   FaultSpec spec_;
   std::string trace_path_;
   int hits_ = 0;
-  int armed_errno_ = 0;
+  std::atomic<int> armed_errno_{0};
   std::unique_ptr<PowerLossEnv> power_;  // kPowerLoss only; base_ points at it then
   std::mutex mu_;
   std::map<int, std::string> fd_paths_;  // open descriptors, to name what gets mapped

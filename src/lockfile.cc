@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -100,7 +101,7 @@ Status LockTable::TryLock(LockSlot slot) {
 void LockTable::WriteOwnerNote(LockSlot slot) {
   // For waiters' messages only: failing to write it must not fail the lock.
   (void)env_->PWrite(owners_fd_,
-                     FormatLockOwner({Self().pid, Self().host, NowMillis()}, NoteKey(slot)),
+                     FormatLockOwner({static_cast<int>(::getpid()), Self().host, NowMillis()}, NoteKey(slot)),
                      OwnerOffset(slot));
 }
 

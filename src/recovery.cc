@@ -248,8 +248,8 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   DB_RETURN_IF_ERROR(MigrateFormat1Locks(env, layout, &store->locks(), r));
   env->FaultPoint("recover", "after_upgrade");
 
-  // Every record after the checkpoint, applied under each account's lock; an account
-  // whose flag is set gets the full repair, which alone clears the flag.
+  // Every record after the checkpoint, applied under each account's lock. Flags stay:
+  // the next step clears each only after its own repair.
   DB_ASSIGN_OR_RETURN(size_t fixed, store->ReplaySinceCheckpoint(&r->records_replayed));
   r->files_repaired += fixed;
   if (fixed > 0) r->notes.push_back(fmt::format("rewrote {} file(s) from the journal", fixed));

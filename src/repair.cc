@@ -55,8 +55,10 @@ Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
       DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
       DB_RETURN_IF_ERROR(held->Install(EncodeAccountFile(*newest)));
       wrote = true;
+      env_->FaultPoint("repair", "after_install");
     }
   }
+  env_->FaultPoint("repair", "before_clear");
   // Only now, with the file at the journal's state, may the signal go.
   DB_RETURN_IF_ERROR(held->Repaired());
   return wrote;
@@ -78,7 +80,9 @@ Result<bool> Store::RepairKeySlot(LockFile* held) {
     DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
     DB_RETURN_IF_ERROR(held->InstallAt(layout_.KeyPath(key), line));
     wrote = true;
+    env_->FaultPoint("repair", "after_install");
   }
+  env_->FaultPoint("repair", "before_clear");
   DB_RETURN_IF_ERROR(held->Repaired());
   return wrote;
 }
@@ -156,8 +160,8 @@ Result<bool> Store::ApplyState(const Account& state, bool wait) {
   Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
   if (s.code() == Code::kBusy && !wait) return false;  // a live writer holds it: its job
   DB_RETURN_IF_ERROR(s);
-  // A flag left by a dead writer asks for the full repair, which also clears it.
-  if (lock.needs_repair()) return RepairAccount(id, &lock);
+  // A flag stays for RepairAccount (its holder's next lock, or recover): this may run
+  // inside the journal's rebuild, under its append mutex, where a repair cannot read.
   // Re-read under the lock: a writer may have moved it on since the check above.
   if (current()) return false;
   DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
@@ -171,7 +175,6 @@ Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
   Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
   if (s.code() == Code::kBusy && !wait) return false;
   DB_RETURN_IF_ERROR(s);
-  if (lock.needs_repair()) return RepairKeySlot(&lock);
   if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
   DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(rec.key), 0700));
   DB_RETURN_IF_ERROR(lock.Install(EncodeRecord(rec)));
@@ -181,21 +184,30 @@ Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
 Result<size_t> Store::RepairFlagged(bool wait) {
   DB_ASSIGN_OR_RETURN(std::vector<LockSlot> flagged, locks_->Flagged());
   size_t settled = 0;
-  for (const LockSlot& slot : flagged) {
-    bool account = slot.table == LockTableKind::kAccounts;
-    LockPaths paths = account ? layout_.AccountLock(static_cast<AccountId>(slot.offset))
-                              : LockPaths{"", fmt::format("key slot {}", slot.offset)};
-    LockFile lock(locks_.get(), slot, paths);
-    Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
-    if (s.code() == Code::kBusy && !wait) continue;  // a live writer's: its own to clear
-    DB_RETURN_IF_ERROR(s);
-    if (!lock.needs_repair()) continue;  // cleared by its writer meanwhile
-    if (account) {
-      DB_RETURN_IF_ERROR(RepairAccount(static_cast<AccountId>(slot.offset), &lock).status());
-    } else {
-      DB_RETURN_IF_ERROR(RepairKeySlot(&lock).status());
+  // First every slot that is free now, then (when waiting) the ones live writers hold:
+  // one busy slot must not keep the others from being settled.
+  std::vector<LockSlot> busy;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const LockSlot& slot : pass == 0 ? flagged : busy) {
+      bool account = slot.table == LockTableKind::kAccounts;
+      LockPaths paths = account ? layout_.AccountLock(static_cast<AccountId>(slot.offset))
+                                : LockPaths{"", fmt::format("key slot {}", slot.offset)};
+      LockFile lock(locks_.get(), slot, paths);
+      Status s = pass == 0 ? lock.TryHold() : lock.Hold(lock_wait_);
+      if (s.code() == Code::kBusy && pass == 0) {
+        busy.push_back(slot);
+        continue;
+      }
+      DB_RETURN_IF_ERROR(s);
+      if (!lock.needs_repair()) continue;  // cleared by its writer meanwhile
+      if (account) {
+        DB_RETURN_IF_ERROR(RepairAccount(static_cast<AccountId>(slot.offset), &lock).status());
+      } else {
+        DB_RETURN_IF_ERROR(RepairKeySlot(&lock).status());
+      }
+      ++settled;
     }
-    ++settled;
+    if (!wait) break;
   }
   return settled;
 }

@@ -139,16 +139,18 @@ TEST_CASE("cli: every documented exit code comes from the real program", "[cli][
   }
 
   SECTION("4: an account locked by a live process, past --lock-timeout") {
-    drovebank::LockOwner me{drovebank::Self(), drovebank::NowMillis()};
-    std::string lock = layout.AccountLock(1).lock;
-    REQUIRE(dir.Write(lock.substr(dir.path().size() + 1), drovebank::FormatLockOwner(me) + "\n"));
+    // This test process holds the lock, as a session mid-commit would.
+    auto table = drovebank::LockTable::Open(drovebank::PosixEnv(), layout, false);
+    REQUIRE(table.ok());
+    drovebank::LockFile held(table->get(), drovebank::AccountSlot(1), layout.AccountLock(1));
+    REQUIRE(held.TryHold().ok());
     for (const char* cmd : {"deposit", "withdraw"}) {
       RunResult r = Db(data, {"--json", "--lock-timeout", "0.2", cmd, "1", "1"}, Plain());
       INFO(r.err);
       CHECK(r.exit_code == 4);
       CHECK(json::parse(r.out)["error"]["code"] == "Busy");
     }
-    REQUIRE(::unlink(lock.c_str()) == 0);
+    REQUIRE(held.Rollback().ok());
     CHECK(Db(data, {"deposit", "1", "1"}, Plain()).exit_code == 0);
   }
 

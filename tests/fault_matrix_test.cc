@@ -23,6 +23,7 @@
 #include "drovebank/power_loss_env.h"
 #include "drovebank/recovery.h"
 #include "drovebank/store.h"
+#include "leftovers.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -78,16 +79,7 @@ std::pair<std::string, std::string> ShownPair(const std::string& dir) {
 }
 
 // Files left in locks/ or tmp/ (empty wait-queue directories are allowed).
-std::vector<std::string> Leftovers(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const char* sub : {"locks", "tmp"}) {
-    for (const auto& e : fs::recursive_directory_iterator(dir + "/" + sub)) {
-      if (e.is_regular_file()) out.push_back(e.path().string());
-    }
-  }
-  if (fs::exists(dir + "/NEEDS_RECOVERY")) out.push_back("NEEDS_RECOVERY");
-  return out;
-}
+using testing::Leftovers;
 
 // recover settles, then finds nothing to do, and leaves no lock or temp file.
 void RecoverSettles(const std::string& dir) {
@@ -331,7 +323,7 @@ TEST_CASE(
   std::set<std::string> names;
   for (const auto& [point, hit] : points) names.insert(point);
   REQUIRE(names.count(v.name + ":after_journal_sync") == 1);
-  if (v.segment_bytes == 1) REQUIRE(names.count("checkpoint:after_syncfs") == 1);
+  if (v.segment_bytes == 1) REQUIRE(names.count("checkpoint:after_sync") == 1);
 
   bool committed = false;  // past the commit point in the order the points are reached
   for (size_t i = 0; i < points.size(); ++i) {

@@ -1,5 +1,8 @@
-// LockFile's waiting line: first come, first served; dead waiters never block it; the
-// free-lock fast path makes no queue files; recover clears stale tickets.
+// Lock waits: first come, first served (the kernel's queue of F_OFD_SETLKW requests), a
+// killed waiter never blocks the line, many waiters in a loop never time out, and no wait
+// leaves a file or directory behind.
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,13 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
-#include "drovebank/recovery.h"
 #include "drovebank/store.h"
-#include "shell_test_util.h"
+#include "test_util.h"
 
 namespace drovebank {
 namespace {
@@ -23,43 +26,54 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-size_t Entries(const std::string& dir) {
-  std::error_code ec;
+Layout NewLayout(const TempDir& d) {
+  StoreOptions so;
+  so.data_dir = d / "data";
+  REQUIRE(Store::Open(so).ok());
+  return Layout(so.data_dir);
+}
+
+std::unique_ptr<LockTable> Table(const Layout& layout) {
+  auto t = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(t.ok());
+  return std::move(t).value();
+}
+
+// How many lock requests wait in the kernel on the file with inode `ino` (/proc/locks
+// lists a blocked request with "->").
+size_t BlockedOn(std::uint64_t ino) {
+  std::ifstream in("/proc/locks");
+  std::string line;
   size_t n = 0;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it) ++n;
+  std::string needle = ":" + std::to_string(ino) + " ";
+  while (std::getline(in, line)) {
+    if (line.find("->") != std::string::npos && line.find(needle) != std::string::npos) ++n;
+  }
   return n;
 }
 
-// The identity of a process that has exited (its pid reaped): a dead owner.
-ProcessIdentity DeadProcess() {
-  pid_t pid = ::fork();
-  if (pid == 0) ::_exit(0);
-  int st;
-  ::waitpid(pid, &st, 0);
-  ProcessIdentity p = Self();
-  p.pid = pid;
-  p.start_time = 1;
-  return p;
+std::uint64_t InodeOf(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_ino;
 }
 
-LockPaths PathsIn(const TempDir& t, const std::string& name) {
-  return LockPaths{t / (name + ".lock"), t / (name + ".tmp"), t / name, "thing " + name};
+void WaitUntil(const std::function<bool()>& f) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!f()) {
+    REQUIRE(std::chrono::steady_clock::now() < until);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
-void WriteTicket(const std::string& qdir, const std::string& name, const ProcessIdentity& who) {
-  fs::create_directories(qdir);
-  std::ofstream(qdir + "/" + name) << FormatLockOwner(LockOwner{who, NowMillis()});
-}
-
-}  // namespace
-
-TEST_CASE("lock queue: waiters get the lock in the order they asked", "[lock][fairness]") {
+TEST_CASE("lock wait: waiters get the lock in the order they asked", "[lock][fairness]") {
+  TempDir t;
+  Layout layout = NewLayout(t);
+  std::uint64_t ino = InodeOf(layout.AccountLockTable());
   for (int waiters : {2, 5, 8}) {
     INFO(waiters << " waiters");
-    TempDir t;
-    LockPaths paths = PathsIn(t, "a");
-    std::string qdir = LockQueueDir(paths.lock);
-    LockFile holder(PosixEnv(), paths);
+    auto holder_table = Table(layout);
+    LockFile holder(holder_table.get(), AccountSlot(1), layout.AccountLock(1));
     REQUIRE(holder.Hold(LockWait{}).ok());
 
     std::mutex mu;
@@ -67,7 +81,8 @@ TEST_CASE("lock queue: waiters get the lock in the order they asked", "[lock][fa
     std::vector<std::thread> threads;
     for (int i = 0; i < waiters; ++i) {
       threads.emplace_back([&, i] {
-        LockFile lk(PosixEnv(), paths);
+        auto table = Table(layout);
+        LockFile lk(table.get(), AccountSlot(1), layout.AccountLock(1));
         LockWait w;
         w.timeout_seconds = 60;
         Status s = lk.Hold(w);
@@ -75,75 +90,67 @@ TEST_CASE("lock queue: waiters get the lock in the order they asked", "[lock][fa
         order.push_back(s.ok() ? i : -1 - i);
         // Released when lk goes out of scope, after the order is recorded.
       });
-      // The next waiter asks only once this one holds its ticket.
-      while (Entries(qdir) < static_cast<size_t>(i + 1)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+      // The next waiter asks only once this one waits in the kernel.
+      WaitUntil([&] { return BlockedOn(ino) >= static_cast<size_t>(i + 1); });
     }
     REQUIRE(holder.Rollback().ok());
     for (auto& th : threads) th.join();
     std::vector<int> want(waiters);
     for (int i = 0; i < waiters; ++i) want[i] = i;
     CHECK(order == want);
-    CHECK(Entries(qdir) == 0);  // every ticket was taken back
   }
 }
 
-TEST_CASE("lock queue: a free lock is taken at once without queue files", "[lock][fairness]") {
-  TempDir t;
-  LockPaths paths = PathsIn(t, "b");
-  for (int round = 0; round < 3; ++round) {
-    LockFile lk(PosixEnv(), paths);
-    REQUIRE(lk.Hold(LockWait{}).ok());
-    CHECK_FALSE(fs::exists(LockQueueDir(paths.lock)));
-  }
-}
-
-TEST_CASE("lock queue: a dead waiter's ticket is removed, a live one is respected",
+TEST_CASE("lock wait: a killed waiter leaves the line, the next one gets the lock",
           "[lock][fairness]") {
   TempDir t;
-  LockPaths paths = PathsIn(t, "c");
-  std::string qdir = LockQueueDir(paths.lock);
-  const std::string older = "00000000000000000001-1-0";
-
-  // Dead: skipped and removed; the free lock is taken.
-  WriteTicket(qdir, older, DeadProcess());
-  {
-    LockFile lk(PosixEnv(), paths);
+  Layout layout = NewLayout(t);
+  std::uint64_t ino = InodeOf(layout.AccountLockTable());
+  auto holder_table = Table(layout);
+  LockFile holder(holder_table.get(), AccountSlot(2), layout.AccountLock(2));
+  REQUIRE(holder.Hold(LockWait{}).ok());
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto table = LockTable::Open(PosixEnv(), layout, false);
+    if (!table.ok()) ::_exit(2);
+    LockFile lk(table->get(), AccountSlot(2), layout.AccountLock(2));
+    LockWait w;
+    w.timeout_seconds = 600;
+    (void)lk.Hold(w);
+    ::_exit(0);
+  }
+  WaitUntil([&] { return BlockedOn(ino) >= 1; });
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  std::thread waiter;
+  Status got;
+  waiter = std::thread([&] {
+    auto table = Table(layout);
+    LockFile lk(table.get(), AccountSlot(2), layout.AccountLock(2));
     LockWait w;
     w.timeout_seconds = 10;
-    REQUIRE(lk.Hold(w).ok());
-    CHECK(Entries(qdir) == 0);
-  }
-
-  // Live (this process, as a waiter that asked first): the lock, though free, is not
-  // taken past it.
-  WriteTicket(qdir, older, Self());
-  {
-    LockFile lk(PosixEnv(), paths);
-    LockWait w;
-    w.timeout_seconds = 0.2;
-    Status s = lk.Hold(w);
-    CHECK(s.code() == Code::kBusy);
-    CHECK_FALSE(lk.held());
-    CHECK(Entries(qdir) == 1);  // only the live ticket: ours was taken back
-  }
-  // TryHold never queues.
-  LockFile lk(PosixEnv(), paths);
-  CHECK(lk.TryHold().ok());
+    got = lk.Hold(w);
+  });
+  WaitUntil([&] { return BlockedOn(ino) >= 1; });
+  REQUIRE(holder.Rollback().ok());
+  waiter.join();
+  CHECK(got.ok());
 }
 
-TEST_CASE("lock queue: many waiters in a loop never time out", "[lock][fairness]") {
+TEST_CASE("lock wait: many waiters in a loop never time out and never overlap",
+          "[lock][fairness]") {
   TempDir t;
-  LockPaths paths = PathsIn(t, "d");
+  Layout layout = NewLayout(t);
   std::atomic<int> failures{0};
   std::atomic<int> inside{0};
   std::atomic<int> overlap{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
+      auto table = Table(layout);
       for (int k = 0; k < 40; ++k) {
-        LockFile lk(PosixEnv(), paths);
+        LockFile lk(table.get(), AccountSlot(3), layout.AccountLock(3));
         LockWait w;
         w.timeout_seconds = 60;
         if (!lk.Hold(w).ok()) {
@@ -158,34 +165,13 @@ TEST_CASE("lock queue: many waiters in a loop never time out", "[lock][fairness]
   for (auto& th : threads) th.join();
   CHECK(failures == 0);
   CHECK(overlap == 0);
-  CHECK(Entries(LockQueueDir(paths.lock)) == 0);
-}
-
-TEST_CASE("recover: stale wait tickets are cleared, --check is not upset by queues",
-          "[lock][fairness][recover]") {
-  TempDir t;
-  std::string data = t / "data";
-  {
-    StoreOptions o;
-    o.data_dir = data;
-    REQUIRE(Store::Open(o).ok());
+  // Nothing but the three tables: no ticket, no queue directory.
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(layout.locks())) {
+    names.insert(e.path().filename().string());
   }
-  Layout layout(data);
-  std::string qdir = LockQueueDir(layout.AccountLock(7).lock);
-  WriteTicket(qdir, "00000000000000000001-1-0", DeadProcess());
-  RecoverOptions ro;
-  ro.data_dir = data;
-  ro.check_only = true;
-  RecoverReport check;
-  REQUIRE(Recover(ro, &check).ok());
-  CHECK(check.consistent());
-  ro.check_only = false;
-  RecoverReport done;
-  REQUIRE(Recover(ro, &done).ok());
-  CHECK(Entries(qdir) == 0);
-  bool noted = false;
-  for (const std::string& n : done.notes) noted = noted || n.find("stale wait ticket") != n.npos;
-  CHECK(noted);
+  CHECK(names == std::set<std::string>{"accounts", "keys", "owners"});
 }
 
+}  // namespace
 }  // namespace drovebank

@@ -1,181 +1,225 @@
+// The lock tables and LockFile's calling sequence: kernel-held locks that die with their
+// holder, repair flags that do not, spares reused by exchange, no files made or removed.
 #include "drovebank/lockfile.h"
 
-#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "drovebank/layout.h"
+#include "drovebank/store.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::DeadPid;
+namespace fs = std::filesystem;
 using testing::TempDir;
 
-LockPaths Paths(const TempDir& d) {
-  return LockPaths{d / "x.lock", d / "x.tmp", d / "x", "thing x"};
+// A store's directory layout with its lock tables.
+Layout NewLayout(const TempDir& d) {
+  StoreOptions so;
+  so.data_dir = d / "data";
+  REQUIRE(Store::Open(so).ok());
+  return Layout(so.data_dir);
 }
 
-Status Plant(const TempDir& d, const std::string& content) {
-  return WriteFileDurably(PosixEnv(), d / "x.lock", content);
+std::unique_ptr<LockTable> Table(const Layout& layout) {
+  auto t = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(t.ok());
+  return std::move(t).value();
 }
 
-TEST_CASE("lockfile: hold, commit installs the temp and releases", "[lockfile]") {
+LockPaths Target(const Layout& layout) { return LockPaths{layout.root() + "/x", "thing x"}; }
+
+std::set<std::string> Names(const std::string& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  return out;
+}
+
+// A child process that takes the lock of `slot` (its own table), optionally sets the flag,
+// says so on a pipe and waits to be killed. Returns its pid.
+pid_t HolderChild(const Layout& layout, LockSlot slot, bool mark) {
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(p[0]);
+    auto t = LockTable::Open(PosixEnv(), layout, false);
+    if (!t.ok()) ::_exit(2);
+    LockFile lk(t->get(), slot, Target(layout));
+    if (!lk.TryHold().ok()) ::_exit(3);
+    if (mark && !lk.MarkInFlight().ok()) ::_exit(4);
+    (void)!::write(p[1], "x", 1);
+    for (;;) ::pause();
+  }
+  ::close(p[1]);
+  char c;
+  REQUIRE(::read(p[0], &c, 1) == 1);
+  ::close(p[0]);
+  return pid;
+}
+
+void Kill(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+TEST_CASE("lockfile: hold, commit installs the spare and releases", "[lockfile]") {
   TempDir d;
-  LockFile lk(PosixEnv(), Paths(d));
+  Layout layout = NewLayout(d);
+  auto mine = Table(layout);
+  auto other = Table(layout);
+  LockFile lk(mine.get(), AccountSlot(5), Target(layout));
   REQUIRE(lk.Hold(LockWait{}).ok());
-  CHECK(PosixEnv()->Stat(d / "x.lock").ok());
+  CHECK(other->TryLock(AccountSlot(5)).code() == Code::kBusy);
+  REQUIRE(lk.MarkInFlight().ok());
+  CHECK(*other->NeedsRepair(AccountSlot(5)));
   REQUIRE(lk.WriteTemp("hello").ok());
   REQUIRE(lk.Commit().ok());
-  CHECK(*PosixEnv()->ReadFile(d / "x") == "hello");
-  CHECK_FALSE(PosixEnv()->Stat(d / "x.lock").ok());
-  CHECK_FALSE(PosixEnv()->Stat(d / "x.tmp").ok());
+  CHECK(*PosixEnv()->ReadFile(layout.root() + "/x") == "hello");
+  CHECK_FALSE(*other->NeedsRepair(AccountSlot(5)));  // cleared by the commit, not before
+  CHECK(other->TryLock(AccountSlot(5)).ok());         // released
+  other->Unlock(AccountSlot(5));
   CHECK(lk.Rollback().ok());  // after commit: nothing to do
 }
 
-TEST_CASE("lockfile: rollback is safe twice and removes temp and lock", "[lockfile]") {
+TEST_CASE("lockfile: rollback is safe twice, releases, and keeps a flag it set", "[lockfile]") {
   TempDir d;
-  LockFile lk(PosixEnv(), Paths(d));
+  Layout layout = NewLayout(d);
+  auto mine = Table(layout);
+  auto other = Table(layout);
+  LockFile lk(mine.get(), AccountSlot(6), Target(layout));
   REQUIRE(lk.Hold(LockWait{}).ok());
+  REQUIRE(lk.MarkInFlight().ok());
   REQUIRE(lk.WriteTemp("x").ok());
   CHECK(lk.Rollback().ok());
   CHECK(lk.Rollback().ok());
-  CHECK_FALSE(PosixEnv()->Stat(d / "x.lock").ok());
-  CHECK_FALSE(PosixEnv()->Stat(d / "x.tmp").ok());
-  CHECK_FALSE(PosixEnv()->Stat(d / "x").ok());
+  CHECK_FALSE(lk.held());
+  CHECK_FALSE(fs::exists(layout.root() + "/x"));
+  CHECK(*other->NeedsRepair(AccountSlot(6)));  // the next holder must repair
+  LockFile next(other.get(), AccountSlot(6), Target(layout));
+  REQUIRE(next.TryHold().ok());
+  CHECK(next.needs_repair());
+  REQUIRE(next.Repaired().ok());
+  CHECK_FALSE(*other->NeedsRepair(AccountSlot(6)));
 }
 
-TEST_CASE("lockfile: the destructor rolls back an uncommitted lock", "[lockfile]") {
-  TempDir d;
-  {
-    LockFile lk(PosixEnv(), Paths(d));
-    REQUIRE(lk.Hold(LockWait{}).ok());
-  }
-  CHECK_FALSE(PosixEnv()->Stat(d / "x.lock").ok());
-}
-
-TEST_CASE("lockfile: abandon leaves the lock for repair", "[lockfile]") {
-  TempDir d;
-  {
-    LockFile lk(PosixEnv(), Paths(d));
-    REQUIRE(lk.Hold(LockWait{}).ok());
-    lk.Abandon();
-  }
-  CHECK(PosixEnv()->Stat(d / "x.lock").ok());
-}
-
-TEST_CASE("lockfile: a live owner is never broken, the wait times out with Busy",
+TEST_CASE("lockfile: a killed holder's lock is released by the kernel, its flag outlives it",
           "[lockfile]") {
   TempDir d;
-  LockFile first(PosixEnv(), Paths(d));
-  REQUIRE(first.Hold(LockWait{}).ok());
-  LockFile second(PosixEnv(), Paths(d));
-  int notices = 0;
+  Layout layout = NewLayout(d);
+  for (LockSlot slot : {AccountSlot(1), AccountSlot(99'999'999), KeySlot("pay-7")}) {
+    for (bool mark : {false, true}) {
+      pid_t child = HolderChild(layout, slot, mark);
+      auto mine = Table(layout);
+      LockFile lk(mine.get(), slot, Target(layout));
+      CHECK(lk.TryHold().code() == Code::kBusy);
+      Kill(child);
+      LockWait w;
+      w.timeout_seconds = 5;
+      REQUIRE(lk.Hold(w).ok());
+      CHECK(lk.needs_repair() == mark);
+      REQUIRE(lk.Repaired().ok());
+    }
+  }
+}
+
+TEST_CASE("lockfile: a wait names the holder and times out with Busy", "[lockfile]") {
+  TempDir d;
+  Layout layout = NewLayout(d);
+  pid_t child = HolderChild(layout, AccountSlot(3), false);
+  auto mine = Table(layout);
+  LockFile lk(mine.get(), AccountSlot(3), Target(layout));
   LockWait w;
-  w.timeout_seconds = 0.2;
-  w.on_wait = [&](std::string_view what, const LockOwner& o) {
-    ++notices;
+  w.timeout_seconds = 0.3;
+  std::optional<LockOwner> seen;
+  int calls = 0;
+  w.on_wait = [&](std::string_view what, const std::optional<LockOwner>& owner) {
+    ++calls;
     CHECK(what == "thing x");
-    CHECK(o.process.pid == Self().pid);
+    seen = owner;
   };
-  Status s = second.Hold(w);
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = lk.Hold(w);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Kill(child);
   CHECK(s.code() == Code::kBusy);
-  CHECK(s.message().find("thing x") != std::string::npos);
-  CHECK(notices == 1);
-  CHECK_FALSE(second.held());
-  CHECK(first.held());
+  CHECK(s.message().find(fmt::format("held by process {}", child)) != std::string::npos);
+  CHECK(calls == 1);
+  REQUIRE(seen);
+  CHECK(seen->pid == child);
+  CHECK(took >= 0.3);
+  CHECK(took < 3);
+  CHECK_FALSE(lk.held());
 }
 
-TEST_CASE("lockfile: cancellation ends the wait", "[lockfile]") {
+TEST_CASE("lockfile: cancelling a wait returns Cancelled at once, holding nothing", "[lockfile]") {
   TempDir d;
-  LockFile first(PosixEnv(), Paths(d));
-  REQUIRE(first.Hold(LockWait{}).ok());
-  LockFile second(PosixEnv(), Paths(d));
+  Layout layout = NewLayout(d);
+  pid_t child = HolderChild(layout, AccountSlot(4), false);
+  auto mine = Table(layout);
+  LockFile lk(mine.get(), AccountSlot(4), Target(layout));
   LockWait w;
-  w.cancelled = [] { return true; };
-  CHECK(second.Hold(w).code() == Code::kCancelled);
+  w.timeout_seconds = 60;
+  auto t0 = std::chrono::steady_clock::now();
+  w.cancelled = [&] { return std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(100); };
+  Status s = lk.Hold(w);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Kill(child);
+  CHECK(s.code() == Code::kCancelled);
+  CHECK(took < 2);
+  CHECK_FALSE(lk.held());
 }
 
-TEST_CASE("lockfile: dead owners are taken over, whatever made them dead", "[lockfile]") {
-  TempDir d;
-  LockOwner o{Self(), 1};
-  SECTION("pid gone") { o.process.pid = DeadPid(); }
-  SECTION("pid reused by another process") { o.process.start_time += 1; }
-  SECTION("another boot") { o.process.boot_id = "00000000-dead-boot"; }
-  REQUIRE(Plant(d, FormatLockOwner(o)).ok());
-  LockFile lk(PosixEnv(), Paths(d));
-  REQUIRE(lk.Hold(LockWait{}).ok());
-  CHECK(lk.took_over_dead_owner());
-  auto owner = ParseLockOwner(*PosixEnv()->ReadFile(d / "x.lock"));
-  REQUIRE(owner);
-  CHECK(owner->process.pid == Self().pid);
-}
-
-TEST_CASE("lockfile: a takeover leaves exactly the new owner line, whatever the old one's length",
+TEST_CASE("lockfile: taking, committing and releasing makes no file but the first spare",
           "[lockfile]") {
-  // The new line is written over the old and the rest cut off, so a reader never finds
-  // the file empty; a longer old line must leave no tail behind.
-  for (size_t boot_len : {1, 8, 64, 200}) {
-    INFO(boot_len);
-    TempDir d;
-    LockOwner o{Self(), 123456789012};
-    o.process.pid = DeadPid();
-    o.process.boot_id = std::string(boot_len, 'b');  // an earlier boot's: dead
-    REQUIRE(Plant(d, FormatLockOwner(o)).ok());
-    LockFile lk(PosixEnv(), Paths(d));
-    REQUIRE(lk.TryHold().ok());
-    REQUIRE(lk.took_over_dead_owner());
-    std::string text = *PosixEnv()->ReadFile(d / "x.lock");
-    auto owner = ParseLockOwner(text);
-    REQUIRE(owner);
-    CHECK(owner->process.pid == Self().pid);
-    CHECK(text == FormatLockOwner(*owner));
+  TempDir d;
+  Layout layout = NewLayout(d);
+  auto mine = Table(layout);
+  std::set<std::string> locks_before = Names(layout.locks());
+  struct stat first {};
+  for (int round = 0; round < 5; ++round) {
+    LockFile lk(mine.get(), AccountSlot(8), Target(layout));
+    REQUIRE(lk.Hold(LockWait{}).ok());
+    REQUIRE(lk.MarkInFlight().ok());
+    REQUIRE(lk.WriteTemp(fmt::format("round {}", round)).ok());
+    REQUIRE(lk.Commit().ok());
+    struct stat st {};
+    REQUIRE(::stat((layout.root() + "/x").c_str(), &st) == 0);
+    if (round == 1) first = st;
+    // From the second round on, two inodes take turns: the target's and the spare's.
+    if (round == 3) CHECK(st.st_ino == first.st_ino);
   }
+  CHECK(Names(layout.locks()) == locks_before);
+  CHECK(Names(layout.tmp()) == std::set<std::string>{"spare-0"});
+  CHECK(*PosixEnv()->ReadFile(layout.root() + "/x") == "round 4");
 }
 
-TEST_CASE("lockfile: another host's lock is never broken", "[lockfile]") {
-  TempDir d;
-  LockOwner o{Self(), 1};
-  o.process.host = "some-other-host";
-  o.process.pid = DeadPid();
-  REQUIRE(Plant(d, FormatLockOwner(o)).ok());
-  LockFile lk(PosixEnv(), Paths(d));
-  LockWait w;
-  w.timeout_seconds = 0.1;
-  CHECK(lk.Hold(w).code() == Code::kBusy);
-}
-
-TEST_CASE("lockfile: an unreadable lock is live while young and taken over once old",
-          "[lockfile]") {
-  TempDir d;
-  REQUIRE(Plant(d, "").ok());
-  LockFile lk(PosixEnv(), Paths(d));
-  CHECK(lk.TryHold().code() == Code::kBusy);
-  REQUIRE(testing::SetMtimeAgo(d / "x.lock", 10));
-  REQUIRE(lk.TryHold().ok());
-  CHECK(lk.took_over_dead_owner());
-}
-
-TEST_CASE("lockfile: a new lock file holds its owner line from the moment it exists",
-          "[lockfile]") {
-  TempDir d;
-  LockFile lk(PosixEnv(), Paths(d));
-  REQUIRE(lk.TryHold().ok());
-  CHECK_FALSE(lk.took_over_dead_owner());
-  auto owner = ParseLockOwner(*PosixEnv()->ReadFile(d / "x.lock"));
-  REQUIRE(owner);
-  CHECK(owner->process.pid == Self().pid);
-  CHECK(owner->process.start_time == Self().start_time);
-}
-
-TEST_CASE("lockfile: owner lines round-trip and garbage is rejected", "[lockfile]") {
-  LockOwner o{Self(), 1234567};
-  auto back = ParseLockOwner(FormatLockOwner(o));
+TEST_CASE("lockfile: owner notes parse back and never name another slot", "[lockfile]") {
+  LockOwner o{4242, "ledger-host", 1795317641962};
+  std::string line = FormatLockOwner(o, 17);
+  CHECK(line.size() == kOwnerLineBytes);
+  auto back = ParseLockOwner(line, 17);
   REQUIRE(back);
-  CHECK(back->process.pid == o.process.pid);
-  CHECK(back->process.start_time == o.process.start_time);
-  CHECK(back->process.boot_id == o.process.boot_id);
-  CHECK(back->process.host == o.process.host);
-  CHECK(back->since_ms == 1234567);
-  for (const char* bad : {"", "12", "x y z w v", "1 2 3"}) CHECK_FALSE(ParseLockOwner(bad));
+  CHECK(back->pid == 4242);
+  CHECK(back->host == "ledger-host");
+  CHECK(back->since_ms == 1795317641962);
+  CHECK_FALSE(ParseLockOwner(line, 18));
+  CHECK_FALSE(ParseLockOwner("", 17));
+  CHECK_FALSE(ParseLockOwner("17 x y z", 17));
+  LockOwner longhost{1, std::string(300, 'h'), 2};
+  CHECK(FormatLockOwner(longhost, 3).size() == kOwnerLineBytes);
 }
 
 }  // namespace

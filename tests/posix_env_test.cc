@@ -1,6 +1,7 @@
 // PosixEnv's cache hint: WarmForReplace touches what a later replace needs, and never
 // changes a file's contents, follows a link, or fails on a path that is not there.
-// CreateExclusive: the file appears with its whole content or not at all.
+// ReplaceFile, PWrite, RemoveDir and the lock calls: the contracts the store relies on.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,100 +86,70 @@ TEST_CASE("posix env: warming skips missing files and never follows a symbolic l
   CHECK(::access((dir / "missing").c_str(), F_OK) != 0);
 }
 
-// The contract of CreateExclusive, for PosixEnv (an O_TMPFILE inode linked into place) and
-// for the portable default (O_EXCL, then write), which PowerLossEnv inherits.
-TEST_CASE(
-    "posix env: CreateExclusive makes the file with its content and refuses any existing name") {
+// ReplaceFile: an exchange when there is a file to replace (the old version stays at the
+// spare's name, the same inode reused next time), a plain rename when there is not.
+TEST_CASE("posix env: ReplaceFile exchanges with an existing file and renames onto a new name") {
   TempDir dir;
-  std::unique_ptr<Env> power;
   Env* env = PosixEnv();
-  SECTION("posix, confined to a data directory") { ConfinePaths(dir.path()); }
-  SECTION("posix, unconfined") {}
-  SECTION("the portable default") {
-    power = MakePowerLossEnv(PosixEnv());
-    env = power.get();
-  }
-  const std::string content = "4242 17 boot host 99\n";
-  REQUIRE(::mkdir((dir / "sub").c_str(), 0700) == 0);
-  std::string path = dir / "sub/x.lock";
-  REQUIRE(env->CreateExclusive(path, content, 0600).ok());
-  CHECK(Slurp(path) == content);
-  CHECK((StatOf(path).st_mode & 0777) == 0600);
-  CHECK(S_ISREG(StatOf(path).st_mode));
+  std::ofstream(dir / "spare") << "new";
+  std::ofstream(dir / "target") << "old";
+  struct stat spare_before {}, target_before {};
+  REQUIRE(::stat((dir / "spare").c_str(), &spare_before) == 0);
+  REQUIRE(::stat((dir / "target").c_str(), &target_before) == 0);
+  auto kept = env->ReplaceFile(dir / "spare", dir / "target");
+  REQUIRE(kept.ok());
+  CHECK(*kept);
+  CHECK(*env->ReadFile(dir / "target") == "new");
+  CHECK(*env->ReadFile(dir / "spare") == "old");
+  struct stat spare_after {}, target_after {};
+  REQUIRE(::stat((dir / "spare").c_str(), &spare_after) == 0);
+  REQUIRE(::stat((dir / "target").c_str(), &target_after) == 0);
+  CHECK(target_after.st_ino == spare_before.st_ino);
+  CHECK(spare_after.st_ino == target_before.st_ino);
 
-  // Whatever holds the name already (a file, a directory, a link to a file or to nothing)
-  // is refused with EEXIST and left as it was.
-  Spit(dir / "target", "target");
-  REQUIRE(::mkdir((dir / "sub/adir").c_str(), 0700) == 0);
-  REQUIRE(::symlink((dir / "target").c_str(), (dir / "sub/link").c_str()) == 0);
-  REQUIRE(::symlink((dir / "nothing").c_str(), (dir / "sub/dangling").c_str()) == 0);
-  for (const char* name : {"x.lock", "adir", "link", "dangling"}) {
-    INFO(name);
-    Status s = env->CreateExclusive(dir / "sub" + "/" + name, "other\n", 0600);
-    CHECK(s.sys_errno() == EEXIST);
-  }
-  CHECK(Slurp(path) == content);
-  CHECK(Slurp(dir / "target") == "target");
-  CHECK(::access((dir / "nothing").c_str(), F_OK) != 0);
-
-  // A missing directory: an error, and nothing made anywhere.
-  Status missing = env->CreateExclusive(dir / "no/such/x.lock", content, 0600);
-  CHECK(missing.code() == Code::kNotFound);
-  CHECK(::access((dir / "no").c_str(), F_OK) != 0);
+  auto renamed = env->ReplaceFile(dir / "spare", dir / "fresh");
+  REQUIRE(renamed.ok());
+  CHECK_FALSE(*renamed);
+  CHECK(*env->ReadFile(dir / "fresh") == "old");
+  CHECK_FALSE(env->Stat(dir / "spare").ok());
+  CHECK(env->ReplaceFile(dir / "missing", dir / "fresh").status().code() == Code::kNotFound);
 }
 
-TEST_CASE("posix env: CreateExclusive with a relative path makes the file there, not elsewhere") {
+TEST_CASE("posix env: PWrite writes at an offset, RemoveDir removes an empty directory only") {
   TempDir dir;
-  REQUIRE(::mkdir((dir / "sub").c_str(), 0700) == 0);
-  char old_cwd[4096];
-  REQUIRE(::getcwd(old_cwd, sizeof old_cwd) != nullptr);
-  REQUIRE(::chdir(dir.path().c_str()) == 0);
-  Status made = PosixEnv()->CreateExclusive("sub/x.lock", "line\n", 0600);
-  Status bare = PosixEnv()->CreateExclusive("y.lock", "bare\n", 0600);
-  REQUIRE(::chdir(old_cwd) == 0);
-  REQUIRE(made.ok());
-  REQUIRE(bare.ok());
-  CHECK(Slurp(dir / "sub/x.lock") == "line\n");
-  CHECK(Slurp(dir / "y.lock") == "bare\n");
-  CHECK(::access((dir / "x.lock").c_str(), F_OK) != 0);
+  Env* env = PosixEnv();
+  auto fd = env->Open(dir / "f", O_RDWR | O_CREAT, 0600);
+  REQUIRE(fd.ok());
+  REQUIRE(env->PWrite(*fd, "abc", 10).ok());
+  REQUIRE(env->PWrite(*fd, "Z", 11).ok());
+  char buf[16];
+  auto n = env->PRead(*fd, buf, sizeof buf, 0);
+  REQUIRE(n.ok());
+  CHECK(std::string(buf, *n) == std::string(10, '\0') + "aZc");
+  REQUIRE(env->Close(*fd).ok());
+  REQUIRE(env->MakeDir(dir / "d", 0700).ok());
+  std::ofstream(dir / "d/x") << "x";
+  CHECK_FALSE(env->RemoveDir(dir / "d").ok());
+  REQUIRE(env->Unlink(dir / "d/x").ok());
+  CHECK(env->RemoveDir(dir / "d").ok());
+  CHECK_FALSE(env->Stat(dir / "d").ok());
 }
 
-TEST_CASE("posix env: a file made by CreateExclusive is never seen without its whole content") {
+TEST_CASE("posix env: ByteLocked sees another description's lock, also on a read-only one") {
   TempDir dir;
-  ConfinePaths(dir.path());
-  std::string path = dir / "x.lock";
-  // Long enough that the portable way's window (created, not yet written) is wide: with
-  // O_EXCL and a write this test sees empty and partial files.
-  const std::string content(64 * 1024, 'o');
-  std::atomic<bool> stop{false};
-  std::atomic<int> made{0};
-  std::thread writer([&] {
-    while (!stop.load()) {
-      if (PosixEnv()->CreateExclusive(path, content, 0600).ok()) {
-        ++made;
-        // Kept a moment, so the reader finds it often.
-        auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-        while (std::chrono::steady_clock::now() < until) {
-        }
-        ::unlink(path.c_str());
-      }
-    }
-  });
-  int seen = 0, incomplete = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (seen < 300 && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) continue;
-    std::string got((std::istreambuf_iterator<char>(in)), {});
-    // A file unlinked while we read it still reads whole; only a short one is a fault.
-    ++seen;
-    if (got != content) ++incomplete;
-  }
-  stop = true;
-  writer.join();
-  INFO("made " << made.load() << ", seen " << seen);
-  CHECK(seen >= 300);
-  CHECK(incomplete == 0);
+  Env* env = PosixEnv();
+  auto a = env->Open(dir / "t", O_RDWR | O_CREAT, 0600);
+  auto b = env->Open(dir / "t", O_RDONLY, 0);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK_FALSE(*env->ByteLocked(*b, 7));
+  REQUIRE(env->LockByte(*a, 7, false).ok());
+  CHECK(*env->ByteLocked(*b, 7));
+  CHECK_FALSE(*env->ByteLocked(*b, 8));
+  CHECK_FALSE(*env->ByteLocked(*a, 7));  // its own lock is no conflict
+  REQUIRE(env->Close(*a).ok());          // closing releases it
+  CHECK_FALSE(*env->ByteLocked(*b, 7));
+  REQUIRE(env->Close(*b).ok());
 }
 
 }  // namespace

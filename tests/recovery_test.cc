@@ -1,9 +1,11 @@
-// recover and recover --check on the locks a killed writer leaves: the two must agree, so
-// that a store recover has settled always passes the check.
+// recover and recover --check on the repair flags a killed writer leaves: the two must
+// agree, so that a store recover has settled always passes the check.
 #include "drovebank/recovery.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
@@ -13,7 +15,6 @@
 namespace drovebank {
 namespace {
 
-using testing::DeadPid;
 using testing::TempDir;
 
 // A data directory with its layout made (and no accounts: a lock needs none).
@@ -40,77 +41,105 @@ RecoverReport Run(const std::string& data, bool check_only) {
   return r;
 }
 
-// A writer killed between creating its lock file and finishing its owner line (possible
-// where CreateExclusive has no O_TMPFILE) leaves any prefix of that line. Every prefix of
-// a dead writer's line, on account and key locks at once, freshly made.
-TEST_CASE("recover: locks a killed writer left without a whole owner line are cleared, and the "
+// Flags that dead writers left on accounts and key slots are settled by recover, and the
+// check agrees afterwards; a flag whose lock a live writer holds is left alone by both.
+TEST_CASE("recover: repair flags of dead writers are settled, a live writer's is left, and the "
           "check agrees",
           "[recover]") {
   TempDir d;
   std::string data = NewStore(d);
   Layout layout(data);
-  LockOwner dead{Self(), 1};
-  dead.process.pid = DeadPid();
-  const std::string line = FormatLockOwner(dead);
-  std::vector<std::string> planted;
-  for (size_t n = 0; n < line.size(); ++n) {
-    planted.push_back(n % 2 == 0 ? layout.AccountLock(1000 + n).lock
-                                 : layout.KeyLock(fmt::format("killed-{}", n)).lock);
-    Plant(planted.back(), line.substr(0, n));
+  std::vector<LockSlot> planted;
+  {
+    auto table = LockTable::Open(PosixEnv(), layout, false);
+    REQUIRE(table.ok());
+    for (int n = 0; n < 6; ++n) {
+      planted.push_back(n % 2 == 0 ? AccountSlot(1000 + n) : KeySlot(fmt::format("killed-{}", n)));
+      REQUIRE((*table)->SetNeedsRepair(planted.back(), true).ok());
+    }
   }
-  // And a live writer's lock (this process's), which nothing may touch.
-  std::string live = layout.AccountLock(7).lock;
-  Plant(live, FormatLockOwner(LockOwner{Self(), 1}));
+  // A live writer's flag (this process, through another table): nothing may touch it.
+  auto live_table = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(live_table.ok());
+  LockFile live(live_table->get(), AccountSlot(7), layout.AccountLock(7));
+  REQUIRE(live.TryHold().ok());
+  REQUIRE(live.MarkInFlight().ok());
 
-  RecoverReport settled = Run(data, false);
-  CHECK(settled.dead_locks == planted.size());
-  CHECK(settled.live_locks == 1);
-  for (const std::string& p : planted) {
-    INFO(p);
-    CHECK(::access(p.c_str(), F_OK) != 0);
+  RecoverReport before = Run(data, true);
+  CHECK(before.dead_locks == planted.size());
+  CHECK(before.live_locks == 1);
+  CHECK_FALSE(before.consistent());
+
+  RecoverOptions o;
+  o.data_dir = data;
+  o.lock_timeout = 0.3;  // the live writer's flag is waited for, then left
+  RecoverReport settled;
+  Status s = Recover(o, &settled);
+  // recover waits for the live writer's lock and gives up: the rest is settled.
+  CHECK(s.code() == Code::kBusy);
+  auto table = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(table.ok());
+  for (const LockSlot& slot : planted) {
+    auto flag = (*table)->NeedsRepair(slot);
+    REQUIRE(flag.ok());
+    CHECK_FALSE(*flag);
   }
-  CHECK(::access(live.c_str(), F_OK) == 0);
+  auto live_flag = (*table)->NeedsRepair(AccountSlot(7));
+  REQUIRE(live_flag.ok());
+  CHECK(*live_flag);
 
+  REQUIRE(live.Rollback().ok());  // the live writer "dies" with its flag set
+  RecoverReport last = Run(data, false);
+  CHECK(last.dead_locks == 1);
   RecoverReport check = Run(data, true);
   for (const std::string& note : check.notes) UNSCOPED_INFO(note);
   CHECK(check.consistent());
   CHECK(check.dead_locks == 0);
-  CHECK(check.live_locks == 1);
+  CHECK(check.live_locks == 0);
 }
 
-TEST_CASE("recover --check: a lock without an owner line is being made while young, abandoned "
-          "once old",
-          "[recover]") {
-  TempDir d;
-  std::string data = NewStore(d);
-  std::string lock = Layout(data).AccountLock(1001).lock;
-  Plant(lock, "");
-
-  RecoverReport young = Run(data, true);
-  CHECK(young.live_locks == 1);
-  CHECK(young.dead_locks == 0);
-  CHECK(young.consistent());
-
-  REQUIRE(testing::SetMtimeAgo(lock, 10));
-  RecoverReport old = Run(data, true);
-  CHECK(old.live_locks == 0);
-  CHECK(old.dead_locks == 1);
-  CHECK_FALSE(old.consistent());
-  CHECK(::access(lock.c_str(), F_OK) == 0);  // the check changes nothing
-}
-
-TEST_CASE("recover --check: a dead owner's lock is reported, a live one's is not", "[recover]") {
+TEST_CASE("recover: a format 1 store's lock files and queues become repair flags", "[recover]") {
   TempDir d;
   std::string data = NewStore(d);
   Layout layout(data);
-  LockOwner dead{Self(), 1};
-  dead.process.pid = DeadPid();
-  Plant(layout.AccountLock(1).lock, FormatLockOwner(dead));
-  Plant(layout.KeyLock("k1").lock, FormatLockOwner(LockOwner{Self(), 1}));
-  RecoverReport r = Run(data, true);
-  CHECK(r.dead_locks == 1);
-  CHECK(r.live_locks == 1);
-  CHECK_FALSE(r.consistent());
+  {
+    StoreOptions so;
+    so.data_dir = data;
+    auto store = Store::Open(so);
+    REQUIRE(store.ok());
+    Op open;
+    open.kind = OpKind::kOpen;
+    open.amount = 5000;
+    open.first = "Ada";
+    open.last = "Lovelace";
+    REQUIRE((*store)->Commit(Event{{open}, ""}, "open").ok());
+  }
+  // Format 1: no lock tables, a dead writer's lock file and an empty wait queue.
+  for (const char* t : {"accounts", "keys", "owners"}) {
+    REQUIRE(::unlink((layout.locks() + "/" + t).c_str()) == 0);
+  }
+  Plant(layout.locks() + "/00000001.lock", "4242 1 boot host 1\n");
+  REQUIRE(::mkdir((layout.locks() + "/00000001.q").c_str(), 0700) == 0);
+  Plant(layout.tmp() + "/00000001.tmp", "old temp");
+  StoreOptions so;
+  so.data_dir = data;
+  auto refused = Store::Open(so);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kNeedsRecovery);
+  CHECK(refused.status().message().find("run `recover") != std::string::npos);
+  CHECK_FALSE(Run(data, true).consistent());
+
+  RecoverReport r = Run(data, false);
+  CHECK(r.dead_locks >= 1);
+  CHECK(::access((layout.locks() + "/00000001.lock").c_str(), F_OK) != 0);
+  CHECK(::access((layout.locks() + "/00000001.q").c_str(), F_OK) != 0);
+  CHECK(::access((layout.tmp() + "/00000001.tmp").c_str(), F_OK) != 0);
+  CHECK(Run(data, true).consistent());
+  auto store = Store::Open(so);
+  REQUIRE(store.ok());
+  auto a = (*store)->Get(1);
+  REQUIRE(a.ok());
+  CHECK(a->balance == 5000);
 }
 
 }  // namespace

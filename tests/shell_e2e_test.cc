@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "drovebank/process_info.h"
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
 #include "shell_test_util.h"
@@ -217,7 +218,9 @@ TEST_CASE("shell e2e: waiting for a locked account is announced and Ctrl-C cance
   REQUIRE(term.WaitFor("Opened account 1"));
   // This test process holds account 1's lock, as another session mid-commit would.
   Layout layout(t / "data");
-  LockFile held(PosixEnv(), layout.AccountLock(1));
+  auto table = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(table.ok());
+  LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());
   term.Line("deposit 1 5");
   REQUIRE(term.WaitFor("account 1 is locked by process " + std::to_string(::getpid()) + " on " +

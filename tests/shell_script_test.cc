@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "drovebank/process_info.h"
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
 #include "shell_test_util.h"
@@ -106,7 +107,9 @@ TEST_CASE("shell script: a locked account is named while waiting, the wait times
   REQUIRE(setup.exit_code == 0);
   // This test process holds account 1's lock, as another session mid-commit would.
   Layout layout(t / "data");
-  LockFile held(PosixEnv(), layout.AccountLock(1));
+  auto table = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(table.ok());
+  LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());
   auto r = RunWithPipe(t, DROVEBANK_BIN, "--lock-timeout 0.3 " + Dir(t), "deposit 1 5\nshow 1\n");
   CHECK(r.exit_code == 4);
@@ -121,7 +124,9 @@ TEST_CASE("shell script: Ctrl-C cancels a lock wait cleanly and stops the script
   TempDir t;
   REQUIRE(RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n").exit_code == 0);
   Layout layout(t / "data");
-  LockFile held(PosixEnv(), layout.AccountLock(1));
+  auto table = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(table.ok());
+  LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());
 
   int in[2];
@@ -174,7 +179,7 @@ TEST_CASE(
     INFO("script ends with: " << (*last ? last : "end of input"));
     TempDir t;
     REQUIRE(RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n").exit_code == 0);
-    // The checkpoint's syncfs, the Env call after this fault point, fails with EIO.
+    // The checkpoint's first file sync, the Env call after this fault point, fails with EIO.
     std::string faulty = "env -u DROVEBANK_FAULT_HIT DROVEBANK_FAULT=checkpoint:after_verify:eio " +
                          ShellQuote(DROVEBANK_BIN) + " " + Dir(t);
     auto r = RunWithPipe(t, "sh", "-c " + ShellQuote(faulty),

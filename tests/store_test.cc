@@ -1,5 +1,7 @@
 #include "drovebank/store.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "drovebank/layout.h"
+#include "forwarding_env.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -233,7 +236,8 @@ TEST_CASE("store: list pages by id and search ignores case", "[store]") {
   for (auto& a : found->items) CHECK(a.last == "Turing");
 }
 
-TEST_CASE("store: a dead writer's lock is taken over and the account repaired", "[store]") {
+TEST_CASE("store: a repair flag left by a dead writer is repaired before the account is read",
+          "[store]") {
   TempDir dir;
   auto s = OpenStore(dir);
   AccountId a = MustOpen(*s, 100);
@@ -241,17 +245,33 @@ TEST_CASE("store: a dead writer's lock is taken over and the account repaired", 
   auto before = s->env()->ReadFile(path);
   REQUIRE(before.ok());
   REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
-  // Simulate a writer that committed to the journal and died before its rename: the old
-  // file is back in place and its lock file names a dead process.
-  pid_t child = fork();
-  if (child == 0) _exit(0);
-  waitpid(child, nullptr, 0);
-  LockOwner dead{Self(), 0};
-  dead.process.pid = child;
+  // A writer that committed to the journal and died before its file was replaced: the
+  // old file is back in place and the account's flag is still set; its lock, released by
+  // the kernel when it died, is free.
   REQUIRE(WriteFileDurably(s->env(), path, *before).ok());
-  REQUIRE(WriteFileDurably(s->env(), s->layout().AccountLock(a).lock, FormatLockOwner(dead)).ok());
+  REQUIRE(s->locks().SetNeedsRepair(AccountSlot(a), true).ok());
   CHECK(Balance(*s, a) == 105);
-  CHECK_FALSE(s->env()->Stat(s->layout().AccountLock(a).lock).ok());
+  auto flag = s->locks().NeedsRepair(AccountSlot(a));
+  REQUIRE(flag.ok());
+  CHECK_FALSE(*flag);
+}
+
+TEST_CASE("store: a flag whose writer is alive is left to it; the file read as it stands",
+          "[store]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 100);
+  // Another session (its own lock table: another open file description) holds the lock
+  // mid-commit, flag set.
+  auto other = LockTable::Open(PosixEnv(), s->layout(), false);
+  REQUIRE(other.ok());
+  LockFile held(other->get(), AccountSlot(a), s->layout().AccountLock(a));
+  REQUIRE(held.TryHold().ok());
+  REQUIRE(held.MarkInFlight().ok());
+  CHECK(Balance(*s, a) == 100);
+  auto flag = s->locks().NeedsRepair(AccountSlot(a));
+  REQUIRE(flag.ok());
+  CHECK(*flag);
 }
 
 }  // namespace
@@ -295,24 +315,8 @@ TEST_CASE("store: segments rotate, checkpoints advance, history spans segments",
 }
 
 // PosixEnv with every path WarmForReplace is given recorded.
-class WarmRecordingEnv final : public Env {
+class WarmRecordingEnv final : public testing::ForwardingEnv {
  public:
-  Result<int> Open(const std::string& p, int f, unsigned m) override { return b_->Open(p, f, m); }
-  Status Close(int fd) override { return b_->Close(fd); }
-  Status Write(int fd, std::string_view d) override { return b_->Write(fd, d); }
-  Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t o) override {
-    return b_->PRead(fd, buf, n, o);
-  }
-  Result<std::string> ReadFile(const std::string& p) override { return b_->ReadFile(p); }
-  Status Sync(int fd) override { return b_->Sync(fd); }
-  Status DataSync(int fd) override { return b_->DataSync(fd); }
-  Status Truncate(int fd, std::uint64_t n) override { return b_->Truncate(fd, n); }
-  Result<FileInfo> StatFd(int fd) override { return b_->StatFd(fd); }
-  Result<FileInfo> Stat(const std::string& p) override { return b_->Stat(p); }
-  Status Rename(const std::string& a, const std::string& b) override { return b_->Rename(a, b); }
-  Status ReplaceFile(const std::string& a, const std::string& b) override {
-    return b_->ReplaceFile(a, b);
-  }
   void WarmForReplace(const std::vector<std::string>& paths) override {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -320,15 +324,6 @@ class WarmRecordingEnv final : public Env {
     }
     b_->WarmForReplace(paths);
   }
-  Status Unlink(const std::string& p) override { return b_->Unlink(p); }
-  Status MakeDir(const std::string& p, unsigned m) override { return b_->MakeDir(p, m); }
-  Status SyncDir(const std::string& p) override { return b_->SyncDir(p); }
-  Status SyncFs(const std::string& p) override { return b_->SyncFs(p); }
-  Result<std::vector<std::string>> ListDir(const std::string& p) override { return b_->ListDir(p); }
-  Status LockByte(int fd, std::uint64_t o, bool w) override { return b_->LockByte(fd, o, w); }
-  Status UnlockByte(int fd, std::uint64_t o) override { return b_->UnlockByte(fd, o); }
-  Result<void*> MapShared(int fd, size_t n) override { return b_->MapShared(fd, n); }
-  void Unmap(void* a, size_t n) override { b_->Unmap(a, n); }
 
   std::vector<std::string> TakeWarmed() {
     std::lock_guard<std::mutex> l(mu_);
@@ -336,7 +331,6 @@ class WarmRecordingEnv final : public Env {
   }
 
  private:
-  Env* b_ = PosixEnv();
   std::mutex mu_;
   std::vector<std::string> warmed_;
 };
@@ -380,6 +374,74 @@ TEST_CASE("store: a commit warms the files it will replace only in a store big e
   CHECK(refused.status().code() == Code::kInsufficientFunds);
   CHECK(env.TakeWarmed() == std::vector<std::string>{layout.AccountPath(3)});
   CHECK(Balance(*s, 3) == 1050);
+}
+
+}  // namespace
+}  // namespace drovebank
+
+namespace drovebank {
+namespace {
+
+// Counts the calls that allocate or free an inode or a name: creates (Open with O_CREAT
+// of a name that did not exist), renames onto a new name, unlinks, directory changes.
+class InodeCountingEnv final : public testing::ForwardingEnv {
+ public:
+  Result<int> Open(const std::string& p, int f, unsigned m) override {
+    if ((f & O_CREAT) != 0 && !b_->Stat(p).ok()) ++creates;
+    return b_->Open(p, f, m);
+  }
+  Status Rename(const std::string& a, const std::string& b) override {
+    ++renames;
+    return b_->Rename(a, b);
+  }
+  Result<bool> ReplaceFile(const std::string& a, const std::string& b) override {
+    auto kept = b_->ReplaceFile(a, b);
+    if (kept.ok() && !*kept) ++renames;  // a plain rename frees the replaced inode
+    if (kept.ok() && *kept) ++exchanges;
+    return kept;
+  }
+  Status Unlink(const std::string& p) override {
+    ++unlinks;
+    return b_->Unlink(p);
+  }
+  Status MakeDir(const std::string& p, unsigned m) override {
+    if (!b_->Stat(p).ok()) ++creates;
+    return b_->MakeDir(p, m);
+  }
+  Status RemoveDir(const std::string& p) override {
+    ++unlinks;
+    return b_->RemoveDir(p);
+  }
+  int creates = 0, renames = 0, unlinks = 0, exchanges = 0;
+};
+
+TEST_CASE("store: a steady-state deposit or transfer allocates and frees no inode", "[store]") {
+  TempDir dir;
+  InodeCountingEnv env;
+  StoreOptions o;
+  o.data_dir = dir / "data";
+  o.env = &env;
+  auto s = Store::Open(o);
+  REQUIRE(s.ok());
+  AccountId a = MustOpen(**s, 100);
+  AccountId b = MustOpen(**s, 100);
+  // The first write after an open makes this process's spare once.
+  REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, ""}, "deposit").ok());
+  for (int round = 0; round < 3; ++round) {
+    env.creates = env.renames = env.unlinks = env.exchanges = 0;
+    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
+    CHECK(env.creates == 0);
+    CHECK(env.renames == 0);
+    CHECK(env.unlinks == 0);
+    CHECK(env.exchanges == 1);
+    env.creates = env.renames = env.unlinks = env.exchanges = 0;
+    REQUIRE((*s)->Commit(Event{{Money(OpKind::kTransfer, a, 2, b)}, ""}, "transfer").ok());
+    CHECK(env.creates == 0);
+    CHECK(env.renames == 0);
+    CHECK(env.unlinks == 0);
+    CHECK(env.exchanges == 2);
+  }
+  CHECK(Balance(**s, a) == 100 + 1 + 3 * 5 - 3 * 2);
 }
 
 }  // namespace

@@ -121,8 +121,8 @@ class Store {
 
   // Brings the account and key files up to date with `records` (full states: applying is
   // idempotent). With wait=false, accounts locked by a live process are skipped (their
-  // holder is applying them). An account whose repair flag is set is repaired in full
-  // (RepairAccount) rather than from `records`. Returns how many files were rewritten.
+  // holder is applying them). Repair flags are left as they are (RepairFlagged and the
+  // next holder clear them). Returns how many files were rewritten.
   Result<size_t> ApplyRecords(const std::vector<Record>& records, bool wait);
   // One account of ApplyRecords: rewrites its file, under its lock, when the file is
   // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
