@@ -145,7 +145,10 @@ TEST_CASE("transfer: crash before the journal sync leaves it wholly absent or pr
     REQUIRE(crashed.exit_code == 86);
     REQUIRE(testing::Recover(dir).exit_code == 0);
     Cents a2 = BalanceOf(dir, 1), b2 = BalanceOf(dir, 2);
-    CHECK((a2 == a || a2 == a - 1000));
+    // Before the write nothing of it exists; once written (in the page cache, which a
+    // killed process does not lose) recover adopts it, syncs it and rolls it forward.
+    bool written = std::string_view(step) == "after_journal_write";
+    CHECK(a2 == (written ? a - 1000 : a));
     CHECK(a2 + b2 == 10000);
     CHECK(testing::Recover(dir, {"--check"}).exit_code == 0);
   }
@@ -163,8 +166,9 @@ TEST_CASE("deposit: an fdatasync failure is not acknowledged and recover settles
   // The store refuses writes until recover has run.
   CHECK(Drovebank(dir, {"deposit", "1", "1.00"}).exit_code == 5);
   REQUIRE(testing::Recover(dir).exit_code == 0);
-  Cents b = BalanceOf(dir, 1);
-  CHECK((b == 100 || b == 300));
+  // The record is in the file (only the injected fdatasync failed): recover rebuilds the
+  // journal's state from what the file holds, syncs it anew, and so keeps it.
+  CHECK(BalanceOf(dir, 1) == 300);
   CHECK(Drovebank(dir, {"deposit", "1", "1.00"}).exit_code == 0);
   CHECK(testing::Recover(dir, {"--check"}).exit_code == 0);
 }
