@@ -1,5 +1,7 @@
-// Helpers shared by the shell's tests: temp data directories, captured streams, a
-// scripted line source, and running the real program with a pipe.
+// Helpers shared by the shell's tests: captured streams, a scripted line source, and
+// running the real program with a pipe. TempDir and ProgramResult are test_util.h's: one
+// definition of each name in drovebank::testing (two different ones are an ODR
+// violation, which in the -O3 Release build crashed the shell script tests).
 #pragma once
 
 #include <stdlib.h>
@@ -16,28 +18,9 @@
 #include <vector>
 
 #include "drovebank/shell.h"
+#include "test_util.h"
 
 namespace drovebank::testing {
-
-// A fresh 0700 directory under $TMPDIR (or /tmp), removed with its contents at the end.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base ? base : "/tmp") + "/dbshell.XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    path_ = p != nullptr ? p : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // A stdio stream whose text can be read back.
 class Captured {
@@ -103,11 +86,6 @@ struct TestSession {
   CliContext ctx;
 };
 
-struct ProgramResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
 inline std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -132,6 +110,7 @@ inline ProgramResult RunWithPipe(const TempDir& tmp, const std::string& program,
   int st = std::system(cmd.c_str());
   ProgramResult r;
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  if (WIFSIGNALED(st)) r.signal = WTERMSIG(st);
   r.out = ReadAll(base + ".out");
   r.err = ReadAll(base + ".err");
   return r;
