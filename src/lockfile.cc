@@ -296,14 +296,18 @@ Status LockFile::WriteTemp(std::string_view content) {
   DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
   Env* env = table_->env();
   // The spare usually exists (it holds the version the last exchange replaced): reusing
-  // it allocates no inode. Only the first write of a process's spare creates it.
-  auto fd = env->Open(spare, O_WRONLY | O_TRUNC, 0600);
+  // it allocates no inode. Only the first write of a process's spare creates it. Why an
+  // overwrite and a cut instead of O_TRUNC: the old version is about as long as the new,
+  // so its data block is reused; truncating to 0 first would free the block and allocate
+  // another at every commit, metadata that each journal fdatasync then has to commit.
+  auto fd = env->Open(spare, O_WRONLY, 0600);
   if (!fd.ok() && fd.status().code() == Code::kNotFound) {
-    fd = env->Open(spare, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    fd = env->Open(spare, O_WRONLY | O_CREAT, 0600);
   }
   if (!fd.ok()) return fd.status();
   temp_written_ = true;
-  Status s = env->Write(*fd, content);
+  Status s = env->PWrite(*fd, content, 0);
+  if (s.ok()) s = env->Truncate(*fd, content.size());
   Status c = env->Close(*fd);
   return s.ok() ? c : s;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <cerrno>
 #include <mutex>
@@ -43,20 +44,27 @@ std::vector<std::string> g_roots;
 // (and base the whole path) when no root confines the path.
 struct Resolved {
   int dir = AT_FDCWD;
+  bool owned = true;  // false: `dir` is a cached root descriptor, not ours to close
   std::string base;
   Resolved() = default;
   Resolved(const Resolved&) = delete;
   Resolved& operator=(const Resolved&) = delete;
   ~Resolved() {
-    if (dir >= 0) ::close(dir);
+    if (dir >= 0 && owned) ::close(dir);
   }
 };
+
+// One O_PATH descriptor per confined root, opened at its first use and kept: why not
+// open and close the root for every call, as a first version did: that was two of the
+// five system calls of every path operation, and a deposit makes about six.
+std::map<std::string, int> g_root_fds;  // guarded by g_roots_mu
 
 // Walks the components of `path` below its confining root one openat(O_NOFOLLOW) at a
 // time, so no symbolic link (and no "..") inside the data directory is ever followed, not
 // even as an intermediate directory. O_NOFOLLOW on the final open covers the last one.
 Status Resolve(const std::string& path, Resolved* out) {
   std::string root;
+  int root_fd = -1;
   {
     std::lock_guard<std::mutex> l(g_roots_mu);
     for (const std::string& r : g_roots) {
@@ -66,14 +74,27 @@ Status Resolve(const std::string& path, Resolved* out) {
         break;
       }
     }
+    if (!root.empty()) {
+      auto it = g_root_fds.find(root);
+      if (it == g_root_fds.end()) {
+        int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", root));
+        it = g_root_fds.emplace(root, fd).first;
+      }
+      root_fd = it->second;
+    }
   }
   if (root.empty()) {
     out->base = path;
     return Status::Ok();
   }
-  int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", root));
   std::string_view rel = std::string_view(path).substr(root.size() + 1);
+  if (rel.find('/') == std::string_view::npos && rel != ".." && !rel.empty() && rel != ".") {
+    out->dir = root_fd;  // a name directly in the root
+    out->owned = false;
+    out->base = std::string(rel);
+    return Status::Ok();
+  }
   // Fast path: one openat2 reaches the parent directory without following any symbolic
   // link and without leaving the root, instead of an openat and a close per component
   // (about 40 syscalls a deposit). On any failure (an old kernel, a link, a missing
@@ -84,15 +105,17 @@ Status Resolve(const std::string& path, Resolved* out) {
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     std::string parent(rel.substr(0, last));
-    int dir = static_cast<int>(::syscall(SYS_openat2, fd, parent.c_str(), &how, sizeof how));
+    int dir = static_cast<int>(::syscall(SYS_openat2, root_fd, parent.c_str(), &how, sizeof how));
     if (dir >= 0 && last + 1 < rel.size()) {
-      ::close(fd);
       out->dir = dir;
       out->base = std::string(rel.substr(last + 1));
       return Status::Ok();
     }
     if (dir >= 0) ::close(dir);
   }
+  // The slow walk closes as it goes, so it starts from a copy of the root descriptor.
+  int fd = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", root));
   std::string walked = root;
   for (;;) {
     size_t slash = rel.find('/');
