@@ -72,9 +72,17 @@ class MemoryDir final : public Env {
   Status Unlink(const std::string&) override { return Unexpected(); }
   Status MakeDir(const std::string&, unsigned) override { return Unexpected(); }
   Status SyncDir(const std::string&) override { return Unexpected(); }
-  Status SyncFs(const std::string&) override { return Unexpected(); }
+  Status PWrite(int, std::string_view, std::uint64_t) override { return Unexpected(); }
+  Result<bool> ReplaceFile(const std::string&, const std::string&) override {
+    return Unexpected();
+  }
+  void WarmForReplace(const std::vector<std::string>&) override { (void)Unexpected(); }
+  Status RemoveDir(const std::string&) override { return Unexpected(); }
   Status LockByte(int, std::uint64_t, bool) override { return Unexpected(); }
   Status UnlockByte(int, std::uint64_t) override { return Unexpected(); }
+  Status WaitLockByte(int, std::uint64_t) override { return Unexpected(); }
+  Result<bool> ByteLocked(int, std::uint64_t) override { return Unexpected(); }
+  void FaultPoint(std::string_view, std::string_view) override {}
   Result<void*> MapShared(int, size_t) override { return Unexpected(); }
   void Unmap(void*, size_t) override { (void)Unexpected(); }
 

@@ -20,32 +20,23 @@ std::string ReadSmall(const std::string& path) {
   return ss.str();
 }
 
-// Field 22 of /proc/PID/stat; 0 when the process does not exist. The command name
-// (field 2) may hold spaces and parentheses, so fields are counted after the last ')'.
-std::uint64_t StartTimeOf(int pid) {
-  std::string stat = ReadSmall(fmt::format("/proc/{}/stat", pid));
-  auto rp = stat.rfind(')');
-  if (rp == std::string::npos) return 0;
-  std::istringstream is(stat.substr(rp + 2));
-  std::string field;
-  for (int i = 3; i <= 22; ++i) {
-    if (!(is >> field)) return 0;
-  }
-  return std::strtoull(field.c_str(), nullptr, 10);
-}
-
 }  // namespace
 
 const ProcessIdentity& Self() {
   static const ProcessIdentity self = [] {
     ProcessIdentity p;
     p.pid = static_cast<int>(::getpid());
-    p.start_time = StartTimeOf(p.pid);
     p.boot_id = ReadSmall("/proc/sys/kernel/random/boot_id");
     while (!p.boot_id.empty() && (p.boot_id.back() == '\n' || p.boot_id.back() == ' ')) {
       p.boot_id.pop_back();
     }
-    if (p.boot_id.empty()) p.boot_id = "unknown-boot";
+    // Unreadable: a name no other process has, so the journal's shared state is never
+    // taken for this boot's (a failure to read must never count as "same boot"); every
+    // process then rebuilds it, slower but safe.
+    if (p.boot_id.empty()) {
+      p.boot_id = fmt::format("unreadable-{}-{}", p.pid,
+                              std::chrono::steady_clock::now().time_since_epoch().count());
+    }
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) {
       std::snprintf(host, sizeof host, "localhost");

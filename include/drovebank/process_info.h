@@ -10,8 +10,7 @@ namespace drovebank {
 
 struct ProcessIdentity {
   int pid = 0;
-  std::uint64_t start_time = 0;  // clock ticks since boot (/proc/PID/stat field 22)
-  std::string boot_id;           // /proc/sys/kernel/random/boot_id
+  std::string boot_id;  // /proc/sys/kernel/random/boot_id (unique per process if unreadable)
   std::string host;              // gethostname
 };
 
