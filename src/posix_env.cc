@@ -154,6 +154,15 @@ Status Resolve(const std::string& path, Resolved* out) {
 
 constexpr size_t kWarmThreads = 8;
 
+struct flock OneByte(short type, std::uint64_t offset) {
+  struct flock fl = {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(offset);
+  fl.l_len = 1;
+  return fl;
+}
+
 class Posix final : public Env {
  public:
   Result<int> Open(const std::string& path, int flags, unsigned mode) override {
@@ -400,11 +409,7 @@ class Posix final : public Env {
   }
 
   Status LockByte(int fd, std::uint64_t offset, bool wait) override {
-    struct flock fl = {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = static_cast<off_t>(offset);
-    fl.l_len = 1;
+    struct flock fl = OneByte(F_WRLCK, offset);
     for (;;) {
       if (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return Status::Ok();
       if (errno == EINTR) continue;
@@ -414,32 +419,20 @@ class Posix final : public Env {
   }
 
   Status UnlockByte(int fd, std::uint64_t offset) override {
-    struct flock fl = {};
-    fl.l_type = F_UNLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = static_cast<off_t>(offset);
-    fl.l_len = 1;
+    struct flock fl = OneByte(F_UNLCK, offset);
     if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) return ErrnoStatus(errno, "fcntl unlock");
     return Status::Ok();
   }
 
   Status WaitLockByte(int fd, std::uint64_t offset) override {
-    struct flock fl = {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = static_cast<off_t>(offset);
-    fl.l_len = 1;
+    struct flock fl = OneByte(F_WRLCK, offset);
     if (::fcntl(fd, F_OFD_SETLKW, &fl) == 0) return Status::Ok();
     if (errno == EINTR) return Status::Cancelled("lock wait interrupted");
     return ErrnoStatus(errno, "fcntl lock wait");
   }
 
   Result<bool> ByteLocked(int fd, std::uint64_t offset) override {
-    struct flock fl = {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = static_cast<off_t>(offset);
-    fl.l_len = 1;
+    struct flock fl = OneByte(F_WRLCK, offset);
     if (::fcntl(fd, F_OFD_GETLK, &fl) != 0) return ErrnoStatus(errno, "fcntl getlk");
     return fl.l_type != F_UNLCK;
   }

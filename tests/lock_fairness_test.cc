@@ -18,26 +18,17 @@
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
 #include "drovebank/store.h"
+#include "lock_test_util.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::NewLayout;
+using testing::Table;
 using testing::TempDir;
 
-Layout NewLayout(const TempDir& d) {
-  StoreOptions so;
-  so.data_dir = d / "data";
-  REQUIRE(Store::Open(so).ok());
-  return Layout(so.data_dir);
-}
-
-std::unique_ptr<LockTable> Table(const Layout& layout) {
-  auto t = LockTable::Open(PosixEnv(), layout, false);
-  REQUIRE(t.ok());
-  return std::move(t).value();
-}
 
 // How many lock requests wait in the kernel on the file with inode `ino` (/proc/locks
 // lists a blocked request with "->").

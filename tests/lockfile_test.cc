@@ -16,27 +16,18 @@
 
 #include "drovebank/layout.h"
 #include "drovebank/store.h"
+#include "lock_test_util.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::NewLayout;
+using testing::Table;
 using testing::TempDir;
 
 // A store's directory layout with its lock tables.
-Layout NewLayout(const TempDir& d) {
-  StoreOptions so;
-  so.data_dir = d / "data";
-  REQUIRE(Store::Open(so).ok());
-  return Layout(so.data_dir);
-}
-
-std::unique_ptr<LockTable> Table(const Layout& layout) {
-  auto t = LockTable::Open(PosixEnv(), layout, false);
-  REQUIRE(t.ok());
-  return std::move(t).value();
-}
 
 LockPaths Target(const Layout& layout) { return LockPaths{layout.root() + "/x", "thing x"}; }
 
