@@ -226,6 +226,98 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   return Status::Ok();
 }
 
+// recover --full: every account's newest state in the whole journal against its file;
+// stale or corrupt files rebuilt, files the journal cannot account for quarantined.
+Status VerifyAll(const RecoverOptions& o, Env* env, Store* store, RecoverReport* r) {
+  const Layout& layout = store->layout();
+  // Two streaming passes over the journal (where each account's newest state is; then
+  // each of those states against its file), so memory is 8 bytes an account rather
+  // than the whole history.
+  const Journal& journal = store->journal();
+  size_t total = journal.account_count();
+  DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, journal.max_id()));
+  std::vector<AccountId> differing;
+  size_t checked = 0, rebuilt = 0;
+  DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record& rec) {
+    if (o.progress) o.progress(++checked, total);
+    DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyState(state, /*wait=*/true));
+    rebuilt += wrote;
+    if (!rec.key.empty()) {
+      DB_ASSIGN_OR_RETURN(bool key_wrote, store->ApplyKey(rec, /*wait=*/true));
+      rebuilt += key_wrote;
+    }
+    if (wrote) return Status::Ok();
+    // ApplyState keeps a readable file at or past the journal's version; one that is
+    // not the journal's state is looked at again below.
+    auto text = env->ReadFile(layout.AccountPath(state.id));
+    auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
+    if (cur.ok() && !(*cur == state)) differing.push_back(state.id);
+    return Status::Ok();
+  }));
+  r->files_repaired += rebuilt;
+  if (rebuilt > 0) {
+    r->notes.push_back(fmt::format("rebuilt {} file(s) from the whole journal", rebuilt));
+  }
+  auto quarantine = [&](AccountId id, const std::string& p, std::string_view why) -> Status {
+    DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
+    std::string dest = fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id,
+                                   NowMillis());
+    DB_RETURN_IF_ERROR(env->Rename(p, dest));
+    ++r->quarantined;
+    r->notes.push_back(fmt::format("moved {} ({}) to {}", p, why, dest));
+    return Status::Ok();
+  };
+  for (AccountId id : differing) {
+    // A writer may have committed since the index was built, so look again under the
+    // account's lock with the journal's newest records. A writer commits to the journal
+    // before it replaces the file, so an honest file always equals the journal's latest
+    // state of its account.
+    std::string p = layout.AccountPath(id);
+    LockWait wait;
+    wait.timeout_seconds = o.lock_timeout;
+    LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
+    DB_RETURN_IF_ERROR(lock.Hold(wait));
+    DB_ASSIGN_OR_RETURN(Account latest, index.Latest(journal, id));
+    auto text = env->ReadFile(p);
+    auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+    if (cur.ok() && !(*cur == latest)) {
+      DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
+      DB_RETURN_IF_ERROR(lock.Install(EncodeAccountFile(latest)));
+      ++r->files_repaired;
+      r->notes.push_back(fmt::format("rebuilt account {} from the journal", id));
+    }
+  }
+  DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+    ++r->accounts_verified;
+    if (index.Has(id)) return Status::Ok();
+    auto text = env->ReadFile(p);
+    bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
+    return quarantine(id, p,
+                      readable ? "an account the journal never had" : "corrupt, not in the journal");
+  }));
+  return Status::Ok();
+}
+
+// A marked store may be marked for an account file found corrupt. The journal tail
+// replayed rebuilds only files changed since the checkpoint; an older one stays corrupt,
+// and clearing the marker would hide it. One read per account file.
+Status RequireNoCorruptFile(Env* env, const Layout& layout) {
+  std::vector<std::string> bad;
+  DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
+    auto text = env->ReadFile(p);
+    if (!text.ok() || !DecodeAccountFile(*text, id).ok()) bad.push_back(p);
+    return Status::Ok();
+  }));
+  if (!bad.empty()) {
+    return Status::Corruption(fmt::format(
+        "{} account file(s) are still corrupt (first: {}); they were not changed since the "
+        "last checkpoint, so run `recover --full` to rebuild them from the whole journal "
+        "(what it cannot rebuild it moves to quarantine/)",
+        bad.size(), bad.front()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Recover(const RecoverOptions& o, RecoverReport* r) {
@@ -275,88 +367,9 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   env->FaultPoint("recover", "after_temps");
 
   if (o.full) {
-    // Two streaming passes over the journal (where each account's newest state is; then
-    // each of those states against its file), so memory is 8 bytes an account rather
-    // than the whole history.
-    const Journal& journal = store->journal();
-    size_t total = journal.account_count();
-    DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, journal.max_id()));
-    std::vector<AccountId> differing;
-    size_t checked = 0, rebuilt = 0;
-    DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record& rec) {
-      if (o.progress) o.progress(++checked, total);
-      DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyState(state, /*wait=*/true));
-      rebuilt += wrote;
-      if (!rec.key.empty()) {
-        DB_ASSIGN_OR_RETURN(bool key_wrote, store->ApplyKey(rec, /*wait=*/true));
-        rebuilt += key_wrote;
-      }
-      if (wrote) return Status::Ok();
-      // ApplyState keeps a readable file at or past the journal's version; one that is
-      // not the journal's state is looked at again below.
-      auto text = env->ReadFile(layout.AccountPath(state.id));
-      auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
-      if (cur.ok() && !(*cur == state)) differing.push_back(state.id);
-      return Status::Ok();
-    }));
-    r->files_repaired += rebuilt;
-    if (rebuilt > 0) {
-      r->notes.push_back(fmt::format("rebuilt {} file(s) from the whole journal", rebuilt));
-    }
-    auto quarantine = [&](AccountId id, const std::string& p, std::string_view why) -> Status {
-      DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
-      std::string dest = fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id,
-                                     NowMillis());
-      DB_RETURN_IF_ERROR(env->Rename(p, dest));
-      ++r->quarantined;
-      r->notes.push_back(fmt::format("moved {} ({}) to {}", p, why, dest));
-      return Status::Ok();
-    };
-    for (AccountId id : differing) {
-      // A writer may have committed since the index was built, so look again under the
-      // account's lock with the journal's newest records. A writer commits to the journal
-      // before it replaces the file, so an honest file always equals the journal's latest
-      // state of its account.
-      std::string p = layout.AccountPath(id);
-      LockWait wait;
-      wait.timeout_seconds = o.lock_timeout;
-      LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
-      DB_RETURN_IF_ERROR(lock.Hold(wait));
-      DB_ASSIGN_OR_RETURN(Account latest, index.Latest(journal, id));
-      auto text = env->ReadFile(p);
-      auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-      if (cur.ok() && !(*cur == latest)) {
-        DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
-        DB_RETURN_IF_ERROR(lock.Install(EncodeAccountFile(latest)));
-        ++r->files_repaired;
-        r->notes.push_back(fmt::format("rebuilt account {} from the journal", id));
-      }
-    }
-    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
-      ++r->accounts_verified;
-      if (index.Has(id)) return Status::Ok();
-      auto text = env->ReadFile(p);
-      bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
-      return quarantine(id, p,
-                        readable ? "an account the journal never had" : "corrupt, not in the journal");
-    }));
+    DB_RETURN_IF_ERROR(VerifyAll(o, env, store.get(), r));
   } else if (marked) {
-    // The store may be marked because an account file was found corrupt. The journal tail
-    // replayed above rebuilds only files changed since the checkpoint; an older one stays
-    // corrupt, and clearing the marker would hide it. One read per account file.
-    std::vector<std::string> bad;
-    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
-      auto text = env->ReadFile(p);
-      if (!text.ok() || !DecodeAccountFile(*text, id).ok()) bad.push_back(p);
-      return Status::Ok();
-    }));
-    if (!bad.empty()) {
-      return Status::Corruption(fmt::format(
-          "{} account file(s) are still corrupt (first: {}); they were not changed since the "
-          "last checkpoint, so run `recover --full` to rebuild them from the whole journal "
-          "(what it cannot rebuild it moves to quarantine/)",
-          bad.size(), bad.front()));
-    }
+    DB_RETURN_IF_ERROR(RequireNoCorruptFile(env, layout));
   }
 
   DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));
