@@ -156,7 +156,7 @@ class FaultEnv final : public Env {
   // boot (journal/shm), trusted only by processes of the same boot id. A real reboot
   // changes the boot id; this process cannot, so the file is removed instead, which the
   // journal treats the same way (no valid shared state: rebuild it from the disk and
-  // replay). Lock files need nothing: their owner (this process) is dead either way.
+  // replay). Locks need nothing: the kernel drops them when this process exits.
   [[noreturn]] void LosePowerAndExit() {
     Status s = power_->SimulatePowerLoss();
     if (s.ok()) {

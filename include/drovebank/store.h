@@ -76,8 +76,8 @@ class Store {
   // replaying committed records after a crash before anything is read.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
-  // The account as committed. A lock left by a dead process is taken over and the
-  // account repaired from the journal first. NotFound; Corruption (the store is then
+  // The account as committed. An account whose repair flag a dead writer left (flag set,
+  // lock free) is repaired from the journal first; a live writer's is read as it stands. NotFound; Corruption (the store is then
   // marked as needing recovery, and the message names the file).
   Result<Account> Get(AccountId id);
 
