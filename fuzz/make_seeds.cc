@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
        std::string("\0\0\0\x02", 4) + "Mary Ann,O'Brien,50.25\r\n",
        std::string("\0\0\0\x03", 4) + "Zoë,Ελληνικά,7.", std::string("\0\0\0\x10", 4) + "a,b,1e3"});
   ok &= WriteSeeds(out, "fuzz_lock_owner",
-                   {"4242 123456 0f1e2d3c-aaaa-bbbb-cccc-1234567890ab host 1700000000000\n",
-                    "1 0 x y 0", "-1 99999999999999999999 a b -5"});
+                   {"7 4242 1700000000000 ledger-host                                   \n",
+                    "0 1 0 x", "7 -1 99999999999999999999 a", "7 1 2"});
   ok &= WriteSeeds(out, "fuzz_validate",
                    {"1", "99999999", "00000001", "../x", "pay-2026:01.a", "Zoë", "\x1b[31m",
                     "\xc2\x9b", "名前"});
