@@ -190,6 +190,8 @@ Status Journal::Initialize() {
   std::uint64_t last_seg = segs.back();
   std::uint64_t last_end = 0;
   std::vector<Record> tail;
+  // What each segment keeps after the checkpoint: written again below.
+  std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::string>>> kept;
   for (std::uint64_t seg : segs) {
     if (seg < ckpt.pos.seg) continue;
     DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
@@ -219,12 +221,19 @@ Status Journal::Initialize() {
       tail.push_back(std::move(r));
     }
     if (seg == last_seg) last_end = start + scan.good_bytes;
+    kept.push_back({seg, {start, bytes.substr(start, scan.good_bytes)}});
   }
   // What is kept must be durable before anyone builds on it: the previous boot may have
-  // written it without syncing.
-  {
-    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(last_seg), O_WRONLY));
-    Status s = env_->DataSync(fd);
+  // written it without syncing. Why write it again rather than only fdatasync: after a
+  // failed fdatasync Linux may mark the unwritten pages clean, so a later fdatasync of
+  // the same file succeeds without writing them, and the reads above may have come from
+  // those pages. Writing the bytes anew makes them dirty, so this sync really writes what
+  // every reader from now on builds on (at most the tail since the checkpoint).
+  for (const auto& [seg, at] : kept) {
+    const auto& [offset, data] = at;
+    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_WRONLY));
+    Status s = data.empty() ? Status::Ok() : env_->PWrite(fd, data, offset);
+    if (s.ok()) s = env_->DataSync(fd);
     (void)env_->Close(fd);
     DB_RETURN_IF_ERROR(s);
   }
@@ -377,7 +386,12 @@ Status Journal::Rotate(std::string_view fault_path) {
   }
   std::uint64_t next = shm_->next_txn;
   DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(next), O_WRONLY | O_CREAT, 0600));
+  // The file's own fsync as well as the directory's: a FUSE file system (GlusterFS)
+  // ignores a directory fsync but passes a file's on, and no record may go into a segment
+  // whose existence is not durable.
+  Status synced = env_->Sync(fd);
   (void)env_->Close(fd);
+  DB_RETURN_IF_ERROR(synced);
   env_->FaultPoint(fault_path, "after_segment_create");
   DB_RETURN_IF_ERROR(env_->SyncDir(layout_.journal()));
   BeginUpdate();

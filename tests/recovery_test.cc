@@ -5,11 +5,14 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
+
+#include <map>
 #include <unistd.h>
 
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
 #include "drovebank/store.h"
+#include "forwarding_env.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -140,6 +143,86 @@ TEST_CASE("recover: a format 1 store's lock files and queues become repair flags
   auto a = (*store)->Get(1);
   REQUIRE(a.ok());
   CHECK(a->balance == 5000);
+}
+
+}  // namespace
+}  // namespace drovebank
+
+namespace drovebank {
+namespace {
+
+// Fails the first fdatasync of a journal segment with EIO; records, per segment, the
+// bytes written with PWrite and whether a DataSync came after them.
+class SyncFailingEnv final : public testing::ForwardingEnv {
+ public:
+  Result<int> Open(const std::string& p, int f, unsigned m) override {
+    auto fd = b_->Open(p, f, m);
+    if (fd.ok()) paths_[*fd] = p;
+    return fd;
+  }
+  Status DataSync(int fd) override {
+    bool segment = paths_[fd].ends_with(".log");
+    if (segment && fail_next_) {
+      fail_next_ = false;
+      return ErrnoStatus(EIO, "injected fdatasync failure");
+    }
+    if (segment && !rewritten_[paths_[fd]].empty()) synced_after_rewrite_[paths_[fd]] = true;
+    return b_->DataSync(fd);
+  }
+  Status PWrite(int fd, std::string_view d, std::uint64_t o) override {
+    if (paths_[fd].ends_with(".log")) rewritten_[paths_[fd]] += std::string(d);
+    return b_->PWrite(fd, d, o);
+  }
+  bool fail_next_ = true;
+  std::map<int, std::string> paths_;
+  std::map<std::string, std::string> rewritten_;
+  std::map<std::string, bool> synced_after_rewrite_;
+};
+
+TEST_CASE("recover: after a failed fdatasync the kept journal tail is written anew, then synced",
+          "[recover]") {
+  TempDir d;
+  std::string data = NewStore(d);
+  SyncFailingEnv env;
+  env.fail_next_ = false;
+  {
+    StoreOptions so;
+    so.data_dir = data;
+    so.env = &env;
+    auto store = Store::Open(so);
+    REQUIRE(store.ok());
+    Op open;
+    open.kind = OpKind::kOpen;
+    open.amount = 100;
+    open.first = "Ada";
+    open.last = "Lovelace";
+    REQUIRE((*store)->Commit(Event{{open}, ""}, "open").ok());
+    Op dep;
+    dep.kind = OpKind::kDeposit;
+    dep.id = 1;
+    dep.amount = 250;
+    env.fail_next_ = true;
+    auto failed = (*store)->Commit(Event{{dep}, ""}, "deposit");
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.status().maybe_applied());
+  }
+  env.rewritten_.clear();
+  RecoverOptions o;
+  o.data_dir = data;
+  o.env = &env;
+  RecoverReport r;
+  Status s = Recover(o, &r);
+  INFO(s.message());
+  REQUIRE(s.ok());
+  // Both records (the open and the unsynced deposit) were written again, then synced.
+  std::string segment = data + "/journal/0000000000000001.log";
+  CHECK(env.rewritten_[segment] == *PosixEnv()->ReadFile(segment));
+  CHECK(env.synced_after_rewrite_[segment]);
+  StoreOptions so;
+  so.data_dir = data;
+  auto store = Store::Open(so);
+  REQUIRE(store.ok());
+  CHECK((*store)->Get(1)->balance == 350);
 }
 
 }  // namespace
