@@ -9,14 +9,12 @@
 
 #include <algorithm>
 #include <map>
-#include <atomic>
 #include <cerrno>
 #include <mutex>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "drovebank/env.h"
+#include "parallel.h"
 
 namespace drovebank {
 namespace {
@@ -294,19 +292,7 @@ class Posix final : public Env {
     // inode (here an atime update, later the rename's ctime) reads that block: about 1 ms
     // for a cold account of a big store. Cold blocks are scattered over the inode table,
     // so several threads keep several reads in flight instead of paying them one by one.
-    const size_t threads = std::min(paths.size(), kWarmThreads);
-    auto warm_from = [&](size_t first) {
-      for (size_t i = first; i < paths.size(); i += threads) WarmOne(paths[i]);
-    };
-    std::vector<std::jthread> pool;  // joined as it goes out of scope
-    for (size_t t = 1; t < threads; ++t) {
-      try {
-        pool.emplace_back(warm_from, t);
-      } catch (const std::system_error&) {
-        warm_from(t);  // no thread: the same work, one read at a time
-      }
-    }
-    if (threads > 0) warm_from(0);
+    ParallelFor(paths.size(), kWarmThreads, [&](size_t i) { WarmOne(paths[i]); });
   }
 
   // Reads the file's first block and touches its atime, which reads its inode's block:

@@ -2,16 +2,15 @@
 // lock owner, and the checkpoint that makes the files durable.
 #include <fcntl.h>
 
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <system_error>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "drovebank/store.h"
+#include "parallel.h"
 
 namespace drovebank {
 
@@ -227,43 +226,22 @@ Status Store::SyncFiles(const std::vector<std::string>& paths) {
   }
   std::mutex mu;
   Status first;
-  auto sync_file = [&](const std::string& p) {
-    Status s;
-    auto fd = env_->Open(p, O_RDONLY, 0);
-    if (fd.ok()) {
-      s = env_->DataSync(*fd);
-      (void)env_->Close(*fd);
-    } else if (fd.status().code() != Code::kNotFound) {
-      s = fd.status();
-    }
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> g(mu);
-      if (first.ok()) first = s;
-    }
+  auto note = [&](const Status& s) {
+    if (s.ok()) return;
+    std::lock_guard<std::mutex> g(mu);
+    if (first.ok()) first = s;
   };
-  const std::vector<std::string> dir_list(dirs.begin(), dirs.end());
-  for (const std::vector<std::string>* list : {&paths, &dir_list}) {
-    const size_t threads = std::min(list->size(), kThreads);
-    auto work = [&](size_t start) {
-      for (size_t i = start; i < list->size(); i += threads) {
-        if (list == &paths) {
-          sync_file((*list)[i]);
-        } else if (Status s = env_->SyncDir((*list)[i]); !s.ok()) {
-          std::lock_guard<std::mutex> g(mu);
-          if (first.ok()) first = s;
-        }
-      }
-    };
-    std::vector<std::jthread> pool;
-    for (size_t t = 1; t < threads; ++t) {
-      try {
-        pool.emplace_back(work, t);
-      } catch (const std::system_error&) {
-        work(t);
-      }
+  ParallelFor(paths.size(), kThreads, [&](size_t i) {
+    auto fd = env_->Open(paths[i], O_RDONLY, 0);
+    if (!fd.ok()) {
+      if (fd.status().code() != Code::kNotFound) note(fd.status());
+      return;
     }
-    if (threads > 0) work(0);
-  }
+    note(env_->DataSync(*fd));
+    (void)env_->Close(*fd);
+  });
+  const std::vector<std::string> dir_list(dirs.begin(), dirs.end());
+  ParallelFor(dir_list.size(), kThreads, [&](size_t i) { note(env_->SyncDir(dir_list[i])); });
   return first;
 }
 
