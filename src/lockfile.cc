@@ -100,9 +100,9 @@ Status LockTable::TryLock(LockSlot slot) {
 
 void LockTable::WriteOwnerNote(LockSlot slot) {
   // For waiters' messages only: failing to write it must not fail the lock.
-  (void)env_->PWrite(owners_fd_,
-                     FormatLockOwner({static_cast<int>(::getpid()), Self().host, NowMillis()}, NoteKey(slot)),
-                     OwnerOffset(slot));
+  // getpid, not Self(): a forked child (as tests make) must name itself.
+  LockOwner me{static_cast<int>(::getpid()), Self().host, NowMillis()};
+  (void)env_->PWrite(owners_fd_, FormatLockOwner(me, NoteKey(slot)), OwnerOffset(slot));
 }
 
 void LockTable::Unlock(LockSlot slot) { (void)env_->UnlockByte(FdOf(slot.table), slot.offset); }
@@ -242,8 +242,7 @@ LockFile::LockFile(LockFile&& o) noexcept
       slot_(o.slot_),
       paths_(std::move(o.paths_)),
       held_(o.held_),
-      needs_repair_(o.needs_repair_),
-      flag_set_(o.flag_set_),
+      flag_on_(o.flag_on_),
       temp_written_(o.temp_written_) {
   o.held_ = false;
   o.temp_written_ = false;
@@ -256,7 +255,7 @@ Status LockFile::AfterLock() {
     (void)Rollback();
     return flagged.status();
   }
-  needs_repair_ = *flagged;
+  flag_on_ = *flagged;
   return Status::Ok();
 }
 
@@ -276,18 +275,17 @@ Status LockFile::TryHold() {
 
 Status LockFile::MarkInFlight() {
   if (!held_) return Status::Internal("MarkInFlight without holding the lock");
-  if (needs_repair_ || flag_set_) return Status::Ok();  // already set
+  if (flag_on_) return Status::Ok();  // already set
   DB_RETURN_IF_ERROR(table_->SetNeedsRepair(slot_, true));
-  flag_set_ = true;
+  flag_on_ = true;
   return Status::Ok();
 }
 
 Status LockFile::Repaired() {
   if (!held_) return Status::Internal("Repaired without holding the lock");
-  if (!needs_repair_ && !flag_set_) return Status::Ok();  // nothing set: nothing to clear
+  if (!flag_on_) return Status::Ok();  // nothing set: nothing to clear
   DB_RETURN_IF_ERROR(table_->SetNeedsRepair(slot_, false));
-  needs_repair_ = false;
-  flag_set_ = false;
+  flag_on_ = false;
   return Status::Ok();
 }
 
@@ -312,21 +310,23 @@ Status LockFile::WriteTemp(std::string_view content) {
   return s.ok() ? c : s;
 }
 
+Status LockFile::ReplaceWithSpare(const std::string& target) {
+  DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
+  DB_RETURN_IF_ERROR(table_->env()->ReplaceFile(spare, target).status());
+  temp_written_ = false;
+  return Status::Ok();
+}
+
 Status LockFile::Commit() {
   if (!held_ || !temp_written_) return Status::Internal("Commit without a written temp file");
-  DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
-  DB_RETURN_IF_ERROR(table_->env()->ReplaceFile(spare, paths_.target).status());
-  temp_written_ = false;
-  if (needs_repair_ || flag_set_) DB_RETURN_IF_ERROR(Repaired());
+  DB_RETURN_IF_ERROR(ReplaceWithSpare(paths_.target));
+  DB_RETURN_IF_ERROR(Repaired());
   return Rollback();
 }
 
 Status LockFile::InstallAt(const std::string& target, std::string_view content) {
   DB_RETURN_IF_ERROR(WriteTemp(content));
-  DB_ASSIGN_OR_RETURN(std::string spare, table_->SparePath());
-  DB_RETURN_IF_ERROR(table_->env()->ReplaceFile(spare, target).status());
-  temp_written_ = false;
-  return Status::Ok();
+  return ReplaceWithSpare(target);
 }
 
 Status LockFile::Rollback() {

@@ -182,19 +182,21 @@ class LockFile {
   void Abandon() { (void)Rollback(); }
 
   bool held() const { return held_; }
-  bool needs_repair() const { return needs_repair_; }
+  // Right after Hold or TryHold: whether a writer that died left the flag set.
+  bool needs_repair() const { return flag_on_; }
   LockSlot slot() const { return slot_; }
   const LockPaths& paths() const { return paths_; }
 
  private:
   Status AfterLock();
+  // The spare becomes `target` (an exchange where the Env can).
+  Status ReplaceWithSpare(const std::string& target);
 
   LockTable* table_;
   LockSlot slot_;
   LockPaths paths_;
   bool held_ = false;
-  bool needs_repair_ = false;
-  bool flag_set_ = false;
+  bool flag_on_ = false;  // the slot's repair flag as this holder knows it: found or set
   bool temp_written_ = false;
 };
 
