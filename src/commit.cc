@@ -53,24 +53,18 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
     }
   }
   DB_RETURN_IF_ERROR(LockAccounts());
-  state_ = State::kLocked;
   env_->FaultPoint(fault_path_, "locks_held");
   DB_RETURN_IF_ERROR(ReadAccounts());
   Evaluate();
-  state_ = State::kEvaluated;
   if (records_.empty()) return results_;  // every event refused or replayed: nothing held
 
   DB_RETURN_IF_ERROR(SetFlags());
-  state_ = State::kInFlight;
   env_->FaultPoint(fault_path_, "flags_set");
   DB_RETURN_IF_ERROR(AppendAndSync());
-  state_ = State::kCommitted;
   env_->FaultPoint(fault_path_, "after_journal_sync");
   if (warm.joinable()) warm.join();
   DB_RETURN_IF_ERROR(Install());
-  state_ = State::kInstalled;
   ReleaseAll();
-  state_ = State::kDone;
   env_->FaultPoint(fault_path_, "done");
   if (store_->journal_->rotated()) {
     store_->journal_->clear_rotated();
@@ -239,14 +233,12 @@ void CommitProtocol::Evaluate() {
 // kernel lock says nothing once its holder is dead; the flag byte does.
 Status CommitProtocol::SetFlags() {
   std::set<AccountId> touched;
-  for (const Record& r : records_) {
-    for (const RecordAccount& ra : r.accounts) touched.insert(ra.state.id);
-  }
-  for (AccountId id : touched) DB_RETURN_IF_ERROR(locks_.at(id).MarkInFlight());
   std::set<LockSlot> keyed;
   for (const Record& r : records_) {
+    for (const RecordAccount& ra : r.accounts) touched.insert(ra.state.id);
     if (!r.key.empty()) keyed.insert(KeySlot(r.key));
   }
+  for (AccountId id : touched) DB_RETURN_IF_ERROR(locks_.at(id).MarkInFlight());
   for (LockFile& lk : key_locks_) {
     if (keyed.count(lk.slot()) != 0) DB_RETURN_IF_ERROR(lk.MarkInFlight());
   }
@@ -257,7 +249,6 @@ Status CommitProtocol::AppendAndSync() {
   // A failed append cuts its bytes off (or marks the store); a failed sync marks it. In
   // both cases the flags stay set, so a record that did reach the disk is repaired.
   DB_ASSIGN_OR_RETURN(JournalPos pos, store_->journal_->Append(&records_, fault_path_));
-  state_ = State::kAppended;
   return store_->journal_->Sync(pos, fault_path_);
 }
 
@@ -305,7 +296,10 @@ Status CommitProtocol::Install() {
     if (Status s = env_->MakeDir(store_->layout_.KeyDir(key), 0700); !s.ok()) {
       return FailAfterCommit(s);
     }
-    if (Status s = lk.InstallAt(store_->layout_.KeyPath(key), EncodeRecord(records_[k])); !s.ok()) return FailAfterCommit(s);
+    if (Status s = lk.InstallAt(store_->layout_.KeyPath(key), EncodeRecord(records_[k]));
+        !s.ok()) {
+      return FailAfterCommit(s);
+    }
   }
   // A key slot's flag covers every key of the slot in this group: cleared once all are in.
   for (LockFile& lk : key_locks_) {

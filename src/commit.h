@@ -1,7 +1,8 @@
 // The commit protocol: the one type that owns a write from its first lock to its last
 // release (after SQLite's pager and LevelDB's DBImpl::Write). Store::CommitGroup makes
-// one and runs it. Its states, in order, are the fault points PATH:STEP of every write
-// path; docs/DESIGN.md gives the crash reasoning of each.
+// one and runs it. The states it passes through, in order (each step of Run), are marked
+// by the fault points PATH:STEP of every write path; docs/DESIGN.md gives the crash
+// reasoning of each.
 //
 //   kStart      nothing held.
 //   kLocked     key slots, then account slots ascending, held; any flag a dead writer left
@@ -39,8 +40,6 @@ class CommitProtocol {
   Result<std::vector<EventResult>> Run();
 
  private:
-  enum class State { kStart, kLocked, kEvaluated, kInFlight, kAppended, kCommitted, kInstalled, kDone };
-
   Status RefuseIfMarked();
   Status LockKeys();
   void MatchKnownKeys();
@@ -58,7 +57,6 @@ class CommitProtocol {
   Env* env_;
   std::vector<Event> events_;
   std::string fault_path_;
-  State state_ = State::kStart;
 
   std::vector<EventResult> results_;
   std::vector<bool> pending_;

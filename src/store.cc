@@ -1,14 +1,10 @@
 #include "drovebank/store.h"
 
-#include "commit.h"
-
-#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
-#include <system_error>
-#include <thread>
+
+#include "commit.h"
 
 namespace drovebank {
 
