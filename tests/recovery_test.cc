@@ -29,6 +29,16 @@ std::string NewStore(const TempDir& d) {
   return so.data_dir;
 }
 
+// The op that opens Ada Lovelace's account with `cents`.
+Op OpenAda(Cents cents) {
+  Op open;
+  open.kind = OpKind::kOpen;
+  open.amount = cents;
+  open.first = "Ada";
+  open.last = "Lovelace";
+  return open;
+}
+
 void Plant(const std::string& path, const std::string& content) {
   REQUIRE(WriteFileDurably(PosixEnv(), path, content).ok());
 }
@@ -110,12 +120,7 @@ TEST_CASE("recover: a format 1 store's lock files and queues become repair flags
     so.data_dir = data;
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    Op open;
-    open.kind = OpKind::kOpen;
-    open.amount = 5000;
-    open.first = "Ada";
-    open.last = "Lovelace";
-    REQUIRE((*store)->Commit(Event{{open}, ""}, "open").ok());
+    REQUIRE((*store)->Commit(Event{{OpenAda(5000)}, ""}, "open").ok());
   }
   // Format 1: no lock tables, a dead writer's lock file and an empty wait queue.
   for (const char* t : {"accounts", "keys", "owners"}) {
@@ -191,12 +196,7 @@ TEST_CASE("recover: after a failed fdatasync the kept journal tail is written an
     so.env = &env;
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    Op open;
-    open.kind = OpKind::kOpen;
-    open.amount = 100;
-    open.first = "Ada";
-    open.last = "Lovelace";
-    REQUIRE((*store)->Commit(Event{{open}, ""}, "open").ok());
+    REQUIRE((*store)->Commit(Event{{OpenAda(100)}, ""}, "open").ok());
     Op dep;
     dep.kind = OpKind::kDeposit;
     dep.id = 1;
