@@ -190,8 +190,6 @@ Status Journal::Initialize() {
   std::uint64_t last_seg = segs.back();
   std::uint64_t last_end = 0;
   std::vector<Record> tail;
-  // What each segment keeps after the checkpoint: written again below.
-  std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::string>>> kept;
   for (std::uint64_t seg : segs) {
     if (seg < ckpt.pos.seg) continue;
     DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
@@ -206,10 +204,20 @@ Status Journal::Initialize() {
       return Status::Corruption(
           fmt::format("journal segment {} is corrupt; run recover", SegmentPath(seg)));
     }
-    if (scan.torn_tail) {
-      // An incomplete last record was never synced as a whole, so never acknowledged.
+    // What is kept must be durable before anyone builds on it: the previous boot may have
+    // written it without syncing. An incomplete last record (a torn tail) was never
+    // synced as a whole, so never acknowledged: it is cut off. Why write the kept bytes
+    // again rather than only fdatasync: after a failed fdatasync Linux may mark the
+    // unwritten pages clean, so a later fdatasync of the same file succeeds without
+    // writing them, and the read above may have come from those pages. Writing them anew
+    // makes them dirty, so this sync really writes what every reader from now on builds
+    // on (at most the tail since the checkpoint).
+    {
       DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_WRONLY));
-      Status s = env_->Truncate(fd, start + scan.good_bytes);
+      Status s = scan.torn_tail ? env_->Truncate(fd, start + scan.good_bytes) : Status::Ok();
+      if (s.ok() && scan.good_bytes > 0) {
+        s = env_->PWrite(fd, std::string_view(bytes).substr(start, scan.good_bytes), start);
+      }
       if (s.ok()) s = env_->DataSync(fd);
       (void)env_->Close(fd);
       DB_RETURN_IF_ERROR(s);
@@ -221,21 +229,6 @@ Status Journal::Initialize() {
       tail.push_back(std::move(r));
     }
     if (seg == last_seg) last_end = start + scan.good_bytes;
-    kept.push_back({seg, {start, bytes.substr(start, scan.good_bytes)}});
-  }
-  // What is kept must be durable before anyone builds on it: the previous boot may have
-  // written it without syncing. Why write it again rather than only fdatasync: after a
-  // failed fdatasync Linux may mark the unwritten pages clean, so a later fdatasync of
-  // the same file succeeds without writing them, and the reads above may have come from
-  // those pages. Writing the bytes anew makes them dirty, so this sync really writes what
-  // every reader from now on builds on (at most the tail since the checkpoint).
-  for (const auto& [seg, at] : kept) {
-    const auto& [offset, data] = at;
-    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_WRONLY));
-    Status s = data.empty() ? Status::Ok() : env_->PWrite(fd, data, offset);
-    if (s.ok()) s = env_->DataSync(fd);
-    (void)env_->Close(fd);
-    DB_RETURN_IF_ERROR(s);
   }
   if (replay_ && !tail.empty()) DB_RETURN_IF_ERROR(replay_(tail));
 

@@ -41,6 +41,13 @@ LockPaths Layout::KeyLock(std::string_view key) const {
   return LockPaths{KeyPath(key), fmt::format("transaction key '{}'", key)};
 }
 
+LockPaths Layout::SlotLock(const LockSlot& slot) const {
+  if (slot.table == LockTableKind::kAccounts) {
+    return AccountLock(static_cast<AccountId>(slot.offset));
+  }
+  return LockPaths{"", fmt::format("key slot {}", slot.offset)};
+}
+
 std::string ResolveDataDir(const std::string& flag) {
   if (!flag.empty()) return flag;
   const char* env = std::getenv("DROVEBANK_DATA");

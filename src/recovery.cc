@@ -64,7 +64,8 @@ Status MigrateFormat1Locks(Env* env, const Layout& layout, LockTable* table, Rec
         for (const std::string& t : *tickets) DB_RETURN_IF_ERROR(env->Unlink(path + "/" + t));
       }
       DB_RETURN_IF_ERROR(env->RemoveDir(path));
-      r->notes.push_back(fmt::format("removed the format 1 wait queue locks/{}", EscapeForTerminal(n)));
+      r->notes.push_back(
+          fmt::format("removed the format 1 wait queue locks/{}", EscapeForTerminal(n)));
       continue;
     }
     auto slot = Format1LockSlot(n);
@@ -79,11 +80,6 @@ Status MigrateFormat1Locks(Env* env, const Layout& layout, LockTable* table, Rec
                                    EscapeForTerminal(n)));
   }
   return Status::Ok();
-}
-
-std::string SlotName(const LockSlot& slot) {
-  return slot.table == LockTableKind::kAccounts ? fmt::format("account {}", slot.offset)
-                                                : fmt::format("key slot {}", slot.offset);
 }
 
 // Collects, from a list of records, the newest state of each account.
@@ -156,7 +152,7 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
       } else {
         ++r->dead_locks;
         r->notes.push_back(fmt::format("{} has a repair flag left by a writer that died",
-                                       SlotName(slot)));
+                                       layout.SlotLock(slot).what));
       }
     }
   }

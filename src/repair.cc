@@ -189,9 +189,7 @@ Result<size_t> Store::RepairFlagged(bool wait) {
   for (int pass = 0; pass < 2; ++pass) {
     for (const LockSlot& slot : pass == 0 ? flagged : busy) {
       bool account = slot.table == LockTableKind::kAccounts;
-      LockPaths paths = account ? layout_.AccountLock(static_cast<AccountId>(slot.offset))
-                                : LockPaths{"", fmt::format("key slot {}", slot.offset)};
-      LockFile lock(locks_.get(), slot, paths);
+      LockFile lock(locks_.get(), slot, layout_.SlotLock(slot));
       Status s = pass == 0 ? lock.TryHold() : lock.Hold(lock_wait_);
       if (s.code() == Code::kBusy && pass == 0) {
         busy.push_back(slot);

@@ -44,7 +44,7 @@ Status Store::MarkNeedsRecovery(std::string_view why) {
   return WriteRecoveryMarker(env_, layout_, why);
 }
 
-Result<Account> Store::ReadAccount(AccountId id) {
+Result<Account> Store::ReadAccount(AccountId id, bool mark) {
   std::string path = layout_.AccountPath(id);
   auto text = env_->ReadFile(path);
   if (!text.ok()) {
@@ -56,7 +56,7 @@ Result<Account> Store::ReadAccount(AccountId id) {
   auto acct = DecodeAccountFile(*text, id);
   if (!acct.ok()) {
     std::string why = fmt::format("{} is corrupt: {}", path, acct.status().message());
-    (void)MarkNeedsRecovery(why);
+    if (mark) (void)MarkNeedsRecovery(why);
     return Status::Corruption(why + "; the store needs `recover`");
   }
   return acct;
@@ -76,6 +76,15 @@ Result<Account> Store::Get(AccountId id) {
       return s;
     }
   }
+  auto unlocked = ReadAccount(id, /*mark=*/false);
+  if (unlocked.ok() || unlocked.status().code() != Code::kCorruption) return unlocked;
+  // Why read again under the lock before calling the file corrupt: without it, the inode
+  // opened above may have been exchanged out of the account's path by a writer since, and
+  // be its spare now, being rewritten with another file's content. Under the lock the
+  // path's inode is nobody's spare, so what it reads is what the file holds.
+  LockFile lock(locks_.get(), AccountSlot(id), layout_.AccountLock(id));
+  DB_RETURN_IF_ERROR(lock.Hold(lock_wait_));
+  if (lock.needs_repair()) DB_RETURN_IF_ERROR(RepairAccount(id, &lock).status());
   return ReadAccount(id);
 }
 

@@ -39,6 +39,9 @@ class Layout {
   std::string KeyPath(std::string_view key) const;
   std::string KeyDir(std::string_view key) const;
   LockPaths KeyLock(std::string_view key) const;
+  // The paths of a lock-table slot: an account's, or a key slot's (which guards every key
+  // of the slot, so it names no one file).
+  LockPaths SlotLock(const LockSlot& slot) const;
 
  private:
   std::string root_;

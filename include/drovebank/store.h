@@ -167,7 +167,9 @@ class Store {
   friend class CommitProtocol;
   Store(Env* env, Layout layout, LockWait wait) : env_(env), layout_(std::move(layout)),
                                                   lock_wait_(std::move(wait)) {}
-  Result<Account> ReadAccount(AccountId id);
+  // The account file, decoded; a corrupt one is Corruption, and marks the store when
+  // `mark` (pass false only for a read without the account's lock, which may be torn).
+  Result<Account> ReadAccount(AccountId id, bool mark = true);
 
   // Makes every record after the checkpoint durable, then streams them to `fn`.
   Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
