@@ -44,15 +44,28 @@ _drovebank() {
     fi
 
     local commands="open show deposit withdraw transfer close list search history txn
-        import-legacy batch shell"
-    local globals="-d --data-dir --json --lock-timeout --bail --help --version"
+        balance bal statement export import-legacy batch shell"
+    local globals="-d --data-dir --json -O --output --lock-timeout --bail --help --version"
 
     case "$prev" in
         -d | --data-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        --lock-timeout | --page | --page-size | --group-size | --txn | --account)
+        -O | --output)
+            COMPREPLY=($(compgen -W "text csv tsv json" -- "$cur"))
+            return
+            ;;
+        --format)
+            COMPREPLY=($(compgen -W "hledger ledger beancount csv" -- "$cur"))
+            return
+            ;;
+        -o | --output-file)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --lock-timeout | --page | --page-size | --group-size | --txn | --account | --since | \
+            --until | --at | --month)
             return
             ;;
     esac
@@ -61,7 +74,7 @@ _drovebank() {
     local i cmd="" cmd_at=0
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            -d | --data-dir | --lock-timeout) ((i++)) ;;
+            -d | --data-dir | --lock-timeout | -O | --output) ((i++)) ;;
             -*) ;;
             *)
                 cmd="${words[i]}"
@@ -84,7 +97,8 @@ _drovebank() {
     local n=0
     for ((i = cmd_at + 1; i < cword; i++)); do
         case "${words[i]}" in
-            --txn | --page | --page-size | --group-size | --account) ((i++)) ;;
+            --txn | --page | --page-size | --group-size | --account | -O | --output | --since | \
+                --until | --at | --month | --format | -o | --output-file) ((i++)) ;;
             -*) ;;
             *) ((n++)) ;;
         esac
@@ -94,7 +108,11 @@ _drovebank() {
     local opts="--help"
     case "$cmd" in
         deposit | withdraw | transfer) opts+=" --txn" ;;
-        list | search | history) opts+=" --page --page-size" ;;
+        list | search) opts+=" --page --page-size --all -O" ;;
+        history) opts+=" --page --page-size --all -O --since --until" ;;
+        balance | bal) opts+=" --all --at -O" ;;
+        statement) opts+=" --month -O" ;;
+        export) opts+=" --format --since --until -o" ;;
         import-legacy) opts+=" --group-size" ;;
         batch) opts+=" --account --parallel --group-size --no-auto-keys" ;;
         shell) opts+=" --bail" ;;
@@ -105,7 +123,7 @@ _drovebank() {
     fi
 
     case "$cmd" in
-        show | deposit | withdraw | close | history)
+        show | deposit | withdraw | close | history | statement)
             ((n == 1)) && COMPREPLY=($(_drovebank_account_ids "$cur"))
             ;;
         transfer)

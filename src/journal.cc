@@ -509,13 +509,19 @@ Result<std::vector<Record>> Journal::ReadRange(JournalPos from, JournalPos to) c
 
 const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
                                               std::uint64_t want) const {
-  // A history walk calls this once per change, so each segment is read and indexed
-  // (txn -> line) once per process; the active segment is re-read when it has grown.
+  // A history walk calls this once per change, so a segment is read and indexed
+  // (txn -> line) once while it is cached; the active segment is re-read when it has grown.
   auto cached = segment_cache_.find(seg);
   if (cached != segment_cache_.end() &&
       !(active && (cached->second.index.empty() || cached->second.index.back().txn < want))) {
     return &cached->second;
   }
+  // At most two segments are held (each is a few MiB): a history walk goes newest first,
+  // so the lowest-numbered one is the one done with, and a long chain over a large journal
+  // stays within bounded memory.
+  constexpr size_t kMaxCachedSegments = 2;
+  if (cached != segment_cache_.end()) segment_cache_.erase(cached);
+  while (segment_cache_.size() >= kMaxCachedSegments) segment_cache_.erase(segment_cache_.begin());
   auto bytes = ReadSegment(seg);
   if (!bytes.ok()) return nullptr;
   SegmentIndex idx;

@@ -61,6 +61,12 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
+bool NameContains(const Account& a, std::string_view text) {
+  std::string needle = Lower(text);
+  return Lower(a.first).find(needle) != std::string::npos ||
+         Lower(a.last).find(needle) != std::string::npos;
+}
+
 Result<Page<Account>> Store::List(size_t page, size_t page_size) {
   if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
   Page<Account> out;
@@ -104,10 +110,7 @@ Result<Page<Account>> Store::Search(std::string_view text, size_t page, size_t p
       inner = a.status();
       return false;
     }
-    if (Lower(a->first).find(needle) == std::string::npos &&
-        Lower(a->last).find(needle) == std::string::npos) {
-      return true;
-    }
+    if (!NameContains(*a, needle)) return true;
     if (out.total++ >= skip && out.items.size() < page_size) out.items.push_back(*a);
     return true;
   }));
@@ -116,10 +119,28 @@ Result<Page<Account>> Store::Search(std::string_view text, size_t page, size_t p
   return out;
 }
 
-Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page_size) {
-  if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
+Status Store::ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) {
+  DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  Status inner;
+  DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
+    auto a = Get(id);
+    if (!a.ok()) {
+      inner = a.status();
+      return false;
+    }
+    auto more = fn(*a);
+    if (!more.ok()) {
+      inner = more.status();
+      return false;
+    }
+    return *more;
+  }));
+  return inner;
+}
+
+Status Store::ForEachChange(AccountId id,
+                            const std::function<Result<bool>(const HistoryEntry&)>& fn) {
   DB_ASSIGN_OR_RETURN(Account acct, Get(id));
-  std::vector<HistoryEntry> all;
   std::uint64_t txn = acct.last_txn;
   while (txn != 0) {
     DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
@@ -142,7 +163,8 @@ Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page
       } else {
         e.balance_after = op.after;
       }
-      all.push_back(e);
+      DB_ASSIGN_OR_RETURN(bool more, fn(e));
+      if (!more) return Status::Ok();
     }
     if (prev >= txn) {
       return Status::Corruption(fmt::format("history chain of account {} loops at txn {}", id,
@@ -150,13 +172,19 @@ Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page
     }
     txn = prev;
   }
+  return Status::Ok();
+}
+
+Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page_size) {
+  if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
   Page<HistoryEntry> out;
   out.page = page;
-  out.total = all.size();
-  out.pages = PageCount(all.size(), page_size);
-  for (size_t i = (page - 1) * page_size; i < all.size() && out.items.size() < page_size; ++i) {
-    out.items.push_back(all[i]);
-  }
+  size_t skip = (page - 1) * page_size;
+  DB_RETURN_IF_ERROR(ForEachChange(id, [&](const HistoryEntry& e) -> Result<bool> {
+    if (out.total++ >= skip && out.items.size() < page_size) out.items.push_back(e);
+    return true;
+  }));
+  out.pages = PageCount(out.total, page_size);
   return out;
 }
 

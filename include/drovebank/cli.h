@@ -20,6 +20,7 @@ namespace drovebank {
 struct CliContext {
   std::string data_dir;  // resolved lazily (flag, $DROVEBANK_DATA, ./data)
   bool json = false;
+  std::string output;  // -O before the command: text, csv, tsv or json ("" for text)
   double lock_timeout = 10.0;
   std::FILE* out = stdout;
   std::FILE* err = stderr;
@@ -51,6 +52,10 @@ struct CliContext {
 // options write to.
 std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals,
                                    std::string_view only = {});
+
+// Adds the report commands (balance, statement, export; src/cli/report_commands.cc) to
+// `app`, or only the one `only` names (nothing when it names another command).
+void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only);
 
 // The built-in subcommand argv names (skipping the global options and their values), or
 // empty when it names none, asks only for help or version, or is unclear.

@@ -17,7 +17,9 @@ struct ProcessIdentity {
 // This process, read once.
 const ProcessIdentity& Self();
 
-// Milliseconds since the Unix epoch (wall clock, for display and records).
+// Milliseconds since the Unix epoch (wall clock, for display and records). In a
+// fault-injection build, DROVEBANK_NOW_MS (when set) is returned instead, so tests can
+// commit records on chosen days.
 std::int64_t NowMillis();
 // Nanoseconds since the Unix epoch (wall clock, comparable with file mtimes).
 std::int64_t NowNanos();

@@ -102,6 +102,13 @@ class Store {
   Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size);
   // The account's committed changes, newest first.
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
+  // Every account by id (closed ones too), each read as Get reads it and handed to `fn`,
+  // which returns false to stop: one account in memory at a time, for reports over the
+  // whole store. Dead writers' repair flags are settled first, as List does.
+  Status ForEachAccount(const std::function<Result<bool>(const Account&)>& fn);
+  // The account's committed changes, newest first, one at a time (its history chain
+  // through the journal); `fn` returns false to stop. NotFound for no such account.
+  Status ForEachChange(AccountId id, const std::function<Result<bool>(const HistoryEntry&)>& fn);
   // One committed transaction.
   Result<Record> FindTxn(std::uint64_t txn);
 
@@ -191,6 +198,10 @@ class Store {
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
 };
+
+// Whether the account's first or last name contains `text`, ignoring ASCII case (the
+// test of Search).
+bool NameContains(const Account& a, std::string_view text);
 
 // Rules: applies one op to `accounts` (the working states, by id). Fails with the rule
 // that refuses it and leaves `accounts` unchanged; fills op->after / op->to_after.

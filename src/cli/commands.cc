@@ -7,6 +7,8 @@
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
 #include "drovebank/version.h"
+#include "drovebank/dates.h"
+#include "report_util.h"
 
 namespace drovebank {
 
@@ -18,14 +20,11 @@ struct Args {
   std::string first, last, amount = "0", key, text;
   std::string id, to, txn;
   size_t page = 1, page_size = 20;
+  std::string output, since, until;
+  bool all = false;
 };
 
 std::string Name(const Account& a) { return fmt::format("{} {}", a.first, a.last); }
-
-std::string AccountLine(const Account& a) {
-  return fmt::format("{:>8}  {:<30}  {:>18}  {}", a.id, Name(a), FormatCents(a.balance),
-                     a.closed ? "closed" : "open");
-}
 
 // Wraps a command body: parse failures and store failures become exit codes.
 template <typename F>
@@ -80,22 +79,38 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   return Status::Ok();
 }
 
-void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view empty) {
-  nlohmann::json items = nlohmann::json::array();
-  std::string text;
-  for (const Account& a : p.items) {
-    items.push_back(AccountJson(a));
-    text += AccountLine(a) + "\n";
+// Prints a page of accounts (or, with `all`, every account `each` visits) as a table.
+// `each` hands accounts to its callback in id order.
+Status PrintAccounts(CliContext& ctx, OutputFormat f, const Args& a, std::string_view empty,
+                     const std::function<Result<Page<Account>>()>& page_fn,
+                     const std::function<Status(const std::function<Status(const Account&)>&)>& each) {
+  TableWriter t(ctx.out, f, AccountColumns(), "accounts");
+  if (a.all) {
+    size_t total = 0;
+    t.Begin();
+    DB_RETURN_IF_ERROR(each([&](const Account& acct) {
+      t.Row(AccountCells(acct), AccountJson(acct));
+      ++total;
+      return Status::Ok();
+    }));
+    t.End({{"total", total}}, total == 0 ? std::string(empty) : fmt::format("({} in all)", total));
+    return Status::Ok();
   }
-  if (p.items.empty()) text += fmt::format("{}\n", empty);
-  text += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
-  ctx.Print({{"page", p.page}, {"pages", p.pages}, {"total", p.total}, {"accounts", items}}, text);
+  DB_ASSIGN_OR_RETURN(Page<Account> p, page_fn());
+  t.Begin();
+  for (const Account& acct : p.items) t.Row(AccountCells(acct), AccountJson(acct));
+  std::string footer = p.items.empty() ? std::string(empty) + "\n" : "";
+  footer += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
+  t.End({{"page", p.page}, {"pages", p.pages}, {"total", p.total}}, footer);
+  return Status::Ok();
 }
 
 void AddPaging(CLI::App* c, Args& a) {
   c->add_option("--page", a.page, "Page number, from 1")->check(CLI::PositiveNumber);
   c->add_option("--page-size", a.page_size, "Entries a page (default 20)")
       ->check(CLI::Range(1, 1000));
+  c->add_flag("--all", a.all, "Everything at once, no paging");
+  AddOutputOption(c, &a.output);
 }
 
 void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, size_t pages) {
@@ -111,8 +126,9 @@ void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, s
 // options are built; anything unclear (help, a typo, an extension) builds them all, so
 // parsing and its messages are never different.
 std::string_view CoreCommandNamed(int argc, char** argv) {
-  static constexpr std::string_view kCore[] = {"open",  "show", "deposit", "withdraw", "transfer",
-                                               "close", "list", "search",  "history",  "txn"};
+  static constexpr std::string_view kCore[] = {
+      "open", "show",    "deposit", "withdraw",  "transfer", "close",  "list",
+      "search", "history", "txn",   "balance", "statement", "export"};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") return {};
@@ -120,7 +136,12 @@ std::string_view CoreCommandNamed(int argc, char** argv) {
       ++i;  // its value
       continue;
     }
+    if (arg == "-O" || arg == "--output") {
+      ++i;
+      continue;
+    }
     if (arg.empty() || arg[0] == '-') continue;
+    if (arg == "bal") return "balance";
     for (std::string_view name : kCore) {
       if (arg == name) return name;
     }
@@ -149,7 +170,11 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   if (with_globals) {
     app->add_option("-d,--data-dir", ctx.data_dir,
                     "Data directory (default: $DROVEBANK_DATA, else ./data)");
-    app->add_flag("--json", ctx.json, "Print one JSON value on stdout");
+    app->add_flag("--json", ctx.json, "Print one JSON value on stdout (short for -O json)");
+    app->add_option("-O,--output", ctx.output,
+                    "Output format of list, search, history, balance, statement: text "
+                    "(default), csv, tsv or json")
+        ->check(CLI::IsMember({"text", "csv", "tsv", "json"}));
     app->add_option("--lock-timeout", ctx.lock_timeout,
                     "Seconds to wait for a locked account (default 10)")
         ->check(CLI::Range(0.0, 86400.0));
@@ -243,73 +268,133 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
 
   if (auto* list = subcommand("list", "List accounts by id, a page at a time")) {
     AddPaging(list, *a);
-    list->footer("Example: drovebank list --page 2 --page-size 50");
+    list->footer("Examples:\n  drovebank list --page 2 --page-size 50\n"
+                 "  drovebank -O csv list --all > accounts.csv");
     list->callback(Body(ctx, [&ctx, a]() -> Status {
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
-      PrintAccountPage(ctx, page, "No accounts on this page.");
-      RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
-                    page.pages);
-      return Status::Ok();
+      return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
+        DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+        size_t pages = 1;
+        DB_RETURN_IF_ERROR(PrintAccounts(
+            ctx, f, *a, "No accounts on this page.",
+            [&]() -> Result<Page<Account>> {
+              DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
+              pages = page.pages;
+              return page;
+            },
+            [&](const std::function<Status(const Account&)>& fn) {
+              return store->ForEachAccount([&](const Account& acct) -> Result<bool> {
+                DB_RETURN_IF_ERROR(fn(acct));
+                return true;
+              });
+            }));
+        if (a->all) {
+          ctx.last_paged.clear();  // nothing to page through
+        } else {
+          RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
+                        pages);
+        }
+        return Status::Ok();
+      });
     }));
   }
 
   if (auto* search = subcommand("search", "Find accounts whose name contains TEXT")) {
     search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
     AddPaging(search, *a);
-    search->footer("Example: drovebank search lovelace");
+    search->footer("Examples:\n  drovebank search lovelace\n  drovebank search -O csv --all ann");
     search->callback(Body(ctx, [&ctx, a]() -> Status {
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
-      PrintAccountPage(ctx, page, "No matching accounts.");
-      RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)}, a->page,
-                    page.pages);
-      return Status::Ok();
+      return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
+        if (a->text.empty()) return Status::InvalidArgument("search needs some text");
+        DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+        size_t pages = 1;
+        DB_RETURN_IF_ERROR(PrintAccounts(
+            ctx, f, *a, "No matching accounts.",
+            [&]() -> Result<Page<Account>> {
+              DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
+              pages = page.pages;
+              return page;
+            },
+            [&](const std::function<Status(const Account&)>& fn) {
+              return store->ForEachAccount([&](const Account& acct) -> Result<bool> {
+                if (NameContains(acct, a->text)) DB_RETURN_IF_ERROR(fn(acct));
+                return true;
+              });
+            }));
+        if (a->all) {
+          ctx.last_paged.clear();
+        } else {
+          RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)},
+                        a->page, pages);
+        }
+        return Status::Ok();
+      });
     }));
   }
 
   if (auto* history = subcommand("history", "An account's committed changes, newest first")) {
     history->add_option("ID", a->id, "Account id")->required();
     AddPaging(history, *a);
-    history->footer("Example: drovebank history 1001 --page 2");
+    history->add_option("--since", a->since, "Only changes on or after this day (YYYY-MM-DD)");
+    history->add_option("--until", a->until, "Only changes on or before this day (YYYY-MM-DD)");
+    history->footer(
+        "Days are calendar days in UTC, or in the zone TZ names (TZ=Europe/Paris).\n"
+        "Examples:\n  drovebank history 1001 --page 2\n"
+        "  drovebank history 1001 --since 2026-11-01 --until 2026-11-30 --all -O csv");
     history->callback(Body(ctx, [&ctx, a]() -> Status {
-      DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(auto page, store->History(id, a->page, a->page_size));
-      nlohmann::json items = nlohmann::json::array();
-      std::string text =
-          Paint(ctx.out, Style::kHeader,
-                fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}", "txn", "time", "kind",
-                            "amount", "counterpart", "balance after")) +
-          "\n";
-      for (const HistoryEntry& e : page.items) {
-        std::string counterpart =
-            e.counterpart == 0 ? ""
-                               : fmt::format("{} {}", e.outgoing ? "to" : "from", e.counterpart);
-        std::string amount = fmt::format(
-            "{}{}", e.kind == OpKind::kWithdraw || e.outgoing ? "-" : "", FormatCents(e.amount));
-        items.push_back({{"txn", e.txn},
-                         {"time", FormatTime(e.time_ms)},
-                         {"kind", OpKindName(e.kind)},
-                         {"amount", FormatCents(e.amount)},
-                         {"counterpart", e.counterpart == 0 ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(e.counterpart)},
-                         {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
-                         {"balance_after", FormatCents(e.balance_after)}});
-        text += fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", e.txn,
-                            FormatTime(e.time_ms), OpKindName(e.kind), amount, counterpart,
-                            FormatCents(e.balance_after));
-      }
-      text += fmt::format("page {} of {} ({} in all)", page.page, page.pages, page.total);
-      ctx.Print({{"id", id},
-                 {"page", page.page},
-                 {"pages", page.pages},
-                 {"total", page.total},
-                 {"entries", items}},
-                text);
-      RememberPaged(ctx, {"history", a->id, "--page-size", std::to_string(a->page_size)}, a->page,
-                    page.pages);
-      return Status::Ok();
+      return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
+        DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
+        std::int64_t since = INT64_MIN, until = INT64_MAX;
+        if (!a->since.empty()) {
+          DB_ASSIGN_OR_RETURN(since, DayStartMs(a->since, "--since"));
+        }
+        if (!a->until.empty()) {
+          DB_ASSIGN_OR_RETURN(until, DayAfterStartMs(a->until, "--until"));
+        }
+        DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+        TableWriter t(ctx.out, f, HistoryColumns(), "entries");
+        nlohmann::json tail = {{"id", id}};
+        if (!a->since.empty()) tail["since"] = a->since;
+        if (!a->until.empty()) tail["until"] = a->until;
+        size_t total = 0;
+        size_t skip = a->all ? 0 : (a->page - 1) * a->page_size;
+        std::vector<HistoryEntry> page;  // the page's entries; with --all each is printed
+        // The chain runs newest first, so the first change before --since ends the walk.
+        auto visit = [&](const HistoryEntry& e) -> Result<bool> {
+          if (e.time_ms < since) return false;
+          if (e.time_ms >= until) return true;
+          if (a->all) {
+            t.Row(HistoryCells(e), HistoryItem(e));
+          } else if (total >= skip && page.size() < a->page_size) {
+            page.push_back(e);
+          }
+          ++total;
+          return true;
+        };
+        if (a->all) {
+          // Nothing is printed before the account is known to exist.
+          DB_RETURN_IF_ERROR(store->Get(id).status());
+          t.Begin();
+          DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
+          tail["total"] = total;
+          t.End(tail, fmt::format("({} in all)", total));
+          ctx.last_paged.clear();
+          return Status::Ok();
+        }
+        DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
+        size_t pages = std::max<size_t>(1, (total + a->page_size - 1) / a->page_size);
+        t.Begin();
+        for (const HistoryEntry& e : page) t.Row(HistoryCells(e), HistoryItem(e));
+        tail["page"] = a->page;
+        tail["pages"] = pages;
+        tail["total"] = total;
+        t.End(tail, fmt::format("page {} of {} ({} in all)", a->page, pages, total));
+        std::vector<std::string> again = {"history", a->id, "--page-size",
+                                          std::to_string(a->page_size)};
+        if (!a->since.empty()) again.insert(again.end(), {"--since", a->since});
+        if (!a->until.empty()) again.insert(again.end(), {"--until", a->until});
+        RememberPaged(ctx, std::move(again), a->page, pages);
+        return Status::Ok();
+      });
     }));
   }
 
@@ -355,6 +440,8 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       return Status::Ok();
     }));
   }
+
+  AddReportCommands(*app, ctx, only);
 
   if (only.empty()) {
     for (auto& ext : ctx.extensions) ext(*app, ctx);

@@ -31,7 +31,8 @@ std::string MenuText() {
 std::string ShellHelpText(const std::vector<std::string>& commands) {
   static const std::vector<std::string> described = {
       "open",    "show", "close", "deposit", "withdraw", "transfer", "txn",  "list", "search",
-      "history", "next", "prev",  "begin",   "commit",   "abort",    "help", "quit", "exit"};
+      "history", "next", "prev",  "begin",   "commit",   "abort",    "help", "quit", "exit",
+      "balance", "statement", "export"};
   std::string more;
   for (const std::string& c : commands) {
     if (std::find(described.begin(), described.end(), c) != described.end()) continue;
@@ -44,7 +45,11 @@ std::string ShellHelpText(const std::vector<std::string>& commands) {
          "  open FIRST LAST [AMOUNT]      show ID         close ID\n"
          "  deposit ID AMOUNT             withdraw ID AMOUNT\n"
          "  transfer FROM TO AMOUNT       txn N\n"
-         "  list [--page N]               search TEXT     history ID\n"
+         "  list [--page N]               search TEXT     history ID [--since D] [--until D]\n"
+         "  balance [--all] [--at DATE]   statement ID --month YYYY-MM\n"
+         "  export --format hledger|ledger|beancount|csv [--since D] [--until D] [-o FILE]\n"
+         "  -O text|csv|tsv|json          after list, search, history, balance, statement; "
+         "--all: no paging\n"
          "  next, prev                    the next or previous page of the last list, search "
          "or history\n"
          "  begin [--txn KEY]             start a transaction: deposits, withdrawals and "

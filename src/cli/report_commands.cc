@@ -1,0 +1,266 @@
+// The report commands: balance (bal), statement and export. They share the command table
+// with the rest (BuildApp calls AddReportCommands), so the shell speaks them too.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "drovebank/cli.h"
+#include "drovebank/dates.h"
+#include "drovebank/export.h"
+#include "drovebank/progress.h"
+#include "report_util.h"
+
+namespace drovebank {
+
+namespace {
+
+struct ReportArgs {
+  std::string output, at, id, month, format, since, until, file;
+  bool all = false;
+};
+
+template <typename F>
+std::function<void()> Run(CliContext& ctx, F f) {
+  return [&ctx, f]() {
+    Status s = f();
+    if (!s.ok()) ctx.Fail(s);
+  };
+}
+
+struct Held {
+  Cents balance = 0;
+  bool closed = false;
+};
+
+// Every account's state after the last record stamped before `cutoff_ms` (in journal
+// order: the first record stamped at or after it ends the pass), from the journal.
+Result<std::map<AccountId, Held>> StatesBefore(Store& store, std::int64_t cutoff_ms) {
+  std::map<AccountId, Held> held;
+  bool stopped = false;
+  Status s = store.journal().ForEach(JournalPos{}, store.journal().End(),
+                                     [&](Record& r, JournalPos) -> Status {
+                                       if (r.time_ms >= cutoff_ms) {
+                                         stopped = true;
+                                         return Status::Cancelled("past the date");
+                                       }
+                                       for (const RecordAccount& ra : r.accounts) {
+                                         held[ra.state.id] = {ra.state.balance, ra.state.closed};
+                                       }
+                                       return Status::Ok();
+                                     });
+  if (!s.ok() && !stopped) return s;
+  return held;
+}
+
+Status Balance(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
+  std::int64_t cutoff = 0;
+  if (!a.at.empty()) {
+          DB_ASSIGN_OR_RETURN(cutoff, DayAfterStartMs(a.at, "--at"));
+        }
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  std::vector<Column> cols = AccountColumns();
+  TableWriter t(ctx.out, f, cols, "accounts");
+  __int128 total = 0;
+  std::uint64_t count = 0;
+  auto row = [&](const Account& acct) {
+    if (acct.closed && !a.all) return;
+    nlohmann::json item = AccountJson(acct);
+    if (!a.at.empty()) {
+      // The file's version and last change are today's, not the day's.
+      item.erase("version");
+      item.erase("last_txn");
+    }
+    t.Row(AccountCells(acct), item);
+    total += acct.balance;
+    ++count;
+  };
+  if (a.at.empty()) {
+    t.Begin();
+    DB_RETURN_IF_ERROR(store->ForEachAccount([&](const Account& acct) -> Result<bool> {
+      row(acct);
+      return true;
+    }));
+  } else {
+    DB_ASSIGN_OR_RETURN(auto held, StatesBefore(*store, cutoff));
+    t.Begin({{"at", a.at}});
+    for (const auto& [id, h] : held) {
+      DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));  // names never change
+      acct.balance = h.balance;
+      acct.closed = h.closed;
+      row(acct);
+    }
+  }
+  std::string sum = FormatTotal(total);
+  if (f == OutputFormat::kCsv || f == OutputFormat::kTsv) {
+    // As hledger's csv: the total is the last row.
+    t.Row({"total", "", "", "", sum, ""}, {});
+  }
+  std::string rule(t.TextLine({"", std::string(30, ' '), "", "", std::string(18, '-')}).size(),
+                   '-');
+  std::string footer =
+      rule + "\n" +
+      t.TextLine({"", fmt::format("total of {} account{}", count, count == 1 ? "" : "s"), "", "",
+                  sum, ""});
+  t.End({{"count", count}, {"total", sum}}, footer);
+  return Status::Ok();
+}
+
+Status Statement(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
+  DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a.id));
+  DB_ASSIGN_OR_RETURN(MonthSpan span, ParseMonth(a.month, "--month"));
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
+  // The chain runs newest first; the month's entries are printed oldest first, so they
+  // are held (one account's month).
+  std::vector<HistoryEntry> entries;
+  Cents opening = 0;
+  DB_RETURN_IF_ERROR(store->ForEachChange(id, [&](const HistoryEntry& e) -> Result<bool> {
+    if (e.time_ms >= span.end_ms) return true;
+    if (e.time_ms < span.begin_ms) {
+      opening = e.balance_after;
+      return false;
+    }
+    entries.push_back(e);
+    return true;
+  }));
+  Cents in = 0, out = 0;
+  for (const HistoryEntry& e : entries) {
+    bool leaves = e.kind == OpKind::kWithdraw || e.outgoing;
+    (leaves ? out : in) += e.amount;
+  }
+  Cents closing = entries.empty() ? opening : entries.front().balance_after;
+  TableWriter t(ctx.out, f, HistoryColumns(), "entries");
+  nlohmann::json head = {{"id", id},
+                         {"first", acct.first},
+                         {"last", acct.last},
+                         {"month", a.month},
+                         {"opening", FormatCents(opening)}};
+  if (f == OutputFormat::kText) {
+    fmt::print(ctx.out, "Statement of account {} ({} {}) for {}\nOpening balance: {}\n", id,
+               acct.first, acct.last, a.month, FormatCents(opening));
+  }
+  t.Begin(head);
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    t.Row(HistoryCells(*it), HistoryItem(*it));
+  }
+  t.End({{"closing", FormatCents(closing)},
+         {"total_in", FormatCents(in)},
+         {"total_out", FormatCents(out)},
+         {"count", entries.size()}},
+        fmt::format("Closing balance: {}\nTotal in: {}  Total out: {}  ({} change{})",
+                    FormatCents(closing), FormatCents(in), FormatCents(out), entries.size(),
+                    entries.size() == 1 ? "" : "s"));
+  return Status::Ok();
+}
+
+Status Export(CliContext& ctx, const ReportArgs& a) {
+  ExportOptions o;
+  DB_ASSIGN_OR_RETURN(o.format, ParseExportFormat(a.format));
+  if (!a.since.empty()) {
+    DB_ASSIGN_OR_RETURN(o.since_ms, DayStartMs(a.since, "--since"));
+    o.since_date = a.since;
+  }
+  if (!a.until.empty()) {
+          DB_ASSIGN_OR_RETURN(o.until_ms, DayAfterStartMs(a.until, "--until"));
+        }
+  if (o.since_ms >= o.until_ms) {
+    return Status::InvalidArgument("--since must not be after --until");
+  }
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  std::FILE* file = nullptr;
+  if (!a.file.empty() && a.file != "-") {
+    // 0600: an export holds every name and balance, as private as the data directory.
+    int fd = ::open(a.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (file = ::fdopen(fd, "w")) == nullptr) {
+      if (fd >= 0) ::close(fd);
+      return Status::IOError(fmt::format("cannot write {}: {}", a.file, std::strerror(errno)));
+    }
+  }
+  o.out = file != nullptr ? file : ctx.out;
+  // A bar only when the export does not go to the terminal the bar would draw on.
+  ProgressOptions po;
+  if (file == nullptr && ::isatty(::fileno(ctx.out)) == 1) po.stream = nullptr;
+  ProgressBar bar("exporting", 0, po);
+  o.progress = &bar;
+  auto sum = ExportJournal(*store, o);
+  bar.Done();
+  if (file != nullptr) {
+    bool failed = std::fclose(file) != 0;
+    if (sum.ok() && failed) sum = Status::IOError(fmt::format("writing {} failed", a.file));
+  }
+  if (!sum.ok()) return sum.status();
+  if (file != nullptr) {
+    ctx.Print({{"file", a.file},
+               {"format", a.format},
+               {"transactions", sum->transactions},
+               {"accounts", sum->accounts}},
+              fmt::format("Exported {} transaction{} and {} account{} to {} ({})",
+                          sum->transactions, sum->transactions == 1 ? "" : "s", sum->accounts,
+                          sum->accounts == 1 ? "" : "s", a.file, a.format));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
+  auto a = std::make_shared<ReportArgs>();
+  auto subcommand = [&app, only](const char* name, const char* help) -> CLI::App* {
+    return only.empty() || only == name ? app.add_subcommand(name, help) : nullptr;
+  };
+  // `a` lives as long as the callbacks that capture it, which the subcommands own.
+
+  if (auto* bal = subcommand("balance", "Every open account's balance and the total")) {
+    bal->alias("bal");
+    bal->add_flag("--all", a->all, "Closed accounts too");
+    bal->add_option("--at", a->at,
+                    "Balances as of the end of this day (YYYY-MM-DD), from the journal");
+    AddOutputOption(bal, &a->output);
+    bal->footer(
+        "Days are calendar days in UTC, or in the zone TZ names.\nExamples:\n"
+        "  drovebank balance\n  drovebank bal --all --at 2026-11-30\n"
+        "  drovebank -O csv balance > balances.csv");
+    bal->callback(Run(ctx, [&ctx, a]() {
+      return WithOutput(ctx, a->output, [&](OutputFormat f) { return Balance(ctx, *a, f); });
+    }));
+  }
+
+  if (auto* st = subcommand("statement", "One account's month: opening and closing balance, "
+                                         "every change, totals in and out")) {
+    st->add_option("ID", a->id, "Account id")->required();
+    st->add_option("--month", a->month, "The month (YYYY-MM)")->required();
+    AddOutputOption(st, &a->output);
+    st->footer(
+        "Months are calendar months in UTC, or in the zone TZ names.\nExample:\n"
+        "  drovebank statement 1001 --month 2026-11");
+    st->callback(Run(ctx, [&ctx, a]() {
+      return WithOutput(ctx, a->output, [&](OutputFormat f) { return Statement(ctx, *a, f); });
+    }));
+  }
+
+  if (auto* ex = subcommand("export", "The journal as a file hledger, ledger or beancount "
+                                      "reads, or as CSV")) {
+    ex->add_option("--format", a->format, "hledger, ledger, beancount or csv")
+        ->required()
+        ->check(CLI::IsMember({"hledger", "ledger", "beancount", "csv"}));
+    ex->add_option("--since", a->since, "From this day on (YYYY-MM-DD); earlier balances "
+                                        "become one opening entry");
+    ex->add_option("--until", a->until, "Up to the end of this day (YYYY-MM-DD)");
+    ex->add_option("-o,--output-file", a->file, "Write to FILE (created 0600) instead of stdout");
+    ex->footer(
+        "Accounts are assets:drovebank:ID; deposits, withdrawals and opening balances are\n"
+        "posted against equity:drovebank:external. Days are in UTC, or in the zone TZ names.\n"
+        "Examples:\n  drovebank export --format hledger -o bank.journal && hledger -f "
+        "bank.journal bal\n  drovebank export --format beancount --since 2026-11-01 -o "
+        "nov.beancount");
+    ex->callback(Run(ctx, [&ctx, a]() { return Export(ctx, *a); }));
+  }
+}
+
+}  // namespace drovebank

@@ -1,0 +1,102 @@
+#include "report_util.h"
+
+#include <fmt/format.h>
+
+#include "drovebank/process_info.h"
+
+namespace drovebank {
+
+void AddOutputOption(CLI::App* c, std::string* output) {
+  c->add_option("-O,--output", *output, "Output format: text (default), csv, tsv or json")
+      ->check(CLI::IsMember({"text", "csv", "tsv", "json"}));
+}
+
+Status WithOutput(CliContext& ctx, const std::string& local,
+                  const std::function<Status(OutputFormat)>& body) {
+  const std::string& asked = !local.empty() ? local : ctx.output;
+  OutputFormat f = ctx.json ? OutputFormat::kJson : OutputFormat::kText;
+  if (!asked.empty()) {
+    DB_ASSIGN_OR_RETURN(f, ParseOutputFormat(asked));
+    if (ctx.json && f != OutputFormat::kJson) {
+      return Status::InvalidArgument(
+          fmt::format("--json and -O {} ask for different formats; give one", asked));
+    }
+  }
+  bool was_json = ctx.json;
+  ctx.json = f == OutputFormat::kJson;
+  Status s = body(f);
+  // The shell keeps its context from line to line: -O json lasts one command.
+  if (!s.ok()) ctx.Fail(s);
+  ctx.json = was_json;
+  return Status::Ok();  // reported above, while ctx.json was the command's
+}
+
+std::string FormatTotal(__int128 cents) {
+  bool neg = cents < 0;
+  unsigned __int128 v = neg ? static_cast<unsigned __int128>(-cents)
+                            : static_cast<unsigned __int128>(cents);
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  while (digits.size() < 3) digits.insert(digits.begin(), '0');
+  return fmt::format("{}{}.{}", neg ? "-" : "", digits.substr(0, digits.size() - 2),
+                     digits.substr(digits.size() - 2));
+}
+
+std::string SignedAmount(const HistoryEntry& e) {
+  bool out = e.kind == OpKind::kWithdraw || e.outgoing;
+  return fmt::format("{}{}", out && e.amount != 0 ? "-" : "", FormatCents(e.amount));
+}
+
+std::vector<Column> HistoryColumns() {
+  return {{"txn", 8, true},
+          {"time", 24},
+          {"kind", 9},
+          {"amount", 18, true},
+          {"counterpart", 12, false, false, Column::kTextOnly},
+          {"counterpart", 0, false, false, Column::kDataOnly},
+          {"direction", 0, false, false, Column::kDataOnly},
+          {"balance_after", 18, true}};
+}
+
+std::vector<std::string> HistoryCells(const HistoryEntry& e) {
+  std::string counterpart =
+      e.counterpart == 0 ? "" : fmt::format("{} {}", e.outgoing ? "to" : "from", e.counterpart);
+  return {std::to_string(e.txn),
+          FormatTime(e.time_ms),
+          std::string(OpKindName(e.kind)),
+          SignedAmount(e),
+          counterpart,
+          e.counterpart == 0 ? "" : std::to_string(e.counterpart),
+          e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in"),
+          FormatCents(e.balance_after)};
+}
+
+nlohmann::json HistoryItem(const HistoryEntry& e) {
+  return {{"txn", e.txn},
+          {"time", FormatTime(e.time_ms)},
+          {"kind", OpKindName(e.kind)},
+          {"amount", FormatCents(e.amount)},
+          {"counterpart",
+           e.counterpart == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.counterpart)},
+          {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
+          {"balance_after", FormatCents(e.balance_after)}};
+}
+
+std::vector<Column> AccountColumns() {
+  return {{"id", 8, true},
+          {"name", 30, false, true, Column::kTextOnly},
+          {"first", 0, false, true, Column::kDataOnly},
+          {"last", 0, false, true, Column::kDataOnly},
+          {"balance", 18, true},
+          {"status", 0}};
+}
+
+std::vector<std::string> AccountCells(const Account& a) {
+  return {std::to_string(a.id), fmt::format("{} {}", a.first, a.last), a.first, a.last,
+          FormatCents(a.balance), a.closed ? "closed" : "open"};
+}
+
+}  // namespace drovebank

@@ -1,0 +1,134 @@
+#include "drovebank/table.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "drovebank/account.h"
+#include "drovebank/color.h"
+
+namespace drovebank {
+
+namespace {
+
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The fields of a JSON object without its braces ("" for an empty object), so head and
+// tail fields can surround the streamed array.
+std::string FieldsOf(const nlohmann::json& obj) {
+  if (!obj.is_object() || obj.empty()) return "";
+  std::string s = DumpJson(obj);
+  return s.substr(1, s.size() - 2);
+}
+
+// Display width of UTF-8 text: one column a code point (names are not wide-char aware;
+// most are Latin, and the column only drifts for CJK names).
+size_t Columns(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+Result<OutputFormat> ParseOutputFormat(std::string_view name) {
+  if (name == "text" || name == "txt") return OutputFormat::kText;
+  if (name == "csv") return OutputFormat::kCsv;
+  if (name == "tsv") return OutputFormat::kTsv;
+  if (name == "json") return OutputFormat::kJson;
+  return Status::InvalidArgument(fmt::format(
+      "output format '{}' is not one of text, csv, tsv, json", name.substr(0, 32)));
+}
+
+std::string SpreadsheetText(std::string_view text) {
+  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) {
+    return "'" + std::string(text);
+  }
+  return std::string(text);
+}
+
+TableWriter::TableWriter(std::FILE* out, OutputFormat format, std::vector<Column> columns,
+                         std::string array_key)
+    : out_(out), format_(format), columns_(std::move(columns)), array_key_(std::move(array_key)) {}
+
+std::string TableWriter::TextLine(const std::vector<std::string>& cells) const {
+  std::string line;
+  bool first = true;
+  for (size_t i = 0; i < columns_.size() && i < cells.size(); ++i) {
+    const Column& c = columns_[i];
+    if (c.show == Column::kDataOnly) continue;
+    if (!first) line += "  ";
+    first = false;
+    size_t w = Columns(cells[i]);
+    std::string pad(c.width > 0 && w < static_cast<size_t>(c.width) ? c.width - w : 0, ' ');
+    line += c.right ? pad + cells[i] : cells[i] + pad;
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+void TableWriter::Delimited(const std::vector<std::string>& cells, bool header) {
+  std::string line;
+  bool first = true;
+  for (size_t i = 0; i < columns_.size() && i < cells.size(); ++i) {
+    const Column& c = columns_[i];
+    if (c.show == Column::kTextOnly) continue;
+    if (!first) line += format_ == OutputFormat::kCsv ? ',' : '\t';
+    first = false;
+    std::string cell = !header && c.user_text ? SpreadsheetText(cells[i]) : cells[i];
+    line += format_ == OutputFormat::kCsv ? CsvCell(cell) : cell;
+  }
+  line += '\n';
+  std::fputs(line.c_str(), out_);
+}
+
+void TableWriter::Begin(const nlohmann::json& head) {
+  std::vector<std::string> names;
+  for (const Column& c : columns_) names.push_back(c.name);
+  switch (format_) {
+    case OutputFormat::kText: {
+      for (std::string& n : names) std::replace(n.begin(), n.end(), '_', ' ');
+      fmt::print(out_, "{}\n", Paint(out_, Style::kHeader, TextLine(names)));
+      break;
+    }
+    case OutputFormat::kCsv:
+    case OutputFormat::kTsv:
+      Delimited(names, /*header=*/true);
+      break;
+    case OutputFormat::kJson: {
+      std::string fields = FieldsOf(head);
+      fmt::print(out_, "{{{}{}{}:[", fields, fields.empty() ? "" : ",", DumpJson(array_key_));
+      break;
+    }
+  }
+}
+
+void TableWriter::Row(const std::vector<std::string>& cells, const nlohmann::json& item) {
+  switch (format_) {
+    case OutputFormat::kText:
+      fmt::print(out_, "{}\n", TextLine(cells));
+      break;
+    case OutputFormat::kCsv:
+    case OutputFormat::kTsv:
+      Delimited(cells, /*header=*/false);
+      break;
+    case OutputFormat::kJson:
+      fmt::print(out_, "{}{}", first_row_ ? "" : ",", DumpJson(item));
+      break;
+  }
+  first_row_ = false;
+}
+
+void TableWriter::End(const nlohmann::json& tail, const std::string& footer) {
+  if (format_ == OutputFormat::kJson) {
+    std::string fields = FieldsOf(tail);
+    fmt::print(out_, "]{}{}}}\n", fields.empty() ? "" : ",", fields);
+  } else if (format_ == OutputFormat::kText && !footer.empty()) {
+    fmt::print(out_, "{}\n", footer);
+  }
+  std::fflush(out_);
+}
+
+}  // namespace drovebank
