@@ -199,6 +199,25 @@ TEST_CASE("balance --at: each account as of the end of a day, from the journal; 
   }
 }
 
+TEST_CASE("a change stamped at midnight belongs to the day it starts, in every report",
+          "[reports][balance][history][statement][export]") {
+  TempDir tmp;
+  std::string data = tmp / "data";
+  Must(Drovebank(data, {"open", "Ada", "Lovelace", "1"}, At("1794700799999")));  // 23:59:59.999
+  Must(Drovebank(data, {"deposit", "1", "1"}, At("1794700800000")));  // 2026-11-15 00:00:00.000
+  auto run = [&](std::vector<std::string> args) { return Must(Drovebank(data, args, Env())); };
+  CHECK(json::parse(run({"--json", "balance", "--at", "2026-11-14"}).out)["total"] == "1.00");
+  CHECK(json::parse(run({"--json", "balance", "--at", "2026-11-15"}).out)["total"] == "2.00");
+  CHECK(json::parse(run({"--json", "history", "1", "--until", "2026-11-14"}).out)["total"] == 1);
+  CHECK(json::parse(run({"--json", "history", "1", "--since", "2026-11-15"}).out)["total"] == 1);
+  json st = json::parse(run({"--json", "statement", "1", "--month", "2026-11"}).out);
+  CHECK(st["count"] == 2);
+  CHECK(Lines(run({"export", "--format", "csv", "--until", "2026-11-14"}).out).size() == 2);
+  std::vector<std::string> since = Lines(run({"export", "--format", "csv", "--since", "2026-11-15"}).out);
+  REQUIRE(since.size() == 3);
+  CHECK(since[1] == ",,2026-11-15,opening,1,1.00,1.00,,,Ada,Lovelace,");
+}
+
 TEST_CASE("history --since/--until: inclusive days, UTC unless TZ says otherwise, with paging "
           "and every format",
           "[reports][history]") {
