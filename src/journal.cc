@@ -519,7 +519,7 @@ const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
   // At most two segments are held (each is a few MiB): a history walk goes newest first,
   // so the lowest-numbered one is the one done with, and a long chain over a large journal
   // stays within bounded memory.
-  constexpr size_t kMaxCachedSegments = 2;
+  constexpr size_t kMaxCachedSegments = 1;
   if (cached != segment_cache_.end()) segment_cache_.erase(cached);
   while (segment_cache_.size() >= kMaxCachedSegments) segment_cache_.erase(segment_cache_.begin());
   auto bytes = ReadSegment(seg);

@@ -186,7 +186,7 @@ Status Export(CliContext& ctx, const ReportArgs& a) {
   // A bar only when the export does not go to the terminal the bar would draw on.
   ProgressOptions po;
   if (file == nullptr && ::isatty(::fileno(ctx.out)) == 1) po.stream = nullptr;
-  ProgressBar bar("exporting", 0, po);
+  ProgressBar bar("exporting (journal bytes)", 0, po);
   o.progress = &bar;
   auto sum = ExportJournal(*store, o);
   bar.Done();
