@@ -554,12 +554,13 @@ const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
       !(active && (cached->second.index.empty() || cached->second.index.back().txn < want))) {
     return &cached->second;
   }
-  // At most two segments are held (each is a few MiB): a history walk goes newest first,
-  // so the lowest-numbered one is the one done with, and a long chain over a large journal
-  // stays within bounded memory.
-  constexpr size_t kMaxCachedSegments = 1;
-  if (cached != segment_cache_.end()) segment_cache_.erase(cached);
-  while (segment_cache_.size() >= kMaxCachedSegments) segment_cache_.erase(segment_cache_.begin());
+  // Dropped before the read, so a bounded walk never holds one segment more than its limit.
+  if (max_cached_segments_ != 0) {
+    if (cached != segment_cache_.end()) segment_cache_.erase(cached);
+    while (segment_cache_.size() >= max_cached_segments_) {
+      segment_cache_.erase(segment_cache_.begin());
+    }
+  }
   auto bytes = ReadSegment(seg);
   if (!bytes.ok()) return nullptr;
   SegmentIndex idx;

@@ -141,6 +141,13 @@ Status Store::ForEachAccount(const std::function<Result<bool>(const Account&)>& 
 Status Store::ForEachChange(AccountId id,
                             const std::function<Result<bool>(const HistoryEntry&)>& fn) {
   DB_ASSIGN_OR_RETURN(Account acct, Get(id));
+  // A chain over a long journal visits many segments: hold one at a time.
+  struct Bounded {
+    const Journal& j;
+    size_t was;
+    ~Bounded() { j.set_max_cached_segments(was); }
+  } bounded{*journal_, journal_->max_cached_segments()};
+  journal_->set_max_cached_segments(1);
   std::uint64_t txn = acct.last_txn;
   while (txn != 0) {
     DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));

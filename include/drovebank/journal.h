@@ -111,6 +111,12 @@ class Journal {
   Status ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const;
   // One committed record by its number; NotFound if there is none.
   Result<Record> FindTxn(std::uint64_t txn) const;
+  // How many segments FindTxn keeps read and indexed: 0 (the default) keeps every one it
+  // reads; n keeps the n most recently read, dropping the lowest-numbered first. A walk
+  // down a long history chain (Store::ForEachChange) sets 1 for its length: it goes
+  // newest first and never comes back to a segment, so it holds one whatever the journal.
+  void set_max_cached_segments(size_t n) const { max_cached_segments_ = n; }
+  size_t max_cached_segments() const { return max_cached_segments_; }
 
   // OFD lock serialising checkpoints.
   Status LockCheckpoint(bool wait);
@@ -154,6 +160,7 @@ class Journal {
     std::vector<Entry> index;
   };
   mutable std::map<std::uint64_t, SegmentIndex> segment_cache_;
+  mutable size_t max_cached_segments_ = 0;
   const SegmentIndex* IndexOf(std::uint64_t seg, bool active, std::uint64_t want) const;
 };
 
