@@ -348,8 +348,8 @@ TEST_CASE("list and search: a header row in text, -O csv/tsv/json, --all without
   CHECK(Has(st.out, "No matching accounts."));
 }
 
-TEST_CASE("-O and --json: one format a command, bad formats and conflicts are usage errors, "
-          "errors in JSON with -O json",
+TEST_CASE("output formats: one a command (--json is -O json), bad formats and conflicts are "
+          "usage errors, errors in JSON with -O json",
           "[reports][output]") {
   Bank b;
   for (std::vector<std::string> args :

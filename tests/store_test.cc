@@ -384,6 +384,36 @@ TEST_CASE("store: a flag whose writer is alive is left to it; the file read as i
 namespace drovebank {
 namespace {
 
+TEST_CASE("store: a history walk holds one journal segment at a time, however many it spans",
+          "[store][reports]") {
+  TempDir dir;
+  StoreOptions o;
+  o.data_dir = dir / "data";
+  o.segment_bytes = 2048;  // a few records a segment
+  auto opened = Store::Open(o);
+  REQUIRE(opened.ok());
+  auto& s = *opened;
+  AccountId a = MustOpen(*s, 0);
+  for (int i = 1; i <= 60; ++i) {
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}, "deposit").ok());
+  }
+  auto segs = s->journal().Segments();
+  REQUIRE(segs.ok());
+  REQUIRE(segs->size() > 5);
+  size_t most = 0, seen = 0;
+  REQUIRE(s->ForEachChange(a, [&](const HistoryEntry&) -> Result<bool> {
+               most = std::max(most, s->journal().cached_segments());
+               ++seen;
+               return true;
+             }).ok());
+  CHECK(seen == 61);
+  CHECK(most == 1);
+  // Outside a walk the cache keeps what it reads (key chains look up the same ones).
+  CHECK(s->journal().max_cached_segments() == 0);
+  for (std::uint64_t t = 1; t <= 61; ++t) REQUIRE(s->FindTxn(t).ok());
+  CHECK(s->journal().cached_segments() > 5);
+}
+
 TEST_CASE("store: segments rotate, checkpoints advance, history spans segments", "[store]") {
   TempDir dir;
   StoreOptions o;

@@ -117,6 +117,7 @@ class Journal {
   // newest first and never comes back to a segment, so it holds one whatever the journal.
   void set_max_cached_segments(size_t n) const { max_cached_segments_ = n; }
   size_t max_cached_segments() const { return max_cached_segments_; }
+  size_t cached_segments() const { return segment_cache_.size(); }
 
   // OFD lock serialising checkpoints.
   Status LockCheckpoint(bool wait);
