@@ -44,6 +44,9 @@ struct Event {
   // Ids 1..reserve_ids are used up from this record on (Record::reserve_ids); 0: none.
   // An event may carry only a reservation (no ops).
   AccountId reserve_ids = 0;
+  // The txn this event reverses (Record::reverses); 0: none. Only with the key
+  // ReversalKey(reverses), and a key with that prefix only with it (else InvalidArgument).
+  std::uint64_t reverses = 0;
 };
 
 struct EventResult {
@@ -68,6 +71,9 @@ struct HistoryEntry {
   AccountId counterpart = 0;  // the other account of a transfer, else 0
   bool outgoing = false;      // transfer from this account
   Cents balance_after = 0;
+  std::string memo;             // the op's memo, "" for none
+  std::uint64_t reverses = 0;   // this txn reverses that one (0: not a reversal)
+  std::uint64_t reversed_by = 0;  // the txn that reversed this one (0: not reversed)
 };
 
 class Store {
@@ -104,6 +110,11 @@ class Store {
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
   // One committed transaction.
   Result<Record> FindTxn(std::uint64_t txn);
+  // The record committed under `key` (its key file), NotFound when there is none. Read
+  // without the key's lock: a key file is replaced whole, so it is never seen half written.
+  Result<Record> FindKey(const std::string& key);
+  // The txn that reversed `txn` (through the key ReversalKey(txn)), 0 when none has.
+  Result<std::uint64_t> ReversedBy(std::uint64_t txn);
 
   // Makes sure no account opened with id 0 is ever given an id in 1..last (legacy
   // import: the original handed them out, and an account deleted there keeps its id
