@@ -106,7 +106,9 @@ class Store {
   Result<Page<Account>> List(size_t page, size_t page_size);
   // Accounts whose first or last name contains `text`, ignoring ASCII case.
   Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size);
-  // The account's committed changes, newest first.
+  // The account's committed changes, newest first, with each op's memo and the reversal
+  // links: `reverses` from the record, `reversed_by` looked up (ReversedBy) for the
+  // entries of the page only, one key file read each.
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
   // One committed transaction.
   Result<Record> FindTxn(std::uint64_t txn);
