@@ -72,6 +72,7 @@ Result<std::vector<std::string>> SplitCsvLine(std::string_view text) {
 }
 
 Result<CsvHeader> ParseCsvHeader(std::string_view text) {
+  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   DB_ASSIGN_OR_RETURN(std::vector<std::string> cells, SplitCsvLine(text));
   CsvHeader h;
   std::set<std::string> seen;

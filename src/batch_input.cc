@@ -22,8 +22,10 @@ std::uint64_t Fnv(std::uint64_t h, std::string_view bytes) {
   return h;
 }
 
-// The first byte that is not JSON white space, or 0.
+// The first byte that is not JSON white space, or 0. A UTF-8 byte order mark at the very
+// start is skipped: spreadsheets write one before a CSV's header row.
 char FirstByte(std::string_view s) {
+  if (s.substr(0, kUtf8Bom.size()) == kUtf8Bom) s.remove_prefix(kUtf8Bom.size());
   size_t i = s.find_first_not_of(" \t\r\n");
   return i == std::string_view::npos ? 0 : s[i];
 }

@@ -498,6 +498,22 @@ TEST_CASE("import-csv: rows run like JSON Lines, bad rows named by line, the res
   }
 }
 
+TEST_CASE("import-csv: a byte order mark before the header row, as spreadsheets write, is "
+          "skipped",
+          "[batch][csv]") {
+  for (std::string cmd : {"import-csv", "batch"}) {
+    CAPTURE(cmd);
+    TempDir d;
+    std::string dir = d / "data";
+    Open(dir, "10");
+    ProgramResult r = Drovebank(
+        dir, {cmd, WriteInput(d, "bom.csv", "\xEF\xBB\xBFop,id,amount\r\ndeposit,1,2.50\r\n")});
+    INFO(Why(r));
+    CHECK(r.exit_code == 0);
+    CHECK(BalanceOf(dir, 1) == 1250);
+  }
+}
+
 TEST_CASE("import-csv: a bad header or input that is not CSV is exit 2, nothing applied",
           "[batch][csv]") {
   for (std::string input :

@@ -164,12 +164,16 @@ struct CsvHeader {
   std::vector<std::string> columns;
 };
 
+// The UTF-8 byte order mark a spreadsheet may put before the header row; skipped there.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
 // Splits one RFC 4180 line into its cells: a cell in double quotes may hold commas and
 // doubled quotes; a CR before the end is dropped. A cell cannot span lines (no value a
 // batch accepts holds a line break). InvalidArgument on bad quoting.
 Result<std::vector<std::string>> SplitCsvLine(std::string_view text);
 
-// The header row; InvalidArgument naming an unknown, repeated or missing column.
+// The header row (after a kUtf8Bom, if any); InvalidArgument naming an unknown, repeated or
+// missing column.
 Result<CsvHeader> ParseCsvHeader(std::string_view text);
 
 // One data row: exactly as many cells as columns; an empty cell is a field left out, a
