@@ -52,6 +52,10 @@ struct Record {
   std::int64_t time_ms = 0;
   std::string key;      // idempotency key, may be empty
   std::string request;  // canonical request text, compared when a key is reused
+  // With a key: the txn of the previous record whose key falls in the same key slot (0:
+  // none), the chain keys/index starts (src/key_index.h). kPrevInGroup | index before
+  // Journal::Append numbers the group, as for RecordAccount::prev_txn.
+  std::uint64_t key_prev = 0;
   std::vector<Op> ops;
   std::vector<RecordAccount> accounts;
   // Account ids 1..reserve_ids count as used: no open is ever given one of them by
@@ -75,7 +79,7 @@ std::uint64_t AccountsOpened(const Record& r);
 std::string RequestText(const std::vector<Op>& ops);
 
 // The idempotency key a reversal of `txn` commits under, "reverse:TXN". The key's slot
-// lock serialises two reversals of one txn and its key file says it was reversed; no
+// lock serialises two reversals of one txn and the key's record says it was reversed; no
 // other request may use a key starting with kReversalKeyPrefix.
 inline constexpr std::string_view kReversalKeyPrefix = "reverse:";
 std::string ReversalKey(std::uint64_t txn);

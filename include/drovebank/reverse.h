@@ -2,9 +2,9 @@
 // or transfer as a new transaction that names the one it reverses (Record::reverses).
 //
 // A reversal is committed under the idempotency key ReversalKey(TXN) ("reverse:TXN"):
-// the key's slot lock makes two reversals of one txn take turns, and the key file the
-// first one leaves (written after its commit point, repaired from the journal after a
-// crash like any key) makes every later one see it. So a txn is reversed at most once,
+// the key's slot lock makes two reversals of one txn take turns, and the key lookup
+// (keys/index and the slot's chain through the journal, set after the commit point and
+// repaired from the journal after a crash like any key) makes every later one see the first. So a txn is reversed at most once,
 // whatever runs at the same time or crashes.
 #pragma once
 

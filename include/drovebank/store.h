@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,11 @@ struct HistoryEntry {
   std::uint64_t reversed_by = 0;  // the txn that reversed this one (0: not reversed)
 };
 
+class KeyIndex;
+
 class Store {
  public:
+  ~Store();
   // Prepares the data directory (creating it, 0700, when missing) and opens the journal,
   // replaying committed records after a crash before anything is read.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
@@ -108,14 +112,15 @@ class Store {
   Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size);
   // The account's committed changes, newest first, with each op's memo and the reversal
   // links: `reverses` from the record, `reversed_by` looked up (ReversedBy) for the
-  // entries of the page only, one key file read each.
+  // entries of the page only, one key look-up each.
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
   // One committed transaction.
   Result<Record> FindTxn(std::uint64_t txn);
-  // The record committed under `key` (its key file), NotFound when there is none. Read
-  // without the key's lock: a key file is replaced whole, so it is never seen half written.
-  Result<Record> FindKey(const std::string& key);
-  // The txn that reversed `txn` (through the key ReversalKey(txn)), 0 when none has.
+  // The txn that reversed `txn` (the record committed under the key ReversalKey(txn)), 0
+  // when none has. Looked up without the key slot's lock, and again under it only when that
+  // read fails (an entry of keys/index read while being rewritten). So a reversal whose
+  // writer died before it set keys/index is seen once someone repairs the slot (the next
+  // keyed writer of the slot, `recover`); `reverse` itself always looks under the lock.
   Result<std::uint64_t> ReversedBy(std::uint64_t txn);
 
   // Makes sure no account opened with id 0 is ever given an id in 1..last (legacy
@@ -141,7 +146,8 @@ class Store {
   // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
   // (false also when wait=false and a live writer holds the lock).
   Result<bool> ApplyState(const Account& state, bool wait);
-  // One key of ApplyRecords: writes the key file of `record` (which has a key) if missing.
+  // One key of ApplyRecords: under the key slot's lock, points the slot of keys/index at
+  // `record` (which has a key and is durable) unless it already names it or a newer one.
   Result<bool> ApplyKey(const Record& record, bool wait);
 
   // Every record after the checkpoint (what a crash may have left unapplied), made
@@ -178,8 +184,10 @@ class Store {
 
  private:
   friend class CommitProtocol;
-  Store(Env* env, Layout layout, LockWait wait) : env_(env), layout_(std::move(layout)),
-                                                  lock_wait_(std::move(wait)) {}
+  Store(Env* env, Layout layout, LockWait wait);
+  // The record committed under `key`, if any: the slot's chain in keys/index, then the
+  // key file an older build wrote. Call with the key's slot held (and repaired).
+  Result<std::optional<Record>> FindKeyed(std::string_view key);
   // The account file, decoded; a corrupt one is Corruption, and marks the store when
   // `mark` (pass false only for a read without the account's lock, which may be torn).
   Result<Account> ReadAccount(AccountId id, bool mark = true);
@@ -201,6 +209,7 @@ class Store {
   LockWait lock_wait_;
   std::uint64_t warm_from_accounts_ = 0;
   std::unique_ptr<LockTable> locks_;
+  std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
 };
