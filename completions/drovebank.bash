@@ -44,7 +44,7 @@ _drovebank() {
     fi
 
     local commands="open show deposit withdraw transfer close list search history txn
-        balance bal statement export import-legacy batch shell"
+        balance bal statement export reverse import-legacy batch import-csv shell"
     local globals="-d --data-dir --json -O --output --lock-timeout --bail --help --version"
 
     case "$prev" in
@@ -65,7 +65,7 @@ _drovebank() {
             return
             ;;
         --lock-timeout | --page | --page-size | --group-size | --txn | --account | --since | \
-            --until | --at | --month)
+            --until | --at | --month | --memo)
             return
             ;;
     esac
@@ -98,7 +98,7 @@ _drovebank() {
     for ((i = cmd_at + 1; i < cword; i++)); do
         case "${words[i]}" in
             --txn | --page | --page-size | --group-size | --account | -O | --output | --since | \
-                --until | --at | --month | --format | -o | --output-file) ((i++)) ;;
+                --until | --at | --month | --format | -o | --output-file | --memo) ((i++)) ;;
             -*) ;;
             *) ((n++)) ;;
         esac
@@ -107,7 +107,8 @@ _drovebank() {
 
     local opts="--help"
     case "$cmd" in
-        deposit | withdraw | transfer) opts+=" --txn" ;;
+        deposit | withdraw | transfer) opts+=" --txn --memo" ;;
+        reverse) opts+=" --memo" ;;
         list | search) opts+=" --page --page-size --all -O" ;;
         history) opts+=" --page --page-size --all -O --since --until" ;;
         balance | bal) opts+=" --all --at -O" ;;
@@ -115,6 +116,7 @@ _drovebank() {
         export) opts+=" --format --since --until -o" ;;
         import-legacy) opts+=" --group-size" ;;
         batch) opts+=" --account --parallel --group-size --no-auto-keys" ;;
+        import-csv) opts+=" --group-size --no-auto-keys" ;;
         shell) opts+=" --bail" ;;
     esac
     if [[ $cur == -* ]]; then
@@ -132,7 +134,7 @@ _drovebank() {
         import-legacy)
             ((n == 1)) && COMPREPLY=($(compgen -d -- "$cur"))
             ;;
-        batch)
+        batch | import-csv)
             ((n == 1)) && COMPREPLY=($(compgen -f -- "$cur"))
             ;;
     esac

@@ -154,6 +154,16 @@ Result<std::uint64_t> Store::ReserveIds(AccountId last, std::string_view fault_p
 
 Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
                                                     std::string_view fault_path) {
+  // The reversal keys are what makes "already reversed" safe: a user's key must never
+  // take one, and a reversal must use exactly its own.
+  for (const Event& e : events) {
+    bool reserved = e.key.rfind(kReversalKeyPrefix, 0) == 0;
+    if (e.reverses != 0 ? e.key != ReversalKey(e.reverses) : reserved) {
+      return Status::InvalidArgument(fmt::format(
+          "transaction keys starting with '{}' are kept for `reverse`; choose another key",
+          kReversalKeyPrefix));
+    }
+  }
   return CommitProtocol(this, std::move(events), fault_path).Run();
 }
 

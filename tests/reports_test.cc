@@ -215,7 +215,7 @@ TEST_CASE("a change stamped at midnight belongs to the day it starts, in every r
   CHECK(Lines(run({"export", "--format", "csv", "--until", "2026-11-14"}).out).size() == 2);
   std::vector<std::string> since = Lines(run({"export", "--format", "csv", "--since", "2026-11-15"}).out);
   REQUIRE(since.size() == 3);
-  CHECK(since[1] == ",,2026-11-15,opening,1,1.00,1.00,,,Ada,Lovelace,");
+  CHECK(since[1] == ",,2026-11-15,opening,1,1.00,1.00,,,Ada,Lovelace,,");
 }
 
 TEST_CASE("history --since/--until: inclusive days, UTC unless TZ says otherwise, with paging "
@@ -262,14 +262,16 @@ TEST_CASE("history --since/--until: inclusive days, UTC unless TZ says otherwise
     CHECK(paged == c.txns);
   }
   ProgramResult csv = Must(b.Run({"history", "1", "-O", "csv", "--all"}));
-  CHECK(Lines(csv.out).at(0) == "txn,time,kind,amount,counterpart,direction,balance_after");
+  CHECK(Lines(csv.out).at(0) ==
+        "txn,time,kind,amount,counterpart,direction,balance_after,memo,reverses,reversed_by");
   // A negative amount is quoted (it starts with '-'), and not prefixed: it is a number.
-  CHECK(Lines(csv.out).at(1) == "9,2026-11-15T12:00:00.000Z,transfer,\"-40.00\",2,out,75.50");
-  CHECK(Lines(csv.out).at(3) == "5,2026-11-02T02:00:00.000Z,deposit,25.50,,,125.50");
+  CHECK(Lines(csv.out).at(1) ==
+        "9,2026-11-15T12:00:00.000Z,transfer,\"-40.00\",2,out,75.50,,,");
+  CHECK(Lines(csv.out).at(3) == "5,2026-11-02T02:00:00.000Z,deposit,25.50,,,125.50,,,");
   ProgramResult text = Must(b.Run({"history", "2", "--since", "2026-11-15"}));
   CHECK(Lines(text.out).at(0) ==
         "     txn  time                      kind                   amount  counterpart        "
-        "balance after");
+        "balance after  memo");
   CHECK(Has(text.out, "from 1"));
   CHECK(Has(text.out, "page 1 of 1 (3 in all)"));
   CHECK(b.Run({"history", "1", "--since", "2026-11-31"}).exit_code == 2);
@@ -545,25 +547,83 @@ TEST_CASE("export --format csv: one row per account change, names on opens, form
   CHECK((st.st_mode & 0777) == 0600);
   std::vector<std::string> rows = Lines(Slurp(file));
   REQUIRE(rows.size() == 14);  // header, 4 opens, 2 deposits, transfer x2, ...
-  CHECK(rows[0] == "txn,time,date,kind,account,amount,balance_after,counterpart,key,first,last,memo");
-  CHECK(rows[1] == "1,2026-10-31T23:30:00.000Z,2026-10-31,open,1,100.00,100.00,,,Ada,Lovelace,");
+  CHECK(rows[0] ==
+        "txn,time,date,kind,account,amount,balance_after,counterpart,key,first,last,memo,reverses");
+  CHECK(rows[1] == "1,2026-10-31T23:30:00.000Z,2026-10-31,open,1,100.00,100.00,,,Ada,Lovelace,,");
   CHECK(rows[4] ==
         "4,2026-10-31T23:30:00.000Z,2026-10-31,open,4,0.00,0.00,,,\"'=HYPERLINK(\"\"x\"\")\","
-        "\"'-Minus, @at\",");
-  CHECK(rows[5] == "5,2026-11-02T02:00:00.000Z,2026-11-02,deposit,1,25.50,125.50,,pay-nov,,,");
-  CHECK(rows[6] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,1,\"-10.00\",115.50,2,,,,");
-  CHECK(rows[7] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,2,10.00,10.00,1,,,,");
+        "\"'-Minus, @at\",,");
+  CHECK(rows[5] == "5,2026-11-02T02:00:00.000Z,2026-11-02,deposit,1,25.50,125.50,,pay-nov,,,,");
+  CHECK(rows[6] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,1,\"-10.00\",115.50,2,,,,,");
+  CHECK(rows[7] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,2,10.00,10.00,1,,,,,");
   // TZ moves the dates, not the times.
   ProgramResult ny = Must(b.Run({"export", "--format", "csv"}, "America/New_York"));
   CHECK(Lines(ny.out).at(5) ==
-        "5,2026-11-02T02:00:00.000Z,2026-11-01,deposit,1,25.50,125.50,,pay-nov,,,");
+        "5,2026-11-02T02:00:00.000Z,2026-11-01,deposit,1,25.50,125.50,,pay-nov,,,,");
   // A range starts with each open account's balance.
   ProgramResult nov = Must(b.Run({"export", "--format", "csv", "--since", "2026-11-15"}));
-  CHECK(Lines(nov.out).at(1) == ",,2026-11-15,opening,1,115.50,115.50,,,Ada,Lovelace,");
+  CHECK(Lines(nov.out).at(1) == ",,2026-11-15,opening,1,115.50,115.50,,,Ada,Lovelace,,");
   CHECK(b.Run({"export", "--format", "gnucash"}).exit_code == 2);
   CHECK(b.Run({"export", "--format", "csv", "--since", "2026-11-02", "--until", "2026-11-01"})
             .exit_code == 2);
   CHECK(b.Run({"export", "--format", "csv", "-o", b.tmp / "no/such/dir/x.csv"}).exit_code == 1);
+}
+
+}  // namespace drovebank
+
+namespace drovebank {
+
+TEST_CASE("memos and reversals in the reports and the exports: shown, linked, protected, "
+          "and accepted by the tools",
+          "[reports][export][memo]") {
+  Bank b;  // then txn 11 a transfer with a memo, 12 its reversal
+  Must(Drovebank(b.data, {"transfer", "1", "2", "7.50", "--memo", "=rent, \"may\""}, At(kDay4)));
+  Must(Drovebank(b.data, {"reverse", "11", "--memo", "wrong account"}, At(kDay4)));
+  ProgramResult csv = Must(b.Run({"history", "2", "--all", "-O", "csv"}));
+  CHECK(Lines(csv.out).at(1) ==
+        "12,2026-12-01T08:00:00.000Z,transfer,\"-7.50\",1,out,6.00,wrong account,11,");
+  CHECK(Lines(csv.out).at(2) ==
+        "11,2026-12-01T08:00:00.000Z,transfer,7.50,1,in,13.50,\"'=rent, \"\"may\"\"\",,12");
+  ProgramResult text = Must(b.Run({"history", "2", "--page-size", "2"}));
+  CHECK(Has(Lines(text.out).at(1), "reverses 11; wrong account"));
+  CHECK(Has(Lines(text.out).at(2), "reversed by 12; =rent, \"may\""));
+  json st = json::parse(Must(b.Run({"--json", "statement", "1", "--month", "2026-12"})).out);
+  REQUIRE(st["entries"].size() == 2);
+  CHECK(st["entries"][0]["memo"] == "=rent, \"may\"");
+  CHECK(st["entries"][0]["reversed_by"] == 12);
+  CHECK(st["entries"][1]["reverses"] == 11);
+  std::vector<std::string> rows = Lines(Must(b.Run({"export", "--format", "csv"})).out);
+  CHECK(rows.back() ==
+        "12,2026-12-01T08:00:00.000Z,2026-12-01,transfer,1,7.50,75.50,2,reverse:11,,,"
+        "wrong account,11");
+  std::string hl = Must(b.Run({"export", "--format", "hledger"})).out;
+  CHECK(Has(hl, "    ; memo: =rent, \"may\"\n"));
+  CHECK(Has(hl, "    ; reverses: 11\n"));
+  std::string bc = Must(b.Run({"export", "--format", "beancount"})).out;
+  CHECK(Has(bc, "  memo: \"=rent, \\\"may\\\"\"\n"));
+  for (const char* tool : {"hledger", "ledger", "beancount"}) {
+    if (Which(std::string(tool) == "beancount" ? "bean-query" : tool).empty()) {
+      WARN(tool << " is not installed: skipped (scripts/setup installs it)");
+      continue;
+    }
+    INFO(tool);
+    std::string file = b.tmp / (std::string("memo.") + tool);
+    Must(b.Run({"export", "--format", tool, "-o", file}));
+    bool accepted = false;
+    std::map<std::string, long long> got = ToolBalances(tool, file, &accepted);
+    CHECK(accepted);
+    if (std::string(tool) == "beancount") {
+      CHECK(testing::RunProgram({Which("bean-check"), file}).exit_code == 0);
+    }
+    std::map<std::string, long long> want = OurBalances(b);
+    for (auto it = want.begin(); it != want.end();) {
+      it = it->second == 0 && got.count(it->first) == 0 ? want.erase(it) : std::next(it);
+    }
+    for (auto it = got.begin(); it != got.end();) {
+      it = it->second == 0 && want.count(it->first) == 0 ? got.erase(it) : std::next(it);
+    }
+    CHECK(got == want);
+  }
 }
 
 }  // namespace drovebank

@@ -17,7 +17,7 @@ namespace {
 // Storage for one App's option values; owned by the App through a shared_ptr in a
 // callback capture, so each parse starts from fresh defaults.
 struct Args {
-  std::string first, last, amount = "0", key, text;
+  std::string first, last, amount = "0", key, text, memo;
   std::string id, to, txn;
   size_t page = 1, page_size = 20;
   std::string output, since, until;
@@ -47,6 +47,8 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a.amount));
   if (op.amount == 0) return Status::InvalidArgument("the amount must be above 0.00");
   if (!a.key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a.key));
+  DB_RETURN_IF_ERROR(ValidateMemo(a.memo));
+  op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
   DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
   const Op& done = res.record.ops.at(0);
@@ -244,6 +246,8 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
     c->add_option("--txn", a->key,
                   "Idempotency key: repeating the same request with it applies nothing");
+    c->add_option("--memo", a->memo,
+                  "A note kept with the change (up to 200 characters), shown by history and txn");
     c->footer(std::string("Example: ") + m.example);
     OpKind kind = m.kind;
     std::string path = m.name;
@@ -363,7 +367,9 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
           if (e.time_ms < since) return false;
           if (e.time_ms >= until) return true;
           if (a->all) {
-            t.Row(HistoryCells(e), HistoryItem(e));
+            HistoryEntry shown = e;
+            DB_RETURN_IF_ERROR(FillReversedBy(*store, &shown));
+            t.Row(HistoryCells(shown), HistoryItem(shown));
           } else if (total >= skip && page.size() < a->page_size) {
             page.push_back(e);
           }
@@ -381,6 +387,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
           return Status::Ok();
         }
         DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
+        for (HistoryEntry& e : page) DB_RETURN_IF_ERROR(FillReversedBy(*store, &e));
         size_t pages = std::max<size_t>(1, (total + a->page_size - 1) / a->page_size);
         t.Begin();
         for (const HistoryEntry& e : page) t.Row(HistoryCells(e), HistoryItem(e));
@@ -430,13 +437,21 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
             text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
                                 FormatCents(op.amount), op.id, FormatCents(op.after));
         }
+        if (!op.memo.empty()) text.insert(text.size() - 1, fmt::format(" (memo: {})", op.memo));
+      }
+      nlohmann::json j = RecordJsonView(r);
+      if (r.reverses != 0) text += fmt::format("  reverses txn {}\n", r.reverses);
+      DB_ASSIGN_OR_RETURN(std::uint64_t by, store->ReversedBy(r.txn));
+      if (by != 0) {
+        text += fmt::format("  reversed by txn {}\n", by);
+        j["reversed_by"] = by;
       }
       if (r.reserve_ids != 0) {
         text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
                             r.reserve_ids);
       }
       text.pop_back();
-      ctx.Print(RecordJsonView(r), text);
+      ctx.Print(j, text);
       return Status::Ok();
     }));
   }

@@ -51,6 +51,18 @@ std::string Describe(const Record& r) {
   return d;
 }
 
+std::string TxnOrEmpty(std::uint64_t t) { return t == 0 ? "" : std::to_string(t); }
+
+// The memos of the record's ops, in order ("; " between two), "" for none.
+std::string Memos(const Record& r) {
+  std::string m;
+  for (const Op& op : r.ops) {
+    if (op.memo.empty()) continue;
+    m += (m.empty() ? "" : "; ") + op.memo;
+  }
+  return m;
+}
+
 std::string Quoted(std::string_view s) {  // a beancount string
   std::string out = "\"";
   for (char c : s) {
@@ -91,8 +103,9 @@ class LedgerWriter : public Writer {
                "{}account {}\n\n",
                hledger_ ? "hledger" : "ledger", kExportAssetRoot, kExportCounterAccount,
                // hledger --strict wants the amounts' commodity (none) declared, ledger
-               // --pedantic the metadata tags. MEMO(after merge): "tag memo" too.
-               hledger_ ? "commodity 0.00\n" : "tag txn\ntag time\ntag key\n",
+               // --pedantic the metadata tags.
+               hledger_ ? "commodity 0.00\n"
+                        : "tag txn\ntag time\ntag key\ntag memo\ntag reverses\n",
                kExportCounterAccount);
   }
   void Declare(const Account& a, const std::string&) override {
@@ -117,8 +130,8 @@ class LedgerWriter : public Writer {
     std::string text = fmt::format("{} ({}) {}\n    ; txn: {}\n    ; time: {}\n", date, r.txn,
                                    Describe(r), r.txn, FormatTime(time_ms));
     if (!r.key.empty()) text += fmt::format("    ; key: {}\n", r.key);
-    // MEMO(after merge with `memos`): `    ; memo: TEXT` here, and `; reverses: TXN` for a
-    // reversal, from the record's new fields.
+    if (r.reverses != 0) text += fmt::format("    ; reverses: {}\n", r.reverses);
+    if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", m);
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) {
@@ -177,7 +190,8 @@ class BeancountWriter : public Writer {
     std::string text = fmt::format("{} * {}\n  txn: {}\n  time: {}\n", date,
                                    Quoted(Describe(r)), r.txn, Quoted(FormatTime(time_ms)));
     if (!r.key.empty()) text += fmt::format("  key: {}\n", Quoted(r.key));
-    // MEMO(after merge with `memos`): `  memo: "TEXT"` here (and `reverses: TXN`).
+    if (r.reverses != 0) text += fmt::format("  reverses: {}\n", r.reverses);
+    if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", Quoted(m));
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id != 0) touched_[p.id] = p.after;
@@ -243,20 +257,19 @@ class CsvWriter : public Writer {
                 {"key", 0, false, true},
                 {"first", 0, false, true},
                 {"last", 0, false, true},
-                {"memo", 0, false, true}},
+                {"memo", 0, false, true},
+                {"reverses"}},
                "") {}
   void Begin() override { table_.Begin(); }
   void Declare(const Account&, const std::string&) override {}
   void BeginOpening(const std::string& date) override { opening_date_ = date; }
   void Opening(const Account& a) override {
     table_.Row({"", "", opening_date_, "opening", std::to_string(a.id), FormatCents(a.balance),
-                FormatCents(a.balance), "", "", a.first, a.last, ""},
+                FormatCents(a.balance), "", "", a.first, a.last, "", ""},
                {});
   }
   void EndOpening(__int128) override {}
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
-    // MEMO(after merge with `memos`): the record's memo goes in the last cell.
-    std::string memo;
     for (const Op& op : r.ops) {
       bool open = op.kind == OpKind::kOpen;
       for (const Posting& p : PostingsOf(op)) {
@@ -265,7 +278,7 @@ class CsvWriter : public Writer {
                     std::string(OpKindName(op.kind)), std::to_string(p.id),
                     FormatCents(p.change), FormatCents(p.after),
                     p.other == 0 ? "" : std::to_string(p.other), r.key, open ? op.first : "",
-                    open ? op.last : "", memo},
+                    open ? op.last : "", op.memo, TxnOrEmpty(r.reverses)},
                    {});
       }
     }

@@ -134,6 +134,7 @@ Status Statement(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
     bool leaves = e.kind == OpKind::kWithdraw || e.outgoing;
     (leaves ? out : in) += e.amount;
   }
+  for (HistoryEntry& e : entries) DB_RETURN_IF_ERROR(FillReversedBy(*store, &e));
   Cents closing = entries.empty() ? opening : entries.front().balance_after;
   TableWriter t(ctx.out, f, HistoryColumns(), "entries");
   nlohmann::json head = {{"id", id},

@@ -58,8 +58,39 @@ std::vector<Column> HistoryColumns() {
           {"counterpart", 12, false, false, Column::kTextOnly},
           {"counterpart", 0, false, false, Column::kDataOnly},
           {"direction", 0, false, false, Column::kDataOnly},
-          {"balance_after", 18, true}};
+          {"balance_after", 18, true},
+          {"memo", 0, false, true, Column::kTextOnly},
+          {"memo", 0, false, true, Column::kDataOnly},
+          {"reverses", 0, false, false, Column::kDataOnly},
+          {"reversed_by", 0, false, false, Column::kDataOnly}};
 }
+
+Status FillReversedBy(Store& store, HistoryEntry* e) {
+  if (e->kind == OpKind::kOpen || e->kind == OpKind::kClose || e->reverses != 0) {
+    return Status::Ok();
+  }
+  DB_ASSIGN_OR_RETURN(e->reversed_by, store.ReversedBy(e->txn));
+  return Status::Ok();
+}
+
+namespace {
+
+// The history's last text column: the reversal link, then the memo.
+std::string HistoryNote(const HistoryEntry& e) {
+  std::string link = e.reverses != 0      ? fmt::format("reverses {}", e.reverses)
+                     : e.reversed_by != 0 ? fmt::format("reversed by {}", e.reversed_by)
+                                          : "";
+  if (link.empty() || e.memo.empty()) return link + e.memo;
+  return fmt::format("{}; {}", link, e.memo);
+}
+
+std::string TxnOrEmpty(std::uint64_t t) { return t == 0 ? "" : std::to_string(t); }
+
+nlohmann::json TxnOrNull(std::uint64_t t) {
+  return t == 0 ? nlohmann::json(nullptr) : nlohmann::json(t);
+}
+
+}  // namespace
 
 std::vector<std::string> HistoryCells(const HistoryEntry& e) {
   std::string counterpart =
@@ -71,7 +102,11 @@ std::vector<std::string> HistoryCells(const HistoryEntry& e) {
           counterpart,
           e.counterpart == 0 ? "" : std::to_string(e.counterpart),
           e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in"),
-          FormatCents(e.balance_after)};
+          FormatCents(e.balance_after),
+          HistoryNote(e),
+          e.memo,
+          TxnOrEmpty(e.reverses),
+          TxnOrEmpty(e.reversed_by)};
 }
 
 nlohmann::json HistoryItem(const HistoryEntry& e) {
@@ -82,7 +117,10 @@ nlohmann::json HistoryItem(const HistoryEntry& e) {
           {"counterpart",
            e.counterpart == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.counterpart)},
           {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
-          {"balance_after", FormatCents(e.balance_after)}};
+          {"balance_after", FormatCents(e.balance_after)},
+          {"memo", e.memo},
+          {"reverses", TxnOrNull(e.reverses)},
+          {"reversed_by", TxnOrNull(e.reversed_by)}};
 }
 
 std::vector<Column> AccountColumns() {

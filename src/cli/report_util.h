@@ -28,9 +28,12 @@ std::string FormatTotal(__int128 cents);
 std::string SignedAmount(const HistoryEntry& e);
 
 // The columns of an account history (history, statement) and one entry's cells and
-// JSON, in those columns. MEMO(after merge with `memos`): a `memo` column and field go
-// here (and a `reverses` link for a reversal), filled from the record of e.txn.
+// JSON, in those columns: in text the last column is the reversal link and the memo
+// (`reverses 4; wrong account`), in csv/tsv they are the columns memo, reverses and
+// reversed_by. `reversed_by` is a key look-up: callers fill it (FillReversedBy) only for
+// the entries they print.
 std::vector<Column> HistoryColumns();
+Status FillReversedBy(Store& store, HistoryEntry* e);
 std::vector<std::string> HistoryCells(const HistoryEntry& e);
 nlohmann::json HistoryItem(const HistoryEntry& e);
 
