@@ -9,6 +9,7 @@
 namespace drovebank {
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.read_only) return OpenReadOnly(options);
   Env* env = options.env != nullptr ? options.env : DefaultEnv();
   Layout layout(options.data_dir);
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
@@ -63,6 +64,7 @@ Result<Account> Store::ReadAccount(AccountId id, bool mark) {
 }
 
 Result<Account> Store::Get(AccountId id) {
+  if (read_only_) return GetReadOnly(id);
   // A set repair flag may mean a committed change not yet in the file. If its lock is
   // free, its writer is dead: repair before reading. A live writer's change is still in
   // flight and not acknowledged, so the file as it is is the latest acknowledged state.
@@ -118,6 +120,11 @@ Result<std::uint64_t> Store::ReserveIds(AccountId last, std::string_view fault_p
 
 Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
                                                     std::string_view fault_path) {
+  if (read_only_) {
+    return Status::IOError(
+        fmt::format("store is read-only ({} opened to read only): nothing changed",
+                    layout_.root()));
+  }
   return CommitProtocol(this, std::move(events), fault_path).Run();
 }
 

@@ -1,11 +1,19 @@
 // The subcommand table. Each command parses its arguments into core types, calls the
 // store, and prints through CliContext; nothing here touches files directly.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "drovebank/process_info.h"
 #include "drovebank/cli.h"
+#include "drovebank/cli_usage.h"
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
+#include "drovebank/shell.h"
 #include "drovebank/version.h"
 
 namespace drovebank {
@@ -14,6 +22,9 @@ namespace {
 
 // Storage for one App's option values; owned by the App through a shared_ptr in a
 // callback capture, so each parse starts from fresh defaults.
+// No store has more accounts than ids, so no listing has more pages.
+constexpr std::uint64_t kMaxPage = kMaxAccountId;
+
 struct Args {
   std::string first, last, amount = "0", key, text;
   std::string id, to, txn;
@@ -36,7 +47,10 @@ std::function<void()> Body(CliContext& ctx, F f) {
   };
 }
 
-Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(); }
+Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kWrite); }
+
+// A read-only command's store: never created by it.
+Result<Store*> ReadStoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kRead); }
 
 Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view path) {
   Op op;
@@ -50,6 +64,7 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   if (!a.key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a.key));
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
   DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
+  ctx.committed_txn = res.record.txn;
   const Op& done = res.record.ops.at(0);
   nlohmann::json j = RecordJsonView(res.record);
   j["replayed"] = res.replayed;
@@ -93,9 +108,12 @@ void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view 
 }
 
 void AddPaging(CLI::App* c, Args& a) {
-  c->add_option("--page", a.page, "Page number, from 1")->check(CLI::PositiveNumber);
-  c->add_option("--page-size", a.page_size, "Entries a page (default 20)")
-      ->check(CLI::Range(1, 1000));
+  c->add_option("--page", a.page, "Page number, from 1")
+      ->type_name("N")
+      ->check(WholeNumber("page", kMaxPage));
+  c->add_option("--page-size", a.page_size, "Entries a page (default 20, at most 1000)")
+      ->type_name("N")
+      ->check(WholeNumber("page size", 1000));
 }
 
 void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, size_t pages) {
@@ -147,13 +165,24 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
               "1\n  drovebank list --page 2");
   app->require_subcommand(0, 1);
   if (with_globals) {
+    // Why fallthrough: what a subcommand does not know goes up to the top level, so every
+    // global option is accepted after the command too (`drovebank show 1 --json`), as git
+    // and hledger accept them, and one added later (-O) is without more code.
+    app->fallthrough();
     app->add_option("-d,--data-dir", ctx.data_dir,
-                    "Data directory (default: $DROVEBANK_DATA, else ./data)");
+                    "Data directory (default: $DROVEBANK_DATA, else ./data)")
+        ->type_name("DIR")
+        ->check(NotEmpty("the data directory (-d)"))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app->add_flag("--json", ctx.json, "Print one JSON value on stdout");
     app->add_option("--lock-timeout", ctx.lock_timeout,
                     "Seconds to wait for a locked account (default 10)")
-        ->check(CLI::Range(0.0, 86400.0));
-    app->set_version_flag("--version", VersionLine("drovebank"));
+        ->type_name("SECONDS")
+        ->check(Seconds("--lock-timeout", 86400))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app->add_flag("--read-only", ctx.read_only,
+                  "Open the store only to read: a write is refused, nothing is created");
+    app->set_version_flag("-V,--version", VersionLine("drovebank"));
   }
 
   if (auto* open = subcommand("open", "Open an account; prints its new id")) {
@@ -171,6 +200,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
+      ctx.committed_txn = res.record.txn;
       const RecordAccount& ra = res.record.accounts.at(0);
       nlohmann::json j = AccountJson(ra.state);
       j["txn"] = res.record.txn;
@@ -185,7 +215,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     show->footer("Example: drovebank show 1001");
     show->callback(Body(ctx, [&ctx, a]() -> Status {
       DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
       ctx.Print(AccountJson(acct),
                 fmt::format("Account {}: {}\nBalance: {}\nStatus:  {}\nChanges: {} (last txn {})",
@@ -218,7 +248,8 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }
     c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
     c->add_option("--txn", a->key,
-                  "Idempotency key: repeating the same request with it applies nothing");
+                  "Idempotency key: repeating the same request with it applies nothing")
+        ->type_name("KEY");
     c->footer(std::string("Example: ") + m.example);
     OpKind kind = m.kind;
     std::string path = m.name;
@@ -234,6 +265,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
+      ctx.committed_txn = res.record.txn;
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
       j["txn"] = res.record.txn;
       ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
@@ -245,7 +277,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     AddPaging(list, *a);
     list->footer("Example: drovebank list --page 2 --page-size 50");
     list->callback(Body(ctx, [&ctx, a]() -> Status {
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
       PrintAccountPage(ctx, page, "No accounts on this page.");
       RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
@@ -259,7 +291,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     AddPaging(search, *a);
     search->footer("Example: drovebank search lovelace");
     search->callback(Body(ctx, [&ctx, a]() -> Status {
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(auto page, store->Search(a->text, a->page, a->page_size));
       PrintAccountPage(ctx, page, "No matching accounts.");
       RememberPaged(ctx, {"search", a->text, "--page-size", std::to_string(a->page_size)}, a->page,
@@ -274,7 +306,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     history->footer("Example: drovebank history 1001 --page 2");
     history->callback(Body(ctx, [&ctx, a]() -> Status {
       DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(auto page, store->History(id, a->page, a->page_size));
       nlohmann::json items = nlohmann::json::array();
       std::string text =
@@ -323,7 +355,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
           (n = std::stoull(a->txn)) == 0) {
         return Status::InvalidArgument(fmt::format("'{}' is not a transaction number", a->txn));
       }
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(Record r, store->FindTxn(n));
       std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, FormatTime(r.time_ms),
                                      r.key.empty() ? "" : fmt::format(" (key {})", r.key));
@@ -356,28 +388,75 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }));
   }
 
+  if (with_globals && only.empty()) AddProgramCommands(*app, ctx);
   if (only.empty()) {
     for (auto& ext : ctx.extensions) ext(*app, ctx);
   }
+  PlainPositionals(*app);
   return app;
 }
 
 int RunCli(int argc, char** argv, CliContext& ctx) {
-  auto app = BuildApp(ctx, /*with_globals=*/true, CoreCommandNamed(argc, argv));
+  std::string_view core = CoreCommandNamed(argc, argv);
+  auto app = BuildApp(ctx, /*with_globals=*/true, core);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // A usage error is found before the parser sets --json: so that it too is one JSON
+  // value on stdout, the flag is looked for first.
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    if (a == "--json") ctx.json = true;
+  }
+  if (auto word = FirstCommandWord(*app, args)) {
+    std::vector<std::string> names = SubcommandNames(*app);
+    if (std::find(names.begin(), names.end(), *word) == names.end()) {
+      ctx.Fail(UnknownCommand(*word, names, "; run `drovebank help` for the list"));
+      return ctx.exit_code;
+    }
+  }
+  // A one-shot command waits for a lock as the shell does: announced on a terminal, and
+  // Ctrl-C gives up the wait with nothing changed. Only the core commands: batch and
+  // import-legacy run long, and there Ctrl-C stops the program as it always did.
+  bool catch_interrupts = !core.empty();
+  if (catch_interrupts) {
+    LockWait wait = TerminalLockWait(ctx, ::isatty(STDERR_FILENO) == 1);
+    if (::isatty(STDERR_FILENO) != 1) wait.on_wait = nullptr;
+    ctx.extra_wait = std::move(wait);
+    shell_interrupts::Install();
+  }
+  int code = kExitOk;
+  bool parsed = false;
   try {
     app->parse(argc, argv);
+    parsed = true;
   } catch (const CLI::Success& e) {
-    return app->exit(e);
+    code = app->exit(e);
   } catch (const CLI::ParseError& e) {
-    app->exit(e);
-    return kExitInvalid;
+    ctx.Fail(UsageError(e, *app, ctx.program + " "));
+    code = ctx.exit_code;
   }
-  if (app->get_subcommands().empty()) {
-    if (ctx.no_command) return ctx.no_command(ctx);
-    fmt::print("{}", app->help());
-    return kExitOk;
+  if (catch_interrupts) shell_interrupts::Restore();
+  if (parsed) {
+    if (app->get_subcommands().empty()) {
+      if (ctx.no_command) return ctx.no_command(ctx);
+      fmt::print(ctx.out, "{}", app->help());
+    }
+    code = ctx.exit_code;
   }
-  return ctx.exit_code;
+  return FinishOutput(ctx, code);
+}
+
+int FinishOutput(CliContext& ctx, int code) {
+  if (std::fflush(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = errno != 0 ? errno : EIO;
+  if (std::ferror(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = EIO;
+  if (ctx.out_errno == 0) return code;
+  std::string committed =
+      ctx.committed_txn == 0
+          ? ""
+          : fmt::format("; the change was committed (txn {}) and stands", ctx.committed_txn);
+  fmt::print(ctx.err, "{} write error: {}{}\n", Paint(ctx.err, Style::kError, ctx.program + ":"),
+             std::strerror(ctx.out_errno), committed);
+  std::fflush(ctx.err);
+  return code == kExitOk ? kExitIoError : code;
 }
 
 }  // namespace drovebank

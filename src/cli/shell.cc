@@ -150,17 +150,10 @@ int Shell::Run() {
   return first_failure_;
 }
 
-int RunShell(CliContext& ctx, const ShellOptions& options) {
-  if (g_shell_running) {
-    ctx.Fail(Status::InvalidArgument("already in the shell"));
-    return ctx.exit_code;
-  }
-  g_shell_running = true;
-  bool interactive = ::isatty(STDIN_FILENO) == 1;
-  // no-color.org: the one switch every part of the program already honours.
-  if (!interactive) ::setenv("NO_COLOR", "1", 1);
+LockWait TerminalLockWait(CliContext& ctx, bool newline_on_cancel) {
+  LockWait wait;
   CliContext* c = &ctx;
-  ctx.extra_wait.on_wait = [c](std::string_view what, const std::optional<LockOwner>& owner) {
+  wait.on_wait = [c](std::string_view what, const std::optional<LockOwner>& owner) {
     if (owner) {
       std::int64_t ago = (NowMillis() - owner->since_ms) / 1000;
       fmt::print(c->err,
@@ -172,12 +165,24 @@ int RunShell(CliContext& ctx, const ShellOptions& options) {
     }
     std::fflush(c->err);
   };
-  ctx.extra_wait.cancelled = [c, interactive] {
+  wait.cancelled = [c, newline_on_cancel] {
     if (!shell_interrupts::Pending()) return false;
-    // The terminal echoed ^C without a newline; the message that follows gets its own line.
-    if (interactive) std::fputs("\n", c->err);
+    if (newline_on_cancel) std::fputs("\n", c->err);
     return true;
   };
+  return wait;
+}
+
+int RunShell(CliContext& ctx, const ShellOptions& options) {
+  if (g_shell_running) {
+    ctx.Fail(Status::InvalidArgument("already in the shell"));
+    return ctx.exit_code;
+  }
+  g_shell_running = true;
+  bool interactive = ::isatty(STDIN_FILENO) == 1;
+  // no-color.org: the one switch every part of the program already honours.
+  if (!interactive) ::setenv("NO_COLOR", "1", 1);
+  ctx.extra_wait = TerminalLockWait(ctx, interactive);
   if (ctx.store) {
     LockWait w = ctx.extra_wait;
     w.timeout_seconds = ctx.lock_timeout;
