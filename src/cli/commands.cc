@@ -34,7 +34,8 @@ struct Args {
 std::string Name(const Account& a) { return fmt::format("{} {}", a.first, a.last); }
 
 std::string AccountLine(const Account& a) {
-  return fmt::format("{:>8}  {:<30}  {:>18}  {}", a.id, Name(a), FormatCents(a.balance),
+  // The name column is cut (…) to keep the table aligned; --json carries it whole.
+  return fmt::format("{:>8}  {}  {:>18}  {}", a.id, FitColumn(Name(a), 30), FormatCents(a.balance),
                      a.closed ? "closed" : "open");
 }
 
@@ -95,6 +96,12 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   return Status::Ok();
 }
 
+// "There is no page 3: ..." for a page past the end (exit 0: an empty page is an answer).
+std::string PastTheEnd(size_t page, size_t pages, size_t total, std::string_view what) {
+  return fmt::format("There is no page {}: {} page{} ({} {} in all).", page, pages,
+                     pages == 1 ? "" : "s", total, what);
+}
+
 void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view empty) {
   nlohmann::json items = nlohmann::json::array();
   std::string text;
@@ -102,8 +109,13 @@ void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view 
     items.push_back(AccountJson(a));
     text += AccountLine(a) + "\n";
   }
-  if (p.items.empty()) text += fmt::format("{}\n", empty);
-  text += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
+  if (p.total == 0) {
+    text = empty;  // one line: a page count of nothing tells nothing more
+  } else if (p.items.empty()) {
+    text = PastTheEnd(p.page, p.pages, p.total, "account(s)");
+  } else {
+    text += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
+  }
   ctx.Print({{"page", p.page}, {"pages", p.pages}, {"total", p.total}, {"accounts", items}}, text);
 }
 
@@ -193,10 +205,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     open->callback(Body(ctx, [&ctx, a]() -> Status {
       Op op;
       op.kind = OpKind::kOpen;
-      DB_RETURN_IF_ERROR(ValidateName(a->first, "first name"));
-      DB_RETURN_IF_ERROR(ValidateName(a->last, "last name"));
-      op.first = a->first;
-      op.last = a->last;
+      op.first = TrimName(a->first);
+      op.last = TrimName(a->last);
+      DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
@@ -279,7 +291,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     list->callback(Body(ctx, [&ctx, a]() -> Status {
       DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
-      PrintAccountPage(ctx, page, "No accounts on this page.");
+      PrintAccountPage(ctx, page, "No accounts yet.");
       RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
                     page.pages);
       return Status::Ok();
@@ -326,13 +338,18 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
                          {"amount", FormatCents(e.amount)},
                          {"counterpart", e.counterpart == 0 ? nlohmann::json(nullptr)
                                                             : nlohmann::json(e.counterpart)},
-                         {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
+                         {"direction", e.counterpart == 0 ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(e.outgoing ? "out" : "in")},
                          {"balance_after", FormatCents(e.balance_after)}});
         text += fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", e.txn,
                             FormatTime(e.time_ms), OpKindName(e.kind), amount, counterpart,
                             FormatCents(e.balance_after));
       }
-      text += fmt::format("page {} of {} ({} in all)", page.page, page.pages, page.total);
+      if (page.items.empty() && page.total > 0) {
+        text = PastTheEnd(page.page, page.pages, page.total, "change(s)");
+      } else {
+        text += fmt::format("page {} of {} ({} in all)", page.page, page.pages, page.total);
+      }
       ctx.Print({{"id", id},
                  {"page", page.page},
                  {"pages", page.pages},

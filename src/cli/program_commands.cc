@@ -18,7 +18,9 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
   CLI::App* root = &app;
   help->callback([&ctx, root, topic]() {
     if (topic->empty()) {
-      fmt::print(ctx.out, "{}", root->help());
+      // Not root->help(): inside a subcommand's callback that shows the subcommand's.
+      fmt::print(ctx.out, "{}",
+                 root->get_formatter()->make_help(root, root->get_name(), CLI::AppFormatMode::Normal));
       return;
     }
     std::vector<std::string> names = SubcommandNames(*root);
@@ -26,7 +28,7 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
       ctx.Fail(UnknownCommand(*topic, names, "; run `drovebank help` for the list"));
       return;
     }
-    fmt::print(ctx.out, "{}", root->get_subcommand(*topic)->help());
+    fmt::print(ctx.out, "{}", root->get_subcommand(*topic)->help(root->get_name()));
   });
 
   auto* version = app.add_subcommand("version", "Print the version (as --version and -V do)");
