@@ -1,5 +1,7 @@
 #include "commit.h"
 
+#include "key_index.h"
+
 #include <fmt/format.h>
 
 #include <system_error>
@@ -104,17 +106,10 @@ Status CommitProtocol::LockKeys() {
     LockFile& lk = key_locks_.back();
     DB_RETURN_IF_ERROR(lk.Hold(store_->lock_wait_));
     if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairKeySlot(&lk).status());
+    DB_ASSIGN_OR_RETURN(key_heads_[slot], store_->key_index_->Head(slot.offset));
     for (const std::string& key : keys) {
-      auto text = env_->ReadFile(layout.KeyPath(key));
-      if (text.ok()) {
-        std::string_view t = *text;
-        if (!t.empty() && t.back() == '\n') t.remove_suffix(1);
-        auto rec = DecodeRecordLine(t);
-        if (!rec.ok()) return Status::Corruption(fmt::format("{} is corrupt", layout.KeyPath(key)));
-        seen_keys_.emplace(key, std::move(rec).value());
-      } else if (text.status().code() != Code::kNotFound) {
-        return text.status();
-      }
+      DB_ASSIGN_OR_RETURN(std::optional<Record> rec, store_->FindKeyed(key));
+      if (rec) seen_keys_.emplace(key, std::move(*rec));
     }
   }
   return Status::Ok();
@@ -212,6 +207,12 @@ void CommitProtocol::Evaluate() {
     }
     Record r;
     r.key = events_[i].key;
+    if (!r.key.empty()) {
+      // The slot's chain: its head as locked, or the group's last record in the slot.
+      std::uint64_t& prev = key_heads_.at(KeySlot(r.key));
+      r.key_prev = prev;
+      prev = kPrevInGroup | records_.size();
+    }
     r.request = EventRequest(events_[i]);
     r.ops = events_[i].ops;
     r.reserve_ids = events_[i].reserve_ids;
@@ -285,21 +286,16 @@ Status CommitProtocol::Install() {
     if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
     env_->FaultPoint(fault_path_, "after_rename");
   }
-  std::map<LockSlot, LockFile*> key_lock_of;
-  for (LockFile& lk : key_locks_) key_lock_of.emplace(lk.slot(), &lk);
+  std::map<LockSlot, std::uint64_t> newest;  // per key slot, its last record here
   for (size_t k = 0; k < records_.size(); ++k) {
-    EventResult& res = results_[record_event_[k]];
-    res.record = records_[k];
-    const std::string& key = records_[k].key;
-    if (key.empty()) continue;
-    LockFile& lk = *key_lock_of.at(KeySlot(key));
-    if (Status s = env_->MakeDir(store_->layout_.KeyDir(key), 0700); !s.ok()) {
+    results_[record_event_[k]].record = records_[k];
+    if (!records_[k].key.empty()) newest[KeySlot(records_[k].key)] = records_[k].txn;
+  }
+  for (const auto& [slot, txn] : newest) {
+    if (Status s = store_->key_index_->SetHead(slot.offset, txn); !s.ok()) {
       return FailAfterCommit(s);
     }
-    if (Status s = lk.InstallAt(store_->layout_.KeyPath(key), EncodeRecord(records_[k]));
-        !s.ok()) {
-      return FailAfterCommit(s);
-    }
+    env_->FaultPoint(fault_path_, "after_key_index");
   }
   // A key slot's flag covers every key of the slot in this group: cleared once all are in.
   for (LockFile& lk : key_locks_) {

@@ -15,8 +15,9 @@
 //               `before_journal_publish`, `after_journal_write`).
 //   kCommitted  the journal is synced up to them: the commit point (`before_journal_sync`,
 //               `after_journal_sync`).
-//   kInstalled  every account and key file replaced, each flag cleared as its file was
-//               (`after_temp_write`, `after_rename`).
+//   kInstalled  every account file replaced and every key slot of keys/index pointed at
+//               its newest record, each flag cleared as its file was (`after_temp_write`,
+//               `after_rename`, `after_key_index`).
 //   kDone       all released; success is reported only now (`done`).
 //
 // Failure policy: before kInFlight, everything is released and nothing changed. From
@@ -62,6 +63,7 @@ class CommitProtocol {
   std::vector<bool> pending_;
   std::vector<LockFile> key_locks_;           // by slot, ascending
   std::map<std::string, Record> seen_keys_;    // key -> its committed record
+  std::map<LockSlot, std::uint64_t> key_heads_;  // key slot -> chain head for the next record
   std::set<AccountId> ids_;
   std::map<AccountId, LockFile> locks_;
   std::map<AccountId, Account> working_;

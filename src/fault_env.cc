@@ -7,9 +7,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <map>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include <fmt/format.h>
@@ -33,18 +30,9 @@ class FaultEnv final : public Env {
 
   Result<int> Open(const std::string& p, int f, unsigned m) override {
     if (auto s = Armed(); !s.ok()) return s;
-    auto fd = base_->Open(p, f, m);
-    if (fd.ok() && power_) {
-      std::lock_guard<std::mutex> lock(mu_);
-      fd_paths_[*fd] = p;
-    }
-    return fd;
+    return base_->Open(p, f, m);
   }
   Status Close(int fd) override {
-    if (power_) {
-      std::lock_guard<std::mutex> lock(mu_);
-      fd_paths_.erase(fd);
-    }
     return Pass([&] { return base_->Close(fd); });
   }
   Status Write(int fd, std::string_view d) override {
@@ -110,16 +98,10 @@ class FaultEnv final : public Env {
     if (auto s = Armed(); !s.ok()) return s;
     return base_->ByteLocked(fd, o);
   }
-  Result<void*> MapShared(int fd, size_t len) override {
+  Result<int> OpenBootFile(const std::string& p) override {
     if (auto s = Armed(); !s.ok()) return s;
-    if (power_) {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = fd_paths_.find(fd);
-      if (it != fd_paths_.end()) mapped_paths_.insert(it->second);
-    }
-    return base_->MapShared(fd, len);
+    return base_->OpenBootFile(p);
   }
-  void Unmap(void* a, size_t len) override { base_->Unmap(a, len); }
 
   void FaultPoint(std::string_view path, std::string_view step) override {
     if (!trace_path_.empty()) {
@@ -152,21 +134,10 @@ class FaultEnv final : public Env {
   }
 
  private:
-  // The power loss, then the reboot: a file mapped shared is the kernel's memory of this
-  // boot (journal/shm), trusted only by processes of the same boot id. A real reboot
-  // changes the boot id; this process cannot, so the file is removed instead, which the
-  // journal treats the same way (no valid shared state: rebuild it from the disk and
-  // replay). Locks need nothing: the kernel drops them when this process exits.
+  // The power loss, then the reboot (the model removes this boot's files, see
+  // power_loss_env.h). Locks need nothing: the kernel drops them when this process exits.
   [[noreturn]] void LosePowerAndExit() {
     Status s = power_->SimulatePowerLoss();
-    if (s.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const std::string& p : mapped_paths_) {
-        if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
-          s = ErrnoStatus(errno, fmt::format("power-loss reboot: unlink {}", p));
-        }
-      }
-    }
     if (!s.ok()) {
       fmt::print(stderr, "drovebank: the power-loss model failed: {}\n", s.message());
       ::_exit(kFaultModelFailedExitCode);
@@ -193,9 +164,6 @@ class FaultEnv final : public Env {
   int hits_ = 0;
   std::atomic<int> armed_errno_{0};
   std::unique_ptr<PowerLossEnv> power_;  // kPowerLoss only; base_ points at it then
-  std::mutex mu_;
-  std::map<int, std::string> fd_paths_;  // open descriptors, to name what gets mapped
-  std::set<std::string> mapped_paths_;
 };
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 #include "drovebank/process_info.h"
@@ -12,20 +14,10 @@ namespace drovebank {
 
 namespace {
 
-constexpr std::uint64_t kShmMagic = 0x64726f7665736d31ULL;  // "drovesm1"
-constexpr size_t kShmSize = 4096;
+constexpr std::uint64_t kStateMagic = 0x64726f7665737432ULL;  // "drovest2"
 constexpr std::uint64_t kAppendLockByte = 100;
 constexpr std::uint64_t kSyncLockByte = 101;
 constexpr std::uint64_t kCheckpointLockByte = 102;
-
-template <typename T>
-T Load(const T& v) {
-  return __atomic_load_n(&v, __ATOMIC_ACQUIRE);
-}
-template <typename T>
-void Store(T& v, T x) {
-  __atomic_store_n(&v, x, __ATOMIC_RELEASE);
-}
 
 // Holds an OFD lock byte for a scope.
 class ByteLock {
@@ -36,9 +28,11 @@ class ByteLock {
     held_ = s.ok();
     return s;
   }
-  ~ByteLock() {
+  void Unlock() {
     if (held_) (void)env_->UnlockByte(fd_, byte_);
+    held_ = false;
   }
+  ~ByteLock() { Unlock(); }
 
  private:
   Env* env_;
@@ -49,12 +43,12 @@ class ByteLock {
 
 }  // namespace
 
-// Shared by every process of this boot through mmap. Fields change only under the append
-// mutex, bracketed by `gen` (odd while changing), so a process that died mid-update
-// leaves an odd gen and the next one rebuilds the state from disk.
-struct Journal::Shm {
+// The first bytes of journal/state. Read (pread) and written (pwrite) only under the
+// append mutex, so every reader sees the last whole write: no shared mapping, no memory
+// another process or host may not see. The crc catches anything else (a hand edit, a
+// partial write the kernel exposed); a bad or missing stamp means "rebuild from disk".
+struct Journal::State {
   std::uint64_t magic;
-  std::uint64_t gen;
   char boot_id[64];
   std::uint64_t next_txn;
   std::uint64_t seg;
@@ -64,14 +58,19 @@ struct Journal::Shm {
   std::uint64_t max_id;
   std::uint64_t account_count;
   std::uint64_t sync_failed;
+  std::uint32_t crc;
+  std::uint32_t pad;
 };
 
 Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes)
-    : env_(env), layout_(layout), replay_(std::move(replay)), segment_bytes_(segment_bytes) {}
+    : env_(env),
+      layout_(layout),
+      replay_(std::move(replay)),
+      segment_bytes_(segment_bytes),
+      st_(std::make_unique<State>()) {}
 
 Journal::~Journal() {
-  if (shm_ != nullptr) env_->Unmap(shm_, kShmSize);
-  if (shm_fd_ >= 0) (void)env_->Close(shm_fd_);
+  if (state_fd_ >= 0) (void)env_->Close(state_fd_);
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
 }
 
@@ -87,7 +86,7 @@ Result<std::unique_ptr<Journal>> Journal::OpenReadOnly(Env* env, const Layout& l
 }
 
 Status Journal::Reinitialize() {
-  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
   seg_fd_ = -1;
@@ -99,30 +98,41 @@ std::string Journal::SegmentPath(std::uint64_t seg) const {
 }
 
 Status Journal::Attach() {
-  DB_ASSIGN_OR_RETURN(shm_fd_, env_->Open(layout_.journal() + "/shm", O_RDWR | O_CREAT, 0600));
-  DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(shm_fd_));
-  if (info.size < kShmSize) {
-    ByteLock mutex(env_, shm_fd_, kAppendLockByte);
-    DB_RETURN_IF_ERROR(mutex.Lock(true));
-    DB_ASSIGN_OR_RETURN(info, env_->StatFd(shm_fd_));
-    if (info.size < kShmSize) DB_RETURN_IF_ERROR(env_->Truncate(shm_fd_, kShmSize));
-  }
-  DB_ASSIGN_OR_RETURN(void* p, env_->MapShared(shm_fd_, kShmSize));
-  shm_ = static_cast<Shm*>(p);
-  if (ShmValid()) return Status::Ok();
-  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
+  DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.journal() + "/state"));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
-  if (ShmValid()) return Status::Ok();
-  return Initialize();
+  return LoadState();
 }
 
-bool Journal::ShmValid() const {
-  return Load(shm_->magic) == kShmMagic && Load(shm_->gen) % 2 == 0 &&
-         std::strncmp(shm_->boot_id, Self().boot_id.c_str(), sizeof shm_->boot_id) == 0;
+static std::uint32_t StateCrc(const void* st, size_t n) {
+  return static_cast<std::uint32_t>(
+      std::strtoul(Crc32Hex(std::string_view(static_cast<const char*>(st), n)).c_str(), nullptr, 16));
 }
 
-void Journal::BeginUpdate() { Store(shm_->gen, Load(shm_->gen) | 1); }
-void Journal::EndUpdate() { Store(shm_->gen, Load(shm_->gen) + 1); }
+// Under the append mutex. A state another boot wrote (or none, or a damaged one) is
+// rebuilt from the segments, replaying their tail: the one place where the journal
+// decides what the disk really holds.
+Status Journal::LoadState() const {
+  State st{};
+  auto n = env_->PRead(state_fd_, reinterpret_cast<char*>(&st), sizeof st, 0);
+  if (!n.ok()) return n.status();
+  bool valid = *n == sizeof st && st.magic == kStateMagic &&
+               st.crc == StateCrc(&st, offsetof(State, crc)) &&
+               std::strncmp(st.boot_id, Self().boot_id.c_str(), sizeof st.boot_id) == 0;
+  if (!valid) return const_cast<Journal*>(this)->Initialize();
+  *st_ = st;
+  return Status::Ok();
+}
+
+Status Journal::SaveState() {
+  static_assert(sizeof(State) == 144, "docs/FORMAT.md describes 144 bytes");
+  st_->magic = kStateMagic;
+  std::memset(st_->boot_id, 0, sizeof st_->boot_id);
+  std::strncpy(st_->boot_id, Self().boot_id.c_str(), sizeof st_->boot_id - 1);
+  st_->pad = 0;
+  st_->crc = StateCrc(st_.get(), offsetof(State, crc));
+  return env_->PWrite(state_fd_, std::string_view(reinterpret_cast<const char*>(st_.get()), sizeof(State)), 0);
+}
 
 Result<std::vector<std::uint64_t>> Journal::Segments() const {
   DB_ASSIGN_OR_RETURN(auto names, env_->ListDir(layout_.journal()));
@@ -232,20 +242,15 @@ Status Journal::Initialize() {
   }
   if (replay_ && !tail.empty()) DB_RETURN_IF_ERROR(replay_(tail));
 
-  BeginUpdate();
-  shm_->next_txn = next_txn;
-  shm_->seg = last_seg;
-  shm_->end = last_end;
-  shm_->synced_seg = last_seg;
-  shm_->synced_end = last_end;
-  shm_->max_id = max_id;
-  shm_->account_count = count;
-  shm_->sync_failed = 0;
-  std::memset(shm_->boot_id, 0, sizeof shm_->boot_id);
-  std::strncpy(shm_->boot_id, Self().boot_id.c_str(), sizeof shm_->boot_id - 1);
-  shm_->magic = kShmMagic;
-  EndUpdate();
-  return Status::Ok();
+  *st_ = State{};
+  st_->next_txn = next_txn;
+  st_->seg = last_seg;
+  st_->end = last_end;
+  st_->synced_seg = last_seg;
+  st_->synced_end = last_end;
+  st_->max_id = max_id;
+  st_->account_count = count;
+  return SaveState();
 }
 
 Status Journal::EnsureSegmentOpen(std::uint64_t seg) {
@@ -261,72 +266,82 @@ Status Journal::EnsureSegmentOpen(std::uint64_t seg) {
 // them. Whole records are adopted (they may already be durable through someone else's
 // sync); anything after them is cut off, since no one can have acknowledged it.
 Status Journal::AdoptTail(std::uint64_t size) {
-  std::string buf(size - shm_->end, '\0');
-  DB_ASSIGN_OR_RETURN(int rfd, env_->Open(SegmentPath(shm_->seg), O_RDONLY));
-  auto n = env_->PRead(rfd, buf.data(), buf.size(), shm_->end);
+  std::string buf(size - st_->end, '\0');
+  DB_ASSIGN_OR_RETURN(int rfd, env_->Open(SegmentPath(st_->seg), O_RDONLY));
+  auto n = env_->PRead(rfd, buf.data(), buf.size(), st_->end);
   (void)env_->Close(rfd);
   if (!n.ok()) return n.status();
   buf.resize(*n);
   ScanResult scan = ScanRecords(buf);
-  BeginUpdate();
   for (const Record& r : scan.records) {
-    if (r.txn != shm_->next_txn) break;
-    shm_->next_txn = r.txn + 1;
-    shm_->account_count += AccountsOpened(r);
-    shm_->max_id = std::max<std::uint64_t>(shm_->max_id, LargestIdUsed(r));
+    if (r.txn != st_->next_txn) break;
+    st_->next_txn = r.txn + 1;
+    st_->account_count += AccountsOpened(r);
+    st_->max_id = std::max<std::uint64_t>(st_->max_id, LargestIdUsed(r));
   }
-  std::uint64_t keep = shm_->end + scan.good_bytes;
-  shm_->end = keep;
-  EndUpdate();
+  std::uint64_t keep = st_->end + scan.good_bytes;
+  st_->end = keep;
+  DB_RETURN_IF_ERROR(SaveState());
   if (keep < size) return env_->Truncate(seg_fd_, keep);
   return Status::Ok();
 }
 
-Status Journal::AdoptUnpublished() {
-  if (shm_ == nullptr) return Status::Ok();
-  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
-  if (!ShmValid()) return Initialize();  // a rebuild from disk adopts or cuts the tail
-  DB_RETURN_IF_ERROR(EnsureSegmentOpen(shm_->seg));
+// Under the append mutex, with the state just loaded: the segment file, not the state,
+// says where the journal ends.
+Status Journal::CatchUp() {
+  DB_RETURN_IF_ERROR(EnsureSegmentOpen(st_->seg));
   DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(seg_fd_));
-  if (info.size > shm_->end) return AdoptTail(info.size);
+  if (info.size > st_->end) return AdoptTail(info.size);
+  if (info.size < st_->end) {
+    (void)MarkNeedsRecovery("journal segment shrank below its published end");
+    return Status::Corruption("the journal is shorter than expected; run recover");
+  }
   return Status::Ok();
 }
 
-Result<AccountId> Journal::AllocateId() {
-  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
+Status Journal::AdoptUnpublished() {
+  if (state_fd_ < 0) return Status::Ok();
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
-  if (!ShmValid()) DB_RETURN_IF_ERROR(Initialize());
-  if (shm_->max_id >= kMaxAccountId) {
+  DB_RETURN_IF_ERROR(LoadState());
+  return CatchUp();
+}
+
+Result<AccountId> Journal::AllocateId() {
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
+  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  DB_RETURN_IF_ERROR(LoadState());
+  DB_RETURN_IF_ERROR(CatchUp());
+  if (st_->max_id >= kMaxAccountId) {
     return Status::Limit(fmt::format("all account ids up to {} are used", kMaxAccountId));
   }
-  BeginUpdate();
-  AccountId id = static_cast<AccountId>(++shm_->max_id);
-  EndUpdate();
+  AccountId id = static_cast<AccountId>(++st_->max_id);
+  DB_RETURN_IF_ERROR(SaveState());
   return id;
 }
 
 Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_view fault_path) {
-  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
-  if (!ShmValid()) DB_RETURN_IF_ERROR(Initialize());
-  if (shm_->sync_failed) {
+  DB_RETURN_IF_ERROR(LoadState());
+  if (st_->sync_failed) {
     return Status::NeedsRecovery("an earlier journal sync failed; run recover");
   }
-  DB_RETURN_IF_ERROR(EnsureSegmentOpen(shm_->seg));
-  DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(seg_fd_));
-  if (info.size > shm_->end) DB_RETURN_IF_ERROR(AdoptTail(info.size));
-  if (info.size < shm_->end) {
-    (void)MarkNeedsRecovery("journal segment shrank below its published end");
-    return Status::Corruption("the journal is shorter than expected; run recover");
-  }
+  DB_RETURN_IF_ERROR(CatchUp());
 
   std::string bytes;
   std::int64_t now = NowMillis();
-  std::uint64_t txn = shm_->next_txn;
+  std::uint64_t txn = st_->next_txn;
   for (Record& r : *records) {
     r.txn = txn++;
     r.time_ms = now;
+    if (r.key_prev & kPrevInGroup) {
+      std::uint64_t idx = r.key_prev & ~kPrevInGroup;
+      if (idx >= records->size() || &(*records)[idx] >= &r) {
+        return Status::Internal("bad in-group key reference");
+      }
+      r.key_prev = (*records)[idx].txn;
+    }
     for (RecordAccount& ra : r.accounts) {
       ra.state.last_txn = r.txn;
       if (ra.prev_txn & kPrevInGroup) {
@@ -343,7 +358,7 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   Status ws = env_->Write(seg_fd_, bytes);
   if (!ws.ok()) {
     // Cut off whatever part was written, so the next append starts on a record boundary.
-    Status ts = env_->Truncate(seg_fd_, shm_->end);
+    Status ts = env_->Truncate(seg_fd_, st_->end);
     if (!ts.ok()) {
       (void)MarkNeedsRecovery("a failed journal write could not be cut off");
       return ws.Annotate("writing the journal (and cutting it back failed; run recover)");
@@ -351,20 +366,23 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
     return ws.Annotate("writing the journal; nothing changed");
   }
   env_->FaultPoint(fault_path, "before_journal_publish");
-  BeginUpdate();
-  shm_->next_txn = txn;
-  shm_->end += bytes.size();
+  st_->next_txn = txn;
+  st_->end += bytes.size();
   for (const Record& r : *records) {
-    shm_->account_count += AccountsOpened(r);
-    shm_->max_id = std::max<std::uint64_t>(shm_->max_id, LargestIdUsed(r));
+    st_->account_count += AccountsOpened(r);
+    st_->max_id = std::max<std::uint64_t>(st_->max_id, LargestIdUsed(r));
   }
-  EndUpdate();
-  JournalPos pos{shm_->seg, shm_->end};
+  // The records are in the segment whatever this does: unpublished, the next holder of the
+  // mutex adopts them from the file (CatchUp), so they may yet commit.
+  if (Status ps = SaveState(); !ps.ok()) {
+    return ps.Annotate("publishing the journal end").set_maybe_applied();
+  }
+  JournalPos pos{st_->seg, st_->end};
   env_->FaultPoint(fault_path, "after_journal_write");
   // Rotation is housekeeping: the records are written whatever it does. A failed rotation
-  // is tried again by the next append; a failed sync inside it is recorded in the shared
-  // state and the marker, so this caller's Sync reports it.
-  if (shm_->end >= segment_bytes_) (void)Rotate(fault_path);
+  // is tried again by the next append; a failed sync inside it is recorded in the state
+  // and the marker, so this caller's Sync reports it.
+  if (st_->end >= segment_bytes_) (void)Rotate(fault_path);
   return pos;
 }
 
@@ -373,11 +391,12 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
 Status Journal::Rotate(std::string_view fault_path) {
   Status s = env_->DataSync(seg_fd_);
   if (!s.ok()) {
-    Store(shm_->sync_failed, std::uint64_t{1});
+    st_->sync_failed = 1;
+    (void)SaveState();
     (void)MarkNeedsRecovery("journal sync failed during segment rotation");
     return s.Annotate("syncing the journal");
   }
-  std::uint64_t next = shm_->next_txn;
+  std::uint64_t next = st_->next_txn;
   DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(next), O_WRONLY | O_CREAT, 0600));
   // The file's own fsync as well as the directory's: a FUSE file system (GlusterFS)
   // ignores a directory fsync but passes a file's on, and no record may go into a segment
@@ -387,68 +406,87 @@ Status Journal::Rotate(std::string_view fault_path) {
   DB_RETURN_IF_ERROR(synced);
   env_->FaultPoint(fault_path, "after_segment_create");
   DB_RETURN_IF_ERROR(env_->SyncDir(layout_.journal()));
-  BeginUpdate();
-  shm_->seg = next;
-  shm_->end = 0;
-  shm_->synced_seg = next;
-  shm_->synced_end = 0;
-  EndUpdate();
+  st_->seg = next;
+  st_->end = 0;
+  st_->synced_seg = next;
+  st_->synced_end = 0;
+  DB_RETURN_IF_ERROR(SaveState());
   rotated_ = true;
   return Status::Ok();
 }
 
 Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
-  auto synced = [&] { return JournalPos{Load(shm_->synced_seg), Load(shm_->synced_end)} >= pos; };
-  if (synced()) return Status::Ok();
-  ByteLock leader(env_, shm_fd_, kSyncLockByte);
+  // The leader lock first, the state after: whoever held the leader lock before us has
+  // published how far it synced by the time we get it, so one fdatasync serves everyone
+  // who was waiting (group commit).
+  ByteLock leader(env_, state_fd_, kSyncLockByte);
   DB_RETURN_IF_ERROR(leader.Lock(true));
-  if (Load(shm_->sync_failed)) {
-    return Status::IOError("the journal sync failed; run recover").set_maybe_applied();
+  JournalPos target;
+  {
+    ByteLock mutex(env_, state_fd_, kAppendLockByte);
+    DB_RETURN_IF_ERROR(mutex.Lock(true));
+    DB_RETURN_IF_ERROR(LoadState());
+    if (st_->sync_failed) {
+      return Status::IOError("the journal sync failed; run recover").set_maybe_applied();
+    }
+    if (JournalPos{st_->synced_seg, st_->synced_end} >= pos) return Status::Ok();
+    // Everything published up to now goes into this one fdatasync, for all waiters.
+    target = JournalPos{st_->seg, st_->end};
   }
-  if (synced()) return Status::Ok();
-  // Everything published up to now goes into this one fdatasync, for all waiters.
-  JournalPos target{Load(shm_->seg), Load(shm_->end)};
   // A rotation syncs the old segment whole before it publishes the new one, so seeing a
   // newer segment means `pos` is already durable.
   if (target.seg != pos.seg) return Status::Ok();
   DB_RETURN_IF_ERROR(EnsureSegmentOpen(target.seg));
   env_->FaultPoint(fault_path, "before_journal_sync");
   Status s = env_->DataSync(seg_fd_);
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
+  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  DB_RETURN_IF_ERROR(LoadState());
   if (!s.ok()) {
     // Never retried: after a failed fsync Linux may have dropped the dirty pages, so a
     // second success would prove nothing. Recovery re-reads what the disk really holds.
-    Store(shm_->sync_failed, std::uint64_t{1});
+    st_->sync_failed = 1;
+    (void)SaveState();
     (void)MarkNeedsRecovery(fmt::format("journal fdatasync failed: {}", s.message()));
     (void)env_->Close(seg_fd_);
     seg_fd_ = -1;
     return s.Annotate("syncing the journal").set_maybe_applied();
   }
-  // Publishing needs the mutex so it cannot interleave with a rotation's reset.
-  ByteLock mutex(env_, shm_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
-  if (JournalPos{shm_->synced_seg, shm_->synced_end} < target) {
-    BeginUpdate();
-    shm_->synced_seg = target.seg;
-    shm_->synced_end = target.offset;
-    EndUpdate();
+  if (JournalPos{st_->synced_seg, st_->synced_end} < target) {
+    st_->synced_seg = target.seg;
+    st_->synced_end = target.offset;
+    // Publishing is an optimisation for the other waiters: not publishing only makes them
+    // sync again. This caller's records are durable either way.
+    (void)SaveState();
   }
   return Status::Ok();
 }
 
 JournalPos Journal::End() const {
-  if (shm_ != nullptr) return JournalPos{Load(shm_->seg), Load(shm_->end)};
+  if (state_fd_ >= 0) {
+    if (Status s = LockedSnapshot(); s.ok()) return JournalPos{st_->seg, st_->end};
+  }
   auto segs = Segments();
   if (!segs.ok() || segs->empty()) return JournalPos{};
   auto info = env_->Stat(SegmentPath(segs->back()));
   return JournalPos{segs->back(), info.ok() ? info->size : 0};
 }
 
+Status Journal::LockedSnapshot() const {
+  ByteLock mutex(env_, state_fd_, kAppendLockByte);
+  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  DB_RETURN_IF_ERROR(LoadState());
+  return const_cast<Journal*>(this)->CatchUp();
+}
+
 AccountId Journal::max_id() const {
-  return shm_ != nullptr ? static_cast<AccountId>(Load(shm_->max_id)) : 0;
+  if (state_fd_ < 0 || !LockedSnapshot().ok()) return 0;
+  return static_cast<AccountId>(st_->max_id);
 }
 
 std::uint64_t Journal::account_count() const {
-  return shm_ != nullptr ? Load(shm_->account_count) : 0;
+  if (state_fd_ < 0 || !LockedSnapshot().ok()) return 0;
+  return st_->account_count;
 }
 
 Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const {
@@ -559,9 +597,9 @@ Result<Record> Journal::FindTxn(std::uint64_t txn) const {
 }
 
 Status Journal::LockCheckpoint(bool wait) {
-  return env_->LockByte(shm_fd_, kCheckpointLockByte, wait);
+  return env_->LockByte(state_fd_, kCheckpointLockByte, wait);
 }
 
-void Journal::UnlockCheckpoint() { (void)env_->UnlockByte(shm_fd_, kCheckpointLockByte); }
+void Journal::UnlockCheckpoint() { (void)env_->UnlockByte(state_fd_, kCheckpointLockByte); }
 
 }  // namespace drovebank

@@ -423,13 +423,9 @@ class Posix final : public Env {
     return fl.l_type != F_UNLCK;
   }
 
-  Result<void*> MapShared(int fd, size_t len) override {
-    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) return ErrnoStatus(errno, "mmap");
-    return p;
+  Result<int> OpenBootFile(const std::string& path) override {
+    return Open(path, O_RDWR | O_CREAT, 0600);
   }
-
-  void Unmap(void* addr, size_t len) override { ::munmap(addr, len); }
 
   void FaultPoint(std::string_view, std::string_view) override {}
 

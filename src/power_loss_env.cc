@@ -15,7 +15,6 @@
 #include "drovebank/power_loss_env.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,7 +211,6 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   explicit PowerLossEnvImpl(Env* base) : base_(base) {}
   ~PowerLossEnvImpl() override {
     ReleasePins();
-    for (const auto& [addr, m] : maps_) ::close(m.dup);
   }
 
   Result<int> Open(const std::string& path, int flags, unsigned mode) override {
@@ -442,30 +440,12 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (lost_) return PowerLost();
     return base_->ByteLocked(fd, offset);
   }
-  Result<void*> MapShared(int fd, size_t len) override {
+  Result<int> OpenBootFile(const std::string& path) override {
     if (lost_) return PowerLost();
-    DB_ASSIGN_OR_RETURN(void* addr, base_->MapShared(fd, len));
+    DB_ASSIGN_OR_RETURN(int fd, Open(path, O_RDWR | O_CREAT, 0600));
     std::lock_guard<std::mutex> lock(mu_);
-    // A duplicate descriptor, to learn the file's size when the mapping is detached.
-    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) {
-      Status s = Errno(errno, "dup", fmt::format("fd {}", fd));
-      base_->Unmap(addr, len);
-      return s;
-    }
-    maps_[addr] = Mapping{len, dup};
-    return addr;
-  }
-  void Unmap(void* addr, size_t len) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = maps_.find(addr);
-      if (it != maps_.end()) {
-        ::close(it->second.dup);
-        maps_.erase(it);
-      }
-    }
-    base_->Unmap(addr, len);
+    boot_files_.insert(Normalize(path));
+    return fd;
   }
 
   void FaultPoint(std::string_view path, std::string_view step) override {
@@ -486,8 +466,14 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     std::lock_guard<std::mutex> lock(mu_);
     if (lost_) return loss_status_;
     lost_ = true;
-    loss_status_ = DetachMappings();
-    if (loss_status_.ok()) loss_status_ = Restore();
+    loss_status_ = Restore();
+    // The reboot: what belonged to the old boot goes, as the new boot id would make the
+    // journal ignore it. Which content survived in it is then beside the point.
+    for (const std::string& p : boot_files_) {
+      if (::unlink(p.c_str()) != 0 && errno != ENOENT && loss_status_.ok()) {
+        loss_status_ = Errno(errno, "reboot unlink", p);
+      }
+    }
     ReleasePins();
     inodes_.clear();
     paths_.clear();
@@ -518,10 +504,6 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   };
   // For each name the env changed in a directory: what it durably names (nullopt: nothing).
   using DurableNames = std::map<std::string, std::optional<Entry>>;
-  struct Mapping {
-    size_t len = 0;
-    int dup = -1;
-  };
   struct Arm {
     std::string path;
     std::string step;
@@ -654,30 +636,6 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     }
   }
 
-  // The store keeps running until its next call fails and may still store through a
-  // mapping; that must not reach the restored files. Each shared mapping is replaced, at
-  // the same address, by private anonymous memory holding the same bytes, so the store's
-  // pointers stay valid and Unmap still works.
-  Status DetachMappings() {
-    Status result;
-    for (auto& [addr, m] : maps_) {
-      struct stat st;
-      size_t n = 0;
-      if (::fstat(m.dup, &st) == 0) n = std::min(m.len, static_cast<size_t>(st.st_size));
-      std::string copy(static_cast<const char*>(addr), n);  // pages past EOF would fault
-      void* p = ::mmap(addr, m.len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
-      if (p == MAP_FAILED) {
-        if (result.ok()) result = Errno(errno, "detach mapping", fmt::format("of fd {}", m.dup));
-      } else {
-        std::memcpy(addr, copy.data(), n);
-      }
-      ::close(m.dup);
-    }
-    maps_.clear();
-    return result;
-  }
-
   void ReleasePins() {
     for (const auto& [key, fd] : pins_) ::close(fd);
     pins_.clear();
@@ -769,7 +727,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   std::map<InoKey, int> pins_;
   std::map<std::string, DurableNames> dirs_;
   std::map<int, OpenFile> fds_;
-  std::map<void*, Mapping> maps_;  // live MapShared mappings
+  std::set<std::string> boot_files_;  // opened by OpenBootFile: gone at the reboot
   Arm arm_;
 };
 

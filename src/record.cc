@@ -132,6 +132,7 @@ std::string RecordJson(const Record& r) {
             {"req", r.request},   {"ops", ops},        {"accounts", accounts}};
   // Only when set: the records of every other write keep their exact bytes.
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
+  if (!r.key.empty()) j["key_prev"] = r.key_prev;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -152,6 +153,13 @@ Result<Record> ParseRecordJson(std::string_view text) {
     }
     if (!j.at("ops").is_array() || !j.at("accounts").is_array()) {
       return Status::Corruption("record ops or accounts are not arrays");
+    }
+    // Absent in records written before keys/index (their keys have key files): 0 ends
+    // the slot's chain there, which is where those files take over.
+    if (j.contains("key_prev")) {
+      if (r.key.empty()) return Status::Corruption("record chains a key it does not have");
+      r.key_prev = Int<std::uint64_t>(j.at("key_prev"));
+      if (r.key_prev != 0 && r.key_prev >= r.txn) return Status::Corruption("record's key chain does not go back");
     }
     if (j.contains("reserve_ids")) {
       r.reserve_ids = Int<AccountId>(j.at("reserve_ids"));

@@ -1,5 +1,7 @@
 #include "drovebank/recovery.h"
 
+#include "key_index.h"
+
 #include <fcntl.h>
 
 #include <algorithm>
@@ -79,6 +81,10 @@ Status MigrateFormat1Locks(Env* env, const Layout& layout, LockTable* table, Rec
     r->notes.push_back(fmt::format("converted the format 1 lock file locks/{} into a repair flag",
                                    EscapeForTerminal(n)));
   }
+  // The shared mapping earlier builds kept (journal/state replaces it); nothing reads it.
+  Status gone = env->Unlink(layout.journal() + "/shm");
+  if (gone.ok()) r->notes.push_back("removed journal/shm, which this version no longer uses");
+  if (!gone.ok() && gone.code() != Code::kNotFound) return gone;
   return Status::Ok();
 }
 
@@ -201,10 +207,14 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   } else {
     for (auto& [id, state] : NewestStates(*records)) DB_RETURN_IF_ERROR(compare(state));
   }
+  KeyIndex keys(env, layout.KeyIndexPath());
   for (const Record& rec : *records) {
-    if (!rec.key.empty() && !env->Stat(layout.KeyPath(rec.key)).ok()) {
+    if (rec.key.empty()) continue;
+    auto head = keys.Head(KeySlot(rec.key).offset);
+    if (!head.ok() || *head < rec.txn) {
       ++r->files_repaired;
-      r->notes.push_back(fmt::format("key file of '{}' is missing", rec.key));
+      r->notes.push_back(fmt::format("keys/index does not reach the record of key '{}' (txn {})",
+                                     rec.key, rec.txn));
     }
   }
   if (o.full) {
@@ -234,20 +244,24 @@ Status VerifyAll(const RecoverOptions& o, Env* env, Store* store, RecoverReport*
   DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, journal.max_id()));
   std::vector<AccountId> differing;
   size_t checked = 0, rebuilt = 0;
-  DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record& rec) {
+  DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record&) {
     if (o.progress) o.progress(++checked, total);
     DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyState(state, /*wait=*/true));
     rebuilt += wrote;
-    if (!rec.key.empty()) {
-      DB_ASSIGN_OR_RETURN(bool key_wrote, store->ApplyKey(rec, /*wait=*/true));
-      rebuilt += key_wrote;
-    }
     if (wrote) return Status::Ok();
     // ApplyState keeps a readable file at or past the journal's version; one that is
     // not the journal's state is looked at again below.
     auto text = env->ReadFile(layout.AccountPath(state.id));
     auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
     if (cur.ok() && !(*cur == state)) differing.push_back(state.id);
+    return Status::Ok();
+  }));
+  // keys/index from every keyed record: a slot must name its newest one, which may be in
+  // any record, not only in some account's newest.
+  DB_RETURN_IF_ERROR(journal.ForEach(JournalPos{}, journal.End(), [&](Record& rec, JournalPos) {
+    if (rec.key.empty()) return Status::Ok();
+    DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyKey(rec, /*wait=*/true));
+    rebuilt += wrote;
     return Status::Ok();
   }));
   r->files_repaired += rebuilt;

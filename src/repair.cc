@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "drovebank/store.h"
+
+#include "key_index.h"
 #include "parallel.h"
 
 namespace drovebank {
@@ -63,21 +65,19 @@ Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
   return wrote;
 }
 
-// Every key of the journal tail that maps to this slot gets its key file: two keys can
-// share a slot, and the flag does not say which of them was in flight.
+// The slot is pointed at the newest keyed record of the journal tail that maps to it: the
+// flag does not say which key was in flight, and the newest record chains to the rest.
 Result<bool> Store::RepairKeySlot(LockFile* held) {
-  std::map<std::string, std::string> encoded;
+  // Records before the checkpoint are in the index already: the checkpoint synced it.
+  std::uint64_t newest = 0;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
-    if (!r.key.empty() && KeySlot(r.key) == held->slot() && encoded.count(r.key) == 0) {
-      encoded.emplace(r.key, EncodeRecord(r));
-    }
+    if (!r.key.empty() && KeySlot(r.key) == held->slot()) newest = std::max(newest, r.txn);
     return Status::Ok();
   }));
+  DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(held->slot().offset));
   bool wrote = false;
-  for (const auto& [key, line] : encoded) {
-    if (env_->Stat(layout_.KeyPath(key)).ok()) continue;
-    DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(key), 0700));
-    DB_RETURN_IF_ERROR(held->InstallAt(layout_.KeyPath(key), line));
+  if (newest > head) {
+    DB_RETURN_IF_ERROR(key_index_->SetHead(held->slot().offset, newest));
     wrote = true;
     env_->FaultPoint("repair", "after_install");
   }
@@ -169,14 +169,18 @@ Result<bool> Store::ApplyState(const Account& state, bool wait) {
 }
 
 Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
-  if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
-  LockFile lock(locks_.get(), KeySlot(rec.key), layout_.KeyLock(rec.key));
+  LockSlot slot = KeySlot(rec.key);
+  DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(slot.offset));
+  if (head >= rec.txn) return false;
+  LockFile lock(locks_.get(), slot, layout_.KeyLock(rec.key));
   Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
   if (s.code() == Code::kBusy && !wait) return false;
   DB_RETURN_IF_ERROR(s);
-  if (env_->Stat(layout_.KeyPath(rec.key)).ok()) return false;
-  DB_RETURN_IF_ERROR(env_->MakeDir(layout_.KeyDir(rec.key), 0700));
-  DB_RETURN_IF_ERROR(lock.Install(EncodeRecord(rec)));
+  DB_ASSIGN_OR_RETURN(head, key_index_->Head(slot.offset));
+  if (head >= rec.txn) return false;
+  // Why the newest wins: the chain runs back from the newest record through key_prev,
+  // so a slot pointing at an older record would hide every key committed after it.
+  DB_RETURN_IF_ERROR(key_index_->SetHead(slot.offset, rec.txn));
   return true;
 }
 
@@ -273,7 +277,7 @@ Status Store::Checkpoint(bool wait) {
                        for (const RecordAccount& ra : r.accounts) {
                          files.insert(layout_.AccountPath(ra.state.id));
                        }
-                       if (!r.key.empty()) files.insert(layout_.KeyPath(r.key));
+                       if (!r.key.empty()) files.insert(layout_.KeyIndexPath());
                      }).status());
   env_->FaultPoint("checkpoint", "after_verify");
   DB_RETURN_IF_ERROR(SyncFiles(std::vector<std::string>(files.begin(), files.end())));

@@ -5,8 +5,44 @@
 #include <algorithm>
 
 #include "commit.h"
+#include "key_index.h"
 
 namespace drovebank {
+
+Store::Store(Env* env, Layout layout, LockWait wait)
+    : env_(env),
+      layout_(std::move(layout)),
+      lock_wait_(std::move(wait)),
+      key_index_(std::make_unique<KeyIndex>(env_, layout_.KeyIndexPath())) {}
+
+Store::~Store() = default;
+
+Result<std::optional<Record>> Store::FindKeyed(std::string_view key) {
+  DB_ASSIGN_OR_RETURN(std::uint64_t txn, key_index_->Head(KeySlot(key).offset));
+  while (txn != 0) {
+    auto rec = journal_->FindTxn(txn);
+    if (!rec.ok()) {
+      return Status::Corruption(fmt::format(
+          "keys/index names txn {} for key '{}', which the journal cannot give ({}); run "
+          "recover --full",
+          txn, key, rec.status().message()));
+    }
+    if (rec->key == key) return std::optional<Record>(std::move(rec).value());
+    if (rec->key_prev >= txn) return Status::Corruption("a key chain in the journal loops");
+    txn = rec->key_prev;
+  }
+  // Keys committed by builds before keys/index each have a file.
+  auto text = env_->ReadFile(layout_.KeyPath(key));
+  if (!text.ok()) {
+    if (text.status().code() == Code::kNotFound) return std::optional<Record>();
+    return text.status();
+  }
+  std::string_view t = *text;
+  if (!t.empty() && t.back() == '\n') t.remove_suffix(1);
+  auto rec = DecodeRecordLine(t);
+  if (!rec.ok()) return Status::Corruption(fmt::format("{} is corrupt", layout_.KeyPath(key)));
+  return std::optional<Record>(std::move(rec).value());
+}
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.read_only) return OpenReadOnly(options);

@@ -121,5 +121,52 @@ TEST_CASE("protocol: a deposit or a withdrawal killed at any step, recover kille
         {"", "recover:after_replay", "repair:after_install"}, false);
 }
 
+TEST_CASE("protocol: a keyed deposit killed at any step, then the same key again: applied "
+          "exactly once",
+          "[protocol][faults][keys]") {
+  std::vector<std::pair<std::string, int>> steps = kSingleSteps;
+  steps.push_back({"after_key_index", 1});
+  for (const auto& [step, hit] : steps) {
+    for (std::string rf : {"", "repair:after_install", "repair:before_clear",
+                                  "recover:after_replay"}) {
+      CAPTURE(step, rf);
+      TempDir t;
+      std::string dir = t / "data";
+      REQUIRE(Drovebank(dir, {"open", "A", "A", "100"}).exit_code == 0);
+      REQUIRE(Drovebank(dir, {"open", "B", "B", "100"}).exit_code == 0);
+      // Another key first, so the slot's chain and the index are not empty.
+      REQUIRE(Drovebank(dir, {"deposit", "1", "1", "--txn", "earlier"}).exit_code == 0);
+      std::vector<std::string> keyed = {"deposit", "2", "7", "--txn", "pay-42"};
+      ProgramResult killed = Drovebank(dir, keyed, Fault("deposit:" + step + ":crash", hit));
+      REQUIRE(killed.exit_code == kFaultCrashExitCode);
+      if (!rf.empty()) {
+        ProgramResult r = testing::Recover(dir, {}, Fault(rf + ":crash"));
+        CHECK((r.exit_code == kFaultCrashExitCode || r.exit_code == 0));
+      }
+      // The user retries, as the key is there for: applied now, or found applied.
+      ProgramResult again = Drovebank(dir, keyed);
+      INFO(again.out << again.err);
+      REQUIRE(again.exit_code == 0);
+      ProgramResult other = Drovebank(dir, {"deposit", "2", "8", "--txn", "pay-42"});
+      CHECK(other.exit_code == 3);
+      CHECK(Drovebank(dir, {"deposit", "1", "1", "--txn", "earlier"}).exit_code == 0);
+      ProgramResult rec = testing::Recover(dir);
+      INFO(rec.out << rec.err);
+      REQUIRE(rec.exit_code == 0);
+      ProgramResult check = testing::Recover(dir, {"--check"});
+      INFO(check.out);
+      CHECK(check.exit_code == 0);
+      CHECK(testing::Leftovers(dir).empty());
+      CHECK(BalanceOf(dir, 1) == kA + 100);
+      CHECK(BalanceOf(dir, 2) == kB + 700);
+      // And once more after recover, when only the journal and keys/index remember it.
+      ProgramResult late = Drovebank(dir, {"--json", "deposit", "2", "7", "--txn", "pay-42"});
+      INFO(late.out << late.err);
+      CHECK(late.exit_code == 0);
+      CHECK(BalanceOf(dir, 2) == kB + 700);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace drovebank

@@ -258,7 +258,7 @@ TEST_CASE("corruption: files the journal cannot rebuild are quarantined, never d
 
 // A store whose last journal record was written by a process that crashed before the
 // sync (so it was never acknowledged), and the offset where that record starts. Removing
-// journal/shm makes the next process read the journal as after a reboot, which is when a
+// journal/state makes the next process read the journal as after a reboot, which is when a
 // torn write can be found.
 std::string CrashedStore(const TempDir& tmp, size_t* last_start) {
   std::string base = tmp / "base";
@@ -268,7 +268,7 @@ std::string CrashedStore(const TempDir& tmp, size_t* last_start) {
                                   {{"DROVEBANK_FAULT", "deposit:after_journal_write:crash"}});
   REQUIRE(crash.exit_code == 86);
   REQUIRE(Slurp(base + "/" + kSegment).size() > *last_start + 100);
-  fs::remove(base + "/journal/shm");
+  fs::remove(base + "/journal/state");
   return base;
 }
 
@@ -334,7 +334,7 @@ TEST_CASE("corruption: a damaged middle journal record stops everything, nothing
   TempDir tmp;
   std::string base = tmp / "base";
   MakeStore(base);
-  fs::remove(base + "/journal/shm");
+  fs::remove(base + "/journal/state");
   const std::string seg = Slurp(base + "/" + kSegment);
   std::vector<size_t> starts = RecordStarts(seg);
   REQUIRE(starts.size() == 6);

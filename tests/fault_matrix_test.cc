@@ -346,7 +346,7 @@ TEST_CASE(
       REQUIRE(power->power_loss_status().ok());
     }
     // The reboot: the shared state lived in memory (see docs/RELIABILITY.md).
-    fs::remove(dir + "/journal/shm");
+    fs::remove(dir + "/journal/state");
     auto s = OpenWith(dir, PosixEnv(), kSegmentBytes);
     auto seen = States(*s, ids);
     CHECK(seen == (committed ? after : before));

@@ -41,8 +41,7 @@ class ForwardingEnv : public Env {
   Status UnlockByte(int fd, std::uint64_t o) override { return b_->UnlockByte(fd, o); }
   Status WaitLockByte(int fd, std::uint64_t o) override { return b_->WaitLockByte(fd, o); }
   Result<bool> ByteLocked(int fd, std::uint64_t o) override { return b_->ByteLocked(fd, o); }
-  Result<void*> MapShared(int fd, size_t n) override { return b_->MapShared(fd, n); }
-  void Unmap(void* a, size_t n) override { b_->Unmap(a, n); }
+  Result<int> OpenBootFile(const std::string& p) override { return b_->OpenBootFile(p); }
   void FaultPoint(std::string_view path, std::string_view step) override {
     b_->FaultPoint(path, step);
   }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -86,7 +88,7 @@ TEST_CASE("store: reserved ids are never allocated, across a restart and a check
     REQUIRE(s->ReserveIds(15, "import").ok());
   }
   // A reboot: the shared state is rebuilt from the journal alone.
-  std::filesystem::remove(dir / "data/journal/shm");
+  std::filesystem::remove(dir / "data/journal/state");
   {
     auto s = OpenStore(dir);
     CHECK(MustOpen(*s, 100) == 16);
@@ -94,7 +96,7 @@ TEST_CASE("store: reserved ids are never allocated, across a restart and a check
     REQUIRE(s->Checkpoint(/*wait=*/true).ok());
   }
   // After a checkpoint the reservation lives on in CHECKPOINT's max_id.
-  std::filesystem::remove(dir / "data/journal/shm");
+  std::filesystem::remove(dir / "data/journal/state");
   auto s = OpenStore(dir);
   CHECK(MustOpen(*s, 100) == 21);
 }
@@ -212,6 +214,108 @@ TEST_CASE("store: an idempotency key replays the original and refuses another re
   auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 701)}, "k-1"}, "deposit");
   REQUIRE_FALSE(other.ok());
   CHECK(other.status().code() == Code::kKeyReused);
+  CHECK(Balance(*s, a) == 700);
+}
+
+// Keys whose CRC-32 falls in one key slot: they share the slot's lock and its chain.
+std::vector<std::string> KeysOfOneSlot(size_t n) {
+  std::map<std::uint64_t, std::vector<std::string>> by_slot;
+  for (int i = 0;; ++i) {
+    std::string k = "k" + std::to_string(i);
+    auto& same = by_slot[KeySlot(k).offset];
+    same.push_back(k);
+    if (same.size() == n) return same;
+  }
+}
+
+void ZeroIndexSlot(const TempDir& dir, const std::string& key) {
+  std::fstream f(dir / "data/keys/index", std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f);
+  f.seekp(static_cast<std::streamoff>(KeySlot(key).offset * 8));
+  f.write("\0\0\0\0\0\0\0\0", 8);
+}
+
+TEST_CASE("store: keys that share a slot each find their own record through the journal",
+          "[store][keys]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 0);
+  std::vector<std::string> keys = KeysOfOneSlot(3);
+  std::vector<std::uint64_t> txns;
+  // One key alone, then two in one group: the group chains its second to its first.
+  auto one = s->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, keys[0]}, "deposit");
+  REQUIRE(one.ok());
+  txns.push_back(one->record.txn);
+  auto group = s->CommitGroup({Event{{Money(OpKind::kDeposit, a, 2)}, keys[1]},
+                               Event{{Money(OpKind::kDeposit, a, 3)}, keys[2]}},
+                              "batch");
+  REQUIRE(group.ok());
+  for (const EventResult& r : *group) txns.push_back(r.record.txn);
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      CAPTURE(reopen, i);
+      auto again =
+          s->Commit(Event{{Money(OpKind::kDeposit, a, static_cast<Cents>(i + 1))}, keys[i]},
+                    "deposit");
+      REQUIRE(again.ok());
+      CHECK(again->replayed);
+      CHECK(again->record.txn == txns[i]);
+      auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 9)}, keys[i]}, "deposit");
+      CHECK(other.status().code() == Code::kKeyReused);
+    }
+    s.reset();
+    s = OpenStore(dir);
+  }
+  CHECK(Balance(*s, a) == 6);
+}
+
+TEST_CASE("store: a key whose index update was lost is found again by the slot's repair",
+          "[store][keys]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 0);
+  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-lost"}, "deposit");
+  REQUIRE(first.ok());
+  s.reset();
+  // What a writer killed between its journal sync and its index update leaves: the slot
+  // flagged, the index not pointing at the record.
+  ZeroIndexSlot(dir, "k-lost");
+  {
+    auto locks = LockTable::Open(DefaultEnv(), Layout(dir / "data"), false);
+    REQUIRE(locks.ok());
+    REQUIRE((*locks)->SetNeedsRepair(KeySlot("k-lost"), true).ok());
+  }
+  s = OpenStore(dir);
+  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-lost"}, "deposit");
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->record.txn == first->record.txn);
+  CHECK(Balance(*s, a) == 700);
+}
+
+TEST_CASE("store: a key file written by an earlier build still replays its record",
+          "[store][keys]") {
+  TempDir dir;
+  auto s = OpenStore(dir);
+  AccountId a = MustOpen(*s, 0);
+  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-old"}, "deposit");
+  REQUIRE(first.ok());
+  s.reset();
+  // The earlier build kept the record in keys/XX/KEY.json and had no keys/index.
+  Layout layout(dir / "data");
+  std::filesystem::create_directories(layout.KeyDir("k-old"));
+  Record old = first->record;
+  old.key_prev = 0;
+  {
+    std::ofstream f(layout.KeyPath("k-old"));
+    f << EncodeRecord(old);
+  }
+  std::filesystem::remove(layout.KeyIndexPath());
+  s = OpenStore(dir);
+  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-old"}, "deposit");
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->record.txn == first->record.txn);
   CHECK(Balance(*s, a) == 700);
 }
 
@@ -415,7 +519,8 @@ class InodeCountingEnv final : public testing::ForwardingEnv {
   int creates = 0, renames = 0, unlinks = 0, exchanges = 0;
 };
 
-TEST_CASE("store: a steady-state deposit or transfer allocates and frees no inode", "[store]") {
+TEST_CASE("store: a steady-state deposit, transfer or keyed deposit allocates and frees no inode",
+          "[store]") {
   TempDir dir;
   InodeCountingEnv env;
   StoreOptions o;
@@ -425,8 +530,9 @@ TEST_CASE("store: a steady-state deposit or transfer allocates and frees no inod
   REQUIRE(s.ok());
   AccountId a = MustOpen(**s, 100);
   AccountId b = MustOpen(**s, 100);
-  // The first write after an open makes this process's spare once.
-  REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, ""}, "deposit").ok());
+  // The first write after an open makes this process's spare once, the first keyed one
+  // keys/index.
+  REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-first"}, "deposit").ok());
   for (int round = 0; round < 3; ++round) {
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
     REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
@@ -440,8 +546,17 @@ TEST_CASE("store: a steady-state deposit or transfer allocates and frees no inod
     CHECK(env.renames == 0);
     CHECK(env.unlinks == 0);
     CHECK(env.exchanges == 2);
+    // A keyed commit: the key is found, and kept, through the journal and keys/index.
+    env.creates = env.renames = env.unlinks = env.exchanges = 0;
+    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-" + std::to_string(round)},
+                         "deposit")
+                .ok());
+    CHECK(env.creates == 0);
+    CHECK(env.renames == 0);
+    CHECK(env.unlinks == 0);
+    CHECK(env.exchanges == 1);
   }
-  CHECK(Balance(**s, a) == 100 + 1 + 3 * 5 - 3 * 2);
+  CHECK(Balance(**s, a) == 100 + 1 + 3 * 5 - 3 * 2 + 3);
 }
 
 }  // namespace

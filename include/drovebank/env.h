@@ -90,9 +90,10 @@ class Env {
   // on a read-only descriptor, takes nothing.
   virtual Result<bool> ByteLocked(int fd, std::uint64_t offset) = 0;
 
-  // Maps `len` bytes of the file shared and read-write. The mapping lives until Unmap.
-  virtual Result<void*> MapShared(int fd, size_t len) = 0;
-  virtual void Unmap(void* addr, size_t len) = 0;
+  // Opens read-write, creating it (0600) if missing, a file whose content means something
+  // only during this boot (the journal's state): nothing relies on it being durable, and a
+  // model of a power loss loses it with the reboot.
+  virtual Result<int> OpenBootFile(const std::string& path) = 0;
 
   // A named fault point: `path` is the write path ("deposit", "checkpoint", "recover"),
   // `step` the step within it ("after_journal_sync"). The real Env does nothing; a fault

@@ -9,8 +9,8 @@
 //       enospc     the next Env call fails with ENOSPC
 //       powerloss  the machine loses power and reboots: everything the process wrote but
 //                  did not make durable is reverted (PowerLossEnv, tracking from process
-//                  start: what existed before counts as durable), files it mapped shared
-//                  (journal/shm: kernel memory, never disk) are removed the way a reboot
+//                  start: what existed before counts as durable), this boot's files
+//                  (journal/state, see Env::OpenBootFile) are removed the way a reboot
 //                  invalidates them, then it exits at once with code 86
 //   DROVEBANK_FAULT_HIT=N            fire at the N-th time the point is reached (default 1)
 //   DROVEBANK_FAULT_TRACE=FILE       append every fault point reached to FILE, one

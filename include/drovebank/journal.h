@@ -4,10 +4,11 @@
 // Files in DATA/journal/:
 //   NNNNNNNNNNNNNNNN.log  segments, named by the first transaction number they may hold
 //   CHECKPOINT            how far the account files are known durable (record.h framing)
-//   shm                   shared state of the processes of this boot (mmap'd, never fsync'd):
-//                         next txn, the active segment and its end, how far it is synced.
-//                         Its bytes 100..102 carry OFD locks: the append mutex, the sync
-//                         leader, and the checkpointer.
+//   state                 this boot's summary of the journal (never fsync'd, read and written
+//                         with pread/pwrite under the append mutex): next txn, the active
+//                         segment and how far it is written and synced. The segment file
+//                         is checked against it at every append. Its bytes 100..102 carry
+//                         OFD locks: the append mutex, the sync leader, and the checkpointer.
 #pragma once
 
 #include <compare>
@@ -120,25 +121,27 @@ class Journal {
   std::string SegmentPath(std::uint64_t seg) const;
 
  private:
-  struct Shm;
+  struct State;
   Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes);
   Status Attach();
-  bool ShmValid() const;
+  // Each needs the append mutex held.
+  Status LoadState() const;  // reads journal/state into st_, rebuilding it if not this boot's
+  Status SaveState();
+  Status CatchUp();  // adopts records past st_->end; Corruption if the segment shrank
+  Status LockedSnapshot() const;
   Status Initialize();
   Status EnsureSegmentOpen(std::uint64_t seg);
   Status AdoptTail(std::uint64_t size);
   Status Rotate(std::string_view fault_path);
   Status MarkNeedsRecovery(std::string_view why);
   Result<std::string> ReadSegment(std::uint64_t seg) const;
-  void BeginUpdate();
-  void EndUpdate();
 
   Env* env_;
   Layout layout_;
   ReplayFn replay_;
   std::uint64_t segment_bytes_;
-  int shm_fd_ = -1;
-  Shm* shm_ = nullptr;
+  int state_fd_ = -1;
+  std::unique_ptr<State> st_;  // valid while the append mutex is held, after LoadState
   int seg_fd_ = -1;
   std::uint64_t seg_open_ = 0;
   bool rotated_ = false;

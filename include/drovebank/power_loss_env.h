@@ -24,12 +24,12 @@
 // must reappear are recreated as new inodes with the same permission bits.
 //
 // Limits: descriptors not opened through this env are not modelled; renaming a directory is
-// refused (InvalidArgument); stores through a MapShared mapping are durable like writes, at the next Sync of the file;
-// contents are held in memory (meant for small test trees); hard links made outside the env
-// are not modelled (two durable names of one inode come back as two files); the restore
-// itself does not fsync; the process stays on the same boot, so state keyed by boot id
-// (the journal's shm file) is not invalidated the way a reboot would. Thread-safe, but a
-// power loss racing with calls on other threads is not meaningful.
+// refused (InvalidArgument); contents are held in memory (meant for small test trees); hard
+// links made outside the env are not modelled (two durable names of one inode come back as
+// two files); the restore itself does not fsync. The process stays on the same boot id, so
+// the reboot is modelled by removing every file opened through OpenBootFile (the journal's
+// state). Thread-safe, but a power loss racing with calls on other threads is not
+// meaningful.
 #pragma once
 
 #include <memory>
@@ -42,10 +42,8 @@ namespace drovebank {
 class PowerLossEnv : public Env {
  public:
   // Reverts the real tree to the durable state (see above). From then on every call fails
-  // with IOError "power lost" (Close still closes the descriptor, Unmap still unmaps): the
-  // test discards the store and reopens the directory with a fresh env, whose baseline is
-  // the restored tree. Live MapShared mappings are first detached from their files (same
-  // address, same bytes, private memory), so stores through them no longer reach the tree.
+  // with IOError "power lost" (Close still closes the descriptor): the test discards the
+  // store and reopens the directory with a fresh env, whose baseline is the restored tree.
   // A second call returns the result of the first.
   virtual Status SimulatePowerLoss() = 0;
 

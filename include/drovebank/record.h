@@ -49,6 +49,10 @@ struct Record {
   std::int64_t time_ms = 0;
   std::string key;      // idempotency key, may be empty
   std::string request;  // canonical request text, compared when a key is reused
+  // With a key: the txn of the previous record whose key falls in the same key slot (0:
+  // none), the chain keys/index starts (src/key_index.h). kPrevInGroup | index before
+  // Journal::Append numbers the group, as for RecordAccount::prev_txn.
+  std::uint64_t key_prev = 0;
   std::vector<Op> ops;
   std::vector<RecordAccount> accounts;
   // Account ids 1..reserve_ids count as used: no open is ever given one of them by

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,11 @@ struct HistoryEntry {
   Cents balance_after = 0;
 };
 
+class KeyIndex;
+
 class Store {
  public:
+  ~Store();
   // Prepares the data directory (creating it, 0700, when missing) and opens the journal,
   // replaying committed records after a crash before anything is read. With
   // options.read_only, see StoreOptions::read_only.
@@ -135,7 +139,8 @@ class Store {
   // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
   // (false also when wait=false and a live writer holds the lock).
   Result<bool> ApplyState(const Account& state, bool wait);
-  // One key of ApplyRecords: writes the key file of `record` (which has a key) if missing.
+  // One key of ApplyRecords: under the key slot's lock, points the slot of keys/index at
+  // `record` (which has a key and is durable) unless it already names it or a newer one.
   Result<bool> ApplyKey(const Record& record, bool wait);
 
   // Every record after the checkpoint (what a crash may have left unapplied), made
@@ -173,8 +178,10 @@ class Store {
 
  private:
   friend class CommitProtocol;
-  Store(Env* env, Layout layout, LockWait wait) : env_(env), layout_(std::move(layout)),
-                                                  lock_wait_(std::move(wait)) {}
+  Store(Env* env, Layout layout, LockWait wait);
+  // The record committed under `key`, if any: the slot's chain in keys/index, then the
+  // key file an older build wrote. Call with the key's slot held (and repaired).
+  Result<std::optional<Record>> FindKeyed(std::string_view key);
   // The account file, decoded; a corrupt one is Corruption, and marks the store when
   // `mark` (pass false only for a read without the account's lock, which may be torn).
   Result<Account> ReadAccount(AccountId id, bool mark = true);
@@ -205,6 +212,7 @@ class Store {
   LockWait lock_wait_;
   std::uint64_t warm_from_accounts_ = 0;
   std::unique_ptr<LockTable> locks_;
+  std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
   bool read_only_ = false;

@@ -1,0 +1,42 @@
+// keys/index: for each key slot (lockfile.h KeySlot), the txn of the newest journal
+// record committed under a key of that slot. Each keyed record names the slot's previous
+// one (Record::key_prev), so a key is found by walking that chain through the journal:
+// no file per key, no inode per keyed commit. docs/FORMAT.md has the layout.
+//
+// The index is derived from the journal, like an account file: a writer updates a slot
+// after its record is durable and under the slot's lock, a checkpoint fdatasyncs the file
+// before it advances, and a repair or replay sets a slot from the journal tail.
+#pragma once
+
+#include <cstdint>
+
+#include "drovebank/env.h"
+#include "drovebank/status.h"
+
+namespace drovebank {
+
+class KeyIndex {
+ public:
+  KeyIndex(Env* env, std::string path) : env_(env), path_(std::move(path)) {}
+  ~KeyIndex();
+  KeyIndex(const KeyIndex&) = delete;
+  KeyIndex& operator=(const KeyIndex&) = delete;
+
+  // The newest keyed txn of the slot (0: none). A missing file holds no keys; a store
+  // that cannot be written is read through a read-only descriptor.
+  Result<std::uint64_t> Head(std::uint64_t slot);
+  // Sets the slot. Call with the slot's lock held, once the record `txn` is durable.
+  Status SetHead(std::uint64_t slot, std::uint64_t txn);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Status OpenFor(bool write);
+
+  Env* env_;
+  std::string path_;
+  int fd_ = -1;
+  bool writable_ = false;
+};
+
+}  // namespace drovebank
