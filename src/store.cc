@@ -92,9 +92,14 @@ Result<Account> Store::ReadAccount(AccountId id, bool mark) {
   }
   auto acct = DecodeAccountFile(*text, id);
   if (!acct.ok()) {
-    std::string why = fmt::format("{} is corrupt: {}", path, acct.status().message());
+    // A well-formed record whose checksum fails is almost always a hand edit (sed, a
+    // spreadsheet): say so, rather than leave the user to guess at disk damage.
+    bool edited = acct.status().message().ends_with("checksum mismatch");
+    std::string why =
+        edited ? fmt::format("{} was changed outside drovebank (checksum mismatch)", path)
+               : fmt::format("{} is corrupt: {}", path, acct.status().message());
     if (mark) (void)MarkNeedsRecovery(why);
-    return Status::Corruption(why + "; the store needs `recover`");
+    return Status::Corruption(why + (edited ? ": run `recover`" : "; the store needs `recover`"));
   }
   return acct;
 }

@@ -621,3 +621,23 @@ TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transac
   CHECK(r.exit_code == 0);
   CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "102.00");
 }
+
+TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outside drovebank",
+          "[cli][e2e][corrupt]") {
+  ScratchDir dir("drovebank-handedit");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(Db(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
+  std::string file = data + "/accounts/00/00/00/02.csv";
+  REQUIRE(std::system(("sed -i 's/,50.00,/,5000.00,/' '" + file + "'").c_str()) == 0);
+  for (bool ro : {true, false}) {
+    std::vector<std::string> args = {"show", "2"};
+    if (ro) args.push_back("--read-only");
+    RunResult r = Db(data, args);
+    INFO(r.err);
+    CHECK(r.exit_code == 5);
+    CHECK(Message(r) == file + " was changed outside drovebank (checksum mismatch): run `recover`");
+    CHECK(r.out.find("5000.00") == std::string::npos);
+  }
+}

@@ -37,7 +37,7 @@ struct StoreOptions {
   // refusing it: only `recover`, which then carries its old lock files over.
   bool upgrade = false;
   // Open an existing store only to read it (a backup, a snapshot, files this user cannot
-  // write, or --read-only): nothing is created or written, journal/shm included (the
+  // write, or --read-only): nothing is created or written, journal/state included (the
   // journal is opened with Journal::OpenReadOnly, the lock tables O_RDONLY). Commits are
   // refused. Open fails with NeedsRecovery when a read could not be exact without a
   // replay (a file behind the journal, a dead writer's repair flag).

@@ -65,7 +65,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   StoreOptions opts;
   opts.data_dir = dir;
   // Why decide here and not on the first failed write: a read must not create
-  // journal/shm or anything else in a store it cannot (or must not) write.
+  // journal/state or anything else in a store it cannot (or must not) write.
   opts.read_only = exists && (read_only || !Writable(dir));
   if (access != StoreAccess::kRead && opts.read_only) return ReadOnlyRefusal(dir);
   opts.lock_wait = extra_wait;
