@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,10 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   }
   bool exists = StoreExistsAt(dir);
   if (access == StoreAccess::kRead && !exists) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument(fmt::format("{} is not a directory", dir));
+    }
     return Status::InvalidArgument(fmt::format(
         "no drovebank store at {} (create one with 'drovebank -d {} open ...' or 'drovebank "
         "init{}')",
