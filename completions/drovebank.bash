@@ -44,7 +44,7 @@ _drovebank() {
     fi
 
     local commands="open show deposit withdraw transfer close list search history txn
-        import-legacy batch shell"
+        reverse import-legacy batch import-csv shell"
     local globals="-d --data-dir --json --lock-timeout --bail --help --version"
 
     case "$prev" in
@@ -52,7 +52,7 @@ _drovebank() {
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        --lock-timeout | --page | --page-size | --group-size | --txn | --account)
+        --lock-timeout | --page | --page-size | --group-size | --txn | --account | --memo)
             return
             ;;
     esac
@@ -84,7 +84,7 @@ _drovebank() {
     local n=0
     for ((i = cmd_at + 1; i < cword; i++)); do
         case "${words[i]}" in
-            --txn | --page | --page-size | --group-size | --account) ((i++)) ;;
+            --txn | --page | --page-size | --group-size | --account | --memo) ((i++)) ;;
             -*) ;;
             *) ((n++)) ;;
         esac
@@ -93,10 +93,12 @@ _drovebank() {
 
     local opts="--help"
     case "$cmd" in
-        deposit | withdraw | transfer) opts+=" --txn" ;;
+        deposit | withdraw | transfer) opts+=" --txn --memo" ;;
+        reverse) opts+=" --memo" ;;
         list | search | history) opts+=" --page --page-size" ;;
         import-legacy) opts+=" --group-size" ;;
         batch) opts+=" --account --parallel --group-size --no-auto-keys" ;;
+        import-csv) opts+=" --group-size --no-auto-keys" ;;
         shell) opts+=" --bail" ;;
     esac
     if [[ $cur == -* ]]; then
@@ -114,7 +116,7 @@ _drovebank() {
         import-legacy)
             ((n == 1)) && COMPREPLY=($(compgen -d -- "$cur"))
             ;;
-        batch)
+        batch | import-csv)
             ((n == 1)) && COMPREPLY=($(compgen -f -- "$cur"))
             ;;
     esac

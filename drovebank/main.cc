@@ -2,12 +2,15 @@
 #include "drovebank/batch_cmd.h"
 #include "drovebank/cli.h"
 #include "drovebank/import_cmd.h"
+#include "drovebank/reverse_cmd.h"
 #include "drovebank/shell.h"
 
 int main(int argc, char** argv) {
   drovebank::CliContext ctx;
   ctx.extensions.push_back(drovebank::AddImportLegacyCommand);
   ctx.extensions.push_back(drovebank::AddBatchCommand);
+  ctx.extensions.push_back(drovebank::AddImportCsvCommand);
+  ctx.extensions.push_back(drovebank::AddReverseCommand);
   drovebank::RegisterShell(ctx);
   return drovebank::RunCli(argc, argv, ctx);
 }

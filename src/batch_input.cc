@@ -22,20 +22,28 @@ std::uint64_t Fnv(std::uint64_t h, std::string_view bytes) {
   return h;
 }
 
-// The first byte that is not JSON white space, or 0.
+// The first byte that is not JSON white space, or 0. A UTF-8 byte order mark at the very
+// start is skipped: spreadsheets write one before a CSV's header row.
 char FirstByte(std::string_view s) {
+  if (s.substr(0, kUtf8Bom.size()) == kUtf8Bom) s.remove_prefix(kUtf8Bom.size());
   size_t i = s.find_first_not_of(" \t\r\n");
   return i == std::string_view::npos ? 0 : s[i];
+}
+
+// A CSV header row starts with a column name (or a quoted one).
+bool StartsCsv(char first) {
+  return (first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '"';
 }
 
 Result<BatchFormat> FormatOf(char first, const std::string& path) {
   if (first == '[') return BatchFormat::kCustomers;
   if (first == '{') return BatchFormat::kOps;
+  if (StartsCsv(first)) return BatchFormat::kCsv;
   if (first == 0) return Status::InvalidArgument(fmt::format("{} is empty", path));
   return Status::InvalidArgument(fmt::format(
-      "{} starts with '{}': expected '[' (branches and customers) or '{{' (JSON Lines of "
-      "operations)",
-      path, first));
+      "{} starts with '{}': expected '[' (branches and customers), '{{' (JSON Lines of "
+      "operations) or a CSV header row such as op,id,from,to,amount,memo,key",
+      path, EscapeForTerminal(std::string_view(&first, 1))));
 }
 
 }  // namespace
@@ -60,7 +68,10 @@ BatchInput::~BatchInput() {
 BatchInput BatchInput::FromString(std::string text) {
   BatchInput in;
   in.hash_ = fmt::format("{:016x}", Fnv(kFnvOffset, text));
-  in.format_ = FirstByte(text) == '[' ? BatchFormat::kCustomers : BatchFormat::kOps;
+  char first = FirstByte(text);
+  in.format_ = first == '['       ? BatchFormat::kCustomers
+               : StartsCsv(first) ? BatchFormat::kCsv
+                                  : BatchFormat::kOps;
   in.text_ = std::move(text);
   return in;
 }

@@ -1,5 +1,6 @@
 // JSON Lines of drovebank operations, committed in groups.
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -52,8 +53,9 @@ Status ParseOpFields(const json& j, Event* event) {
     case OpKind::kClose: allowed = {"id"}; break;
     default: allowed = {"id", "amount"};
   }
+  bool money = op.kind != OpKind::kOpen && op.kind != OpKind::kClose;
   for (const auto& [field, value] : j.items()) {
-    if (field == "op" || field == "key") continue;
+    if (field == "op" || field == "key" || (field == "memo" && money)) continue;
     if (std::find(allowed.begin(), allowed.end(), field) == allowed.end()) {
       return Status::InvalidArgument(
           fmt::format("unexpected field \"{}\" for op {}", field, name));
@@ -96,9 +98,19 @@ Status ParseOpFields(const json& j, Event* event) {
   if (op.kind != OpKind::kOpen && op.kind != OpKind::kClose && op.amount == 0) {
     return Status::InvalidArgument("the amount must be above 0.00");
   }
+  if (j.contains("memo")) {
+    DB_ASSIGN_OR_RETURN(op.memo, JsonString(j["memo"], "memo"));
+    DB_RETURN_IF_ERROR(ValidateMemo(op.memo));
+  }
   if (j.contains("key")) {
     DB_ASSIGN_OR_RETURN(event->key, JsonString(j["key"], "key"));
     DB_RETURN_IF_ERROR(ValidateKey(event->key));
+    // Refused here too (the store refuses the whole group) so that only this line fails.
+    if (event->key.rfind(kReversalKeyPrefix, 0) == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "key \"{}\": keys starting with '{}' are kept for `reverse`", event->key,
+          kReversalKeyPrefix));
+    }
   }
   event->ops.push_back(std::move(op));
   return Status::Ok();
@@ -138,14 +150,20 @@ void NoteFailure(BatchSummary* summary, const Status& s) {
 }  // namespace
 
 OpLine ParseOpLine(std::string_view text, size_t line) {
-  OpLine out;
-  out.line = line;
   auto j = ParseExactJson(text);
   if (!j.ok()) {
+    OpLine out;
+    out.line = line;
     out.status = j.status();
     return out;
   }
-  out.status = ParseOpFields(*j, &out.event);
+  return ParseOpObject(*j, line);
+}
+
+OpLine ParseOpObject(const nlohmann::json& j, size_t line) {
+  OpLine out;
+  out.line = line;
+  out.status = ParseOpFields(j, &out.event);
   return out;
 }
 
@@ -197,11 +215,18 @@ Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* ou
 
   std::string text;
   size_t line = 0;
+  std::optional<CsvHeader> header;  // CSV: the first non-blank line names the columns
   while (input->NextLine(&text)) {
     ++line;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (input->format() == BatchFormat::kCsv && !header) {
+      auto h = ParseCsvHeader(text);
+      if (!h.ok()) return h.status().Annotate(fmt::format("line {}", line));
+      header = std::move(h).value();
+      continue;
+    }
     ++summary->events;
-    OpLine l = ParseOpLine(text, line);
+    OpLine l = header ? ParseCsvOpLine(*header, text, line) : ParseOpLine(text, line);
     if (l.status.ok() && l.event.key.empty() && options.auto_keys) {
       l.event.key = AutoKey(input->hash(), std::to_string(line));
     }

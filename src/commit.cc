@@ -216,6 +216,7 @@ void CommitProtocol::Evaluate() {
     r.request = EventRequest(events_[i]);
     r.ops = events_[i].ops;
     r.reserve_ids = events_[i].reserve_ids;
+    r.reverses = events_[i].reverses;
     for (AccountId id : touched) {
       Account& a = trial[id];
       a.version += 1;

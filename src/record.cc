@@ -85,9 +85,13 @@ std::string RequestText(const std::vector<Op>& ops) {
       default:
         out += fmt::format("{} {} {}", OpKindName(op.kind), op.id, op.amount);
     }
+    // Only when set: requests without a memo keep the text older records hold.
+    if (!op.memo.empty()) out += fmt::format(" memo {}", json(op.memo).dump());
   }
   return out;
 }
+
+std::string ReversalKey(std::uint64_t txn) { return fmt::format("{}{}", kReversalKeyPrefix, txn); }
 
 AccountId LargestIdUsed(const Record& r) {
   AccountId most = r.reserve_ids;
@@ -115,6 +119,8 @@ std::string RecordJson(const Record& r) {
       o["first"] = op.first;
       o["last"] = op.last;
     }
+    // Only when set, like reserve_ids: records without a memo keep their exact bytes.
+    if (!op.memo.empty()) o["memo"] = op.memo;
     ops.push_back(std::move(o));
   }
   json accounts = json::array();
@@ -132,6 +138,7 @@ std::string RecordJson(const Record& r) {
             {"req", r.request},   {"ops", ops},        {"accounts", accounts}};
   // Only when set: the records of every other write keep their exact bytes.
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
+  if (r.reverses != 0) j["reverses"] = r.reverses;
   if (!r.key.empty()) j["key_prev"] = r.key_prev;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -167,6 +174,12 @@ Result<Record> ParseRecordJson(std::string_view text) {
         return Status::Corruption("record reserves account ids out of range");
       }
     }
+    if (j.contains("reverses")) {
+      r.reverses = Int<std::uint64_t>(j.at("reverses"));
+      if (r.reverses == 0 || r.reverses >= r.txn) {
+        return Status::Corruption("record reverses a txn that is not an earlier one");
+      }
+    }
     for (const json& o : j.at("ops")) {
       Op op;
       auto kind = ParseOpKind(o.at("op").get<std::string>());
@@ -190,6 +203,12 @@ Result<Record> ParseRecordJson(std::string_view text) {
         op.last = o.at("last").get<std::string>();
         if (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok()) {
           return Status::Corruption("record opens an account with an invalid name");
+        }
+      }
+      if (o.contains("memo")) {
+        op.memo = o.at("memo").get<std::string>();
+        if (op.memo.empty() || !ValidateMemo(op.memo).ok()) {
+          return Status::Corruption("record holds an invalid memo");
         }
       }
       r.ops.push_back(std::move(op));

@@ -155,7 +155,12 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
       DB_ASSIGN_OR_RETURN(bool held, (*table)->HeldElsewhere(slot));
       if (held) {
         ++r->live_locks;  // a writer in flight: its own to clear
-      } else {
+        continue;
+      }
+      // Its writer may have cleared it and let go since the list was read.
+      DB_ASSIGN_OR_RETURN(bool still, (*table)->NeedsRepair(slot));
+      if (!still) continue;
+      {
         ++r->dead_locks;
         r->notes.push_back(fmt::format("{} has a repair flag left by a writer that died",
                                        layout.SlotLock(slot).what));
@@ -178,18 +183,72 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   }
   DB_ASSIGN_OR_RETURN(auto journal, Journal::OpenReadOnly(env, layout));
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal->ReadCheckpoint());
-  auto records = journal->ReadRange(ckpt.pos, journal->End());
+  JournalPos snapshot_end = journal->End();
+  auto records = journal->ReadRange(ckpt.pos, snapshot_end);
   if (!records.ok()) {
     ++r->files_repaired;
     r->notes.push_back(records.status().message());
     return Status::Ok();
   }
   r->records_replayed = records->size();
+  LockTable* locks = table.ok() ? table->get() : nullptr;
+  // Only to wait for writers (a lock changes no file); absent on a store we cannot write.
+  std::unique_ptr<LockTable> writable_locks;
+  if (locks != nullptr) {
+    if (auto rw = LockTable::Open(env, layout, /*create=*/false); rw.ok()) {
+      writable_locks = std::move(rw).value();
+    }
+  }
+  auto read_file = [&](AccountId id) {
+    auto text = env->ReadFile(layout.AccountPath(id));
+    return text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+  };
+  auto wrong = [&](const Account& state, const Result<Account>& cur) {
+    return !cur.ok() || cur->version < state.version || (o.full && !(*cur == state));
+  };
+  // The newest state of `state.id` in the journal from `from` to `to`, into *state.
+  auto newest_since = [&](JournalPos from, JournalPos to, Account* state) {
+    return journal->ForEach(from, to, [&](Record& rec, JournalPos) {
+      for (RecordAccount& ra : rec.accounts) {
+        if (ra.state.id == state->id) *state = std::move(ra.state);
+      }
+      return Status::Ok();
+    });
+  };
+  // Why look again: the reads above take no lock, so a live writer may be between its
+  // journal sync and its file, may have moved on past this snapshot of the journal, or
+  // may be rewriting the very inode just read (a reused spare). Under the account's lock
+  // the look is exact: every record of the account up to the journal's end is in its
+  // file, unless a dead writer's flag says otherwise. A store this process cannot write
+  // (its lock table read-only) gets a weaker second look: wait until the lock is free,
+  // then read the journal's end, then the file.
+  auto look_again = [&](Account* state, Result<Account>* cur) -> Status {
+    if (writable_locks) {
+      LockWait wait;
+      wait.timeout_seconds = o.lock_timeout;
+      LockFile lock(writable_locks.get(), AccountSlot(state->id), layout.AccountLock(state->id));
+      DB_RETURN_IF_ERROR(lock.Hold(wait));
+      DB_RETURN_IF_ERROR(newest_since(snapshot_end, journal->End(), state));
+      *cur = read_file(state->id);
+      return lock.Rollback();
+    }
+    for (int look = 0; locks != nullptr && look < 200; ++look) {
+      JournalPos end = journal->End();
+      DB_ASSIGN_OR_RETURN(bool held, locks->HeldElsewhere(AccountSlot(state->id)));
+      if (held) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      *cur = read_file(state->id);
+      if (newest_since(snapshot_end, end, state).ok()) break;
+    }
+    return Status::Ok();
+  };
   // A file whose version is below its account's newest state is behind; one at or above
   // it but different holds a state the journal never committed.
-  auto compare = [&](const Account& state) {
-    auto text = env->ReadFile(layout.AccountPath(state.id));
-    auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
+  auto compare = [&](Account state) -> Status {
+    Result<Account> cur = read_file(state.id);
+    if (wrong(state, cur)) DB_RETURN_IF_ERROR(look_again(&state, &cur));
     if (!cur.ok() || cur->version < state.version) {
       ++r->files_repaired;
       r->notes.push_back(fmt::format("account {} is behind the journal", state.id));
@@ -211,6 +270,15 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   for (const Record& rec : *records) {
     if (rec.key.empty()) continue;
     auto head = keys.Head(KeySlot(rec.key).offset);
+    // As for the account files: a live writer sets the entry after its sync.
+    if ((!head.ok() || *head < rec.txn) && writable_locks) {
+      LockWait wait;
+      wait.timeout_seconds = o.lock_timeout;
+      LockFile lock(writable_locks.get(), KeySlot(rec.key), layout.KeyLock(rec.key));
+      DB_RETURN_IF_ERROR(lock.Hold(wait));
+      head = keys.Head(KeySlot(rec.key).offset);
+      DB_RETURN_IF_ERROR(lock.Rollback());
+    }
     if (!head.ok() || *head < rec.txn) {
       ++r->files_repaired;
       r->notes.push_back(fmt::format("keys/index does not reach the record of key '{}' (txn {})",

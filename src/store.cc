@@ -166,6 +166,16 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
         fmt::format("store is read-only ({} opened to read only): nothing changed",
                     layout_.root()));
   }
+  // The reversal keys are what makes "already reversed" safe: a user's key must never
+  // take one, and a reversal must use exactly its own.
+  for (const Event& e : events) {
+    bool reserved = e.key.rfind(kReversalKeyPrefix, 0) == 0;
+    if (e.reverses != 0 ? e.key != ReversalKey(e.reverses) : reserved) {
+      return Status::InvalidArgument(fmt::format(
+          "transaction keys starting with '{}' are kept for `reverse`; choose another key",
+          kReversalKeyPrefix));
+    }
+  }
   return CommitProtocol(this, std::move(events), fault_path).Run();
 }
 

@@ -144,6 +144,8 @@ Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page
       } else {
         e.balance_after = op.after;
       }
+      e.memo = op.memo;
+      e.reverses = r.reverses;
       all.push_back(e);
     }
     if (prev >= txn) {
@@ -159,9 +161,29 @@ Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page
   for (size_t i = (page - 1) * page_size; i < all.size() && out.items.size() < page_size; ++i) {
     out.items.push_back(all[i]);
   }
+  // Only the page's entries: one key look-up each, not one per change of the account.
+  for (HistoryEntry& e : out.items) {
+    if (e.kind == OpKind::kOpen || e.kind == OpKind::kClose || e.reverses != 0) continue;
+    DB_ASSIGN_OR_RETURN(e.reversed_by, ReversedBy(e.txn));
+  }
   return out;
 }
 
 Result<Record> Store::FindTxn(std::uint64_t txn) { return journal_->FindTxn(txn); }
+
+Result<std::uint64_t> Store::ReversedBy(std::uint64_t txn) {
+  std::string key = ReversalKey(txn);
+  // Why no lock at first: the chain's records never change and a slot's entry only moves
+  // on to newer ones, so a clean read is right; a reader must not queue behind writers.
+  auto found = FindKeyed(key);
+  if (!found.ok()) {
+    LockFile lk(locks_.get(), KeySlot(key), layout_.KeyLock(key));
+    DB_RETURN_IF_ERROR(lk.Hold(lock_wait_));
+    if (lk.needs_repair()) DB_RETURN_IF_ERROR(RepairKeySlot(&lk).status());
+    found = FindKeyed(key);
+  }
+  DB_RETURN_IF_ERROR(found.status());
+  return found->has_value() ? (*found)->txn : std::uint64_t{0};
+}
 
 }  // namespace drovebank

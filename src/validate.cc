@@ -22,6 +22,18 @@ Result<AccountId> ParseAccountId(std::string_view text) {
   return v;
 }
 
+Result<std::uint64_t> ParseTxnNumber(std::string_view text) {
+  std::uint64_t v = 0;
+  bool digits = !text.empty() && text.size() <= 19 &&
+                text.find_first_not_of("0123456789") == std::string_view::npos;
+  for (char c : digits ? text : std::string_view()) v = v * 10 + static_cast<unsigned>(c - '0');
+  if (!digits || v == 0) {
+    return Status::InvalidArgument(
+        fmt::format("'{}' is not a transaction number", EscapeForTerminal(text)));
+  }
+  return v;
+}
+
 namespace {
 
 // Decodes one code point; returns its length or 0 when the sequence is malformed.
@@ -55,25 +67,52 @@ size_t DecodeUtf8(std::string_view s, size_t i, std::uint32_t* cp) {
 
 }  // namespace
 
-Status ValidateName(std::string_view name, std::string_view what) {
-  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
+namespace {
+
+bool IsControl(std::uint32_t cp) { return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0); }
+
+// Why refused in memos: they reorder or hide text on a terminal or in a spreadsheet
+// (the "Trojan Source" characters), so a memo could read as something it is not.
+bool IsInvisibleOrBidi(std::uint32_t cp) {
+  return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
+// The checks names and memos share; `invisible` also refuses IsInvisibleOrBidi.
+Status ValidateText(std::string_view text, std::string_view what, size_t max_chars,
+                    bool invisible) {
   size_t count = 0;
-  for (size_t i = 0; i < name.size();) {
+  for (size_t i = 0; i < text.size();) {
     std::uint32_t cp;
-    size_t n = DecodeUtf8(name, i, &cp);
+    size_t n = DecodeUtf8(text, i, &cp);
     if (n == 0) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", what));
-    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+    if (IsControl(cp)) {
       return Status::InvalidArgument(
           fmt::format("{} contains a control character (U+{:04X})", what, cp));
+    }
+    if (invisible && IsInvisibleOrBidi(cp)) {
+      return Status::InvalidArgument(fmt::format(
+          "{} contains an invisible or text-direction character (U+{:04X})", what, cp));
     }
     i += n;
     ++count;
   }
-  if (count > 64) {
-    return Status::InvalidArgument(
-        fmt::format("{} is {} characters long; at most 64 are allowed", what, count));
+  if (count > max_chars) {
+    return Status::InvalidArgument(fmt::format(
+        "{} is {} characters long; at most {} are allowed", what, count, max_chars));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateName(std::string_view name, std::string_view what) {
+  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
+  return ValidateText(name, what, 64, /*invisible=*/false);
+}
+
+Status ValidateMemo(std::string_view memo) {
+  return ValidateText(memo, "memo", kMaxMemoChars, /*invisible=*/true);
 }
 
 namespace {
@@ -117,16 +156,7 @@ std::string TrimName(std::string_view name) {
 
 Status ValidateNewName(std::string_view name, std::string_view what) {
   if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
-  DB_RETURN_IF_ERROR(ValidateName(name, what));
-  for (size_t i = 0; i < name.size();) {
-    std::uint32_t cp;
-    i += DecodeUtf8(name, i, &cp);
-    if (Invisible(cp)) {
-      return Status::InvalidArgument(fmt::format(
-          "{} contains an invisible or direction-changing character (U+{:04X})", what, cp));
-    }
-  }
-  return Status::Ok();
+  return ValidateText(name, what, 64, /*invisible=*/true);
 }
 
 size_t DisplayWidth(std::string_view s) {

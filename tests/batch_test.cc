@@ -399,3 +399,185 @@ TEST_CASE("batch: --account runs customers on an existing account", "[batch]") {
 
 }  // namespace
 }  // namespace drovebank
+
+namespace drovebank {
+namespace {
+
+TEST_CASE("batch: JSON Lines take a memo on money ops and refuse it and reversal keys elsewhere",
+          "[batch][memo]") {
+  TempDir d;
+  std::string dir = d / "data";
+  std::string in =
+      R"({"op": "open", "first": "Ada", "last": "Lovelace", "amount": "100.00"}
+{"op": "deposit", "id": 1, "amount": "1", "memo": "rent, Nov"}
+{"op": "withdraw", "id": 1, "amount": "1", "memo": ""}
+{"op": "open", "first": "Bo", "last": "B", "memo": "x"}
+{"op": "close", "id": 1, "memo": "x"}
+{"op": "deposit", "id": 1, "amount": "1", "memo": 5}
+{"op": "deposit", "id": 1, "amount": "1", "memo": "a\u202eb"}
+{"op": "deposit", "id": 1, "amount": "1", "key": "reverse:2"}
+{"op": "withdraw", "id": 1, "amount": "1", "memo": "last"}
+)";
+  ProgramResult r = Drovebank(dir, {"batch", WriteInput(d, "m.jsonl", in)});
+  INFO(Why(r));
+  auto lines = Lines(r.out);
+  REQUIRE(lines.size() == 9);
+  std::vector<bool> ok = {true, true, true, false, false, false, false, false, true};
+  for (size_t i = 0; i < ok.size(); ++i) {
+    INFO(lines[i].dump());
+    CHECK(lines[i]["ok"] == ok[i]);
+  }
+  CHECK(lines[3]["error"]["message"] == "unexpected field \"memo\" for op open");
+  CHECK(lines[4]["error"]["message"] == "unexpected field \"memo\" for op close");
+  CHECK(lines[5]["error"]["message"] == "memo must be a string");
+  CHECK(lines[7]["error"]["message"].get<std::string>().find("kept for `reverse`") !=
+        std::string::npos);
+  ProgramResult t = Drovebank(dir, {"--json", "txn", std::to_string(lines[1]["txn"].get<int>())});
+  CHECK(nlohmann::json::parse(t.out)["ops"][0]["memo"] == "rent, Nov");
+  ProgramResult t3 = Drovebank(dir, {"--json", "txn", std::to_string(lines[2]["txn"].get<int>())});
+  CHECK_FALSE(nlohmann::json::parse(t3.out)["ops"][0].contains("memo"));  // "" is no memo
+  CHECK(BalanceOf(dir, 1) == 9900);
+}
+
+// The CSV twin of a JSON Lines input: one operation a row after the header.
+const char kCsv[] =
+    "op,id,from,to,amount,memo,key,first,last\n"                      // 1
+    "open,,,,100.00,,,Ada,Lovelace\n"                                 // 2
+    "open,,,,5.5,,,Mary Ann,\"O'Brien, Jr.\"\n"                       // 3
+    "deposit,1,,,0.25,\"rent, \"\"Nov\"\"\",k1,,\n"                   // 4
+    "withdraw,2,,,6,,,,\n"                                            // 5: 2 has 5.50
+    "transfer,,1,2,5.00,,k2,,\r\n"                                    // 6: CRLF is fine
+    "\n"                                                              // 7: blank
+    "deposit,1,,,1.234,,,,\n"                                         // 8: 3 decimals
+    "deposit,1,,,1,,,\n"                                              // 9: too few cells
+    "deposit,1,,,\"1,,,,\n"                                           // 10: open quote
+    "steal,1,,,1,,,,\n"                                               // 11
+    "deposit,3,,,1,,,,\n"                                             // 12: no account 3
+    "deposit,1,,,1,,k1,,\n"                                           // 13: k1 reused
+    "deposit,1,2,,1,,,,\n"                                            // 14: from on deposit
+    "deposit,1,,,0.25,\"rent, \"\"Nov\"\"\",k1,,\n"                   // 15: replays 4
+    "withdraw,1,,,1,a\"b,,,\n";                                       // 16: stray quote
+
+TEST_CASE("import-csv: rows run like JSON Lines, bad rows named by line, the rest applied",
+          "[batch][csv]") {
+  for (std::string cmd : {"import-csv", "batch"}) {
+    for (std::string group : {"1", "3", "1000"}) {
+      DYNAMIC_SECTION(cmd << ", group size " << group) {
+        TempDir d;
+        std::string dir = d / "data";
+        ProgramResult r =
+            Drovebank(dir, {cmd, "--group-size", group, WriteInput(d, "ops.csv", kCsv)});
+        INFO(Why(r));
+        CHECK(r.exit_code == 3);  // the first failing row (5) was refused by a rule
+        auto lines = Lines(r.out);
+        REQUIRE(lines.size() == 14);
+        std::vector<std::pair<int, std::string>> want = {
+            {2, ""}, {3, ""}, {4, ""}, {5, "InsufficientFunds"}, {6, ""},
+            {8, "InvalidArgument"}, {9, "InvalidArgument"}, {10, "InvalidArgument"},
+            {11, "InvalidArgument"}, {12, "NotFound"}, {13, "KeyReused"},
+            {14, "InvalidArgument"}, {15, ""}, {16, "InvalidArgument"}};
+        for (size_t i = 0; i < want.size(); ++i) {
+          INFO(lines[i].dump());
+          CHECK(lines[i]["line"] == want[i].first);
+          CHECK(lines[i]["ok"] == want[i].second.empty());
+          if (!want[i].second.empty()) CHECK(lines[i]["error"]["code"] == want[i].second);
+        }
+        CHECK(lines[6]["error"]["message"] == "the row has 8 cell(s); the header row has 9");
+        CHECK(lines[7]["error"]["message"].get<std::string>().find("cell 5 opens a quote") !=
+              std::string::npos);
+        CHECK(lines[11]["error"]["message"] == "unexpected field \"from\" for op deposit");
+        CHECK(lines[12]["replayed"] == true);
+        CHECK(lines[12]["txn"] == lines[2]["txn"]);
+        CHECK(r.err.find(cmd + ": 14 event(s): 4 applied") != std::string::npos);
+        CHECK(BalanceOf(dir, 1) == 9525);
+        CHECK(BalanceOf(dir, 2) == 1050);
+        ProgramResult t =
+            Drovebank(dir, {"--json", "txn", std::to_string(lines[2]["txn"].get<int>())});
+        CHECK(nlohmann::json::parse(t.out)["ops"][0]["memo"] == "rent, \"Nov\"");
+        ProgramResult s = Drovebank(dir, {"--json", "show", "2"});
+        CHECK(nlohmann::json::parse(s.out)["last"] == "O'Brien, Jr.");
+      }
+    }
+  }
+}
+
+TEST_CASE("import-csv: a byte order mark before the header row, as spreadsheets write, is "
+          "skipped",
+          "[batch][csv]") {
+  for (std::string cmd : {"import-csv", "batch"}) {
+    CAPTURE(cmd);
+    TempDir d;
+    std::string dir = d / "data";
+    Open(dir, "10");
+    ProgramResult r = Drovebank(
+        dir, {cmd, WriteInput(d, "bom.csv", "\xEF\xBB\xBFop,id,amount\r\ndeposit,1,2.50\r\n")});
+    INFO(Why(r));
+    CHECK(r.exit_code == 0);
+    CHECK(BalanceOf(dir, 1) == 1250);
+  }
+}
+
+TEST_CASE("import-csv: a bad header or input that is not CSV is exit 2, nothing applied",
+          "[batch][csv]") {
+  for (std::string input :
+       {std::string("op,id,amount,colour\ndeposit,1,5,red\n"),
+        std::string("id,amount\n1,5\n"), std::string("op,id,id\ndeposit,1,1\n"),
+        std::string("\"op,id\ndeposit,1\n"),
+        std::string("{\"op\": \"deposit\", \"id\": 1, \"amount\": \"5\"}\n"),
+        std::string("[]\n"), std::string(""), std::string("1,deposit\n")}) {
+    CAPTURE(input);
+    TempDir d;
+    std::string dir = d / "data";
+    Open(dir, "10");
+    ProgramResult r = Drovebank(dir, {"import-csv", WriteInput(d, "bad.csv", input)});
+    INFO(Why(r));
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(BalanceOf(dir, 1) == 1000);
+  }
+  TempDir d;
+  ProgramResult h = Drovebank(d / "data", {"import-csv",
+                                           WriteInput(d, "h.csv", "op,id,amount,colour\n")});
+  CHECK(h.err.find("line 1: the header row names an unknown column 'colour'") !=
+        std::string::npos);
+}
+
+TEST_CASE("import-csv: a crash mid-import leaves whole groups, a re-run completes exactly once",
+          "[batch][csv][crash]") {
+  const int n = 12;
+  std::string csv = "op,id,amount,memo\n";
+  for (int i = 1; i <= n; ++i) csv += fmt::format("deposit,1,1.{:02},row {}\n", i, i);
+  for (int group : {1, 5}) {
+    for (int hit : {1, 2}) {
+      DYNAMIC_SECTION("group size " << group << ", crash after the sync of group " << hit) {
+        TempDir d;
+        std::string dir = d / "data";
+        Open(dir, "0");
+        std::string file = WriteInput(d, "ops.csv", csv);
+        ProgramResult crashed = Drovebank(
+            dir, {"import-csv", "--group-size", std::to_string(group), file},
+            {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"},
+             {"DROVEBANK_FAULT_HIT", std::to_string(hit)}});
+        INFO(Why(crashed));
+        REQUIRE(crashed.exit_code == 86);
+        REQUIRE(Recover(dir).exit_code == 0);
+        int applied = std::min(n, hit * group);
+        CHECK(BalanceOf(dir, 1) == SumOfFirst(applied));
+        ProgramResult again = Drovebank(dir, {"import-csv", "--group-size", "4", file});
+        INFO(Why(again));
+        REQUIRE(again.exit_code == 0);
+        auto lines = Lines(again.out);
+        REQUIRE(lines.size() == static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) {
+          CHECK(lines[i]["line"] == i + 2);
+          CHECK(lines[i].value("replayed", false) == (i < applied));
+        }
+        CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
+        CHECK(Recover(dir, {"--check"}).exit_code == 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace drovebank

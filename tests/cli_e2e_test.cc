@@ -180,7 +180,7 @@ TEST_CASE("cli: --help of every command has examples and --version is the packag
   CHECK(top.out.find("Exit codes:") != std::string::npos);
   std::vector<std::string> commands = Subcommands(top.out);
   for (const char* known : {"open", "show", "deposit", "withdraw", "transfer", "close", "list",
-                            "search", "history", "txn", "import-legacy"}) {
+                            "search", "history", "txn", "import-legacy", "reverse", "import-csv"}) {
     CHECK(std::find(commands.begin(), commands.end(), known) != commands.end());
   }
   for (const std::string& cmd : commands) {

@@ -193,6 +193,68 @@ TEST_CASE("validate: malformed UTF-8 is refused", "[validate][security]") {
   }
 }
 
+TEST_CASE("validate: memos of 0 to 200 code points pass, whatever their byte length",
+          "[validate][memo]") {
+  CHECK(ValidateMemo("").ok());  // no memo
+  for (const std::string& unit :
+       {std::string("a"), std::string(" "), Utf8(0xE9), Utf8(0x540D), Utf8(0x1F600),
+        Utf8(0x10FFFF), Utf8(0x2010), Utf8(0x2065)}) {
+    for (size_t n : {1u, 2u, 199u, 200u}) {
+      INFO(unit << " x " << n);
+      CHECK(ValidateMemo(Repeat(unit, n)).ok());
+    }
+    Status too_long = ValidateMemo(Repeat(unit, 201));
+    REQUIRE(!too_long.ok());
+    CHECK(too_long.message().find("201 characters") != std::string::npos);
+  }
+  for (const char* m : {"rent, November", "O'Brien \"Jr.\"", "=SUM(A1)", "+1", "-2", "@home"}) {
+    CHECK(ValidateMemo(m).ok());
+  }
+}
+
+TEST_CASE("validate: a memo refuses controls, invisible and direction characters, bad UTF-8",
+          "[validate][memo][security]") {
+  std::vector<std::uint32_t> refused;
+  for (std::uint32_t cp = 0; cp < 0x20; ++cp) refused.push_back(cp);
+  refused.push_back(0x7F);
+  for (std::uint32_t cp = 0x80; cp < 0xA0; ++cp) refused.push_back(cp);
+  for (std::uint32_t cp = 0x200B; cp <= 0x200F; ++cp) refused.push_back(cp);
+  for (std::uint32_t cp = 0x202A; cp <= 0x202E; ++cp) refused.push_back(cp);
+  for (std::uint32_t cp = 0x2066; cp <= 0x2069; ++cp) refused.push_back(cp);
+  refused.push_back(0xFEFF);
+  for (std::uint32_t cp : refused) {
+    std::string c = Utf8(cp);
+    for (const std::string& memo : {c, "rent" + c, c + "rent", "re" + c + "nt"}) {
+      INFO("U+" << std::hex << cp);
+      Status s = ValidateMemo(memo);
+      REQUIRE(!s.ok());
+      CHECK(s.code() == Code::kInvalidArgument);
+      CHECK(s.message().find("memo") != std::string::npos);
+    }
+  }
+  // The neighbours of each range pass.
+  for (std::uint32_t cp : {0x200Au, 0x2010u, 0x2029u, 0x202Fu, 0x2065u, 0x206Au, 0xFEFEu, 0xFF00u}) {
+    INFO("U+" << std::hex << cp);
+    CHECK(ValidateMemo("a" + Utf8(cp)).ok());
+  }
+  for (const std::string& bad : {std::string("\x80"), std::string("\xc0\xaf"),
+                                 std::string("\xed\xa0\x80"), std::string("\xf0\x9f\x98")}) {
+    Status s = ValidateMemo("rent" + bad);
+    REQUIRE(!s.ok());
+    CHECK(s.message().find("UTF-8") != std::string::npos);
+  }
+}
+
+TEST_CASE("validate: transaction numbers are digits from 1", "[validate]") {
+  CHECK(*ParseTxnNumber("1") == 1);
+  CHECK(*ParseTxnNumber("42") == 42);
+  CHECK(*ParseTxnNumber("9999999999999999999") == 9999999999999999999ULL);
+  for (const char* bad : {"", "0", "00", "-1", "+1", "1.0", "1e3", " 1", "x", "10000000000000000000"}) {
+    INFO(bad);
+    CHECK(ParseTxnNumber(bad).status().code() == Code::kInvalidArgument);
+  }
+}
+
 TEST_CASE("validate: keys are 1-64 file-name-safe characters", "[validate][security]") {
   CHECK(ValidateKey("a").ok());
   CHECK(ValidateKey("pay-2026:11.salary_01").ok());

@@ -1,8 +1,9 @@
 // `drovebank batch`: many events from one file, committed in groups.
 //
-// Two input formats, told apart by the first non-space byte (docs/FORMAT.md, "Batch"):
+// Three input formats, told apart by the first non-space byte (docs/FORMAT.md, "Batch"):
 //   '['  the branch/customer format: customers acting on one shared account;
-//   '{'  JSON Lines of drovebank's own operations, one per line.
+//   '{'  JSON Lines of drovebank's own operations, one per line;
+//   a letter or '"': CSV of the same operations, a header row naming the columns first.
 // Events are committed through Store::CommitGroup: up to `group_size` events a group, one
 // journal append and one fdatasync each, every event still all-or-nothing and checked
 // against the rules in order. After a crash the applied events are a prefix of whole
@@ -45,14 +46,15 @@ std::string FormatExactMoney(Cents cents);
 
 // ---- Inputs -------------------------------------------------------------------------
 
-enum class BatchFormat { kCustomers, kOps };
+enum class BatchFormat { kCustomers, kOps, kCsv };
 
 // A whole input held in memory, or a regular file streamed line by line (read twice:
 // once for its hash, once to run), so a large file costs little memory.
 class BatchInput {
  public:
   // "-" reads standard input to its end. InvalidArgument when the input is empty or does
-  // not start (after white space) with '[' or '{'; NotFound/IOError for the file.
+  // not start (after white space) with '[', '{', a letter or '"'; NotFound/IOError for
+  // the file.
   static Result<BatchInput> Open(const std::string& path);
   static BatchInput FromString(std::string text);  // for tests
 
@@ -147,18 +149,48 @@ struct OpLine {
 
 // Parses one JSONL line: {"op": "deposit", "id": 1, "amount": "5.00", "key": "k1"}.
 // Ops and their fields: open (first, last, amount optional), deposit/withdraw (id,
-// amount), transfer (from, to, amount), close (id); "key" is optional everywhere.
-// Amounts are strings or exact numbers; ids are integers or digit strings.
+// amount), transfer (from, to, amount), close (id); "key" is optional everywhere, "memo"
+// (ValidateMemo) on deposit, withdraw and transfer. Amounts are strings or exact numbers;
+// ids are integers or digit strings. A key starting with "reverse:" is refused.
 OpLine ParseOpLine(std::string_view text, size_t line);
+// The same for an object already parsed (ParseExactJson), e.g. built from a CSV row.
+OpLine ParseOpObject(const nlohmann::json& object, size_t line);
+
+// ---- CSV of operations --------------------------------------------------------------
+
+// The columns of a CSV batch, in file order: names from op, id, from, to, amount, memo,
+// key, first, last, each at most once, op among them.
+struct CsvHeader {
+  std::vector<std::string> columns;
+};
+
+// The UTF-8 byte order mark a spreadsheet may put before the header row; skipped there.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+// Splits one RFC 4180 line into its cells: a cell in double quotes may hold commas and
+// doubled quotes; a CR before the end is dropped. A cell cannot span lines (no value a
+// batch accepts holds a line break). InvalidArgument on bad quoting.
+Result<std::vector<std::string>> SplitCsvLine(std::string_view text);
+
+// The header row (after a kUtf8Bom, if any); InvalidArgument naming an unknown, repeated or
+// missing column.
+Result<CsvHeader> ParseCsvHeader(std::string_view text);
+
+// One data row: exactly as many cells as columns; an empty cell is a field left out, a
+// filled one becomes the JSON Lines field of its column (a string), so the row is checked
+// exactly as ParseOpObject checks a line. Errors name the line's problem.
+OpLine ParseCsvOpLine(const CsvHeader& header, std::string_view text, size_t line);
 
 // The automatic key of an event: "batch-<input hash>-<position>".
 std::string AutoKey(const std::string& input_hash, std::string_view position);
 
-// Runs every line of `input` in groups and prints one JSON object per line to `out`
+// Runs every line of `input` (JSON Lines, or CSV after its header row) in groups and
+// prints one JSON object per line to `out`
 // (flushed after each group): {"line":N,"ok":true,"txn":...} or
 // {"line":N,"ok":false,"error":{"code":...,"message":...}}. Blank lines are skipped. A
 // refused or invalid line does not stop the others; a storage failure stops the run and
-// is returned (lines of earlier groups are already printed and committed).
+// is returned (lines of earlier groups are already printed and committed). A bad CSV
+// header is InvalidArgument before anything runs.
 Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* out,
                    BatchSummary* summary);
 

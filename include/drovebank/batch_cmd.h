@@ -7,5 +7,7 @@ namespace drovebank {
 
 // Adds the batch subcommand to `app`, bound to `ctx` (a CliContext extension).
 void AddBatchCommand(CLI::App& app, CliContext& ctx);
+// Adds import-csv: batch for CSV input only (a CliContext extension).
+void AddImportCsvCommand(CLI::App& app, CliContext& ctx);
 
 }  // namespace drovebank

@@ -27,6 +27,9 @@ struct Op {
   AccountId to = 0;  // transfer only
   Cents amount = 0;  // open: opening balance
   std::string first, last;  // open only
+  // Free text the user gave a deposit, withdrawal or transfer (ValidateMemo); "" for none.
+  // Part of the request: the same key with another memo is another request.
+  std::string memo;
   Cents after = 0;     // balance of `id` after the op
   Cents to_after = 0;  // balance of `to` after a transfer
 
@@ -59,6 +62,9 @@ struct Record {
   // AllocateId. Legacy import sets it to the original's index.idx, whose last id may
   // belong to accounts deleted before the import. 0 (the usual case) reserves nothing.
   AccountId reserve_ids = 0;
+  // The txn this record reverses (`drovebank reverse`), committed under the key
+  // ReversalKey(reverses); 0 (the usual case) for any other record.
+  std::uint64_t reverses = 0;
   bool operator==(const Record&) const = default;
 };
 
@@ -68,8 +74,15 @@ AccountId LargestIdUsed(const Record& r);
 // How many accounts the record opens.
 std::uint64_t AccountsOpened(const Record& r);
 
-// Canonical text of a request (the ops before results), e.g. "deposit 7 1000".
+// Canonical text of a request (the ops before results), e.g. "deposit 7 1000"; an op
+// with a memo adds it as a JSON string: `deposit 7 1000 memo "rent"`.
 std::string RequestText(const std::vector<Op>& ops);
+
+// The idempotency key a reversal of `txn` commits under, "reverse:TXN". The key's slot
+// lock serialises two reversals of one txn and the key's record says it was reversed; no
+// other request may use a key starting with kReversalKeyPrefix.
+inline constexpr std::string_view kReversalKeyPrefix = "reverse:";
+std::string ReversalKey(std::uint64_t txn);
 
 // The record's JSON (no CRC, no newline) and its decoder.
 std::string RecordJson(const Record& r);

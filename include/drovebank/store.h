@@ -51,6 +51,9 @@ struct Event {
   // Ids 1..reserve_ids are used up from this record on (Record::reserve_ids); 0: none.
   // An event may carry only a reservation (no ops).
   AccountId reserve_ids = 0;
+  // The txn this event reverses (Record::reverses); 0: none. Only with the key
+  // ReversalKey(reverses), and a key with that prefix only with it (else InvalidArgument).
+  std::uint64_t reverses = 0;
 };
 
 struct EventResult {
@@ -75,6 +78,9 @@ struct HistoryEntry {
   AccountId counterpart = 0;  // the other account of a transfer, else 0
   bool outgoing = false;      // transfer from this account
   Cents balance_after = 0;
+  std::string memo;             // the op's memo, "" for none
+  std::uint64_t reverses = 0;   // this txn reverses that one (0: not a reversal)
+  std::uint64_t reversed_by = 0;  // the txn that reversed this one (0: not reversed)
 };
 
 class KeyIndex;
@@ -111,10 +117,18 @@ class Store {
   Result<Page<Account>> List(size_t page, size_t page_size);
   // Accounts whose first or last name contains `text`, ignoring ASCII case.
   Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size);
-  // The account's committed changes, newest first.
+  // The account's committed changes, newest first, with each op's memo and the reversal
+  // links: `reverses` from the record, `reversed_by` looked up (ReversedBy) for the
+  // entries of the page only, one key look-up each.
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
   // One committed transaction.
   Result<Record> FindTxn(std::uint64_t txn);
+  // The txn that reversed `txn` (the record committed under the key ReversalKey(txn)), 0
+  // when none has. Looked up without the key slot's lock, and again under it only when that
+  // read fails (an entry of keys/index read while being rewritten). So a reversal whose
+  // writer died before it set keys/index is seen once someone repairs the slot (the next
+  // keyed writer of the slot, `recover`); `reverse` itself always looks under the lock.
+  Result<std::uint64_t> ReversedBy(std::uint64_t txn);
 
   // Makes sure no account opened with id 0 is ever given an id in 1..last (legacy
   // import: the original handed them out, and an account deleted there keeps its id

@@ -19,19 +19,21 @@ struct BatchArgs {
   size_t group_size = 1000;
   bool parallel = false;
   bool no_auto_keys = false;
+  bool csv_only = false;  // import-csv: the input must be CSV
 };
 
-void PrintSummary(CliContext& ctx, BatchFormat format, const BatchSummary& s) {
+void PrintSummary(CliContext& ctx, BatchFormat format, const BatchSummary& s,
+                  std::string_view name) {
   std::string resumed =
       s.replayed == 0 ? ""
                       : fmt::format("; resumed after {} applied event(s) (replayed)", s.replayed);
   if (format == BatchFormat::kCustomers) {
-    fmt::print(ctx.err, "batch: account {}{}: {} event(s), {} applied, {} failed{}\n",
-               s.account, s.opened ? " (opened)" : "", s.events, s.applied, s.refused, resumed);
+    fmt::print(ctx.err, "{}: account {}{}: {} event(s), {} applied, {} failed{}\n",
+               name, s.account, s.opened ? " (opened)" : "", s.events, s.applied, s.refused, resumed);
   } else {
     fmt::print(ctx.err,
-               "batch: {} event(s): {} applied in {} group commit(s), {} refused, {} invalid{}\n",
-               s.events, s.applied, s.groups, s.refused, s.invalid, resumed);
+               "{}: {} event(s): {} applied in {} group commit(s), {} refused, {} invalid{}\n",
+               name, s.events, s.applied, s.groups, s.refused, s.invalid, resumed);
   }
   std::fflush(ctx.err);
 }
@@ -54,6 +56,12 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
     return Status::InvalidArgument(opened.status().message());
   }
   DB_ASSIGN_OR_RETURN(BatchInput input, std::move(opened));
+  if (a.csv_only && input.format() != BatchFormat::kCsv) {
+    return Status::InvalidArgument(fmt::format(
+        "{} is not CSV: its first line must be a header row such as "
+        "op,id,from,to,amount,memo,key (`drovebank batch` reads JSON)",
+        a.file == "-" ? "standard input" : a.file));
+  }
   BatchSummary summary;
   Status s;
   if (input.format() == BatchFormat::kCustomers) {
@@ -68,10 +76,12 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
     s = RunOpsBatch(&input, options, ctx.out, &summary);
   }
   if (!s.ok()) {
-    if (summary.applied + summary.replayed > 0) PrintSummary(ctx, input.format(), summary);
+    if (summary.applied + summary.replayed > 0) {
+      PrintSummary(ctx, input.format(), summary, a.csv_only ? "import-csv" : "batch");
+    }
     return s;
   }
-  PrintSummary(ctx, input.format(), summary);
+  PrintSummary(ctx, input.format(), summary, a.csv_only ? "import-csv" : "batch");
   ctx.exit_code = summary.first_failure.ok() ? kExitOk : ExitCodeFor(summary.first_failure.code());
   return Status::Ok();
 }
@@ -98,7 +108,12 @@ void AddBatchCommand(CLI::App& app, CliContext& ctx) {
   c->footer(
       "\nThe first non-space character picks the format: '[' a JSON array of branches and "
       "customers (output: one JSON array, one entry per customer); '{' JSON Lines of "
-      "operations (output: one JSON object per line). Every event without a key gets the "
+      "operations (output: one JSON object per line); a letter, CSV of the same operations "
+      "after a header row (as import-csv). A JSON Lines operation is one object: \"op\" "
+      "(open, deposit, withdraw, transfer, close); \"id\" (deposit, withdraw, close); "
+      "\"from\" and \"to\" (transfer); \"amount\" (deposit, withdraw, transfer; optional "
+      "for open); \"first\" and \"last\" (open); \"memo\" (optional: deposit, withdraw, "
+      "transfer); \"key\" (optional idempotency key). Every event without a key gets the "
       "automatic key batch-<hash of the input>-<line>, so running the same input again "
       "after a crash skips what was applied and finishes the rest exactly once.\n"
       "Exit codes: as for every command; for JSON Lines, the code of the first line that "
@@ -106,6 +121,39 @@ void AddBatchCommand(CLI::App& app, CliContext& ctx) {
       "Examples:\n  drovebank batch events.json\n  drovebank batch --parallel events.json\n"
       "  drovebank batch --group-size 100 ops.jsonl\n  generate-ops | drovebank batch -");
   // The App owns `a` through this capture, like BuildApp's own arguments.
+  c->callback([&ctx, a]() {
+    Status s = RunBatch(ctx, *a);
+    if (!s.ok()) ctx.Fail(s);
+  });
+}
+
+void AddImportCsvCommand(CLI::App& app, CliContext& ctx) {
+  auto a = std::make_shared<BatchArgs>();
+  a->csv_only = true;
+  auto* c = app.add_subcommand(
+      "import-csv", "Run the operations of a CSV file (a header row, then one per row)");
+  c->add_option("FILE", a->file, "Input file, or - for standard input")->required();
+  c->add_option("--group-size", a->group_size,
+                "Rows per group commit (one journal write and fsync each; default 1000)")
+      ->type_name("N")
+      ->check(WholeNumber("group size", 1000000));
+  c->add_flag("--no-auto-keys", a->no_auto_keys,
+              "Give rows without a key none: faster, but re-running the same file after a "
+              "crash applies its applied prefix again");
+  c->footer(
+      "\nThe first line is a header row naming the columns, in any order, from op, id, from, "
+      "to, amount, memo, key, first, last (op is required). Each row is one operation, run "
+      "exactly like a line of `drovebank batch` JSON Lines: an empty cell is a field left "
+      "out; op is open, deposit, withdraw, transfer or close; cells are RFC 4180 (quote a "
+      "cell with a comma, double a quote inside). Each row is all-or-nothing; a bad row is "
+      "reported with its line number and the others still run. Output: one JSON object per "
+      "row, as batch. Rows without a key get the key batch-<hash of the file>-<line>, so "
+      "running the same file again after a crash finishes it exactly once.\n"
+      "Exit codes: as for every command; the code of the first row that failed (after "
+      "running every row); 2 for a bad header row (nothing run).\n\n"
+      "Example file:\n  op,id,from,to,amount,memo,key\n  deposit,1,,,25.00,salary,pay-11\n"
+      "  transfer,,1,2,10.00,\"rent, November\",\n\n"
+      "Examples:\n  drovebank import-csv ops.csv\n  export-ops | drovebank import-csv -");
   c->callback([&ctx, a]() {
     Status s = RunBatch(ctx, *a);
     if (!s.ok()) ctx.Fail(s);

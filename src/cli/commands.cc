@@ -26,7 +26,7 @@ namespace {
 constexpr std::uint64_t kMaxPage = kMaxAccountId;
 
 struct Args {
-  std::string first, last, amount = "0", key, text;
+  std::string first, last, amount = "0", key, text, memo;
   std::string id, to, txn;
   size_t page = 1, page_size = 20;
 };
@@ -63,6 +63,8 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a.amount));
   if (op.amount == 0) return Status::InvalidArgument("the amount must be above 0.00");
   if (!a.key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a.key));
+  DB_RETURN_IF_ERROR(ValidateMemo(a.memo));
+  op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
   DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
   ctx.committed_txn = res.record.txn;
@@ -100,6 +102,15 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
 std::string PastTheEnd(size_t page, size_t pages, size_t total, std::string_view what) {
   return fmt::format("There is no page {}: {} page{} ({} {} in all).", page, pages,
                      pages == 1 ? "" : "s", total, what);
+}
+
+// The history's last column: the reversal link, then the memo.
+std::string HistoryNote(const HistoryEntry& e) {
+  std::string link = e.reverses != 0      ? fmt::format("reverses {}", e.reverses)
+                     : e.reversed_by != 0 ? fmt::format("reversed by {}", e.reversed_by)
+                                          : "";
+  if (link.empty() || e.memo.empty()) return link + e.memo;
+  return fmt::format("{}; {}", link, e.memo);
 }
 
 void PrintAccountPage(CliContext& ctx, const Page<Account>& p, std::string_view empty) {
@@ -262,6 +273,9 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     c->add_option("--txn", a->key,
                   "Idempotency key: repeating the same request with it applies nothing")
         ->type_name("KEY");
+    c->add_option("--memo", a->memo,
+                  "A note kept with the change (up to 200 characters), shown by history and txn")
+        ->type_name("MEMO");
     c->footer(std::string("Example: ") + m.example);
     OpKind kind = m.kind;
     std::string path = m.name;
@@ -323,8 +337,8 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       nlohmann::json items = nlohmann::json::array();
       std::string text =
           Paint(ctx.out, Style::kHeader,
-                fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}", "txn", "time", "kind",
-                            "amount", "counterpart", "balance after")) +
+                fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}  {}", "txn", "time",
+                            "kind", "amount", "counterpart", "balance after", "memo")) +
           "\n";
       for (const HistoryEntry& e : page.items) {
         std::string counterpart =
@@ -340,10 +354,17 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
                                                             : nlohmann::json(e.counterpart)},
                          {"direction", e.counterpart == 0 ? nlohmann::json(nullptr)
                                                           : nlohmann::json(e.outgoing ? "out" : "in")},
-                         {"balance_after", FormatCents(e.balance_after)}});
-        text += fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}\n", e.txn,
-                            FormatTime(e.time_ms), OpKindName(e.kind), amount, counterpart,
-                            FormatCents(e.balance_after));
+                         {"balance_after", FormatCents(e.balance_after)},
+                         {"memo", e.memo},
+                         {"reverses", e.reverses == 0 ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(e.reverses)},
+                         {"reversed_by", e.reversed_by == 0 ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(e.reversed_by)}});
+        std::string note = HistoryNote(e);
+        std::string line = fmt::format("{:>8}  {:<24}  {:<9}  {:>18}  {:<12}  {:>18}  {}", e.txn,
+                                       FormatTime(e.time_ms), OpKindName(e.kind), amount,
+                                       counterpart, FormatCents(e.balance_after), note);
+        text += line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
       }
       if (page.items.empty() && page.total > 0) {
         text = PastTheEnd(page.page, page.pages, page.total, "change(s)");
@@ -394,13 +415,21 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
             text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
                                 FormatCents(op.amount), op.id, FormatCents(op.after));
         }
+        if (!op.memo.empty()) text.insert(text.size() - 1, fmt::format(" (memo: {})", op.memo));
+      }
+      nlohmann::json j = RecordJsonView(r);
+      if (r.reverses != 0) text += fmt::format("  reverses txn {}\n", r.reverses);
+      DB_ASSIGN_OR_RETURN(std::uint64_t by, store->ReversedBy(r.txn));
+      if (by != 0) {
+        text += fmt::format("  reversed by txn {}\n", by);
+        j["reversed_by"] = by;
       }
       if (r.reserve_ids != 0) {
         text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
                             r.reserve_ids);
       }
       text.pop_back();
-      ctx.Print(RecordJsonView(r), text);
+      ctx.Print(j, text);
       return Status::Ok();
     }));
   }

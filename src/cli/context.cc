@@ -157,11 +157,13 @@ nlohmann::json RecordJsonView(const Record& r) {
       o["first"] = op.first;
       o["last"] = op.last;
     }
+    if (!op.memo.empty()) o["memo"] = op.memo;
     ops.push_back(std::move(o));
   }
   nlohmann::json j = {{"txn", r.txn}, {"time", FormatTime(r.time_ms)}, {"ops", ops}};
   if (!r.key.empty()) j["key"] = r.key;
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
+  if (r.reverses != 0) j["reverses"] = r.reverses;
   return j;
 }
 

@@ -32,7 +32,8 @@ std::string MenuText() {
 std::string ShellHelpText(const std::vector<std::string>& commands) {
   static const std::vector<std::string> described = {
       "open",    "show", "close", "deposit", "withdraw", "transfer", "txn",  "list", "search",
-      "history", "next", "prev",  "begin",   "commit",   "abort",    "help", "quit", "exit"};
+      "history", "next", "prev",  "begin",   "commit",   "abort",    "help", "quit", "exit",
+      "reverse"};
   std::string more;
   for (const std::string& c : commands) {
     if (std::find(described.begin(), described.end(), c) != described.end()) continue;
@@ -45,6 +46,8 @@ std::string ShellHelpText(const std::vector<std::string>& commands) {
          "  open FIRST LAST [AMOUNT]      show ID         close ID\n"
          "  deposit ID AMOUNT             withdraw ID AMOUNT\n"
          "  transfer FROM TO AMOUNT       txn N\n"
+         "  (deposit, withdraw and transfer take --memo TEXT, a note kept with the change)\n"
+         "  reverse TXN [--memo TEXT]     undo a committed deposit, withdrawal or transfer\n"
          "  list [--page N]               search TEXT     history ID\n"
          "  next, prev                    the next or previous page of the last list, search "
          "or history\n"

@@ -44,6 +44,7 @@ Result<EventResult> PendingTransaction::Commit(Store* store) {
     op.id = staged.id;
     op.to = staged.to;
     op.amount = staged.amount;
+    op.memo = staged.memo;
     event.ops.push_back(op);
   }
   return store->Commit(std::move(event), "commit");
@@ -83,6 +84,11 @@ std::vector<AccountId> PendingTransaction::Touched() const {
 }
 
 std::string DescribeOp(const Op& op) {
+  std::string memo = op.memo.empty() ? "" : fmt::format(" (memo: {})", op.memo);
+  return DescribeRequest(op) + memo;
+}
+
+std::string DescribeRequest(const Op& op) {
   switch (op.kind) {
     case OpKind::kDeposit:
       return fmt::format("deposit {} to account {}", FormatCents(op.amount), op.id);
@@ -107,6 +113,7 @@ nlohmann::json OpJson(const Op& op) {
     j["to"] = op.to;
     j["to_balance_after"] = FormatCents(op.to_after);
   }
+  if (!op.memo.empty()) j["memo"] = op.memo;
   return j;
 }
 
@@ -144,6 +151,8 @@ Status StageFromArgs(CliContext& ctx, PendingTransaction& txn, CLI::App* sub, Op
   }
   DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(OptionText(sub, "AMOUNT")));
   if (op.amount == 0) return Status::InvalidArgument("the amount must be above 0.00");
+  op.memo = OptionText(sub, "--memo");
+  DB_RETURN_IF_ERROR(ValidateMemo(op.memo));
   DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   DB_RETURN_IF_ERROR(txn.Stage(store, &op));
   nlohmann::json accounts = nlohmann::json::array();
@@ -210,6 +219,11 @@ void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction&
   });
   Refuse(ctx, app.get_subcommand("open"), "open");
   Refuse(ctx, app.get_subcommand("close"), "close");
+  // A reversal commits at once under its own key: it cannot join a staged transaction.
+  for (CLI::App* reverse :
+       app.get_subcommands([](CLI::App* c) { return c->get_name() == "reverse"; })) {
+    Refuse(ctx, reverse, "reverse");
+  }
 }
 
 void PrintPendingSummary(CliContext& ctx, const PendingTransaction& txn) {

@@ -49,8 +49,11 @@ class PendingTransaction {
   std::map<AccountId, Account> working_;    // with every staged op applied
 };
 
-// One line describing a staged or committed op: "deposit 10.00 to account 7".
+// One line describing a staged or committed op: "deposit 10.00 to account 7", with
+// " (memo: TEXT)" when it has one.
 std::string DescribeOp(const Op& op);
+// The same without the memo.
+std::string DescribeRequest(const Op& op);
 
 // Rebinds the commands of a per-line App for use inside `txn`: deposit, withdraw and
 // transfer stage instead of writing; show ID shows pending balances; open, close and
