@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "drovebank/cli_usage.h"
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
 #include "drovebank/layout.h"
@@ -21,12 +22,16 @@ int main(int argc, char** argv) {
   RecoverOptions opts;
   bool json = false;
   app.add_option("-d,--data-dir", opts.data_dir,
-                 "Data directory (default: $DROVEBANK_DATA, else ./data)");
+                 "Data directory (default: $DROVEBANK_DATA, else ./data)")
+      ->type_name("DIR")
+      ->check(drovebank::NotEmpty("the data directory (-d)"));
   app.add_flag("--check", opts.check_only,
                "Change nothing; exit 0 when consistent, 1 when it needs repair");
   app.add_flag("--full", opts.full, "Also verify every account file");
   app.add_flag("--json", json, "Print the report as one JSON value");
-  app.add_option("--lock-timeout", opts.lock_timeout, "Seconds to wait for a live lock");
+  app.add_option("--lock-timeout", opts.lock_timeout, "Seconds to wait for a live lock")
+      ->type_name("SECONDS")
+      ->check(drovebank::Seconds("--lock-timeout", 86400));
   app.set_version_flag("--version", drovebank::VersionLine("recover (drovebank)"));
   app.footer(
       "\nExit codes: 0 done (with --check: consistent); 1 with --check: needs repair, "

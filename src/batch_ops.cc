@@ -71,8 +71,10 @@ Status ParseOpFields(const json& j, Event* event) {
     case OpKind::kOpen: {
       DB_ASSIGN_OR_RETURN(op.first, JsonString(j["first"], "first"));
       DB_ASSIGN_OR_RETURN(op.last, JsonString(j["last"], "last"));
-      DB_RETURN_IF_ERROR(ValidateName(op.first, "first name"));
-      DB_RETURN_IF_ERROR(ValidateName(op.last, "last name"));
+      op.first = TrimName(op.first);
+      op.last = TrimName(op.last);
+      DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       if (j.contains("amount")) {
         DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
       }

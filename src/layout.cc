@@ -59,7 +59,12 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
   const std::string& root = layout.root();
   auto st = env->Stat(root);
   if (!st.ok() && st.status().code() == Code::kNotFound) {
-    DB_RETURN_IF_ERROR(env->MakeDir(root, 0700));
+    // A directory that cannot be made (its parent missing, no permission) is an I/O
+    // failure of this command, not a bank rule's "not found".
+    if (Status made = env->MakeDir(root, 0700); !made.ok()) {
+      return Status::IOError(
+          fmt::format("cannot create the data directory {}: {}", root, made.message()));
+    }
     st = env->Stat(root);
   }
   if (!st.ok()) return st.status();

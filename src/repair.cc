@@ -253,6 +253,7 @@ Status Store::SyncFiles(const std::vector<std::string>& paths) {
 // a file's fdatasync; the files are synced on threads, so it costs a few waits, not one
 // per file. The files are first checked to hold at least the journal's versions.
 Status Store::Checkpoint(bool wait) {
+  if (read_only_) return Status::Ok();  // nothing was written, so nothing to make durable
   Status locked = journal_->LockCheckpoint(wait);
   if (!locked.ok()) return locked.code() == Code::kBusy ? Status::Ok() : locked;
   struct Unlock {

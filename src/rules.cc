@@ -84,6 +84,9 @@ Status ApplyOp(Op* op, std::map<AccountId, Account>* accounts) {
       return Status::Ok();
     }
     case OpKind::kClose: {
+      if (auto it = accounts->find(op->id); it != accounts->end() && it->second.closed) {
+        return Status::Closed(fmt::format("account {} is already closed", op->id));
+      }
       DB_ASSIGN_OR_RETURN(Account * a, Live(accounts, op->id));
       if (a->balance != 0) {
         return Status::RuleFailed(fmt::format(

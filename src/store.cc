@@ -45,6 +45,7 @@ Result<std::optional<Record>> Store::FindKeyed(std::string_view key) {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.read_only) return OpenReadOnly(options);
   Env* env = options.env != nullptr ? options.env : DefaultEnv();
   Layout layout(options.data_dir);
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
@@ -91,14 +92,20 @@ Result<Account> Store::ReadAccount(AccountId id, bool mark) {
   }
   auto acct = DecodeAccountFile(*text, id);
   if (!acct.ok()) {
-    std::string why = fmt::format("{} is corrupt: {}", path, acct.status().message());
+    // A well-formed record whose checksum fails is almost always a hand edit (sed, a
+    // spreadsheet): say so, rather than leave the user to guess at disk damage.
+    bool edited = acct.status().message().ends_with("checksum mismatch");
+    std::string why =
+        edited ? fmt::format("{} was changed outside drovebank (checksum mismatch)", path)
+               : fmt::format("{} is corrupt: {}", path, acct.status().message());
     if (mark) (void)MarkNeedsRecovery(why);
-    return Status::Corruption(why + "; the store needs `recover`");
+    return Status::Corruption(why + (edited ? ": run `recover`" : "; the store needs `recover`"));
   }
   return acct;
 }
 
 Result<Account> Store::Get(AccountId id) {
+  if (read_only_) return GetReadOnly(id);
   // A set repair flag may mean a committed change not yet in the file. If its lock is
   // free, its writer is dead: repair before reading. A live writer's change is still in
   // flight and not acknowledged, so the file as it is is the latest acknowledged state.
@@ -154,6 +161,11 @@ Result<std::uint64_t> Store::ReserveIds(AccountId last, std::string_view fault_p
 
 Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
                                                     std::string_view fault_path) {
+  if (read_only_) {
+    return Status::IOError(
+        fmt::format("store is read-only ({} opened to read only): nothing changed",
+                    layout_.root()));
+  }
   // The reversal keys are what makes "already reversed" safe: a user's key must never
   // take one, and a reversal must use exactly its own.
   for (const Event& e : events) {

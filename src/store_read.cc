@@ -76,7 +76,8 @@ Result<Page<Account>> Store::List(size_t page, size_t page_size) {
   Status inner;
   // A walk of the tree cannot see an account whose `open` committed and whose writer
   // died before its file appeared: the repair flags name it.
-  DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
+  if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
   DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
     if (seen++ < skip) return true;
     auto a = Get(id);
@@ -88,7 +89,7 @@ Result<Page<Account>> Store::List(size_t page, size_t page_size) {
     return out.items.size() < page_size;
   }));
   DB_RETURN_IF_ERROR(inner);
-  out.total = journal_->account_count();
+  out.total = AccountCount();
   out.pages = PageCount(out.total, page_size);
   return out;
 }
@@ -103,7 +104,8 @@ Result<Page<Account>> Store::Search(std::string_view text, size_t page, size_t p
   Status inner;
   // A walk of the tree cannot see an account whose `open` committed and whose writer
   // died before its file appeared: the repair flags name it.
-  DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
+  if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
   DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
     auto a = Get(id);
     if (!a.ok()) {

@@ -115,6 +115,91 @@ Status ValidateMemo(std::string_view memo) {
   return ValidateText(memo, "memo", kMaxMemoChars, /*invisible=*/true);
 }
 
+namespace {
+
+bool Invisible(std::uint32_t cp) {
+  return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
+bool Combining(std::uint32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x0483 && cp <= 0x0489) ||
+         (cp >= 0x0591 && cp <= 0x05BD) || (cp >= 0x0610 && cp <= 0x061A) ||
+         (cp >= 0x064B && cp <= 0x065F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+bool Wide(std::uint32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+         (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+         (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
+size_t Columns(std::uint32_t cp) {
+  if (Invisible(cp) || Combining(cp)) return 0;
+  return Wide(cp) ? 2 : 1;
+}
+
+}  // namespace
+
+std::string TrimName(std::string_view name) {
+  size_t b = name.find_first_not_of(' ');
+  if (b == std::string_view::npos) return "";
+  size_t e = name.find_last_not_of(' ');
+  return std::string(name.substr(b, e - b + 1));
+}
+
+Status ValidateNewName(std::string_view name, std::string_view what) {
+  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
+  return ValidateText(name, what, 64, /*invisible=*/true);
+}
+
+size_t DisplayWidth(std::string_view s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    std::uint32_t cp;
+    size_t n = DecodeUtf8(s, i, &cp);
+    if (n == 0) {  // not UTF-8: one column a byte, as a terminal shows a replacement
+      ++w;
+      ++i;
+      continue;
+    }
+    w += Columns(cp);
+    i += n;
+  }
+  return w;
+}
+
+std::string FitColumn(std::string_view s, size_t width, bool right_align) {
+  std::string out;
+  size_t used = 0;
+  if (DisplayWidth(s) <= width) {
+    out = std::string(s);
+    used = DisplayWidth(s);
+  } else {
+    // Cut at a character boundary leaving one column for the ellipsis.
+    for (size_t i = 0; i < s.size();) {
+      std::uint32_t cp = 0;
+      size_t n = DecodeUtf8(s, i, &cp);
+      size_t cols = n == 0 ? 1 : Columns(cp);
+      if (n == 0) n = 1;
+      if (used + cols + 1 > width) break;
+      out.append(s.substr(i, n));
+      used += cols;
+      i += n;
+    }
+    out += "\u2026";
+    ++used;
+  }
+  std::string pad(width > used ? width - used : 0, ' ');
+  return right_align ? pad + out : out + pad;
+}
+
 Status ValidateKey(std::string_view key) {
   auto bad = [&] {
     return Status::InvalidArgument(fmt::format(

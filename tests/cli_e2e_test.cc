@@ -67,7 +67,8 @@ std::vector<std::string> Subcommands(const std::string& help) {
   std::getline(in, line);
   while (std::getline(in, line)) {
     if (line.size() < 3 || line.rfind("  ", 0) != 0 || line[2] == ' ') break;
-    out.push_back(line.substr(2, line.find(' ', 2) - 2));
+    // "balance, bal": the name before its aliases.
+    out.push_back(line.substr(2, line.find_first_of(", ", 2) - 2));
   }
   return out;
 }

@@ -4,11 +4,13 @@
 // kWaitSeconds, and the tmux server is killed on the way out.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "drovebank/process_info.h"
 #include "drovebank/layout.h"
@@ -235,6 +237,51 @@ TEST_CASE("shell e2e: waiting for a locked account is announced and Ctrl-C cance
   REQUIRE(term.WaitFor("Deposited 5.00 to account 1; balance 105.00"));
   term.Line("q");
   REQUIRE(term.WaitFor("[exit status 0]"));
+}
+
+}  // namespace drovebank
+
+namespace drovebank {
+
+TEST_CASE("cli e2e: a one-shot command's lock wait is announced on a terminal and Ctrl-C "
+          "ends it with exit 4, nothing changed",
+          "[cli][e2e][lock]") {
+  if (!HaveTmux()) {
+    WARN("tmux is not installed: skipped");
+    return;
+  }
+  TempDir t;
+  std::string db = ShellQuote(DROVEBANK_BIN) + " " + Data(t);
+  REQUIRE(std::system(("env -u DROVEBANK_FAULT " + db + " open Ada Lovelace 100 >/dev/null")
+                          .c_str()) == 0);
+  Layout layout(t / "data");
+  auto table = LockTable::Open(PosixEnv(), layout, false);
+  REQUIRE(table.ok());
+  LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
+  REQUIRE(held.TryHold().ok());
+  std::vector<std::string> before;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(t / "data")) {
+    before.push_back(e.path().string());
+  }
+  for (const char* cmd : {"deposit 1 5", "withdraw 1 5"}) {
+    INFO(cmd);
+    Terminal term(t, "--lock-timeout 60 " + Data(t) + " " + cmd);
+    REQUIRE(term.WaitFor("account 1 is locked by process " + std::to_string(::getpid()) +
+                         " on " + Self().host + " since "));
+    REQUIRE(term.WaitFor("waiting (Ctrl-C cancels)..."));
+    term.Key("C-c");
+    REQUIRE(term.WaitFor("drovebank: gave up waiting for account 1; nothing changed"));
+    REQUIRE(term.WaitFor("[exit status 4]"));
+  }
+  REQUIRE(held.Rollback().ok());
+  std::vector<std::string> after;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(t / "data")) {
+    after.push_back(e.path().string());
+  }
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  CHECK(after == before);
+  CHECK(Run(db + " show 1").find("Balance: 100.00") != std::string::npos);
 }
 
 }  // namespace drovebank

@@ -300,16 +300,21 @@ TEST_CASE("shell transaction: staging checks the rules against pending balances"
   TempDir tmp;
   Seed(tmp.path());
   TestSession s(tmp.path());
-  ScriptSource src({"begin", "withdraw 2 5", "withdraw 2 0.01", "open A B", "close 1",
-                    "deposit 1 1 --txn k1", "begin", "show", "commit"},
+  // A failed line aborts a script's transaction (as in psql), so each refusal gets its own.
+  ScriptSource src({"begin", "withdraw 2 5", "withdraw 2 0.01", "abort",       // 1-4
+                    "begin", "open A B", "abort",                              // 5-7
+                    "begin", "close 1", "abort",                               // 8-10
+                    "begin", "deposit 1 1 --txn k1", "abort",                  // 11-13
+                    "begin", "withdraw 2 5", "begin", "abort",                 // 14-17
+                    "begin", "withdraw 2 5", "show", "commit"},                // 18-21
                    /*interactive=*/false);
   CHECK(s.Run(src) == 3);
   std::string err = s.err.text();
   CHECK(Contains(err, "line 3: account 2 has 0.00, not enough to withdraw 0.01"));
-  CHECK(Contains(err, "line 4: open cannot be part of a transaction"));
-  CHECK(Contains(err, "line 5: close cannot be part of a transaction"));
-  CHECK(Contains(err, "line 6: --txn cannot be given to one change"));
-  CHECK(Contains(err, "line 7: a transaction is already open"));
+  CHECK(Contains(err, "line 6: open cannot be part of a transaction"));
+  CHECK(Contains(err, "line 9: close cannot be part of a transaction"));
+  CHECK(Contains(err, "line 12: --txn cannot be given to one change"));
+  CHECK(Contains(err, "line 16: a transaction is already open"));
   CHECK(Contains(s.out.text(), "1 change(s) pending"));
   auto store = OpenStore(tmp.path());
   CHECK(BalanceOf(store.get(), 2) == 0);

@@ -16,11 +16,19 @@
 
 namespace drovebank {
 
+// What a command does with the store, which decides how GetStore opens it.
+enum class StoreAccess {
+  kRead,    // only reads: never creates a store; opens read-only when it cannot be written
+  kWrite,   // changes it: creates a missing store; refused on a read-only one
+  kCreate,  // `init`: creates it, and only that
+};
+
 // State that outlives one command: the open store, output mode, streams.
 struct CliContext {
   std::string data_dir;  // resolved lazily (flag, $DROVEBANK_DATA, ./data)
   bool json = false;
-  std::string output;  // -O before the command: text, csv, tsv or json ("" for text)
+  std::string output;  // -O: text, csv, tsv or json ("" for text)
+  bool read_only = false;  // --read-only: open the store only to read
   double lock_timeout = 10.0;
   std::FILE* out = stdout;
   std::FILE* err = stderr;
@@ -37,14 +45,29 @@ struct CliContext {
   // What runs when no command is given (the shell); prints help when unset.
   std::function<int(CliContext&)> no_command;
 
+  // Set by a command that committed a change (its txn), so a failure to write its output
+  // can say that the change stands.
+  std::uint64_t committed_txn = 0;
+  // The errno of the first failed write to `out` (0: none), found by Print and at exit.
+  int out_errno = 0;
+
   // Opens the store on first use. Failures are reported by the caller through Fail().
-  Result<Store*> GetStore();
+  // kRead on a missing store is InvalidArgument (naming how to create one); kWrite on a
+  // store opened read-only (--read-only, or files it cannot write) is IOError, nothing
+  // changed. A store first opened read-only stays so for the context's life.
+  Result<Store*> GetStore(StoreAccess access = StoreAccess::kWrite);
   // Prints the error (stderr sentence; JSON error object on stdout with --json) and sets
   // exit_code from its Code.
   void Fail(const Status& s);
   // Prints a result: `value` with --json, else `text` (a trailing newline is added).
   void Print(const nlohmann::json& value, const std::string& text);
+  // "store is read-only (why): nothing changed", for a write to a read-only store.
+  Status ReadOnlyRefusal(const std::string& dir) const;
 };
+
+// Whether `dir` holds a drovebank store: its lock tables (format 2) or its journal
+// (format 1, which Store::Open refuses naming `recover`).
+bool StoreExistsAt(const std::string& dir);
 
 // Builds an App with the global options (when `with_globals`) and every subcommand bound
 // to `ctx`; with `only` naming a built-in subcommand, just that one (the other built-in
@@ -65,7 +88,22 @@ std::string_view CoreCommandNamed(int argc, char** argv);
 nlohmann::json AccountJson(const Account& a);
 nlohmann::json RecordJsonView(const Record& r);
 
-// Runs the one-shot program: parse, execute, map the result to an exit code.
+// Runs the one-shot program: parse, execute, map the result to an exit code. Usage
+// errors are drovebank's own sentences (cli_usage.h); a failed write of stdout is exit 1.
 int RunCli(int argc, char** argv, CliContext& ctx);
+
+// At the end of a one-shot command: when writing `ctx.out` failed (a full disk, a closed
+// pipe), says so on stderr ("write error: REASON", and that the change stands when the
+// command committed one) and returns 1 instead of a success `code`; else `code`.
+int FinishOutput(CliContext& ctx, int code);
+
+// The program-level commands of the top level: `help [COMMAND]`, `version`, `init [DIR]`.
+void AddProgramCommands(CLI::App& app, CliContext& ctx);
+
+// The lock-wait hooks of a session at a terminal: a notice on `ctx.err` when a wait
+// begins (who holds the lock, since when) and cancellation by Ctrl-C (the flag of
+// shell_interrupts, which the caller installs). `newline_on_cancel`: the terminal echoed
+// ^C without a newline, so one is written before the message that follows.
+LockWait TerminalLockWait(CliContext& ctx, bool newline_on_cancel);
 
 }  // namespace drovebank

@@ -150,6 +150,11 @@ class Shell {
   LineSource& in_;
   ShellOptions options_;
   std::unique_ptr<PendingTransaction> txn_;
+  // Script mode, as psql: the line whose failure aborted the open transaction (0: none).
+  // Until `commit` (which then applies nothing and fails) or `abort`, lines are not run.
+  size_t aborted_by_line_ = 0;
+  // An aborted transaction's answer to a line: nullopt when the line may run.
+  std::optional<int> WhileAborted(const std::vector<std::string>& words);
   int first_failure_ = 0;
   bool stop_ = false;
   // Once the lines are done: what a script's report names instead of "line N" ("end of

@@ -36,6 +36,12 @@ struct StoreOptions {
   // Create the lock tables of a store written by format 1 (which has none) instead of
   // refusing it: only `recover`, which then carries its old lock files over.
   bool upgrade = false;
+  // Open an existing store only to read it (a backup, a snapshot, files this user cannot
+  // write, or --read-only): nothing is created or written, journal/state included (the
+  // journal is opened with Journal::OpenReadOnly, the lock tables O_RDONLY). Commits are
+  // refused. Open fails with NeedsRecovery when a read could not be exact without a
+  // replay (a file behind the journal, a dead writer's repair flag).
+  bool read_only = false;
 };
 
 // One all-or-nothing unit: its ops become one journal record, or nothing.
@@ -83,7 +89,8 @@ class Store {
  public:
   ~Store();
   // Prepares the data directory (creating it, 0700, when missing) and opens the journal,
-  // replaying committed records after a crash before anything is read.
+  // replaying committed records after a crash before anything is read. With
+  // options.read_only, see StoreOptions::read_only.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
   // The account as committed. An account whose repair flag a dead writer left (flag set,
@@ -188,6 +195,7 @@ class Store {
   LockTable& locks() { return *locks_; }
   // True when Open created the lock tables of a format 1 store (StoreOptions::upgrade).
   bool upgraded() const { return upgraded_; }
+  bool read_only() const { return read_only_; }
 
  private:
   friend class CommitProtocol;
@@ -198,6 +206,15 @@ class Store {
   // The account file, decoded; a corrupt one is Corruption, and marks the store when
   // `mark` (pass false only for a read without the account's lock, which may be torn).
   Result<Account> ReadAccount(AccountId id, bool mark = true);
+
+  // The read-only store (store_read_only.cc): Open's path for StoreOptions::read_only,
+  // the check that every file is at least at the journal's newest state, and Get without
+  // taking a lock or marking anything.
+  static Result<std::unique_ptr<Store>> OpenReadOnly(const StoreOptions& options);
+  Status CheckExactForReading();
+  Result<Account> GetReadOnly(AccountId id);
+  // Accounts opened: the journal's shared count, or (read-only) the one counted at open.
+  std::uint64_t AccountCount() const;
 
   // Makes every record after the checkpoint durable, then streams them to `fn`.
   Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
@@ -219,6 +236,8 @@ class Store {
   std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
+  bool read_only_ = false;
+  std::uint64_t read_only_accounts_ = 0;
 };
 
 // Whether the account's first or last name contains `text`, ignoring ASCII case (the

@@ -25,6 +25,23 @@ Result<std::uint64_t> ParseTxnNumber(std::string_view text);
 // Commas, quotes and apostrophes are fine. On failure: InvalidArgument saying why.
 Status ValidateName(std::string_view name, std::string_view what);
 
+// A name as typed for a new account: spaces at either end are dropped (the result is what
+// is stored). Names already in the store are never trimmed.
+std::string TrimName(std::string_view name);
+// ValidateName for a name being given now (open, the shell's menu, batch): `name` must be
+// TrimName'd already; empty is refused, and so are the invisible and direction-changing
+// characters that would make two different names look alike or reorder a line on a
+// terminal: U+200B-U+200F, U+202A-U+202E, U+2066-U+2069 and U+FEFF, as for memos. (Stored
+// names are read with ValidateName, so a store written before this rule stays readable.)
+Status ValidateNewName(std::string_view name, std::string_view what);
+
+// Columns `s` (valid UTF-8) takes on a terminal: 0 for combining marks and the invisible
+// characters above, 2 for East Asian wide characters and emoji, else 1.
+size_t DisplayWidth(std::string_view s);
+// `s` cut to at most `width` columns, ending in "…" when it was cut; then padded with
+// spaces to exactly `width` columns (on the right, or on the left when `right_align`).
+std::string FitColumn(std::string_view s, size_t width, bool right_align = false);
+
 // A memo (free text kept with a deposit, withdrawal or transfer) is UTF-8 like a name,
 // at most 200 characters (code points), with no control characters (C0, DEL, C1) and
 // none of the invisible or direction-changing characters that can make text display as

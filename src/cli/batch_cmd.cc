@@ -6,6 +6,7 @@
 
 #include "drovebank/batch.h"
 #include "drovebank/batch_cmd.h"
+#include "drovebank/cli_usage.h"
 #include "drovebank/exit_codes.h"
 
 namespace drovebank {
@@ -49,7 +50,12 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
   options.open_store = [&ctx]() { return ctx.GetStore(); };
   options.close_store = [&ctx]() { ctx.store.reset(); };
 
-  DB_ASSIGN_OR_RETURN(BatchInput input, BatchInput::Open(a.file));
+  auto opened = BatchInput::Open(a.file);
+  // A missing input file is a mistake in the command line (exit 2), not a bank rule.
+  if (!opened.ok() && opened.status().code() == Code::kNotFound) {
+    return Status::InvalidArgument(opened.status().message());
+  }
+  DB_ASSIGN_OR_RETURN(BatchInput input, std::move(opened));
   if (a.csv_only && input.format() != BatchFormat::kCsv) {
     return Status::InvalidArgument(fmt::format(
         "{} is not CSV: its first line must be a header row such as "
@@ -88,12 +94,14 @@ void AddBatchCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("FILE", a->file, "Input file, or - for standard input")->required();
   c->add_option("--account", a->account,
                 "Branch/customer format: the account every customer acts on (default: a new "
-                "account opened with the branches' balance)");
+                "account opened with the branches' balance)")
+      ->type_name("ID");
   c->add_flag("--parallel", a->parallel,
               "Branch/customer format: run every customer as its own process at once");
   c->add_option("--group-size", a->group_size,
                 "Events per group commit (one journal write and fsync each; default 1000)")
-      ->check(CLI::Range(1, 1000000));
+      ->type_name("N")
+      ->check(WholeNumber("group size", 1000000));
   c->add_flag("--no-auto-keys", a->no_auto_keys,
               "Give events without a key none: faster, but re-running the same input after a "
               "crash applies its applied prefix again");
@@ -127,7 +135,8 @@ void AddImportCsvCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("FILE", a->file, "Input file, or - for standard input")->required();
   c->add_option("--group-size", a->group_size,
                 "Rows per group commit (one journal write and fsync each; default 1000)")
-      ->check(CLI::Range(1, 1000000));
+      ->type_name("N")
+      ->check(WholeNumber("group size", 1000000));
   c->add_flag("--no-auto-keys", a->no_auto_keys,
               "Give rows without a key none: faster, but re-running the same file after a "
               "crash applies its applied prefix again");

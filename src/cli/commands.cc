@@ -1,11 +1,19 @@
 // The subcommand table. Each command parses its arguments into core types, calls the
 // store, and prints through CliContext; nothing here touches files directly.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "drovebank/process_info.h"
 #include "drovebank/cli.h"
+#include "drovebank/cli_usage.h"
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
+#include "drovebank/shell.h"
 #include "drovebank/version.h"
 #include "drovebank/dates.h"
 #include "report_util.h"
@@ -16,6 +24,9 @@ namespace {
 
 // Storage for one App's option values; owned by the App through a shared_ptr in a
 // callback capture, so each parse starts from fresh defaults.
+// No store has more accounts than ids, so no listing has more pages.
+constexpr std::uint64_t kMaxPage = kMaxAccountId;
+
 struct Args {
   std::string first, last, amount = "0", key, text, memo;
   std::string id, to, txn;
@@ -35,7 +46,10 @@ std::function<void()> Body(CliContext& ctx, F f) {
   };
 }
 
-Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(); }
+Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kWrite); }
+
+// A read-only command's store: never created by it.
+Result<Store*> ReadStoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kRead); }
 
 Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view path) {
   Op op;
@@ -51,6 +65,7 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
   DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
+  ctx.committed_txn = res.record.txn;
   const Op& done = res.record.ops.at(0);
   nlohmann::json j = RecordJsonView(res.record);
   j["replayed"] = res.replayed;
@@ -81,15 +96,22 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   return Status::Ok();
 }
 
+// "There is no page 3: ..." for a page past the end (exit 0: an empty page is an answer).
+std::string PastTheEnd(size_t page, size_t pages, size_t total, std::string_view what) {
+  return fmt::format("There is no page {}: {} page{} ({} {} in all).", page, pages,
+                     pages == 1 ? "" : "s", total, what);
+}
+
 // Prints a page of accounts (or, with `all`, every account `each` visits) as a table.
-// `each` hands accounts to its callback in id order.
+// `each` hands accounts to its callback in id order. In text, nothing found is the one
+// line `empty` and a page past the end says so, without a header row.
 Status PrintAccounts(CliContext& ctx, OutputFormat f, const Args& a, std::string_view empty,
                      const std::function<Result<Page<Account>>()>& page_fn,
                      const std::function<Status(const std::function<Status(const Account&)>&)>& each) {
   TableWriter t(ctx.out, f, AccountColumns(), "accounts");
   if (a.all) {
     size_t total = 0;
-    t.Begin();
+    t.Begin({}, /*text_header_if_empty=*/false);
     DB_RETURN_IF_ERROR(each([&](const Account& acct) {
       t.Row(AccountCells(acct), AccountJson(acct));
       ++total;
@@ -99,18 +121,23 @@ Status PrintAccounts(CliContext& ctx, OutputFormat f, const Args& a, std::string
     return Status::Ok();
   }
   DB_ASSIGN_OR_RETURN(Page<Account> p, page_fn());
-  t.Begin();
+  t.Begin({}, /*text_header_if_empty=*/false);
   for (const Account& acct : p.items) t.Row(AccountCells(acct), AccountJson(acct));
-  std::string footer = p.items.empty() ? std::string(empty) + "\n" : "";
-  footer += fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
+  std::string footer =
+      p.total == 0        ? std::string(empty)  // a page count of nothing tells nothing more
+      : p.items.empty()   ? PastTheEnd(p.page, p.pages, p.total, "account(s)")
+                          : fmt::format("page {} of {} ({} in all)", p.page, p.pages, p.total);
   t.End({{"page", p.page}, {"pages", p.pages}, {"total", p.total}}, footer);
   return Status::Ok();
 }
 
 void AddPaging(CLI::App* c, Args& a) {
-  c->add_option("--page", a.page, "Page number, from 1")->check(CLI::PositiveNumber);
-  c->add_option("--page-size", a.page_size, "Entries a page (default 20)")
-      ->check(CLI::Range(1, 1000));
+  c->add_option("--page", a.page, "Page number, from 1")
+      ->type_name("N")
+      ->check(WholeNumber("page", kMaxPage));
+  c->add_option("--page-size", a.page_size, "Entries a page (default 20, at most 1000)")
+      ->type_name("N")
+      ->check(WholeNumber("page size", 1000));
   c->add_flag("--all", a.all, "Everything at once, no paging");
   AddOutputOption(c, &a.output);
 }
@@ -170,17 +197,30 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
               "1\n  drovebank list --page 2");
   app->require_subcommand(0, 1);
   if (with_globals) {
+    // Why fallthrough: what a subcommand does not know goes up to the top level, so every
+    // global option is accepted after the command too (`drovebank show 1 --json`), as git
+    // and hledger accept them, and one added later (-O) is without more code.
+    app->fallthrough();
     app->add_option("-d,--data-dir", ctx.data_dir,
-                    "Data directory (default: $DROVEBANK_DATA, else ./data)");
+                    "Data directory (default: $DROVEBANK_DATA, else ./data)")
+        ->type_name("DIR")
+        ->check(NotEmpty("the data directory (-d)"))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app->add_flag("--json", ctx.json, "Print one JSON value on stdout (short for -O json)");
     app->add_option("-O,--output", ctx.output,
                     "Output format of list, search, history, balance, statement: text "
                     "(default), csv, tsv or json")
-        ->check(CLI::IsMember({"text", "csv", "tsv", "json"}));
+        ->type_name("FORMAT")
+        ->check(CLI::IsMember({"text", "csv", "tsv", "json"}))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app->add_option("--lock-timeout", ctx.lock_timeout,
                     "Seconds to wait for a locked account (default 10)")
-        ->check(CLI::Range(0.0, 86400.0));
-    app->set_version_flag("--version", VersionLine("drovebank"));
+        ->type_name("SECONDS")
+        ->check(Seconds("--lock-timeout", 86400))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app->add_flag("--read-only", ctx.read_only,
+                  "Open the store only to read: a write is refused, nothing is created");
+    app->set_version_flag("-V,--version", VersionLine("drovebank"));
   }
 
   if (auto* open = subcommand("open", "Open an account; prints its new id")) {
@@ -191,13 +231,14 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     open->callback(Body(ctx, [&ctx, a]() -> Status {
       Op op;
       op.kind = OpKind::kOpen;
-      DB_RETURN_IF_ERROR(ValidateName(a->first, "first name"));
-      DB_RETURN_IF_ERROR(ValidateName(a->last, "last name"));
-      op.first = a->first;
-      op.last = a->last;
+      op.first = TrimName(a->first);
+      op.last = TrimName(a->last);
+      DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
+      ctx.committed_txn = res.record.txn;
       const RecordAccount& ra = res.record.accounts.at(0);
       nlohmann::json j = AccountJson(ra.state);
       j["txn"] = res.record.txn;
@@ -212,7 +253,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     show->footer("Example: drovebank show 1001");
     show->callback(Body(ctx, [&ctx, a]() -> Status {
       DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
       ctx.Print(AccountJson(acct),
                 fmt::format("Account {}: {}\nBalance: {}\nStatus:  {}\nChanges: {} (last txn {})",
@@ -245,9 +286,11 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     }
     c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
     c->add_option("--txn", a->key,
-                  "Idempotency key: repeating the same request with it applies nothing");
+                  "Idempotency key: repeating the same request with it applies nothing")
+        ->type_name("KEY");
     c->add_option("--memo", a->memo,
-                  "A note kept with the change (up to 200 characters), shown by history and txn");
+                  "A note kept with the change (up to 200 characters), shown by history and txn")
+        ->type_name("MEMO");
     c->footer(std::string("Example: ") + m.example);
     OpKind kind = m.kind;
     std::string path = m.name;
@@ -263,6 +306,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
+      ctx.committed_txn = res.record.txn;
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
       j["txn"] = res.record.txn;
       ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
@@ -276,10 +320,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
                  "  drovebank -O csv list --all > accounts.csv");
     list->callback(Body(ctx, [&ctx, a]() -> Status {
       return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
-        DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+        DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
         size_t pages = 1;
         DB_RETURN_IF_ERROR(PrintAccounts(
-            ctx, f, *a, "No accounts on this page.",
+            ctx, f, *a, "No accounts yet.",
             [&]() -> Result<Page<Account>> {
               DB_ASSIGN_OR_RETURN(auto page, store->List(a->page, a->page_size));
               pages = page.pages;
@@ -309,7 +353,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     search->callback(Body(ctx, [&ctx, a]() -> Status {
       return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
         if (a->text.empty()) return Status::InvalidArgument("search needs some text");
-        DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+        DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
         size_t pages = 1;
         DB_RETURN_IF_ERROR(PrintAccounts(
             ctx, f, *a, "No matching accounts.",
@@ -338,8 +382,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   if (auto* history = subcommand("history", "An account's committed changes, newest first")) {
     history->add_option("ID", a->id, "Account id")->required();
     AddPaging(history, *a);
-    history->add_option("--since", a->since, "Only changes on or after this day (YYYY-MM-DD)");
-    history->add_option("--until", a->until, "Only changes on or before this day (YYYY-MM-DD)");
+    history->add_option("--since", a->since, "Only changes on or after this day (YYYY-MM-DD)")
+        ->type_name("DATE");
+    history->add_option("--until", a->until, "Only changes on or before this day (YYYY-MM-DD)")
+        ->type_name("DATE");
     history->footer(
         "Days are calendar days in UTC, or in the zone TZ names (TZ=Europe/Paris).\n"
         "Examples:\n  drovebank history 1001 --page 2\n"
@@ -354,7 +400,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
         if (!a->until.empty()) {
           DB_ASSIGN_OR_RETURN(until, DayAfterStartMs(a->until, "--until"));
         }
-        DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+        DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
         TableWriter t(ctx.out, f, HistoryColumns(), "entries");
         nlohmann::json tail = {{"id", id}};
         if (!a->since.empty()) tail["since"] = a->since;
@@ -389,12 +435,14 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
         DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
         for (HistoryEntry& e : page) DB_RETURN_IF_ERROR(FillReversedBy(*store, &e));
         size_t pages = std::max<size_t>(1, (total + a->page_size - 1) / a->page_size);
-        t.Begin();
+        bool past_the_end = page.empty() && total > 0;
+        t.Begin({}, /*text_header_if_empty=*/!past_the_end);
         for (const HistoryEntry& e : page) t.Row(HistoryCells(e), HistoryItem(e));
         tail["page"] = a->page;
         tail["pages"] = pages;
         tail["total"] = total;
-        t.End(tail, fmt::format("page {} of {} ({} in all)", a->page, pages, total));
+        t.End(tail, past_the_end ? PastTheEnd(a->page, pages, total, "change(s)")
+                                 : fmt::format("page {} of {} ({} in all)", a->page, pages, total));
         std::vector<std::string> again = {"history", a->id, "--page-size",
                                           std::to_string(a->page_size)};
         if (!a->since.empty()) again.insert(again.end(), {"--since", a->since});
@@ -415,7 +463,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
           (n = std::stoull(a->txn)) == 0) {
         return Status::InvalidArgument(fmt::format("'{}' is not a transaction number", a->txn));
       }
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(Record r, store->FindTxn(n));
       std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, FormatTime(r.time_ms),
                                      r.key.empty() ? "" : fmt::format(" (key {})", r.key));
@@ -457,29 +505,75 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   }
 
   AddReportCommands(*app, ctx, only);
-
+  if (with_globals && only.empty()) AddProgramCommands(*app, ctx);
   if (only.empty()) {
     for (auto& ext : ctx.extensions) ext(*app, ctx);
   }
+  PlainPositionals(*app);
   return app;
 }
 
 int RunCli(int argc, char** argv, CliContext& ctx) {
-  auto app = BuildApp(ctx, /*with_globals=*/true, CoreCommandNamed(argc, argv));
+  std::string_view core = CoreCommandNamed(argc, argv);
+  auto app = BuildApp(ctx, /*with_globals=*/true, core);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // A usage error is found before the parser sets --json: so that it too is one JSON
+  // value on stdout, the flag is looked for first.
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    if (a == "--json") ctx.json = true;
+  }
+  if (auto word = FirstCommandWord(*app, args)) {
+    std::vector<std::string> names = SubcommandNames(*app);
+    if (std::find(names.begin(), names.end(), *word) == names.end()) {
+      ctx.Fail(UnknownCommand(*word, names, "; run `drovebank help` for the list"));
+      return ctx.exit_code;
+    }
+  }
+  // A one-shot command waits for a lock as the shell does: announced on a terminal, and
+  // Ctrl-C gives up the wait with nothing changed. Only the core commands: batch and
+  // import-legacy run long, and there Ctrl-C stops the program as it always did.
+  bool catch_interrupts = !core.empty();
+  if (catch_interrupts) {
+    LockWait wait = TerminalLockWait(ctx, ::isatty(STDERR_FILENO) == 1);
+    if (::isatty(STDERR_FILENO) != 1) wait.on_wait = nullptr;
+    ctx.extra_wait = std::move(wait);
+    shell_interrupts::Install();
+  }
+  int code = kExitOk;
+  bool parsed = false;
   try {
     app->parse(argc, argv);
+    parsed = true;
   } catch (const CLI::Success& e) {
-    return app->exit(e);
+    code = app->exit(e);
   } catch (const CLI::ParseError& e) {
-    app->exit(e);
-    return kExitInvalid;
+    ctx.Fail(UsageError(e, *app, ctx.program + " "));
+    code = ctx.exit_code;
   }
-  if (app->get_subcommands().empty()) {
-    if (ctx.no_command) return ctx.no_command(ctx);
-    fmt::print("{}", app->help());
-    return kExitOk;
+  if (catch_interrupts) shell_interrupts::Restore();
+  if (parsed) {
+    if (app->get_subcommands().empty()) {
+      if (ctx.no_command) return ctx.no_command(ctx);
+      fmt::print(ctx.out, "{}", app->help());
+    }
+    code = ctx.exit_code;
   }
-  return ctx.exit_code;
+  return FinishOutput(ctx, code);
+}
+
+int FinishOutput(CliContext& ctx, int code) {
+  if (std::fflush(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = errno != 0 ? errno : EIO;
+  if (std::ferror(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = EIO;
+  if (ctx.out_errno == 0) return code;
+  std::string committed =
+      ctx.committed_txn == 0
+          ? ""
+          : fmt::format("; the change was committed (txn {}) and stands", ctx.committed_txn);
+  fmt::print(ctx.err, "{} write error: {}{}\n", Paint(ctx.err, Style::kError, ctx.program + ":"),
+             std::strerror(ctx.out_errno), committed);
+  std::fflush(ctx.err);
+  return code == kExitOk ? kExitIoError : code;
 }
 
 }  // namespace drovebank

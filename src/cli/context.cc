@@ -1,5 +1,11 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -10,10 +16,63 @@
 
 namespace drovebank {
 
-Result<Store*> CliContext::GetStore() {
-  if (store) return store.get();
+bool StoreExistsAt(const std::string& dir) {
+  Layout layout(dir);
+  return ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
+         ::access(layout.journal().c_str(), F_OK) == 0;
+}
+
+namespace {
+
+bool Writable(const std::string& dir) {
+  Layout layout(dir);
+  for (const std::string& p : {layout.root(), layout.journal(), layout.AccountLockTable()}) {
+    if (::access(p.c_str(), W_OK) != 0) return false;
+  }
+  return true;
+}
+
+std::string ShellQuoted(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_-./+=:,@") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+Status CliContext::ReadOnlyRefusal(const std::string& dir) const {
+  return Status::IOError(fmt::format("store is read-only ({}): nothing changed",
+                                     read_only ? "--read-only"
+                                               : fmt::format("{} cannot be written", dir)));
+}
+
+Result<Store*> CliContext::GetStore(StoreAccess access) {
+  std::string dir = ResolveDataDir(data_dir);
+  if (store) {
+    if (access != StoreAccess::kRead && store->read_only()) return ReadOnlyRefusal(dir);
+    return store.get();
+  }
+  bool exists = StoreExistsAt(dir);
+  if (access == StoreAccess::kRead && !exists) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument(fmt::format("{} is not a directory", dir));
+    }
+    return Status::InvalidArgument(fmt::format(
+        "no drovebank store at {} (create one with 'drovebank -d {} open ...' or 'drovebank "
+        "init{}')",
+        dir, ShellQuoted(dir), data_dir.empty() ? "" : " " + ShellQuoted(dir)));
+  }
   StoreOptions opts;
-  opts.data_dir = ResolveDataDir(data_dir);
+  opts.data_dir = dir;
+  // Why decide here and not on the first failed write: a read must not create
+  // journal/state or anything else in a store it cannot (or must not) write.
+  opts.read_only = exists && (read_only || !Writable(dir));
+  if (access != StoreAccess::kRead && opts.read_only) return ReadOnlyRefusal(dir);
   opts.lock_wait = extra_wait;
   opts.lock_wait.timeout_seconds = lock_timeout;
 #ifdef DROVEBANK_FAULT_INJECTION
@@ -29,30 +88,48 @@ Result<Store*> CliContext::GetStore() {
 void CliContext::Fail(const Status& s) {
   exit_code = ExitCodeFor(s.code());
   std::string msg = s.message();
-  if (s.code() == Code::kIOError || s.code() == Code::kInternal) {
+  bool says_nothing = msg.ends_with("nothing changed");
+  if ((s.code() == Code::kIOError || s.code() == Code::kInternal) && !says_nothing) {
     msg += s.maybe_applied() ? " (the change may have been applied: run `recover`)"
                              : " (nothing was changed)";
   }
-  fmt::print(err, "{} {}\n", Paint(err, Style::kError, program + ":"), msg);
+  // A lock wait given up (Ctrl-C) changed nothing, as a timeout's message already says.
+  if (s.code() == Code::kCancelled && msg.starts_with("gave up waiting")) {
+    msg += "; nothing changed";
+  }
+  try {
+    fmt::print(err, "{} {}\n", Paint(err, Style::kError, program + ":"), msg);
+  } catch (const std::system_error&) {
+    // Nowhere left to say it; the exit code still does.
+  }
   if (json) {
     nlohmann::json j = {{"error", {{"code", CodeName(s.code())},
                                    {"message", msg},
                                    {"exit", exit_code},
                                    {"maybe_applied", s.maybe_applied()}}}};
-    fmt::print(out, "{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    try {
+      fmt::print(out, "{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } catch (const std::system_error& e) {
+      if (out_errno == 0) out_errno = e.code().value() != 0 ? e.code().value() : EIO;
+    }
   }
-  std::fflush(out);
+  if (std::fflush(out) != 0 && out_errno == 0) out_errno = errno != 0 ? errno : EIO;
   std::fflush(err);
 }
 
 void CliContext::Print(const nlohmann::json& value, const std::string& text) {
   exit_code = kExitOk;
-  if (json) {
-    fmt::print(out, "{}\n", value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  } else {
-    fmt::print(out, "{}\n", text);
+  try {
+    if (json) {
+      fmt::print(out, "{}\n",
+                 value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      fmt::print(out, "{}\n", text);
+    }
+  } catch (const std::system_error& e) {
+    if (out_errno == 0) out_errno = e.code().value() != 0 ? e.code().value() : EIO;
   }
-  std::fflush(out);
+  if (std::fflush(out) != 0 && out_errno == 0) out_errno = errno != 0 ? errno : EIO;
 }
 
 nlohmann::json AccountJson(const Account& a) {

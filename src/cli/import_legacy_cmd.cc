@@ -9,6 +9,7 @@
 
 #include "drovebank/color.h"
 #include "drovebank/exit_codes.h"
+#include "drovebank/cli_usage.h"
 #include "drovebank/import_cmd.h"
 #include "drovebank/progress.h"
 
@@ -177,7 +178,8 @@ void AddImportLegacyCommand(CLI::App& app, CliContext& ctx) {
   c->add_option("DIR", *dir, "The original's data directory (only read, never changed)")
       ->required();
   c->add_option("--group-size", *group, "Accounts committed per journal sync (default 500)")
-      ->check(CLI::Range(1, 100000));
+      ->type_name("N")
+      ->check(WholeNumber("group size", 100000));
   c->footer(
       "Crash leftovers (.lock, .tmp, .old, .xtmp, .xold, .atmp) are settled the way the "
       "original's recover did. Safe to run again: accounts already imported are reported and "

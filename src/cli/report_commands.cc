@@ -63,7 +63,7 @@ Status Balance(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
   if (!a.at.empty()) {
           DB_ASSIGN_OR_RETURN(cutoff, DayAfterStartMs(a.at, "--at"));
         }
-  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore(StoreAccess::kRead));
   std::vector<Column> cols = AccountColumns();
   TableWriter t(ctx.out, f, cols, "accounts");
   __int128 total = 0;
@@ -114,7 +114,7 @@ Status Balance(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
 Status Statement(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
   DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a.id));
   DB_ASSIGN_OR_RETURN(MonthSpan span, ParseMonth(a.month, "--month"));
-  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore(StoreAccess::kRead));
   DB_ASSIGN_OR_RETURN(Account acct, store->Get(id));
   // The chain runs newest first; the month's entries are printed oldest first, so they
   // are held (one account's month).
@@ -173,7 +173,7 @@ Status Export(CliContext& ctx, const ReportArgs& a) {
   if (o.since_ms >= o.until_ms) {
     return Status::InvalidArgument("--since must not be after --until");
   }
-  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore(StoreAccess::kRead));
   std::FILE* file = nullptr;
   if (!a.file.empty() && a.file != "-") {
     // 0600: an export holds every name and balance, as private as the data directory.
@@ -221,7 +221,8 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
     bal->alias("bal");
     bal->add_flag("--all", a->all, "Closed accounts too");
     bal->add_option("--at", a->at,
-                    "Balances as of the end of this day (YYYY-MM-DD), from the journal");
+                    "Balances as of the end of this day (YYYY-MM-DD), from the journal")
+        ->type_name("DATE");
     AddOutputOption(bal, &a->output);
     bal->footer(
         "Days are calendar days in UTC, or in the zone TZ names.\nExamples:\n"
@@ -235,7 +236,7 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
   if (auto* st = subcommand("statement", "One account's month: opening and closing balance, "
                                          "every change, totals in and out")) {
     st->add_option("ID", a->id, "Account id")->required();
-    st->add_option("--month", a->month, "The month (YYYY-MM)")->required();
+    st->add_option("--month", a->month, "The month (YYYY-MM)")->required()->type_name("MONTH");
     AddOutputOption(st, &a->output);
     st->footer(
         "Months are calendar months in UTC, or in the zone TZ names.\nExample:\n"
@@ -248,12 +249,16 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
   if (auto* ex = subcommand("export", "The journal as a file hledger, ledger or beancount "
                                       "reads, or as CSV")) {
     ex->add_option("--format", a->format, "hledger, ledger, beancount or csv")
+        ->type_name("FORMAT")
         ->required()
         ->check(CLI::IsMember({"hledger", "ledger", "beancount", "csv"}));
     ex->add_option("--since", a->since, "From this day on (YYYY-MM-DD); earlier balances "
-                                        "become one opening entry");
-    ex->add_option("--until", a->until, "Up to the end of this day (YYYY-MM-DD)");
-    ex->add_option("-o,--output-file", a->file, "Write to FILE (created 0600) instead of stdout");
+                                        "become one opening entry")
+        ->type_name("DATE");
+    ex->add_option("--until", a->until, "Up to the end of this day (YYYY-MM-DD)")
+        ->type_name("DATE");
+    ex->add_option("-o,--output-file", a->file, "Write to FILE (created 0600) instead of stdout")
+        ->type_name("FILE");
     ex->footer(
         "Accounts are assets:drovebank:ID; deposits, withdrawals and opening balances are\n"
         "posted against equity:drovebank:external. Days are in UTC, or in the zone TZ names.\n"

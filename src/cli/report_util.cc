@@ -1,5 +1,8 @@
 #include "report_util.h"
 
+#include <cerrno>
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "drovebank/process_info.h"
@@ -8,6 +11,7 @@ namespace drovebank {
 
 void AddOutputOption(CLI::App* c, std::string* output) {
   c->add_option("-O,--output", *output, "Output format: text (default), csv, tsv or json")
+      ->type_name("FORMAT")
       ->check(CLI::IsMember({"text", "csv", "tsv", "json"}));
 }
 
@@ -25,6 +29,9 @@ Status WithOutput(CliContext& ctx, const std::string& local,
   bool was_json = ctx.json;
   ctx.json = f == OutputFormat::kJson;
   Status s = body(f);
+  // Flushed here so a full disk is reported as such (FinishOutput's later flush only sees
+  // the stream's error flag, not why).
+  if (std::fflush(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = errno != 0 ? errno : EIO;
   // The shell keeps its context from line to line: -O json lasts one command.
   if (!s.ok()) ctx.Fail(s);
   ctx.json = was_json;
@@ -116,7 +123,8 @@ nlohmann::json HistoryItem(const HistoryEntry& e) {
           {"amount", FormatCents(e.amount)},
           {"counterpart",
            e.counterpart == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.counterpart)},
-          {"direction", e.counterpart == 0 ? "" : (e.outgoing ? "out" : "in")},
+          {"direction", e.counterpart == 0 ? nlohmann::json(nullptr)
+                                           : nlohmann::json(e.outgoing ? "out" : "in")},
           {"balance_after", FormatCents(e.balance_after)},
           {"memo", e.memo},
           {"reverses", TxnOrNull(e.reverses)},
@@ -125,7 +133,7 @@ nlohmann::json HistoryItem(const HistoryEntry& e) {
 
 std::vector<Column> AccountColumns() {
   return {{"id", 8, true},
-          {"name", 30, false, true, Column::kTextOnly},
+          {"name", 30, false, true, Column::kTextOnly, /*fit=*/true},
           {"first", 0, false, true, Column::kDataOnly},
           {"last", 0, false, true, Column::kDataOnly},
           {"balance", 18, true},

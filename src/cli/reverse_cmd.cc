@@ -49,7 +49,8 @@ void AddReverseCommand(CLI::App& app, CliContext& ctx) {
   auto* c = app.add_subcommand(
       "reverse", "Undo committed transaction TXN (a deposit, withdrawal or transfer)");
   c->add_option("TXN", a->txn, "Transaction number")->required();
-  c->add_option("--memo", a->memo, "A note kept with the reversal (up to 200 characters)");
+  c->add_option("--memo", a->memo, "A note kept with the reversal (up to 200 characters)")
+      ->type_name("MEMO");
   c->footer(
       "\nCommits the exact opposite of TXN as a new transaction that names it: a deposit is "
       "withdrawn, a withdrawal deposited back, a transfer sent back. Refused (exit 3, nothing "

@@ -75,6 +75,8 @@ int Shell::ExecuteLine(const std::string& line, bool* quit) {
   auto words = TokenizeShellLine(line);
   if (!words.ok()) return Fail(words.status());
   if (words->empty()) return kExitOk;
+  if (!txn_) aborted_by_line_ = 0;
+  if (auto answer = WhileAborted(*words)) return *answer;
   const std::string& w = (*words)[0];
   if (IsMenuLetter(w)) {
     if (words->size() > 1) {
@@ -86,6 +88,23 @@ int Shell::ExecuteLine(const std::string& line, bool* quit) {
     return RunMenu(w[0], quit);
   }
   return RunCommand(std::move(words).value(), quit);
+}
+
+std::optional<int> Shell::WhileAborted(const std::vector<std::string>& words) {
+  if (!txn_ || aborted_by_line_ == 0) return std::nullopt;
+  const std::string& w = words[0];
+  if (w == "quit" || w == "exit" || w == "abort") return std::nullopt;
+  if (w == "commit") {
+    size_t n = txn_->ops().size();
+    txn_.reset();
+    return Fail(Status::InvalidArgument(fmt::format(
+        "the transaction was aborted by the failure on line {}: nothing applied ({} staged "
+        "change(s) discarded)",
+        aborted_by_line_, n)));
+  }
+  return Fail(Status::InvalidArgument(fmt::format(
+      "not run: the transaction is aborted (line {} failed); `commit` or `abort` ends it",
+      aborted_by_line_)));
 }
 
 int Shell::Run() {
@@ -115,7 +134,15 @@ int Shell::Run() {
     }
     in_.Remember(l.text);
     bool quit = false;
-    NoteFailure(ExecuteLine(l.text, &quit));
+    bool in_txn = txn_ != nullptr && aborted_by_line_ == 0;
+    int code = ExecuteLine(l.text, &quit);
+    // Why abort, as psql does: a script's later lines were written assuming this one
+    // worked, so committing the rest would apply a transaction nobody wrote. A person
+    // at the terminal sees the refusal and decides; there the transaction goes on.
+    if (code != kExitOk && in_txn && txn_ && !in_.interactive()) {
+      aborted_by_line_ = in_.line_number();
+    }
+    NoteFailure(code);
     if (quit) break;
   }
   if (interrupted) {
@@ -150,17 +177,10 @@ int Shell::Run() {
   return first_failure_;
 }
 
-int RunShell(CliContext& ctx, const ShellOptions& options) {
-  if (g_shell_running) {
-    ctx.Fail(Status::InvalidArgument("already in the shell"));
-    return ctx.exit_code;
-  }
-  g_shell_running = true;
-  bool interactive = ::isatty(STDIN_FILENO) == 1;
-  // no-color.org: the one switch every part of the program already honours.
-  if (!interactive) ::setenv("NO_COLOR", "1", 1);
+LockWait TerminalLockWait(CliContext& ctx, bool newline_on_cancel) {
+  LockWait wait;
   CliContext* c = &ctx;
-  ctx.extra_wait.on_wait = [c](std::string_view what, const std::optional<LockOwner>& owner) {
+  wait.on_wait = [c](std::string_view what, const std::optional<LockOwner>& owner) {
     if (owner) {
       std::int64_t ago = (NowMillis() - owner->since_ms) / 1000;
       fmt::print(c->err,
@@ -172,12 +192,24 @@ int RunShell(CliContext& ctx, const ShellOptions& options) {
     }
     std::fflush(c->err);
   };
-  ctx.extra_wait.cancelled = [c, interactive] {
+  wait.cancelled = [c, newline_on_cancel] {
     if (!shell_interrupts::Pending()) return false;
-    // The terminal echoed ^C without a newline; the message that follows gets its own line.
-    if (interactive) std::fputs("\n", c->err);
+    if (newline_on_cancel) std::fputs("\n", c->err);
     return true;
   };
+  return wait;
+}
+
+int RunShell(CliContext& ctx, const ShellOptions& options) {
+  if (g_shell_running) {
+    ctx.Fail(Status::InvalidArgument("already in the shell"));
+    return ctx.exit_code;
+  }
+  g_shell_running = true;
+  bool interactive = ::isatty(STDIN_FILENO) == 1;
+  // no-color.org: the one switch every part of the program already honours.
+  if (!interactive) ::setenv("NO_COLOR", "1", 1);
+  ctx.extra_wait = TerminalLockWait(ctx, interactive);
   if (ctx.store) {
     LockWait w = ctx.extra_wait;
     w.timeout_seconds = ctx.lock_timeout;

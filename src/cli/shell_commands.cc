@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "drovebank/cli_usage.h"
 #include "drovebank/exit_codes.h"
 #include "drovebank/shell.h"
 #include "shell_internal.h"
@@ -98,8 +99,7 @@ int Shell::RunApp(std::vector<std::string> args) {
   ctx_.exit_code = kExitOk;
   auto app = BuildApp(ctx_, /*with_globals=*/false);
   if (!IsSubcommand(*app, args[0])) {
-    return Fail(Status::InvalidArgument(
-        fmt::format("unknown command '{}'; type help for the list", args[0])));
+    return Fail(UnknownCommand(args[0], CommandNames(ctx_), "; type help for the list"));
   }
   if (txn_) BindTransactionCommands(*app, ctx_, *txn_);
   std::string saved = ctx_.program;
@@ -112,7 +112,7 @@ int Shell::RunApp(std::vector<std::string> args) {
   } catch (const CLI::CallForAllHelp&) {
     Say(app->get_subcommand(args[0])->help());
   } catch (const CLI::ParseError& e) {
-    ctx_.Fail(Status::InvalidArgument(e.what()));
+    ctx_.Fail(UsageError(e, *app, ""));
   }
   ctx_.program = saved;
   return ctx_.exit_code;

@@ -117,10 +117,10 @@ int Shell::RunMenu(char letter, bool* quit) {
       }
       std::string first, last, balance;
       if (!Ask(
-              "First Name", [](const std::string& t) { return ValidateName(t, "first name"); },
+              "First Name", [](const std::string& t) { return ValidateNewName(TrimName(t), "first name"); },
               &first) ||
           !Ask(
-              "Last Name", [](const std::string& t) { return ValidateName(t, "last name"); },
+              "Last Name", [](const std::string& t) { return ValidateNewName(TrimName(t), "last name"); },
               &last) ||
           !Ask(
               "Starting Balance", [](const std::string& t) { return ParseAmount(t).status(); },

@@ -126,8 +126,8 @@ nlohmann::json PendingAccountJson(const PendingTransaction& txn, AccountId id) {
 
 std::string PendingLine(const PendingTransaction& txn, AccountId id) {
   const Account& p = *txn.Pending(id);
-  return fmt::format("{:>8}  {:<30}  {:>18}  (pending; committed {})", id,
-                     fmt::format("{} {}", p.first, p.last), FormatCents(p.balance),
+  return fmt::format("{:>8}  {}  {:>18}  (pending; committed {})", id,
+                     FitColumn(fmt::format("{} {}", p.first, p.last), 30), FormatCents(p.balance),
                      FormatCents(txn.Committed(id)->balance));
 }
 

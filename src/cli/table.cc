@@ -6,6 +6,7 @@
 
 #include "drovebank/account.h"
 #include "drovebank/color.h"
+#include "drovebank/validate.h"
 
 namespace drovebank {
 
@@ -21,14 +22,6 @@ std::string FieldsOf(const nlohmann::json& obj) {
   if (!obj.is_object() || obj.empty()) return "";
   std::string s = DumpJson(obj);
   return s.substr(1, s.size() - 2);
-}
-
-// Display width of UTF-8 text: one column a code point (names are not wide-char aware;
-// most are Latin, and the column only drifts for CJK names).
-size_t Columns(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 }  // namespace
@@ -61,7 +54,11 @@ std::string TableWriter::TextLine(const std::vector<std::string>& cells) const {
     if (c.show == Column::kDataOnly) continue;
     if (!first) line += "  ";
     first = false;
-    size_t w = Columns(cells[i]);
+    if (c.fit && c.width > 0) {
+      line += FitColumn(cells[i], static_cast<size_t>(c.width), c.right);
+      continue;
+    }
+    size_t w = DisplayWidth(cells[i]);
     std::string pad(c.width > 0 && w < static_cast<size_t>(c.width) ? c.width - w : 0, ' ');
     line += c.right ? pad + cells[i] : cells[i] + pad;
   }
@@ -84,13 +81,18 @@ void TableWriter::Delimited(const std::vector<std::string>& cells, bool header) 
   std::fputs(line.c_str(), out_);
 }
 
-void TableWriter::Begin(const nlohmann::json& head) {
+void TableWriter::Begin(const nlohmann::json& head, bool text_header_if_empty) {
   std::vector<std::string> names;
   for (const Column& c : columns_) names.push_back(c.name);
   switch (format_) {
     case OutputFormat::kText: {
       for (std::string& n : names) std::replace(n.begin(), n.end(), '_', ' ');
-      fmt::print(out_, "{}\n", Paint(out_, Style::kHeader, TextLine(names)));
+      std::string header = Paint(out_, Style::kHeader, TextLine(names)) + "\n";
+      if (text_header_if_empty) {
+        std::fputs(header.c_str(), out_);
+      } else {
+        pending_header_ = std::move(header);
+      }
       break;
     }
     case OutputFormat::kCsv:
@@ -108,6 +110,10 @@ void TableWriter::Begin(const nlohmann::json& head) {
 void TableWriter::Row(const std::vector<std::string>& cells, const nlohmann::json& item) {
   switch (format_) {
     case OutputFormat::kText:
+      if (!pending_header_.empty()) {
+        std::fputs(pending_header_.c_str(), out_);
+        pending_header_.clear();
+      }
       fmt::print(out_, "{}\n", TextLine(cells));
       break;
     case OutputFormat::kCsv:
@@ -128,7 +134,6 @@ void TableWriter::End(const nlohmann::json& tail, const std::string& footer) {
   } else if (format_ == OutputFormat::kText && !footer.empty()) {
     fmt::print(out_, "{}\n", footer);
   }
-  std::fflush(out_);
 }
 
 }  // namespace drovebank

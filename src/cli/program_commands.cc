@@ -1,0 +1,64 @@
+// The program's own commands beside the ledger ones: `help [COMMAND]`, `version` and
+// `init [DIR]`. Only the one-shot top level has them; the shell has its own help.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "drovebank/cli.h"
+#include "drovebank/cli_usage.h"
+#include "drovebank/version.h"
+
+namespace drovebank {
+
+void AddProgramCommands(CLI::App& app, CliContext& ctx) {
+  auto topic = std::make_shared<std::string>();
+  auto* help = app.add_subcommand("help", "Show the help of the program or of COMMAND");
+  help->add_option("COMMAND", *topic, "A command name");
+  help->footer("Example: drovebank help deposit");
+  CLI::App* root = &app;
+  help->callback([&ctx, root, topic]() {
+    if (topic->empty()) {
+      // Not root->help(): inside a subcommand's callback that shows the subcommand's.
+      fmt::print(ctx.out, "{}",
+                 root->get_formatter()->make_help(root, root->get_name(), CLI::AppFormatMode::Normal));
+      return;
+    }
+    std::vector<std::string> names = SubcommandNames(*root);
+    if (std::find(names.begin(), names.end(), *topic) == names.end()) {
+      ctx.Fail(UnknownCommand(*topic, names, "; run `drovebank help` for the list"));
+      return;
+    }
+    fmt::print(ctx.out, "{}", root->get_subcommand(*topic)->help(root->get_name()));
+  });
+
+  auto* version = app.add_subcommand("version", "Print the version (as --version and -V do)");
+  version->footer("Example: drovebank version");
+  version->callback([&ctx]() {
+    std::string line = VersionLine("drovebank");
+    ctx.Print({{"program", "drovebank"}, {"version", line.substr(line.find(' ') + 1)}}, line);
+  });
+
+  auto dir = std::make_shared<std::string>();
+  auto* init = app.add_subcommand(
+      "init", "Create an empty store in DIR (default: -d, $DROVEBANK_DATA, else ./data)");
+  init->add_option("DIR", *dir, "The data directory to create")->check(NotEmpty("DIR"));
+  init->footer("Example: drovebank init ~/ledger");
+  init->callback([&ctx, dir]() {
+    if (!dir->empty()) ctx.data_dir = *dir;
+    std::string where = ResolveDataDir(ctx.data_dir);
+    if (StoreExistsAt(where)) {
+      ctx.Print({{"data_dir", where}, {"created", false}},
+                fmt::format("{} already holds a drovebank store; nothing changed", where));
+      return;
+    }
+    auto store = ctx.GetStore(StoreAccess::kCreate);
+    if (!store.ok()) {
+      ctx.Fail(store.status());
+      return;
+    }
+    ctx.Print({{"data_dir", where}, {"created", true}},
+              fmt::format("Created an empty drovebank store at {}", where));
+  });
+}
+
+}  // namespace drovebank

@@ -1,0 +1,645 @@
+// The one-shot command line as a new user meets it (issue 14): usage errors in
+// drovebank's own words, --json failures as one JSON value, global options anywhere,
+// help/version/init, write errors, and data directories that are missing or read-only.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "run_program.h"
+
+namespace {
+
+using drovebank::testing::RunOptions;
+using drovebank::testing::RunProgram;
+using drovebank::testing::RunResult;
+using drovebank::testing::ScratchDir;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kOutside = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT",
+                                           "DROVEBANK_FAULT_TRACE", "DROVEBANK_DATA"};
+
+RunOptions Plain() {
+  RunOptions o;
+  o.env = {"NO_COLOR=1"};
+  o.unset = kOutside;
+  return o;
+}
+
+RunResult Run(std::vector<std::string> args, RunOptions o = Plain()) {
+  return RunProgram(DROVEBANK_BIN, args, o);
+}
+
+RunResult Db(const std::string& data, std::vector<std::string> args, RunOptions o = Plain()) {
+  args.insert(args.begin(), {"-d", data});
+  return Run(args, o);
+}
+
+// Every path under `dir` with its size and modification time: what "nothing was created
+// or written" is checked against.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::end(it); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    out[it->path().string()] = std::to_string(st.st_size) + "@" +
+                               std::to_string(st.st_mtim.tv_sec) + "." +
+                               std::to_string(st.st_mtim.tv_nsec);
+  }
+  return out;
+}
+
+// stderr's one line without the prefix and newline.
+std::string Message(const RunResult& r) {
+  std::string m = r.err;
+  if (m.rfind("drovebank: ", 0) == 0) m = m.substr(11);
+  while (!m.empty() && m.back() == '\n') m.pop_back();
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, and one JSON "
+          "value with --json",
+          "[cli][e2e][usage]") {
+  ScratchDir dir("drovebank-usage");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;  // what stderr says after "drovebank: " (a prefix of it)
+  };
+  const std::vector<Case> cases = {
+      {{"depost", "1", "5"}, "unknown command 'depost'; did you mean 'deposit'?"},
+      {{"withdrw", "1", "5"}, "unknown command 'withdrw'; did you mean 'withdraw'?"},
+      {{"lst"}, "unknown command 'lst'; did you mean 'list'?"},
+      {{"frobnicate"}, "unknown command 'frobnicate'; run `drovebank help` for the list"},
+      {{"transfer", "1", "2"},
+       "missing AMOUNT (usage: drovebank transfer FROM TO AMOUNT [--txn KEY] [--memo MEMO])"},
+      {{"deposit"}, "missing ID (usage: drovebank deposit ID AMOUNT [--txn KEY] [--memo MEMO])"},
+      {{"show", "1", "--bogus"}, "unknown option '--bogus' for show (usage: drovebank show ID)"},
+      {{"show", "1", "2"}, "unexpected argument '2' (usage: drovebank show ID)"},
+      {{"deposit", "1", "5", "--txn"},
+       "--txn needs a value (usage: drovebank deposit ID AMOUNT [--txn KEY] [--memo MEMO])"},
+      {{"list", "--page", "0"}, "page must be 1 or more"},
+      {{"list", "--page", "000"}, "page must be 1 or more"},
+      {{"list", "--page", "-1"}, "page must be a whole number from 1 to 99999999, not '-1'"},
+      {{"list", "--page", "abc"}, "page must be a whole number from 1 to 99999999, not 'abc'"},
+      {{"list", "--page", "1.5"}, "page must be a whole number from 1 to 99999999, not '1.5'"},
+      {{"list", "--page", "99999999999999999999"},
+       "page 99999999999999999999 is too large: at most 99999999"},
+      {{"list", "--page", "18446744073709551617"},
+       "page 18446744073709551617 is too large: at most 99999999"},
+      {{"history", "1", "--page-size", "1001"}, "page size 1001 is too large: at most 1000"},
+      {{"search", "a", "--page-size", "0"}, "page size must be 1 or more"},
+  };
+  std::vector<std::string> timeouts = {"abc", "nan", "NaN", "inf", "-1", "86401", "", "1e400"};
+  for (const Case& c : cases) {
+    for (bool as_json : {false, true}) {
+      std::vector<std::string> args = c.args;
+      if (as_json) args.insert(args.begin(), "--json");
+      RunResult r = Db(data, args);
+      INFO("drovebank " << args[0] << (args.size() > 1 ? " " + args[1] : "")
+                        << "\nstdout: " << r.out << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.rfind("drovebank: " + c.message, 0) == 0);
+      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+      for (const char* seam : {"The following", "UINT", "FLOAT", "POSITIVE", "is required",
+                               "Expected", "Run with --help"}) {
+        CHECK(r.err.find(seam) == std::string::npos);
+      }
+      if (as_json) {
+        json j = json::parse(r.out);  // throws (fails) unless stdout is exactly one value
+        CHECK(j["error"]["exit"] == 2);
+        CHECK(j["error"]["code"] == "InvalidArgument");
+        CHECK(j["error"]["message"] == Message(r));
+      } else {
+        CHECK(r.out.empty());
+      }
+    }
+  }
+  for (const std::string& t : timeouts) {
+    RunResult r = Db(data, {"--json", "--lock-timeout", t, "show", "1"});
+    INFO("--lock-timeout '" << t << "': " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(Message(r) == "--lock-timeout must be a number of seconds from 0 to 86400, not '" + t +
+                            "'");
+    CHECK(json::parse(r.out)["error"]["exit"] == 2);
+  }
+  SECTION("-d '' is refused, before or after the command") {
+    for (auto args : std::vector<std::vector<std::string>>{{"-d", "", "list"},
+                                                          {"list", "-d", ""},
+                                                          {"--data-dir", "", "show", "1"}}) {
+      RunResult r = Run(args);
+      CHECK(r.exit_code == 2);
+      CHECK(Message(r) == "the data directory (-d) must not be empty");
+    }
+  }
+  SECTION("the shell suggests the same way") {
+    RunOptions o = Plain();
+    o.stdin_text = "depost 1 5\nshow 1 2\n";
+    RunResult r = Db(data, {}, o);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("line 1: unknown command 'depost'; did you mean 'deposit'?\n") !=
+          std::string::npos);
+    CHECK(r.err.find("line 2: unexpected argument '2' (usage: show ID)\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("cli usage: global options are accepted after the command too", "[cli][e2e][usage]") {
+  ScratchDir dir("drovebank-usage");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  const std::vector<std::vector<std::string>> spellings = {
+      {"--json", "-d", data, "show", "1"},
+      {"show", "1", "--json", "-d", data},
+      {"show", "--json", "1", "--data-dir", data},
+      {"-d", data, "show", "1", "--json", "--lock-timeout", "1"},
+      {"show", "1", "--lock-timeout=2", "--json", "--data-dir=" + data},
+  };
+  for (const auto& args : spellings) {
+    RunResult r = Run(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out)["balance"] == "100.00");
+  }
+  // Where the same option is given twice, the last one counts, as in git.
+  RunResult r = Run({"-d", dir.Path("elsewhere"), "show", "1", "-d", data});
+  CHECK(r.exit_code == 0);
+  r = Run({"-d", data, "deposit", "1", "5", "--json", "--txn", "k1"});
+  CHECK(r.exit_code == 0);
+  CHECK(json::parse(r.out)["account"]["balance"] == "105.00");
+}
+
+TEST_CASE("cli usage: help, version and the help placeholders", "[cli][e2e][usage]") {
+  ScratchDir dir("drovebank-usage");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  RunResult top = Run({"help"});
+  REQUIRE(top.exit_code == 0);
+  CHECK(top.out == Run({"--help"}).out);
+  for (const char* cmd : {"open", "show", "deposit", "withdraw", "transfer", "close", "list",
+                          "search", "history", "txn", "batch", "import-legacy", "init", "help",
+                          "version", "shell"}) {
+    INFO(cmd);
+    RunResult h = Run({"help", cmd});
+    CHECK(h.exit_code == 0);
+    CHECK(h.out == Run({cmd, "--help"}).out);
+    for (const char* seam : {"UINT", "FLOAT", "POSITIVE", " in ["}) {
+      CHECK(h.out.find(seam) == std::string::npos);
+    }
+    // CLI11's type names after an option or a positional ("--account TEXT", "ID TEXT").
+    CHECK_FALSE(std::regex_search(h.out, std::regex("(-[-a-z]+|[A-Z]+) (TEXT|INT|NUMBER)\\b")));
+  }
+  CHECK(top.out.find("--lock-timeout SECONDS") != std::string::npos);
+  CHECK(top.out.find("-d,--data-dir DIR") != std::string::npos);
+  CHECK(Run({"help", "list"}).out.find("--page N") != std::string::npos);
+  CHECK(Run({"help", "deposit"}).out.find("AMOUNT REQUIRED") != std::string::npos);
+  CHECK(Run({"help", "deposit"}).out.find("--txn KEY") != std::string::npos);
+  RunResult typo = Run({"help", "depost"});
+  CHECK(typo.exit_code == 2);
+  CHECK(Message(typo) == "unknown command 'depost'; did you mean 'deposit'?");
+
+#ifdef DROVEBANK_FAULT_INJECTION
+  const std::string version = std::string("drovebank ") + DROVEBANK_VERSION + "+faultinjection\n";
+#else
+  const std::string version = std::string("drovebank ") + DROVEBANK_VERSION + "\n";
+#endif
+  for (const char* spelling : {"version", "-V", "--version"}) {
+    RunResult v = Run({spelling});
+    CHECK(v.exit_code == 0);
+    CHECK(v.out == version);
+  }
+  RunResult vj = Run({"version", "--json"});
+  CHECK(vj.exit_code == 0);
+  CHECK("drovebank " + json::parse(vj.out)["version"].get<std::string>() + "\n" == version);
+  // None of them needs or makes a store.
+  CHECK_FALSE(fs::exists(data));
+  CHECK(Db(data, {"help", "list"}).exit_code == 0);
+  CHECK(Db(data, {"version"}).exit_code == 0);
+  CHECK_FALSE(fs::exists(data));
+}
+
+TEST_CASE("cli output: a failed write of stdout is exit 1, and says when the change stands",
+          "[cli][e2e][output]") {
+  if (!fs::exists("/dev/full")) {
+    WARN("no /dev/full: skipped");
+    return;
+  }
+  ScratchDir dir("drovebank-output");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  auto to_full = [&](const std::string& args) {
+    return RunProgram("/bin/sh", {"-c", "exec \"$0\" -d \"$1\" " + args + " >/dev/full",
+                                  DROVEBANK_BIN, data},
+                      Plain());
+  };
+  for (const char* read : {"list", "show 1", "history 1", "txn 1", "--json list", "help",
+                           "version", "search ada"}) {
+    RunResult r = to_full(read);
+    INFO(read << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "drovebank: write error: No space left on device\n");
+  }
+  RunResult w = to_full("deposit 1 5");
+  INFO(w.err);
+  CHECK(w.exit_code == 1);
+  CHECK(w.err ==
+        "drovebank: write error: No space left on device; the change was committed (txn 2) "
+        "and stands\n");
+  CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "105.00");
+}
+
+TEST_CASE("cli exit codes: a data directory that cannot be made is 1, a missing batch file 2",
+          "[cli][e2e][output]") {
+  ScratchDir dir("drovebank-output");
+  REQUIRE(dir.ok());
+  for (const char* cmd : {"open", "init"}) {
+    std::vector<std::string> args = {"-d", dir.Path("no/such/parent"), cmd};
+    if (std::string(cmd) == "open") args.insert(args.end(), {"Ada", "Lovelace"});
+    RunResult r = Run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("cannot create the data directory") != std::string::npos);
+  }
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  for (bool as_json : {false, true}) {
+    std::vector<std::string> args = {"batch", dir.Path("missing.jsonl")};
+    if (as_json) args.push_back("--json");
+    RunResult r = Db(data, args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("No such file or directory") != std::string::npos);
+    if (as_json) CHECK(json::parse(r.out)["error"]["exit"] == 2);
+  }
+}
+
+TEST_CASE("cli data directory: a command that only reads never creates a store; init does",
+          "[cli][e2e][datadir]") {
+  ScratchDir dir("drovebank-datadir");
+  REQUIRE(dir.ok());
+  std::string typo = dir.Path("typo");
+  const std::vector<std::vector<std::string>> reads = {
+      {"list"}, {"show", "1"}, {"search", "ada"}, {"history", "1"}, {"txn", "1"},
+      {"list", "--json"}, {"--read-only", "list"}};
+  for (const auto& args : reads) {
+    RunResult r = Db(typo, args);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(Message(r) == "no drovebank store at " + typo + " (create one with 'drovebank -d " +
+                            typo + " open ...' or 'drovebank init " + typo + "')");
+    CHECK_FALSE(fs::exists(typo));
+  }
+  // An empty directory is no store either, and stays empty.
+  REQUIRE(fs::create_directory(typo));
+  CHECK(Db(typo, {"list"}).exit_code == 2);
+  CHECK(fs::is_empty(typo));
+
+  RunResult made = Run({"init", typo}, Plain());
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  CHECK(made.out == "Created an empty drovebank store at " + typo + "\n");
+  RunResult list = Db(typo, {"--json", "list"});
+  CHECK(list.exit_code == 0);
+  CHECK(json::parse(list.out)["total"] == 0);
+  RunResult again = Db(typo, {"init"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out == typo + " already holds a drovebank store; nothing changed\n");
+  // Writes still create the store they need, as before.
+  std::string fresh = dir.Path("fresh");
+  CHECK(Db(fresh, {"open", "Ada", "Lovelace", "1"}).exit_code == 0);
+  CHECK(Db(fresh, {"show", "1"}).exit_code == 0);
+}
+
+TEST_CASE("cli data directory: a read-only store is read without creating or writing anything",
+          "[cli][e2e][datadir][readonly]") {
+  ScratchDir dir("drovebank-readonly");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(Db(data, {"deposit", "1", "5", "--txn", "pay-1"}).exit_code == 0);
+  REQUIRE(Db(data, {"open", "Bob", "Kay", "0"}).exit_code == 0);
+  // The shared state file is rebuildable: a restored backup may well lack it, and a
+  // read-only open must not bring it back.
+  std::error_code ec;
+  for (const char* f : {"journal/shm", "journal/state"}) fs::remove(dir.Path("data/") + f, ec);
+  const auto before = Snapshot(data);
+
+  const std::vector<std::vector<std::string>> reads = {
+      {"show", "1"},      {"list"},          {"search", "kay"}, {"history", "1"},
+      {"txn", "2"},       {"--json", "list"}, {"list", "--page", "2"}};
+  for (const auto& args : reads) {
+    std::vector<std::string> ro = args;
+    ro.push_back("--read-only");
+    RunResult r = Db(data, ro);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+  }
+  RunResult shown = Db(data, {"--read-only", "--json", "list"});
+  CHECK(json::parse(shown.out)["total"] == 2);
+  CHECK(json::parse(Db(data, {"--read-only", "--json", "show", "1"}).out)["balance"] == "105.00");
+
+  const std::vector<std::vector<std::string>> writes = {
+      {"deposit", "1", "5"}, {"withdraw", "1", "1"}, {"transfer", "1", "2", "1"},
+      {"open", "Eve", "Ray"}, {"close", "2"}};
+  for (const auto& args : writes) {
+    std::vector<std::string> ro = {"--read-only", "--json"};
+    ro.insert(ro.end(), args.begin(), args.end());
+    RunResult r = Db(data, ro);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(Message(r) == "store is read-only (--read-only): nothing changed");
+    CHECK(json::parse(r.out)["error"]["exit"] == 1);
+  }
+  RunOptions o = Plain();
+  o.stdin_text = "show 1\ndeposit 1 5\n";
+  RunResult sh = Db(data, {"--read-only"}, o);
+  CHECK(sh.exit_code == 1);
+  CHECK(sh.err == "line 2: store is read-only (--read-only): nothing changed\n");
+
+  RunResult check = RunProgram(RECOVER_BIN, {"-d", data, "--check"}, Plain());
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK(Snapshot(data) == before);
+
+#ifdef DROVEBANK_FAULT_INJECTION
+  SECTION("a crash left work in flight: the read says it needs a replay, exit 5") {
+    RunOptions crash = Plain();
+    crash.env.push_back("DROVEBANK_FAULT=deposit:after_journal_sync:crash");
+    REQUIRE(Db(data, {"deposit", "1", "7"}, crash).exit_code == 86);
+    for (const char* f : {"journal/shm", "journal/state"}) fs::remove(dir.Path("data/") + f, ec);
+    const auto crashed = Snapshot(data);
+    for (const auto& args : reads) {
+      std::vector<std::string> ro = args;
+      ro.push_back("--read-only");
+      RunResult r = Db(data, ro);
+      INFO(args[0] << ": " << r.err);
+      CHECK(r.exit_code == 5);
+      CHECK(r.err.find("cannot be read exactly without a replay") != std::string::npos);
+      CHECK(r.out.find("105.00") == std::string::npos);  // never the stale balance
+    }
+    CHECK(Snapshot(data) == crashed);
+    // Writable, the same read replays and shows the committed deposit.
+    CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "112.00");
+  }
+#endif
+}
+
+TEST_CASE("cli data directory: a store the user cannot write (chmod -R a-w) is read-only",
+          "[cli][e2e][datadir][readonly]") {
+  // As root every file is writable whatever its mode: the programs then run as `nobody`
+  // (setpriv), who owns the store and may not write it.
+  bool root = ::geteuid() == 0;
+  if (root && std::system("command -v setpriv >/dev/null 2>&1") != 0) {
+    WARN("running as root without setpriv: skipped");
+    return;
+  }
+  ScratchDir dir("drovebank-readonly");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(Db(data, {"deposit", "1", "5"}).exit_code == 0);
+  std::error_code ec;
+  for (const char* f : {"journal/shm", "journal/state"}) fs::remove(dir.Path("data/") + f, ec);
+  std::string q = "'" + data + "'";
+  if (root) {
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    REQUIRE(std::system(("chown -R 65534:65534 " + q).c_str()) == 0);
+  }
+  REQUIRE(std::system(("chmod -R a-w " + q).c_str()) == 0);
+  const auto before = Snapshot(data);
+  auto as_user = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"-d", data});
+    if (!root) return RunProgram(DROVEBANK_BIN, args, Plain());
+    args.insert(args.begin(), {"--reuid=65534", "--regid=65534", "--clear-groups", DROVEBANK_BIN});
+    return RunProgram("/usr/bin/setpriv", args, Plain());
+  };
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"show", "1"}, {"list"}, {"history", "1"}, {"txn", "2"}, {"search", "ada"}}) {
+    RunResult r = as_user(args);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("105.00") != std::string::npos);
+  }
+  RunResult w = as_user({"deposit", "1", "5"});
+  CHECK(w.exit_code == 1);
+  CHECK(Message(w) == "store is read-only (" + data + " cannot be written): nothing changed");
+  CHECK(Snapshot(data) == before);
+  // So that the scratch directory can be removed.
+  (void)std::system(("chmod -R u+w " + q).c_str());
+}
+
+namespace {
+
+// Terminal columns of UTF-8 text as the tests' names need: one a character, two for the
+// CJK ideographs (U+4E00-U+9FFF, lead bytes E4-E9), none for U+0301.
+size_t Columns(const std::string& s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) == 0x80) continue;
+    if (c == 0xCC && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x81) continue;
+    w += c >= 0xE4 && c <= 0xE9 ? 2 : 1;
+  }
+  return w;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', at)) {
+    out.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cli names: trimmed, never empty, no invisible or bidi characters",
+          "[cli][e2e][names]") {
+  ScratchDir dir("drovebank-names");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  RunResult r = Db(data, {"--json", "open", "  Ada ", " Lovelace  ", "1"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out)["first"] == "Ada");
+  CHECK(json::parse(r.out)["last"] == "Lovelace");
+  for (const char* blank : {"", " ", "     "}) {
+    RunResult b = Db(data, {"open", blank, "Kay"});
+    CHECK(b.exit_code == 2);
+    CHECK(Message(b) == "first name is empty");
+  }
+  const std::vector<std::pair<std::string, std::string>> invisible = {
+      {"\u200B", "200B"}, {"\u200D", "200D"}, {"\u200F", "200F"}, {"\u202A", "202A"},
+      {"\u202E", "202E"}, {"\u2066", "2066"}, {"\u2069", "2069"}, {"\uFEFF", "FEFF"}};
+  for (const auto& [ch, hex] : invisible) {
+    INFO("U+" << hex);
+    RunResult b = Db(data, {"open", "Ada", "Love" + ch + "lace"});
+    CHECK(b.exit_code == 2);
+    CHECK(Message(b) ==
+          "last name contains an invisible or text-direction character (U+" + hex + ")");
+    RunOptions o = Plain();
+    o.stdin_text = "{\"op\":\"open\",\"first\":\"E" + ch + "ve\",\"last\":\"Ray\"}\n";
+    RunResult batch = Db(data, {"batch", "-"}, o);
+    CHECK(batch.exit_code == 2);
+    CHECK(batch.out.find("invisible or text-direction") != std::string::npos);
+  }
+  RunResult list = Db(data, {"--json", "list"});
+  CHECK(json::parse(list.out)["total"] == 1);
+}
+
+TEST_CASE("cli tables: aligned by display width, long names cut with an ellipsis only in text",
+          "[cli][e2e][names]") {
+  ScratchDir dir("drovebank-tables");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  const std::string long_first(64, 'F'), long_last(64, 'L');
+  const std::vector<std::pair<std::string, std::string>> names = {
+      {"Ada", "Lovelace"},          {"Zoe\xCC\x81", "Brontë"},        {"日本", "語太郎"},
+      {long_first, long_last},      {"Ña", std::string(40, 'x')},     {"李", "小龍"}};
+  for (const auto& [f, l] : names) REQUIRE(Db(data, {"open", f, l, "12.50"}).exit_code == 0);
+  RunResult r = Db(data, {"list"});
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines = Lines(r.out);
+  // Since the merge of reports, a text table starts with its header row.
+  REQUIRE(lines.size() == names.size() + 2);
+  CHECK(lines[0].rfind("      id  name", 0) == 0);
+  lines.erase(lines.begin());
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO(lines[i]);
+    CHECK(Columns(lines[i]) == Columns(lines[0]));
+    // The balance column ends at the same place on every line.
+    size_t at = lines[i].find("12.50");
+    REQUIRE(at != std::string::npos);
+    CHECK(Columns(lines[i].substr(0, at)) == Columns(lines[0].substr(0, lines[0].find("12.50"))));
+  }
+  CHECK(lines[3].find("…") != std::string::npos);
+  CHECK(lines[4].find("…") != std::string::npos);
+  CHECK(lines[0].find("…") == std::string::npos);
+  json j = json::parse(Db(data, {"--json", "list"}).out);
+  CHECK(j["accounts"][3]["first"] == long_first);
+  CHECK(j["accounts"][3]["last"] == long_last);
+  CHECK(Db(data, {"--json", "show", "4"}).out.find("…") == std::string::npos);
+}
+
+TEST_CASE("cli pages: nothing found is one line, past the end says so, history nulls, close twice",
+          "[cli][e2e][names]") {
+  ScratchDir dir("drovebank-pages");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"init"}).exit_code == 0);
+  RunResult empty = Db(data, {"list"});
+  CHECK(empty.exit_code == 0);
+  CHECK(empty.out == "No accounts yet.\n");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
+  REQUIRE(Db(data, {"open", "Bob", "Kay", "0"}).exit_code == 0);
+  RunResult none = Db(data, {"search", "zzz"});
+  CHECK(none.exit_code == 0);
+  CHECK(none.out == "No matching accounts.\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"list", "--page", "2"}, {"search", "a", "--page", "3"}, {"history", "1", "--page", "2"}}) {
+    INFO(args[0]);
+    RunResult past = Db(data, args);
+    CHECK(past.exit_code == 0);
+    CHECK(past.out.rfind("There is no page " + args.back() + ": 1 page (", 0) == 0);
+    std::vector<std::string> ja = args;
+    ja.push_back("--json");
+    RunResult pj = Db(data, ja);
+    CHECK(pj.exit_code == 0);
+    json j = json::parse(pj.out);
+    CHECK(j["pages"] == 1);
+    CHECK((j.contains("accounts") ? j["accounts"] : j["entries"]).empty());
+  }
+  REQUIRE(Db(data, {"transfer", "1", "2", "4"}).exit_code == 0);
+  REQUIRE(Db(data, {"deposit", "1", "1"}).exit_code == 0);
+  json h = json::parse(Db(data, {"--json", "history", "1"}).out);
+  for (const json& e : h["entries"]) {
+    INFO(e.dump());
+    bool transfer = e["kind"] == "transfer";
+    CHECK(e["counterpart"].is_null() == !transfer);
+    CHECK(e["direction"].is_null() == !transfer);
+    if (transfer) CHECK(e["direction"] == "out");
+  }
+  REQUIRE(Db(data, {"withdraw", "2", "4"}).exit_code == 0);
+  REQUIRE(Db(data, {"close", "2"}).exit_code == 0);
+  RunResult twice = Db(data, {"close", "2"});
+  CHECK(twice.exit_code == 3);
+  CHECK(Message(twice) == "account 2 is already closed");
+}
+
+TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transaction, as psql",
+          "[shell][e2e][txn]") {
+  ScratchDir dir("drovebank-script-txn");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(Db(data, {"open", "Bob", "Kay", "5"}).exit_code == 0);
+  struct Case {
+    std::string failing;  // the line that fails inside the transaction
+    int exit_code;
+  };
+  for (const Case& c : {Case{"withdraw 2 99999", 3}, Case{"deposit 9 1", 3},
+                        Case{"deposit 1 abc", 2}, Case{"depost 1 5", 2}}) {
+    INFO(c.failing);
+    RunOptions o = Plain();
+    o.stdin_text = "begin\ndeposit 1 10\n" + c.failing + "\ntransfer 1 2 1\ncommit\nshow 1\n";
+    RunResult r = Db(data, {}, o);
+    INFO(r.err);
+    CHECK(r.exit_code == c.exit_code);
+    CHECK(r.err.find("line 3: ") != std::string::npos);
+    CHECK(r.err.find("line 4: not run: the transaction is aborted (line 3 failed)") !=
+          std::string::npos);
+    CHECK(r.err.find("line 5: the transaction was aborted by the failure on line 3: nothing "
+                     "applied (1 staged change(s) discarded)") != std::string::npos);
+    CHECK(r.out.find("Balance: 100.00") != std::string::npos);  // line 6 ran, nothing applied
+    CHECK(json::parse(Db(data, {"--json", "show", "2"}).out)["balance"] == "5.00");
+  }
+  // `abort` ends an aborted transaction quietly; the lines after it run as usual.
+  RunOptions o = Plain();
+  o.stdin_text = "begin\nwithdraw 2 99999\nabort\ndeposit 1 1\n";
+  RunResult r = Db(data, {}, o);
+  CHECK(r.exit_code == 3);
+  CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "101.00");
+  // Without a failure the transaction commits as before.
+  o.stdin_text = "begin\ndeposit 1 1\nwithdraw 2 1\ncommit\n";
+  r = Db(data, {}, o);
+  CHECK(r.exit_code == 0);
+  CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "102.00");
+}
+
+TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outside drovebank",
+          "[cli][e2e][corrupt]") {
+  ScratchDir dir("drovebank-handedit");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(Db(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
+  std::string file = data + "/accounts/00/00/00/02.csv";
+  REQUIRE(std::system(("sed -i 's/,50.00,/,5000.00,/' '" + file + "'").c_str()) == 0);
+  for (bool ro : {true, false}) {
+    std::vector<std::string> args = {"show", "2"};
+    if (ro) args.push_back("--read-only");
+    RunResult r = Db(data, args);
+    INFO(r.err);
+    CHECK(r.exit_code == 5);
+    CHECK(Message(r) == file + " was changed outside drovebank (checksum mismatch): run `recover`");
+    CHECK(r.out.find("5000.00") == std::string::npos);
+  }
+}
