@@ -83,8 +83,7 @@ class MemoryDir final : public Env {
   Status WaitLockByte(int, std::uint64_t) override { return Unexpected(); }
   Result<bool> ByteLocked(int, std::uint64_t) override { return Unexpected(); }
   void FaultPoint(std::string_view, std::string_view) override {}
-  Result<void*> MapShared(int, size_t) override { return Unexpected(); }
-  void Unmap(void*, size_t) override { (void)Unexpected(); }
+  Result<int> OpenBootFile(const std::string&) override { return Unexpected(); }
 
  private:
   const Node* Find(const std::string& path) const {
