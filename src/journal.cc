@@ -332,25 +332,23 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   std::string bytes;
   std::int64_t now = NowMillis();
   std::uint64_t txn = st_->next_txn;
+  // A reference to an earlier record of this group (kPrevInGroup | index) becomes its txn.
+  auto resolve = [&](std::uint64_t* ref, const Record& r) -> Status {
+    if (!(*ref & kPrevInGroup)) return Status::Ok();
+    std::uint64_t idx = *ref & ~kPrevInGroup;
+    if (idx >= records->size() || &(*records)[idx] >= &r) {
+      return Status::Internal("bad in-group reference");
+    }
+    *ref = (*records)[idx].txn;
+    return Status::Ok();
+  };
   for (Record& r : *records) {
     r.txn = txn++;
     r.time_ms = now;
-    if (r.key_prev & kPrevInGroup) {
-      std::uint64_t idx = r.key_prev & ~kPrevInGroup;
-      if (idx >= records->size() || &(*records)[idx] >= &r) {
-        return Status::Internal("bad in-group key reference");
-      }
-      r.key_prev = (*records)[idx].txn;
-    }
+    DB_RETURN_IF_ERROR(resolve(&r.key_prev, r));
     for (RecordAccount& ra : r.accounts) {
       ra.state.last_txn = r.txn;
-      if (ra.prev_txn & kPrevInGroup) {
-        std::uint64_t idx = ra.prev_txn & ~kPrevInGroup;
-        if (idx >= records->size() || &(*records)[idx] >= &r) {
-          return Status::Internal("bad in-group reference");
-        }
-        ra.prev_txn = (*records)[idx].txn;
-      }
+      DB_RETURN_IF_ERROR(resolve(&ra.prev_txn, r));
     }
     bytes += EncodeRecord(r);
   }
