@@ -7,6 +7,7 @@
 
 #include "drovebank/cli_usage.h"
 #include "drovebank/color.h"
+#include "drovebank/env.h"
 #include "drovebank/exit_codes.h"
 #include "drovebank/layout.h"
 #include "drovebank/progress.h"
@@ -61,8 +62,12 @@ int main(int argc, char** argv) {
     return ExitCodeFor(s.code());
   }
   bool consistent = report.consistent();
+  SharedFsMode fs = FileSystemMode(ResolveDataDir(opts.data_dir));
   if (json) {
     nlohmann::json j = {{"mode", opts.check_only ? "check" : "repair"},
+                        {"file_system", {{"type", fs.type},
+                                         {"mode", fs.shared ? "shared" : "local"},
+                                         {"reason", fs.reason}}},
                         {"consistent", consistent},
                         {"dead_locks", report.dead_locks},
                         {"live_locks", report.live_locks},
@@ -76,6 +81,7 @@ int main(int argc, char** argv) {
   } else {
     for (const std::string& n : report.notes) fmt::print("{}\n", n);
     if (opts.check_only) {
+      fmt::print("{}\n", FileSystemModeLine(fs));
       fmt::print("{}\n", consistent ? "consistent: nothing to repair"
                                     : "needs repair: run recover");
     } else {

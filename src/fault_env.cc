@@ -102,6 +102,7 @@ class FaultEnv final : public Env {
     if (auto s = Armed(); !s.ok()) return s;
     return base_->OpenBootFile(p);
   }
+  bool IsShared(const std::string& p) override { return base_->IsShared(p); }
 
   void FaultPoint(std::string_view path, std::string_view step) override {
     if (!trace_path_.empty()) {

@@ -67,6 +67,13 @@ Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t 
       layout_(layout),
       replay_(std::move(replay)),
       segment_bytes_(segment_bytes),
+      // Why no boot id on a shared file system: every host has its own, so each would take
+      // the others' state for a stale one and rebuild it (replaying) under their running
+      // writers. There the state needs none: every write is O_DSYNC, so the segment bytes
+      // it publishes are durable before the state names them, and no reboot of a client can
+      // leave the state ahead of the servers' disks.
+      session_(env->IsShared(layout.journal() + "/state") ? std::string(kSharedSession)
+                                                           : Self().boot_id),
       st_(std::make_unique<State>()) {}
 
 Journal::~Journal() {
@@ -118,7 +125,7 @@ Status Journal::LoadState() const {
   if (!n.ok()) return n.status();
   bool valid = *n == sizeof st && st.magic == kStateMagic &&
                st.crc == StateCrc(&st, offsetof(State, crc)) &&
-               std::strncmp(st.boot_id, Self().boot_id.c_str(), sizeof st.boot_id) == 0;
+               std::strncmp(st.boot_id, session_.c_str(), sizeof st.boot_id) == 0;
   if (!valid) return const_cast<Journal*>(this)->Initialize();
   *st_ = st;
   return Status::Ok();
@@ -128,7 +135,7 @@ Status Journal::SaveState() {
   static_assert(sizeof(State) == 144, "docs/FORMAT.md describes 144 bytes");
   st_->magic = kStateMagic;
   std::memset(st_->boot_id, 0, sizeof st_->boot_id);
-  std::strncpy(st_->boot_id, Self().boot_id.c_str(), sizeof st_->boot_id - 1);
+  std::strncpy(st_->boot_id, session_.c_str(), sizeof st_->boot_id - 1);
   st_->pad = 0;
   st_->crc = StateCrc(st_.get(), offsetof(State, crc));
   return env_->PWrite(state_fd_, std::string_view(reinterpret_cast<const char*>(st_.get()), sizeof(State)), 0);

@@ -1,16 +1,23 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <sstream>
+#include <unordered_map>
 #include <vector>
 
 #include "drovebank/env.h"
@@ -37,12 +44,40 @@ FileInfo ToInfo(const struct stat& st) {
 // path as root + "/" + relative, so a prefix match is exact.
 std::mutex g_roots_mu;
 std::vector<std::string> g_roots;
+std::map<std::string, bool> g_shared_roots;     // guarded by g_roots_mu
+std::map<std::string, bool> g_read_only_roots;  // guarded by g_roots_mu
+
+// The confining root of `path`, or "" (caller holds g_roots_mu).
+const std::string* RootOf(const std::string& path) {
+  for (const std::string& r : g_roots) {
+    if (path.size() > r.size() + 1 && path.compare(0, r.size(), r) == 0 && path[r.size()] == '/') {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+bool ReadOnlyLocked(const std::string& path) {
+  const std::string* r = RootOf(path);
+  if (r == nullptr) return false;
+  auto it = g_read_only_roots.find(*r);
+  return it != g_read_only_roots.end() && it->second;
+}
+
+bool SharedLocked(const std::string& path) {
+  const std::string* r = RootOf(path);
+  if (r == nullptr) return false;
+  auto it = g_shared_roots.find(*r);
+  return it != g_shared_roots.end() && it->second;
+}
 
 // A path split for an *at(2) call: `dir` holds the last component `base`. dir is AT_FDCWD
 // (and base the whole path) when no root confines the path.
 struct Resolved {
   int dir = AT_FDCWD;
   bool owned = true;  // false: `dir` is a cached root descriptor, not ours to close
+  bool shared = false;  // below a root on a shared file system (FileSystemMode)
+  bool read_only = false;  // ... confined read-only: no Refresh
   std::string base;
   Resolved() = default;
   Resolved(const Resolved&) = delete;
@@ -65,13 +100,9 @@ Status Resolve(const std::string& path, Resolved* out) {
   int root_fd = -1;
   {
     std::lock_guard<std::mutex> l(g_roots_mu);
-    for (const std::string& r : g_roots) {
-      if (path.size() > r.size() + 1 && path.compare(0, r.size(), r) == 0 &&
-          path[r.size()] == '/') {
-        root = r;
-        break;
-      }
-    }
+    if (const std::string* r = RootOf(path)) root = *r;
+    out->shared = SharedLocked(path);
+    out->read_only = ReadOnlyLocked(path);
     if (!root.empty()) {
       auto it = g_root_fds.find(root);
       if (it == g_root_fds.end()) {
@@ -161,11 +192,122 @@ struct flock OneByte(short type, std::uint64_t offset) {
   return fl;
 }
 
+// Descriptors opened below a shared root. Why a side table and not flags on the
+// descriptor: a GlusterFS client serves reads from its caches (the kernel's page cache,
+// quick-read, md-cache) for about a second after another client's write, even one that
+// was fdatasync'd (measured: 45 of 49 reads stale), and the only reads that reach the
+// servers are O_DIRECT ones, which need aligned buffers. So each such descriptor gets an
+// O_DIRECT twin for reading, opened when first needed.
+struct SharedFd {
+  bool writable = false;
+  bool no_refresh = false;  // read-only root, or no writable twin could be had
+  int direct = -1;         // O_RDONLY|O_DIRECT reopening of the same file, or -1
+  bool no_direct = false;  // the file system refused O_DIRECT: plain reads
+  int refresh = -1;        // a writable reopening of a read-only descriptor, for Refresh
+};
+std::mutex g_shared_mu;
+std::unordered_map<int, SharedFd> g_shared_fds;  // guarded by g_shared_mu
+
+constexpr size_t kDirectAlign = 4096;
+
+struct AlignedFree {
+  void operator()(char* p) const { std::free(p); }
+};
+using AlignedBuf = std::unique_ptr<char, AlignedFree>;
+
+AlignedBuf AllocAligned(size_t n) {
+  return AlignedBuf(static_cast<char*>(std::aligned_alloc(kDirectAlign, n)));
+}
+
+int Reopen(int fd, int flags) {
+  std::string self = fmt::format("/proc/self/fd/{}", fd);
+  int r;
+  do {
+    r = ::open(self.c_str(), flags | O_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+// Makes the client forget what it cached of the file: its size and, for a small file, its
+// content. A GlusterFS client serves reads of a file under 64 KiB from the content its
+// quick-read cache took at the last lookup, O_DIRECT ones too, for a second (measured: a
+// counter incremented under a lock by six processes on two mounts lost 1 to 3 of 180);
+// and it trusts its cached size for as long, clamping every read to it (an account file
+// another host lengthened read cut short 40 times in 40). A setattr refreshes the size but
+// not quick-read; an fallocate that allocates nothing (KEEP_SIZE, the first byte) goes to
+// the servers, drops quick-read's copy and brings back the servers' attributes (0 lost in
+// 3 x 180). It needs a writable descriptor: a read-only one gets a writable twin; where
+// none can be had (a read-only store), reads may lag another host by that second.
+void Refresh(int fd) {
+  int target = -1;
+  {
+    std::lock_guard<std::mutex> l(g_shared_mu);
+    auto it = g_shared_fds.find(fd);
+    if (it == g_shared_fds.end()) return;
+    SharedFd& sf = it->second;
+    if (sf.no_refresh) return;
+    if (sf.writable) {
+      target = fd;
+    } else {
+      if (sf.refresh < 0 && !sf.no_refresh) {
+        sf.refresh = Reopen(fd, O_WRONLY);
+        sf.no_refresh = sf.refresh < 0;
+      }
+      target = sf.refresh;
+    }
+  }
+  if (target >= 0) (void)::fallocate(target, FALLOC_FL_KEEP_SIZE, 0, 1);
+}
+
+// The direct twin of `fd`, or -1 when `fd` is not shared or the file system has no O_DIRECT.
+int DirectOf(int fd) {
+  std::lock_guard<std::mutex> l(g_shared_mu);
+  auto it = g_shared_fds.find(fd);
+  if (it == g_shared_fds.end()) return -1;
+  SharedFd& sf = it->second;
+  if (sf.direct < 0 && !sf.no_direct) {
+    sf.direct = Reopen(fd, O_RDONLY | O_DIRECT);
+    sf.no_direct = sf.direct < 0;
+  }
+  return sf.direct;
+}
+
+bool IsSharedFd(int fd) {
+  std::lock_guard<std::mutex> l(g_shared_mu);
+  return g_shared_fds.count(fd) != 0;
+}
+
+// pread through an O_DIRECT descriptor into `buf`: the aligned blocks around the range are
+// read into a bounce buffer. Returns the bytes of [offset, offset+n) the file holds.
+Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset) {
+  std::uint64_t start = offset & ~static_cast<std::uint64_t>(kDirectAlign - 1);
+  size_t lead = static_cast<size_t>(offset - start);
+  size_t len = (lead + n + kDirectAlign - 1) & ~(kDirectAlign - 1);
+  AlignedBuf a = AllocAligned(len);
+  if (!a) return Status::IOError("out of memory for a direct read");
+  ssize_t r;
+  do {
+    r = ::pread(direct, a.get(), len, static_cast<off_t>(start));
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return ErrnoStatus(errno, "pread (O_DIRECT)");
+  size_t got = static_cast<size_t>(r) > lead ? std::min(n, static_cast<size_t>(r) - lead) : 0;
+  std::memcpy(buf, a.get() + lead, got);
+  return got;
+}
+
 class Posix final : public Env {
  public:
   Result<int> Open(const std::string& path, int flags, unsigned mode) override {
     Resolved r;
     DB_RETURN_IF_ERROR(Resolve(path, &r));
+    // Why O_DSYNC on a shared file system: GlusterFS's write-behind keeps a write in the
+    // client (and its close returns before the flush) where no other host sees it, and an
+    // fdatasync only flushes this client's own writes. Through an O_DSYNC descriptor a
+    // write is on the servers, durable, when it returns (measured: seen by the other mount
+    // at once, 0 stale in 40).
+    bool shared = r.shared && (flags & (O_DIRECTORY | O_PATH)) == 0;
+    bool writable = (flags & O_ACCMODE) != O_RDONLY;
+    if (shared && writable) flags |= O_DSYNC;
     int fd;
     do {
       fd = ::openat(r.dir, r.base.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -179,10 +321,24 @@ class Posix final : public Env {
       errno = err;
     }
     if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", path));
+    if (shared) {
+      std::lock_guard<std::mutex> l(g_shared_mu);
+      g_shared_fds[fd] = SharedFd{.writable = writable,
+                                  .no_refresh = r.read_only,
+                                  .direct = (flags & O_DIRECT) ? fd : -1};
+    }
     return fd;
   }
 
   Status Close(int fd) override {
+    {
+      std::lock_guard<std::mutex> l(g_shared_mu);
+      if (auto it = g_shared_fds.find(fd); it != g_shared_fds.end()) {
+        if (it->second.direct >= 0 && it->second.direct != fd) ::close(it->second.direct);
+        if (it->second.refresh >= 0) ::close(it->second.refresh);
+        g_shared_fds.erase(it);
+      }
+    }
     // close(2) is not retried on EINTR: on Linux the descriptor is gone either way.
     if (::close(fd) != 0 && errno != EINTR) return ErrnoStatus(errno, "close");
     return Status::Ok();
@@ -214,6 +370,10 @@ class Posix final : public Env {
   }
 
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
+    if (int direct = DirectOf(fd); direct >= 0) {
+      Refresh(fd);
+      return DirectPRead(direct, buf, n, offset);
+    }
     ssize_t r;
     do {
       r = ::pread(fd, buf, n, static_cast<off_t>(offset));
@@ -223,6 +383,7 @@ class Posix final : public Env {
   }
 
   Result<std::string> ReadFile(const std::string& path) override {
+    if (IsShared(path)) return ReadShared(path);
     DB_ASSIGN_OR_RETURN(int fd, Open(path, O_RDONLY, 0));
     std::string out;
     // Sized up front: growing by doubling would briefly hold a journal segment three
@@ -246,6 +407,42 @@ class Posix final : public Env {
     return out;
   }
 
+  // A whole file through one O_DIRECT descriptor, its size refreshed first: the servers'
+  // content, not a client cache's.
+  Result<std::string> ReadShared(const std::string& path) {
+    // Read-write where allowed, so that Refresh needs no second descriptor.
+    bool read_only;
+    {
+      std::lock_guard<std::mutex> l(g_roots_mu);
+      read_only = ReadOnlyLocked(path);
+    }
+    auto opened = Open(path, (read_only ? O_RDONLY : O_RDWR) | O_DIRECT, 0);
+    if (!opened.ok() && opened.status().code() != Code::kNotFound && !read_only) {
+      opened = Open(path, O_RDONLY | O_DIRECT, 0);
+    }
+    // A file system without O_DIRECT (EINVAL): plain reads, as fresh as its caches allow.
+    if (!opened.ok() && opened.status().code() == Code::kIOError) opened = Open(path, O_RDONLY, 0);
+    DB_ASSIGN_OR_RETURN(int fd, std::move(opened));
+    struct Closer {
+      Posix* env;
+      int fd;
+      ~Closer() { (void)env->Close(fd); }
+    } closer{this, fd};
+    Refresh(fd);
+    constexpr size_t kChunk = 1 << 20;
+    std::string out;
+    std::string chunk(kChunk, '\0');
+    int direct = DirectOf(fd);
+    for (;;) {
+      auto n = direct >= 0 ? DirectPRead(direct, chunk.data(), kChunk, out.size())
+                           : PRead(fd, chunk.data(), kChunk, out.size());
+      if (!n.ok()) return Status::IOError(fmt::format("read {}: {}", path, n.status().message()));
+      out.append(chunk.data(), *n);
+      if (*n < kChunk) break;
+    }
+    return out;
+  }
+
   Status Sync(int fd) override {
     if (::fsync(fd) != 0) return ErrnoStatus(errno, "fsync");
     return Status::Ok();
@@ -262,6 +459,7 @@ class Posix final : public Env {
   }
 
   Result<FileInfo> StatFd(int fd) override {
+    if (IsSharedFd(fd)) Refresh(fd);
     struct stat st;
     if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat");
     return ToInfo(st);
@@ -292,6 +490,8 @@ class Posix final : public Env {
     // inode (here an atime update, later the rename's ctime) reads that block: about 1 ms
     // for a cold account of a big store. Cold blocks are scattered over the inode table,
     // so several threads keep several reads in flight instead of paying them one by one.
+    // On a shared file system there is no local inode block to warm, only round trips.
+    if (!paths.empty() && IsShared(paths.front())) return;
     ParallelFor(paths.size(), kWarmThreads, [&](size_t i) { WarmOne(paths[i]); });
   }
 
@@ -427,6 +627,11 @@ class Posix final : public Env {
     return Open(path, O_RDWR | O_CREAT, 0600);
   }
 
+  bool IsShared(const std::string& path) override {
+    std::lock_guard<std::mutex> l(g_roots_mu);
+    return SharedLocked(path);
+  }
+
   void FaultPoint(std::string_view, std::string_view) override {}
 
 };
@@ -438,10 +643,91 @@ Env* PosixEnv() {
   return &env;
 }
 
-void ConfinePaths(const std::string& root) {
+namespace {
+
+// The mount table's entry for the file system holding `dir`: the longest mount point that
+// is a prefix of its real path (/proc/self/mountinfo, fields 5 and after the " - ").
+std::string MountType(const std::string& dir) {
+  char* real = ::realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return "unknown";
+  std::string path = real;
+  std::free(real);
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, best_type = "unknown";
+  size_t best = 0;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, devno, root, mount_point;
+    if (!(f >> id >> parent >> devno >> root >> mount_point)) continue;
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string type;
+    rest >> type;
+    bool prefix = mount_point == "/" ||
+                  (path.compare(0, mount_point.size(), mount_point) == 0 &&
+                   (path.size() == mount_point.size() || path[mount_point.size()] == '/'));
+    if (prefix && mount_point.size() >= best) {
+      best = mount_point.size();
+      best_type = type;
+    }
+  }
+  return best_type;
+}
+
+}  // namespace
+
+SharedFsMode FileSystemMode(const std::string& root) {
+  SharedFsMode m;
+  std::string dir = root.empty() ? "." : root;
+  struct statfs sf;
+  // The store may not exist yet: its nearest existing ancestor is on the same file system.
+  while (::statfs(dir.c_str(), &sf) != 0) {
+    if (dir == "." || dir == "/") {
+      m.type = "unknown";
+      m.reason = "statfs failed";
+      return m;
+    }
+    size_t slash = dir.find_last_of('/');
+    dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  }
+  m.type = MountType(dir);
+  const char* force = std::getenv("DROVEBANK_FS");
+  if (force != nullptr && std::string_view(force) == "shared") {
+    m.shared = true;
+    m.reason = "DROVEBANK_FS=shared";
+  } else if (force != nullptr && std::string_view(force) == "local") {
+    m.reason = "DROVEBANK_FS=local";
+  } else if (sf.f_type == FUSE_SUPER_MAGIC) {
+    m.shared = true;
+    m.reason = "a FUSE file system: other clients' caches are not coherent with ours";
+  } else if (sf.f_type == NFS_SUPER_MAGIC) {
+    m.shared = true;
+    m.reason = "an NFS file system: other clients' caches are not coherent with ours";
+  } else {
+    m.reason = "a local file system";
+  }
+  return m;
+}
+
+std::string FileSystemModeLine(const SharedFsMode& m) {
+  return fmt::format("file system: {}, {} mode ({}{})", m.type, m.shared ? "shared" : "local",
+                     m.reason,
+                     m.shared ? "; writes go through to the servers, reads bypass client "
+                                "caches, account files are rewritten in place"
+                              : "");
+}
+
+void ConfinePaths(const std::string& root, bool read_only) {
   if (root.empty()) return;
+  bool shared = FileSystemMode(root).shared;
   std::lock_guard<std::mutex> l(g_roots_mu);
   if (std::find(g_roots.begin(), g_roots.end(), root) == g_roots.end()) g_roots.push_back(root);
+  g_shared_roots[root] = shared;
+  // Sticky towards writable: a process that writes the store must always refresh, or it
+  // could build on a stale balance; only a process that never opened it writable skips it.
+  auto it = g_read_only_roots.find(root);
+  g_read_only_roots[root] = read_only && (it == g_read_only_roots.end() || it->second);
 }
 
 }  // namespace drovebank

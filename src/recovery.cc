@@ -138,7 +138,7 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
   if (!env->Stat(layout.root()).ok()) {
     return Status::NotFound(fmt::format("no data directory at {}", layout.root()));
   }
-  ConfinePaths(layout.root());
+  ConfinePaths(layout.root(), /*read_only=*/true);
   if (env->Stat(layout.recovery_marker()).ok()) {
     r->marker_cleared = true;
     r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");

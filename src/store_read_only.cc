@@ -31,7 +31,7 @@ Result<std::unique_ptr<Store>> Store::OpenReadOnly(const StoreOptions& options) 
         fmt::format("data directory {} is a symbolic link; give the real path", layout.root()));
   }
   if (!st.is_dir) return Status::InvalidArgument(fmt::format("{} is not a directory", layout.root()));
-  ConfinePaths(layout.root());
+  ConfinePaths(layout.root(), /*read_only=*/true);
   std::unique_ptr<Store> store(new Store(env, layout, options.lock_wait));
   store->read_only_ = true;
   auto locks = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);

@@ -42,6 +42,7 @@ class ForwardingEnv : public Env {
   Status WaitLockByte(int fd, std::uint64_t o) override { return b_->WaitLockByte(fd, o); }
   Result<bool> ByteLocked(int fd, std::uint64_t o) override { return b_->ByteLocked(fd, o); }
   Result<int> OpenBootFile(const std::string& p) override { return b_->OpenBootFile(p); }
+  bool IsShared(const std::string& p) override { return b_->IsShared(p); }
   void FaultPoint(std::string_view path, std::string_view step) override {
     b_->FaultPoint(path, step);
   }

@@ -90,6 +90,13 @@ class Env {
   // on a read-only descriptor, takes nothing.
   virtual Result<bool> ByteLocked(int fd, std::uint64_t offset) = 0;
 
+  // Whether `path` lies on a file system that several hosts share (a FUSE mount such as
+  // GlusterFS, or any store when DROVEBANK_FS=shared): there no client cache is coherent
+  // with another host's writes, so the Env itself works around them (see SharedFsMode).
+  // The store then installs account files in place instead of renaming over them, since
+  // another client may resolve a renamed path to the old inode for a second.
+  virtual bool IsShared(const std::string& path) = 0;
+
   // Opens read-write, creating it (0600) if missing, a file whose content means something
   // only during this boot (the journal's state): nothing relies on it being durable, and a
   // model of a power loss loses it with the reboot.
@@ -104,6 +111,22 @@ class Env {
   }
 };
 
+// How PosixEnv treats a data directory, decided once by ConfinePaths: `shared` on a FUSE
+// file system (statfs) or when DROVEBANK_FS=shared, never when DROVEBANK_FS=local. On a
+// shared one every descriptor it opens for writing is O_DSYNC (a write is on the servers,
+// durable and visible to every client, when it returns: GlusterFS's write-behind would
+// otherwise hold it), PRead and ReadFile read with O_DIRECT (no client cache), and StatFd
+// first makes the client fetch the file's size anew. `type` names the file system as the
+// mount table does ("fuse.glusterfs", "ext4"), for --version --verbose and recover --check.
+struct SharedFsMode {
+  bool shared = false;
+  std::string type;    // from /proc/self/mountinfo; "unknown" when not found
+  std::string reason;  // why shared or not, one phrase
+};
+SharedFsMode FileSystemMode(const std::string& root);
+// One line for people: "file system: fuse.glusterfs, shared mode (a FUSE file system: ...)".
+std::string FileSystemModeLine(const SharedFsMode& mode);
+
 // The POSIX implementation.
 Env* PosixEnv();
 
@@ -111,7 +134,11 @@ Env* PosixEnv();
 // (the data directory, already checked not to be a link): paths root + "/..." are walked
 // one openat(O_NOFOLLOW) at a time and the call fails with IOError naming the link (or
 // InvalidArgument for a ".." component). Paths elsewhere are unaffected. Idempotent.
-void ConfinePaths(const std::string& root);
+// `read_only` (until a call without it for the same root): on a shared file system,
+// PosixEnv then never makes
+// a client drop its caches, since that changes files' mtime (see Refresh in posix_env.cc),
+// so reads may lag another host's latest write by the client's cache time (a second).
+void ConfinePaths(const std::string& root, bool read_only = false);
 
 // The Env the programs use: PosixEnv, wrapped by the fault injector when the build has
 // DROVEBANK_FAULT_INJECTION and the DROVEBANK_FAULT environment variable is set

@@ -147,6 +147,10 @@ class Journal {
   Layout layout_;
   ReplayFn replay_;
   std::uint64_t segment_bytes_;
+  // What journal/state is stamped with and must match: this boot's id, or kSharedSession
+  // on a shared file system (Env::IsShared).
+  std::string session_;
+  static constexpr std::string_view kSharedSession = "shared-volume";
   int state_fd_ = -1;
   std::unique_ptr<State> st_;  // valid while the append mutex is held, after LoadState
   int seg_fd_ = -1;

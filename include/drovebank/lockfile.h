@@ -167,6 +167,8 @@ class LockFile {
   // Clears the flag after a repair made the target match the journal. Requires held().
   Status Repaired();
   // Writes the spare file (truncated first; created only the first time). Requires held().
+  // On a shared file system (Env::IsShared) the content is kept in memory instead, and
+  // Commit and Install write it over the target in place: see ReplaceWithSpare.
   Status WriteTemp(std::string_view content);
   // Replaces the target with the spare, clears the flag and releases the lock. On failure
   // the lock stays held (the caller decides between Rollback and Abandon).
@@ -189,8 +191,10 @@ class LockFile {
 
  private:
   Status AfterLock();
-  // The spare becomes `target` (an exchange where the Env can).
+  // The spare becomes `target` (an exchange where the Env can); on a shared file system
+  // the content is written into `target` itself.
   Status ReplaceWithSpare(const std::string& target);
+  Status WriteInPlace(const std::string& target);
 
   LockTable* table_;
   LockSlot slot_;
@@ -198,6 +202,7 @@ class LockFile {
   bool held_ = false;
   bool flag_on_ = false;  // the slot's repair flag as this holder knows it: found or set
   bool temp_written_ = false;
+  std::string in_place_;  // on a shared file system, what WriteTemp was given
 };
 
 }  // namespace drovebank

@@ -519,9 +519,28 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // A usage error is found before the parser sets --json: so that it too is one JSON
   // value on stdout, the flag is looked for first.
+  bool version_flag = false, verbose = false;
   for (const std::string& a : args) {
     if (a == "--") break;
     if (a == "--json") ctx.json = true;
+    version_flag = version_flag || a == "--version" || a == "-V";
+    verbose = verbose || a == "--verbose";
+  }
+  // `--version --verbose` is `version --verbose`: the parser's version flag prints one
+  // fixed line and stops, before any other option is read.
+  std::vector<std::string> rewritten;
+  std::vector<char*> rewritten_argv;
+  if (version_flag && verbose) {
+    rewritten.push_back(argv[0]);
+    for (const std::string& a : args) {
+      if (a != "--version" && a != "-V" && a != "--verbose") rewritten.push_back(a);
+    }
+    rewritten.push_back("version");
+    rewritten.push_back("--verbose");
+    for (std::string& a : rewritten) rewritten_argv.push_back(a.data());
+    argc = static_cast<int>(rewritten_argv.size());
+    argv = rewritten_argv.data();
+    args.assign(rewritten.begin() + 1, rewritten.end());
   }
   if (auto word = FirstCommandWord(*app, args)) {
     std::vector<std::string> names = SubcommandNames(*app);

@@ -6,6 +6,7 @@
 
 #include "drovebank/cli.h"
 #include "drovebank/cli_usage.h"
+#include "drovebank/env.h"
 #include "drovebank/version.h"
 
 namespace drovebank {
@@ -31,11 +32,28 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
     fmt::print(ctx.out, "{}", root->get_subcommand(*topic)->help(root->get_name()));
   });
 
+  auto verbose = std::make_shared<bool>(false);
   auto* version = app.add_subcommand("version", "Print the version (as --version and -V do)");
-  version->footer("Example: drovebank version");
-  version->callback([&ctx]() {
+  version->add_flag("--verbose", *verbose,
+                    "Also say how the data directory's file system is used (local or shared)");
+  version->footer("Example: drovebank version --verbose");
+  version->callback([&ctx, verbose]() {
     std::string line = VersionLine("drovebank");
-    ctx.Print({{"program", "drovebank"}, {"version", line.substr(line.find(' ') + 1)}}, line);
+    std::string number = line.substr(line.find(' ') + 1);
+    if (!*verbose) {
+      ctx.Print({{"program", "drovebank"}, {"version", number}}, line);
+      return;
+    }
+    std::string where = ResolveDataDir(ctx.data_dir);
+    SharedFsMode fs = FileSystemMode(where);
+    std::string mode = FileSystemModeLine(fs);
+    ctx.Print({{"program", "drovebank"},
+               {"version", number},
+               {"data_dir", where},
+               {"file_system", fs.type},
+               {"mode", fs.shared ? "shared" : "local"},
+               {"mode_reason", fs.reason}},
+              fmt::format("{}\ndata directory: {}\n{}", line, where, mode));
   });
 
   auto dir = std::make_shared<std::string>();
