@@ -23,7 +23,8 @@
 // rewrite is reported with what the file held and what the journal gives.
 // A crash anywhere leaves every flag not yet repaired in place. Its work is proportional
 // to the journal tail and the flags in flight, not to the number of accounts (except
-// --full). Running it twice changes nothing the second time.
+// --full, and one read per account file on a marked store). Running it twice changes
+// nothing the second time.
 #pragma once
 
 #include <functional>
