@@ -10,9 +10,36 @@
 #include "drovebank/env.h"
 #include "drovebank/exit_codes.h"
 #include "drovebank/layout.h"
+#include "drovebank/money.h"
 #include "drovebank/progress.h"
 #include "drovebank/recovery.h"
 #include "drovebank/version.h"
+
+namespace {
+
+// One entry of the report's "repairs" (docs/FORMAT.md): null for what does not apply.
+nlohmann::json RepairJson(const drovebank::FileRepair& f) {
+  using drovebank::FormatCents;
+  nlohmann::json j = {{"file", f.file}, {"found", drovebank::FoundName(f.found)}};
+  if (f.found == drovebank::FileRepair::Found::kKeySlot) {
+    j["key"] = f.key;
+    j["txn"] = f.txn;
+    return j;
+  }
+  auto state = [](const drovebank::Account& a) {
+    return nlohmann::json{{"balance", FormatCents(a.balance)},
+                          {"status", a.closed ? "closed" : "open"},
+                          {"version", a.version}};
+  };
+  j["account"] = f.id;
+  j["file_said"] = f.file_said ? state(*f.file_said) : nullptr;
+  j["problem"] = f.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.problem);
+  j["journal_says"] = state(f.journal);
+  j["kept_as"] = f.kept_as.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.kept_as);
+  return j;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace drovebank;
@@ -76,7 +103,9 @@ int main(int argc, char** argv) {
                         {"files_repaired", report.files_repaired},
                         {"accounts_verified", report.accounts_verified},
                         {"quarantined", report.quarantined},
+                        {"repairs", nlohmann::json::array()},
                         {"notes", report.notes}};
+    for (const FileRepair& f : report.repairs) j["repairs"].push_back(RepairJson(f));
     fmt::print("{}\n", j.dump());
   } else {
     for (const std::string& n : report.notes) fmt::print("{}\n", n);

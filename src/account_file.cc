@@ -81,51 +81,82 @@ bool ParseUint(std::string_view s, T* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-}  // namespace
+Status Corrupt(std::string_view why) { return Status::Corruption(std::string(why)); }
 
-Result<Account> DecodeAccountFile(std::string_view text, AccountId expected_id) {
-  auto corrupt = [](std::string_view why) { return Status::Corruption(std::string(why)); };
+// Splits the file into its record's body and checksum, checking the framing only.
+Status SplitAccountFile(std::string_view text, std::string_view* body, std::string_view* sum) {
   if (text.size() < kAccountHeader.size() + 1 || text.substr(0, kAccountHeader.size()) != kAccountHeader ||
       text[kAccountHeader.size()] != '\n') {
-    return corrupt("account file header is missing or wrong");
+    return Corrupt("account file header is missing or wrong");
   }
   std::string_view rec = text.substr(kAccountHeader.size() + 1);
-  if (rec.empty() || rec.back() != '\n') return corrupt("account record is truncated");
+  if (rec.empty() || rec.back() != '\n') return Corrupt("account record is truncated");
   rec.remove_suffix(1);
-  if (rec.find('\n') != std::string_view::npos) return corrupt("account file has extra lines");
+  if (rec.find('\n') != std::string_view::npos) return Corrupt("account file has extra lines");
   size_t comma = rec.rfind(',');
-  if (comma == std::string_view::npos) return corrupt("account record has no checksum");
-  std::string_view body = rec.substr(0, comma);
-  if (Crc32Hex(body) != rec.substr(comma + 1)) return corrupt("account record checksum mismatch");
+  if (comma == std::string_view::npos) return Corrupt("account record has no checksum");
+  *body = rec.substr(0, comma);
+  *sum = rec.substr(comma + 1);
+  return Status::Ok();
+}
 
+Result<Account> DecodeAccountBody(std::string_view body, AccountId expected_id) {
   std::vector<std::string> f;
-  if (!SplitCsv(body, &f) || f.size() != 7) return corrupt("account record is not 7 CSV fields");
+  if (!SplitCsv(body, &f) || f.size() != 7) return Corrupt("account record is not 7 CSV fields");
   Account a;
   auto id = ParseAccountId(f[0]);
-  if (!id.ok()) return corrupt("account record has a bad id");
+  if (!id.ok()) return Corrupt("account record has a bad id");
   a.id = *id;
   if (expected_id != 0 && a.id != expected_id) {
-    return corrupt(fmt::format("account file holds account {} instead of {}", a.id, expected_id));
+    return Corrupt(fmt::format("account file holds account {} instead of {}", a.id, expected_id));
   }
   if (!ValidateName(f[1], "first name").ok() || !ValidateName(f[2], "last name").ok()) {
-    return corrupt("account record has an invalid name");
+    return Corrupt("account record has an invalid name");
   }
   a.first = std::move(f[1]);
   a.last = std::move(f[2]);
   auto bal = ParseAmount(f[3]);
-  if (!bal.ok() || FormatCents(*bal) != f[3]) return corrupt("account record has a bad balance");
+  if (!bal.ok() || FormatCents(*bal) != f[3]) return Corrupt("account record has a bad balance");
   a.balance = *bal;
   if (f[4] == "open") {
     a.closed = false;
   } else if (f[4] == "closed") {
     a.closed = true;
   } else {
-    return corrupt("account record has a bad status");
+    return Corrupt("account record has a bad status");
   }
   if (!ParseUint(f[5], &a.version) || a.version == 0 || !ParseUint(f[6], &a.last_txn)) {
-    return corrupt("account record has a bad version or transaction number");
+    return Corrupt("account record has a bad version or transaction number");
   }
   return a;
+}
+
+}  // namespace
+
+Result<Account> DecodeAccountFile(std::string_view text, AccountId expected_id) {
+  std::string_view body, sum;
+  DB_RETURN_IF_ERROR(SplitAccountFile(text, &body, &sum));
+  if (Crc32Hex(body) != sum) return Corrupt(kChecksumMismatch);
+  return DecodeAccountBody(body, expected_id);
+}
+
+Result<Account> DecodeAccountFileUnverified(std::string_view text, AccountId expected_id) {
+  std::string_view body, sum;
+  DB_RETURN_IF_ERROR(SplitAccountFile(text, &body, &sum));
+  return DecodeAccountBody(body, expected_id);
+}
+
+bool IsChecksumMismatch(const Status& decode_error) {
+  return decode_error.code() == Code::kCorruption && decode_error.message() == kChecksumMismatch;
+}
+
+std::string DescribeBadAccountFile(std::string_view path, const Status& decode_error) {
+  // A well-formed record whose checksum fails is almost always a hand edit (sed, a
+  // spreadsheet): say so, rather than leave the user to guess at disk damage.
+  if (IsChecksumMismatch(decode_error)) {
+    return fmt::format("{} was changed outside drovebank (checksum mismatch)", path);
+  }
+  return fmt::format("{} is corrupt: {}", path, decode_error.message());
 }
 
 }  // namespace drovebank

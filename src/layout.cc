@@ -18,6 +18,13 @@ std::string Layout::AccountPath(AccountId id) const {
                      id / 10000 % 100, id / 100 % 100, id % 100);
 }
 
+std::string Layout::Relative(const std::string& path) const {
+  if (path.size() > root_.size() && path.starts_with(root_) && path[root_.size()] == '/') {
+    return path.substr(root_.size() + 1);
+  }
+  return path;
+}
+
 std::array<std::string, 3> Layout::AccountDirs(AccountId id) const {
   std::string a = fmt::format("{}/accounts/{:02}", root_, id / 1000000);
   std::string b = fmt::format("{}/{:02}", a, id / 10000 % 100);

@@ -84,4 +84,22 @@ Result<Account> NewestIndex::Latest(const Journal& journal, AccountId id) const 
   return *newest;
 }
 
+Result<Account> NewestStateOf(const Journal& journal, AccountId id) {
+  DB_ASSIGN_OR_RETURN(auto segs, journal.Segments());
+  JournalPos end = journal.End();
+  for (auto seg = segs.rbegin(); seg != segs.rend(); ++seg) {
+    if (*seg > end.seg) continue;  // started after End() was read: nothing published yet
+    JournalPos to = *seg == end.seg ? end : JournalPos{*seg, UINT64_MAX};
+    std::optional<Account> newest;
+    DB_RETURN_IF_ERROR(journal.ForEach({*seg, 0}, to, [&](Record& r, JournalPos) {
+      for (RecordAccount& ra : r.accounts) {
+        if (ra.state.id == id) newest = std::move(ra.state);
+      }
+      return Status::Ok();
+    }));
+    if (newest) return *newest;
+  }
+  return Status::NotFound(fmt::format("the journal has no account {}", id));
+}
+
 }  // namespace drovebank

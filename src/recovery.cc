@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -244,12 +245,20 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
     }
     return Status::Ok();
   };
+  std::set<AccountId> reported_corrupt;
+  auto report_corrupt = [&](AccountId id, const Status& why) {
+    ++r->files_repaired;
+    reported_corrupt.insert(id);
+    r->notes.push_back(DescribeBadAccountFile(layout.AccountPath(id), why));
+  };
   // A file whose version is below its account's newest state is behind; one at or above
   // it but different holds a state the journal never committed.
   auto compare = [&](Account state) -> Status {
     Result<Account> cur = read_file(state.id);
     if (wrong(state, cur)) DB_RETURN_IF_ERROR(look_again(&state, &cur));
-    if (!cur.ok() || cur->version < state.version) {
+    if (!cur.ok() && cur.status().code() == Code::kCorruption) {
+      report_corrupt(state.id, cur.status());
+    } else if (!cur.ok() || cur->version < state.version) {
       ++r->files_repaired;
       r->notes.push_back(fmt::format("account {} is behind the journal", state.id));
     } else if (o.full && !(*cur == state)) {
@@ -265,6 +274,15 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
         index->ForEachNewest(*journal, [&](const Account& s, const Record&) { return compare(s); }));
   } else {
     for (auto& [id, state] : NewestStates(*records)) DB_RETURN_IF_ERROR(compare(state));
+  }
+  if (r->marker_cleared && !o.full) {
+    // As recover does on a marked store: it may be marked for a file the tail never
+    // touched, which recover then rebuilds.
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string&) {
+      Result<Account> cur = read_file(id);
+      if (!cur.ok() && !reported_corrupt.count(id)) report_corrupt(id, cur.status());
+      return Status::Ok();
+    }));
   }
   KeyIndex keys(env, layout.KeyIndexPath());
   for (const Record& rec : *records) {
@@ -311,11 +329,10 @@ Status VerifyAll(const RecoverOptions& o, Env* env, Store* store, RecoverReport*
   size_t total = journal.account_count();
   DB_ASSIGN_OR_RETURN(auto index, NewestIndex::Build(journal, journal.max_id()));
   std::vector<AccountId> differing;
-  size_t checked = 0, rebuilt = 0;
+  size_t checked = 0;
   DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record&) {
     if (o.progress) o.progress(++checked, total);
     DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyState(state, /*wait=*/true));
-    rebuilt += wrote;
     if (wrote) return Status::Ok();
     // ApplyState keeps a readable file at or past the journal's version; one that is
     // not the journal's state is looked at again below.
@@ -328,14 +345,8 @@ Status VerifyAll(const RecoverOptions& o, Env* env, Store* store, RecoverReport*
   // any record, not only in some account's newest.
   DB_RETURN_IF_ERROR(journal.ForEach(JournalPos{}, journal.End(), [&](Record& rec, JournalPos) {
     if (rec.key.empty()) return Status::Ok();
-    DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyKey(rec, /*wait=*/true));
-    rebuilt += wrote;
-    return Status::Ok();
+    return store->ApplyKey(rec, /*wait=*/true).status();
   }));
-  r->files_repaired += rebuilt;
-  if (rebuilt > 0) {
-    r->notes.push_back(fmt::format("rebuilt {} file(s) from the whole journal", rebuilt));
-  }
   auto quarantine = [&](AccountId id, const std::string& p, std::string_view why) -> Status {
     DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
     std::string dest = fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id,
@@ -358,12 +369,7 @@ Status VerifyAll(const RecoverOptions& o, Env* env, Store* store, RecoverReport*
     DB_ASSIGN_OR_RETURN(Account latest, index.Latest(journal, id));
     auto text = env->ReadFile(p);
     auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-    if (cur.ok() && !(*cur == latest)) {
-      DB_RETURN_IF_ERROR(quarantine(id, p, "it differs from the journal"));
-      DB_RETURN_IF_ERROR(lock.Install(EncodeAccountFile(latest)));
-      ++r->files_repaired;
-      r->notes.push_back(fmt::format("rebuilt account {} from the journal", id));
-    }
+    if (cur.ok() && !(*cur == latest)) DB_RETURN_IF_ERROR(store->RestoreAccountFile(&lock, latest));
   }
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
     ++r->accounts_verified;
@@ -377,21 +383,37 @@ Status VerifyAll(const RecoverOptions& o, Env* env, Store* store, RecoverReport*
 }
 
 // A marked store may be marked for an account file found corrupt. The journal tail
-// replayed rebuilds only files changed since the checkpoint; an older one stays corrupt,
-// and clearing the marker would hide it. One read per account file.
-Status RequireNoCorruptFile(Env* env, const Layout& layout) {
-  std::vector<std::string> bad;
+// replayed rebuilds only files changed since the checkpoint; an older one is rebuilt here
+// from its account's newest record, found without a whole-journal pass. Clearing the
+// marker over a file the journal cannot rebuild would hide it: that one is left to
+// --full. One read per account file.
+Status RepairCorruptFiles(const RecoverOptions& o, Env* env, Store* store) {
+  const Layout& layout = store->layout();
+  std::vector<std::string> unknown;
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
     auto text = env->ReadFile(p);
-    if (!text.ok() || !DecodeAccountFile(*text, id).ok()) bad.push_back(p);
-    return Status::Ok();
+    if (text.ok() && DecodeAccountFile(*text, id).ok()) return Status::Ok();
+    // Read again under the lock: unlocked, the inode may be a writer's spare by now.
+    LockWait wait;
+    wait.timeout_seconds = o.lock_timeout;
+    LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
+    DB_RETURN_IF_ERROR(lock.Hold(wait));
+    text = env->ReadFile(p);
+    if (text.ok() && DecodeAccountFile(*text, id).ok()) return lock.Rollback();
+    auto newest = NewestStateOf(store->journal(), id);
+    if (!newest.ok() && newest.status().code() == Code::kNotFound) {
+      unknown.push_back(p);
+      return lock.Rollback();
+    }
+    if (!newest.ok()) return newest.status();
+    DB_RETURN_IF_ERROR(store->RestoreAccountFile(&lock, *newest));
+    return lock.Rollback();
   }));
-  if (!bad.empty()) {
+  if (!unknown.empty()) {
     return Status::Corruption(fmt::format(
-        "{} account file(s) are still corrupt (first: {}); they were not changed since the "
-        "last checkpoint, so run `recover --full` to rebuild them from the whole journal "
-        "(what it cannot rebuild it moves to quarantine/)",
-        bad.size(), bad.front()));
+        "{} account file(s) are corrupt and not in the journal (first: {}); run `recover "
+        "--full` to move them to quarantine/",
+        unknown.size(), unknown.front()));
   }
   return Status::Ok();
 }
@@ -407,6 +429,12 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   so.env = env;
   so.lock_wait.timeout_seconds = o.lock_timeout;
   so.upgrade = true;
+  so.on_repair = [r](const FileRepair& repair) {
+    ++r->files_repaired;
+    if (!repair.kept_as.empty()) ++r->quarantined;
+    r->notes.push_back(DescribeFileRepair(repair));
+    r->repairs.push_back(repair);
+  };
   DB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
   const Layout& layout = store->layout();
   bool marked = store->NeedsRecovery();
@@ -420,9 +448,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
 
   // Every record after the checkpoint, applied under each account's lock. Flags stay:
   // the next step clears each only after its own repair.
-  DB_ASSIGN_OR_RETURN(size_t fixed, store->ReplaySinceCheckpoint(&r->records_replayed));
-  r->files_repaired += fixed;
-  if (fixed > 0) r->notes.push_back(fmt::format("rewrote {} file(s) from the journal", fixed));
+  DB_RETURN_IF_ERROR(store->ReplaySinceCheckpoint(&r->records_replayed).status());
   env->FaultPoint("recover", "after_replay");
 
   // Flags the replay did not meet (a record before the checkpoint, or none at all): each
@@ -447,7 +473,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   if (o.full) {
     DB_RETURN_IF_ERROR(VerifyAll(o, env, store.get(), r));
   } else if (marked) {
-    DB_RETURN_IF_ERROR(RequireNoCorruptFile(env, layout));
+    DB_RETURN_IF_ERROR(RepairCorruptFiles(o, env, store.get()));
   }
 
   DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));

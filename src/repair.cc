@@ -53,8 +53,7 @@ Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
     auto text = env_->ReadFile(layout_.AccountPath(id));
     auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
     if (!cur.ok() || cur->version < newest->version) {
-      DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
-      DB_RETURN_IF_ERROR(held->Install(EncodeAccountFile(*newest)));
+      DB_RETURN_IF_ERROR(RestoreAccountFile(held, *newest));
       wrote = true;
       env_->FaultPoint("repair", "after_install");
     }
@@ -69,15 +68,18 @@ Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
 // flag does not say which key was in flight, and the newest record chains to the rest.
 Result<bool> Store::RepairKeySlot(LockFile* held) {
   // Records before the checkpoint are in the index already: the checkpoint synced it.
-  std::uint64_t newest = 0;
+  Record newest;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
-    if (!r.key.empty() && KeySlot(r.key) == held->slot()) newest = std::max(newest, r.txn);
+    if (!r.key.empty() && KeySlot(r.key) == held->slot() && r.txn > newest.txn) {
+      newest = std::move(r);
+    }
     return Status::Ok();
   }));
   DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(held->slot().offset));
   bool wrote = false;
-  if (newest > head) {
-    DB_RETURN_IF_ERROR(key_index_->SetHead(held->slot().offset, newest));
+  if (newest.txn > head) {
+    DB_RETURN_IF_ERROR(key_index_->SetHead(held->slot().offset, newest.txn));
+    ReportKeySlot(newest);
     wrote = true;
     env_->FaultPoint("repair", "after_install");
   }
@@ -163,8 +165,7 @@ Result<bool> Store::ApplyState(const Account& state, bool wait) {
   // inside the journal's rebuild, under its append mutex, where a repair cannot read.
   // Re-read under the lock: a writer may have moved it on since the check above.
   if (current()) return false;
-  DB_RETURN_IF_ERROR(EnsureAccountDirs(id));
-  DB_RETURN_IF_ERROR(lock.Install(EncodeAccountFile(state)));
+  DB_RETURN_IF_ERROR(RestoreAccountFile(&lock, state));
   return true;
 }
 
@@ -181,6 +182,7 @@ Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
   // Why the newest wins: the chain runs back from the newest record through key_prev,
   // so a slot pointing at an older record would hide every key committed after it.
   DB_RETURN_IF_ERROR(key_index_->SetHead(slot.offset, rec.txn));
+  ReportKeySlot(rec);
   return true;
 }
 

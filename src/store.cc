@@ -51,6 +51,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
   std::unique_ptr<Store> store(new Store(env, layout, options.lock_wait));
   store->warm_from_accounts_ = options.warm_from_accounts;
+  store->on_repair_ = options.on_repair;
   auto locks = LockTable::Open(env, layout, /*create=*/false);
   if (!locks.ok() && locks.status().code() == Code::kNotFound) {
     if (!options.upgrade) {
@@ -92,12 +93,8 @@ Result<Account> Store::ReadAccount(AccountId id, bool mark) {
   }
   auto acct = DecodeAccountFile(*text, id);
   if (!acct.ok()) {
-    // A well-formed record whose checksum fails is almost always a hand edit (sed, a
-    // spreadsheet): say so, rather than leave the user to guess at disk damage.
-    bool edited = acct.status().message().ends_with("checksum mismatch");
-    std::string why =
-        edited ? fmt::format("{} was changed outside drovebank (checksum mismatch)", path)
-               : fmt::format("{} is corrupt: {}", path, acct.status().message());
+    bool edited = IsChecksumMismatch(acct.status());
+    std::string why = DescribeBadAccountFile(path, acct.status());
     if (mark) (void)MarkNeedsRecovery(why);
     return Status::Corruption(why + (edited ? ": run `recover`" : "; the store needs `recover`"));
   }

@@ -169,7 +169,8 @@ TEST_CASE("shell e2e: named commands, tab completion, Ctrl-C clears, history is 
   REQUIRE(again.WaitFor("drovebank> next"));
 }
 
-TEST_CASE("shell e2e: a transaction is staged, shown as pending and committed at once",
+TEST_CASE("shell e2e: a transaction is staged, shown as pending, listed at commit and "
+          "committed at once",
           "[shell][e2e][txn]") {
   if (!HaveTmux()) {
     WARN("tmux is not installed: skipped");
@@ -193,8 +194,21 @@ TEST_CASE("shell e2e: a transaction is staged, shown as pending and committed at
   REQUIRE(term.WaitFor("drovebank txn(2 pending)>"));
   term.Line("show");
   REQUIRE(term.WaitFor("35.00  (pending; committed 0.00)"));
+  term.Line("withdraw 2 99999");  // refused at the terminal; the transaction goes on
+  REQUIRE(term.WaitFor("drovebank txn(2 pending)>", 3));
   term.Line("commit");
   REQUIRE(term.WaitFor("Committed 2 change(s) as transaction 3"));
+  {
+    // What commit is about to apply, one line per staged change, before it applies it.
+    std::string screen = term.Screen();
+    INFO(screen);
+    size_t list = screen.find(
+        "Applying 2 staged change(s):\n"
+        "  transfer 30.00 from account 1 to account 2\n"
+        "  deposit 5.00 to account 2\n");
+    REQUIRE(list != std::string::npos);
+    CHECK(list < screen.find("Committed 2 change(s) as transaction 3"));
+  }
   term.Line("show 2");
   REQUIRE(term.WaitFor("Balance: 35.00"));
   term.Line("begin");

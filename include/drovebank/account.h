@@ -36,6 +36,20 @@ std::string EncodeAccountFile(const Account& a);
 // when it is non-zero) is wrong; the message says which.
 Result<Account> DecodeAccountFile(std::string_view text, AccountId expected_id);
 
+// DecodeAccountFile without the checksum: what a file says even when its checksum fails,
+// for reports only (never a state to keep). Corruption for anything else that is wrong.
+Result<Account> DecodeAccountFileUnverified(std::string_view text, AccountId expected_id);
+
+// The message of DecodeAccountFile's Corruption when only the checksum is wrong.
+inline constexpr std::string_view kChecksumMismatch = "account record checksum mismatch";
+// Whether DecodeAccountFile failed on the checksum of an otherwise well-formed record.
+bool IsChecksumMismatch(const Status& decode_error);
+// What is wrong with the file at `path` that DecodeAccountFile refused, for messages:
+// "PATH was changed outside drovebank (checksum mismatch)" for a checksum mismatch,
+// "PATH is corrupt: WHY" otherwise. The one wording of `show`, `recover` and
+// `recover --check`.
+std::string DescribeBadAccountFile(std::string_view path, const Status& decode_error);
+
 // RFC 4180 quoting of one cell, used by the account file and any CSV export.
 std::string CsvCell(std::string_view cell);
 

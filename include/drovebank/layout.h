@@ -29,6 +29,10 @@ class Layout {
   std::string KeyLockTable() const { return root_ + "/locks/keys"; }
   std::string LockOwners() const { return root_ + "/locks/owners"; }
 
+  // A path under root() relative to it ("accounts/00/00/00/02.csv"), for reports; any
+  // other path as it is.
+  std::string Relative(const std::string& path) const;
+
   // accounts/AA/BB/CC/DD.csv for AABBCCDD = id zero-padded to 8 digits.
   std::string AccountPath(AccountId id) const;
   // The three shard directories of an account, outermost first.

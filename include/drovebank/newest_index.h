@@ -48,4 +48,11 @@ class NewestIndex {
   size_t accounts_ = 0;
 };
 
+// The newest state of `id` in the journal, for one account whose file is lost or corrupt
+// (`recover` on a marked store) without a whole-journal pass: reads the segments newest
+// first, one at a time, and stops at the first that holds a state of it, so the work is
+// the journal written since the account last changed. NotFound when the journal has no
+// state of it; the journal's error otherwise.
+Result<Account> NewestStateOf(const Journal& journal, AccountId id);
+
 }  // namespace drovebank

@@ -12,13 +12,19 @@
 // rebuilt from it when corrupt or stale, and moved to quarantine/ when the journal cannot
 // rebuild it; a readable file of an account the journal never had, or one that differs
 // from the journal's latest state of its account, is moved to quarantine/ too (and the
-// account rebuilt from the journal); without --full, a store marked as needing recovery
-// stays marked, with Corruption naming a file, while an account file is still corrupt (it
-// predates the checkpoint: --full rebuilds it); (7) a checkpoint makes it all durable with
-// per-file fdatasync and the NEEDS_RECOVERY marker is removed. Nothing is ever deleted.
+// account rebuilt from the journal); without --full, on a store marked as needing
+// recovery, every account file that is still corrupt (unchanged since the checkpoint, so
+// the tail did not rebuild it) is rebuilt from its account's newest record, found by
+// reading the journal's segments newest first (NewestStateOf), and the store stays
+// marked, with Corruption naming a file, only for one the journal never had (--full
+// quarantines it); (7) a checkpoint makes it all durable with per-file fdatasync and the
+// NEEDS_RECOVERY marker is removed. Nothing is ever deleted: a file rewritten that was not
+// merely behind (edited, corrupt, differing) is first copied to quarantine/, and each
+// rewrite is reported with what the file held and what the journal gives.
 // A crash anywhere leaves every flag not yet repaired in place. Its work is proportional
 // to the journal tail and the flags in flight, not to the number of accounts (except
-// --full). Running it twice changes nothing the second time.
+// --full, and one read per account file on a marked store). Running it twice changes
+// nothing the second time.
 #pragma once
 
 #include <functional>
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
+#include "drovebank/file_repair.h"
 #include "drovebank/status.h"
 
 namespace drovebank {
@@ -44,9 +51,10 @@ struct RecoverReport {
   size_t live_locks = 0;         // flags of live writers in flight, left to them
   size_t temps_removed = 0;
   size_t records_replayed = 0;   // journal records after the checkpoint examined
-  size_t files_repaired = 0;     // account/key files rewritten from the journal
+  size_t files_repaired = 0;     // account files and key slots rewritten from the journal
   size_t accounts_verified = 0;  // --full
-  size_t quarantined = 0;
+  size_t quarantined = 0;        // files moved or copied to quarantine/
+  std::vector<FileRepair> repairs;  // each rewrite (not with --check), in order
   bool marker_cleared = false;
   std::vector<std::string> notes;  // one line per decision, for the report
   bool consistent() const {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 
 #include "drovebank/account.h"
 #include "drovebank/env.h"
+#include "drovebank/file_repair.h"
 #include "drovebank/journal.h"
 #include "drovebank/layout.h"
 #include "drovebank/lockfile.h"
@@ -42,6 +44,10 @@ struct StoreOptions {
   // refused. Open fails with NeedsRecovery when a read could not be exact without a
   // replay (a file behind the journal, a dead writer's repair flag).
   bool read_only = false;
+  // Told of every file this store rewrites from the journal (replay, repair, recover),
+  // once each, after the file is replaced; `recover` reports from it. Called with the
+  // file's lock held: it must not take a lock or call into the store.
+  std::function<void(const FileRepair&)> on_repair;
 };
 
 // One all-or-nothing unit: its ops become one journal record, or nothing.
@@ -184,6 +190,12 @@ class Store {
   // settled (the flag cleared). Lists, searches and `recover` call it.
   Result<size_t> RepairFlagged(bool wait);
 
+  // With `held` holding the account: replaces its file with `state`, the journal's state
+  // of it. A file that is not merely behind (edited, corrupt, or holding a state the
+  // journal never committed) is first copied, durably, to quarantine/; nothing it held is
+  // lost. Reports the repair to StoreOptions::on_repair. Leaves the repair flag as it is.
+  Status RestoreAccountFile(LockFile* held, const Account& state);
+
   // Writes the recovery marker (a line saying why); every session then refuses writes.
   Status MarkNeedsRecovery(std::string_view why);
   bool NeedsRecovery();
@@ -223,6 +235,11 @@ class Store {
   // slot's repair flag. The flag stays on any failure. Returns whether a file was rewritten.
   Result<bool> RepairAccount(AccountId id, LockFile* held);
   Result<bool> RepairKeySlot(LockFile* held);
+  // Copies `content`, the old file of account `id`, to a new file in quarantine/ and
+  // makes it durable; returns its path relative to the data directory.
+  Result<std::string> KeepInQuarantine(AccountId id, std::string_view content);
+  // Tells on_repair_ that a slot of keys/index now names `newest`.
+  void ReportKeySlot(const Record& newest);
   // Makes the named files and their directories durable with per-file fdatasync and
   // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
   Status SyncFiles(const std::vector<std::string>& paths);
@@ -238,6 +255,7 @@ class Store {
   bool upgraded_ = false;
   bool read_only_ = false;
   std::uint64_t read_only_accounts_ = 0;
+  std::function<void(const FileRepair&)> on_repair_;
 };
 
 // Whether the account's first or last name contains `text`, ignoring ASCII case (the

@@ -160,6 +160,9 @@ int Shell::RunCommand(std::vector<std::string> args, bool* quit) {
           fmt::format("there is no transaction to {}; `begin` starts one", w)));
     }
     if (w == "abort") return EndTransaction("aborted");
+    // Why only at a terminal: the person who staged the changes over many lines sees the
+    // whole of the one change before it is made; a script's output stays one report a line.
+    if (in_.interactive() && !ctx_.json && !txn_->ops().empty()) Say(ApplyingText(*txn_));
     std::string saved = ctx_.program;
     ctx_.program = ErrorPrefix();
     if (CommitAndReport(ctx_, *txn_)) txn_.reset();

@@ -246,6 +246,12 @@ void PrintPendingSummary(CliContext& ctx, const PendingTransaction& txn) {
   ctx.Print(j, text);
 }
 
+std::string ApplyingText(const PendingTransaction& txn) {
+  std::string text = fmt::format("Applying {} staged change(s):", txn.ops().size());
+  for (const Op& op : txn.ops()) text += "\n  " + DescribeOp(op);
+  return text;
+}
+
 bool CommitAndReport(CliContext& ctx, PendingTransaction& txn) {
   if (txn.ops().empty()) {
     ctx.Print({{"committed", false}, {"changes", 0}},

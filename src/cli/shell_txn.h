@@ -63,6 +63,10 @@ void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction&
 // `show` with no id inside a transaction: the staged ops and the pending balances.
 void PrintPendingSummary(CliContext& ctx, const PendingTransaction& txn);
 
+// What `commit` is about to apply, one line per staged op in order:
+// "Applying 2 staged change(s):\n  deposit 10.00 to account 1\n  ...".
+std::string ApplyingText(const PendingTransaction& txn);
+
 // `commit`: commits and prints the record, or fails through ctx.Fail. Returns true when
 // committed (the caller then closes the transaction).
 bool CommitAndReport(CliContext& ctx, PendingTransaction& txn);

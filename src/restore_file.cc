@@ -1,0 +1,73 @@
+// Rewriting one account file from the journal, keeping what it held: every path that
+// repairs an account file (replay, a dead writer's flag, recover's corrupt files and
+// --full) ends here, so each repair is reported once and no edited file is lost.
+#include <fcntl.h>
+
+#include <fmt/format.h>
+
+#include "drovebank/process_info.h"
+#include "drovebank/store.h"
+
+namespace drovebank {
+
+Result<std::string> Store::KeepInQuarantine(AccountId id, std::string_view content) {
+  DB_RETURN_IF_ERROR(env_->MakeDir(layout_.quarantine(), 0700));
+  std::string base = fmt::format("{}/account-{:08}-{}", layout_.quarantine(), id, NowMillis());
+  std::string path = base + ".csv";
+  for (int n = 2; env_->Stat(path).ok(); ++n) path = fmt::format("{}-{}.csv", base, n);
+  DB_ASSIGN_OR_RETURN(int fd, env_->Open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  Status s = env_->Write(fd, content);
+  // Durable before the account file is replaced: a power loss in between must not lose
+  // the only copy of what the file held.
+  if (s.ok()) s = env_->DataSync(fd);
+  Status closed = env_->Close(fd);
+  DB_RETURN_IF_ERROR(s);
+  DB_RETURN_IF_ERROR(closed);
+  DB_RETURN_IF_ERROR(env_->SyncDir(layout_.quarantine()));
+  return std::string(layout_.Relative(path));
+}
+
+Status Store::RestoreAccountFile(LockFile* held, const Account& state) {
+  std::string path = layout_.AccountPath(state.id);
+  FileRepair repair;
+  repair.file = layout_.Relative(path);
+  repair.id = state.id;
+  repair.journal = state;
+  auto text = env_->ReadFile(path);
+  if (!text.ok() && text.status().code() != Code::kNotFound) return text.status();
+  if (text.ok()) {
+    auto cur = DecodeAccountFile(*text, state.id);
+    if (cur.ok()) {
+      repair.file_said = *cur;
+      repair.found = cur->version < state.version ? FileRepair::Found::kBehind
+                                                  : FileRepair::Found::kDiffers;
+    } else {
+      repair.problem = cur.status().message();
+      repair.found = IsChecksumMismatch(cur.status()) ? FileRepair::Found::kEdited
+                                                      : FileRepair::Found::kCorrupt;
+      if (auto said = DecodeAccountFileUnverified(*text, state.id); said.ok()) {
+        repair.file_said = *said;
+      }
+    }
+    // Why a file merely behind is not kept: every state it held is in the journal.
+    if (repair.found != FileRepair::Found::kBehind) {
+      DB_ASSIGN_OR_RETURN(repair.kept_as, KeepInQuarantine(state.id, *text));
+    }
+  }
+  DB_RETURN_IF_ERROR(EnsureAccountDirs(state.id));
+  DB_RETURN_IF_ERROR(held->Install(EncodeAccountFile(state)));
+  if (on_repair_) on_repair_(repair);
+  return Status::Ok();
+}
+
+void Store::ReportKeySlot(const Record& newest) {
+  if (!on_repair_) return;
+  FileRepair repair;
+  repair.found = FileRepair::Found::kKeySlot;
+  repair.file = layout_.Relative(layout_.KeyIndexPath());
+  repair.key = newest.key;
+  repair.txn = newest.txn;
+  on_repair_(repair);
+}
+
+}  // namespace drovebank
