@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "drovebank/layout.h"
@@ -116,7 +118,12 @@ TEST_CASE("cli: every documented exit code comes from the real program", "[cli][
       {"injected crash", {"withdraw", "1", "1"}, {"DROVEBANK_FAULT=withdraw:locks_held:crash"}, 86},
 #endif
   };
+  // In shared mode (DROVEBANK_FS=shared, CTest's "shared fs:" run) the journal is written
+  // through with O_DSYNC and no fdatasync follows: that write's EIO is the case above.
+  const char* fs_mode = std::getenv("DROVEBANK_FS");
+  bool write_through = fs_mode != nullptr && std::string_view(fs_mode) == "shared";
   for (const Case& c : cases) {
+    if (write_through && std::string_view(c.what) == "EIO on the journal sync") continue;
     for (bool as_json : {false, true}) {
       DYNAMIC_SECTION(c.what << (as_json ? " (--json)" : "")) {
         std::vector<std::string> args = c.args;

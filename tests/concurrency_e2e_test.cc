@@ -155,7 +155,7 @@ TEST_CASE("transfer: crash before the journal sync leaves it wholly absent or pr
 }
 
 TEST_CASE("deposit: an fdatasync failure is not acknowledged and recover settles it",
-          "[e2e][crash]") {
+          "[e2e][fdatasync][crash]") {
   TempDir d;
   std::string dir = d / "data";
   Json(Drovebank(dir, {"--json", "open", "A", "B", "1.00"}));

@@ -151,6 +151,11 @@ class Journal {
   // on a shared file system (Env::IsShared).
   std::string session_;
   static constexpr std::string_view kSharedSession = "shared-volume";
+  // On a shared file system every write is O_DSYNC, so an append is durable when its
+  // write returns: Append publishes it as synced, and Sync of a position up to durable_
+  // (this process's last such append) costs nothing.
+  bool write_through_ = false;
+  JournalPos durable_{};
   int state_fd_ = -1;
   std::unique_ptr<State> st_;  // valid while the append mutex is held, after LoadState
   int seg_fd_ = -1;
