@@ -1,0 +1,111 @@
+// Shared mode (a GlusterFS mount, or DROVEBANK_FS=shared): what the programs and PosixEnv do
+// differently, checked on the local disk. scripts/cluster tests the same on a real volume.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "drovebank/env.h"
+#include "test_util.h"
+
+using drovebank::testing::Drovebank;
+using drovebank::testing::Recover;
+using drovebank::testing::TempDir;
+
+namespace {
+
+std::uint64_t InodeOf(const std::string& path) {
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_ino;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("shared fs: version --verbose and recover --check name the file system and the mode",
+          "[cli]") {
+  TempDir d;
+  std::string data = d / "data";
+  REQUIRE(Drovebank(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
+  for (const char* mode : {"local", "shared"}) {
+    std::map<std::string, std::string> env = {{"DROVEBANK_FS", mode}};
+    auto v = Drovebank(data, {"--version", "--verbose"}, env);
+    REQUIRE(v.exit_code == 0);
+    CHECK(v.out.find("data directory: " + data) != std::string::npos);
+    CHECK(v.out.find(std::string(mode) + " mode (DROVEBANK_FS=" + mode) != std::string::npos);
+    auto j = Drovebank(data, {"--json", "version", "--verbose"}, env);
+    REQUIRE(j.exit_code == 0);
+    CHECK(nlohmann::json::parse(j.out)["mode"] == mode);
+    auto c = Recover(data, {"--check", "--json"}, env);
+    REQUIRE(c.exit_code == 0);
+    CHECK(nlohmann::json::parse(c.out)["file_system"]["mode"] == mode);
+    auto t = Recover(data, {"--check"}, env);
+    CHECK(t.out.find(std::string(mode) + " mode") != std::string::npos);
+  }
+  // Plain --version stays one line.
+  CHECK(Drovebank(data, {"--version"}).out.find('\n') == Drovebank(data, {"--version"}).out.size() - 1);
+}
+
+TEST_CASE("shared fs: account files are rewritten in place and journal/state has no boot id",
+          "[cli]") {
+  for (const char* mode : {"local", "shared"}) {
+    DYNAMIC_SECTION(mode) {
+      TempDir d;
+      std::string data = d / "data";
+      std::map<std::string, std::string> env = {{"DROVEBANK_FS", mode}};
+      REQUIRE(Drovebank(data, {"open", "Ada", "Lovelace", "10"}, env).exit_code == 0);
+      std::string file = data + "/accounts/00/00/00/01.csv";
+      std::uint64_t before = InodeOf(file);
+      for (int i = 0; i < 3; ++i) {
+        REQUIRE(Drovebank(data, {"deposit", "1", "1000.55"}, env).exit_code == 0);
+      }
+      auto show = Drovebank(data, {"--json", "show", "1"}, env);
+      REQUIRE(show.exit_code == 0);
+      CHECK(nlohmann::json::parse(show.out)["balance"] == "3011.65");
+      bool shared = std::string(mode) == "shared";
+      // Shared: the inode never changes (another host's client would open the old one for
+      // a second after a rename). Local: the spare is exchanged in, a new inode each time.
+      CHECK((InodeOf(file) == before) == shared);
+      bool stamped = ReadAll(data + "/journal/state").find("shared-volume") != std::string::npos;
+      CHECK(stamped == shared);
+      CHECK(Recover(data, {"--check"}, env).exit_code == 0);
+    }
+  }
+}
+
+TEST_CASE("shared fs: PosixEnv writes through (O_DSYNC) only below a shared root", "[env]") {
+  TempDir shared_dir, local_dir;
+  ::setenv("DROVEBANK_FS", "shared", 1);
+  drovebank::ConfinePaths(shared_dir.path());
+  ::setenv("DROVEBANK_FS", "local", 1);
+  drovebank::ConfinePaths(local_dir.path());
+  ::unsetenv("DROVEBANK_FS");
+  drovebank::Env* env = drovebank::PosixEnv();
+  CHECK(env->IsShared(shared_dir / "f"));
+  CHECK_FALSE(env->IsShared(local_dir / "f"));
+  for (const auto* dir : {&shared_dir, &local_dir}) {
+    std::string path = *dir / "f";
+    auto fd = env->Open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd.ok());
+    CHECK(((::fcntl(*fd, F_GETFL) & O_DSYNC) == O_DSYNC) == (dir == &shared_dir));
+    REQUIRE(env->PWrite(*fd, "hello, shared world", 0).ok());
+    char buf[64] = {};
+    auto n = env->PRead(*fd, buf, sizeof buf, 7);  // unaligned: a bounce buffer when shared
+    REQUIRE(n.ok());
+    CHECK(std::string(buf, *n) == "shared world");
+    auto whole = env->ReadFile(path);
+    REQUIRE(whole.ok());
+    CHECK(*whole == "hello, shared world");
+    REQUIRE(env->Close(*fd).ok());
+  }
+}
