@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -207,6 +208,9 @@ struct SharedFd {
 };
 std::mutex g_shared_mu;
 std::unordered_map<int, SharedFd> g_shared_fds;  // guarded by g_shared_mu
+// Whether any descriptor was ever registered: a store on a local disk then pays no mutex
+// on its hot calls (PRead, StatFd, Close).
+std::atomic<bool> g_any_shared_fd{false};
 
 constexpr size_t kDirectAlign = 4096;
 
@@ -261,6 +265,7 @@ void Refresh(int fd) {
 
 // The direct twin of `fd`, or -1 when `fd` is not shared or the file system has no O_DIRECT.
 int DirectOf(int fd) {
+  if (!g_any_shared_fd.load(std::memory_order_relaxed)) return -1;
   std::lock_guard<std::mutex> l(g_shared_mu);
   auto it = g_shared_fds.find(fd);
   if (it == g_shared_fds.end()) return -1;
@@ -273,6 +278,7 @@ int DirectOf(int fd) {
 }
 
 bool IsSharedFd(int fd) {
+  if (!g_any_shared_fd.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> l(g_shared_mu);
   return g_shared_fds.count(fd) != 0;
 }
@@ -323,6 +329,7 @@ class Posix final : public Env {
     if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", path));
     if (shared) {
       std::lock_guard<std::mutex> l(g_shared_mu);
+      g_any_shared_fd.store(true, std::memory_order_relaxed);
       g_shared_fds[fd] = SharedFd{.writable = writable,
                                   .no_refresh = r.read_only,
                                   .direct = (flags & O_DIRECT) ? fd : -1};
@@ -331,7 +338,7 @@ class Posix final : public Env {
   }
 
   Status Close(int fd) override {
-    {
+    if (g_any_shared_fd.load(std::memory_order_relaxed)) {
       std::lock_guard<std::mutex> l(g_shared_mu);
       if (auto it = g_shared_fds.find(fd); it != g_shared_fds.end()) {
         if (it->second.direct >= 0 && it->second.direct != fd) ::close(it->second.direct);
@@ -677,7 +684,11 @@ std::string MountType(const std::string& dir) {
 
 }  // namespace
 
-SharedFsMode FileSystemMode(const std::string& root) {
+namespace {
+
+// The mode without the mount table's type name: what ConfinePaths needs at every store
+// open, where reading /proc/self/mountinfo would be start-up work for a display string.
+SharedFsMode Classify(const std::string& root, std::string* statfs_dir) {
   SharedFsMode m;
   std::string dir = root.empty() ? "." : root;
   struct statfs sf;
@@ -691,7 +702,7 @@ SharedFsMode FileSystemMode(const std::string& root) {
     size_t slash = dir.find_last_of('/');
     dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
   }
-  m.type = MountType(dir);
+  *statfs_dir = dir;
   const char* force = std::getenv("DROVEBANK_FS");
   if (force != nullptr && std::string_view(force) == "shared") {
     m.shared = true;
@@ -710,6 +721,15 @@ SharedFsMode FileSystemMode(const std::string& root) {
   return m;
 }
 
+}  // namespace
+
+SharedFsMode FileSystemMode(const std::string& root) {
+  std::string dir;
+  SharedFsMode m = Classify(root, &dir);
+  if (m.type.empty()) m.type = MountType(dir);
+  return m;
+}
+
 std::string FileSystemModeLine(const SharedFsMode& m) {
   return fmt::format("file system: {}, {} mode ({}{})", m.type, m.shared ? "shared" : "local",
                      m.reason,
@@ -720,7 +740,8 @@ std::string FileSystemModeLine(const SharedFsMode& m) {
 
 void ConfinePaths(const std::string& root, bool read_only) {
   if (root.empty()) return;
-  bool shared = FileSystemMode(root).shared;
+  std::string dir;
+  bool shared = Classify(root, &dir).shared;
   std::lock_guard<std::mutex> l(g_roots_mu);
   if (std::find(g_roots.begin(), g_roots.end(), root) == g_roots.end()) g_roots.push_back(root);
   g_shared_roots[root] = shared;
