@@ -208,7 +208,8 @@ Status RemoveEntry(const std::string& path, Kind kind) {
 
 class PowerLossEnvImpl final : public PowerLossEnv {
  public:
-  explicit PowerLossEnvImpl(Env* base) : base_(base) {}
+  PowerLossEnvImpl(Env* base, PowerLossMode mode)
+      : base_(base), shared_(mode == PowerLossMode::kSharedMount) {}
   ~PowerLossEnvImpl() override {
     ReleasePins();
   }
@@ -232,7 +233,11 @@ class PowerLossEnvImpl final : public PowerLossEnv {
       (void)base_->Close(fd);
       return s;
     }
-    OpenFile f{KeyOf(st), S_ISDIR(st.st_mode), p};
+    // Where PosixEnv in shared mode adds O_DSYNC: every descriptor opened for writing,
+    // except O_DIRECTORY and O_PATH ones.
+    bool write_through = shared_ && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY &&
+                         (flags & (O_DIRECTORY | O_PATH)) == 0;
+    OpenFile f{KeyOf(st), S_ISDIR(st.st_mode), p, write_through};
     if (S_ISREG(st.st_mode)) {
       if (!before) {
         // A new inode is durably empty. Overwriting is right even if the number is known:
@@ -262,11 +267,18 @@ class PowerLossEnvImpl final : public PowerLossEnv {
 
   Status Write(int fd, std::string_view data) override {
     if (lost_) return PowerLost();
-    return base_->Write(fd, data);
+    DB_RETURN_IF_ERROR(base_->Write(fd, data));
+    if (!shared_) return Status::Ok();
+    // The bytes just written end at the file offset now (O_APPEND or not).
+    off_t end = ::lseek(fd, 0, SEEK_CUR);
+    if (end < 0) return Errno(errno, "lseek", fmt::format("fd {}", fd));
+    return WrittenThrough(fd, data, static_cast<std::uint64_t>(end) - data.size());
   }
   Status PWrite(int fd, std::string_view data, std::uint64_t offset) override {
     if (lost_) return PowerLost();
-    return base_->PWrite(fd, data, offset);
+    DB_RETURN_IF_ERROR(base_->PWrite(fd, data, offset));
+    if (!shared_) return Status::Ok();
+    return WrittenThrough(fd, data, offset);
   }
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
     if (lost_) return PowerLost();
@@ -416,6 +428,8 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   Status SyncDir(const std::string& path) override {
     if (lost_) return PowerLost();
     DB_RETURN_IF_ERROR(base_->SyncDir(path));
+    // The mount answers a directory fsync without passing it to the bricks.
+    if (shared_) return Status::Ok();
     std::lock_guard<std::mutex> lock(mu_);
     return DirSynced(Normalize(path));
   }
@@ -448,9 +462,10 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     return fd;
   }
 
-  // The model is of a local disk, whose unsynced writes a power loss drops; a shared file
-  // system's write-through descriptors would make every write synced, a weaker test.
-  bool IsShared(const std::string&) override { return false; }
+  // Local disk: no, so the store takes its local paths (fdatasync, renames), the stricter
+  // test of them. Shared mount: yes, for every path, as PosixEnv says for a store below a
+  // shared root, so the store takes the paths it takes on a real mount.
+  bool IsShared(const std::string&) override { return shared_; }
 
   void FaultPoint(std::string_view path, std::string_view step) override {
     if (lost_) return;
@@ -472,8 +487,10 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     lost_ = true;
     loss_status_ = Restore();
     // The reboot: what belonged to the old boot goes, as the new boot id would make the
-    // journal ignore it. Which content survived in it is then beside the point.
-    for (const std::string& p : boot_files_) {
+    // journal ignore it. Which content survived in it is then beside the point. On a
+    // shared mount the journal stamps its state shared-volume instead of with a boot id
+    // (no host's reboot outdates it), and the file stays on the bricks as any other does.
+    for (const std::string& p : shared_ ? std::set<std::string>() : boot_files_) {
       if (::unlink(p.c_str()) != 0 && errno != ENOENT && loss_status_.ok()) {
         loss_status_ = Errno(errno, "reboot unlink", p);
       }
@@ -505,6 +522,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     InoKey key;
     bool is_dir = false;
     std::string path;  // normalized, as opened
+    bool write_through = false;  // shared mount: each write durable at return (O_DSYNC)
   };
   // For each name the env changed in a directory: what it durably names (nullopt: nothing).
   using DurableNames = std::map<std::string, std::optional<Entry>>;
@@ -584,6 +602,8 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (::fstat(fd, &st) != 0) return Errno(errno, "fstat", fmt::format("fd {}", fd));
     auto f = fds_.find(fd);
     if (S_ISDIR(st.st_mode)) {
+      // The mount ignores a directory fsync, as it does SyncDir.
+      if (shared_) return Status::Ok();
       return f == fds_.end() ? Status::Ok() : DirSynced(f->second.path);
     }
     if (!S_ISREG(st.st_mode)) return Status::Ok();
@@ -596,6 +616,60 @@ class PowerLossEnvImpl final : public PowerLossEnv {
       it->second.mode = st.st_mode & 07777;
       if (f != fds_.end()) paths_[key] = f->second.path;
     }
+    if (shared_) return NamesDurable(key);
+    return Status::Ok();
+  }
+
+  // After a successful write of `data` at `offset` on `fd`, on a shared mount. Only what
+  // O_DSYNC promises becomes durable: these bytes and the size they reach, over the
+  // inode's durable content. Not an earlier truncation or unsynced change of the file:
+  // ftruncate is no write, and O_DSYNC does not cover it.
+  Status WrittenThrough(int fd, std::string_view data, std::uint64_t offset) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto f = fds_.find(fd);
+    if (f == fds_.end() || !f->second.write_through) return Status::Ok();
+    auto it = inodes_.find(f->second.key);
+    if (it == inodes_.end()) {
+      // Opened for writing through the env, so its baseline was read then.
+      return Status::Internal(
+          fmt::format("power-loss model: no durable content known for {}", f->second.path));
+    }
+    std::string& d = it->second.durable;
+    if (d.size() < offset + data.size()) d.resize(offset + data.size(), '\0');
+    d.replace(offset, data.size(), data);
+    return NamesDurable(f->second.key);
+  }
+
+  // A file's data reached a brick's disk (a write-through write, or Sync): the brick's
+  // journalling file system committed with it the transaction that holds the entries
+  // naming the file. Its current name becomes durable, and so does every directory the env
+  // made above it; so does the removal of an old name the file was renamed from. Nothing
+  // else: an unlink (or a name now naming another file) stays undone.
+  Status NamesDurable(InoKey key) {
+    auto p = paths_.find(key);
+    if (p == paths_.end()) return Status::Ok();  // unlinked: its unlink stays undone
+    for (auto& [dir, names] : dirs_) {
+      for (auto& [name, durable] : names) {
+        if (!durable || durable->kind != Kind::kFile || durable->key != key) continue;
+        DB_ASSIGN_OR_RETURN(std::optional<Entry> cur, LookUp(Join(dir, name)));
+        if (!cur) durable.reset();  // renamed away from here
+      }
+    }
+    std::string path = p->second;
+    for (;;) {
+      auto d = dirs_.find(Parent(path));
+      if (d != dirs_.end()) {
+        auto n = d->second.find(BaseName(path));
+        if (n != d->second.end()) {
+          DB_ASSIGN_OR_RETURN(std::optional<Entry> cur, LookUp(path));
+          if (cur) n->second = std::move(cur);
+        }
+      }
+      std::string up = Parent(path);
+      if (up == path || up == "/" || up == ".") break;
+      path = std::move(up);
+    }
+    CollectPins();
     return Status::Ok();
   }
 
@@ -723,6 +797,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   }
 
   Env* base_;
+  const bool shared_;  // PowerLossMode::kSharedMount
   mutable std::mutex mu_;
   std::atomic<bool> lost_{false};
   Status loss_status_;
@@ -737,8 +812,8 @@ class PowerLossEnvImpl final : public PowerLossEnv {
 
 }  // namespace
 
-std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base) {
-  return std::make_unique<PowerLossEnvImpl>(base);
+std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base, PowerLossMode mode) {
+  return std::make_unique<PowerLossEnvImpl>(base, mode);
 }
 
 }  // namespace drovebank

@@ -276,10 +276,13 @@ std::vector<std::pair<std::string, int>> TracePoints(const std::string& trace_fi
   return out;
 }
 
-TEST_CASE(
-    "store: power loss at every fault point of deposit and transfer keeps accounts "
-    "before or after",
-    "[faults][powerloss]") {
+// The sweep for one mode of the power-loss model. Local disk: the state lived in memory and
+// the reboot drops it (see docs/RELIABILITY.md); the store reopens on the real Env. Shared
+// mount: the state is an ordinary shared-volume file and stays; the store reopens, recovers
+// and is checked through an env in shared mode (a model never powered off), as on a mount.
+// Past the commit point the operation must be there; before it, all or nothing (on a mount
+// a journal write is durable as it returns, so it may already be there).
+void SweepPowerLoss(PowerLossMode mode) {
   struct Variant {
     std::string name;
     Event event;
@@ -292,12 +295,16 @@ TEST_CASE(
       Variant{"transfer", Event{{MoneyOp(OpKind::kTransfer, 1, 3000, 2)}, "k-tr"}, 1});
   CAPTURE(v.name, v.event.key, v.segment_bytes);
   const std::vector<AccountId> ids = {1, 2};
+  const bool shared = mode == PowerLossMode::kSharedMount;
+  // Shared mode everywhere, for the seed, the trace and the reopen (see above).
+  auto shared_env = MakePowerLossEnv(PosixEnv(), PowerLossMode::kSharedMount);
+  Env* after_env = shared ? static_cast<Env*>(shared_env.get()) : PosixEnv();
 
   TempDir tmp;
   std::string seed = tmp / "seed";
   std::map<AccountId, Snapshot> before, after;
   {
-    auto s = OpenWith(seed, PosixEnv(), kSegmentBytes);
+    auto s = OpenWith(seed, after_env, kSegmentBytes);
     for (Cents amount : {10000, 5000}) {
       Op open;
       open.kind = OpKind::kOpen;
@@ -308,11 +315,12 @@ TEST_CASE(
     }
     before = States(*s, ids);
   }
-  // The points, from a traced fault-free run on a copy.
+  // The points, from a traced fault-free run on a copy (in the mode: shared mode takes
+  // other paths, in-place installs among them).
   std::string traced = tmp / "traced";
   fs::copy(seed, traced, fs::copy_options::recursive);
   {
-    auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
+    auto tracer = MakeFaultEnv(after_env, FaultSpec{}, tmp / "trace");
     auto s = OpenWith(traced, tracer.get(), v.segment_bytes);
     fs::remove(tmp / "trace");  // only the points of the operation, not of opening
     REQUIRE(s->Commit(v.event, v.name).ok());
@@ -335,7 +343,7 @@ TEST_CASE(
     std::string dir = tmp / ("case-" + std::to_string(i));
     fs::copy(seed, dir, fs::copy_options::recursive);
     {
-      auto power = MakePowerLossEnv(PosixEnv());
+      auto power = MakePowerLossEnv(PosixEnv(), mode);
       auto s = OpenWith(dir, power.get(), v.segment_bytes);
       power->ArmPowerLossAt(point.substr(0, point.find(':')), point.substr(point.find(':') + 1),
                             hit);
@@ -345,15 +353,18 @@ TEST_CASE(
       INFO(power->power_loss_status().message());
       REQUIRE(power->power_loss_status().ok());
     }
-    // The reboot: the shared state lived in memory (see docs/RELIABILITY.md).
-    fs::remove(dir + "/journal/state");
-    auto s = OpenWith(dir, PosixEnv(), kSegmentBytes);
+    if (!shared) fs::remove(dir + "/journal/state");
+    auto s = OpenWith(dir, after_env, kSegmentBytes);
     auto seen = States(*s, ids);
-    CHECK(seen == (committed ? after : before));
+    if (committed) {
+      CHECK(seen == after);
+    } else {
+      CHECK((seen == before || (shared && seen == after)));
+    }
     s.reset();
     RecoverOptions ro;
     ro.data_dir = dir;
-    ro.env = PosixEnv();
+    ro.env = after_env;
     RecoverReport report;
     Status rs = Recover(ro, &report);
     INFO(rs.message());
@@ -362,9 +373,25 @@ TEST_CASE(
     RecoverReport check;
     REQUIRE(Recover(ro, &check).ok());
     CHECK(check.consistent());
-    auto settled = OpenWith(dir, PosixEnv(), kSegmentBytes);
+    auto settled = OpenWith(dir, after_env, kSegmentBytes);
     CHECK(States(*settled, ids) == seen);
   }
+}
+
+TEST_CASE(
+    "store: power loss at every fault point of deposit and transfer keeps accounts "
+    "before or after",
+    "[faults][powerloss]") {
+  SweepPowerLoss(PowerLossMode::kLocalDisk);
+}
+
+TEST_CASE(
+    "store on a shared mount that ignores directory fsync: power loss at every fault point "
+    "of deposit and transfer keeps accounts before or after",
+    // Hidden ([.]): it fails at transfer:after_rename hit 1 (docs/RELIABILITY.md, the
+    // shared-mount mode). Run it by name.
+    "[.][faults][powerloss][shared]") {
+  SweepPowerLoss(PowerLossMode::kSharedMount);
 }
 
 // ---- reverse: every fault point of its write path ------------------------------------

@@ -460,6 +460,146 @@ TEST_CASE("powerloss: a fresh env after a power loss starts from the restored tr
   CHECK(Get(dir / "a") == "a1");
 }
 
+// ---- Shared mount mode (PowerLossMode::kSharedMount) ---------------------------------
+
+std::unique_ptr<PowerLossEnv> SharedMount() {
+  return MakePowerLossEnv(PosixEnv(), PowerLossMode::kSharedMount);
+}
+
+TEST_CASE("powerloss on a shared mount: every path is shared, a local disk none", "[powerloss]") {
+  TempDir dir;
+  CHECK(SharedMount()->IsShared(dir / "journal/state"));
+  CHECK_FALSE(MakePowerLossEnv(PosixEnv())->IsShared(dir / "journal/state"));
+}
+
+TEST_CASE("powerloss on a shared mount: a created file only dir-synced is gone", "[powerloss]") {
+  TempDir dir;
+  auto env = SharedMount();
+  int fd = OpenOk(*env, dir / "a", O_WRONLY | O_CREAT);
+  Ok(env->Close(fd));
+  Ok(env->SyncDir(dir.path()));
+  SECTION("by SyncDir") {}
+  SECTION("by Sync of a directory descriptor") {
+    int d = OpenOk(*env, dir.path(), O_RDONLY | O_DIRECTORY);
+    Ok(env->Sync(d));
+    Ok(env->DataSync(d));
+    Ok(env->Close(d));
+  }
+  PowerLoss(*env);
+  CHECK(Get(dir / "a") == std::nullopt);
+}
+
+TEST_CASE("powerloss on a shared mount: a write through a writable descriptor survives, name "
+          "and all",
+          "[powerloss]") {
+  TempDir dir;
+  auto env = SharedMount();
+  SECTION("a new file") {
+    WriteThrough(*env, dir / "a", "new", SyncHow::kNone);
+    PowerLoss(*env);
+    CHECK(Get(dir / "a") == "new");
+  }
+  SECTION("a pwrite over an old file") {
+    Put(dir / "a", "old");
+    int fd = OpenOk(*env, dir / "a", O_RDWR);
+    Ok(env->PWrite(fd, "N", 1));
+    Ok(env->Close(fd));
+    PowerLoss(*env);
+    CHECK(Get(dir / "a") == "oNd");
+  }
+  SECTION("appends") {
+    Put(dir / "a", "old");
+    int fd = OpenOk(*env, dir / "a", O_WRONLY | O_APPEND);
+    Ok(env->Write(fd, "+1"));
+    Ok(env->Write(fd, "+2"));
+    Ok(env->Close(fd));
+    PowerLoss(*env);
+    CHECK(Get(dir / "a") == "old+1+2");
+  }
+  SECTION("in a new directory, which becomes durable with it") {
+    Ok(env->MakeDir(dir / "d", 0700));
+    Ok(env->MakeDir(dir / "d/e", 0700));
+    WriteThrough(*env, dir / "d/e/a", "new", SyncHow::kNone);
+    PowerLoss(*env);
+    CHECK(Get(dir / "d/e/a") == "new");
+  }
+}
+
+TEST_CASE("powerloss on a shared mount: a new directory nothing was written into is gone",
+          "[powerloss]") {
+  TempDir dir;
+  auto env = SharedMount();
+  Ok(env->MakeDir(dir / "d", 0700));
+  Ok(env->SyncDir(dir.path()));
+  int fd = OpenOk(*env, dir / "d/a", O_WRONLY | O_CREAT);  // created, never written
+  Ok(env->Close(fd));
+  Ok(env->SyncDir(dir / "d"));
+  PowerLoss(*env);
+  CHECK_FALSE(fs::exists(dir / "d"));
+}
+
+TEST_CASE("powerloss on a shared mount: a truncate is durable only with a later sync",
+          "[powerloss]") {
+  TempDir dir;
+  Put(dir / "a", "old content");
+  auto env = SharedMount();
+  int fd = OpenOk(*env, dir / "a", O_RDWR);
+  Ok(env->PWrite(fd, "new", 0));
+  Ok(env->Truncate(fd, 3));
+  bool synced = GENERATE(false, true);
+  CAPTURE(synced);
+  if (synced) Ok(env->DataSync(fd));
+  Ok(env->Close(fd));
+  PowerLoss(*env);
+  CHECK(Get(dir / "a") == (synced ? "new" : "new content"));
+}
+
+TEST_CASE("powerloss on a shared mount: a rename is kept once the renamed file is written",
+          "[powerloss]") {
+  TempDir dir;
+  Put(dir / "a", "old");
+  auto env = SharedMount();
+  Ok(env->Rename(dir / "a", dir / "b"));
+  bool written = GENERATE(false, true);
+  CAPTURE(written);
+  if (written) {
+    int fd = OpenOk(*env, dir / "b", O_WRONLY | O_APPEND);
+    Ok(env->Write(fd, "+"));
+    Ok(env->Close(fd));
+  }
+  Ok(env->SyncDir(dir.path()));  // ignored
+  PowerLoss(*env);
+  CHECK(Get(dir / "a") == (written ? std::nullopt : std::optional<std::string>("old")));
+  CHECK(Get(dir / "b") == (written ? std::optional<std::string>("old+") : std::nullopt));
+}
+
+TEST_CASE("powerloss on a shared mount: an unlink is undone, synced directory or written "
+          "file",
+          "[powerloss]") {
+  TempDir dir;
+  Put(dir / "a", "old");
+  auto env = SharedMount();
+  int fd = OpenOk(*env, dir / "a", O_WRONLY | O_APPEND);
+  Ok(env->Unlink(dir / "a"));
+  Ok(env->Write(fd, "+"));
+  Ok(env->Close(fd));
+  Ok(env->SyncDir(dir.path()));
+  PowerLoss(*env);
+  CHECK(Get(dir / "a") == "old+");
+}
+
+TEST_CASE("powerloss on a shared mount: the reboot keeps a boot file with its writes",
+          "[powerloss]") {
+  TempDir dir;
+  auto env = SharedMount();
+  auto fd = env->OpenBootFile(dir / "state");
+  Ok(fd.status());
+  Ok(env->PWrite(*fd, "s1", 0));
+  Ok(env->Close(*fd));
+  PowerLoss(*env);
+  CHECK(Get(dir / "state") == "s1");
+}
+
 // --- The sweep: random operations against the model and an in-memory reference. ---
 
 // The reference models the same rules directly: inodes with current and durable content,

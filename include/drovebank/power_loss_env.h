@@ -23,6 +23,30 @@
 // Every file that survives holds its inode's durable content (possibly empty). Files that
 // must reappear are recreated as new inodes with the same permission bits.
 //
+// Two modes (PowerLossMode). kLocalDisk is the model above. kSharedMount models a FUSE
+// mount (GlusterFS) over bricks that run a journalling file system (ext4, XFS), as the store
+// meets it in shared mode (docs/DESIGN.md "On a shared file system"):
+//  - IsShared is true for every path, so the store takes its shared-mode paths (O_DSYNC
+//    appends without fdatasync, in-place account installs, a state stamped shared-volume).
+//  - Every write (Write, PWrite) on a descriptor opened for writing (not O_DIRECTORY or
+//    O_PATH: where PosixEnv adds O_DSYNC in shared mode) is durable when it returns: its
+//    bytes, and the size they reach, over the inode's durable content. Nothing else of the
+//    file: a Truncate is not a write, and O_DSYNC does not cover it, so it becomes durable
+//    only with a later Sync/DataSync (which still makes the whole content durable).
+//  - SyncDir, and Sync/DataSync of a descriptor of a directory, succeed and make nothing
+//    durable: the mount does not pass a directory fsync to the bricks.
+//  - Names, the model's assumption about bricks: when a file's data reaches a brick's disk
+//    (a write-through write, or Sync/DataSync), the brick's journal commits with it the
+//    transaction holding the entries that name the file, so the name the file has now
+//    becomes durable, with every directory the env made above it (MakeDir), and so does
+//    the removal of a name the file was renamed away from. A directory nothing durable was
+//    written into is never durable. An unlink is never made durable (a journal would commit
+//    it too, but the model does not rely on ordering between files); nor is a name that now
+//    names another file. So after a power loss an unlinked file is back with its durable
+//    content, and a file created and only dir-synced is gone.
+//  - The reboot removes nothing: no host's reboot outdates the shared-volume state, which
+//    is an ordinary file on the bricks (its writes are write-through like any other).
+//
 // Limits: descriptors not opened through this env are not modelled; renaming a directory is
 // refused (InvalidArgument); contents are held in memory (meant for small test trees); hard
 // links made outside the env are not modelled (two durable names of one inode come back as
@@ -57,7 +81,13 @@ class PowerLossEnv : public Env {
   virtual Status power_loss_status() const = 0;
 };
 
+enum class PowerLossMode {
+  kLocalDisk,    // strict POSIX on a local disk; IsShared false
+  kSharedMount,  // a FUSE mount over journalling bricks; IsShared true (see above)
+};
+
 // Wraps `base` (not owned; must outlive the result). FaultPoint is forwarded to `base` too.
-std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base);
+std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base,
+                                               PowerLossMode mode = PowerLossMode::kLocalDisk);
 
 }  // namespace drovebank
