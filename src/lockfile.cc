@@ -333,6 +333,12 @@ Status LockFile::WriteInPlace(const std::string& target) {
   if (!fd.ok()) return fd.status();
   Status s = env->PWrite(*fd, in_place_, 0);
   if (s.ok()) s = env->Truncate(*fd, in_place_.size());
+  // Why a sync after the cut: O_DSYNC makes the bytes written durable, not a truncate, and
+  // the repair flag is cleared right after. Without it a power loss could leave the new
+  // version followed by the old one's tail, under a clear flag: a file that no longer
+  // decodes and that no holder would repair (found by the power-loss model's shared-mount
+  // sweep at transfer:after_rename).
+  if (s.ok()) s = env->DataSync(*fd);
   Status c = env->Close(*fd);
   return s.ok() ? c : s;
 }

@@ -388,9 +388,7 @@ TEST_CASE(
 TEST_CASE(
     "store on a shared mount that ignores directory fsync: power loss at every fault point "
     "of deposit and transfer keeps accounts before or after",
-    // Hidden ([.]): it fails at transfer:after_rename hit 1 (docs/RELIABILITY.md, the
-    // shared-mount mode). Run it by name.
-    "[.][faults][powerloss][shared]") {
+    "[faults][powerloss][shared]") {
   SweepPowerLoss(PowerLossMode::kSharedMount);
 }
 
