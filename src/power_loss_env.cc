@@ -490,7 +490,8 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     // journal ignore it. Which content survived in it is then beside the point. On a
     // shared mount the journal stamps its state shared-volume instead of with a boot id
     // (no host's reboot outdates it), and the file stays on the bricks as any other does.
-    for (const std::string& p : shared_ ? std::set<std::string>() : boot_files_) {
+    for (const std::string& p : boot_files_) {
+      if (shared_) break;
       if (::unlink(p.c_str()) != 0 && errno != ENOENT && loss_status_.ok()) {
         loss_status_ = Errno(errno, "reboot unlink", p);
       }
