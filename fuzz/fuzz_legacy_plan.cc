@@ -67,6 +67,7 @@ class MemoryDir final : public Env {
   Status Sync(int) override { return Unexpected(); }
   Status DataSync(int) override { return Unexpected(); }
   Status Truncate(int, std::uint64_t) override { return Unexpected(); }
+  Status Grow(int, std::uint64_t) override { return Unexpected(); }
   Result<FileInfo> StatFd(int) override { return Unexpected(); }
   Status Rename(const std::string&, const std::string&) override { return Unexpected(); }
   Status Unlink(const std::string&) override { return Unexpected(); }

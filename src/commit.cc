@@ -42,10 +42,13 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
   // (docs/BENCHMARKS.md, finding 9). Warming it here overlaps that read with the locks,
   // the append and the journal sync. Only for a few accounts, and only in a big store:
   // warming dirties the inode before the sync, which cost a small store's deposits 17%
-  // (finding 12), and a small store's inode blocks stay cached anyway.
+  // (finding 12), and a small store's inode blocks stay cached anyway. The size is the
+  // one last seen, not looked up: the look was five system calls a commit, each a network
+  // round trip on a shared file system, for a guess. A shared store is rewritten in
+  // place, never renamed over, so there is nothing to warm.
   std::jthread warm;  // joined before the files are written, or on any early return
-  if (!ids_.empty() && ids_.size() <= kWarmAccounts &&
-      store_->journal_->account_count() >= store_->warm_from_accounts_) {
+  if (!ids_.empty() && ids_.size() <= kWarmAccounts && !store_->in_place_ &&
+      store_->journal_->account_count_seen() >= store_->warm_from_accounts_) {
     std::vector<std::string> paths;
     for (AccountId id : ids_) paths.push_back(store_->layout_.AccountPath(id));
     try {
@@ -165,9 +168,12 @@ Status CommitProtocol::LockAccounts() {
 
 Status CommitProtocol::ReadAccounts() {
   for (AccountId id : ids_) {
-    auto acct = store_->ReadAccount(id);
+    std::uint64_t size = 0;
+    auto acct = store_->ReadAccount(id, /*mark=*/true, &size);
     if (acct.ok()) {
+      locks_.at(id).set_target_size(size);
       working_.emplace(id, std::move(acct).value());
+      working_read_.insert(id);
     } else if (acct.status().code() != Code::kNotFound) {
       return acct.status();
     }
@@ -279,7 +285,11 @@ Status CommitProtocol::Install() {
       (void)lk.Rollback();  // locked for a refused event only
       continue;
     }
-    if (Status s = store_->EnsureAccountDirs(id); !s.ok()) return FailAfterCommit(s);
+    // A file read under this lock is in its directory already (they are never removed):
+    // the look for it is a call, a round trip on a shared file system, spared.
+    if (!working_read_.count(id)) {
+      if (Status s = store_->EnsureAccountDirs(id); !s.ok()) return FailAfterCommit(s);
+    }
     if (Status s = lk.WriteTemp(EncodeAccountFile(it->second)); !s.ok()) {
       return FailAfterCommit(s);
     }

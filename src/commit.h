@@ -67,6 +67,7 @@ class CommitProtocol {
   std::set<AccountId> ids_;
   std::map<AccountId, LockFile> locks_;
   std::map<AccountId, Account> working_;
+  std::set<AccountId> working_read_;  // the accounts whose files ReadAccounts read
   std::vector<Record> records_;
   std::vector<size_t> record_event_;
 };

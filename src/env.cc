@@ -22,4 +22,13 @@ Status WriteFileDurably(Env* env, const std::string& path, std::string_view data
   return env->SyncDir(dir.empty() ? "." : dir);
 }
 
+void KeepUncached(Env* env, const std::string& path, int fd, bool writable) {
+  if (!env->IsShared(path)) return;
+  if (writable) {
+    auto info = env->StatFd(fd);
+    if (info.ok() && info->size < Env::kUncachedBytes) (void)env->Grow(fd, Env::kUncachedBytes);
+  }
+  (void)env->StatFd(fd);
+}
+
 }  // namespace drovebank

@@ -54,6 +54,9 @@ class FaultEnv final : public Env {
   Status Truncate(int fd, std::uint64_t n) override {
     return Pass([&] { return base_->Truncate(fd, n); });
   }
+  Status Grow(int fd, std::uint64_t n) override {
+    return Pass([&] { return base_->Grow(fd, n); });
+  }
   Result<FileInfo> StatFd(int fd) override {
     if (auto s = Armed(); !s.ok()) return s;
     return base_->StatFd(fd);

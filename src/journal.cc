@@ -107,6 +107,9 @@ std::string Journal::SegmentPath(std::uint64_t seg) const {
 
 Status Journal::Attach() {
   DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.journal() + "/state"));
+  // Read under the mutex at every append: see KeepUncached. Only its first bytes mean
+  // anything (docs/FORMAT.md).
+  KeepUncached(env_, layout_.journal() + "/state", state_fd_, /*writable=*/true);
   ByteLock mutex(env_, state_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
   return LoadState();
@@ -497,6 +500,8 @@ Status Journal::LockedSnapshot() const {
   DB_RETURN_IF_ERROR(LoadState());
   return const_cast<Journal*>(this)->CatchUp();
 }
+
+std::uint64_t Journal::account_count_seen() const { return st_->account_count; }
 
 AccountId Journal::max_id() const {
   if (state_fd_ < 0 || !LockedSnapshot().ok()) return 0;

@@ -74,6 +74,11 @@ Result<std::unique_ptr<LockTable>> LockTable::Open(Env* env, const Layout& layou
   DB_ASSIGN_OR_RETURN(t->accounts_fd_, env->Open(layout.AccountLockTable(), flags, 0600));
   DB_ASSIGN_OR_RETURN(t->keys_fd_, env->Open(layout.KeyLockTable(), flags, 0600));
   DB_ASSIGN_OR_RETURN(t->owners_fd_, env->Open(layout.LockOwners(), flags, 0600));
+  // Every lock taken reads a flag and writes an owner note: on a shared file system each
+  // read of a small file costs a cache drop first, a round trip, unless the file is big.
+  KeepUncached(env, layout.AccountLockTable(), t->accounts_fd_, !read_only);
+  KeepUncached(env, layout.KeyLockTable(), t->keys_fd_, !read_only);
+  KeepUncached(env, layout.LockOwners(), t->owners_fd_, !read_only);
   return t;
 }
 
@@ -243,7 +248,9 @@ LockFile::LockFile(LockFile&& o) noexcept
       paths_(std::move(o.paths_)),
       held_(o.held_),
       flag_on_(o.flag_on_),
-      temp_written_(o.temp_written_) {
+      temp_written_(o.temp_written_),
+      in_place_(std::move(o.in_place_)),
+      target_size_(o.target_size_) {
   o.held_ = false;
   o.temp_written_ = false;
 }
@@ -332,6 +339,13 @@ Status LockFile::WriteInPlace(const std::string& target) {
   }
   if (!fd.ok()) return fd.status();
   Status s = env->PWrite(*fd, in_place_, 0);
+  // Not shorter than the file it overwrites (most deposits): nothing to cut, nothing the
+  // O_DSYNC write left undurable. Two round trips fewer on a GlusterFS mount.
+  bool covers = target == paths_.target && target_size_ && in_place_.size() >= *target_size_;
+  if (s.ok() && covers) {
+    target_size_ = in_place_.size();
+    return env->Close(*fd);
+  }
   if (s.ok()) s = env->Truncate(*fd, in_place_.size());
   // Why a sync after the cut: O_DSYNC makes the bytes written durable, not a truncate, and
   // the repair flag is cleared right after. Without it a power loss could leave the new
@@ -339,6 +353,7 @@ Status LockFile::WriteInPlace(const std::string& target) {
   // decodes and that no holder would repair (found by the power-loss model's shared-mount
   // sweep at transfer:after_rename).
   if (s.ok()) s = env->DataSync(*fd);
+  if (s.ok() && target == paths_.target) target_size_ = in_place_.size();
   Status c = env->Close(*fd);
   return s.ok() ? c : s;
 }

@@ -76,15 +76,21 @@ bool SharedLocked(const std::string& path) {
 // (and base the whole path) when no root confines the path.
 struct Resolved {
   int dir = AT_FDCWD;
-  bool owned = true;  // false: `dir` is a cached root descriptor, not ours to close
+  bool owned = true;  // false: `dir` is a cached root or directory descriptor, not ours to close
+  std::string cache_key;  // set when `dir` came from the directory cache (DirKey)
   bool shared = false;  // below a root on a shared file system (FileSystemMode)
   bool read_only = false;  // ... confined read-only: no Refresh
   std::string base;
   Resolved() = default;
   Resolved(const Resolved&) = delete;
   Resolved& operator=(const Resolved&) = delete;
-  ~Resolved() {
+  ~Resolved() { Reset(); }
+  void Reset() {
     if (dir >= 0 && owned) ::close(dir);
+    dir = AT_FDCWD;
+    owned = true;
+    cache_key.clear();
+    base.clear();
   }
 };
 
@@ -93,10 +99,55 @@ struct Resolved {
 // five system calls of every path operation, and a deposit makes about six.
 std::map<std::string, int> g_root_fds;  // guarded by g_roots_mu
 
+// The parent directories of the paths used, kept open the same way: a path operation was
+// openat2, the call and a close, and a deposit makes four (two in a rename), so about a
+// third of its calls were these walks. Directories inside a data directory are never
+// renamed and only the format 1 wait queues are ever removed, but a user may remove one
+// by hand: a call on a cached directory that fails with ENOENT forgets it and walks again.
+// A forgotten descriptor is kept open, not closed: another thread may be using it.
+std::unordered_map<std::string, int> g_dir_fds;  // guarded by g_roots_mu
+std::vector<int> g_forgotten_dir_fds;            // guarded by g_roots_mu
+constexpr size_t kMaxDirFds = 128;
+
+std::string DirKey(const std::string& root, std::string_view parent) {
+  std::string key = root;
+  key += '\0';
+  key += parent;
+  return key;
+}
+
+void ForgetDir(const std::string& key) {
+  std::lock_guard<std::mutex> l(g_roots_mu);
+  auto it = g_dir_fds.find(key);
+  if (it == g_dir_fds.end()) return;
+  g_forgotten_dir_fds.push_back(it->second);
+  g_dir_fds.erase(it);
+}
+
+// After a directory was renamed or removed: every cached directory at or below it.
+void ForgetDirsBelow(const std::string& path) {
+  std::lock_guard<std::mutex> l(g_roots_mu);
+  const std::string* root = RootOf(path);
+  if (root == nullptr || path.size() <= root->size()) {
+    for (auto& [key, fd] : g_dir_fds) g_forgotten_dir_fds.push_back(fd);
+    g_dir_fds.clear();
+    return;
+  }
+  std::string key = DirKey(*root, std::string_view(path).substr(root->size() + 1));
+  for (auto it = g_dir_fds.begin(); it != g_dir_fds.end();) {
+    if (it->first == key || it->first.starts_with(key + "/")) {
+      g_forgotten_dir_fds.push_back(it->second);
+      it = g_dir_fds.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 // Walks the components of `path` below its confining root one openat(O_NOFOLLOW) at a
 // time, so no symbolic link (and no "..") inside the data directory is ever followed, not
 // even as an intermediate directory. O_NOFOLLOW on the final open covers the last one.
-Status Resolve(const std::string& path, Resolved* out) {
+Status Resolve(const std::string& path, Resolved* out, bool use_cache = true) {
   std::string root;
   int root_fd = -1;
   {
@@ -135,10 +186,26 @@ Status Resolve(const std::string& path, Resolved* out) {
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     std::string parent(rel.substr(0, last));
+    std::string key = DirKey(root, parent);
+    if (use_cache && last + 1 < rel.size()) {
+      std::lock_guard<std::mutex> l(g_roots_mu);
+      if (auto it = g_dir_fds.find(key); it != g_dir_fds.end()) {
+        out->dir = it->second;
+        out->owned = false;
+        out->cache_key = std::move(key);
+        out->base = std::string(rel.substr(last + 1));
+        return Status::Ok();
+      }
+    }
     int dir = static_cast<int>(::syscall(SYS_openat2, root_fd, parent.c_str(), &how, sizeof how));
     if (dir >= 0 && last + 1 < rel.size()) {
       out->dir = dir;
       out->base = std::string(rel.substr(last + 1));
+      std::lock_guard<std::mutex> l(g_roots_mu);
+      if (g_dir_fds.size() < kMaxDirFds && g_dir_fds.emplace(key, dir).second) {
+        out->owned = false;
+        out->cache_key = std::move(key);
+      }
       return Status::Ok();
     }
     if (dir >= 0) ::close(dir);
@@ -205,6 +272,11 @@ struct SharedFd {
   int direct = -1;         // O_RDONLY|O_DIRECT reopening of the same file, or -1
   bool no_direct = false;  // the file system refused O_DIRECT: plain reads
   int refresh = -1;        // a writable reopening of a read-only descriptor, for Refresh
+  // The size StatFd last saw, once it was at least Env::kUncachedBytes: reads below it
+  // need no Refresh (quick-read never holds such a file, and O_DIRECT passes the page
+  // cache). Only the files drovebank keeps at a fixed size grow that big (lock tables,
+  // journal/state) or are read this way (old journal segments).
+  std::uint64_t uncached_size = 0;
 };
 std::mutex g_shared_mu;
 std::unordered_map<int, SharedFd> g_shared_fds;  // guarded by g_shared_mu
@@ -277,6 +349,13 @@ int DirectOf(int fd) {
   return sf.direct;
 }
 
+std::uint64_t UncachedSize(int fd) {
+  if (!g_any_shared_fd.load(std::memory_order_relaxed)) return 0;
+  std::lock_guard<std::mutex> l(g_shared_mu);
+  auto it = g_shared_fds.find(fd);
+  return it == g_shared_fds.end() ? 0 : it->second.uncached_size;
+}
+
 bool IsSharedFd(int fd) {
   if (!g_any_shared_fd.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> l(g_shared_mu);
@@ -301,23 +380,57 @@ Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset
   return got;
 }
 
+// Runs `call` (a system call on r->dir and r->base: true on success, errno set on failure)
+// on `path`. When it failed with ENOENT on a directory from the cache, that directory may
+// have been removed since: it is forgotten and the call made once more on a fresh walk.
+// Returns 0 or the call's errno; a failed walk is returned in *walk.
+// After a failed two-path call: whether it may have failed on a stale cached directory
+// (ENOENT with either parent from the cache), which is then forgotten. errno is kept.
+bool ForgetStale(int err, const Resolved& a, const Resolved& b) {
+  if (err != ENOENT || (a.cache_key.empty() && b.cache_key.empty())) return false;
+  if (!a.cache_key.empty()) ForgetDir(a.cache_key);
+  if (!b.cache_key.empty()) ForgetDir(b.cache_key);
+  errno = err;
+  return true;
+}
+
+template <class Call>
+int CallAt(const std::string& path, Resolved* r, Status* walk, Call call) {
+  *walk = Resolve(path, r);
+  if (!walk->ok()) return -1;
+  if (call(*r)) return 0;
+  int err = errno;
+  if (err != ENOENT || r->cache_key.empty()) return err;
+  ForgetDir(r->cache_key);
+  r->Reset();
+  *walk = Resolve(path, r, /*use_cache=*/false);
+  if (!walk->ok()) return -1;
+  return call(*r) ? 0 : errno;
+}
+
 class Posix final : public Env {
  public:
   Result<int> Open(const std::string& path, int flags, unsigned mode) override {
     Resolved r;
-    DB_RETURN_IF_ERROR(Resolve(path, &r));
-    // Why O_DSYNC on a shared file system: GlusterFS's write-behind keeps a write in the
-    // client (and its close returns before the flush) where no other host sees it, and an
-    // fdatasync only flushes this client's own writes. Through an O_DSYNC descriptor a
-    // write is on the servers, durable, when it returns (measured: seen by the other mount
-    // at once, 0 stale in 40).
-    bool shared = r.shared && (flags & (O_DIRECTORY | O_PATH)) == 0;
+    Status walk;
+    bool shared = false;
     bool writable = (flags & O_ACCMODE) != O_RDONLY;
-    if (shared && writable) flags |= O_DSYNC;
-    int fd;
-    do {
-      fd = ::openat(r.dir, r.base.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
-    } while (fd < 0 && errno == EINTR);
+    int fd = -1;
+    int failed = CallAt(path, &r, &walk, [&](const Resolved& at) {
+      // Why O_DSYNC on a shared file system: GlusterFS's write-behind keeps a write in the
+      // client (and its close returns before the flush) where no other host sees it, and
+      // an fdatasync only flushes this client's own writes. Through an O_DSYNC descriptor
+      // a write is on the servers, durable, when it returns (measured: seen by the other
+      // mount at once, 0 stale in 40).
+      shared = at.shared && (flags & (O_DIRECTORY | O_PATH)) == 0;
+      int how = flags | (shared && writable ? O_DSYNC : 0);
+      do {
+        fd = ::openat(at.dir, at.base.c_str(), how | O_CLOEXEC | O_NOFOLLOW, mode);
+      } while (fd < 0 && errno == EINTR);
+      return fd >= 0;
+    });
+    DB_RETURN_IF_ERROR(walk);
+    errno = failed;
     if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
       int err = errno;
       struct stat st;
@@ -378,6 +491,12 @@ class Posix final : public Env {
 
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
     if (int direct = DirectOf(fd); direct >= 0) {
+      if (offset + n <= UncachedSize(fd)) {
+        // A short read below the size seen means the file changed size since: the
+        // cache drop and the read again, as for any file.
+        DB_ASSIGN_OR_RETURN(size_t got, DirectPRead(direct, buf, n, offset));
+        if (got == n) return got;
+      }
       Refresh(fd);
       return DirectPRead(direct, buf, n, offset);
     }
@@ -466,30 +585,57 @@ class Posix final : public Env {
   }
 
   Result<FileInfo> StatFd(int fd) override {
-    if (IsSharedFd(fd)) Refresh(fd);
+    bool shared = IsSharedFd(fd);
+    if (shared) Refresh(fd);
     struct stat st;
     if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat");
+    if (shared) {
+      std::lock_guard<std::mutex> l(g_shared_mu);
+      if (auto it = g_shared_fds.find(fd); it != g_shared_fds.end()) {
+        auto size = static_cast<std::uint64_t>(st.st_size);
+        it->second.uncached_size = size >= kUncachedBytes ? size : 0;
+      }
+    }
     return ToInfo(st);
+  }
+
+  Status Grow(int fd, std::uint64_t size) override {
+    if (size == 0) return Status::Ok();
+    int r;
+    do {
+      r = ::fallocate(fd, 0, static_cast<off_t>(size - 1), 1);
+    } while (r != 0 && errno == EINTR);
+    if (r != 0) return ErrnoStatus(errno, "fallocate");
+    return Status::Ok();
   }
 
   Result<FileInfo> Stat(const std::string& path) override {
     Resolved r;
-    DB_RETURN_IF_ERROR(Resolve(path, &r));
+    Status walk;
     struct stat st;
-    if (::fstatat(r.dir, r.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoStatus(errno, fmt::format("stat {}", path));
-    }
+    int err = CallAt(path, &r, &walk, [&](const Resolved& at) {
+      return ::fstatat(at.dir, at.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    });
+    DB_RETURN_IF_ERROR(walk);
+    if (err != 0) return ErrnoStatus(err, fmt::format("stat {}", path));
     return ToInfo(st);
   }
 
   Status Rename(const std::string& from, const std::string& to) override {
     Resolved a, b;
-    DB_RETURN_IF_ERROR(Resolve(from, &a));
-    DB_RETURN_IF_ERROR(Resolve(to, &b));
-    if (::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) != 0) {
-      return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
+    for (bool use_cache : {true, false}) {
+      a.Reset();
+      b.Reset();
+      DB_RETURN_IF_ERROR(Resolve(from, &a, use_cache));
+      DB_RETURN_IF_ERROR(Resolve(to, &b, use_cache));
+      if (::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) == 0) {
+        ForgetDirsBelow(from);  // a directory renamed: what was cached below it moved
+        ForgetDirsBelow(to);
+        return Status::Ok();
+      }
+      if (!ForgetStale(errno, a, b)) break;
     }
-    return Status::Ok();
+    return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
   }
 
   void WarmForReplace(const std::vector<std::string>& paths) override {
@@ -523,35 +669,41 @@ class Posix final : public Env {
   // commit truncate and reuse the same inode: no inode is allocated or freed per commit.
   Result<bool> ReplaceFile(const std::string& from, const std::string& to) override {
     Resolved a, b;
-    DB_RETURN_IF_ERROR(Resolve(from, &a));
-    DB_RETURN_IF_ERROR(Resolve(to, &b));
-    if (::renameat2(a.dir, a.base.c_str(), b.dir, b.base.c_str(), RENAME_EXCHANGE) == 0) {
-      return true;
+    for (bool use_cache : {true, false}) {
+      a.Reset();
+      b.Reset();
+      DB_RETURN_IF_ERROR(Resolve(from, &a, use_cache));
+      DB_RETURN_IF_ERROR(Resolve(to, &b, use_cache));
+      if (::renameat2(a.dir, a.base.c_str(), b.dir, b.base.c_str(), RENAME_EXCHANGE) == 0) {
+        return true;
+      }
+      // No file at `to` yet (ENOENT), or no exchange on this file system: a plain rename.
+      if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) break;
+      if (::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) == 0) return false;
+      if (!ForgetStale(errno, a, b)) break;
     }
-    // No file at `to` yet (ENOENT), or no exchange on this file system: a plain rename.
-    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) {
-      return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
-    }
-    if (::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) != 0) {
-      return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
-    }
-    return false;
+    return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
   }
 
   Status Unlink(const std::string& path) override {
     Resolved r;
-    DB_RETURN_IF_ERROR(Resolve(path, &r));
-    if (::unlinkat(r.dir, r.base.c_str(), 0) != 0) {
-      return ErrnoStatus(errno, fmt::format("unlink {}", path));
-    }
+    Status walk;
+    int err = CallAt(path, &r, &walk, [&](const Resolved& at) {
+      return ::unlinkat(at.dir, at.base.c_str(), 0) == 0;
+    });
+    DB_RETURN_IF_ERROR(walk);
+    if (err != 0) return ErrnoStatus(err, fmt::format("unlink {}", path));
     return Status::Ok();
   }
 
   Status MakeDir(const std::string& path, unsigned mode) override {
     Resolved r;
-    DB_RETURN_IF_ERROR(Resolve(path, &r));
-    if (::mkdirat(r.dir, r.base.c_str(), mode) == 0) return Status::Ok();
-    int err = errno;
+    Status walk;
+    int err = CallAt(path, &r, &walk, [&](const Resolved& at) {
+      return ::mkdirat(at.dir, at.base.c_str(), mode) == 0;
+    });
+    DB_RETURN_IF_ERROR(walk);
+    if (err == 0) return Status::Ok();
     struct stat st;
     if (err == EEXIST && ::fstatat(r.dir, r.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISDIR(st.st_mode)) return Status::Ok();
@@ -578,6 +730,7 @@ class Posix final : public Env {
     if (::unlinkat(r.dir, r.base.c_str(), AT_REMOVEDIR) != 0) {
       return ErrnoStatus(errno, fmt::format("rmdir {}", path));
     }
+    ForgetDirsBelow(path);
     return Status::Ok();
   }
 

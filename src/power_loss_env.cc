@@ -305,6 +305,11 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (lost_) return PowerLost();
     return base_->Truncate(fd, size);
   }
+  // Not durable until a sync, like a truncate; losing it loses only zeros past the end.
+  Status Grow(int fd, std::uint64_t size) override {
+    if (lost_) return PowerLost();
+    return base_->Grow(fd, size);
+  }
   Result<FileInfo> StatFd(int fd) override {
     if (lost_) return PowerLost();
     return base_->StatFd(fd);

@@ -51,6 +51,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
   std::unique_ptr<Store> store(new Store(env, layout, options.lock_wait));
   store->warm_from_accounts_ = options.warm_from_accounts;
+  store->in_place_ = env->IsShared(layout.accounts());
   store->on_repair_ = options.on_repair;
   auto locks = LockTable::Open(env, layout, /*create=*/false);
   if (!locks.ok() && locks.status().code() == Code::kNotFound) {
@@ -82,7 +83,7 @@ Status Store::MarkNeedsRecovery(std::string_view why) {
   return WriteRecoveryMarker(env_, layout_, why);
 }
 
-Result<Account> Store::ReadAccount(AccountId id, bool mark) {
+Result<Account> Store::ReadAccount(AccountId id, bool mark, std::uint64_t* file_size) {
   std::string path = layout_.AccountPath(id);
   auto text = env_->ReadFile(path);
   if (!text.ok()) {
@@ -92,6 +93,7 @@ Result<Account> Store::ReadAccount(AccountId id, bool mark) {
     return text.status();
   }
   auto acct = DecodeAccountFile(*text, id);
+  if (file_size != nullptr) *file_size = text->size();
   if (!acct.ok()) {
     bool edited = IsChecksumMismatch(acct.status());
     std::string why = DescribeBadAccountFile(path, acct.status());

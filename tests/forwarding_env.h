@@ -25,6 +25,7 @@ class ForwardingEnv : public Env {
   Status Sync(int fd) override { return b_->Sync(fd); }
   Status DataSync(int fd) override { return b_->DataSync(fd); }
   Status Truncate(int fd, std::uint64_t n) override { return b_->Truncate(fd, n); }
+  Status Grow(int fd, std::uint64_t n) override { return b_->Grow(fd, n); }
   Result<FileInfo> StatFd(int fd) override { return b_->StatFd(fd); }
   Result<FileInfo> Stat(const std::string& p) override { return b_->Stat(p); }
   Status Rename(const std::string& a, const std::string& b) override { return b_->Rename(a, b); }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -133,6 +134,54 @@ TEST_CASE("posix env: PWrite writes at an offset, RemoveDir removes an empty dir
   REQUIRE(env->Unlink(dir / "d/x").ok());
   CHECK(env->RemoveDir(dir / "d").ok());
   CHECK_FALSE(env->Stat(dir / "d").ok());
+}
+
+TEST_CASE("posix env: a directory removed and made again behind the env's back is walked anew") {
+  // The env keeps the parent directories it walked to open. Removed by hand (or by another
+  // program) and made again, the old descriptor names a dead directory: every kind of call
+  // must still reach the new one.
+  TempDir dir;
+  ConfinePaths(dir.path());
+  Env* env = PosixEnv();
+  std::string sub = dir / "a/b";
+  REQUIRE(env->MakeDir(dir / "a", 0700).ok());
+  REQUIRE(env->MakeDir(sub, 0700).ok());
+  Spit(sub + "/f", "old");
+  REQUIRE(env->Stat(sub + "/f").ok());  // a/b is cached now
+  for (int round = 0; round < 2; ++round) {
+    std::filesystem::remove_all(dir / "a");
+    std::filesystem::create_directories(sub);
+    Spit(sub + "/f", "new");
+    CHECK(env->Stat(sub + "/f").ok());
+    auto text = env->ReadFile(sub + "/f");
+    REQUIRE(text.ok());
+    CHECK(*text == "new");
+    auto fd = env->Open(sub + "/g", O_WRONLY | O_CREAT, 0600);
+    REQUIRE(fd.ok());
+    REQUIRE(env->Close(*fd).ok());
+    CHECK(std::filesystem::exists(sub + "/g"));
+    CHECK(env->Rename(sub + "/g", sub + "/h").ok());
+    CHECK(env->Unlink(sub + "/h").ok());
+    CHECK(env->MakeDir(sub + "/c", 0700).ok());
+    CHECK(std::filesystem::is_directory(sub + "/c"));
+  }
+}
+
+TEST_CASE("posix env: Grow lengthens with zeros and never shortens or changes a byte") {
+  TempDir dir;
+  Env* env = PosixEnv();
+  auto fd = env->Open(dir / "f", O_RDWR | O_CREAT, 0600);
+  REQUIRE(fd.ok());
+  REQUIRE(env->PWrite(*fd, "abc", 0).ok());
+  REQUIRE(env->Grow(*fd, 4096).ok());
+  CHECK(Slurp(dir / "f") == "abc" + std::string(4093, '\0'));
+  REQUIRE(env->PWrite(*fd, "Z", 5000).ok());
+  REQUIRE(env->Grow(*fd, 100).ok());  // smaller than the file: nothing changes
+  std::string bytes = Slurp(dir / "f");
+  CHECK(bytes.size() == 5001);
+  CHECK(bytes.substr(0, 3) == "abc");
+  CHECK(bytes.back() == 'Z');
+  REQUIRE(env->Close(*fd).ok());
 }
 
 TEST_CASE("posix env: ByteLocked sees another description's lock, also on a read-only one") {

@@ -51,6 +51,14 @@ class Env {
   virtual Status Sync(int fd) = 0;
   virtual Status DataSync(int fd) = 0;
   virtual Status Truncate(int fd, std::uint64_t size) = 0;
+  // Makes the file at least `size` bytes long, the new bytes reading as zeros (a hole
+  // where the file system allows). Never shortens it and never changes a byte it holds,
+  // whoever writes it meanwhile: a one-byte fallocate(2) at size - 1, not an ftruncate.
+  // IOError where the file system has no fallocate; the file is then unchanged.
+  virtual Status Grow(int fd, std::uint64_t size) = 0;
+  // fstat(2). On a shared file system (IsShared) the size is the servers', not a client
+  // cache's; and once it showed at least kUncachedBytes, reads below that size skip the
+  // cache drop that makes small files fresh (see PosixEnv).
   virtual Result<FileInfo> StatFd(int fd) = 0;
   // lstat(2): a symlink is reported as one, never followed.
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
@@ -96,6 +104,12 @@ class Env {
   // The store then installs account files in place instead of renaming over them, since
   // another client may resolve a renamed path to the old inode for a second.
   virtual bool IsShared(const std::string& path) = 0;
+  // On a shared file system, a file at least this long is never cached whole by the
+  // client: GlusterFS's quick-read takes files of up to 64 KiB (its max-file-size,
+  // 1 MiB at most) and serves them, O_DIRECT reads included, from the copy it took. The
+  // lock tables and journal/state are grown to it there (Grow), so reading them costs one
+  // call, not two.
+  static constexpr std::uint64_t kUncachedBytes = 2 << 20;
 
   // Opens read-write, creating it (0600) if missing, a file whose content means something
   // only during this boot (the journal's state): nothing relies on it being durable, and a
@@ -149,5 +163,11 @@ Env* DefaultEnv();
 // file is either the old or the new content after any crash. Used for small metadata
 // files (the checkpoint), never on the per-operation path.
 Status WriteFileDurably(Env* env, const std::string& path, std::string_view data);
+
+// For a file of fixed layout read in small pieces (a lock table, journal/state) at `path`,
+// open as `fd`: on a shared file system, grows it (sparse) to Env::kUncachedBytes when
+// `writable` and takes its size, so that later reads of it skip the cache drop. Elsewhere
+// nothing. A failure only forgoes that saving, so none is returned.
+void KeepUncached(Env* env, const std::string& path, int fd, bool writable);
 
 }  // namespace drovebank

@@ -98,6 +98,10 @@ class Journal {
   // AllocateId hands out the next one. A snapshot; another process may raise it.
   AccountId max_id() const;
   std::uint64_t account_count() const;
+  // The count as this process last read it under the mutex (at open or at its last
+  // append): no file system call, and possibly behind other processes' opens. For
+  // heuristics only.
+  std::uint64_t account_count_seen() const;
 
   Result<CheckpointInfo> ReadCheckpoint() const;
   Status WriteCheckpoint(const CheckpointInfo& info);

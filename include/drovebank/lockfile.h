@@ -170,6 +170,10 @@ class LockFile {
   // On a shared file system (Env::IsShared) the content is kept in memory instead, and
   // Commit and Install write it over the target in place: see ReplaceWithSpare.
   Status WriteTemp(std::string_view content);
+  // The target's size as the holder read it under this lock. On a shared file system an
+  // in-place rewrite at least as long then needs no cut and no sync after it: its O_DSYNC
+  // write made every byte of the file durable, and no old byte is left past its end.
+  void set_target_size(std::uint64_t n) { target_size_ = n; }
   // Replaces the target with the spare, clears the flag and releases the lock. On failure
   // the lock stays held (the caller decides between Rollback and Abandon).
   Status Commit();
@@ -203,6 +207,7 @@ class LockFile {
   bool flag_on_ = false;  // the slot's repair flag as this holder knows it: found or set
   bool temp_written_ = false;
   std::string in_place_;  // on a shared file system, what WriteTemp was given
+  std::optional<std::uint64_t> target_size_;  // see set_target_size
 };
 
 }  // namespace drovebank

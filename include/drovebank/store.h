@@ -217,7 +217,8 @@ class Store {
   Result<std::optional<Record>> FindKeyed(std::string_view key);
   // The account file, decoded; a corrupt one is Corruption, and marks the store when
   // `mark` (pass false only for a read without the account's lock, which may be torn).
-  Result<Account> ReadAccount(AccountId id, bool mark = true);
+  // `file_size`, when given, gets the size of the file decoded.
+  Result<Account> ReadAccount(AccountId id, bool mark = true, std::uint64_t* file_size = nullptr);
 
   // The read-only store (store_read_only.cc): Open's path for StoreOptions::read_only,
   // the check that every file is at least at the journal's newest state, and Get without
@@ -249,6 +250,7 @@ class Store {
   Layout layout_;
   LockWait lock_wait_;
   std::uint64_t warm_from_accounts_ = 0;
+  bool in_place_ = false;  // a shared file system: account files are rewritten in place
   std::unique_ptr<LockTable> locks_;
   std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
