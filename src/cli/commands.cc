@@ -8,14 +8,14 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/process_info.h"
-#include "drovebank/cli.h"
-#include "drovebank/cli_usage.h"
-#include "drovebank/color.h"
-#include "drovebank/exit_codes.h"
-#include "drovebank/shell.h"
-#include "drovebank/version.h"
-#include "drovebank/dates.h"
+#include "store/process_info.h"
+#include "cli.h"
+#include "cli_usage.h"
+#include "color.h"
+#include "exit_codes.h"
+#include "shell.h"
+#include "version.h"
+#include "base/dates.h"
 #include "report_util.h"
 
 namespace drovebank {

@@ -7,11 +7,11 @@
 #include <memory>
 #include <vector>
 
-#include "drovebank/color.h"
-#include "drovebank/exit_codes.h"
-#include "drovebank/cli_usage.h"
-#include "drovebank/import_cmd.h"
-#include "drovebank/progress.h"
+#include "color.h"
+#include "exit_codes.h"
+#include "cli_usage.h"
+#include "import_cmd.h"
+#include "progress.h"
 
 namespace drovebank {
 

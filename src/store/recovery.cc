@@ -12,9 +12,9 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/lockfile.h"
-#include "drovebank/newest_index.h"
-#include "drovebank/process_info.h"
+#include "drovebank/internal/lockfile.h"
+#include "newest_index.h"
+#include "process_info.h"
 #include "drovebank/store.h"
 
 namespace drovebank {
