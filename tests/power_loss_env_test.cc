@@ -1,4 +1,4 @@
-// Tests of the power-loss model (drovebank/power_loss_env.h): one scenario per durability
+// Tests of the power-loss model (src/testing/power_loss_env.h): one scenario per durability
 // rule, then a seeded sweep of random operations checked against an independent in-memory
 // reference of what is durable.
 #include "testing/power_loss_env.h"
