@@ -1,9 +1,9 @@
 // drovebank: the one-shot subcommands and, with no command, the interactive shell.
-#include "drovebank/batch_cmd.h"
-#include "drovebank/cli.h"
-#include "drovebank/import_cmd.h"
-#include "drovebank/reverse_cmd.h"
-#include "drovebank/shell.h"
+#include "cli/batch_cmd.h"
+#include "cli/cli.h"
+#include "cli/import_cmd.h"
+#include "cli/reverse_cmd.h"
+#include "cli/shell.h"
 
 int main(int argc, char** argv) {
   drovebank::CliContext ctx;

@@ -1,4 +1,4 @@
-// A whole batch input, the way `drovebank batch` reads it (src/batch_input.cc), in both
+// A whole batch input, the way `drovebank batch` reads it (src/features/batch/batch_input.cc), in both
 // formats: BatchInput in memory and streamed from a file, then every line through
 // ParseOpLine (JSON Lines) or the whole text through ParseCustomerBatch (branches and
 // customers). fuzz_batch covers the parsers on one value; this target covers framing.

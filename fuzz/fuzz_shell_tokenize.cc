@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/shell.h"
+#include "cli/shell.h"
 #include "fuzz_util.h"
 
 using namespace drovebank;

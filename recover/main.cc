@@ -5,15 +5,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "drovebank/cli_usage.h"
-#include "drovebank/color.h"
+#include "cli/cli_usage.h"
+#include "cli/color.h"
 #include "drovebank/env.h"
-#include "drovebank/exit_codes.h"
-#include "drovebank/layout.h"
+#include "cli/exit_codes.h"
+#include "drovebank/internal/layout.h"
 #include "drovebank/money.h"
-#include "drovebank/progress.h"
+#include "cli/progress.h"
 #include "drovebank/recovery.h"
-#include "drovebank/version.h"
+#include "cli/version.h"
 
 namespace {
 

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "drovebank/layout.h"
-#include "drovebank/lockfile.h"
-#include "drovebank/process_info.h"
+#include "drovebank/internal/layout.h"
+#include "drovebank/internal/lockfile.h"
+#include "store/process_info.h"
 #include "run_program.h"
 
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/cli.h"
+#include "cli/cli.h"
 
 namespace drovebank {
 namespace {

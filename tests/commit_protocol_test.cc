@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drovebank/account.h"
-#include "drovebank/fault_injection.h"
+#include "testing/fault_injection.h"
 #include "drovebank/money.h"
 #include "leftovers.h"
 #include "test_util.h"

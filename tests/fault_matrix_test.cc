@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "drovebank/fault_injection.h"
-#include "drovebank/power_loss_env.h"
+#include "testing/fault_injection.h"
+#include "testing/power_loss_env.h"
 #include "drovebank/recovery.h"
 #include "drovebank/store.h"
 #include "leftovers.h"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/lockfile.h"
 
 namespace drovebank::testing {
 

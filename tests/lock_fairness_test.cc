@@ -15,8 +15,8 @@
 #include <set>
 #include <thread>
 
-#include "drovebank/layout.h"
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/layout.h"
+#include "drovebank/internal/lockfile.h"
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"

@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 #include <memory>
 
-#include "drovebank/layout.h"
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/layout.h"
+#include "drovebank/internal/lockfile.h"
 #include "drovebank/store.h"
 #include "test_util.h"
 

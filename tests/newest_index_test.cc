@@ -1,4 +1,4 @@
-#include "drovebank/newest_index.h"
+#include "store/newest_index.h"
 
 #include <map>
 #include <random>

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
-#include "drovebank/power_loss_env.h"
+#include "testing/power_loss_env.h"
 #include "test_util.h"
 
 namespace drovebank {

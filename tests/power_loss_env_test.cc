@@ -1,7 +1,7 @@
-// Tests of the power-loss model (drovebank/power_loss_env.h): one scenario per durability
+// Tests of the power-loss model (src/testing/power_loss_env.h): one scenario per durability
 // rule, then a seeded sweep of random operations checked against an independent in-memory
 // reference of what is durable.
-#include "drovebank/power_loss_env.h"
+#include "testing/power_loss_env.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
-#include "drovebank/fault_injection.h"
+#include "testing/fault_injection.h"
 
 namespace drovebank {
 namespace {

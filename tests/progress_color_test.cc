@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "drovebank/color.h"
-#include "drovebank/progress.h"
+#include "cli/color.h"
+#include "cli/progress.h"
 
 namespace drovebank {
 namespace {

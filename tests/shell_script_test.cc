@@ -7,9 +7,9 @@
 #include <chrono>
 #include <thread>
 
-#include "drovebank/process_info.h"
-#include "drovebank/layout.h"
-#include "drovebank/lockfile.h"
+#include "store/process_info.h"
+#include "drovebank/internal/layout.h"
+#include "drovebank/internal/lockfile.h"
 #include "shell_test_util.h"
 
 namespace drovebank {

@@ -3,7 +3,7 @@
 // terminal: shell_e2e_test.cc.)
 #include <catch2/catch.hpp>
 
-#include "../src/cli/shell_internal.h"
+#include "cli/shell_internal.h"
 #include "drovebank/store.h"
 #include "shell_test_util.h"
 

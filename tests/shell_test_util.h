@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/shell.h"
+#include "cli/shell.h"
 #include "test_util.h"
 
 namespace drovebank::testing {

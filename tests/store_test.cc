@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "drovebank/layout.h"
+#include "drovebank/internal/layout.h"
 #include "forwarding_env.h"
 #include "test_util.h"
 

@@ -1,5 +1,10 @@
 // An account and its file: RFC 4180 CSV, a header line and one record, checksummed.
 // The format is specified in docs/FORMAT.md.
+//
+// Contract: pure functions over text, no I/O. Decoding succeeds only for a file whose
+// checksum, header and fields are all valid and whose id is the one expected; otherwise it
+// returns Corruption (never a guess; see IsChecksumMismatch) and no Account. Encoding never
+// fails, and DecodeAccountFile(EncodeAccountFile(a), a.id) gives `a` back.
 #pragma once
 
 #include <cstdint>

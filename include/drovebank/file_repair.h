@@ -1,6 +1,9 @@
 // One file rewritten from the journal (an account file, or a slot of keys/index), as the
 // store reports it to StoreOptions::on_repair: what the file held, what the journal gives,
 // and where the old file was kept. `recover` prints one line per repair from it.
+//
+// Contract: a plain value, reported only after the repaired file is durably in place;
+// a repair that fails reports nothing and the store call returns the failure instead.
 #pragma once
 
 #include <cstdint>

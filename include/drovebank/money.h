@@ -1,4 +1,8 @@
 // Money is an exact count of minor units (cents) in an int64. No floating point anywhere.
+//
+// Contract: pure functions, no I/O. Parsing succeeds only for an exact amount within
+// kMaxCents, else InvalidArgument and no value; AddCents past kMaxCents returns Limit
+// instead of a sum. For 0 <= c <= kMaxCents, ParseAmount(FormatCents(c)) gives c back.
 #pragma once
 
 #include <cstdint>

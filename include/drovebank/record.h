@@ -1,6 +1,11 @@
 // Journal records: the commit point of every change. One record per line:
 //   CRC32HEX SP JSON LF
 // where the CRC covers the JSON text. docs/FORMAT.md specifies the JSON fields.
+//
+// Contract: pure functions over text, no I/O. Decoding succeeds only for a line whose CRC
+// matches and whose JSON is a well-formed record, else Corruption and no Record;
+// DecodeRecordLine(EncodeRecord(r)) gives `r` back. ScanRecords never fails: what does not
+// decode is reported in its result (a torn tail, or corruption in the middle).
 #pragma once
 
 #include <cstdint>
@@ -53,7 +58,7 @@ struct Record {
   std::string key;      // idempotency key, may be empty
   std::string request;  // canonical request text, compared when a key is reused
   // With a key: the txn of the previous record whose key falls in the same key slot (0:
-  // none), the chain keys/index starts (src/key_index.h). kPrevInGroup | index before
+  // none), the chain keys/index starts (src/store/key_index.h). kPrevInGroup | index before
   // Journal::Append numbers the group, as for RecordAccount::prev_txn.
   std::uint64_t key_prev = 0;
   std::vector<Op> ops;

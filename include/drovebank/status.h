@@ -1,6 +1,6 @@
 // Errors are values: every fallible core function returns a Status or a Result<T>.
 // Exceptions never cross the core library's API; mains map Code to exit codes
-// (see ExitCodeFor in drovebank/cli.h and the README).
+// (see ExitCodeFor in src/cli/exit_codes.h and the README).
 #pragma once
 
 #include <cassert>

@@ -19,9 +19,9 @@
 #include "drovebank/account.h"
 #include "drovebank/env.h"
 #include "drovebank/file_repair.h"
-#include "drovebank/journal.h"
-#include "drovebank/layout.h"
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/journal.h"
+#include "drovebank/internal/layout.h"
+#include "drovebank/internal/lockfile.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
 

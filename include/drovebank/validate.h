@@ -1,4 +1,8 @@
 // Input validation for everything a user types that is not money.
+//
+// Contract: pure functions. A Parse*/Validate* call returns Ok (or the value) only for input
+// the store accepts as it stands, and otherwise InvalidArgument with a message naming
+// what was wrong; nothing is ever stored or changed here.
 #pragma once
 
 #include <cstdint>

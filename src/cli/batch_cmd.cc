@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 
 #include "drovebank/batch.h"
-#include "drovebank/batch_cmd.h"
-#include "drovebank/cli_usage.h"
-#include "drovebank/exit_codes.h"
+#include "batch_cmd.h"
+#include "cli_usage.h"
+#include "exit_codes.h"
 
 namespace drovebank {
 

@@ -1,4 +1,4 @@
-#include "drovebank/color.h"
+#include "color.h"
 
 #include <unistd.h>
 

@@ -8,14 +8,14 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/process_info.h"
-#include "drovebank/cli.h"
-#include "drovebank/cli_usage.h"
-#include "drovebank/color.h"
-#include "drovebank/exit_codes.h"
-#include "drovebank/shell.h"
-#include "drovebank/version.h"
-#include "drovebank/dates.h"
+#include "store/process_info.h"
+#include "cli.h"
+#include "cli_usage.h"
+#include "color.h"
+#include "exit_codes.h"
+#include "shell.h"
+#include "version.h"
+#include "base/dates.h"
 #include "report_util.h"
 
 namespace drovebank {
@@ -179,50 +179,42 @@ std::string_view CoreCommandNamed(int argc, char** argv) {
   return {};
 }
 
-std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::string_view only) {
-  auto app = std::make_unique<CLI::App>(
-      "drovebank: a crash-safe bank ledger kept in plain files.\n"
-      "Run without a command for the interactive shell.",
-      ctx.program);
-  auto a = std::make_shared<Args>();
-  // The subcommand `name`, or nullptr when `only` leaves it out.
-  auto subcommand = [&app, only](const char* name, const char* help) -> CLI::App* {
-    return only.empty() || only == name ? app->add_subcommand(name, help) : nullptr;
-  };
-  // Keeps `a` alive exactly as long as the App.
-  app->callback([a]() {});
-  app->footer(std::string("\n") + kExitCodeHelp +
-              "\n\nExamples:\n  drovebank open Ada Lovelace 100.00\n  drovebank deposit 1 "
-              "25.50 --txn pay-2026-001\n  drovebank transfer 1 2 10\n  drovebank --json show "
-              "1\n  drovebank list --page 2");
-  app->require_subcommand(0, 1);
-  if (with_globals) {
-    // Why fallthrough: what a subcommand does not know goes up to the top level, so every
-    // global option is accepted after the command too (`drovebank show 1 --json`), as git
-    // and hledger accept them, and one added later (-O) is without more code.
-    app->fallthrough();
-    app->add_option("-d,--data-dir", ctx.data_dir,
-                    "Data directory (default: $DROVEBANK_DATA, else ./data)")
-        ->type_name("DIR")
-        ->check(NotEmpty("the data directory (-d)"))
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    app->add_flag("--json", ctx.json, "Print one JSON value on stdout (short for -O json)");
-    app->add_option("-O,--output", ctx.output,
-                    "Output format of list, search, history, balance, statement: text "
-                    "(default), csv, tsv or json")
-        ->type_name("FORMAT")
-        ->check(CLI::IsMember({"text", "csv", "tsv", "json"}))
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    app->add_option("--lock-timeout", ctx.lock_timeout,
-                    "Seconds to wait for a locked account (default 10)")
-        ->type_name("SECONDS")
-        ->check(Seconds("--lock-timeout", 86400))
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    app->add_flag("--read-only", ctx.read_only,
-                  "Open the store only to read: a write is refused, nothing is created");
-    app->set_version_flag("-V,--version", VersionLine("drovebank"));
-  }
+namespace {
 
+// Adds the subcommand `name` to the App being built, or returns nullptr when the build is
+// for one other core command (see CoreCommandNamed).
+using Subcommand = std::function<CLI::App*(const char* name, const char* help)>;
+
+// The options every command accepts, before or after it (one-shot programs only).
+void AddGlobalOptions(CLI::App& app, CliContext& ctx) {
+  // Why fallthrough: what a subcommand does not know goes up to the top level, so every
+  // global option is accepted after the command too (`drovebank show 1 --json`), as git
+  // and hledger accept them, and one added later (-O) is without more code.
+  app.fallthrough();
+  app.add_option("-d,--data-dir", ctx.data_dir,
+                 "Data directory (default: $DROVEBANK_DATA, else ./data)")
+      ->type_name("DIR")
+      ->check(NotEmpty("the data directory (-d)"))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--json", ctx.json, "Print one JSON value on stdout (short for -O json)");
+  app.add_option("-O,--output", ctx.output,
+                 "Output format of list, search, history, balance, statement: text "
+                 "(default), csv, tsv or json")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"text", "csv", "tsv", "json"}))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--lock-timeout", ctx.lock_timeout,
+                 "Seconds to wait for a locked account (default 10)")
+      ->type_name("SECONDS")
+      ->check(Seconds("--lock-timeout", 86400))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--read-only", ctx.read_only,
+               "Open the store only to read: a write is refused, nothing is created");
+  app.set_version_flag("-V,--version", VersionLine("drovebank"));
+}
+
+// `open FIRST LAST [AMOUNT]`.
+void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::shared_ptr<Args>& a) {
   if (auto* open = subcommand("open", "Open an account; prints its new id")) {
     open->add_option("FIRST", a->first, "First name")->required();
     open->add_option("LAST", a->last, "Last name")->required();
@@ -247,7 +239,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       return Status::Ok();
     }));
   }
+}
 
+// `show ID`.
+void AddShowCommand(const Subcommand& subcommand, CliContext& ctx, const std::shared_ptr<Args>& a) {
   if (auto* show = subcommand("show", "Show one account")) {
     show->add_option("ID", a->id, "Account id")->required();
     show->footer("Example: drovebank show 1001");
@@ -262,7 +257,11 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       return Status::Ok();
     }));
   }
+}
 
+// `deposit`, `withdraw` and `transfer`: one money op each, with --txn and --memo.
+void AddMoneyCommands(const Subcommand& subcommand, CliContext& ctx,
+                      const std::shared_ptr<Args>& a) {
   struct MoneyCmd {
     const char* name;
     OpKind kind;
@@ -296,7 +295,11 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
     std::string path = m.name;
     c->callback(Body(ctx, [&ctx, a, kind, path]() { return DoMoneyOp(ctx, kind, *a, path); }));
   }
+}
 
+// `close ID`.
+void AddCloseCommand(const Subcommand& subcommand, CliContext& ctx,
+                     const std::shared_ptr<Args>& a) {
   if (auto* close = subcommand("close", "Close an account (its balance must be 0.00)")) {
     close->add_option("ID", a->id, "Account id")->required();
     close->footer("Example: drovebank close 1001");
@@ -313,11 +316,15 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       return Status::Ok();
     }));
   }
+}
 
+// `list`: accounts by id, paged.
+void AddListCommand(const Subcommand& subcommand, CliContext& ctx, const std::shared_ptr<Args>& a) {
   if (auto* list = subcommand("list", "List accounts by id, a page at a time")) {
     AddPaging(list, *a);
-    list->footer("Examples:\n  drovebank list --page 2 --page-size 50\n"
-                 "  drovebank -O csv list --all > accounts.csv");
+    list->footer(
+        "Examples:\n  drovebank list --page 2 --page-size 50\n"
+        "  drovebank -O csv list --all > accounts.csv");
     list->callback(Body(ctx, [&ctx, a]() -> Status {
       return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
         DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
@@ -338,14 +345,17 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
         if (a->all) {
           ctx.last_paged.clear();  // nothing to page through
         } else {
-          RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page,
-                        pages);
+          RememberPaged(ctx, {"list", "--page-size", std::to_string(a->page_size)}, a->page, pages);
         }
         return Status::Ok();
       });
     }));
   }
+}
 
+// `search TEXT`: accounts by name, paged.
+void AddSearchCommand(const Subcommand& subcommand, CliContext& ctx,
+                      const std::shared_ptr<Args>& a) {
   if (auto* search = subcommand("search", "Find accounts whose name contains TEXT")) {
     search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
     AddPaging(search, *a);
@@ -378,7 +388,72 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       });
     }));
   }
+}
 
+// `history`: one page of an account's changes (or all of them with --all), newest first,
+// within --since/--until.
+Status PrintHistory(CliContext& ctx, const Args& a, OutputFormat f) {
+  DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a.id));
+  std::int64_t since = INT64_MIN, until = INT64_MAX;
+  if (!a.since.empty()) {
+    DB_ASSIGN_OR_RETURN(since, DayStartMs(a.since, "--since"));
+  }
+  if (!a.until.empty()) {
+    DB_ASSIGN_OR_RETURN(until, DayAfterStartMs(a.until, "--until"));
+  }
+  DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
+  TableWriter t(ctx.out, f, HistoryColumns(), "entries");
+  nlohmann::json tail = {{"id", id}};
+  if (!a.since.empty()) tail["since"] = a.since;
+  if (!a.until.empty()) tail["until"] = a.until;
+  size_t total = 0;
+  size_t skip = a.all ? 0 : (a.page - 1) * a.page_size;
+  std::vector<HistoryEntry> page;  // the page's entries; with --all each is printed
+  // The chain runs newest first, so the first change before --since ends the walk.
+  auto visit = [&](const HistoryEntry& e) -> Result<bool> {
+    if (e.time_ms < since) return false;
+    if (e.time_ms >= until) return true;
+    if (a.all) {
+      HistoryEntry shown = e;
+      DB_RETURN_IF_ERROR(FillReversedBy(*store, &shown));
+      t.Row(HistoryCells(shown), HistoryItem(shown));
+    } else if (total >= skip && page.size() < a.page_size) {
+      page.push_back(e);
+    }
+    ++total;
+    return true;
+  };
+  if (a.all) {
+    // Nothing is printed before the account is known to exist.
+    DB_RETURN_IF_ERROR(store->Get(id).status());
+    t.Begin();
+    DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
+    tail["total"] = total;
+    t.End(tail, fmt::format("({} in all)", total));
+    ctx.last_paged.clear();
+    return Status::Ok();
+  }
+  DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
+  for (HistoryEntry& e : page) DB_RETURN_IF_ERROR(FillReversedBy(*store, &e));
+  size_t pages = std::max<size_t>(1, (total + a.page_size - 1) / a.page_size);
+  bool past_the_end = page.empty() && total > 0;
+  t.Begin({}, /*text_header_if_empty=*/!past_the_end);
+  for (const HistoryEntry& e : page) t.Row(HistoryCells(e), HistoryItem(e));
+  tail["page"] = a.page;
+  tail["pages"] = pages;
+  tail["total"] = total;
+  t.End(tail, past_the_end ? PastTheEnd(a.page, pages, total, "change(s)")
+                           : fmt::format("page {} of {} ({} in all)", a.page, pages, total));
+  std::vector<std::string> again = {"history", a.id, "--page-size", std::to_string(a.page_size)};
+  if (!a.since.empty()) again.insert(again.end(), {"--since", a.since});
+  if (!a.until.empty()) again.insert(again.end(), {"--until", a.until});
+  RememberPaged(ctx, std::move(again), a.page, pages);
+  return Status::Ok();
+}
+
+// `history ID`: an account's changes, paged, within dates.
+void AddHistoryCommand(const Subcommand& subcommand, CliContext& ctx,
+                       const std::shared_ptr<Args>& a) {
   if (auto* history = subcommand("history", "An account's committed changes, newest first")) {
     history->add_option("ID", a->id, "Account id")->required();
     AddPaging(history, *a);
@@ -391,68 +466,13 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
         "Examples:\n  drovebank history 1001 --page 2\n"
         "  drovebank history 1001 --since 2026-11-01 --until 2026-11-30 --all -O csv");
     history->callback(Body(ctx, [&ctx, a]() -> Status {
-      return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
-        DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a->id));
-        std::int64_t since = INT64_MIN, until = INT64_MAX;
-        if (!a->since.empty()) {
-          DB_ASSIGN_OR_RETURN(since, DayStartMs(a->since, "--since"));
-        }
-        if (!a->until.empty()) {
-          DB_ASSIGN_OR_RETURN(until, DayAfterStartMs(a->until, "--until"));
-        }
-        DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
-        TableWriter t(ctx.out, f, HistoryColumns(), "entries");
-        nlohmann::json tail = {{"id", id}};
-        if (!a->since.empty()) tail["since"] = a->since;
-        if (!a->until.empty()) tail["until"] = a->until;
-        size_t total = 0;
-        size_t skip = a->all ? 0 : (a->page - 1) * a->page_size;
-        std::vector<HistoryEntry> page;  // the page's entries; with --all each is printed
-        // The chain runs newest first, so the first change before --since ends the walk.
-        auto visit = [&](const HistoryEntry& e) -> Result<bool> {
-          if (e.time_ms < since) return false;
-          if (e.time_ms >= until) return true;
-          if (a->all) {
-            HistoryEntry shown = e;
-            DB_RETURN_IF_ERROR(FillReversedBy(*store, &shown));
-            t.Row(HistoryCells(shown), HistoryItem(shown));
-          } else if (total >= skip && page.size() < a->page_size) {
-            page.push_back(e);
-          }
-          ++total;
-          return true;
-        };
-        if (a->all) {
-          // Nothing is printed before the account is known to exist.
-          DB_RETURN_IF_ERROR(store->Get(id).status());
-          t.Begin();
-          DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
-          tail["total"] = total;
-          t.End(tail, fmt::format("({} in all)", total));
-          ctx.last_paged.clear();
-          return Status::Ok();
-        }
-        DB_RETURN_IF_ERROR(store->ForEachChange(id, visit));
-        for (HistoryEntry& e : page) DB_RETURN_IF_ERROR(FillReversedBy(*store, &e));
-        size_t pages = std::max<size_t>(1, (total + a->page_size - 1) / a->page_size);
-        bool past_the_end = page.empty() && total > 0;
-        t.Begin({}, /*text_header_if_empty=*/!past_the_end);
-        for (const HistoryEntry& e : page) t.Row(HistoryCells(e), HistoryItem(e));
-        tail["page"] = a->page;
-        tail["pages"] = pages;
-        tail["total"] = total;
-        t.End(tail, past_the_end ? PastTheEnd(a->page, pages, total, "change(s)")
-                                 : fmt::format("page {} of {} ({} in all)", a->page, pages, total));
-        std::vector<std::string> again = {"history", a->id, "--page-size",
-                                          std::to_string(a->page_size)};
-        if (!a->since.empty()) again.insert(again.end(), {"--since", a->since});
-        if (!a->until.empty()) again.insert(again.end(), {"--until", a->until});
-        RememberPaged(ctx, std::move(again), a->page, pages);
-        return Status::Ok();
-      });
+      return WithOutput(ctx, a->output, [&](OutputFormat f) { return PrintHistory(ctx, *a, f); });
     }));
   }
+}
 
+// `txn N`: one committed transaction.
+void AddTxnCommand(const Subcommand& subcommand, CliContext& ctx, const std::shared_ptr<Args>& a) {
   if (auto* txn = subcommand("txn", "Show one committed transaction by its number")) {
     txn->add_option("N", a->txn, "Transaction number")->required();
     txn->footer("Example: drovebank txn 42");
@@ -503,7 +523,36 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
       return Status::Ok();
     }));
   }
+}
 
+}  // namespace
+
+std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::string_view only) {
+  auto app = std::make_unique<CLI::App>(
+      "drovebank: a crash-safe bank ledger kept in plain files.\n"
+      "Run without a command for the interactive shell.",
+      ctx.program);
+  auto a = std::make_shared<Args>();
+  // The subcommand `name`, or nullptr when `only` leaves it out.
+  Subcommand subcommand = [&app, only](const char* name, const char* help) -> CLI::App* {
+    return only.empty() || only == name ? app->add_subcommand(name, help) : nullptr;
+  };
+  // Keeps `a` alive exactly as long as the App.
+  app->callback([a]() {});
+  app->footer(std::string("\n") + kExitCodeHelp +
+              "\n\nExamples:\n  drovebank open Ada Lovelace 100.00\n  drovebank deposit 1 "
+              "25.50 --txn pay-2026-001\n  drovebank transfer 1 2 10\n  drovebank --json show "
+              "1\n  drovebank list --page 2");
+  app->require_subcommand(0, 1);
+  if (with_globals) AddGlobalOptions(*app, ctx);
+  AddOpenCommand(subcommand, ctx, a);
+  AddShowCommand(subcommand, ctx, a);
+  AddMoneyCommands(subcommand, ctx, a);
+  AddCloseCommand(subcommand, ctx, a);
+  AddListCommand(subcommand, ctx, a);
+  AddSearchCommand(subcommand, ctx, a);
+  AddHistoryCommand(subcommand, ctx, a);
+  AddTxnCommand(subcommand, ctx, a);
   AddReportCommands(*app, ctx, only);
   if (with_globals && only.empty()) AddProgramCommands(*app, ctx);
   if (only.empty()) {

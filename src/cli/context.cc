@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/process_info.h"
-#include "drovebank/cli.h"
-#include "drovebank/color.h"
-#include "drovebank/exit_codes.h"
+#include "store/process_info.h"
+#include "cli.h"
+#include "color.h"
+#include "exit_codes.h"
 
 namespace drovebank {
 

@@ -1,4 +1,4 @@
-#include "drovebank/export.h"
+#include "export.h"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include "drovebank/dates.h"
-#include "drovebank/process_info.h"
-#include "drovebank/table.h"
+#include "base/dates.h"
+#include "store/process_info.h"
+#include "table.h"
 #include "report_util.h"
 
 namespace drovebank {

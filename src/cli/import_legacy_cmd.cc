@@ -7,11 +7,11 @@
 #include <memory>
 #include <vector>
 
-#include "drovebank/color.h"
-#include "drovebank/exit_codes.h"
-#include "drovebank/cli_usage.h"
-#include "drovebank/import_cmd.h"
-#include "drovebank/progress.h"
+#include "color.h"
+#include "exit_codes.h"
+#include "cli_usage.h"
+#include "import_cmd.h"
+#include "progress.h"
 
 namespace drovebank {
 
@@ -57,17 +57,35 @@ nlohmann::json AccountReportJson(const ImportedAccount& a) {
   return j;
 }
 
-void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r) {
+// What the summary line, the JSON report and the closing complaint count.
+struct ImportCounts {
+  size_t imported = 0, already = 0, conflicts = 0, errors = 0;
+  size_t discarded = 0, skipped = 0;  // leftovers discarded, files skipped (by the plan)
+};
+
+ImportCounts CountReport(const ImportReport& r) {
+  ImportCounts c;
+  for (const LegacyDecision& d : r.plan.decisions) {
+    c.discarded += d.action == "discard" ? 1 : 0;
+    c.skipped += d.action == "skip" ? 1 : 0;
+  }
+  c.imported = r.Count(ImportOutcome::kImported);
+  c.already = r.Count(ImportOutcome::kAlreadyImported);
+  c.conflicts = r.Count(ImportOutcome::kConflict);
+  c.errors = r.Count(ImportOutcome::kError);
+  return c;
+}
+
+// The text table of the plan's decisions, one row a legacy file with what became of its
+// account; each row's JSON goes to `decisions`.
+std::string DecisionTable(CliContext& ctx, const std::string& dir, const ImportReport& r,
+                          nlohmann::json* decisions) {
   std::map<std::string, const ImportedAccount*> by_source;
   for (const ImportedAccount& a : r.accounts) by_source[a.account.source_file] = &a;
-  size_t discarded = 0, skipped = 0, width = 4;
+  size_t width = 4;
   for (const LegacyDecision& d : r.plan.decisions) {
-    discarded += d.action == "discard" ? 1 : 0;
-    skipped += d.action == "skip" ? 1 : 0;
     width = std::max(width, std::min<size_t>(d.file.size(), 40));
   }
-
-  nlohmann::json decisions = nlohmann::json::array();
   std::string text = fmt::format("Legacy directory {}", Printable(dir));
   if (r.plan.last_id_from_index != 0) {
     text += fmt::format(" (index.idx: last id {})", r.plan.last_id_from_index);
@@ -93,16 +111,17 @@ void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r)
     // Pad before painting: escape bytes must not count as columns.
     action += std::string(d.action.size() < 8 ? 8 - d.action.size() : 0, ' ');
     text += fmt::format("{:<{}}  {}  {}\n", Printable(d.file), width, action, details);
-    decisions.push_back(std::move(j));
+    decisions->push_back(std::move(j));
   }
-  size_t imported = r.Count(ImportOutcome::kImported);
-  size_t already = r.Count(ImportOutcome::kAlreadyImported);
-  size_t conflicts = r.Count(ImportOutcome::kConflict);
-  size_t errors = r.Count(ImportOutcome::kError);
-  text += fmt::format(
+  return text;
+}
+
+// The closing lines: the counts, why ids stay reserved, and the next id.
+std::string SummaryText(const ImportReport& r, const ImportCounts& c) {
+  std::string text = fmt::format(
       "Imported {} account(s); {} already imported; {} conflict(s); {} account error(s); {} "
       "file(s) in error; {} leftover(s) discarded; {} skipped.",
-      imported, already, conflicts, errors, r.plan.errors, discarded, skipped);
+      c.imported, c.already, c.conflicts, c.errors, r.plan.errors, c.discarded, c.skipped);
   AccountId max_id = r.plan.accounts.empty() ? 0 : r.plan.accounts.back().id;
   if (AccountId used = r.plan.LastIdUsed(); used > max_id) {
     std::string why = r.plan.last_id_from_index == used
@@ -114,34 +133,44 @@ void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r)
         why, max_id, used, r.reserve_txn != 0 ? fmt::format(" (txn {})", r.reserve_txn) : "");
   }
   if (r.next_id != 0) text += fmt::format("\nThe next account opened here gets id {}.", r.next_id);
+  return text;
+}
 
+nlohmann::json ReportJson(const std::string& dir, const ImportReport& r, const ImportCounts& c,
+                          nlohmann::json decisions) {
   nlohmann::json accounts = nlohmann::json::array();
   for (const ImportedAccount& a : r.accounts) accounts.push_back(AccountReportJson(a));
-  nlohmann::json j = {{"dir", dir},
-                      {"last_id_from_index", r.plan.last_id_from_index},
-                      {"last_id_used", r.plan.LastIdUsed()},
-                      {"decisions", decisions},
-                      {"accounts", accounts},
-                      {"summary",
-                       {{"imported", imported},
-                        {"already_imported", already},
-                        {"conflicts", conflicts},
-                        {"account_errors", errors},
-                        {"file_errors", r.plan.errors},
-                        {"discarded", discarded},
-                        {"skipped", skipped}}},
-                      {"reserve_txn", r.reserve_txn == 0 ? nlohmann::json(nullptr)
-                                                         : nlohmann::json(r.reserve_txn)},
-                      {"next_id", r.next_id == 0 ? nlohmann::json(nullptr)
-                                                 : nlohmann::json(r.next_id)},
-                      {"exit", r.ExitCode()}};
-  ctx.Print(j, text);
+  return {{"dir", dir},
+          {"last_id_from_index", r.plan.last_id_from_index},
+          {"last_id_used", r.plan.LastIdUsed()},
+          {"decisions", std::move(decisions)},
+          {"accounts", accounts},
+          {"summary",
+           {{"imported", c.imported},
+            {"already_imported", c.already},
+            {"conflicts", c.conflicts},
+            {"account_errors", c.errors},
+            {"file_errors", r.plan.errors},
+            {"discarded", c.discarded},
+            {"skipped", c.skipped}}},
+          {"reserve_txn",
+           r.reserve_txn == 0 ? nlohmann::json(nullptr) : nlohmann::json(r.reserve_txn)},
+          {"next_id", r.next_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(r.next_id)},
+          {"exit", r.ExitCode()}};
+}
+
+void PrintReport(CliContext& ctx, const std::string& dir, const ImportReport& r) {
+  ImportCounts c = CountReport(r);
+  nlohmann::json decisions = nlohmann::json::array();
+  std::string text = DecisionTable(ctx, dir, r, &decisions);
+  text += SummaryText(r, c);
+  ctx.Print(ReportJson(dir, r, c, std::move(decisions)), text);
   ctx.exit_code = r.ExitCode();
   if (ctx.exit_code != kExitOk) {
     std::vector<std::string> parts;
     if (r.plan.errors > 0) parts.push_back(fmt::format("{} file(s) in error", r.plan.errors));
-    if (conflicts > 0) parts.push_back(fmt::format("{} conflicting account(s)", conflicts));
-    if (errors > 0) parts.push_back(fmt::format("{} refused account(s)", errors));
+    if (c.conflicts > 0) parts.push_back(fmt::format("{} conflicting account(s)", c.conflicts));
+    if (c.errors > 0) parts.push_back(fmt::format("{} refused account(s)", c.errors));
     fmt::print(ctx.err,
                "{} not imported: {} (see the report); fix them and run import-legacy again\n",
                Paint(ctx.err, Style::kError, ctx.program + ":"), fmt::join(parts, ", "));

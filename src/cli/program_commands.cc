@@ -4,10 +4,10 @@
 
 #include <memory>
 
-#include "drovebank/cli.h"
-#include "drovebank/cli_usage.h"
+#include "cli.h"
+#include "cli_usage.h"
 #include "drovebank/env.h"
-#include "drovebank/version.h"
+#include "version.h"
 
 namespace drovebank {
 

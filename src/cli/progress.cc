@@ -1,4 +1,4 @@
-#include "drovebank/progress.h"
+#include "progress.h"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>

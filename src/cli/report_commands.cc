@@ -10,10 +10,10 @@
 #include <limits>
 #include <map>
 
-#include "drovebank/cli.h"
-#include "drovebank/dates.h"
-#include "drovebank/export.h"
-#include "drovebank/progress.h"
+#include "cli.h"
+#include "base/dates.h"
+#include "export.h"
+#include "progress.h"
 #include "report_util.h"
 
 namespace drovebank {

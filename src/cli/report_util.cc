@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/process_info.h"
+#include "store/process_info.h"
 
 namespace drovebank {
 

@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "drovebank/cli.h"
-#include "drovebank/table.h"
+#include "cli.h"
+#include "table.h"
 
 namespace drovebank {
 

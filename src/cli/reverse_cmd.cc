@@ -1,10 +1,10 @@
-#include "drovebank/reverse_cmd.h"
+#include "reverse_cmd.h"
 
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "drovebank/reverse.h"
+#include "reverse.h"
 
 namespace drovebank {
 

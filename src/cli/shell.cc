@@ -1,6 +1,6 @@
 // The shell's main loop, its registration with the CLI, and its lock-wait wiring.
-#include "drovebank/process_info.h"
-#include "drovebank/shell.h"
+#include "store/process_info.h"
+#include "shell.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "drovebank/exit_codes.h"
+#include "exit_codes.h"
 #include "shell_internal.h"
 #include "shell_txn.h"
 

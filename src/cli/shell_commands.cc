@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "drovebank/cli_usage.h"
-#include "drovebank/exit_codes.h"
-#include "drovebank/shell.h"
+#include "cli_usage.h"
+#include "exit_codes.h"
+#include "shell.h"
 #include "shell_internal.h"
 #include "shell_txn.h"
 

@@ -3,7 +3,7 @@
 // file it returns: completion must stay instant on a store of millions of accounts.
 #include <algorithm>
 
-#include "drovebank/layout.h"
+#include "drovebank/internal/layout.h"
 #include "shell_internal.h"
 
 namespace drovebank {

@@ -5,8 +5,8 @@
 // named command, so output, --json and transactions behave exactly as for commands.
 #include <fmt/format.h>
 
-#include "drovebank/exit_codes.h"
-#include "drovebank/shell.h"
+#include "exit_codes.h"
+#include "shell.h"
 #include "shell_internal.h"
 #include "shell_txn.h"
 

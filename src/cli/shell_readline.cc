@@ -19,7 +19,7 @@
 #include <readline/readline.h>
 // clang-format on
 
-#include "drovebank/shell.h"
+#include "shell.h"
 #include "shell_internal.h"
 
 namespace drovebank {

@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "drovebank/shell.h"
+#include "shell.h"
 
 namespace drovebank::shell_interrupts {
 namespace {

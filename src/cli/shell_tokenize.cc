@@ -3,7 +3,7 @@
 // already know from sh, including the '"'"' idiom, and errors must be values.
 #include <fmt/format.h>
 
-#include "drovebank/shell.h"
+#include "shell.h"
 
 namespace drovebank {
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/exit_codes.h"
+#include "exit_codes.h"
 
 namespace drovebank {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/cli.h"
+#include "cli.h"
 #include "drovebank/store.h"
 
 namespace drovebank {

@@ -1,11 +1,11 @@
-#include "drovebank/table.h"
+#include "table.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "drovebank/account.h"
-#include "drovebank/color.h"
+#include "color.h"
 #include "drovebank/validate.h"
 
 namespace drovebank {

@@ -1,4 +1,4 @@
-#include "drovebank/cli_usage.h"
+#include "cli_usage.h"
 
 #include <fmt/format.h>
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "drovebank/env.h"
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/lockfile.h"
 #include "drovebank/validate.h"
 
 namespace drovebank {
@@ -42,7 +42,7 @@ class Layout {
   // keys/XX/KEY.json where XX is a hash byte of the key; the key was validated.
   std::string KeyPath(std::string_view key) const;
   std::string KeyDir(std::string_view key) const;
-  // The key index (src/key_index.h): per key slot, the newest keyed txn.
+  // The key index (src/store/key_index.h): per key slot, the newest keyed txn.
   std::string KeyIndexPath() const { return root_ + "/keys/index"; }
   LockPaths KeyLock(std::string_view key) const;
   // The paths of a lock-table slot: an account's, or a key slot's (which guards every key

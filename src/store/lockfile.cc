@@ -1,4 +1,4 @@
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/lockfile.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,8 +16,8 @@
 #include <fmt/format.h>
 
 #include "drovebank/account.h"
-#include "drovebank/layout.h"
-#include "drovebank/process_info.h"
+#include "drovebank/internal/layout.h"
+#include "process_info.h"
 
 namespace drovebank {
 

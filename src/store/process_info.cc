@@ -1,4 +1,4 @@
-#include "drovebank/process_info.h"
+#include "process_info.h"
 
 #include <unistd.h>
 

@@ -1,8 +1,8 @@
-#include "drovebank/reverse.h"
+#include "reverse.h"
 
 #include <fmt/format.h>
 
-#include "drovebank/exit_codes.h"
+#include "exit_codes.h"
 
 namespace drovebank {
 

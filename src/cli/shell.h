@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "drovebank/account.h"
-#include "drovebank/cli.h"
+#include "cli.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
 

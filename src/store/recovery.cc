@@ -12,9 +12,9 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/lockfile.h"
-#include "drovebank/newest_index.h"
-#include "drovebank/process_info.h"
+#include "drovebank/internal/lockfile.h"
+#include "newest_index.h"
+#include "process_info.h"
 #include "drovebank/store.h"
 
 namespace drovebank {
@@ -134,12 +134,12 @@ Status ForEachAccountFile(Env* env, const Layout& layout,
   return Status::Ok();
 }
 
-Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
-  Layout layout(ResolveDataDir(o.data_dir));
-  if (!env->Stat(layout.root()).ok()) {
-    return Status::NotFound(fmt::format("no data directory at {}", layout.root()));
-  }
-  ConfinePaths(layout.root(), /*read_only=*/true);
+// Check's first step: what recover would clear besides the files, counted and noted
+// without changing anything: the NEEDS_RECOVERY marker, repair flags of writers that died,
+// format 1 lock files, leftover temp files. Returns the lock table, read-only (nullptr for a
+// format 1 store, which has none).
+Result<std::unique_ptr<LockTable>> CheckLocksAndLeftovers(Env* env, const Layout& layout,
+                                                          RecoverReport* r) {
   if (env->Stat(layout.recovery_marker()).ok()) {
     r->marker_cleared = true;
     r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");
@@ -182,6 +182,17 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
       r->notes.push_back(fmt::format("temp file {} is left over", EscapeForTerminal(n)));
     }
   }
+  if (!table.ok()) return std::unique_ptr<LockTable>();
+  return std::move(table).value();
+}
+
+Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
+  Layout layout(ResolveDataDir(o.data_dir));
+  if (!env->Stat(layout.root()).ok()) {
+    return Status::NotFound(fmt::format("no data directory at {}", layout.root()));
+  }
+  ConfinePaths(layout.root(), /*read_only=*/true);
+  DB_ASSIGN_OR_RETURN(std::unique_ptr<LockTable> table, CheckLocksAndLeftovers(env, layout, r));
   DB_ASSIGN_OR_RETURN(auto journal, Journal::OpenReadOnly(env, layout));
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal->ReadCheckpoint());
   JournalPos snapshot_end = journal->End();
@@ -192,7 +203,7 @@ Status Check(const RecoverOptions& o, Env* env, RecoverReport* r) {
     return Status::Ok();
   }
   r->records_replayed = records->size();
-  LockTable* locks = table.ok() ? table->get() : nullptr;
+  LockTable* locks = table.get();
   // Only to wait for writers (a lock changes no file); absent on a store we cannot write.
   std::unique_ptr<LockTable> writable_locks;
   if (locks != nullptr) {

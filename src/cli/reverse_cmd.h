@@ -1,7 +1,7 @@
 // `drovebank reverse TXN [--memo TEXT]`: the CLI side of reverse.h.
 #pragma once
 
-#include "drovebank/cli.h"
+#include "cli.h"
 
 namespace drovebank {
 

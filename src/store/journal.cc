@@ -1,4 +1,4 @@
-#include "drovebank/journal.h"
+#include "drovebank/internal/journal.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "drovebank/process_info.h"
+#include "process_info.h"
 
 namespace drovebank {
 

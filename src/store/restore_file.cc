@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/process_info.h"
+#include "process_info.h"
 #include "drovebank/store.h"
 
 namespace drovebank {

@@ -12,7 +12,7 @@
 #include "drovebank/store.h"
 
 #include "key_index.h"
-#include "parallel.h"
+#include "os/parallel.h"
 
 namespace drovebank {
 

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "drovebank/lockfile.h"
+#include "drovebank/internal/lockfile.h"
 
 namespace drovebank {
 

@@ -1,4 +1,4 @@
-#include "drovebank/dates.h"
+#include "dates.h"
 
 #include <fmt/format.h>
 

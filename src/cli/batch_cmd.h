@@ -1,7 +1,7 @@
 // `drovebank batch FILE`: the CLI side of batch.h (options, summary line, exit code).
 #pragma once
 
-#include "drovebank/cli.h"
+#include "cli.h"
 
 namespace drovebank {
 

@@ -1,5 +1,6 @@
-// `drovebank import-legacy DIR`: moves the accounts of an original (Python) drovebank data
-// directory into this store, keeping their ids.
+// The engine of `drovebank import-legacy DIR` (the command: src/cli/import_cmd.h): moves
+// the accounts of an original (Python) drovebank data directory into this store, keeping
+// their ids.
 //
 // The plan (which file is each account, what each crash leftover means) comes from
 // PlanLegacyImport (legacy_import.h); this commits it. Each planned account becomes one
@@ -29,8 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "drovebank/cli.h"
-#include "drovebank/legacy_import.h"
+#include "legacy_import.h"
 #include "drovebank/store.h"
 
 namespace drovebank {
@@ -76,8 +76,5 @@ std::string LegacyImportKey(AccountId id);
 // keeps maybe_applied; running the import again completes it.
 Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
                                   const ImportOptions& options);
-
-// Adds the import-legacy subcommand to `app`, bound to `ctx` (a CliContext extension).
-void AddImportLegacyCommand(CLI::App& app, CliContext& ctx);
 
 }  // namespace drovebank

@@ -1,11 +1,11 @@
-// The import engine: commits a LegacyPlan into the store (see import_cmd.h for the
-// contract). Printing lives in import_legacy_cmd.cc.
+// The import engine: commits a LegacyPlan into the store (see import_legacy.h for the
+// contract). Printing lives in src/cli/import_legacy_cmd.cc.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
 
-#include "drovebank/import_cmd.h"
+#include "import_legacy.h"
 
 namespace drovebank {
 

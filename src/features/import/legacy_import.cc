@@ -1,4 +1,4 @@
-#include "drovebank/legacy_import.h"
+#include "legacy_import.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "drovebank/newest_index.h"
+#include "newest_index.h"
 
 #include <algorithm>
 

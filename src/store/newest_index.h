@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "drovebank/journal.h"
+#include "drovebank/internal/journal.h"
 
 namespace drovebank {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "drovebank/progress.h"
+#include "progress.h"
 #include "drovebank/status.h"
 #include "drovebank/store.h"
 

@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "drovebank/env.h"
-#include "drovebank/fault_injection.h"
-#include "drovebank/power_loss_env.h"
+#include "fault_injection.h"
+#include "power_loss_env.h"
 
 namespace drovebank {
 namespace {
@@ -204,8 +204,10 @@ std::unique_ptr<Env> MakeFaultEnv(Env* base, FaultSpec spec, std::string trace_p
   return std::make_unique<FaultEnv>(base, std::move(spec), std::move(trace_path));
 }
 
-Env* DefaultEnv() {
+// With fault injection compiled in, DefaultEnv() is this one (the store links this library
+// then); without it, src/os/default_env.cc's, and this library is linked only into tests.
 #ifdef DROVEBANK_FAULT_INJECTION
+Env* DefaultEnv() {
   static Env* env = [] {
     const char* f = std::getenv("DROVEBANK_FAULT");
     const char* t = std::getenv("DROVEBANK_FAULT_TRACE");
@@ -223,9 +225,7 @@ Env* DefaultEnv() {
     return MakeFaultEnv(PosixEnv(), spec, t ? t : "").release();
   }();
   return env;
-#else
-  return PosixEnv();
-#endif
 }
+#endif
 
 }  // namespace drovebank

@@ -12,7 +12,7 @@
 // The bookkeeping (reading contents, pins, the restore) uses raw system calls, not base_:
 // it is not the store's I/O, so it must neither consume a fault armed in a wrapped fault
 // injector nor show up in its trace.
-#include "drovebank/power_loss_env.h"
+#include "power_loss_env.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

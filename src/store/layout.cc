@@ -1,4 +1,4 @@
-#include "drovebank/layout.h"
+#include "drovebank/internal/layout.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "drovebank/account.h"
-#include "drovebank/process_info.h"
+#include "process_info.h"
 
 namespace drovebank {
 
