@@ -384,14 +384,24 @@ Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset
 // on `path`. When it failed with ENOENT on a directory from the cache, that directory may
 // have been removed since: it is forgotten and the call made once more on a fresh walk.
 // Returns 0 or the call's errno; a failed walk is returned in *walk.
-// After a failed two-path call: whether it may have failed on a stale cached directory
-// (ENOENT with either parent from the cache), which is then forgotten. errno is kept.
-bool ForgetStale(int err, const Resolved& a, const Resolved& b) {
-  if (err != ENOENT || (a.cache_key.empty() && b.cache_key.empty())) return false;
-  if (!a.cache_key.empty()) ForgetDir(a.cache_key);
-  if (!b.cache_key.empty()) ForgetDir(b.cache_key);
-  errno = err;
-  return true;
+// CallAt for a call on two paths (a rename): made again on fresh walks when it failed with
+// ENOENT and either parent came from the cache.
+template <class Call>
+int CallAt2(const std::string& from, const std::string& to, Status* walk, Call call) {
+  Resolved a, b;
+  for (bool use_cache : {true, false}) {
+    a.Reset();
+    b.Reset();
+    *walk = Resolve(from, &a, use_cache);
+    if (walk->ok()) *walk = Resolve(to, &b, use_cache);
+    if (!walk->ok()) return -1;
+    if (call(a, b)) return 0;
+    int err = errno;
+    if (err != ENOENT || (a.cache_key.empty() && b.cache_key.empty())) return err;
+    if (!a.cache_key.empty()) ForgetDir(a.cache_key);
+    if (!b.cache_key.empty()) ForgetDir(b.cache_key);
+  }
+  return ENOENT;
 }
 
 template <class Call>
@@ -622,20 +632,15 @@ class Posix final : public Env {
   }
 
   Status Rename(const std::string& from, const std::string& to) override {
-    Resolved a, b;
-    for (bool use_cache : {true, false}) {
-      a.Reset();
-      b.Reset();
-      DB_RETURN_IF_ERROR(Resolve(from, &a, use_cache));
-      DB_RETURN_IF_ERROR(Resolve(to, &b, use_cache));
-      if (::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) == 0) {
-        ForgetDirsBelow(from);  // a directory renamed: what was cached below it moved
-        ForgetDirsBelow(to);
-        return Status::Ok();
-      }
-      if (!ForgetStale(errno, a, b)) break;
-    }
-    return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
+    Status walk;
+    int err = CallAt2(from, to, &walk, [](const Resolved& a, const Resolved& b) {
+      return ::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) == 0;
+    });
+    DB_RETURN_IF_ERROR(walk);
+    if (err != 0) return ErrnoStatus(err, fmt::format("rename {} to {}", from, to));
+    ForgetDirsBelow(from);  // a directory renamed: what was cached below it moved
+    ForgetDirsBelow(to);
+    return Status::Ok();
   }
 
   void WarmForReplace(const std::vector<std::string>& paths) override {
@@ -668,21 +673,20 @@ class Posix final : public Env {
   // Keeping the old version at `from` (instead of unlinking it) is what lets the next
   // commit truncate and reuse the same inode: no inode is allocated or freed per commit.
   Result<bool> ReplaceFile(const std::string& from, const std::string& to) override {
-    Resolved a, b;
-    for (bool use_cache : {true, false}) {
-      a.Reset();
-      b.Reset();
-      DB_RETURN_IF_ERROR(Resolve(from, &a, use_cache));
-      DB_RETURN_IF_ERROR(Resolve(to, &b, use_cache));
+    Status walk;
+    bool exchanged = false;
+    int err = CallAt2(from, to, &walk, [&](const Resolved& a, const Resolved& b) {
       if (::renameat2(a.dir, a.base.c_str(), b.dir, b.base.c_str(), RENAME_EXCHANGE) == 0) {
+        exchanged = true;
         return true;
       }
       // No file at `to` yet (ENOENT), or no exchange on this file system: a plain rename.
-      if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) break;
-      if (::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) == 0) return false;
-      if (!ForgetStale(errno, a, b)) break;
-    }
-    return ErrnoStatus(errno, fmt::format("rename {} to {}", from, to));
+      if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) return false;
+      return ::renameat(a.dir, a.base.c_str(), b.dir, b.base.c_str()) == 0;
+    });
+    DB_RETURN_IF_ERROR(walk);
+    if (err != 0) return ErrnoStatus(err, fmt::format("rename {} to {}", from, to));
+    return exchanged;
   }
 
   Status Unlink(const std::string& path) override {
