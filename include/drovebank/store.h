@@ -1,6 +1,6 @@
 // The store: accounts in files, changes committed through the journal.
 //
-// Every write goes through the commit protocol (src/commit.cc, class CommitProtocol): key
+// Every write goes through the commit protocol (src/store/commit.cc, class CommitProtocol): key
 // locks, then account locks in ascending id order -> rules checked -> repair flags set ->
 // journal append -> journal sync (the commit point) -> each file replaced through this
 // process's spare file -> flags cleared, locks released. docs/DESIGN.md has the crash

@@ -1,6 +1,6 @@
 // Locks and repair flags, shaped like git's lockfile.h.
 //
-// Calling sequence of a writer (Store's commit protocol, src/commit.cc):
+// Calling sequence of a writer (Store's commit protocol, src/store/commit.cc):
 //
 //   LockFile lk(&table, slot, paths);   // nothing happens yet
 //   DB_RETURN_IF_ERROR(lk.Hold(wait));  // the kernel lock is ours, waiting if held
