@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -380,12 +381,38 @@ Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset
   return got;
 }
 
+// Whether a call that failed with `err` may have failed on a stale directory from the
+// cache (ENOENT, and a parent of `used` came from it): those are then forgotten, so that
+// the next walk opens them afresh.
+bool ForgetStale(int err, std::initializer_list<const Resolved*> used) {
+  if (err != ENOENT) return false;
+  bool stale = false;
+  for (const Resolved* r : used) {
+    if (r->cache_key.empty()) continue;
+    ForgetDir(r->cache_key);
+    stale = true;
+  }
+  return stale;
+}
+
 // Runs `call` (a system call on r->dir and r->base: true on success, errno set on failure)
 // on `path`. When it failed with ENOENT on a directory from the cache, that directory may
 // have been removed since: it is forgotten and the call made once more on a fresh walk.
 // Returns 0 or the call's errno; a failed walk is returned in *walk.
-// CallAt for a call on two paths (a rename): made again on fresh walks when it failed with
-// ENOENT and either parent came from the cache.
+template <class Call>
+int CallAt(const std::string& path, Resolved* r, Status* walk, Call call) {
+  for (bool use_cache : {true, false}) {
+    r->Reset();
+    *walk = Resolve(path, r, use_cache);
+    if (!walk->ok()) return -1;
+    if (call(*r)) return 0;
+    int err = errno;
+    if (!ForgetStale(err, {r})) return err;
+  }
+  return ENOENT;
+}
+
+// CallAt for a call on two paths (a rename).
 template <class Call>
 int CallAt2(const std::string& from, const std::string& to, Status* walk, Call call) {
   Resolved a, b;
@@ -397,25 +424,9 @@ int CallAt2(const std::string& from, const std::string& to, Status* walk, Call c
     if (!walk->ok()) return -1;
     if (call(a, b)) return 0;
     int err = errno;
-    if (err != ENOENT || (a.cache_key.empty() && b.cache_key.empty())) return err;
-    if (!a.cache_key.empty()) ForgetDir(a.cache_key);
-    if (!b.cache_key.empty()) ForgetDir(b.cache_key);
+    if (!ForgetStale(err, {&a, &b})) return err;
   }
   return ENOENT;
-}
-
-template <class Call>
-int CallAt(const std::string& path, Resolved* r, Status* walk, Call call) {
-  *walk = Resolve(path, r);
-  if (!walk->ok()) return -1;
-  if (call(*r)) return 0;
-  int err = errno;
-  if (err != ENOENT || r->cache_key.empty()) return err;
-  ForgetDir(r->cache_key);
-  r->Reset();
-  *walk = Resolve(path, r, /*use_cache=*/false);
-  if (!walk->ok()) return -1;
-  return call(*r) ? 0 : errno;
 }
 
 class Posix final : public Env {

@@ -341,19 +341,17 @@ Status LockFile::WriteInPlace(const std::string& target) {
   Status s = env->PWrite(*fd, in_place_, 0);
   // Not shorter than the file it overwrites (most deposits): nothing to cut, nothing the
   // O_DSYNC write left undurable. Two round trips fewer on a GlusterFS mount.
-  bool covers = target == paths_.target && target_size_ && in_place_.size() >= *target_size_;
-  if (s.ok() && covers) {
-    target_size_ = in_place_.size();
-    return env->Close(*fd);
-  }
-  if (s.ok()) s = env->Truncate(*fd, in_place_.size());
+  bool own = target == paths_.target;
+  bool covers = own && target_size_ && in_place_.size() >= *target_size_;
+  if (s.ok() && !covers) s = env->Truncate(*fd, in_place_.size());
   // Why a sync after the cut: O_DSYNC makes the bytes written durable, not a truncate, and
   // the repair flag is cleared right after. Without it a power loss could leave the new
   // version followed by the old one's tail, under a clear flag: a file that no longer
   // decodes and that no holder would repair (found by the power-loss model's shared-mount
   // sweep at transfer:after_rename).
-  if (s.ok()) s = env->DataSync(*fd);
-  if (s.ok() && target == paths_.target) target_size_ = in_place_.size();
+  if (s.ok() && !covers) s = env->DataSync(*fd);
+  // After a failed write the file's length is unknown: the next rewrite cuts and syncs.
+  if (own) target_size_ = s.ok() ? std::optional<std::uint64_t>(in_place_.size()) : std::nullopt;
   Status c = env->Close(*fd);
   return s.ok() ? c : s;
 }
