@@ -97,19 +97,13 @@ Result<CsvHeader> ParseCsvHeader(std::string_view text) {
 
 OpLine ParseCsvOpLine(const CsvHeader& header, std::string_view text, size_t line) {
   auto cells = SplitCsvLine(text);
-  if (!cells.ok()) {
-    OpLine out;
-    out.line = line;
-    out.status = cells.status();
-    return out;
-  }
+  if (!cells.ok()) return OpLine{.line = line, .status = cells.status(), .event = {}};
   if (cells->size() != header.columns.size()) {
-    OpLine out;
-    out.line = line;
-    out.status = Status::InvalidArgument(
-        fmt::format("the row has {} cell(s); the header row has {}", cells->size(),
-                    header.columns.size()));
-    return out;
+    return OpLine{.line = line,
+                  .status = Status::InvalidArgument(
+                      fmt::format("the row has {} cell(s); the header row has {}",
+                                  cells->size(), header.columns.size())),
+                  .event = {}};
   }
   nlohmann::json object = nlohmann::json::object();
   for (size_t i = 0; i < cells->size(); ++i) {

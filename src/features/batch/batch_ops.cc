@@ -151,12 +151,7 @@ void NoteFailure(BatchSummary* summary, const Status& s) {
 
 OpLine ParseOpLine(std::string_view text, size_t line) {
   auto j = ParseExactJson(text);
-  if (!j.ok()) {
-    OpLine out;
-    out.line = line;
-    out.status = j.status();
-    return out;
-  }
+  if (!j.ok()) return OpLine{.line = line, .status = j.status(), .event = {}};
   return ParseOpObject(*j, line);
 }
 
