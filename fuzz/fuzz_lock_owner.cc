@@ -2,7 +2,7 @@
 // Properties: no crash; a parsed owner formats to a line that parses to the same owner.
 #include <cstdint>
 
-#include "drovebank/internal/lockfile.h"
+#include "store/lockfile.h"
 #include "fuzz_util.h"
 
 using namespace drovebank;

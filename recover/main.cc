@@ -9,7 +9,7 @@
 #include "cli/color.h"
 #include "drovebank/env.h"
 #include "cli/exit_codes.h"
-#include "drovebank/internal/layout.h"
+#include "drovebank/store.h"
 #include "drovebank/money.h"
 #include "cli/progress.h"
 #include "drovebank/recovery.h"
@@ -37,6 +37,44 @@ nlohmann::json RepairJson(const drovebank::FileRepair& f) {
   j["journal_says"] = state(f.journal);
   j["kept_as"] = f.kept_as.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.kept_as);
   return j;
+}
+
+// The report of a run that finished: one JSON value, or the notes and a summary line.
+void PrintReport(const drovebank::RecoverOptions& o, const drovebank::RecoverReport& r,
+                 bool json) {
+  using namespace drovebank;
+  SharedFsMode fs = FileSystemMode(ResolveDataDir(o.data_dir));
+  if (json) {
+    nlohmann::json j = {{"mode", o.check_only ? "check" : "repair"},
+                        {"file_system", {{"type", fs.type},
+                                         {"mode", fs.shared ? "shared" : "local"},
+                                         {"reason", fs.reason}}},
+                        {"consistent", r.consistent()},
+                        {"dead_locks", r.dead_locks},
+                        {"live_locks", r.live_locks},
+                        {"temps", r.temps_removed},
+                        {"journal_records_examined", r.records_replayed},
+                        {"files_repaired", r.files_repaired},
+                        {"accounts_verified", r.accounts_verified},
+                        {"quarantined", r.quarantined},
+                        {"repairs", nlohmann::json::array()},
+                        {"notes", r.notes}};
+    for (const FileRepair& f : r.repairs) j["repairs"].push_back(RepairJson(f));
+    fmt::print("{}\n", j.dump());
+  } else {
+    for (const std::string& n : r.notes) fmt::print("{}\n", n);
+    if (o.check_only) {
+      fmt::print("{}\n", FileSystemModeLine(fs));
+      fmt::print("{}\n",
+                 r.consistent() ? "consistent: nothing to repair" : "needs repair: run recover");
+    } else {
+      fmt::print(
+          "recovered: {} dead lock(s) cleared, {} temp file(s) removed, {} journal record(s) "
+          "examined, {} file(s) repaired, {} quarantined{}\n",
+          r.dead_locks, r.temps_removed, r.records_replayed, r.files_repaired, r.quarantined,
+          o.full ? fmt::format(", {} account(s) verified", r.accounts_verified) : "");
+    }
+  }
 }
 
 }  // namespace
@@ -88,40 +126,7 @@ int main(int argc, char** argv) {
     }
     return ExitCodeFor(s.code());
   }
-  bool consistent = report.consistent();
-  SharedFsMode fs = FileSystemMode(ResolveDataDir(opts.data_dir));
-  if (json) {
-    nlohmann::json j = {{"mode", opts.check_only ? "check" : "repair"},
-                        {"file_system", {{"type", fs.type},
-                                         {"mode", fs.shared ? "shared" : "local"},
-                                         {"reason", fs.reason}}},
-                        {"consistent", consistent},
-                        {"dead_locks", report.dead_locks},
-                        {"live_locks", report.live_locks},
-                        {"temps", report.temps_removed},
-                        {"journal_records_examined", report.records_replayed},
-                        {"files_repaired", report.files_repaired},
-                        {"accounts_verified", report.accounts_verified},
-                        {"quarantined", report.quarantined},
-                        {"repairs", nlohmann::json::array()},
-                        {"notes", report.notes}};
-    for (const FileRepair& f : report.repairs) j["repairs"].push_back(RepairJson(f));
-    fmt::print("{}\n", j.dump());
-  } else {
-    for (const std::string& n : report.notes) fmt::print("{}\n", n);
-    if (opts.check_only) {
-      fmt::print("{}\n", FileSystemModeLine(fs));
-      fmt::print("{}\n", consistent ? "consistent: nothing to repair"
-                                    : "needs repair: run recover");
-    } else {
-      fmt::print(
-          "recovered: {} dead lock(s) cleared, {} temp file(s) removed, {} journal record(s) "
-          "examined, {} file(s) repaired, {} quarantined{}\n",
-          report.dead_locks, report.temps_removed, report.records_replayed,
-          report.files_repaired, report.quarantined,
-          opts.full ? fmt::format(", {} account(s) verified", report.accounts_verified) : "");
-    }
-  }
-  if (opts.check_only && !consistent) return 1;
+  PrintReport(opts, report, json);
+  if (opts.check_only && !report.consistent()) return 1;
   return 0;
 }

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "drovebank/internal/layout.h"
-#include "drovebank/internal/lockfile.h"
+#include "store/layout.h"
+#include "store/lockfile.h"
 #include "store/process_info.h"
 #include "run_program.h"
 

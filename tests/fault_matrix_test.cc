@@ -23,6 +23,7 @@
 #include "testing/power_loss_env.h"
 #include "drovebank/recovery.h"
 #include "drovebank/store.h"
+#include "store/journal.h"
 #include "leftovers.h"
 #include "test_util.h"
 

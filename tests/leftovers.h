@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/internal/lockfile.h"
+#include "store/lockfile.h"
 
 namespace drovebank::testing {
 

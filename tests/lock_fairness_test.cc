@@ -15,8 +15,8 @@
 #include <set>
 #include <thread>
 
-#include "drovebank/internal/layout.h"
-#include "drovebank/internal/lockfile.h"
+#include "store/layout.h"
+#include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"

@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 #include <memory>
 
-#include "drovebank/internal/layout.h"
-#include "drovebank/internal/lockfile.h"
+#include "store/layout.h"
+#include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "test_util.h"
 

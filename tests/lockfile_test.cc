@@ -1,6 +1,6 @@
 // The lock tables and LockFile's calling sequence: kernel-held locks that die with their
 // holder, repair flags that do not, spares reused by exchange, no files made or removed.
-#include "drovebank/internal/lockfile.h"
+#include "store/lockfile.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include <set>
 #include <thread>
 
-#include "drovebank/internal/layout.h"
+#include "store/layout.h"
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"

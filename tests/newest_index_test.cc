@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "drovebank/store.h"
+#include "store/store_impl.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -61,16 +62,16 @@ TEST_CASE("newest index: every account's newest state, once, across many segment
       TempDir dir;
       auto s = SmallSegmentStore(dir);
       std::vector<AccountId> ids = RandomHistory(*s, 3 + seed * 4, 150, seed);
-      REQUIRE(s->journal().Segments()->size() > 5);
+      REQUIRE(Impl(*s).journal().Segments()->size() > 5);
 
-      auto index = NewestIndex::Build(s->journal(), s->journal().max_id());
+      auto index = NewestIndex::Build(Impl(*s).journal(), Impl(*s).journal().max_id());
       REQUIRE(index.ok());
       CHECK(index->accounts() == ids.size());
       CHECK_FALSE(index->Has(0));
       CHECK_FALSE(index->Has(ids.back() + 1));
       CHECK_FALSE(index->Has(ids.back() + 1000000));
       std::map<AccountId, int> calls;
-      Status st = index->ForEachNewest(s->journal(), [&](const Account& state, const Record& r) {
+      Status st = index->ForEachNewest(Impl(*s).journal(), [&](const Account& state, const Record& r) {
         ++calls[state.id];
         auto file = s->Get(state.id);
         REQUIRE(file.ok());
@@ -87,10 +88,10 @@ TEST_CASE("newest index: every account's newest state, once, across many segment
 
       // Commits after the build: Latest sees them, the build's pass does not.
       REQUIRE(s->Commit(Event{{MakeOp(OpKind::kDeposit, ids[0], 7)}, ""}, "test").ok());
-      auto latest = index->Latest(s->journal(), ids[0]);
+      auto latest = index->Latest(Impl(*s).journal(), ids[0]);
       REQUIRE(latest.ok());
       CHECK(*latest == *s->Get(ids[0]));
-      CHECK(index->Latest(s->journal(), ids.back() + 1).status().code() == Code::kNotFound);
+      CHECK(index->Latest(Impl(*s).journal(), ids.back() + 1).status().code() == Code::kNotFound);
     }
   }
 }
@@ -100,10 +101,10 @@ TEST_CASE("newest index: a callback's error stops the pass and is returned",
   TempDir dir;
   auto s = SmallSegmentStore(dir);
   RandomHistory(*s, 5, 40, 9);
-  auto index = NewestIndex::Build(s->journal(), 0);  // an estimate too low: the table grows
+  auto index = NewestIndex::Build(Impl(*s).journal(), 0);  // an estimate too low: the table grows
   REQUIRE(index.ok());
   int calls = 0;
-  Status st = index->ForEachNewest(s->journal(), [&](const Account&, const Record&) {
+  Status st = index->ForEachNewest(Impl(*s).journal(), [&](const Account&, const Record&) {
     ++calls;
     return Status::IOError("stop");
   });

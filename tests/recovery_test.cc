@@ -12,8 +12,8 @@
 #include <thread>
 #include <unistd.h>
 
-#include "drovebank/internal/layout.h"
-#include "drovebank/internal/lockfile.h"
+#include "store/layout.h"
+#include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "forwarding_env.h"
 #include "test_util.h"

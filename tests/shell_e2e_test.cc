@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "store/process_info.h"
-#include "drovebank/internal/layout.h"
-#include "drovebank/internal/lockfile.h"
+#include "store/layout.h"
+#include "store/lockfile.h"
 #include "shell_test_util.h"
 
 namespace drovebank {

@@ -1,4 +1,5 @@
 #include "drovebank/store.h"
+#include "store/store_impl.h"
 
 #include <fcntl.h>
 
@@ -11,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "drovebank/internal/layout.h"
+#include "store/layout.h"
 #include "forwarding_env.h"
 #include "test_util.h"
 
@@ -345,7 +346,7 @@ TEST_CASE("store: a repair flag left by a dead writer is repaired before the acc
   TempDir dir;
   auto s = OpenStore(dir);
   AccountId a = MustOpen(*s, 100);
-  std::string path = s->layout().AccountPath(a);
+  std::string path = Impl(*s).layout().AccountPath(a);
   auto before = s->env()->ReadFile(path);
   REQUIRE(before.ok());
   REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
@@ -353,9 +354,9 @@ TEST_CASE("store: a repair flag left by a dead writer is repaired before the acc
   // old file is back in place and the account's flag is still set; its lock, released by
   // the kernel when it died, is free.
   REQUIRE(WriteFileDurably(s->env(), path, *before).ok());
-  REQUIRE(s->locks().SetNeedsRepair(AccountSlot(a), true).ok());
+  REQUIRE(Impl(*s).locks().SetNeedsRepair(AccountSlot(a), true).ok());
   CHECK(Balance(*s, a) == 105);
-  auto flag = s->locks().NeedsRepair(AccountSlot(a));
+  auto flag = Impl(*s).locks().NeedsRepair(AccountSlot(a));
   REQUIRE(flag.ok());
   CHECK_FALSE(*flag);
 }
@@ -367,13 +368,13 @@ TEST_CASE("store: a flag whose writer is alive is left to it; the file read as i
   AccountId a = MustOpen(*s, 100);
   // Another session (its own lock table: another open file description) holds the lock
   // mid-commit, flag set.
-  auto other = LockTable::Open(PosixEnv(), s->layout(), false);
+  auto other = LockTable::Open(PosixEnv(), Impl(*s).layout(), false);
   REQUIRE(other.ok());
-  LockFile held(other->get(), AccountSlot(a), s->layout().AccountLock(a));
+  LockFile held(other->get(), AccountSlot(a), Impl(*s).layout().AccountLock(a));
   REQUIRE(held.TryHold().ok());
   REQUIRE(held.MarkInFlight().ok());
   CHECK(Balance(*s, a) == 100);
-  auto flag = s->locks().NeedsRepair(AccountSlot(a));
+  auto flag = Impl(*s).locks().NeedsRepair(AccountSlot(a));
   REQUIRE(flag.ok());
   CHECK(*flag);
 }
@@ -397,21 +398,21 @@ TEST_CASE("store: a history walk holds one journal segment at a time, however ma
   for (int i = 1; i <= 60; ++i) {
     REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}, "deposit").ok());
   }
-  auto segs = s->journal().Segments();
+  auto segs = Impl(*s).journal().Segments();
   REQUIRE(segs.ok());
   REQUIRE(segs->size() > 5);
   size_t most = 0, seen = 0;
   REQUIRE(s->ForEachChange(a, [&](const HistoryEntry&) -> Result<bool> {
-               most = std::max(most, s->journal().cached_segments());
+               most = std::max(most, Impl(*s).journal().cached_segments());
                ++seen;
                return true;
              }).ok());
   CHECK(seen == 61);
   CHECK(most == 1);
   // Outside a walk the cache keeps what it reads (key chains look up the same ones).
-  CHECK(s->journal().max_cached_segments() == 0);
+  CHECK(Impl(*s).journal().max_cached_segments() == 0);
   for (std::uint64_t t = 1; t <= 61; ++t) REQUIRE(s->FindTxn(t).ok());
-  CHECK(s->journal().cached_segments() > 5);
+  CHECK(Impl(*s).journal().cached_segments() > 5);
 }
 
 TEST_CASE("store: segments rotate, checkpoints advance, history spans segments", "[store]") {
@@ -426,10 +427,10 @@ TEST_CASE("store: segments rotate, checkpoints advance, history spans segments",
   for (int i = 1; i <= 60; ++i) {
     REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}, "deposit").ok());
   }
-  auto segs = s->journal().Segments();
+  auto segs = Impl(*s).journal().Segments();
   REQUIRE(segs.ok());
   CHECK(segs->size() > 5);
-  auto ckpt = s->journal().ReadCheckpoint();
+  auto ckpt = Impl(*s).journal().ReadCheckpoint();
   REQUIRE(ckpt.ok());
   CHECK(ckpt->last_txn > 1);
   CHECK(ckpt->account_count == 1);
@@ -445,7 +446,7 @@ TEST_CASE("store: segments rotate, checkpoints advance, history spans segments",
   }
   CHECK(s->FindTxn(62).status().code() == Code::kNotFound);
   CHECK(s->Checkpoint(true).ok());
-  CHECK(s->RecordsSinceCheckpoint()->empty());
+  CHECK(Impl(*s).RecordsSinceCheckpoint()->empty());
 }
 
 // PosixEnv with every path WarmForReplace is given recorded.

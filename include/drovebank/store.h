@@ -19,9 +19,7 @@
 #include "drovebank/account.h"
 #include "drovebank/env.h"
 #include "drovebank/file_repair.h"
-#include "drovebank/internal/journal.h"
-#include "drovebank/internal/layout.h"
-#include "drovebank/internal/lockfile.h"
+#include "drovebank/lock_wait.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
 
@@ -31,7 +29,8 @@ struct StoreOptions {
   std::string data_dir = "data";
   Env* env = nullptr;  // nullptr: DefaultEnv()
   LockWait lock_wait;  // timeout, wait notice and cancellation for every lock wait
-  std::uint64_t segment_bytes = kSegmentBytes;  // tests use small segments
+  // Journal segment size; 0: the default (4 MiB). Tests use small ones.
+  std::uint64_t segment_bytes = 0;
   // A commit of a few accounts warms their files on a thread (Env::WarmForReplace) once
   // the store holds this many accounts; tests use 0 to warm in any store.
   std::uint64_t warm_from_accounts = 100'000;
@@ -89,59 +88,76 @@ struct HistoryEntry {
   std::uint64_t reversed_by = 0;  // the txn that reversed this one (0: not reversed)
 };
 
-class KeyIndex;
-
+// The store's contract. Store::Open gives the one implementation (src/store/store_impl.h);
+// every method may be called from one thread at a time, and any number of processes (and
+// hosts sharing the directory's file system) may hold stores on one data directory at once.
 class Store {
  public:
-  ~Store();
+  virtual ~Store();
   // Prepares the data directory (creating it, 0700, when missing) and opens the journal,
   // replaying committed records after a crash before anything is read. With
   // options.read_only, see StoreOptions::read_only.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
 
   // The account as committed. An account whose repair flag a dead writer left (flag set,
-  // lock free) is repaired from the journal first; a live writer's is read as it stands. NotFound; Corruption (the store is then
-  // marked as needing recovery, and the message names the file).
-  Result<Account> Get(AccountId id);
+  // lock free) is repaired from the journal first; a live writer's is read as it stands.
+  // NotFound; Corruption (the store is then marked as needing recovery, and the message
+  // names the file).
+  virtual Result<Account> Get(AccountId id) = 0;
 
-  // Commits `ops` atomically as one record. An open op with id 0 gets the next free id;
+  // Commits `event` atomically as one record. An open op with id 0 gets the next free id;
   // one with an id given (legacy import) is refused with RuleFailed if that id exists.
   // Success: durable and visible. Rule failures
   // (NotFound, Closed, InsufficientFunds, Limit, RuleFailed, KeyReused) and Busy change
   // nothing. IOError with maybe_applied() means the record may be committed: recover
   // settles it. `fault_path` names the write path for fault points ("deposit", "commit").
-  Result<EventResult> Commit(Event event, std::string_view fault_path);
+  virtual Result<EventResult> Commit(Event event, std::string_view fault_path) = 0;
 
   // Commits events in one group: their accounts locked once, each event checked in
   // order against the state the earlier ones left, each success its own record, all
   // records written with one append and one sync. A refused event does not stop the
   // others; its EventResult carries the reason. A failed write fails the whole call.
-  Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events,
-                                               std::string_view fault_path);
+  virtual Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events,
+                                                       std::string_view fault_path) = 0;
 
   // Accounts by id (closed ones too), `page_size` a page; page past the end is empty.
-  Result<Page<Account>> List(size_t page, size_t page_size);
+  virtual Result<Page<Account>> List(size_t page, size_t page_size) = 0;
   // Accounts whose first or last name contains `text`, ignoring ASCII case.
-  Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size);
+  virtual Result<Page<Account>> Search(std::string_view text, size_t page,
+                                       size_t page_size) = 0;
   // The account's committed changes, newest first, with each op's memo and the reversal
   // links: `reverses` from the record, `reversed_by` looked up (ReversedBy) for the
   // entries of the page only, one key look-up each.
-  Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size);
+  virtual Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size) = 0;
   // Every account by id (closed ones too), each read as Get reads it and handed to `fn`,
   // which returns false to stop: one account in memory at a time, for reports over the
   // whole store. Dead writers' repair flags are settled first, as List does.
-  Status ForEachAccount(const std::function<Result<bool>(const Account&)>& fn);
+  virtual Status ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) = 0;
+  // The ids of the accounts whose files exist, ascending, without reading a file (tab
+  // completion on a store of millions); only ids whose zero-padded 8 digits start with
+  // `padded_prefix` ("" for all). `fn` returns false to stop.
+  virtual Status ForEachAccountId(std::string_view padded_prefix,
+                                  const std::function<bool(AccountId)>& fn) = 0;
   // The account's committed changes, newest first, one at a time (its history chain
   // through the journal); `fn` returns false to stop. NotFound for no such account.
-  Status ForEachChange(AccountId id, const std::function<Result<bool>(const HistoryEntry&)>& fn);
+  virtual Status ForEachChange(AccountId id,
+                               const std::function<Result<bool>(const HistoryEntry&)>& fn) = 0;
+  // Every committed record, oldest first, as committed when the call began; `fn` returns
+  // false to stop. `progress`, when given, is told before each record how many bytes of
+  // the journal are read of how many.
+  virtual Status ForEachRecord(
+      const std::function<Result<bool>(const Record&)>& fn,
+      const std::function<void(std::uint64_t done, std::uint64_t total)>& progress = {}) = 0;
   // One committed transaction.
-  Result<Record> FindTxn(std::uint64_t txn);
+  virtual Result<Record> FindTxn(std::uint64_t txn) = 0;
   // The txn that reversed `txn` (the record committed under the key ReversalKey(txn)), 0
   // when none has. Looked up without the key slot's lock, and again under it only when that
   // read fails (an entry of keys/index read while being rewritten). So a reversal whose
   // writer died before it set keys/index is seen once someone repairs the slot (the next
   // keyed writer of the slot, `recover`); `reverse` itself always looks under the lock.
-  Result<std::uint64_t> ReversedBy(std::uint64_t txn);
+  virtual Result<std::uint64_t> ReversedBy(std::uint64_t txn) = 0;
+  // The largest account id any committed record opened or reserved (0 for none).
+  virtual AccountId MaxAccountId() const = 0;
 
   // Makes sure no account opened with id 0 is ever given an id in 1..last (legacy
   // import: the original handed them out, and an account deleted there keeps its id
@@ -150,115 +166,30 @@ class Store {
   // its txn; otherwise commits nothing and returns 0, so calling it again changes nothing.
   // `last` is in 1..kMaxAccountId (else InvalidArgument). Errors as for Commit;
   // `fault_path` names the write path.
-  Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path);
+  virtual Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path) = 0;
 
   // Makes every committed change durable in the account files and records how far the
   // journal is applied. With wait=false it returns Ok at once if another process is
   // checkpointing.
-  Status Checkpoint(bool wait);
-
-  // Brings the account and key files up to date with `records` (full states: applying is
-  // idempotent). With wait=false, accounts locked by a live process are skipped (their
-  // holder is applying them). Repair flags are left as they are (RepairFlagged and the
-  // next holder clear them). Returns how many files were rewritten.
-  Result<size_t> ApplyRecords(const std::vector<Record>& records, bool wait);
-  // One account of ApplyRecords: rewrites its file, under its lock, when the file is
-  // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
-  // (false also when wait=false and a live writer holds the lock).
-  Result<bool> ApplyState(const Account& state, bool wait);
-  // One key of ApplyRecords: under the key slot's lock, points the slot of keys/index at
-  // `record` (which has a key and is durable) unless it already names it or a newer one.
-  Result<bool> ApplyKey(const Record& record, bool wait);
-
-  // Every record after the checkpoint (what a crash may have left unapplied), made
-  // durable first. For tests and small tails: the others stream.
-  Result<std::vector<Record>> RecordsSinceCheckpoint();
-  // Streams the records in [from, to) and brings the files up to date with them, as
-  // ApplyRecords, holding only each account's newest state. `seen` is shown each record
-  // first. With `warm_files`, the Env warms the accounts' files all at once before they are
-  // checked (Env::WarmForReplace), for a tail whose accounts may be cold. Returns how many
-  // files were rewritten; stops at the first error.
-  Result<size_t> ApplyRange(JournalPos from, JournalPos to, bool wait,
-                            const std::function<void(const Record&)>& seen = {},
-                            bool warm_files = false);
-  // Makes the records after the checkpoint durable and applies them (recover's replay);
-  // `records_seen` is incremented once per record.
-  Result<size_t> ReplaySinceCheckpoint(size_t* records_seen);
-
-  // Repairs every account and key slot whose repair flag a dead writer left (a live
-  // writer's is left to it), waiting for each lock when `wait`; returns how many slots it
-  // settled (the flag cleared). Lists, searches and `recover` call it.
-  Result<size_t> RepairFlagged(bool wait);
-
-  // With `held` holding the account: replaces its file with `state`, the journal's state
-  // of it. A file that is not merely behind (edited, corrupt, or holding a state the
-  // journal never committed) is first copied, durably, to quarantine/; nothing it held is
-  // lost. Reports the repair to StoreOptions::on_repair. Leaves the repair flag as it is.
-  Status RestoreAccountFile(LockFile* held, const Account& state);
+  virtual Status Checkpoint(bool wait) = 0;
 
   // Writes the recovery marker (a line saying why); every session then refuses writes.
-  Status MarkNeedsRecovery(std::string_view why);
-  bool NeedsRecovery();
+  virtual Status MarkNeedsRecovery(std::string_view why) = 0;
+  virtual bool NeedsRecovery() = 0;
 
-  void set_lock_wait(LockWait w) { lock_wait_ = std::move(w); }
-  Env* env() { return env_; }
-  const Layout& layout() const { return layout_; }
-  Journal& journal() { return *journal_; }
-  LockTable& locks() { return *locks_; }
+  // How later lock waits behave (the shell changes it per command).
+  virtual void set_lock_wait(LockWait w) = 0;
+  virtual Env* env() = 0;
   // True when Open created the lock tables of a format 1 store (StoreOptions::upgrade).
-  bool upgraded() const { return upgraded_; }
-  bool read_only() const { return read_only_; }
-
- private:
-  friend class CommitProtocol;
-  Store(Env* env, Layout layout, LockWait wait);
-  // The record committed under `key`, if any: the slot's chain in keys/index, then the
-  // key file an older build wrote. Call with the key's slot held (and repaired).
-  Result<std::optional<Record>> FindKeyed(std::string_view key);
-  // The account file, decoded; a corrupt one is Corruption, and marks the store when
-  // `mark` (pass false only for a read without the account's lock, which may be torn).
-  // `file_size`, when given, gets the size of the file decoded.
-  Result<Account> ReadAccount(AccountId id, bool mark = true, std::uint64_t* file_size = nullptr);
-
-  // The read-only store (store_read_only.cc): Open's path for StoreOptions::read_only,
-  // the check that every file is at least at the journal's newest state, and Get without
-  // taking a lock or marking anything.
-  static Result<std::unique_ptr<Store>> OpenReadOnly(const StoreOptions& options);
-  Status CheckExactForReading();
-  Result<Account> GetReadOnly(AccountId id);
-  // Accounts opened: the journal's shared count, or (read-only) the one counted at open.
-  std::uint64_t AccountCount() const;
-
-  // Makes every record after the checkpoint durable, then streams them to `fn`.
-  Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
-  // With `held` holding the slot: brings the file(s) up to the journal's newest state
-  // (adopting a dead appender's record and syncing the journal first), then clears the
-  // slot's repair flag. The flag stays on any failure. Returns whether a file was rewritten.
-  Result<bool> RepairAccount(AccountId id, LockFile* held);
-  Result<bool> RepairKeySlot(LockFile* held);
-  // Copies `content`, the old file of account `id`, to a new file in quarantine/ and
-  // makes it durable; returns its path relative to the data directory.
-  Result<std::string> KeepInQuarantine(AccountId id, std::string_view content);
-  // Tells on_repair_ that a slot of keys/index now names `newest`.
-  void ReportKeySlot(const Record& newest);
-  // Makes the named files and their directories durable with per-file fdatasync and
-  // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
-  Status SyncFiles(const std::vector<std::string>& paths);
-  Status EnsureAccountDirs(AccountId id);
-
-  Env* env_;
-  Layout layout_;
-  LockWait lock_wait_;
-  std::uint64_t warm_from_accounts_ = 0;
-  bool in_place_ = false;  // a shared file system: account files are rewritten in place
-  std::unique_ptr<LockTable> locks_;
-  std::unique_ptr<KeyIndex> key_index_;
-  std::unique_ptr<Journal> journal_;
-  bool upgraded_ = false;
-  bool read_only_ = false;
-  std::uint64_t read_only_accounts_ = 0;
-  std::function<void(const FileRepair&)> on_repair_;
+  virtual bool upgraded() const = 0;
+  virtual bool read_only() const = 0;
 };
+
+// The data directory: `flag` if non-empty, else $DROVEBANK_DATA, else "./data".
+std::string ResolveDataDir(const std::string& flag);
+
+// Whether `dir` holds a store (its lock tables or its journal), of any format.
+bool StoreExistsAt(const std::string& dir);
 
 // Whether the account's first or last name contains `text`, ignoring ASCII case (the
 // test of Search).

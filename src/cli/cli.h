@@ -65,10 +65,6 @@ struct CliContext {
   Status ReadOnlyRefusal(const std::string& dir) const;
 };
 
-// Whether `dir` holds a drovebank store: its lock tables (format 2) or its journal
-// (format 1, which Store::Open refuses naming `recover`).
-bool StoreExistsAt(const std::string& dir);
-
 // Builds an App with the global options (when `with_globals`) and every subcommand bound
 // to `ctx`; with `only` naming a built-in subcommand, just that one (the other built-in
 // ones and the extensions' are then unknown to it). The returned App owns the storage its

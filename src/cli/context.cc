@@ -9,18 +9,13 @@
 
 #include <fmt/format.h>
 
+#include "store/layout.h"
 #include "store/process_info.h"
 #include "cli.h"
 #include "color.h"
 #include "exit_codes.h"
 
 namespace drovebank {
-
-bool StoreExistsAt(const std::string& dir) {
-  Layout layout(dir);
-  return ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
-         ::access(layout.journal().c_str(), F_OK) == 0;
-}
 
 namespace {
 

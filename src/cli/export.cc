@@ -317,20 +317,6 @@ Result<ExportFormat> ParseExportFormat(std::string_view name) {
 }
 
 Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
-  Journal& journal = store.journal();
-  JournalPos end = journal.End();
-  // Bytes before each segment, so the progress bar counts the whole journal.
-  std::map<std::uint64_t, std::uint64_t> before;
-  std::uint64_t bytes = 0;
-  DB_ASSIGN_OR_RETURN(auto segs, journal.Segments());
-  for (std::uint64_t seg : segs) {
-    if (seg > end.seg) break;
-    before[seg] = bytes;
-    auto info = store.env()->Stat(journal.SegmentPath(seg));
-    bytes += seg == end.seg ? end.offset : (info.ok() ? info->size : 0);
-  }
-  if (o.progress != nullptr) o.progress->set_total(bytes);
-
   std::unique_ptr<Writer> w = MakeWriter(o.format, o.out);
   w->Begin();
   ExportSummary sum;
@@ -338,7 +324,6 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
   std::map<AccountId, Held> held;  // balances before the range (only with a start)
   bool started = !ranged;
   std::int64_t last_ms = std::numeric_limits<std::int64_t>::min();
-  bool stopped = false;
 
   // The accounts open at the start of the range, declared, and their balances as one entry.
   auto start = [&]() -> Status {
@@ -365,24 +350,24 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     return Status::Ok();
   };
 
-  Status s = journal.ForEach(JournalPos{}, end, [&](Record& r, JournalPos at) -> Status {
-    if (o.progress != nullptr) o.progress->Update(before[at.seg] + at.offset);
+  auto progress = [&](std::uint64_t done, std::uint64_t total) {
+    o.progress->set_total(total);
+    o.progress->Update(done);
+  };
+  auto entry = [&](const Record& r) -> Result<bool> {
     std::int64_t t = std::max(last_ms, r.time_ms);
     last_ms = t;
-    if (t >= o.until_ms) {
-      stopped = true;
-      return Status::Cancelled("the export's range ends here");
-    }
+    if (t >= o.until_ms) return false;  // the export's range ends here
     if (!started) {
       if (t < o.since_ms) {
         for (const RecordAccount& ra : r.accounts) {
           held[ra.state.id] = {ra.state.balance, ra.state.closed};
         }
-        return Status::Ok();
+        return true;
       }
       DB_RETURN_IF_ERROR(start());
     }
-    if (r.ops.empty()) return Status::Ok();  // an id reservation moves no money
+    if (r.ops.empty()) return true;  // an id reservation moves no money
     std::string date = DateOf(t);
     for (const Op& op : r.ops) {
       if (op.kind != OpKind::kOpen) continue;
@@ -395,9 +380,13 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     }
     w->Entry(r, t, date);
     ++sum.transactions;
-    return Status::Ok();
-  });
-  if (!s.ok() && !stopped) return s;
+    return true;
+  };
+  if (o.progress != nullptr) {
+    DB_RETURN_IF_ERROR(store.ForEachRecord(entry, progress));
+  } else {
+    DB_RETURN_IF_ERROR(store.ForEachRecord(entry));
+  }
   if (!started) DB_RETURN_IF_ERROR(start());
   w->Finish();
   std::fflush(o.out);

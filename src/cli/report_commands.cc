@@ -42,19 +42,11 @@ struct Held {
 // order: the first record stamped at or after it ends the pass), from the journal.
 Result<std::map<AccountId, Held>> StatesBefore(Store& store, std::int64_t cutoff_ms) {
   std::map<AccountId, Held> held;
-  bool stopped = false;
-  Status s = store.journal().ForEach(JournalPos{}, store.journal().End(),
-                                     [&](Record& r, JournalPos) -> Status {
-                                       if (r.time_ms >= cutoff_ms) {
-                                         stopped = true;
-                                         return Status::Cancelled("past the date");
-                                       }
-                                       for (const RecordAccount& ra : r.accounts) {
-                                         held[ra.state.id] = {ra.state.balance, ra.state.closed};
-                                       }
-                                       return Status::Ok();
-                                     });
-  if (!s.ok() && !stopped) return s;
+  DB_RETURN_IF_ERROR(store.ForEachRecord([&](const Record& r) -> Result<bool> {
+    if (r.time_ms >= cutoff_ms) return false;
+    for (const RecordAccount& ra : r.accounts) held[ra.state.id] = {ra.state.balance, ra.state.closed};
+    return true;
+  }));
   return held;
 }
 

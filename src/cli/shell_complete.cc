@@ -3,41 +3,9 @@
 // file it returns: completion must stay instant on a store of millions of accounts.
 #include <algorithm>
 
-#include "drovebank/internal/layout.h"
 #include "shell_internal.h"
 
 namespace drovebank {
-namespace {
-
-bool TwoDigits(std::string_view n) {
-  return n.size() >= 2 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' && n[1] <= '9';
-}
-
-// Visits accounts/AA/BB/CC/DD.csv in ascending order, skipping every directory whose
-// digits disagree with `want` (a prefix of the 8-digit zero-padded id).
-void Walk(Env* env, const std::string& dir, int depth, const std::string& padded,
-          const std::string& want, std::vector<std::string>* out, size_t limit) {
-  auto names = env->ListDir(dir);
-  if (!names.ok()) return;
-  std::sort(names->begin(), names->end());
-  for (const std::string& n : *names) {
-    if (out->size() >= limit) return;
-    bool ok = depth < 3 ? n.size() == 2 && TwoDigits(n)
-                        : n.size() == 6 && TwoDigits(n) && n.substr(2) == ".csv";
-    if (!ok) continue;
-    std::string cand = padded + n.substr(0, 2);
-    size_t k = std::min(cand.size(), want.size());
-    if (cand.compare(0, k, want, 0, k) != 0) continue;
-    if (depth < 3) {
-      Walk(env, dir + "/" + n, depth + 1, cand, want, out, limit);
-    } else {
-      size_t first = cand.find_first_not_of('0');
-      if (first != std::string::npos) out->push_back(cand.substr(first));
-    }
-  }
-}
-
-}  // namespace
 
 std::vector<std::string> AccountIdsWithPrefix(Store* store, const std::string& prefix,
                                               size_t limit) {
@@ -46,16 +14,20 @@ std::vector<std::string> AccountIdsWithPrefix(Store* store, const std::string& p
       (!prefix.empty() && prefix[0] == '0')) {
     return out;
   }
-  Env* env = store->env();
-  const std::string root = store->layout().accounts();
+  auto take = [&](AccountId id) {
+    if (out.size() >= limit) return false;
+    out.push_back(std::to_string(id));
+    return out.size() < limit;
+  };
+  // Completion offers what it can: a folder it cannot list offers nothing more.
   if (prefix.empty()) {
-    Walk(env, root, 0, "", "", &out, limit);
+    (void)store->ForEachAccountId("", take);
     return out;
   }
   // An id of L digits is stored as 8-L zeros then its digits: one filtered walk per L,
   // shortest first, which is ascending numeric order.
   for (size_t len = prefix.size(); len <= 8 && out.size() < limit; ++len) {
-    Walk(env, root, 0, "", std::string(8 - len, '0') + prefix, &out, limit);
+    (void)store->ForEachAccountId(std::string(8 - len, '0') + prefix, take);
   }
   return out;
 }

@@ -145,73 +145,67 @@ void ForgetDirsBelow(const std::string& path) {
   }
 }
 
-// Walks the components of `path` below its confining root one openat(O_NOFOLLOW) at a
-// time, so no symbolic link (and no "..") inside the data directory is ever followed, not
-// even as an intermediate directory. O_NOFOLLOW on the final open covers the last one.
-Status Resolve(const std::string& path, Resolved* out, bool use_cache = true) {
-  std::string root;
-  int root_fd = -1;
-  {
+// The confining root of `path` ("" for none) and a descriptor of it, opened once and kept;
+// also whether the path is on a shared or read-only store.
+Status FindRoot(const std::string& path, std::string* root, int* root_fd, Resolved* out) {
+  std::lock_guard<std::mutex> l(g_roots_mu);
+  if (const std::string* r = RootOf(path)) *root = *r;
+  out->shared = SharedLocked(path);
+  out->read_only = ReadOnlyLocked(path);
+  if (root->empty()) return Status::Ok();
+  auto it = g_root_fds.find(*root);
+  if (it == g_root_fds.end()) {
+    int fd = ::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", *root));
+    it = g_root_fds.emplace(*root, fd).first;
+  }
+  *root_fd = it->second;
+  return Status::Ok();
+}
+
+// The fast path: one openat2 reaches the parent directory without following any symbolic
+// link and without leaving the root, instead of an openat and a close per component
+// (about 40 syscalls a deposit), and the descriptor is cached. False on any failure (an
+// old kernel, a link, a missing directory, ".."): the walk then runs and reports the
+// precise cause.
+bool ResolveParentAtOnce(const std::string& root, int root_fd, std::string_view rel,
+                         bool use_cache, Resolved* out) {
+  size_t last = rel.rfind('/');
+  if (last == std::string_view::npos || rel.find("..") != std::string_view::npos) return false;
+  struct open_how how = {};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  std::string parent(rel.substr(0, last));
+  std::string key = DirKey(root, parent);
+  if (use_cache && last + 1 < rel.size()) {
     std::lock_guard<std::mutex> l(g_roots_mu);
-    if (const std::string* r = RootOf(path)) root = *r;
-    out->shared = SharedLocked(path);
-    out->read_only = ReadOnlyLocked(path);
-    if (!root.empty()) {
-      auto it = g_root_fds.find(root);
-      if (it == g_root_fds.end()) {
-        int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", root));
-        it = g_root_fds.emplace(root, fd).first;
-      }
-      root_fd = it->second;
-    }
-  }
-  if (root.empty()) {
-    out->base = path;
-    return Status::Ok();
-  }
-  std::string_view rel = std::string_view(path).substr(root.size() + 1);
-  if (rel.find('/') == std::string_view::npos && rel != ".." && !rel.empty() && rel != ".") {
-    out->dir = root_fd;  // a name directly in the root
-    out->owned = false;
-    out->base = std::string(rel);
-    return Status::Ok();
-  }
-  // Fast path: one openat2 reaches the parent directory without following any symbolic
-  // link and without leaving the root, instead of an openat and a close per component
-  // (about 40 syscalls a deposit). On any failure (an old kernel, a link, a missing
-  // directory, "..") the walk below runs and reports the precise cause.
-  if (size_t last = rel.rfind('/');
-      last != std::string_view::npos && rel.find("..") == std::string_view::npos) {
-    struct open_how how = {};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    std::string parent(rel.substr(0, last));
-    std::string key = DirKey(root, parent);
-    if (use_cache && last + 1 < rel.size()) {
-      std::lock_guard<std::mutex> l(g_roots_mu);
-      if (auto it = g_dir_fds.find(key); it != g_dir_fds.end()) {
-        out->dir = it->second;
-        out->owned = false;
-        out->cache_key = std::move(key);
-        out->base = std::string(rel.substr(last + 1));
-        return Status::Ok();
-      }
-    }
-    int dir = static_cast<int>(::syscall(SYS_openat2, root_fd, parent.c_str(), &how, sizeof how));
-    if (dir >= 0 && last + 1 < rel.size()) {
-      out->dir = dir;
+    if (auto it = g_dir_fds.find(key); it != g_dir_fds.end()) {
+      out->dir = it->second;
+      out->owned = false;
+      out->cache_key = std::move(key);
       out->base = std::string(rel.substr(last + 1));
-      std::lock_guard<std::mutex> l(g_roots_mu);
-      if (g_dir_fds.size() < kMaxDirFds && g_dir_fds.emplace(key, dir).second) {
-        out->owned = false;
-        out->cache_key = std::move(key);
-      }
-      return Status::Ok();
+      return true;
     }
-    if (dir >= 0) ::close(dir);
   }
-  // The slow walk closes as it goes, so it starts from a copy of the root descriptor.
+  int dir = static_cast<int>(::syscall(SYS_openat2, root_fd, parent.c_str(), &how, sizeof how));
+  if (dir >= 0 && last + 1 < rel.size()) {
+    out->dir = dir;
+    out->base = std::string(rel.substr(last + 1));
+    std::lock_guard<std::mutex> l(g_roots_mu);
+    if (g_dir_fds.size() < kMaxDirFds && g_dir_fds.emplace(key, dir).second) {
+      out->owned = false;
+      out->cache_key = std::move(key);
+    }
+    return true;
+  }
+  if (dir >= 0) ::close(dir);
+  return false;
+}
+
+// The slow walk: one openat(O_NOFOLLOW) per component, closing as it goes, so it starts
+// from a copy of the root descriptor.
+Status WalkBeneath(const std::string& path, const std::string& root, int root_fd,
+                   std::string_view rel, Resolved* out) {
   int fd = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", root));
   std::string walked = root;
@@ -248,6 +242,29 @@ Status Resolve(const std::string& path, Resolved* out, bool use_cache = true) {
     }
     fd = next;
   }
+}
+
+// `path` as a directory descriptor and a name in it. Below a confining root no symbolic
+// link (and no "..") inside the data directory is ever followed, not even as an
+// intermediate directory: by one openat2 where it can, else one openat(O_NOFOLLOW) per
+// component. O_NOFOLLOW on the final open covers the last one.
+Status Resolve(const std::string& path, Resolved* out, bool use_cache = true) {
+  std::string root;
+  int root_fd = -1;
+  DB_RETURN_IF_ERROR(FindRoot(path, &root, &root_fd, out));
+  if (root.empty()) {
+    out->base = path;
+    return Status::Ok();
+  }
+  std::string_view rel = std::string_view(path).substr(root.size() + 1);
+  if (rel.find('/') == std::string_view::npos && rel != ".." && !rel.empty() && rel != ".") {
+    out->dir = root_fd;  // a name directly in the root
+    out->owned = false;
+    out->base = std::string(rel);
+    return Status::Ok();
+  }
+  if (ResolveParentAtOnce(root, root_fd, rel, use_cache, out)) return Status::Ok();
+  return WalkBeneath(path, root, root_fd, rel, out);
 }
 
 constexpr size_t kWarmThreads = 8;

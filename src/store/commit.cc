@@ -25,7 +25,7 @@ std::string EventRequest(const Event& e) {
 
 }  // namespace
 
-CommitProtocol::CommitProtocol(Store* store, std::vector<Event> events,
+CommitProtocol::CommitProtocol(StoreImpl* store, std::vector<Event> events,
                                std::string_view fault_path)
     : store_(store), env_(store->env_), events_(std::move(events)), fault_path_(fault_path) {
   results_.resize(events_.size());

@@ -31,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include "drovebank/store.h"
+#include "store_impl.h"
 
 namespace drovebank {
 
 class CommitProtocol {
  public:
-  CommitProtocol(Store* store, std::vector<Event> events, std::string_view fault_path);
+  CommitProtocol(StoreImpl* store, std::vector<Event> events, std::string_view fault_path);
   Result<std::vector<EventResult>> Run();
 
  private:
@@ -54,7 +54,7 @@ class CommitProtocol {
   Status FailAfterCommit(const Status& s);
   void ReleaseAll();
 
-  Store* store_;
+  StoreImpl* store_;
   Env* env_;
   std::vector<Event> events_;
   std::string fault_path_;

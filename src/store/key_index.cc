@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "drovebank/internal/lockfile.h"
+#include "store/lockfile.h"
 
 namespace drovebank {
 

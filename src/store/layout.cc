@@ -1,4 +1,4 @@
-#include "drovebank/internal/layout.h"
+#include "store/layout.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "drovebank/account.h"
+#include "drovebank/store.h"
 #include "process_info.h"
 
 namespace drovebank {
@@ -60,6 +61,14 @@ std::string ResolveDataDir(const std::string& flag) {
   const char* env = std::getenv("DROVEBANK_DATA");
   if (env != nullptr && *env != 0) return env;
   return "data";
+}
+
+bool StoreExistsAt(const std::string& dir) {
+  Layout layout(dir);
+  // Why the journal too: a format 1 store has no lock tables, and Store::Open refuses it
+  // naming `recover`, which must still find it.
+  return ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
+         ::access(layout.journal().c_str(), F_OK) == 0;
 }
 
 Status PrepareDataDir(Env* env, const Layout& layout) {

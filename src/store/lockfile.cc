@@ -1,4 +1,4 @@
-#include "drovebank/internal/lockfile.h"
+#include "store/lockfile.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 
 #include "drovebank/account.h"
-#include "drovebank/internal/layout.h"
+#include "store/layout.h"
 #include "process_info.h"
 
 namespace drovebank {

@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "drovebank/internal/journal.h"
+#include "store/journal.h"
 
 namespace drovebank {
 

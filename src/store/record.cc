@@ -143,6 +143,66 @@ std::string RecordJson(const Record& r) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// One element of a record's "ops". Throws what json::at and Int throw on a missing field
+// or a wrong type; ParseRecordJson catches it.
+Result<Op> ParseRecordOp(const json& o) {
+  Op op;
+  auto kind = ParseOpKind(o.at("op").get<std::string>());
+  if (!kind.ok()) return Status::Corruption("record has an unknown operation");
+  op.kind = *kind;
+  op.id = Int<AccountId>(o.at("id"));
+  op.amount = Int<Cents>(o.at("amount"));
+  op.after = Int<Cents>(o.at("after"));
+  if (op.kind == OpKind::kTransfer) {
+    op.to = Int<AccountId>(o.at("to"));
+    op.to_after = Int<Cents>(o.at("to_after"));
+    if (!IdInRange(op.to) || !CentsInRange(op.to_after)) {
+      return Status::Corruption("record holds a transfer out of range");
+    }
+  }
+  if (!IdInRange(op.id) || !CentsInRange(op.amount) || !CentsInRange(op.after)) {
+    return Status::Corruption("record holds an operation out of range");
+  }
+  if (op.kind == OpKind::kOpen) {
+    op.first = o.at("first").get<std::string>();
+    op.last = o.at("last").get<std::string>();
+    if (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok()) {
+      return Status::Corruption("record opens an account with an invalid name");
+    }
+  }
+  if (o.contains("memo")) {
+    op.memo = o.at("memo").get<std::string>();
+    if (op.memo.empty() || !ValidateMemo(op.memo).ok()) {
+      return Status::Corruption("record holds an invalid memo");
+    }
+  }
+  return op;
+}
+
+// One element of a record's "accounts": the state record `txn` leaves it in. Throws as
+// ParseRecordOp does.
+Result<RecordAccount> ParseRecordAccount(const json& a, std::uint64_t txn) {
+  RecordAccount ra;
+  ra.state.id = Int<AccountId>(a.at("id"));
+  ra.state.first = a.at("first").get<std::string>();
+  ra.state.last = a.at("last").get<std::string>();
+  ra.state.balance = Int<Cents>(a.at("balance"));
+  ra.state.closed = a.at("closed").get<bool>();
+  ra.state.version = Int<std::uint64_t>(a.at("version"));
+  ra.state.last_txn = txn;
+  ra.prev_txn = Int<std::uint64_t>(a.at("prev_txn"));
+  if (ra.state.id == 0 || ra.state.id > kMaxAccountId || ra.state.balance < 0 ||
+      ra.state.balance > kMaxCents || !ValidateName(ra.state.first, "first").ok() ||
+      !ValidateName(ra.state.last, "last").ok()) {
+    return Status::Corruption("record holds an account out of range or badly named");
+  }
+  return ra;
+}
+
+}  // namespace
+
 Result<Record> ParseRecordJson(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("record is not a JSON object");
@@ -181,53 +241,11 @@ Result<Record> ParseRecordJson(std::string_view text) {
       }
     }
     for (const json& o : j.at("ops")) {
-      Op op;
-      auto kind = ParseOpKind(o.at("op").get<std::string>());
-      if (!kind.ok()) return Status::Corruption("record has an unknown operation");
-      op.kind = *kind;
-      op.id = Int<AccountId>(o.at("id"));
-      op.amount = Int<Cents>(o.at("amount"));
-      op.after = Int<Cents>(o.at("after"));
-      if (op.kind == OpKind::kTransfer) {
-        op.to = Int<AccountId>(o.at("to"));
-        op.to_after = Int<Cents>(o.at("to_after"));
-        if (!IdInRange(op.to) || !CentsInRange(op.to_after)) {
-          return Status::Corruption("record holds a transfer out of range");
-        }
-      }
-      if (!IdInRange(op.id) || !CentsInRange(op.amount) || !CentsInRange(op.after)) {
-        return Status::Corruption("record holds an operation out of range");
-      }
-      if (op.kind == OpKind::kOpen) {
-        op.first = o.at("first").get<std::string>();
-        op.last = o.at("last").get<std::string>();
-        if (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok()) {
-          return Status::Corruption("record opens an account with an invalid name");
-        }
-      }
-      if (o.contains("memo")) {
-        op.memo = o.at("memo").get<std::string>();
-        if (op.memo.empty() || !ValidateMemo(op.memo).ok()) {
-          return Status::Corruption("record holds an invalid memo");
-        }
-      }
+      DB_ASSIGN_OR_RETURN(Op op, ParseRecordOp(o));
       r.ops.push_back(std::move(op));
     }
     for (const json& a : j.at("accounts")) {
-      RecordAccount ra;
-      ra.state.id = Int<AccountId>(a.at("id"));
-      ra.state.first = a.at("first").get<std::string>();
-      ra.state.last = a.at("last").get<std::string>();
-      ra.state.balance = Int<Cents>(a.at("balance"));
-      ra.state.closed = a.at("closed").get<bool>();
-      ra.state.version = Int<std::uint64_t>(a.at("version"));
-      ra.state.last_txn = r.txn;
-      ra.prev_txn = Int<std::uint64_t>(a.at("prev_txn"));
-      if (ra.state.id == 0 || ra.state.id > kMaxAccountId || ra.state.balance < 0 ||
-          ra.state.balance > kMaxCents || !ValidateName(ra.state.first, "first").ok() ||
-          !ValidateName(ra.state.last, "last").ok()) {
-        return Status::Corruption("record holds an account out of range or badly named");
-      }
+      DB_ASSIGN_OR_RETURN(RecordAccount ra, ParseRecordAccount(a, r.txn));
       r.accounts.push_back(std::move(ra));
     }
     return r;

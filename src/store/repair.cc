@@ -9,14 +9,14 @@
 
 #include <fmt/format.h>
 
-#include "drovebank/store.h"
+#include "store_impl.h"
 
 #include "key_index.h"
 #include "os/parallel.h"
 
 namespace drovebank {
 
-Status Store::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
+Status StoreImpl::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   DB_RETURN_IF_ERROR(journal_->AdoptUnpublished());  // a dead writer's record counts
   JournalPos end = journal_->End();
@@ -28,7 +28,7 @@ Status Store::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
   return journal_->ForEach(ckpt.pos, end, fn);
 }
 
-Result<std::vector<Record>> Store::RecordsSinceCheckpoint() {
+Result<std::vector<Record>> StoreImpl::RecordsSinceCheckpoint() {
   std::vector<Record> out;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
     out.push_back(std::move(r));
@@ -40,7 +40,7 @@ Result<std::vector<Record>> Store::RecordsSinceCheckpoint() {
 // Applies the newest state of `id` in the journal since the checkpoint, if the file is
 // older (or missing, or corrupt). Older changes are durable in the file by definition of
 // the checkpoint, so the journal tail is all that can be missing.
-Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
+Result<bool> StoreImpl::RepairAccount(AccountId id, LockFile* held) {
   std::optional<Account> newest;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
     for (RecordAccount& ra : r.accounts) {
@@ -50,13 +50,8 @@ Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
   }));
   bool wrote = false;
   if (newest) {
-    auto text = env_->ReadFile(layout_.AccountPath(id));
-    auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-    if (!cur.ok() || cur->version < newest->version) {
-      DB_RETURN_IF_ERROR(RestoreAccountFile(held, *newest));
-      wrote = true;
-      env_->FaultPoint("repair", "after_install");
-    }
+    DB_ASSIGN_OR_RETURN(wrote, InstallAccountIfBehind(held, *newest));
+    if (wrote) env_->FaultPoint("repair", "after_install");
   }
   env_->FaultPoint("repair", "before_clear");
   // Only now, with the file at the journal's state, may the signal go.
@@ -66,7 +61,7 @@ Result<bool> Store::RepairAccount(AccountId id, LockFile* held) {
 
 // The slot is pointed at the newest keyed record of the journal tail that maps to it: the
 // flag does not say which key was in flight, and the newest record chains to the rest.
-Result<bool> Store::RepairKeySlot(LockFile* held) {
+Result<bool> StoreImpl::RepairKeySlot(LockFile* held) {
   // Records before the checkpoint are in the index already: the checkpoint synced it.
   Record newest;
   DB_RETURN_IF_ERROR(ForEachSinceCheckpoint([&](Record& r, JournalPos) {
@@ -75,20 +70,14 @@ Result<bool> Store::RepairKeySlot(LockFile* held) {
     }
     return Status::Ok();
   }));
-  DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(held->slot().offset));
-  bool wrote = false;
-  if (newest.txn > head) {
-    DB_RETURN_IF_ERROR(key_index_->SetHead(held->slot().offset, newest.txn));
-    ReportKeySlot(newest);
-    wrote = true;
-    env_->FaultPoint("repair", "after_install");
-  }
+  DB_ASSIGN_OR_RETURN(bool wrote, InstallKeyIfBehind(held, newest));
+  if (wrote) env_->FaultPoint("repair", "after_install");
   env_->FaultPoint("repair", "before_clear");
   DB_RETURN_IF_ERROR(held->Repaired());
   return wrote;
 }
 
-Result<size_t> Store::ReplaySinceCheckpoint(size_t* records_seen) {
+Result<size_t> StoreImpl::ReplaySinceCheckpoint(size_t* records_seen) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   DB_RETURN_IF_ERROR(journal_->AdoptUnpublished());  // as in ForEachSinceCheckpoint
   JournalPos end = journal_->End();
@@ -97,7 +86,7 @@ Result<size_t> Store::ReplaySinceCheckpoint(size_t* records_seen) {
       ckpt.pos, end, /*wait=*/true, [&](const Record&) { ++*records_seen; }, /*warm_files=*/true);
 }
 
-Result<size_t> Store::ApplyRange(JournalPos from, JournalPos to, bool wait,
+Result<size_t> StoreImpl::ApplyRange(JournalPos from, JournalPos to, bool wait,
                                  const std::function<void(const Record&)>& seen,
                                  bool warm_files) {
   // Streamed: keys are applied as their records pass, and of the accounts only each
@@ -129,7 +118,7 @@ Result<size_t> Store::ApplyRange(JournalPos from, JournalPos to, bool wait,
   return rewritten;
 }
 
-Result<size_t> Store::ApplyRecords(const std::vector<Record>& records, bool wait) {
+Result<size_t> StoreImpl::ApplyRecords(const std::vector<Record>& records, bool wait) {
   std::map<AccountId, const Account*> newest;
   std::map<std::string, const Record*> keys;
   for (const Record& r : records) {
@@ -148,45 +137,65 @@ Result<size_t> Store::ApplyRecords(const std::vector<Record>& records, bool wait
   return rewritten;
 }
 
-Result<bool> Store::ApplyState(const Account& state, bool wait) {
-  AccountId id = state.id;
-  auto current = [&]() -> bool {
-    auto text = env_->ReadFile(layout_.AccountPath(id));
-    if (!text.ok()) return false;
-    auto cur = DecodeAccountFile(*text, id);
-    return cur.ok() && cur->version >= state.version;
-  };
-  if (current()) return false;
-  LockFile lock(locks_.get(), AccountSlot(id), layout_.AccountLock(id));
-  Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
-  if (s.code() == Code::kBusy && !wait) return false;  // a live writer holds it: its job
-  DB_RETURN_IF_ERROR(s);
-  // A flag stays for RepairAccount (its holder's next lock, or recover): this may run
-  // inside the journal's rebuild, under its append mutex, where a repair cannot read.
-  // Re-read under the lock: a writer may have moved it on since the check above.
-  if (current()) return false;
-  DB_RETURN_IF_ERROR(RestoreAccountFile(&lock, state));
+namespace {
+
+// Whether `text`, an account file's content, holds `state` or a newer one.
+bool AtLeast(const Result<std::string>& text, const Account& state) {
+  if (!text.ok()) return false;
+  auto cur = DecodeAccountFile(*text, state.id);
+  return cur.ok() && cur->version >= state.version;
+}
+
+}  // namespace
+
+Result<bool> StoreImpl::InstallAccountIfBehind(LockFile* held, const Account& state) {
+  auto text = env_->ReadFile(layout_.AccountPath(state.id));
+  if (AtLeast(text, state)) return false;
+  DB_RETURN_IF_ERROR(ReplaceAccountFile(held, state, text));
   return true;
 }
 
-Result<bool> Store::ApplyKey(const Record& rec, bool wait) {
-  LockSlot slot = KeySlot(rec.key);
-  DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(slot.offset));
-  if (head >= rec.txn) return false;
-  LockFile lock(locks_.get(), slot, layout_.KeyLock(rec.key));
-  Status s = wait ? lock.Hold(lock_wait_) : lock.TryHold();
-  if (s.code() == Code::kBusy && !wait) return false;
-  DB_RETURN_IF_ERROR(s);
-  DB_ASSIGN_OR_RETURN(head, key_index_->Head(slot.offset));
-  if (head >= rec.txn) return false;
+Result<bool> StoreImpl::InstallKeyIfBehind(LockFile* held, const Record& rec) {
+  DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(held->slot().offset));
   // Why the newest wins: the chain runs back from the newest record through key_prev,
   // so a slot pointing at an older record would hide every key committed after it.
-  DB_RETURN_IF_ERROR(key_index_->SetHead(slot.offset, rec.txn));
+  if (rec.txn <= head) return false;
+  DB_RETURN_IF_ERROR(key_index_->SetHead(held->slot().offset, rec.txn));
   ReportKeySlot(rec);
   return true;
 }
 
-Result<size_t> Store::RepairFlagged(bool wait) {
+Result<bool> StoreImpl::HoldToApply(LockFile* lock, bool wait) {
+  Status s = wait ? lock->Hold(lock_wait_) : lock->TryHold();
+  if (s.code() == Code::kBusy && !wait) return false;  // a live writer holds it: its job
+  DB_RETURN_IF_ERROR(s);
+  return true;
+}
+
+Result<bool> StoreImpl::ApplyState(const Account& state, bool wait) {
+  // Why look before locking: a replay meets mostly files already current, and a reader
+  // must not queue behind their writers for nothing.
+  if (AtLeast(env_->ReadFile(layout_.AccountPath(state.id)), state)) return false;
+  LockFile lock(locks_.get(), AccountSlot(state.id), layout_.AccountLock(state.id));
+  DB_ASSIGN_OR_RETURN(bool held, HoldToApply(&lock, wait));
+  if (!held) return false;
+  // A flag stays for RepairAccount (its holder's next lock, or recover): this may run
+  // inside the journal's rebuild, under its append mutex, where a repair cannot read.
+  // The install reads again under the lock: a writer may have moved it on meanwhile.
+  return InstallAccountIfBehind(&lock, state);
+}
+
+Result<bool> StoreImpl::ApplyKey(const Record& rec, bool wait) {
+  LockSlot slot = KeySlot(rec.key);
+  DB_ASSIGN_OR_RETURN(std::uint64_t head, key_index_->Head(slot.offset));
+  if (head >= rec.txn) return false;  // as in ApplyState: most are current
+  LockFile lock(locks_.get(), slot, layout_.KeyLock(rec.key));
+  DB_ASSIGN_OR_RETURN(bool held, HoldToApply(&lock, wait));
+  if (!held) return false;
+  return InstallKeyIfBehind(&lock, rec);
+}
+
+Result<size_t> StoreImpl::RepairFlagged(bool wait) {
   DB_ASSIGN_OR_RETURN(std::vector<LockSlot> flagged, locks_->Flagged());
   size_t settled = 0;
   // First every slot that is free now, then (when waiting) the ones live writers hold:
@@ -215,7 +224,7 @@ Result<size_t> Store::RepairFlagged(bool wait) {
   return settled;
 }
 
-Status Store::SyncFiles(const std::vector<std::string>& paths) {
+Status StoreImpl::SyncFiles(const std::vector<std::string>& paths) {
   // Why threads: a checkpoint may cover tens of thousands of files, and each fdatasync
   // waits for the disk; several in flight let the file system commit them together.
   constexpr size_t kThreads = 8;
@@ -254,7 +263,7 @@ Status Store::SyncFiles(const std::vector<std::string>& paths) {
 // claim files durable that a power loss then empties. Every supported file system honours
 // a file's fdatasync; the files are synced on threads, so it costs a few waits, not one
 // per file. The files are first checked to hold at least the journal's versions.
-Status Store::Checkpoint(bool wait) {
+Status StoreImpl::Checkpoint(bool wait) {
   if (read_only_) return Status::Ok();  // nothing was written, so nothing to make durable
   Status locked = journal_->LockCheckpoint(wait);
   if (!locked.ok()) return locked.code() == Code::kBusy ? Status::Ok() : locked;

@@ -6,11 +6,11 @@
 #include <fmt/format.h>
 
 #include "process_info.h"
-#include "drovebank/store.h"
+#include "store_impl.h"
 
 namespace drovebank {
 
-Result<std::string> Store::KeepInQuarantine(AccountId id, std::string_view content) {
+Result<std::string> StoreImpl::KeepInQuarantine(AccountId id, std::string_view content) {
   DB_RETURN_IF_ERROR(env_->MakeDir(layout_.quarantine(), 0700));
   std::string base = fmt::format("{}/account-{:08}-{}", layout_.quarantine(), id, NowMillis());
   std::string path = base + ".csv";
@@ -27,13 +27,17 @@ Result<std::string> Store::KeepInQuarantine(AccountId id, std::string_view conte
   return std::string(layout_.Relative(path));
 }
 
-Status Store::RestoreAccountFile(LockFile* held, const Account& state) {
+Status StoreImpl::RestoreAccountFile(LockFile* held, const Account& state) {
+  return ReplaceAccountFile(held, state, env_->ReadFile(layout_.AccountPath(state.id)));
+}
+
+Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
+                                     const Result<std::string>& text) {
   std::string path = layout_.AccountPath(state.id);
   FileRepair repair;
   repair.file = layout_.Relative(path);
   repair.id = state.id;
   repair.journal = state;
-  auto text = env_->ReadFile(path);
   if (!text.ok() && text.status().code() != Code::kNotFound) return text.status();
   if (text.ok()) {
     auto cur = DecodeAccountFile(*text, state.id);
@@ -60,7 +64,7 @@ Status Store::RestoreAccountFile(LockFile* held, const Account& state) {
   return Status::Ok();
 }
 
-void Store::ReportKeySlot(const Record& newest) {
+void StoreImpl::ReportKeySlot(const Record& newest) {
   if (!on_repair_) return;
   FileRepair repair;
   repair.found = FileRepair::Found::kKeySlot;

@@ -1,4 +1,4 @@
-#include "drovebank/store.h"
+#include "store_impl.h"
 
 #include <fmt/format.h>
 
@@ -9,15 +9,15 @@
 
 namespace drovebank {
 
-Store::Store(Env* env, Layout layout, LockWait wait)
+StoreImpl::StoreImpl(Env* env, Layout layout, LockWait wait)
     : env_(env),
       layout_(std::move(layout)),
       lock_wait_(std::move(wait)),
       key_index_(std::make_unique<KeyIndex>(env_, layout_.KeyIndexPath())) {}
 
-Store::~Store() = default;
+StoreImpl::~StoreImpl() = default;
 
-Result<std::optional<Record>> Store::FindKeyed(std::string_view key) {
+Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key) {
   DB_ASSIGN_OR_RETURN(std::uint64_t txn, key_index_->Head(KeySlot(key).offset));
   while (txn != 0) {
     auto rec = journal_->FindTxn(txn);
@@ -44,12 +44,20 @@ Result<std::optional<Record>> Store::FindKeyed(std::string_view key) {
   return std::optional<Record>(std::move(rec).value());
 }
 
+Store::~Store() = default;
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
-  if (options.read_only) return OpenReadOnly(options);
+  Result<std::unique_ptr<StoreImpl>> impl = options.read_only ? StoreImpl::OpenReadOnly(options)
+                                                              : StoreImpl::OpenWritable(options);
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<Store>(std::move(impl).value());
+}
+
+Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& options) {
   Env* env = options.env != nullptr ? options.env : DefaultEnv();
   Layout layout(options.data_dir);
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
-  std::unique_ptr<Store> store(new Store(env, layout, options.lock_wait));
+  std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->warm_from_accounts_ = options.warm_from_accounts;
   store->in_place_ = env->IsShared(layout.accounts());
   store->on_repair_ = options.on_repair;
@@ -66,24 +74,24 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   if (!locks.ok()) return locks.status();
   store->locks_ = std::move(locks).value();
-  Store* raw = store.get();
+  StoreImpl* raw = store.get();
   DB_ASSIGN_OR_RETURN(store->journal_,
                       Journal::Open(
                           env, layout,
                           [raw](const std::vector<Record>& records) {
                             return raw->ApplyRecords(records, /*wait=*/false).status();
                           },
-                          options.segment_bytes));
+                          options.segment_bytes != 0 ? options.segment_bytes : kSegmentBytes));
   return store;
 }
 
-bool Store::NeedsRecovery() { return env_->Stat(layout_.recovery_marker()).ok(); }
+bool StoreImpl::NeedsRecovery() { return env_->Stat(layout_.recovery_marker()).ok(); }
 
-Status Store::MarkNeedsRecovery(std::string_view why) {
+Status StoreImpl::MarkNeedsRecovery(std::string_view why) {
   return WriteRecoveryMarker(env_, layout_, why);
 }
 
-Result<Account> Store::ReadAccount(AccountId id, bool mark, std::uint64_t* file_size) {
+Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* file_size) {
   std::string path = layout_.AccountPath(id);
   auto text = env_->ReadFile(path);
   if (!text.ok()) {
@@ -103,7 +111,7 @@ Result<Account> Store::ReadAccount(AccountId id, bool mark, std::uint64_t* file_
   return acct;
 }
 
-Result<Account> Store::Get(AccountId id) {
+Result<Account> StoreImpl::Get(AccountId id) {
   if (read_only_) return GetReadOnly(id);
   // A set repair flag may mean a committed change not yet in the file. If its lock is
   // free, its writer is dead: repair before reading. A live writer's change is still in
@@ -130,7 +138,7 @@ Result<Account> Store::Get(AccountId id) {
   return ReadAccount(id);
 }
 
-Result<EventResult> Store::Commit(Event event, std::string_view fault_path) {
+Result<EventResult> StoreImpl::Commit(Event event, std::string_view fault_path) {
   std::vector<Event> events;
   events.push_back(std::move(event));
   DB_ASSIGN_OR_RETURN(auto results, CommitGroup(std::move(events), fault_path));
@@ -138,7 +146,7 @@ Result<EventResult> Store::Commit(Event event, std::string_view fault_path) {
   return std::move(results[0]);
 }
 
-Result<std::uint64_t> Store::ReserveIds(AccountId last, std::string_view fault_path) {
+Result<std::uint64_t> StoreImpl::ReserveIds(AccountId last, std::string_view fault_path) {
   if (last == 0 || last > kMaxAccountId) {
     return Status::InvalidArgument(
         fmt::format("cannot reserve ids up to {}: ids are 1 to {}", last, kMaxAccountId));
@@ -158,7 +166,7 @@ Result<std::uint64_t> Store::ReserveIds(AccountId last, std::string_view fault_p
   return res.record.txn;
 }
 
-Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
+Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> events,
                                                     std::string_view fault_path) {
   if (read_only_) {
     return Status::IOError(
@@ -178,7 +186,7 @@ Result<std::vector<EventResult>> Store::CommitGroup(std::vector<Event> events,
   return CommitProtocol(this, std::move(events), fault_path).Run();
 }
 
-Status Store::EnsureAccountDirs(AccountId id) {
+Status StoreImpl::EnsureAccountDirs(AccountId id) {
   // Fast path: the leaf directory exists for all but the first account of each 100.
   auto dirs = layout_.AccountDirs(id);
   if (env_->Stat(dirs[2]).ok()) return Status::Ok();

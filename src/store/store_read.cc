@@ -1,50 +1,21 @@
 // Read-only queries: list, search, history, txn.
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include <fmt/format.h>
 
-#include "drovebank/store.h"
+#include "account_tree.h"
+#include "store_impl.h"
 
 namespace drovebank {
 
 namespace {
 
-bool TwoDigits(const std::string& n) {
-  return n.size() == 2 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' && n[1] <= '9';
-}
-
-// Visits account ids in ascending order by walking the sharded tree; `visit` returns
-// false to stop early. Only shard directories and DD.csv names count, so leftovers of
-// other kinds never show up as accounts.
+// The tree's account ids, ascending; `visit` returns false to stop.
 Status WalkIds(Env* env, const Layout& layout, const std::function<bool(AccountId)>& visit) {
-  std::function<Result<bool>(const std::string&, int, AccountId)> walk =
-      [&](const std::string& dir, int depth, AccountId prefix) -> Result<bool> {
-    auto names = env->ListDir(dir);
-    if (!names.ok()) {
-      if (names.status().code() == Code::kNotFound) return true;
-      return names.status();
-    }
-    std::vector<std::string> sorted;
-    for (std::string& n : *names) {
-      if (depth < 3 ? TwoDigits(n) : (n.size() == 6 && n.substr(2) == ".csv" &&
-                                       TwoDigits(n.substr(0, 2)))) {
-        sorted.push_back(std::move(n));
-      }
-    }
-    std::sort(sorted.begin(), sorted.end());
-    for (const std::string& n : sorted) {
-      AccountId id = prefix * 100 + static_cast<AccountId>(std::stoi(n.substr(0, 2)));
-      if (depth < 3) {
-        DB_ASSIGN_OR_RETURN(bool more, walk(dir + "/" + n, depth + 1, id));
-        if (!more) return false;
-      } else if (id != 0 && !visit(id)) {
-        return false;
-      }
-    }
-    return true;
-  };
-  return walk(layout.accounts(), 0, 0).status();
+  return WalkAccountTree(env, layout.accounts(), "",
+                         [&](AccountId id, const std::string&) -> Result<bool> { return visit(id); });
 }
 
 size_t PageCount(size_t total, size_t page_size) {
@@ -67,7 +38,7 @@ bool NameContains(const Account& a, std::string_view text) {
          Lower(a.last).find(needle) != std::string::npos;
 }
 
-Result<Page<Account>> Store::List(size_t page, size_t page_size) {
+Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
   Page<Account> out;
   out.page = page;
@@ -94,7 +65,7 @@ Result<Page<Account>> Store::List(size_t page, size_t page_size) {
   return out;
 }
 
-Result<Page<Account>> Store::Search(std::string_view text, size_t page, size_t page_size) {
+Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size_t page_size) {
   if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
   if (text.empty()) return Status::InvalidArgument("search needs some text");
   std::string needle = Lower(text);
@@ -121,7 +92,7 @@ Result<Page<Account>> Store::Search(std::string_view text, size_t page, size_t p
   return out;
 }
 
-Status Store::ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) {
+Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) {
   DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
   Status inner;
   DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
@@ -140,7 +111,42 @@ Status Store::ForEachAccount(const std::function<Result<bool>(const Account&)>& 
   return inner;
 }
 
-Status Store::ForEachChange(AccountId id,
+Status StoreImpl::ForEachAccountId(std::string_view padded_prefix,
+                                   const std::function<bool(AccountId)>& fn) {
+  return WalkAccountTree(env_, layout_.accounts(), padded_prefix,
+                         [&](AccountId id, const std::string&) -> Result<bool> { return fn(id); });
+}
+
+Status StoreImpl::ForEachRecord(
+    const std::function<Result<bool>(const Record&)>& fn,
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  JournalPos end = journal_->End();
+  // Bytes before each segment, so progress counts the whole journal.
+  std::map<std::uint64_t, std::uint64_t> before;
+  std::uint64_t total = 0;
+  if (progress) {
+    DB_ASSIGN_OR_RETURN(auto segs, journal_->Segments());
+    for (std::uint64_t seg : segs) {
+      if (seg > end.seg) break;
+      before[seg] = total;
+      auto info = env_->Stat(journal_->SegmentPath(seg));
+      total += seg == end.seg ? end.offset : (info.ok() ? info->size : 0);
+    }
+  }
+  bool stopped = false;
+  Status s = journal_->ForEach(JournalPos{}, end, [&](Record& r, JournalPos at) -> Status {
+    if (progress) progress(before[at.seg] + at.offset, total);
+    DB_ASSIGN_OR_RETURN(bool more, fn(r));
+    if (more) return Status::Ok();
+    stopped = true;
+    return Status::Cancelled("stopped by the caller");
+  });
+  return stopped ? Status::Ok() : s;
+}
+
+AccountId StoreImpl::MaxAccountId() const { return journal_->max_id(); }
+
+Status StoreImpl::ForEachChange(AccountId id,
                             const std::function<Result<bool>(const HistoryEntry&)>& fn) {
   DB_ASSIGN_OR_RETURN(Account acct, Get(id));
   // A chain over a long journal visits many segments: hold one at a time.
@@ -186,7 +192,7 @@ Status Store::ForEachChange(AccountId id,
   return Status::Ok();
 }
 
-Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page_size) {
+Result<Page<HistoryEntry>> StoreImpl::History(AccountId id, size_t page, size_t page_size) {
   if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
   Page<HistoryEntry> out;
   out.page = page;
@@ -204,9 +210,9 @@ Result<Page<HistoryEntry>> Store::History(AccountId id, size_t page, size_t page
   return out;
 }
 
-Result<Record> Store::FindTxn(std::uint64_t txn) { return journal_->FindTxn(txn); }
+Result<Record> StoreImpl::FindTxn(std::uint64_t txn) { return journal_->FindTxn(txn); }
 
-Result<std::uint64_t> Store::ReversedBy(std::uint64_t txn) {
+Result<std::uint64_t> StoreImpl::ReversedBy(std::uint64_t txn) {
   std::string key = ReversalKey(txn);
   // Why no lock at first: the chain's records never change and a slot's entry only moves
   // on to newer ones, so a clean read is right; a reader must not queue behind writers.

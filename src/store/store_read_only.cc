@@ -7,7 +7,7 @@
 #include <map>
 
 #include "drovebank/account.h"
-#include "drovebank/store.h"
+#include "store_impl.h"
 
 namespace drovebank {
 
@@ -22,7 +22,7 @@ Status NeedsReplay(const Layout& layout, const std::string& why) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::OpenReadOnly(const StoreOptions& options) {
+Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& options) {
   Env* env = options.env != nullptr ? options.env : DefaultEnv();
   Layout layout(options.data_dir);
   DB_ASSIGN_OR_RETURN(FileInfo st, env->Stat(layout.root()));
@@ -32,7 +32,7 @@ Result<std::unique_ptr<Store>> Store::OpenReadOnly(const StoreOptions& options) 
   }
   if (!st.is_dir) return Status::InvalidArgument(fmt::format("{} is not a directory", layout.root()));
   ConfinePaths(layout.root(), /*read_only=*/true);
-  std::unique_ptr<Store> store(new Store(env, layout, options.lock_wait));
+  std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->read_only_ = true;
   auto locks = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);
   if (!locks.ok() && locks.status().code() == Code::kNotFound) {
@@ -45,7 +45,7 @@ Result<std::unique_ptr<Store>> Store::OpenReadOnly(const StoreOptions& options) 
   return store;
 }
 
-Status Store::CheckExactForReading() {
+Status StoreImpl::CheckExactForReading() {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   auto records = journal_->ReadRange(ckpt.pos, journal_->End());
   if (!records.ok()) return NeedsReplay(layout_, records.status().message());
@@ -76,7 +76,7 @@ Status Store::CheckExactForReading() {
   return Status::Ok();
 }
 
-Result<Account> Store::GetReadOnly(AccountId id) {
+Result<Account> StoreImpl::GetReadOnly(AccountId id) {
   // A flag set since Open: a live writer's change is not acknowledged yet, so the file is
   // the latest acknowledged state; a dead one's may hide a committed change.
   DB_ASSIGN_OR_RETURN(bool flagged, locks_->NeedsRepair(AccountSlot(id)));
@@ -89,7 +89,7 @@ Result<Account> Store::GetReadOnly(AccountId id) {
   return ReadAccount(id, /*mark=*/false);
 }
 
-std::uint64_t Store::AccountCount() const {
+std::uint64_t StoreImpl::AccountCount() const {
   return read_only_ ? read_only_accounts_ : journal_->account_count();
 }
 

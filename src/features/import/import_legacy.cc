@@ -160,7 +160,7 @@ Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
     }
     report.reserve_txn = *txn;
   }
-  AccountId used = store->journal().max_id();
+  AccountId used = store->MaxAccountId();
   report.next_id = used < kMaxAccountId ? used + 1 : 0;
   return report;
 }

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
-#include "drovebank/internal/layout.h"
+#include "store/layout.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
 

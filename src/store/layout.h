@@ -5,7 +5,7 @@
 #include <string>
 
 #include "drovebank/env.h"
-#include "drovebank/internal/lockfile.h"
+#include "store/lockfile.h"
 #include "drovebank/validate.h"
 
 namespace drovebank {
@@ -52,9 +52,6 @@ class Layout {
  private:
   std::string root_;
 };
-
-// The data directory: `flag` if non-empty, else $DROVEBANK_DATA, else "./data".
-std::string ResolveDataDir(const std::string& flag);
 
 // Creates the data directory (0700) and its subdirectories when missing. Refuses (with
 // InvalidArgument and a clear message) a path that is a symlink or not a directory, and a

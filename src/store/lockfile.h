@@ -40,32 +40,16 @@
 #include <vector>
 
 #include "drovebank/env.h"
+#include "drovebank/lock_wait.h"
 #include "drovebank/status.h"
 
 namespace drovebank {
 
 class Layout;
 
-// Who took a lock, as its holder wrote it down for waiters' messages. Informational only.
-struct LockOwner {
-  int pid = 0;
-  std::string host;
-  std::int64_t since_ms = 0;
-};
-
 // Parses / formats the owner note of `slot` (one line, padded to a fixed width).
 std::optional<LockOwner> ParseLockOwner(std::string_view text, std::uint64_t slot);
 std::string FormatLockOwner(const LockOwner& owner, std::uint64_t slot);
-
-struct LockWait {
-  double timeout_seconds = 10.0;
-  // Called once, when the lock is found held and the wait begins; `owner` is nullopt when
-  // the holder's note could not be read.
-  std::function<void(std::string_view what, const std::optional<LockOwner>& owner)> on_wait;
-  // Polled while waiting (from a watchdog thread: it must only read an atomic flag); true
-  // cancels the wait with Cancelled.
-  std::function<bool()> cancelled;
-};
 
 // A slot: one lockable byte of one table file.
 enum class LockTableKind : std::uint8_t { kAccounts, kKeys };

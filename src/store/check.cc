@@ -1,0 +1,280 @@
+// `recover --check`: reads the store the way `recover` would repair it, and changes nothing.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "drovebank/store.h"
+#include "journal.h"
+#include "key_index.h"
+#include "lockfile.h"
+#include "newest_index.h"
+#include "recovery_parts.h"
+
+namespace drovebank {
+
+namespace {
+
+// Collects, from a list of records, the newest state of each account.
+std::map<AccountId, Account> NewestStates(const std::vector<Record>& records) {
+  std::map<AccountId, Account> out;
+  for (const Record& r : records) {
+    for (const RecordAccount& ra : r.accounts) out[ra.state.id] = ra.state;
+  }
+  return out;
+}
+
+// Check's first step: what recover would clear besides the files, counted and noted
+// without changing anything: the NEEDS_RECOVERY marker, repair flags of writers that died,
+// format 1 lock files, leftover temp files. Returns the lock table, read-only (nullptr for a
+// format 1 store, which has none).
+Result<std::unique_ptr<LockTable>> CheckLocksAndLeftovers(Env* env, const Layout& layout,
+                                                          RecoverReport* r) {
+  if (env->Stat(layout.recovery_marker()).ok()) {
+    r->marker_cleared = true;
+    r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");
+  }
+  auto table = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);
+  if (!table.ok() && table.status().code() == Code::kNotFound) {
+    ++r->dead_locks;
+    r->notes.push_back("the store is in format 1 (lock files): recover upgrades it");
+  } else if (!table.ok()) {
+    return table.status();
+  } else {
+    DB_ASSIGN_OR_RETURN(auto flagged, (*table)->Flagged());
+    for (const LockSlot& slot : flagged) {
+      DB_ASSIGN_OR_RETURN(bool held, (*table)->HeldElsewhere(slot));
+      if (held) {
+        ++r->live_locks;  // a writer in flight: its own to clear
+        continue;
+      }
+      // Its writer may have cleared it and let go since the list was read.
+      DB_ASSIGN_OR_RETURN(bool still, (*table)->NeedsRepair(slot));
+      if (!still) continue;
+      ++r->dead_locks;
+      r->notes.push_back(fmt::format("{} has a repair flag left by a writer that died",
+                                     layout.SlotLock(slot).what));
+    }
+  }
+  if (auto locks = env->ListDir(layout.locks()); locks.ok()) {
+    for (const std::string& n : *locks) {
+      if (IsLockTableName(n)) continue;
+      ++r->dead_locks;
+      r->notes.push_back(fmt::format("locks/{} is left from format 1", EscapeForTerminal(n)));
+    }
+  }
+  if (auto temps = env->ListDir(layout.tmp()); temps.ok()) {
+    for (const std::string& n : *temps) {
+      if (IsSpareName(n)) continue;
+      ++r->temps_removed;
+      r->notes.push_back(fmt::format("temp file {} is left over", EscapeForTerminal(n)));
+    }
+  }
+  if (!table.ok()) return std::unique_ptr<LockTable>();
+  return std::move(table).value();
+}
+
+// One run of the check. Its steps, in order: the locks and leftovers; a snapshot of the
+// journal since the checkpoint; each account's newest state against its file (all of
+// them with --full); on a marked store, every file for corruption; the key index against
+// the keyed records; with --full, the files the journal never had.
+class StoreCheck {
+ public:
+  StoreCheck(const RecoverOptions& o, Env* env, RecoverReport* r)
+      : o_(o), env_(env), r_(r), layout_(ResolveDataDir(o.data_dir)) {}
+
+  Status Run() {
+    if (!env_->Stat(layout_.root()).ok()) {
+      return Status::NotFound(fmt::format("no data directory at {}", layout_.root()));
+    }
+    ConfinePaths(layout_.root(), /*read_only=*/true);
+    DB_ASSIGN_OR_RETURN(table_, CheckLocksAndLeftovers(env_, layout_, r_));
+    DB_ASSIGN_OR_RETURN(bool readable, Snapshot());
+    if (!readable) return Status::Ok();
+    DB_RETURN_IF_ERROR(CompareAccounts());
+    if (r_->marker_cleared && !o_.full) DB_RETURN_IF_ERROR(FindCorruptFiles());
+    DB_RETURN_IF_ERROR(CompareKeys());
+    if (o_.full) DB_RETURN_IF_ERROR(FindFilesNotInJournal());
+    return Status::Ok();
+  }
+
+ private:
+  // The journal from the checkpoint to its end now; false (noted as a repair) when it
+  // cannot be read, and then nothing else is compared.
+  Result<bool> Snapshot() {
+    DB_ASSIGN_OR_RETURN(journal_, Journal::OpenReadOnly(env_, layout_));
+    DB_ASSIGN_OR_RETURN(ckpt_, journal_->ReadCheckpoint());
+    snapshot_end_ = journal_->End();
+    auto records = journal_->ReadRange(ckpt_.pos, snapshot_end_);
+    if (!records.ok()) {
+      ++r_->files_repaired;
+      r_->notes.push_back(records.status().message());
+      return false;
+    }
+    records_ = std::move(records).value();
+    r_->records_replayed = records_.size();
+    // Only to wait for writers (a lock changes no file); absent on a store we cannot write.
+    if (table_ != nullptr) {
+      if (auto rw = LockTable::Open(env_, layout_, /*create=*/false); rw.ok()) {
+        writable_locks_ = std::move(rw).value();
+      }
+    }
+    return true;
+  }
+
+  Result<Account> ReadAccountFile(AccountId id) {
+    auto text = env_->ReadFile(layout_.AccountPath(id));
+    return text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+  }
+
+  bool Wrong(const Account& state, const Result<Account>& cur) const {
+    return !cur.ok() || cur->version < state.version || (o_.full && !(*cur == state));
+  }
+
+  // The newest state of `state->id` in the journal from `from` to `to`, into *state.
+  Status NewestSince(JournalPos from, JournalPos to, Account* state) {
+    return journal_->ForEach(from, to, [&](Record& rec, JournalPos) {
+      for (RecordAccount& ra : rec.accounts) {
+        if (ra.state.id == state->id) *state = std::move(ra.state);
+      }
+      return Status::Ok();
+    });
+  }
+
+  // Why look again: the reads so far take no lock, so a live writer may be between its
+  // journal sync and its file, may have moved on past this snapshot of the journal, or
+  // may be rewriting the very inode just read (a reused spare). Under the account's lock
+  // the look is exact: every record of the account up to the journal's end is in its
+  // file, unless a dead writer's flag says otherwise. A store this process cannot write
+  // (its lock table read-only) gets a weaker second look: wait until the lock is free,
+  // then read the journal's end, then the file.
+  Status LookAgain(Account* state, Result<Account>* cur) {
+    if (writable_locks_) {
+      LockWait wait;
+      wait.timeout_seconds = o_.lock_timeout;
+      LockFile lock(writable_locks_.get(), AccountSlot(state->id), layout_.AccountLock(state->id));
+      DB_RETURN_IF_ERROR(lock.Hold(wait));
+      DB_RETURN_IF_ERROR(NewestSince(snapshot_end_, journal_->End(), state));
+      *cur = ReadAccountFile(state->id);
+      return lock.Rollback();
+    }
+    for (int look = 0; table_ != nullptr && look < 200; ++look) {
+      JournalPos end = journal_->End();
+      DB_ASSIGN_OR_RETURN(bool held, table_->HeldElsewhere(AccountSlot(state->id)));
+      if (held) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      *cur = ReadAccountFile(state->id);
+      if (NewestSince(snapshot_end_, end, state).ok()) break;
+    }
+    return Status::Ok();
+  }
+
+  void ReportCorrupt(AccountId id, const Status& why) {
+    ++r_->files_repaired;
+    reported_corrupt_.insert(id);
+    r_->notes.push_back(DescribeBadAccountFile(layout_.AccountPath(id), why));
+  }
+
+  // A file whose version is below its account's newest state is behind; one at or above
+  // it but different holds a state the journal never committed.
+  Status CompareAccount(Account state) {
+    Result<Account> cur = ReadAccountFile(state.id);
+    if (Wrong(state, cur)) DB_RETURN_IF_ERROR(LookAgain(&state, &cur));
+    if (!cur.ok() && cur.status().code() == Code::kCorruption) {
+      ReportCorrupt(state.id, cur.status());
+    } else if (!cur.ok() || cur->version < state.version) {
+      ++r_->files_repaired;
+      r_->notes.push_back(fmt::format("account {} is behind the journal", state.id));
+    } else if (o_.full && !(*cur == state)) {
+      ++r_->files_repaired;
+      r_->notes.push_back(
+          fmt::format("{} differs from the journal", layout_.AccountPath(state.id)));
+    }
+    return Status::Ok();
+  }
+
+  // The accounts of the snapshot, or with --full every account the journal has.
+  Status CompareAccounts() {
+    if (o_.full) {
+      DB_ASSIGN_OR_RETURN(index_, NewestIndex::Build(*journal_, ckpt_.max_id));
+      return index_->ForEachNewest(
+          *journal_, [&](const Account& s, const Record&) { return CompareAccount(s); });
+    }
+    for (auto& [id, state] : NewestStates(records_)) DB_RETURN_IF_ERROR(CompareAccount(state));
+    return Status::Ok();
+  }
+
+  // As recover does on a marked store: it may be marked for a file the tail never
+  // touched, which recover then rebuilds.
+  Status FindCorruptFiles() {
+    return ForEachAccountFile(env_, layout_, [&](AccountId id, const std::string&) {
+      Result<Account> cur = ReadAccountFile(id);
+      if (!cur.ok() && !reported_corrupt_.count(id)) ReportCorrupt(id, cur.status());
+      return Status::Ok();
+    });
+  }
+
+  Status CompareKeys() {
+    KeyIndex keys(env_, layout_.KeyIndexPath());
+    for (const Record& rec : records_) {
+      if (rec.key.empty()) continue;
+      auto head = keys.Head(KeySlot(rec.key).offset);
+      // As for the account files: a live writer sets the entry after its sync.
+      if ((!head.ok() || *head < rec.txn) && writable_locks_) {
+        LockWait wait;
+        wait.timeout_seconds = o_.lock_timeout;
+        LockFile lock(writable_locks_.get(), KeySlot(rec.key), layout_.KeyLock(rec.key));
+        DB_RETURN_IF_ERROR(lock.Hold(wait));
+        head = keys.Head(KeySlot(rec.key).offset);
+        DB_RETURN_IF_ERROR(lock.Rollback());
+      }
+      if (!head.ok() || *head < rec.txn) {
+        ++r_->files_repaired;
+        r_->notes.push_back(fmt::format("keys/index does not reach the record of key '{}' (txn {})",
+                                        rec.key, rec.txn));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // --full: files `recover --full` would move to quarantine/.
+  Status FindFilesNotInJournal() {
+    return ForEachAccountFile(env_, layout_, [&](AccountId id, const std::string& p) {
+      ++r_->accounts_verified;
+      if (index_->Has(id)) return Status::Ok();
+      auto text = env_->ReadFile(p);
+      bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
+      ++r_->quarantined;
+      r_->notes.push_back(
+          fmt::format("{} is {} and not in the journal", p, readable ? "readable" : "corrupt"));
+      return Status::Ok();
+    });
+  }
+
+  const RecoverOptions& o_;
+  Env* env_;
+  RecoverReport* r_;
+  Layout layout_;
+  std::unique_ptr<LockTable> table_;           // read-only; nullptr for format 1
+  std::unique_ptr<LockTable> writable_locks_;  // to wait for writers, where we may
+  std::unique_ptr<Journal> journal_;
+  CheckpointInfo ckpt_;
+  JournalPos snapshot_end_;
+  std::vector<Record> records_;       // from the checkpoint to snapshot_end_
+  std::optional<NewestIndex> index_;  // --full
+  std::set<AccountId> reported_corrupt_;
+};
+
+}  // namespace
+
+Status CheckStore(const RecoverOptions& o, Env* env, RecoverReport* r) {
+  return StoreCheck(o, env, r).Run();
+}
+
+}  // namespace drovebank

@@ -1,0 +1,43 @@
+// What `recover` (recovery.cc) and `recover --check` (check.cc) share: the names they
+// recognise in locks/ and tmp/, and the walk over every account file.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "account_tree.h"
+#include "drovebank/env.h"
+#include "drovebank/recovery.h"
+#include "drovebank/status.h"
+#include "layout.h"
+
+namespace drovebank {
+
+// The files of locks/ that belong to the lock tables.
+inline bool IsLockTableName(std::string_view n) {
+  return n == "accounts" || n == "keys" || n == "owners";
+}
+
+// A reusable spare of tmp/ ("spare-N"): never read, only reused.
+inline bool IsSpareName(std::string_view n) {
+  return n.starts_with("spare-") && n.size() > 6 &&
+         n.substr(6).find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// Every account file, in id order (the one walk, account_tree.h); the first error of `f`
+// or of the walk ends it and is returned.
+inline Status ForEachAccountFile(Env* env, const Layout& layout,
+                                 const std::function<Status(AccountId, const std::string&)>& f) {
+  return WalkAccountTree(env, layout.accounts(), "",
+                         [&](AccountId id, const std::string& p) -> Result<bool> {
+                           DB_RETURN_IF_ERROR(f(id, p));
+                           return true;
+                         });
+}
+
+// `recover --check` (RecoverOptions::check_only): everything `recover` would do, counted
+// and noted in *r, with nothing changed.
+Status CheckStore(const RecoverOptions& o, Env* env, RecoverReport* r);
+
+}  // namespace drovebank

@@ -1,0 +1,175 @@
+// The one implementation of Store (include/drovebank/store.h), and what the store's own
+// parts (the commit protocol, recover, the journal's replay) and its tests use beyond the
+// contract: the journal, the lock tables, and the routines that bring files up to date
+// with the journal.
+//
+// Every routine here that rewrites a file does so with the file's lock held, from a
+// durable record (the write-ahead rule: docs/DESIGN.md), and reports it to
+// StoreOptions::on_repair once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drovebank/store.h"
+#include "journal.h"
+#include "layout.h"
+#include "lockfile.h"
+
+namespace drovebank {
+
+class KeyIndex;
+
+class StoreImpl final : public Store {
+ public:
+  ~StoreImpl() override;
+  // Store::Open without the read-only case.
+  static Result<std::unique_ptr<StoreImpl>> OpenWritable(const StoreOptions& options);
+  // The read-only store (store_read_only.cc): Open's path for StoreOptions::read_only.
+  static Result<std::unique_ptr<StoreImpl>> OpenReadOnly(const StoreOptions& options);
+
+  // The contract (store.h).
+  Result<Account> Get(AccountId id) override;
+  Result<EventResult> Commit(Event event, std::string_view fault_path) override;
+  Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events,
+                                               std::string_view fault_path) override;
+  Result<Page<Account>> List(size_t page, size_t page_size) override;
+  Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size) override;
+  Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size) override;
+  Status ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) override;
+  Status ForEachAccountId(std::string_view padded_prefix,
+                          const std::function<bool(AccountId)>& fn) override;
+  Status ForEachChange(AccountId id,
+                       const std::function<Result<bool>(const HistoryEntry&)>& fn) override;
+  Status ForEachRecord(
+      const std::function<Result<bool>(const Record&)>& fn,
+      const std::function<void(std::uint64_t, std::uint64_t)>& progress) override;
+  Result<Record> FindTxn(std::uint64_t txn) override;
+  Result<std::uint64_t> ReversedBy(std::uint64_t txn) override;
+  AccountId MaxAccountId() const override;
+  Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path) override;
+  Status Checkpoint(bool wait) override;
+  Status MarkNeedsRecovery(std::string_view why) override;
+  bool NeedsRecovery() override;
+  void set_lock_wait(LockWait w) override { lock_wait_ = std::move(w); }
+  Env* env() override { return env_; }
+  bool upgraded() const override { return upgraded_; }
+  bool read_only() const override { return read_only_; }
+
+  // Beyond the contract: for recover, the journal's replay and tests.
+  const Layout& layout() const { return layout_; }
+  Journal& journal() { return *journal_; }
+  LockTable& locks() { return *locks_; }
+
+  // Brings the account and key files up to date with `records` (full states: applying is
+  // idempotent). With wait=false, accounts locked by a live process are skipped (their
+  // holder is applying them). Repair flags are left as they are (RepairFlagged and the
+  // next holder clear them). Returns how many files were rewritten.
+  Result<size_t> ApplyRecords(const std::vector<Record>& records, bool wait);
+  // One account of ApplyRecords: rewrites its file, under its lock, when the file is
+  // missing, corrupt or at an older version than `state`. Returns whether it rewrote it
+  // (false also when wait=false and a live writer holds the lock).
+  Result<bool> ApplyState(const Account& state, bool wait);
+  // One key of ApplyRecords: under the key slot's lock, points the slot of keys/index at
+  // `record` (which has a key and is durable) unless it already names it or a newer one.
+  Result<bool> ApplyKey(const Record& record, bool wait);
+
+  // Every record after the checkpoint (what a crash may have left unapplied), made
+  // durable first. For tests and small tails: the others stream.
+  Result<std::vector<Record>> RecordsSinceCheckpoint();
+  // Streams the records in [from, to) and brings the files up to date with them, as
+  // ApplyRecords, holding only each account's newest state. `seen` is shown each record
+  // first. With `warm_files`, the Env warms the accounts' files all at once before they are
+  // checked (Env::WarmForReplace), for a tail whose accounts may be cold. Returns how many
+  // files were rewritten; stops at the first error.
+  Result<size_t> ApplyRange(JournalPos from, JournalPos to, bool wait,
+                            const std::function<void(const Record&)>& seen = {},
+                            bool warm_files = false);
+  // Makes the records after the checkpoint durable and applies them (recover's replay);
+  // `records_seen` is incremented once per record.
+  Result<size_t> ReplaySinceCheckpoint(size_t* records_seen);
+
+  // Repairs every account and key slot whose repair flag a dead writer left (a live
+  // writer's is left to it), waiting for each lock when `wait`; returns how many slots it
+  // settled (the flag cleared). Lists, searches and `recover` call it.
+  Result<size_t> RepairFlagged(bool wait);
+
+  // With `held` holding the account: replaces its file with `state`, the journal's state
+  // of it. A file that is not merely behind (edited, corrupt, or holding a state the
+  // journal never committed) is first copied, durably, to quarantine/; nothing it held is
+  // lost. Reports the repair to StoreOptions::on_repair. Leaves the repair flag as it is.
+  Status RestoreAccountFile(LockFile* held, const Account& state);
+
+ private:
+  friend class CommitProtocol;
+  StoreImpl(Env* env, Layout layout, LockWait wait);
+
+  // The record committed under `key`, if any: the slot's chain in keys/index, then the
+  // key file an older build wrote. Call with the key's slot held (and repaired).
+  Result<std::optional<Record>> FindKeyed(std::string_view key);
+  // The account file, decoded; a corrupt one is Corruption, and marks the store when
+  // `mark` (pass false only for a read without the account's lock, which may be torn).
+  // `file_size`, when given, gets the size of the file decoded.
+  Result<Account> ReadAccount(AccountId id, bool mark = true, std::uint64_t* file_size = nullptr);
+
+  // The read-only store: the check that every file is at least at the journal's newest
+  // state, and Get without taking a lock or marking anything.
+  Status CheckExactForReading();
+  Result<Account> GetReadOnly(AccountId id);
+  // Accounts opened: the journal's shared count, or (read-only) the one counted at open.
+  std::uint64_t AccountCount() const;
+
+  // Makes every record after the checkpoint durable, then streams them to `fn`.
+  Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
+  // With `held` holding the slot: brings the file(s) up to the journal's newest state
+  // (adopting a dead appender's record and syncing the journal first), then clears the
+  // slot's repair flag. The flag stays on any failure. Returns whether a file was rewritten.
+  Result<bool> RepairAccount(AccountId id, LockFile* held);
+  Result<bool> RepairKeySlot(LockFile* held);
+
+  // The two installs every path that brings a target up to the journal ends in (replay,
+  // repair, checkpoint, recover). With `held` holding the account: rewrites its file with
+  // `state` when the file is missing, corrupt or at an older version (read once).
+  Result<bool> InstallAccountIfBehind(LockFile* held, const Account& state);
+  // With `held` holding the record's key slot: points the slot at `record` unless it
+  // already names it or a newer one.
+  Result<bool> InstallKeyIfBehind(LockFile* held, const Record& record);
+  // Takes `lock` for ApplyState / ApplyKey: waiting with the store's LockWait, or, with
+  // wait=false, not at all when a live writer holds it (false: its holder applies it).
+  Result<bool> HoldToApply(LockFile* lock, bool wait);
+  // RestoreAccountFile with the file's content already read (`text`: NotFound when none).
+  Status ReplaceAccountFile(LockFile* held, const Account& state,
+                            const Result<std::string>& text);
+
+  // Copies `content`, the old file of account `id`, to a new file in quarantine/ and
+  // makes it durable; returns its path relative to the data directory.
+  Result<std::string> KeepInQuarantine(AccountId id, std::string_view content);
+  // Tells on_repair_ that a slot of keys/index now names `newest`.
+  void ReportKeySlot(const Record& newest);
+  // Makes the named files and their directories durable with per-file fdatasync and
+  // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
+  Status SyncFiles(const std::vector<std::string>& paths);
+  Status EnsureAccountDirs(AccountId id);
+
+  Env* env_;
+  Layout layout_;
+  LockWait lock_wait_;
+  std::uint64_t warm_from_accounts_ = 0;
+  bool in_place_ = false;  // a shared file system: account files are rewritten in place
+  std::unique_ptr<LockTable> locks_;
+  std::unique_ptr<KeyIndex> key_index_;
+  std::unique_ptr<Journal> journal_;
+  bool upgraded_ = false;
+  bool read_only_ = false;
+  std::uint64_t read_only_accounts_ = 0;
+  std::function<void(const FileRepair&)> on_repair_;
+};
+
+// The implementation behind a Store from Store::Open, for the store's own parts and tests.
+inline StoreImpl& Impl(Store& store) { return static_cast<StoreImpl&>(store); }
+
+}  // namespace drovebank
