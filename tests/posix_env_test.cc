@@ -47,6 +47,16 @@ struct stat StatOf(const std::string& path) {
   return st;
 }
 
+// How many descriptors this process has open.
+size_t OpenFds() {
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd");
+       it != std::filesystem::directory_iterator(); ++it) {
+    ++n;
+  }
+  return n;
+}
+
 TEST_CASE("posix env: warming many files touches each one's atime and nothing else") {
   TempDir dir;
   ConfinePaths(dir.path());
@@ -165,6 +175,32 @@ TEST_CASE("posix env: a directory removed and made again behind the env's back i
     CHECK(env->MakeDir(sub + "/c", 0700).ok());
     CHECK(std::filesystem::is_directory(sub + "/c"));
   }
+}
+
+TEST_CASE("posix env: calls that find no name in a live cached directory keep no descriptor") {
+  // ENOENT on a name that is simply not there (a spare not made yet, a new account's file)
+  // must not be taken for a stale cached directory: the env would walk again and keep the
+  // old descriptor open, one more per call, until a big batch ran out of descriptors.
+  TempDir dir;
+  ConfinePaths(dir.path());
+  Env* env = PosixEnv();
+  std::string sub = dir / "a/b";
+  REQUIRE(env->MakeDir(dir / "a", 0700).ok());
+  REQUIRE(env->MakeDir(sub, 0700).ok());
+  Spit(sub + "/f", "x");
+  REQUIRE(env->Stat(sub + "/f").ok());  // a/b is cached now
+  size_t before = OpenFds();
+  for (int i = 0; i < 300; ++i) {
+    std::string name = sub + "/new-" + std::to_string(i);
+    CHECK(env->Open(sub + "/missing", O_WRONLY, 0).status().code() == Code::kNotFound);
+    CHECK(env->Stat(sub + "/missing").status().code() == Code::kNotFound);
+    CHECK(env->Unlink(sub + "/missing").code() == Code::kNotFound);
+    Spit(sub + "/spare", "y");
+    auto replaced = env->ReplaceFile(sub + "/spare", name);  // onto a new name: ENOENT first
+    REQUIRE(replaced.ok());
+  }
+  CHECK(OpenFds() <= before + 2);
+  CHECK(std::filesystem::exists(sub + "/new-299"));
 }
 
 TEST_CASE("posix env: Grow lengthens with zeros and never shortens or changes a byte") {
