@@ -47,16 +47,6 @@ struct stat StatOf(const std::string& path) {
   return st;
 }
 
-// How many descriptors this process has open.
-size_t OpenFds() {
-  size_t n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd");
-       it != std::filesystem::directory_iterator(); ++it) {
-    ++n;
-  }
-  return n;
-}
-
 TEST_CASE("posix env: warming many files touches each one's atime and nothing else") {
   TempDir dir;
   ConfinePaths(dir.path());
@@ -146,18 +136,25 @@ TEST_CASE("posix env: PWrite writes at an offset, RemoveDir removes an empty dir
   CHECK_FALSE(env->Stat(dir / "d").ok());
 }
 
+// Confines the env to `dir` and makes dir/a/b with a file in it, through the env, so that
+// a/b is in its cache of open directories. Returns dir/a/b.
+std::string CachedSubdir(const TempDir& dir, Env* env) {
+  ConfinePaths(dir.path());
+  std::string sub = dir / "a/b";
+  REQUIRE(env->MakeDir(dir / "a", 0700).ok());
+  REQUIRE(env->MakeDir(sub, 0700).ok());
+  Spit(sub + "/f", "old");
+  REQUIRE(env->Stat(sub + "/f").ok());
+  return sub;
+}
+
 TEST_CASE("posix env: a directory removed and made again behind the env's back is walked anew") {
   // The env keeps the parent directories it walked to open. Removed by hand (or by another
   // program) and made again, the old descriptor names a dead directory: every kind of call
   // must still reach the new one.
   TempDir dir;
-  ConfinePaths(dir.path());
   Env* env = PosixEnv();
-  std::string sub = dir / "a/b";
-  REQUIRE(env->MakeDir(dir / "a", 0700).ok());
-  REQUIRE(env->MakeDir(sub, 0700).ok());
-  Spit(sub + "/f", "old");
-  REQUIRE(env->Stat(sub + "/f").ok());  // a/b is cached now
+  std::string sub = CachedSubdir(dir, env);
   for (int round = 0; round < 2; ++round) {
     std::filesystem::remove_all(dir / "a");
     std::filesystem::create_directories(sub);
@@ -182,14 +179,9 @@ TEST_CASE("posix env: calls that find no name in a live cached directory keep no
   // must not be taken for a stale cached directory: the env would walk again and keep the
   // old descriptor open, one more per call, until a big batch ran out of descriptors.
   TempDir dir;
-  ConfinePaths(dir.path());
   Env* env = PosixEnv();
-  std::string sub = dir / "a/b";
-  REQUIRE(env->MakeDir(dir / "a", 0700).ok());
-  REQUIRE(env->MakeDir(sub, 0700).ok());
-  Spit(sub + "/f", "x");
-  REQUIRE(env->Stat(sub + "/f").ok());  // a/b is cached now
-  size_t before = OpenFds();
+  std::string sub = CachedSubdir(dir, env);
+  size_t before = testing::OpenFdCount();
   for (int i = 0; i < 300; ++i) {
     std::string name = sub + "/new-" + std::to_string(i);
     CHECK(env->Open(sub + "/missing", O_WRONLY, 0).status().code() == Code::kNotFound);
@@ -199,7 +191,7 @@ TEST_CASE("posix env: calls that find no name in a live cached directory keep no
     auto replaced = env->ReplaceFile(sub + "/spare", name);  // onto a new name: ENOENT first
     REQUIRE(replaced.ok());
   }
-  CHECK(OpenFds() <= before + 2);
+  CHECK(testing::OpenFdCount() <= before + 2);
   CHECK(std::filesystem::exists(sub + "/new-299"));
 }
 

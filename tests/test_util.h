@@ -21,6 +21,14 @@ extern char** environ;
 
 namespace drovebank::testing {
 
+// How many file descriptors this process has open (the entries of /proc/self/fd, the
+// listing's own included).
+inline size_t OpenFdCount() {
+  size_t n = 0;
+  for (boost::filesystem::directory_iterator it("/proc/self/fd"), end; it != end; ++it) ++n;
+  return n;
+}
+
 // A fresh directory under the system temp dir, removed with everything in it at scope end.
 class TempDir {
  public:
