@@ -8,6 +8,7 @@
 #include "batch_cmd.h"
 #include "cli_usage.h"
 #include "exit_codes.h"
+#include "own_args.h"
 
 namespace drovebank {
 
@@ -91,6 +92,7 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
 void AddBatchCommand(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<BatchArgs>();
   auto* c = app.add_subcommand("batch", "Run many events from FILE, committed in groups");
+  OwnArgs(c, a);
   c->add_option("FILE", a->file, "Input file, or - for standard input")->required();
   c->add_option("--account", a->account,
                 "Branch/customer format: the account every customer acts on (default: a new "
@@ -132,6 +134,7 @@ void AddImportCsvCommand(CLI::App& app, CliContext& ctx) {
   a->csv_only = true;
   auto* c = app.add_subcommand(
       "import-csv", "Run the operations of a CSV file (a header row, then one per row)");
+  OwnArgs(c, a);
   c->add_option("FILE", a->file, "Input file, or - for standard input")->required();
   c->add_option("--group-size", a->group_size,
                 "Rows per group commit (one journal write and fsync each; default 1000)")

@@ -12,6 +12,7 @@
 #include "cli_usage.h"
 #include "import_cmd.h"
 #include "progress.h"
+#include "own_args.h"
 
 namespace drovebank {
 
@@ -204,6 +205,7 @@ void AddImportLegacyCommand(CLI::App& app, CliContext& ctx) {
   auto* c = app.add_subcommand(
       "import-legacy",
       "Import the accounts of an original (Python) drovebank data directory, keeping ids");
+  OwnArgs(c, dir, group);
   c->add_option("DIR", *dir, "The original's data directory (only read, never changed)")
       ->required();
   c->add_option("--group-size", *group, "Accounts committed per journal sync (default 500)")

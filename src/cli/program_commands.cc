@@ -8,12 +8,14 @@
 #include "cli_usage.h"
 #include "drovebank/env.h"
 #include "version.h"
+#include "own_args.h"
 
 namespace drovebank {
 
 void AddProgramCommands(CLI::App& app, CliContext& ctx) {
   auto topic = std::make_shared<std::string>();
   auto* help = app.add_subcommand("help", "Show the help of the program or of COMMAND");
+  OwnArgs(help, topic);
   help->add_option("COMMAND", *topic, "A command name");
   help->footer("Example: drovebank help deposit");
   CLI::App* root = &app;
@@ -34,6 +36,7 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
 
   auto verbose = std::make_shared<bool>(false);
   auto* version = app.add_subcommand("version", "Print the version (as --version and -V do)");
+  OwnArgs(version, verbose);
   version->add_flag("--verbose", *verbose,
                     "Also say how the data directory's file system is used (local or shared)");
   version->footer("Example: drovebank version --verbose");
@@ -59,6 +62,7 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
   auto dir = std::make_shared<std::string>();
   auto* init = app.add_subcommand(
       "init", "Create an empty store in DIR (default: -d, $DROVEBANK_DATA, else ./data)");
+  OwnArgs(init, dir);
   init->add_option("DIR", *dir, "The data directory to create")->check(NotEmpty("DIR"));
   init->footer("Example: drovebank init ~/ledger");
   init->callback([&ctx, dir]() {

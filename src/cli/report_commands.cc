@@ -15,6 +15,7 @@
 #include "export.h"
 #include "progress.h"
 #include "report_util.h"
+#include "own_args.h"
 
 namespace drovebank {
 
@@ -207,9 +208,10 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
   auto subcommand = [&app, only](const char* name, const char* help) -> CLI::App* {
     return only.empty() || only == name ? app.add_subcommand(name, help) : nullptr;
   };
-  // `a` lives as long as the callbacks that capture it, which the subcommands own.
+  // Each subcommand owns `a` (OwnArgs), not only its callback.
 
   if (auto* bal = subcommand("balance", "Every open account's balance and the total")) {
+    OwnArgs(bal, a);
     bal->alias("bal");
     bal->add_flag("--all", a->all, "Closed accounts too");
     bal->add_option("--at", a->at,
@@ -227,6 +229,7 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
 
   if (auto* st = subcommand("statement", "One account's month: opening and closing balance, "
                                          "every change, totals in and out")) {
+    OwnArgs(st, a);
     st->add_option("ID", a->id, "Account id")->required();
     st->add_option("--month", a->month, "The month (YYYY-MM)")->required()->type_name("MONTH");
     AddOutputOption(st, &a->output);
@@ -240,6 +243,7 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
 
   if (auto* ex = subcommand("export", "The journal as a file hledger, ledger or beancount "
                                       "reads, or as CSV")) {
+    OwnArgs(ex, a);
     ex->add_option("--format", a->format, "hledger, ledger, beancount or csv")
         ->type_name("FORMAT")
         ->required()

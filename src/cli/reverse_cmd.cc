@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "reverse.h"
+#include "own_args.h"
 
 namespace drovebank {
 
@@ -48,6 +49,7 @@ void AddReverseCommand(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<ReverseArgs>();
   auto* c = app.add_subcommand(
       "reverse", "Undo committed transaction TXN (a deposit, withdrawal or transfer)");
+  OwnArgs(c, a);
   c->add_option("TXN", a->txn, "Transaction number")->required();
   c->add_option("--memo", a->memo, "A note kept with the reversal (up to 200 characters)")
       ->type_name("MEMO");
@@ -58,7 +60,6 @@ void AddReverseCommand(CLI::App& app, CliContext& ctx) {
       "is an open, a close or a reversal. A txn is reversed at most once, even by two "
       "sessions at the same time: the reversal is committed under the key reverse:TXN.\n\n"
       "Examples:\n  drovebank reverse 42\n  drovebank reverse 42 --memo \"entered twice\"");
-  // The App owns `a` through this capture, like BuildApp's own arguments.
   c->callback([&ctx, a]() {
     Status s = RunReverse(ctx, *a);
     if (!s.ok()) ctx.Fail(s);

@@ -11,6 +11,7 @@
 #include "exit_codes.h"
 #include "shell_internal.h"
 #include "shell_txn.h"
+#include "own_args.h"
 
 namespace drovebank {
 
@@ -243,6 +244,7 @@ void RegisterShell(CliContext& ctx) {
         app.add_subcommand("shell",
                            "The interactive shell (also what runs with no command); reads a script "
                            "from stdin when it is not a terminal");
+    OwnArgs(sh, options);
     sh->add_flag("--bail", options->bail, bail_help);
     sh->footer("Example: printf 'deposit 1 5\\nshow 1\\n' | drovebank shell --bail");
     sh->callback([&c, options]() { c.exit_code = RunShell(c, *options); });
