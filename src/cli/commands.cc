@@ -17,6 +17,7 @@
 #include "version.h"
 #include "base/dates.h"
 #include "report_util.h"
+#include "own_args.h"
 
 namespace drovebank {
 
@@ -537,8 +538,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   Subcommand subcommand = [&app, only](const char* name, const char* help) -> CLI::App* {
     return only.empty() || only == name ? app->add_subcommand(name, help) : nullptr;
   };
-  // Keeps `a` alive exactly as long as the App.
-  app->callback([a]() {});
+  OwnArgs(app.get(), a);
   app->footer(std::string("\n") + kExitCodeHelp +
               "\n\nExamples:\n  drovebank open Ada Lovelace 100.00\n  drovebank deposit 1 "
               "25.50 --txn pay-2026-001\n  drovebank transfer 1 2 10\n  drovebank --json show "

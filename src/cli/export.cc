@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -350,10 +351,13 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     return Status::Ok();
   };
 
-  auto progress = [&](std::uint64_t done, std::uint64_t total) {
-    o.progress->set_total(total);
-    o.progress->Update(done);
-  };
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+  if (o.progress != nullptr) {
+    progress = [&](std::uint64_t done, std::uint64_t total) {
+      o.progress->set_total(total);
+      o.progress->Update(done);
+    };
+  }
   auto entry = [&](const Record& r) -> Result<bool> {
     std::int64_t t = std::max(last_ms, r.time_ms);
     last_ms = t;
@@ -382,11 +386,7 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     ++sum.transactions;
     return true;
   };
-  if (o.progress != nullptr) {
-    DB_RETURN_IF_ERROR(store.ForEachRecord(entry, progress));
-  } else {
-    DB_RETURN_IF_ERROR(store.ForEachRecord(entry));
-  }
+  DB_RETURN_IF_ERROR(store.ForEachRecord(entry, progress));
   if (!started) DB_RETURN_IF_ERROR(start());
   w->Finish();
   std::fflush(o.out);

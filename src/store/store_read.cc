@@ -12,12 +12,6 @@ namespace drovebank {
 
 namespace {
 
-// The tree's account ids, ascending; `visit` returns false to stop.
-Status WalkIds(Env* env, const Layout& layout, const std::function<bool(AccountId)>& visit) {
-  return WalkAccountTree(env, layout.accounts(), "",
-                         [&](AccountId id, const std::string&) -> Result<bool> { return visit(id); });
-}
-
 size_t PageCount(size_t total, size_t page_size) {
   return std::max<size_t>(1, (total + page_size - 1) / page_size);
 }
@@ -44,22 +38,17 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   out.page = page;
   size_t skip = (page - 1) * page_size;
   size_t seen = 0;
-  Status inner;
   // A walk of the tree cannot see an account whose `open` committed and whose writer
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
-  DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
-    if (seen++ < skip) return true;
-    auto a = Get(id);
-    if (!a.ok()) {
-      inner = a.status();
-      return false;
-    }
-    out.items.push_back(std::move(a).value());
-    return out.items.size() < page_size;
-  }));
-  DB_RETURN_IF_ERROR(inner);
+  DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
+                                     [&](AccountId id, const std::string&) -> Result<bool> {
+                                       if (seen++ < skip) return true;
+                                       DB_ASSIGN_OR_RETURN(Account a, Get(id));
+                                       out.items.push_back(std::move(a));
+                                       return out.items.size() < page_size;
+                                     }));
   out.total = AccountCount();
   out.pages = PageCount(out.total, page_size);
   return out;
@@ -72,43 +61,30 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
   Page<Account> out;
   out.page = page;
   size_t skip = (page - 1) * page_size;
-  Status inner;
   // A walk of the tree cannot see an account whose `open` committed and whose writer
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
-  DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
-    auto a = Get(id);
-    if (!a.ok()) {
-      inner = a.status();
-      return false;
-    }
-    if (!NameContains(*a, needle)) return true;
-    if (out.total++ >= skip && out.items.size() < page_size) out.items.push_back(*a);
-    return true;
-  }));
-  DB_RETURN_IF_ERROR(inner);
+  DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
+                                     [&](AccountId id, const std::string&) -> Result<bool> {
+                                       DB_ASSIGN_OR_RETURN(Account a, Get(id));
+                                       if (!NameContains(a, needle)) return true;
+                                       if (out.total++ >= skip && out.items.size() < page_size) {
+                                         out.items.push_back(std::move(a));
+                                       }
+                                       return true;
+                                     }));
   out.pages = PageCount(out.total, page_size);
   return out;
 }
 
 Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) {
   DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
-  Status inner;
-  DB_RETURN_IF_ERROR(WalkIds(env_, layout_, [&](AccountId id) {
-    auto a = Get(id);
-    if (!a.ok()) {
-      inner = a.status();
-      return false;
-    }
-    auto more = fn(*a);
-    if (!more.ok()) {
-      inner = more.status();
-      return false;
-    }
-    return *more;
-  }));
-  return inner;
+  return WalkAccountTree(env_, layout_.accounts(), "",
+                         [&](AccountId id, const std::string&) -> Result<bool> {
+                           DB_ASSIGN_OR_RETURN(Account a, Get(id));
+                           return fn(a);
+                         });
 }
 
 Status StoreImpl::ForEachAccountId(std::string_view padded_prefix,
