@@ -4,14 +4,17 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 namespace drovebank {
 
 namespace {
 
 constexpr size_t kWarmAccounts = 16;  // see the warming thread in Run
+constexpr size_t kOwnStates = 64;     // the most StoreImpl::own_states_ keeps
 
 // The request text a key is compared by: the ops', and a reservation's when there is one
 // (so a key reused for another reservation is refused like one reused for other ops).
@@ -33,6 +36,9 @@ CommitProtocol::CommitProtocol(StoreImpl* store, std::vector<Event> events,
 }
 
 Result<std::vector<EventResult>> CommitProtocol::Run() {
+  // Taken, not shared: any return before the end leaves the store without them, so a
+  // commit that failed anywhere (its records perhaps in the journal) is never built on.
+  own_ = std::exchange(store_->own_states_, {});
   DB_RETURN_IF_ERROR(RefuseIfMarked());
   DB_RETURN_IF_ERROR(LockKeys());
   MatchKnownKeys();
@@ -61,15 +67,30 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
   env_->FaultPoint(fault_path_, "locks_held");
   DB_RETURN_IF_ERROR(ReadAccounts());
   Evaluate();
-  if (records_.empty()) return results_;  // every event refused or replayed: nothing held
+  // Why a refusal is judged on the files: only a record's append checks that the own
+  // states are current, and a refused event makes none.
+  if (AnyRefused() && !from_own_.empty()) DB_RETURN_IF_ERROR(EvaluateFromFiles());
+  if (records_.empty()) {  // every event refused or replayed: nothing held
+    store_->own_states_ = std::move(own_);
+    return results_;
+  }
 
   DB_RETURN_IF_ERROR(SetFlags());
   env_->FaultPoint(fault_path_, "flags_set");
   DB_RETURN_IF_ERROR(AppendAndSync());
+  if (records_.empty()) {  // evaluated again on the files, every event refused
+    DB_RETURN_IF_ERROR(ClearUnusedFlags());
+    return results_;
+  }
   env_->FaultPoint(fault_path_, "after_journal_sync");
   if (warm.joinable()) warm.join();
-  DB_RETURN_IF_ERROR(Install());
+  std::map<AccountId, StoreImpl::OwnState> installed;
+  {
+    Status s = Install(&installed);
+    if (!s.ok()) return s;
+  }
   ReleaseAll();
+  KeepOwnStates(installed);
   env_->FaultPoint(fault_path_, "done");
   if (store_->journal_->rotated()) {
     store_->journal_->clear_rotated();
@@ -158,31 +179,113 @@ Status CommitProtocol::LockAccounts() {
   for (AccountId id : ids_) {
     auto [it, _] = locks_.emplace(
         id, LockFile(store_->locks_.get(), AccountSlot(id), store_->layout_.AccountLock(id)));
+    // Why the flag of an account with an own state is not read: a dead writer's flag
+    // guards a record only if that record is in the journal, and then the append refuses
+    // the own state and EvaluateFromFiles repairs the file from the journal first.
+    if (own_.count(id) != 0) {
+      DB_RETURN_IF_ERROR(it->second.HoldWithoutFlag(store_->lock_wait_));
+      flag_unread_.insert(id);
+      continue;
+    }
     DB_RETURN_IF_ERROR(it->second.Hold(store_->lock_wait_));
     if (it->second.needs_repair()) {
+      own_.erase(id);
       DB_RETURN_IF_ERROR(store_->RepairAccount(id, &it->second).status());
     }
   }
   return Status::Ok();
 }
 
+// Why an own state may stand in for the file: every change to an account is a record,
+// appended by a writer holding the account's lock. The own state was current when this
+// store appended last; AppendAndSync appends on it only if no record joined the journal
+// since, so the file, whoever rewrote it since, holds that same state.
 Status CommitProtocol::ReadAccounts() {
   for (AccountId id : ids_) {
-    std::uint64_t size = 0;
-    auto acct = store_->ReadAccount(id, /*mark=*/true, &size);
-    if (acct.ok()) {
-      locks_.at(id).set_target_size(size);
-      working_.emplace(id, std::move(acct).value());
+    if (auto own = own_.find(id); own != own_.end()) {
+      locks_.at(id).set_target_size(own->second.size);
+      working_[id] = own->second.state;
       working_read_.insert(id);
-    } else if (acct.status().code() != Code::kNotFound) {
-      return acct.status();
+      from_own_.insert(id);
+      continue;
     }
+    DB_RETURN_IF_ERROR(ReadAccount(id));
+  }
+  // Evaluate moves working_ past the events: EvaluateFromFiles, which only a commit
+  // with own states may need, starts again from here.
+  if (!from_own_.empty()) working_at_read_ = working_;
+  return Status::Ok();
+}
+
+Status CommitProtocol::ReadAccount(AccountId id) {
+  std::uint64_t size = 0;
+  auto acct = store_->ReadAccount(id, /*mark=*/true, &size);
+  if (acct.ok()) {
+    locks_.at(id).set_target_size(size);
+    working_[id] = std::move(acct).value();
+    working_read_.insert(id);
+  } else if (acct.status().code() != Code::kNotFound) {
+    return acct.status();
   }
   return Status::Ok();
 }
 
+bool CommitProtocol::AnyRefused() const {
+  for (size_t i = 0; i < events_.size(); ++i) {
+    if (pending_[i] && !results_[i].status.ok()) return true;
+  }
+  return false;
+}
+
+// The own states were no good (or a refusal must be judged on the files): the files of
+// those accounts are read, under the same locks, and every pending event is evaluated
+// again from the start. Nothing has reached the journal.
+Status CommitProtocol::EvaluateFromFiles() {
+  own_.clear();
+  std::set<AccountId> stale = std::exchange(from_own_, {});
+  working_ = working_at_read_;
+  for (AccountId id : stale) {
+    working_.erase(id);
+    working_read_.erase(id);
+    // Its flag was not read (LockAccounts): a writer that died since may have left its
+    // record in the journal and not in the file. The repair also clears any flag set.
+    if (flag_unread_.erase(id) != 0) {
+      DB_RETURN_IF_ERROR(store_->RepairAccount(id, &locks_.at(id)).status());
+    }
+    DB_RETURN_IF_ERROR(ReadAccount(id));
+  }
+  working_at_read_ = working_;
+  records_.clear();
+  record_event_.clear();
+  key_heads_ = key_heads_locked_;
+  for (size_t i = 0; i < events_.size(); ++i) {
+    if (pending_[i]) results_[i] = EventResult{};
+  }
+  Evaluate();
+  return Status::Ok();
+}
+
+// A flag this commit set on a slot none of its appended records touches: the slot has
+// nothing in flight, so clearing it is what a repair would end in.
+Status CommitProtocol::ClearUnusedFlags() {
+  for (auto& [id, lk] : locks_) DB_RETURN_IF_ERROR(lk.Repaired());
+  for (LockFile& lk : key_locks_) DB_RETURN_IF_ERROR(lk.Repaired());
+  return Status::Ok();
+}
+
+// Why only after an append that found the journal as this store left it: then no other
+// writer is at work, and the next commit's own states are likely to pass its append.
+// Otherwise keeping them would cost every contended commit a second trip to the mutex.
+void CommitProtocol::KeepOwnStates(const std::map<AccountId, StoreImpl::OwnState>& installed) {
+  if (!store_->journal_->unchanged_at_last_append() || installed.size() > kOwnStates) return;
+  if (own_.size() + installed.size() > kOwnStates) own_.clear();
+  for (const auto& [id, st] : installed) own_[id] = st;
+  store_->own_states_ = std::move(own_);
+}
+
 // Each event in order on copies; each success becomes a record.
 void CommitProtocol::Evaluate() {
+  key_heads_locked_ = key_heads_;
   std::map<AccountId, std::uint64_t> last_ref;  // account -> kPrevInGroup|index or txn
   for (auto& [id, a] : working_) last_ref[id] = a.last_txn;
   for (size_t i = 0; i < events_.size(); ++i) {
@@ -256,8 +359,17 @@ Status CommitProtocol::SetFlags() {
 Status CommitProtocol::AppendAndSync() {
   // A failed append cuts its bytes off (or marks the store); a failed sync marks it. In
   // both cases the flags stay set, so a record that did reach the disk is repaired.
-  DB_ASSIGN_OR_RETURN(JournalPos pos, store_->journal_->Append(&records_, fault_path_));
-  return store_->journal_->Sync(pos, fault_path_);
+  DB_ASSIGN_OR_RETURN(std::optional<JournalPos> pos,
+                      store_->journal_->Append(&records_, fault_path_, !from_own_.empty()));
+  if (!pos) {
+    // Another writer's record joined the journal since this store's last: the own states
+    // may be stale. The second append is unconditional, as every append without them is.
+    DB_RETURN_IF_ERROR(EvaluateFromFiles());
+    if (records_.empty()) return Status::Ok();
+    DB_RETURN_IF_ERROR(SetFlags());
+    DB_ASSIGN_OR_RETURN(pos, store_->journal_->Append(&records_, fault_path_, false));
+  }
+  return store_->journal_->Sync(*pos, fault_path_);
 }
 
 Status CommitProtocol::FailAfterCommit(const Status& s) {
@@ -272,7 +384,7 @@ Status CommitProtocol::FailAfterCommit(const Status& s) {
 
 // Past the commit point: every file gets the journal's state. Each account's flag is
 // cleared by its Commit, right after its file is replaced, and only then.
-Status CommitProtocol::Install() {
+Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* installed) {
   // The numbered records, not the working copies, hold each account's final state with
   // its last_txn filled in by Append.
   std::map<AccountId, Account> final_state;
@@ -282,7 +394,10 @@ Status CommitProtocol::Install() {
   for (auto& [id, lk] : locks_) {
     auto it = final_state.find(id);
     if (it == final_state.end()) {
-      (void)lk.Rollback();  // locked for a refused event only
+      // Locked for a refused event only. Its flag is set when the event was refused only
+      // when evaluated again (AppendAndSync), and none of the records touches it.
+      (void)lk.Repaired();
+      (void)lk.Rollback();
       continue;
     }
     // A file read under this lock is in its directory already (they are never removed):
@@ -290,9 +405,9 @@ Status CommitProtocol::Install() {
     if (!working_read_.count(id)) {
       if (Status s = store_->EnsureAccountDirs(id); !s.ok()) return FailAfterCommit(s);
     }
-    if (Status s = lk.WriteTemp(EncodeAccountFile(it->second)); !s.ok()) {
-      return FailAfterCommit(s);
-    }
+    std::string content = EncodeAccountFile(it->second);
+    if (Status s = lk.WriteTemp(content); !s.ok()) return FailAfterCommit(s);
+    (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
     env_->FaultPoint(fault_path_, "after_temp_write");
     if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
     env_->FaultPoint(fault_path_, "after_rename");

@@ -8,7 +8,10 @@
 //   kLocked     key slots, then account slots ascending, held; any flag a dead writer left
 //               has been repaired and cleared (fault point `locks_held`).
 //   kEvaluated  events checked on working copies; records built. A refused event changes
-//               nothing.
+//               nothing. A copy may come from this store's own last commit instead of the
+//               file (StoreImpl::own_states_); kAppended then happens only if no other
+//               record joined the journal since, else the files are read and the events
+//               evaluated again (still nothing in the journal).
 //   kInFlight   every slot the records touch has its repair flag set (`flags_set`): from
 //               here a crash leaves a signal that outlives this process.
 //   kAppended   the records are in the journal, not yet durable (`before_journal_write`,
@@ -47,10 +50,15 @@ class CommitProtocol {
   Status AllocateIds();
   Status LockAccounts();
   Status ReadAccounts();
+  Status ReadAccount(AccountId id);
   void Evaluate();
+  bool AnyRefused() const;
+  Status EvaluateFromFiles();
+  Status ClearUnusedFlags();
+  void KeepOwnStates(const std::map<AccountId, StoreImpl::OwnState>& installed);
   Status SetFlags();
   Status AppendAndSync();
-  Status Install();
+  Status Install(std::map<AccountId, StoreImpl::OwnState>* installed);
   Status FailAfterCommit(const Status& s);
   void ReleaseAll();
 
@@ -68,6 +76,11 @@ class CommitProtocol {
   std::map<AccountId, LockFile> locks_;
   std::map<AccountId, Account> working_;
   std::set<AccountId> working_read_;  // the accounts whose files ReadAccounts read
+  std::map<AccountId, StoreImpl::OwnState> own_;  // the store's own states, taken at Run
+  std::set<AccountId> from_own_;      // the working copies that came from own_
+  std::set<AccountId> flag_unread_;   // locked by HoldWithoutFlag, not yet repaired
+  std::map<AccountId, Account> working_at_read_;  // working_ before Evaluate
+  std::map<LockSlot, std::uint64_t> key_heads_locked_;  // key_heads_ before Evaluate
   std::vector<Record> records_;
   std::vector<size_t> record_event_;
 };

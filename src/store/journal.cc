@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "process_info.h"
 
@@ -98,6 +99,7 @@ Status Journal::Reinitialize() {
   DB_RETURN_IF_ERROR(mutex.Lock(true));
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
   seg_fd_ = -1;
+  own_next_txn_ = 0;
   return Initialize();
 }
 
@@ -331,14 +333,23 @@ Result<AccountId> Journal::AllocateId() {
   return id;
 }
 
-Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_view fault_path) {
+Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
+                                                  std::string_view fault_path,
+                                                  bool only_if_unchanged) {
   ByteLock mutex(env_, state_fd_, kAppendLockByte);
   DB_RETURN_IF_ERROR(mutex.Lock(true));
+  // Why forgotten first: from here until this append succeeds, a failure may leave records
+  // (ours, cut off or not; a dead writer's, adopted) that the caller's states do not show.
+  std::uint64_t own_next = std::exchange(own_next_txn_, 0);
+  unchanged_at_last_append_ = false;
   DB_RETURN_IF_ERROR(LoadState());
   if (st_->sync_failed) {
     return Status::NeedsRecovery("an earlier journal sync failed; run recover");
   }
+  // After CatchUp, so a record a dead writer left unpublished counts as one that joined.
   DB_RETURN_IF_ERROR(CatchUp());
+  bool unchanged = own_next != 0 && st_->next_txn == own_next;
+  if (only_if_unchanged && !unchanged) return std::optional<JournalPos>();
 
   std::string bytes;
   std::int64_t now = NowMillis();
@@ -394,12 +405,14 @@ Result<JournalPos> Journal::Append(std::vector<Record>* records, std::string_vie
   }
   JournalPos pos{st_->seg, st_->end};
   if (write_through_) durable_ = pos;
+  own_next_txn_ = st_->next_txn;
+  unchanged_at_last_append_ = unchanged;
   env_->FaultPoint(fault_path, "after_journal_write");
   // Rotation is housekeeping: the records are written whatever it does. A failed rotation
   // is tried again by the next append; a failed sync inside it is recorded in the state
   // and the marker, so this caller's Sync reports it.
   if (st_->end >= segment_bytes_) (void)Rotate(fault_path);
-  return pos;
+  return std::optional<JournalPos>(pos);
 }
 
 // Runs under the append mutex. The old segment is synced whole before the new one is

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,17 @@ class Journal {
   // records are in the journal (not yet durable); returns the end position. Failure:
   // nothing of them remains in the journal (a partial write is cut off), unless the cut
   // itself failed, in which case the store is marked as needing recovery.
-  Result<JournalPos> Append(std::vector<Record>* records, std::string_view fault_path);
+  //
+  // With `only_if_unchanged`, the records are written only when no record has joined the
+  // journal since this Journal's own last append (nor its open or Reinitialize): otherwise
+  // nothing is written and nullopt returned, so the caller, whose states of its accounts
+  // came from its own last commit rather than the files, reads them and tries again.
+  Result<std::optional<JournalPos>> Append(std::vector<Record>* records,
+                                           std::string_view fault_path,
+                                           bool only_if_unchanged);
+  // Whether, at this Journal's last successful Append, no other record had joined the
+  // journal since the one before it: the condition Append(..., true) demands.
+  bool unchanged_at_last_append() const { return unchanged_at_last_append_; }
 
   // Adopts, under the append mutex, the whole records that a dead appender wrote past the
   // published end (it was killed between its write(2) and publishing it), as the next
@@ -165,6 +176,10 @@ class Journal {
   int seg_fd_ = -1;
   std::uint64_t seg_open_ = 0;
   bool rotated_ = false;
+  // next_txn right after this Journal's last append (0: none since open or Reinitialize),
+  // and whether the journal stood there at the append after it (see Append).
+  std::uint64_t own_next_txn_ = 0;
+  bool unchanged_at_last_append_ = false;
   struct SegmentIndex {
     struct Entry {
       std::uint64_t txn;

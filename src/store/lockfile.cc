@@ -248,6 +248,7 @@ LockFile::LockFile(LockFile&& o) noexcept
       paths_(std::move(o.paths_)),
       held_(o.held_),
       flag_on_(o.flag_on_),
+      flag_known_(o.flag_known_),
       temp_written_(o.temp_written_),
       in_place_(std::move(o.in_place_)),
       target_size_(o.target_size_) {
@@ -257,6 +258,7 @@ LockFile::LockFile(LockFile&& o) noexcept
 
 Status LockFile::AfterLock() {
   held_ = true;
+  flag_known_ = true;
   auto flagged = table_->NeedsRepair(slot_);
   if (!flagged.ok()) {
     (void)Rollback();
@@ -280,19 +282,30 @@ Status LockFile::TryHold() {
   return AfterLock();
 }
 
+Status LockFile::HoldWithoutFlag(const LockWait& wait) {
+  if (held_) return Status::Ok();
+  DB_RETURN_IF_ERROR(table_->Lock(slot_, paths_.what, wait));
+  held_ = true;
+  flag_known_ = false;
+  flag_on_ = false;
+  return Status::Ok();
+}
+
 Status LockFile::MarkInFlight() {
   if (!held_) return Status::Internal("MarkInFlight without holding the lock");
-  if (flag_on_) return Status::Ok();  // already set
+  if (flag_known_ && flag_on_) return Status::Ok();  // already set
   DB_RETURN_IF_ERROR(table_->SetNeedsRepair(slot_, true));
   flag_on_ = true;
+  flag_known_ = true;
   return Status::Ok();
 }
 
 Status LockFile::Repaired() {
   if (!held_) return Status::Internal("Repaired without holding the lock");
-  if (!flag_on_) return Status::Ok();  // nothing set: nothing to clear
+  if (flag_known_ && !flag_on_) return Status::Ok();  // nothing set: nothing to clear
   DB_RETURN_IF_ERROR(table_->SetNeedsRepair(slot_, false));
   flag_on_ = false;
+  flag_known_ = true;
   return Status::Ok();
 }
 

@@ -145,6 +145,12 @@ class LockFile {
   Status Hold(const LockWait& wait);
   // One attempt; Busy when held elsewhere.
   Status TryHold();
+  // Hold without reading the flag, which is then unknown: needs_repair() is false,
+  // MarkInFlight and Repaired write it whatever it was. Only for a holder that trusts
+  // nothing of the target unless the journal shows that no record joined it since the
+  // holder's own last commit (a dead writer's flag then guards nothing), and that repairs
+  // the target from the journal otherwise (CommitProtocol's own states).
+  Status HoldWithoutFlag(const LockWait& wait);
 
   // Sets the repair flag (before the commit point). Requires held().
   Status MarkInFlight();
@@ -173,7 +179,7 @@ class LockFile {
 
   bool held() const { return held_; }
   // Right after Hold or TryHold: whether a writer that died left the flag set.
-  bool needs_repair() const { return flag_on_; }
+  bool needs_repair() const { return flag_known_ && flag_on_; }
   LockSlot slot() const { return slot_; }
   const LockPaths& paths() const { return paths_; }
 
@@ -189,6 +195,7 @@ class LockFile {
   LockPaths paths_;
   bool held_ = false;
   bool flag_on_ = false;  // the slot's repair flag as this holder knows it: found or set
+  bool flag_known_ = true;  // false after HoldWithoutFlag until the flag is written
   bool temp_written_ = false;
   std::string in_place_;  // on a shared file system, what WriteTemp was given
   std::optional<std::uint64_t> target_size_;  // see set_target_size

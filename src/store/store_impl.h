@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,6 +168,15 @@ class StoreImpl final : public Store {
   bool read_only_ = false;
   std::uint64_t read_only_accounts_ = 0;
   std::function<void(const FileRepair&)> on_repair_;
+  // The states this store's own commits installed, each with its file's size, kept only
+  // while no other writer's record has joined the journal since (see
+  // CommitProtocol::ReadAccounts): a session that commits again to an account reads
+  // nothing of it. Emptied by any commit that does not end in success.
+  struct OwnState {
+    Account state;
+    std::uint64_t size = 0;
+  };
+  std::map<AccountId, OwnState> own_states_;
 };
 
 // The implementation behind a Store from Store::Open, for the store's own parts and tests.
