@@ -85,10 +85,7 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
   env_->FaultPoint(fault_path_, "after_journal_sync");
   if (warm.joinable()) warm.join();
   std::map<AccountId, StoreImpl::OwnState> installed;
-  {
-    Status s = Install(&installed);
-    if (!s.ok()) return s;
-  }
+  DB_RETURN_IF_ERROR(Install(&installed));
   ReleaseAll();
   KeepOwnStates(installed);
   env_->FaultPoint(fault_path_, "done");
