@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -585,6 +587,20 @@ class Posix final : public Env {
   // A whole file through one O_DIRECT descriptor, its size refreshed first: the servers'
   // content, not a client cache's.
   Result<std::string> ReadShared(const std::string& path) {
+    // Why again: a file another host replaced by rename (journal/CHECKPOINT, at every
+    // shell's exit) can still be this client's cached inode, which the servers no longer
+    // know: ESTALE, from the open or the read. The name, looked up again once the
+    // client's entry cache lets go of it (GlusterFS: 1 s), is the new file.
+    Result<std::string> got = ReadSharedOnce(path);
+    for (int wait_ms : {20, 100, 300, 600, 1000}) {
+      if (got.ok() || got.status().sys_errno() != ESTALE) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+      got = ReadSharedOnce(path);
+    }
+    return got;
+  }
+
+  Result<std::string> ReadSharedOnce(const std::string& path) {
     // Read-write where allowed, so that Refresh needs no second descriptor.
     bool read_only;
     {
@@ -611,7 +627,10 @@ class Posix final : public Env {
     for (;;) {
       auto n = direct >= 0 ? DirectPRead(direct, chunk.data(), kChunk, out.size())
                            : PRead(fd, chunk.data(), kChunk, out.size());
-      if (!n.ok()) return Status::IOError(fmt::format("read {}: {}", path, n.status().message()));
+      if (!n.ok()) {
+        return Status::IOError(fmt::format("read {}: {}", path, n.status().message()))
+            .set_sys_errno(n.status().sys_errno());
+      }
       out.append(chunk.data(), *n);
       if (*n < kChunk) break;
     }
