@@ -25,6 +25,7 @@
 #include "drovebank/store.h"
 #include "store/journal.h"
 #include "leftovers.h"
+#include "store_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -32,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Drovebank;
+using testing::Money;
 using testing::ProgramResult;
 using testing::Recover;
 using testing::TempDir;
@@ -257,15 +259,6 @@ std::unique_ptr<Store> OpenWith(const std::string& dir, Env* env, std::uint64_t 
   return std::move(s).value();
 }
 
-Op MoneyOp(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
-  Op op;
-  op.kind = kind;
-  op.id = id;
-  op.to = to;
-  op.amount = amount;
-  return op;
-}
-
 // (point, hit) pairs in the order the operation reaches them, from a traced fault-free run.
 std::vector<std::pair<std::string, int>> TracePoints(const std::string& trace_file) {
   std::ifstream in(trace_file);
@@ -290,10 +283,10 @@ void SweepPowerLoss(PowerLossMode mode) {
     std::uint64_t segment_bytes;  // 1: every append starts a segment and checkpoints
   };
   Variant v = GENERATE(
-      Variant{"deposit", Event{{MoneyOp(OpKind::kDeposit, 1, 500)}, ""}, kSegmentBytes},
-      Variant{"deposit", Event{{MoneyOp(OpKind::kDeposit, 1, 500)}, "k-dep"}, 1},
-      Variant{"transfer", Event{{MoneyOp(OpKind::kTransfer, 1, 3000, 2)}, ""}, kSegmentBytes},
-      Variant{"transfer", Event{{MoneyOp(OpKind::kTransfer, 1, 3000, 2)}, "k-tr"}, 1});
+      Variant{"deposit", Event{{Money(OpKind::kDeposit, 1, 500)}, ""}, kSegmentBytes},
+      Variant{"deposit", Event{{Money(OpKind::kDeposit, 1, 500)}, "k-dep"}, 1},
+      Variant{"transfer", Event{{Money(OpKind::kTransfer, 1, 3000, 2)}, ""}, kSegmentBytes},
+      Variant{"transfer", Event{{Money(OpKind::kTransfer, 1, 3000, 2)}, "k-tr"}, 1});
   CAPTURE(v.name, v.event.key, v.segment_bytes);
   const std::vector<AccountId> ids = {1, 2};
   const bool shared = mode == PowerLossMode::kSharedMount;

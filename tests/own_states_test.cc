@@ -15,6 +15,7 @@
 
 #include "drovebank/store.h"
 #include "forwarding_env.h"
+#include "store_ops.h"
 #include "store/layout.h"
 #include "test_util.h"
 
@@ -85,25 +86,8 @@ std::unique_ptr<Store> OpenAt(const std::string& data, Env* env = nullptr) {
   return std::move(s).value();
 }
 
-Op Money(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
-  Op op;
-  op.kind = kind;
-  op.id = id;
-  op.to = to;
-  op.amount = amount;
-  return op;
-}
-
-AccountId MustOpen(Store& s, Cents amount) {
-  Op op;
-  op.kind = OpKind::kOpen;
-  op.first = "Ada";
-  op.last = "Lovelace";
-  op.amount = amount;
-  auto r = s.Commit(Event{{op}, ""}, "open");
-  REQUIRE(r.ok());
-  return r->record.ops[0].id;
-}
+using testing::Money;
+using testing::MustOpen;
 
 // The balance as a store opened afresh reads it from the file.
 Cents FileBalance(const std::string& data, AccountId id) {

@@ -14,6 +14,7 @@
 
 #include "store/layout.h"
 #include "forwarding_env.h"
+#include "store_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -30,29 +31,9 @@ std::unique_ptr<Store> OpenStore(const TempDir& dir) {
   return std::move(s).value();
 }
 
-Op OpenOp(std::string first, std::string last, Cents amount) {
-  Op op;
-  op.kind = OpKind::kOpen;
-  op.first = std::move(first);
-  op.last = std::move(last);
-  op.amount = amount;
-  return op;
-}
-
-Op Money(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
-  Op op;
-  op.kind = kind;
-  op.id = id;
-  op.to = to;
-  op.amount = amount;
-  return op;
-}
-
-AccountId MustOpen(Store& s, Cents amount) {
-  auto r = s.Commit(Event{{OpenOp("Ada", "Lovelace", amount)}, ""}, "open");
-  REQUIRE(r.ok());
-  return r->record.ops[0].id;
-}
+using testing::Money;
+using testing::MustOpen;
+using testing::OpenOp;
 
 Cents Balance(Store& s, AccountId id) {
   auto a = s.Get(id);

@@ -1,0 +1,38 @@
+// Events for in-process Store tests: the ops every such test builds, and an open that must
+// succeed.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "drovebank/store.h"
+
+namespace drovebank::testing {
+
+inline Op OpenOp(std::string first, std::string last, Cents amount) {
+  Op op;
+  op.kind = OpKind::kOpen;
+  op.first = std::move(first);
+  op.last = std::move(last);
+  op.amount = amount;
+  return op;
+}
+
+// A deposit, withdrawal or transfer (`to` only for a transfer).
+inline Op Money(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
+  Op op;
+  op.kind = kind;
+  op.id = id;
+  op.to = to;
+  op.amount = amount;
+  return op;
+}
+
+// Opens an account of Ada Lovelace with `amount`; the test stops if that fails.
+inline AccountId MustOpen(Store& s, Cents amount) {
+  auto r = s.Commit(Event{{OpenOp("Ada", "Lovelace", amount)}, ""}, "open");
+  REQUIRE(r.ok());
+  return r->record.ops[0].id;
+}
+
+}  // namespace drovebank::testing
