@@ -84,10 +84,13 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
   }
   env_->FaultPoint(fault_path_, "after_journal_sync");
   if (warm.joinable()) warm.join();
+  // Why decided before the install: a big batch group would otherwise copy every state
+  // it installs, only for KeepOwnStates to drop them.
+  bool keep = store_->journal_->unchanged_at_last_append() && ids_.size() <= kOwnStates;
   std::map<AccountId, StoreImpl::OwnState> installed;
-  DB_RETURN_IF_ERROR(Install(&installed));
+  DB_RETURN_IF_ERROR(Install(keep ? &installed : nullptr));
   ReleaseAll();
-  KeepOwnStates(installed);
+  if (keep) KeepOwnStates(installed);
   env_->FaultPoint(fault_path_, "done");
   if (store_->journal_->rotated()) {
     store_->journal_->clear_rotated();
@@ -270,11 +273,11 @@ Status CommitProtocol::ClearUnusedFlags() {
   return Status::Ok();
 }
 
-// Why only after an append that found the journal as this store left it: then no other
-// writer is at work, and the next commit's own states are likely to pass its append.
-// Otherwise keeping them would cost every contended commit a second trip to the mutex.
+// Called only after an append that found the journal as this store left it (Run). Why:
+// then no other writer is at work, and the next commit's own states are likely to pass
+// its append; otherwise keeping them would cost every contended commit a second trip to
+// the mutex.
 void CommitProtocol::KeepOwnStates(const std::map<AccountId, StoreImpl::OwnState>& installed) {
-  if (!store_->journal_->unchanged_at_last_append() || installed.size() > kOwnStates) return;
   if (own_.size() + installed.size() > kOwnStates) own_.clear();
   for (const auto& [id, st] : installed) own_[id] = st;
   store_->own_states_ = std::move(own_);
@@ -404,7 +407,7 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     }
     std::string content = EncodeAccountFile(it->second);
     if (Status s = lk.WriteTemp(content); !s.ok()) return FailAfterCommit(s);
-    (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
+    if (installed != nullptr) (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
     env_->FaultPoint(fault_path_, "after_temp_write");
     if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
     env_->FaultPoint(fault_path_, "after_rename");

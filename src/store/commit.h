@@ -58,6 +58,7 @@ class CommitProtocol {
   void KeepOwnStates(const std::map<AccountId, StoreImpl::OwnState>& installed);
   Status SetFlags();
   Status AppendAndSync();
+  // `installed`, when given, gets each account's state and file size as written.
   Status Install(std::map<AccountId, StoreImpl::OwnState>* installed);
   Status FailAfterCommit(const Status& s);
   void ReleaseAll();
