@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "process_info.h"
@@ -501,10 +503,38 @@ JournalPos Journal::End() const {
   if (state_fd_ >= 0) {
     if (Status s = LockedSnapshot(); s.ok()) return JournalPos{st_->seg, st_->end};
   }
-  auto segs = Segments();
-  if (!segs.ok() || segs->empty()) return JournalPos{};
-  auto info = env_->Stat(SegmentPath(segs->back()));
-  return JournalPos{segs->back(), info.ok() ? info->size : 0};
+  // Without the state there is no published end, only the segment's size, and a live
+  // writer's write(2) raises that page by page as it copies: a record that straddles a
+  // page boundary can be half there (seen: recover --check reported a live writer's
+  // record as bad). So wait for a size that ends on a record's newline. A size that stays
+  // torn is a dead writer's tail, returned as it is for the reader to report.
+  constexpr auto kSettled = std::chrono::seconds(1);
+  JournalPos last{};
+  auto since = std::chrono::steady_clock::now();
+  for (int look = 0;; ++look) {
+    auto segs = Segments();
+    if (!segs.ok() || segs->empty()) return JournalPos{};
+    auto info = env_->Stat(SegmentPath(segs->back()));
+    JournalPos now{segs->back(), info.ok() ? info->size : 0};
+    if (now.offset == 0 || EndsOnRecord(now)) return now;
+    auto t = std::chrono::steady_clock::now();
+    if (!(now == last)) {
+      last = now;
+      since = t;
+    } else if (t - since >= kSettled) {
+      return now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(look < 10 ? 1 : 10));
+  }
+}
+
+bool Journal::EndsOnRecord(JournalPos at) const {
+  auto fd = env_->Open(SegmentPath(at.seg), O_RDONLY);
+  if (!fd.ok()) return true;  // gone (checkpointed away): the caller's read says what is there
+  char last = 0;
+  auto n = env_->PRead(*fd, &last, 1, at.offset - 1);
+  (void)env_->Close(*fd);
+  return !n.ok() || (*n == 1 && last == '\n');
 }
 
 Status Journal::LockedSnapshot() const {

@@ -57,7 +57,9 @@ class Journal {
   ~Journal();
 
   // Opens without touching the shared state or any file: for `recover --check`. Append,
-  // Sync and AllocateId must not be called; End() is the end of the last segment.
+  // Sync and AllocateId must not be called; End() is the end of the last segment once it
+  // ends on a whole record (a live writer's record still being copied in is waited for;
+  // a tail that stays torn for a second is returned as it is).
   static Result<std::unique_ptr<Journal>> OpenReadOnly(Env* env, const Layout& layout);
 
   // Rebuilds the shared state from disk now (replaying), as after a reboot: `recover` uses
@@ -141,6 +143,8 @@ class Journal {
   // Segment names in ascending order.
   Result<std::vector<std::uint64_t>> Segments() const;
   std::string SegmentPath(std::uint64_t seg) const;
+  // Whether the byte before `at` is a record's closing newline (true if unreadable).
+  bool EndsOnRecord(JournalPos at) const;
 
  private:
   struct State;
