@@ -18,11 +18,14 @@
 #include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "forwarding_env.h"
+#include "store_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
+using testing::MustOpen;
+using testing::Money;
 using testing::TempDir;
 
 // A data directory with its layout made (and no accounts: a lock needs none).
@@ -32,16 +35,6 @@ std::string NewStore(const TempDir& d) {
   auto store = Store::Open(so);
   REQUIRE(store.ok());
   return so.data_dir;
-}
-
-// The op that opens Ada Lovelace's account with `cents`.
-Op OpenAda(Cents cents) {
-  Op open;
-  open.kind = OpKind::kOpen;
-  open.amount = cents;
-  open.first = "Ada";
-  open.last = "Lovelace";
-  return open;
 }
 
 void Plant(const std::string& path, const std::string& content) {
@@ -125,7 +118,7 @@ TEST_CASE("recover: a format 1 store's lock files and queues become repair flags
     so.data_dir = data;
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    REQUIRE((*store)->Commit(Event{{OpenAda(5000)}, ""}, "open").ok());
+    MustOpen(**store, 5000);
   }
   // Format 1: no lock tables, a dead writer's lock file and an empty wait queue.
   for (const char* t : {"accounts", "keys", "owners"}) {
@@ -201,11 +194,8 @@ TEST_CASE("recover: after a failed fdatasync the kept journal tail is written an
     so.env = &env;
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    REQUIRE((*store)->Commit(Event{{OpenAda(100)}, ""}, "open").ok());
-    Op dep;
-    dep.kind = OpKind::kDeposit;
-    dep.id = 1;
-    dep.amount = 250;
+    MustOpen(**store, 100);
+    Op dep = Money(OpKind::kDeposit, 1, 250);
     env.fail_next_ = true;
     auto failed = (*store)->Commit(Event{{dep}, ""}, "deposit");
     REQUIRE_FALSE(failed.ok());
@@ -243,11 +233,8 @@ TEST_CASE("recover: an entry of keys/index behind the journal is reported, then 
     so.data_dir = data;
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    REQUIRE((*store)->Commit(Event{{OpenAda(100)}, ""}, "open").ok());
-    Op dep;
-    dep.kind = OpKind::kDeposit;
-    dep.id = 1;
-    dep.amount = 5;
+    MustOpen(**store, 100);
+    Op dep = Money(OpKind::kDeposit, 1, 5);
     auto r = (*store)->Commit(Event{{dep}, "pay-1"}, "deposit");
     REQUIRE(r.ok());
     txn = r->record.txn;
@@ -306,7 +293,7 @@ TEST_CASE("recover: --check while a writer commits reports nothing", "[recover][
   {
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    REQUIRE((*store)->Commit(Event{{OpenAda(0)}, ""}, "open").ok());
+    MustOpen(**store, 0);
   }
   std::atomic<bool> stop{false};
   std::atomic<int> commits{0};
@@ -320,10 +307,7 @@ TEST_CASE("recover: --check while a writer commits reports nothing", "[recover][
       return;
     }
     for (int i = 0; !stop; ++i) {
-      Op dep;
-      dep.kind = OpKind::kDeposit;
-      dep.id = 1;
-      dep.amount = 1;
+      Op dep = Money(OpKind::kDeposit, 1, 1);
       auto r = (*store)->Commit(Event{{dep}, i % 2 ? fmt::format("w-{}", i) : ""}, "deposit");
       if (!r.ok()) {
         writer_status = r.status();
@@ -348,9 +332,10 @@ TEST_CASE("recover: --check while a writer commits reports nothing", "[recover][
 }
 
 // A live writer's write(2) raises the segment's size page by page, so a check that takes
-// no lock can find the last record half there. Swept over every cut of the last record:
-// finished by its "writer" 150 ms later it is waited for, never reported; left cut (a dead
-// writer's torn tail) it is reported as the bad record it is.
+// no lock can find the last record half there. Cut at four places across the last record
+// (its first and last byte among them): finished by its "writer" 150 ms later it is waited
+// for, never reported; left cut (a dead writer's torn tail) it is reported as the bad
+// record it is.
 TEST_CASE("recover: --check waits for a record still being written and reports one left torn",
           "[recover][concurrency]") {
   TempDir t;
@@ -360,11 +345,8 @@ TEST_CASE("recover: --check waits for a record still being written and reports o
   {
     auto store = Store::Open(so);
     REQUIRE(store.ok());
-    REQUIRE((*store)->Commit(Event{{OpenAda(0)}, ""}, "open").ok());
-    Op dep;
-    dep.kind = OpKind::kDeposit;
-    dep.id = 1;
-    dep.amount = 5;
+    MustOpen(**store, 0);
+    Op dep = Money(OpKind::kDeposit, 1, 5);
     REQUIRE((*store)->Commit(Event{{dep}, "last"}, "deposit").ok());
   }
   std::string seg;
