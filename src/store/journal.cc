@@ -518,7 +518,7 @@ JournalPos Journal::End() const {
     JournalPos now{segs->back(), info.ok() ? info->size : 0};
     if (now.offset == 0 || EndsOnRecord(now)) return now;
     auto t = std::chrono::steady_clock::now();
-    if (!(now == last)) {
+    if (now != last) {
       last = now;
       since = t;
     } else if (t - since >= kSettled) {

@@ -143,11 +143,11 @@ class Journal {
   // Segment names in ascending order.
   Result<std::vector<std::uint64_t>> Segments() const;
   std::string SegmentPath(std::uint64_t seg) const;
-  // Whether the byte before `at` is a record's closing newline (true if unreadable).
-  bool EndsOnRecord(JournalPos at) const;
 
  private:
   struct State;
+  // Whether the byte before `at` is a record's closing newline (true if unreadable).
+  bool EndsOnRecord(JournalPos at) const;
   Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes);
   Status Attach();
   // Each needs the append mutex held.
