@@ -57,6 +57,9 @@ void PrintReport(const drovebank::RecoverOptions& o, const drovebank::RecoverRep
                         {"files_repaired", r.files_repaired},
                         {"accounts_verified", r.accounts_verified},
                         {"quarantined", r.quarantined},
+                        {"chain_head", r.chain_head.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(r.chain_head)},
+                        {"chain_records", r.chain_records},
                         {"repairs", nlohmann::json::array()},
                         {"notes", r.notes}};
     for (const FileRepair& f : r.repairs) j["repairs"].push_back(RepairJson(f));
@@ -95,6 +98,10 @@ int main(int argc, char** argv) {
                "Change nothing; exit 0 when consistent, 1 when it needs repair");
   app.add_flag("--full", opts.full, "Also verify every account file");
   app.add_flag("--json", json, "Print the report as one JSON value");
+  app.add_option("--expect-head", opts.expect_head,
+                 "Fail (exit 5) unless the journal's hash chain passes through this head, "
+                 "as an earlier --check printed it: proves the history up to TXN unchanged")
+      ->type_name("TXN:HASH");
   app.add_option("--lock-timeout", opts.lock_timeout, "Seconds to wait for a live lock")
       ->type_name("SECONDS")
       ->check(drovebank::Seconds("--lock-timeout", 86400));

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -121,6 +122,47 @@ TEST_CASE("corruption: every flipped bit of an account file is detected and rebu
     INFO("byte " << pos << " bit " << pos % 8);
     ExpectDetectedAndRebuilt(data, original, pos);
     fs::remove_all(data);
+  }
+}
+
+// A forgery, not damage: every field of the account file changed by someone who knows the
+// format and recomputes the CRC (EncodeAccountFile does exactly that). The CRC passes, so
+// only the proof against the journal's record can tell; each must be refused like damage.
+TEST_CASE("corruption: every field of an account file forged with its CRC fixed is detected and rebuilt",
+          "[e2e][corruption][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  const std::string original = Slurp(data + "/" + kFile1);
+  auto genuine = DecodeAccountFile(original, 1);
+  REQUIRE(genuine.ok());
+  std::vector<std::pair<std::string, std::function<void(Account&)>>> forgeries = {
+      {"balance", [](Account& a) { a.balance = 100000000; }},
+      {"balance by a cent", [](Account& a) { a.balance += 1; }},
+      {"first name", [](Account& a) { a.first = "Mallory"; }},
+      {"last name", [](Account& a) { a.last = "Lovelace-Forged"; }},
+      {"status", [](Account& a) { a.closed = !a.closed; }},
+      {"version", [](Account& a) { a.version += 1; }},
+      {"last_txn to another record", [](Account& a) { a.last_txn = 2; }},
+      {"last_txn past the journal", [](Account& a) { a.last_txn = 99; }},
+      {"balance and version, as after a deposit", [](Account& a) {
+         a.balance += 100000;
+         a.version += 1;
+         a.last_txn += 1;
+       }},
+  };
+  size_t n = 0;
+  for (const auto& [what, forge] : forgeries) {
+    SECTION(what) {
+      Account forged = *genuine;
+      forge(forged);
+      Spit(data + "/" + kFile1, EncodeAccountFile(forged));
+      REQUIRE(DecodeAccountFile(Slurp(data + "/" + kFile1), 1).ok());  // the CRC passes
+      ExpectDetectedAndRebuilt(data, original, n);
+      // The forged bytes are kept, never deleted.
+      CHECK(Exists(data + "/quarantine"));
+    }
+    ++n;
   }
 }
 

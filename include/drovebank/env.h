@@ -27,6 +27,7 @@ struct FileInfo {
   std::uint32_t uid = 0;
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
+  std::uint64_t nlink = 1;  // hard links to the inode: drovebank writes into none with more
 };
 
 class Env {

@@ -70,6 +70,9 @@ struct Record {
   // The txn this record reverses (`drovebank reverse`), committed under the key
   // ReversalKey(reverses); 0 (the usual case) for any other record.
   std::uint64_t reverses = 0;
+  // Format 3's hash chain (src/store/chain.h): the chain hash of the record before this
+  // one, 64 hex digits, filled in by Journal::Append. Empty in records of format 2.
+  std::string prev_hash;
   bool operator==(const Record&) const = default;
 };
 
@@ -95,6 +98,8 @@ Result<Record> ParseRecordJson(std::string_view json);
 
 // CRC SP JSON LF.
 std::string EncodeRecord(const Record& r);
+// The same line for a record whose JSON is already made (RecordJson).
+std::string EncodeRecordJson(std::string_view json);
 
 // Decodes one line without its LF. Corruption when the CRC or JSON is bad.
 Result<Record> DecodeRecordLine(std::string_view line);

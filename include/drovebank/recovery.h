@@ -43,6 +43,10 @@ struct RecoverOptions {
   bool check_only = false;  // change nothing; report what would be done
   bool full = false;        // verify every account file
   double lock_timeout = 10.0;
+  // A chain head written down earlier ("TXN:HASH", `recover --check` prints the current
+  // one): the run fails with Corruption unless the journal's chain passes through it,
+  // proving that the history up to TXN is unchanged.
+  std::string expect_head;
   std::function<void(size_t done, size_t total)> progress;  // --full walk
 };
 
@@ -56,6 +60,12 @@ struct RecoverReport {
   size_t quarantined = 0;        // files moved or copied to quarantine/
   std::vector<FileRepair> repairs;  // each rewrite (not with --check), in order
   bool marker_cleared = false;
+  // The journal's hash chain, followed from its first record (--check, --full, or
+  // expect_head): its head "TXN:HASH" and how many records it covered ("" when not
+  // followed). A break in it is Corruption, the run's error.
+  std::string chain_head;
+  std::uint64_t chain_records = 0;
+  bool head_matched = false;  // expect_head was given and the chain passes through it
   std::vector<std::string> notes;  // one line per decision, for the report
   bool consistent() const {
     return dead_locks == 0 && temps_removed == 0 && files_repaired == 0 && quarantined == 0 &&

@@ -7,7 +7,10 @@ namespace drovebank {
 
 Status WriteFileDurably(Env* env, const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp";
-  DB_ASSIGN_OR_RETURN(int fd, env->Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  // Never through a link: a leftover (or planted) temp file is removed, and the new one
+  // must be this call's own inode.
+  if (Status u = env->Unlink(tmp); !u.ok() && u.code() != Code::kNotFound) return u;
+  DB_ASSIGN_OR_RETURN(int fd, env->Open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600));
   Status s = env->Write(fd, data);
   if (s.ok()) s = env->Sync(fd);
   Status c = env->Close(fd);

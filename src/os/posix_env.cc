@@ -41,6 +41,7 @@ FileInfo ToInfo(const struct stat& st) {
   i.uid = st.st_uid;
   i.dev = st.st_dev;
   i.ino = st.st_ino;
+  i.nlink = static_cast<std::uint64_t>(st.st_nlink);
   return i;
 }
 

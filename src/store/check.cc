@@ -92,9 +92,21 @@ class StoreCheck {
       return Status::NotFound(fmt::format("no data directory at {}", layout_.root()));
     }
     ConfinePaths(layout_.root(), /*read_only=*/true);
+    DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env_, layout_));
+    if (format.version == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "{} is not a drovebank data directory (it has no FORMAT marker, lock tables or "
+          "journal segments)",
+          layout_.root()));
+    }
+    if (format.version == 2) {
+      ++r_->dead_locks;
+      r_->notes.push_back("the store is in format 2 (no hash chain): recover upgrades it to format 3");
+    }
     DB_ASSIGN_OR_RETURN(table_, CheckLocksAndLeftovers(env_, layout_, r_));
     DB_ASSIGN_OR_RETURN(bool readable, Snapshot());
     if (!readable) return Status::Ok();
+    DB_RETURN_IF_ERROR(FollowChain(env_, layout_, *journal_, snapshot_end_, o_, r_));
     DB_RETURN_IF_ERROR(CompareAccounts());
     if (r_->marker_cleared && !o_.full) DB_RETURN_IF_ERROR(FindCorruptFiles());
     DB_RETURN_IF_ERROR(CompareKeys());

@@ -75,6 +75,10 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
     return results_;
   }
 
+  // Everything the install needs is secured before the commit point, so that a Busy
+  // (another process holding every spare slot, or a reader's lock on one) always means
+  // that nothing changed. The spare slot is the only one the install takes.
+  if (!store_->in_place_) DB_RETURN_IF_ERROR(store_->locks_->SparePath().status());
   DB_RETURN_IF_ERROR(SetFlags());
   env_->FaultPoint(fault_path_, "flags_set");
   DB_RETURN_IF_ERROR(AppendAndSync());

@@ -17,7 +17,7 @@ namespace drovebank {
 
 namespace {
 
-constexpr std::uint64_t kStateMagic = 0x64726f7665737432ULL;  // "drovest2"
+constexpr std::uint64_t kStateMagic = 0x64726f7665737433ULL;  // "drovest3"
 constexpr std::uint64_t kAppendLockByte = 100;
 constexpr std::uint64_t kSyncLockByte = 101;
 constexpr std::uint64_t kCheckpointLockByte = 102;
@@ -61,6 +61,11 @@ struct Journal::State {
   std::uint64_t max_id;
   std::uint64_t account_count;
   std::uint64_t sync_failed;
+  // Format 3: the hash chain's head at `end` (src/store/chain.h), and the first txn that
+  // must carry prev_hash (from the FORMAT marker).
+  std::uint64_t head_txn;
+  std::uint8_t head_hash[32];
+  std::uint64_t chained_from;
   std::uint32_t crc;
   std::uint32_t pad;
 };
@@ -102,7 +107,7 @@ Status Journal::Reinitialize() {
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
   seg_fd_ = -1;
   own_next_txn_ = 0;
-  return Initialize();
+  return Initialize(std::nullopt);
 }
 
 std::string Journal::SegmentPath(std::uint64_t seg) const {
@@ -134,13 +139,21 @@ Status Journal::LoadState() const {
   bool valid = *n == sizeof st && st.magic == kStateMagic &&
                st.crc == StateCrc(&st, offsetof(State, crc)) &&
                std::strncmp(st.boot_id, session_.c_str(), sizeof st.boot_id) == 0;
-  if (!valid) return const_cast<Journal*>(this)->Initialize();
+  if (!valid) {
+    // Another boot's state with its checksum intact still says how far that boot synced:
+    // evidence, when a record up to there fails its check, that it rotted (Initialize).
+    bool whole = *n == sizeof st && st.magic == kStateMagic &&
+                 st.crc == StateCrc(&st, offsetof(State, crc));
+    std::optional<JournalPos> synced;
+    if (whole) synced = JournalPos{st.synced_seg, st.synced_end};
+    return const_cast<Journal*>(this)->Initialize(synced);
+  }
   *st_ = st;
   return Status::Ok();
 }
 
 Status Journal::SaveState() {
-  static_assert(sizeof(State) == 144, "docs/FORMAT.md describes 144 bytes");
+  static_assert(sizeof(State) == 192, "docs/FORMAT.md describes 192 bytes");
   st_->magic = kStateMagic;
   std::memset(st_->boot_id, 0, sizeof st_->boot_id);
   std::strncpy(st_->boot_id, session_.c_str(), sizeof st_->boot_id - 1);
@@ -184,12 +197,18 @@ Result<CheckpointInfo> Journal::ReadCheckpoint() const {
                   &c.pos.offset, &c.last_txn, &c.max_id, &c.account_count) != 5) {
     return Status::Corruption("journal/CHECKPOINT is malformed");
   }
+  if (auto h = t.find(" head="); h != std::string_view::npos) {
+    auto head = ParseHead(t.substr(h + 6));
+    if (!head.ok()) return Status::Corruption("journal/CHECKPOINT has a malformed chain head");
+    c.head = *head;
+  }
   return c;
 }
 
 Status Journal::WriteCheckpoint(const CheckpointInfo& c) {
   std::string body = fmt::format("seg={} offset={} last_txn={} max_id={} accounts={}", c.pos.seg,
                                  c.pos.offset, c.last_txn, c.max_id, c.account_count);
+  if (c.head) body += fmt::format(" head={}", FormatHead(*c.head));
   return WriteFileDurably(env_, layout_.journal() + "/CHECKPOINT",
                           fmt::format("{} {}\n", Crc32Hex(body), body));
 }
@@ -200,8 +219,9 @@ Status Journal::MarkNeedsRecovery(std::string_view why) {
 
 // Runs with the append mutex held and no valid shared state: after a reboot (power loss
 // or not), or when a process died while updating the shared state.
-Status Journal::Initialize() {
+Status Journal::Initialize(std::optional<JournalPos> synced_before) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, ReadCheckpoint());
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env_, layout_));
   DB_ASSIGN_OR_RETURN(auto segs, Segments());
   if (segs.empty()) {
     DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(1), O_WRONLY | O_CREAT, 0600));
@@ -209,6 +229,21 @@ Status Journal::Initialize() {
     DB_RETURN_IF_ERROR(env_->SyncDir(layout_.journal()));
     segs.push_back(1);
   }
+  if (ckpt.pos.seg != 0 &&
+      std::find(segs.begin(), segs.end(), ckpt.pos.seg) == segs.end()) {
+    return Status::Corruption(fmt::format(
+        "journal/CHECKPOINT names segment {}, which is missing; restore it from a backup",
+        SegmentPath(ckpt.pos.seg)));
+  }
+  // The chain's head at the checkpoint: written there since format 3; for an older
+  // checkpoint, followed from the first record (once: the next checkpoint writes it).
+  ChainHead head;
+  if (ckpt.head) {
+    head = *ckpt.head;
+  } else if (ckpt.last_txn != 0) {
+    DB_ASSIGN_OR_RETURN(head, HeadAt(ckpt.pos));
+  }
+  ChainFollower chain(head, format.chained_from);
   std::uint64_t next_txn = ckpt.last_txn + 1;
   std::uint64_t max_id = ckpt.max_id;
   std::uint64_t count = ckpt.account_count;
@@ -220,14 +255,50 @@ Status Journal::Initialize() {
     DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
     std::uint64_t start = seg == ckpt.pos.seg ? ckpt.pos.offset : 0;
     if (start > bytes.size()) {
-      return Status::Corruption(
-          fmt::format("journal segment {} is shorter than the checkpoint says", seg));
+      (void)MarkNeedsRecovery(fmt::format("journal segment {} is shorter than the checkpoint says",
+                                          SegmentPath(seg)));
+      return Status::Corruption(fmt::format(
+          "journal segment {} is shorter than journal/CHECKPOINT says ({} < {} bytes): records "
+          "the account files were built from are gone; restore the segment from a backup "
+          "(recover --check names what is missing)",
+          SegmentPath(seg), bytes.size(), start));
     }
     ScanResult scan = ScanRecords(std::string_view(bytes).substr(start));
     if (scan.corrupt_middle || (scan.torn_tail && seg != last_seg)) {
       (void)MarkNeedsRecovery(fmt::format("journal segment {} is corrupt", SegmentPath(seg)));
       return Status::Corruption(
           fmt::format("journal segment {} is corrupt; run recover", SegmentPath(seg)));
+    }
+    // Every record kept must follow from the one before it: a record changed by hand
+    // (its CRC recomputed) breaks the chain here, before anyone builds on it.
+    for (size_t i = 0; i < scan.records.size(); ++i) {
+      size_t begin = i == 0 ? 0 : scan.ends[i - 1];
+      std::string_view line = std::string_view(bytes).substr(start + begin, scan.ends[i] - begin);
+      if (Status c = chain.Feed(scan.records[i], line.substr(9, line.size() - 10)); !c.ok()) {
+        std::string why = fmt::format("{} (segment {}, byte {})", c.message(), SegmentPath(seg),
+                                      start + begin);
+        (void)MarkNeedsRecovery(why);
+        return Status::Corruption(why + "; run recover --check");
+      }
+    }
+    // Rot is never mistaken for a torn write: a bad record that this boot's predecessor
+    // had synced, or that an account file already names, was acknowledged. Cutting it
+    // would lose it and hand its txn out again, so the store is marked instead.
+    if (scan.torn_tail) {
+      std::uint64_t bad_at = start + scan.good_bytes;
+      DB_ASSIGN_OR_RETURN(std::optional<std::string> evidence,
+                          TailEvidence(env_, layout_, std::string_view(bytes).substr(bad_at),
+                                       JournalPos{seg, bad_at}, synced_before,
+                                       chain.head().txn + 1));
+      if (evidence) {
+        std::string why = fmt::format(
+            "journal record txn {} at byte {} of {} fails its checksum, but {}: the record "
+            "was acknowledged and has rotted; restore the segment from a backup (recover "
+            "--check explains)",
+            chain.head().txn + 1, bad_at, SegmentPath(seg), *evidence);
+        (void)MarkNeedsRecovery(why);
+        return Status::Corruption(why);
+      }
     }
     // What is kept must be durable before anyone builds on it: the previous boot may have
     // written it without syncing. An incomplete last record (a torn tail) was never
@@ -265,7 +336,21 @@ Status Journal::Initialize() {
   st_->synced_end = last_end;
   st_->max_id = max_id;
   st_->account_count = count;
+  SetHead(chain.head());
+  st_->chained_from = format.chained_from;
   return SaveState();
+}
+
+void Journal::SetHead(const ChainHead& head) {
+  st_->head_txn = head.txn;
+  std::memcpy(st_->head_hash, head.hash.data(), sizeof st_->head_hash);
+}
+
+ChainHead Journal::StateHead() const {
+  ChainHead head;
+  head.txn = st_->head_txn;
+  std::memcpy(head.hash.data(), st_->head_hash, head.hash.size());
+  return head;
 }
 
 Status Journal::EnsureSegmentOpen(std::uint64_t seg) {
@@ -288,13 +373,22 @@ Status Journal::AdoptTail(std::uint64_t size) {
   if (!n.ok()) return n.status();
   buf.resize(*n);
   ScanResult scan = ScanRecords(buf);
-  for (const Record& r : scan.records) {
-    if (r.txn != st_->next_txn) break;
+  // The dead appender chained its records from the head this state publishes, as Append
+  // does: one that does not follow from it (or its txn from next_txn) is not adopted.
+  ChainFollower chain(StateHead(), st_->chained_from);
+  std::uint64_t adopted = 0;
+  for (size_t i = 0; i < scan.records.size(); ++i) {
+    const Record& r = scan.records[i];
+    size_t begin = i == 0 ? 0 : scan.ends[i - 1];
+    std::string_view line = std::string_view(buf).substr(begin, scan.ends[i] - begin);
+    if (r.txn != st_->next_txn || !chain.Feed(r, line.substr(9, line.size() - 10)).ok()) break;
     st_->next_txn = r.txn + 1;
     st_->account_count += AccountsOpened(r);
     st_->max_id = std::max<std::uint64_t>(st_->max_id, LargestIdUsed(r));
+    adopted = scan.ends[i];
   }
-  std::uint64_t keep = st_->end + scan.good_bytes;
+  SetHead(chain.head());
+  std::uint64_t keep = st_->end + adopted;
   st_->end = keep;
   DB_RETURN_IF_ERROR(SaveState());
   if (keep < size) return env_->Truncate(seg_fd_, keep);
@@ -310,6 +404,24 @@ Status Journal::CatchUp() {
   if (info.size < st_->end) {
     (void)MarkNeedsRecovery("journal segment shrank below its published end");
     return Status::Corruption("the journal is shorter than expected; run recover");
+  }
+  // Never append through a link: a hard-link backup (cp -al, rsync --link-dest) holds the
+  // same inode, and its copy of the journal must stay as it was taken. The next record
+  // goes into a new segment of this store's own; an empty one is made anew.
+  if (info.nlink > 1 && !write_through_) {
+    if (st_->end > 0) {
+      DB_RETURN_IF_ERROR(Rotate("journal"));
+      return EnsureSegmentOpen(st_->seg);
+    }
+    (void)env_->Close(seg_fd_);
+    seg_fd_ = -1;
+    DB_RETURN_IF_ERROR(env_->Unlink(SegmentPath(st_->seg)));
+    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(st_->seg), O_WRONLY | O_CREAT | O_EXCL, 0600));
+    Status synced = env_->Sync(fd);
+    (void)env_->Close(fd);
+    DB_RETURN_IF_ERROR(synced);
+    DB_RETURN_IF_ERROR(env_->SyncDir(layout_.journal()));
+    return EnsureSegmentOpen(st_->seg);
   }
   return Status::Ok();
 }
@@ -356,6 +468,7 @@ Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
   std::string bytes;
   std::int64_t now = NowMillis();
   std::uint64_t txn = st_->next_txn;
+  ChainHead head = StateHead();
   // A reference to an earlier record of this group (kPrevInGroup | index) becomes its txn.
   auto resolve = [&](std::uint64_t* ref, const Record& r) -> Status {
     if (!(*ref & kPrevInGroup)) return Status::Ok();
@@ -374,7 +487,11 @@ Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
       ra.state.last_txn = r.txn;
       DB_RETURN_IF_ERROR(resolve(&ra.prev_txn, r));
     }
-    bytes += EncodeRecord(r);
+    // The chain: each record names the one before it (src/store/chain.h).
+    r.prev_hash = HashHex(head.hash);
+    std::string json = RecordJson(r);
+    head = ChainHead{r.txn, ChainStep(head.hash, json)};
+    bytes += EncodeRecordJson(json);
   }
   env_->FaultPoint(fault_path, "before_journal_write");
   Status ws = env_->Write(seg_fd_, bytes);
@@ -390,6 +507,7 @@ Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
   env_->FaultPoint(fault_path, "before_journal_publish");
   st_->next_txn = txn;
   st_->end += bytes.size();
+  SetHead(head);
   // Write-through: every byte up to the new end was written O_DSYNC (ours just now, the
   // others' before they published), so it is durable already.
   if (write_through_) {
@@ -557,6 +675,10 @@ std::uint64_t Journal::account_count() const {
 }
 
 Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const {
+  return ForEachLine(from, to, [&](Record& r, JournalPos at, std::string_view) { return fn(r, at); });
+}
+
+Status Journal::ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) const {
   // Read in chunks rather than whole segments: a whole-history pass (recover --full) then
   // holds one chunk, not one segment, whatever DROVEBANK_SEGMENT_BYTES is.
   constexpr size_t kChunk = 1 << 20;
@@ -590,8 +712,11 @@ Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) cons
       if (last_nl == std::string::npos) continue;  // a record longer than a chunk
       Status failed;
       ScanResult scan = ScanRecords(std::string_view(buf).substr(0, last_nl + 1),
-                                    [&](Record&& r, std::uint64_t begin, std::uint64_t) {
-                                      if (failed.ok()) failed = fn(r, {seg, buf_at + begin});
+                                    [&](Record&& r, std::uint64_t begin, std::uint64_t end) {
+                                      if (!failed.ok()) return;
+                                      std::string_view json = std::string_view(buf).substr(
+                                          begin + 9, end - begin - 10);
+                                      failed = fn(r, {seg, buf_at + begin}, json);
                                     });
       DB_RETURN_IF_ERROR(failed);
       if (scan.corrupt_middle || scan.torn_tail) return bad(buf_at + scan.good_bytes);
@@ -601,6 +726,65 @@ Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) cons
     if (!buf.empty()) return bad(buf_at);  // a record cut short at `stop`
   }
   return Status::Ok();
+}
+
+Result<ChainHead> Journal::HeadAt(JournalPos end) const {
+  if (end.offset == 0 && end.seg <= 1) return ChainHead{};
+  if (end.offset == 0) {  // the start of a segment: the end of the one before it
+    DB_ASSIGN_OR_RETURN(auto segs, Segments());
+    auto it = std::lower_bound(segs.begin(), segs.end(), end.seg);
+    if (it == segs.begin()) return ChainHead{};
+    --it;
+    DB_ASSIGN_OR_RETURN(FileInfo info, env_->Stat(SegmentPath(*it)));
+    if (info.size == 0) return HeadAt(JournalPos{*it, 0});
+    end = JournalPos{*it, info.size};
+  }
+  // The last record before `end`: when it carries prev_hash, it gives the head by itself.
+  if (end.offset > 0) {
+    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(end.seg), O_RDONLY));
+    std::string tail;
+    std::uint64_t from = end.offset;
+    Status read;
+    while (from > 0) {
+      std::uint64_t want = std::min<std::uint64_t>(from, 64 << 10);
+      std::string chunk(want, '\0');
+      auto n = env_->PRead(fd, chunk.data(), want, from - want);
+      if (!n.ok() || *n != want) {
+        read = n.ok() ? Status::Corruption("journal segment is shorter than its end") : n.status();
+        break;
+      }
+      tail = chunk + tail;
+      from -= want;
+      // The line before the closing newline starts after the newline before it.
+      if (tail.size() >= 2 && tail.rfind('\n', tail.size() - 2) != std::string::npos) break;
+    }
+    (void)env_->Close(fd);
+    DB_RETURN_IF_ERROR(read);
+    if (tail.empty() || tail.back() != '\n') {
+      return Status::Corruption(fmt::format("{} does not end on a record at byte {}",
+                                            SegmentPath(end.seg), end.offset));
+    }
+    auto nl = tail.size() >= 2 ? tail.rfind('\n', tail.size() - 2) : std::string::npos;
+    std::string_view line = std::string_view(tail).substr(nl == std::string::npos ? 0 : nl + 1);
+    line.remove_suffix(1);
+    DB_ASSIGN_OR_RETURN(Record last, DecodeRecordLine(line));
+    if (!last.prev_hash.empty()) {
+      return ChainHead{last.txn, ChainStep(*ParseHashHex(last.prev_hash), line.substr(9))};
+    }
+  }
+  // Records of format 2 name no previous hash: follow the chain from the first record.
+  ChainFollower chain(ChainHead{}, ~std::uint64_t{0});
+  DB_RETURN_IF_ERROR(ForEachLine(JournalPos{0, 0}, end,
+                                 [&](Record& r, JournalPos, std::string_view json) {
+                                   return chain.Feed(r, json);
+                                 }));
+  return chain.head();
+}
+
+Result<ChainHead> Journal::Head() const {
+  if (state_fd_ < 0) return HeadAt(End());
+  DB_RETURN_IF_ERROR(LockedSnapshot());
+  return StateHead();
 }
 
 Result<std::vector<Record>> Journal::ReadRange(JournalPos from, JournalPos to) const {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
+#include "store/chain.h"
 #include "store/layout.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
@@ -38,7 +39,19 @@ struct CheckpointInfo {
   std::uint64_t last_txn = 0;      // the last txn before pos
   AccountId max_id = 0;            // the largest id opened or reserved before pos
   std::uint64_t account_count = 0;  // accounts opened before pos
+  // The hash chain's head at pos (format 3); absent in checkpoints of format 2.
+  std::optional<ChainHead> head;
 };
+
+// Why a bad record at the end of the journal (`tail`, from `at` to the segment's end, the
+// record expected to be txn `txn`) cannot be a torn write, or nullopt when it may be one:
+// the previous boot's state had synced past it (`synced_before`), or an account file names
+// txn `txn` or a later one (the files it names are looked at first, then every file, when
+// the line is whole). A torn write was never synced, so no file can name it.
+Result<std::optional<std::string>> TailEvidence(Env* env, const Layout& layout,
+                                                std::string_view tail, JournalPos at,
+                                                std::optional<JournalPos> synced_before,
+                                                std::uint64_t txn);
 
 // Segments grow to about this size before a new one starts and a checkpoint runs.
 inline constexpr std::uint64_t kSegmentBytes = 4 << 20;
@@ -126,8 +139,24 @@ class Journal {
   // which is returned; Corruption on a bad record.
   using RecordFn = std::function<Status(Record&, JournalPos at)>;
   Status ForEach(JournalPos from, JournalPos to, const RecordFn& fn) const;
+  // ForEach that also hands over each record's JSON exactly as the segment holds it (what
+  // the hash chain covers).
+  using LineFn = std::function<Status(Record&, JournalPos at, std::string_view json)>;
+  Status ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) const;
+
+  // The hash chain's head at `end` (a record boundary): the last record before it, when
+  // it carries prev_hash; otherwise (records of format 2) the chain followed from the
+  // first record. Corruption where the chain breaks before `end`.
+  Result<ChainHead> HeadAt(JournalPos end) const;
+  // The head as this writable journal last published it, read under the append mutex
+  // (the head at End()).
+  Result<ChainHead> Head() const;
   // One committed record by its number; NotFound if there is none.
   Result<Record> FindTxn(std::uint64_t txn) const;
+  // The same record found by bisecting its segment with a few small reads, not reading it
+  // whole (journal_lookup.cc): for one look-up, as the proof of an account file makes.
+  // Uses the cache when FindTxn has the segment already.
+  Result<Record> LookUpTxn(std::uint64_t txn) const;
   // How many segments FindTxn keeps read and indexed: 0 (the default) keeps every one it
   // reads; n keeps the n most recently read, dropping the lowest-numbered first. A walk
   // down a long history chain (Store::ForEachChange) sets 1 for its length: it goes
@@ -155,7 +184,12 @@ class Journal {
   Status SaveState();
   Status CatchUp();  // adopts records past st_->end; Corruption if the segment shrank
   Status LockedSnapshot() const;
-  Status Initialize();
+  // `synced_before`: how far the previous boot's state (checksum intact) said it had
+  // synced, evidence that a bad record up to there rotted rather than tore.
+  Status Initialize(std::optional<JournalPos> synced_before);
+  // The chain head in st_ (valid under the append mutex after LoadState).
+  void SetHead(const ChainHead& head);
+  ChainHead StateHead() const;
   Status EnsureSegmentOpen(std::uint64_t seg);
   Status AdoptTail(std::uint64_t size);
   Status Rotate(std::string_view fault_path);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 
 #include "drovebank/account.h"
@@ -116,6 +117,8 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
       DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
       (void)env->Close(fd);
     }
+    // A new store is format 3 from its first record on.
+    DB_RETURN_IF_ERROR(WriteStoreFormat(env, layout, 1));
   }
   DB_RETURN_IF_ERROR(env->MakeDir(layout.tmp(), 0700));
   DB_RETURN_IF_ERROR(env->SyncDir(layout.locks()));
@@ -125,6 +128,45 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
   auto slash = root.find_last_of('/');
   return env->SyncDir(slash == std::string::npos ? "."
                                                  : (slash == 0 ? "/" : root.substr(0, slash)));
+}
+
+Result<StoreFormat> ReadStoreFormat(Env* env, const Layout& layout) {
+  StoreFormat f;
+  auto text = env->ReadFile(layout.format_marker());
+  if (text.ok()) {
+    unsigned long long from = 0;
+    int version = 0;
+    if (std::sscanf(text->c_str(), "drovebank data directory, format %d\nchained-from %llu\n",
+                    &version, &from) != 2 ||
+        version < 3 || from == 0) {
+      return Status::Corruption(fmt::format("{} is malformed", layout.format_marker()));
+    }
+    if (version > kStoreFormat) {
+      return Status::NeedsRecovery(fmt::format(
+          "the data directory {} is format {}, written by a newer drovebank; this one reads "
+          "format {} and older; nothing changed",
+          layout.root(), version, kStoreFormat));
+    }
+    f.version = version;
+    f.chained_from = from;
+    return f;
+  }
+  if (text.status().code() != Code::kNotFound) return text.status();
+  if (env->Stat(layout.AccountLockTable()).ok()) {
+    f.version = 2;
+  } else if (auto names = env->ListDir(layout.journal()); names.ok()) {
+    // Format 1 had no lock tables: its journal segments say it is a store.
+    for (const std::string& n : *names) {
+      if (n.size() == 20 && n.ends_with(".log")) f.version = 1;
+    }
+  }
+  return f;
+}
+
+Status WriteStoreFormat(Env* env, const Layout& layout, std::uint64_t chained_from) {
+  return WriteFileDurably(env, layout.format_marker(),
+                          fmt::format("drovebank data directory, format {}\nchained-from {}\n",
+                                      kStoreFormat, chained_from));
 }
 
 Status WriteRecoveryMarker(Env* env, const Layout& layout, std::string_view why) {

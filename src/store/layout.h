@@ -23,6 +23,8 @@ class Layout {
   std::string quarantine() const { return root_ + "/quarantine"; }
   // The marker that makes every session refuse writes until `recover` has run.
   std::string recovery_marker() const { return root_ + "/NEEDS_RECOVERY"; }
+  // The format marker (format 3 on): what makes a folder a store (docs/FORMAT.md).
+  std::string format_marker() const { return root_ + "/FORMAT"; }
   // The lock tables (lockfile.h): a byte per account, a byte per key slot (and the spare
   // slots), and the holders' notes.
   std::string AccountLockTable() const { return root_ + "/locks/accounts"; }
@@ -57,6 +59,20 @@ class Layout {
 // InvalidArgument and a clear message) a path that is a symlink or not a directory, and a
 // directory owned by another user or writable by group or others.
 Status PrepareDataDir(Env* env, const Layout& layout);
+
+// The data directory's format, from its FORMAT marker. Format 3 writes the marker; a store
+// without one is format 2 when it has lock tables, format 1 when it has only journal
+// segments, and no store at all otherwise (version 0).
+struct StoreFormat {
+  int version = 0;
+  // The first txn whose record must carry prev_hash (src/store/chain.h): the next txn
+  // when the store was made or upgraded to format 3; never, for an older format.
+  std::uint64_t chained_from = ~std::uint64_t{0};
+};
+inline constexpr int kStoreFormat = 3;
+Result<StoreFormat> ReadStoreFormat(Env* env, const Layout& layout);
+// Writes the format 3 marker durably (temp file, fsync, rename, directory fsync).
+Status WriteStoreFormat(Env* env, const Layout& layout, std::uint64_t chained_from);
 
 // Appends a dated line saying why to the recovery marker and makes it durable; from then
 // on every session refuses writes until `recover` has run.

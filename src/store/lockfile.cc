@@ -323,9 +323,25 @@ Status LockFile::WriteTemp(std::string_view content) {
   // overwrite and a cut instead of O_TRUNC: the old version is about as long as the new,
   // so its data block is reused; truncating to 0 first would free the block and allocate
   // another at every commit, metadata that each journal fdatasync then has to commit.
-  auto fd = env->Open(spare, O_WRONLY, 0600);
+  auto fd = env->Open(spare, O_WRONLY | O_NOFOLLOW, 0600);
+  if (fd.ok()) {
+    // Never through a link: the spare's inode may be a file a hard-link backup (cp -al,
+    // rsync --link-dest) also holds, the account file it replaced last, or a link planted
+    // at the spare's name. Such an inode is left alone; the spare gets a new one.
+    auto info = env->StatFd(*fd);
+    if (!info.ok() || info->nlink != 1 || !info->is_regular) {
+      (void)env->Close(*fd);
+      if (!info.ok()) return info.status();
+      DB_RETURN_IF_ERROR(env->Unlink(spare));
+      fd = Status::NotFound("spare replaced");
+    }
+  } else if (fd.status().code() != Code::kNotFound) {
+    // Not a regular file we can open (a symlink, a folder): moved aside, never followed.
+    DB_RETURN_IF_ERROR(env->Unlink(spare));
+    fd = Status::NotFound("spare replaced");
+  }
   if (!fd.ok() && fd.status().code() == Code::kNotFound) {
-    fd = env->Open(spare, O_WRONLY | O_CREAT, 0600);
+    fd = env->Open(spare, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   }
   if (!fd.ok()) return fd.status();
   temp_written_ = true;

@@ -140,6 +140,7 @@ std::string RecordJson(const Record& r) {
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
   if (r.reverses != 0) j["reverses"] = r.reverses;
   if (!r.key.empty()) j["key_prev"] = r.key_prev;
+  if (!r.prev_hash.empty()) j["prev_hash"] = r.prev_hash;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -240,6 +241,14 @@ Result<Record> ParseRecordJson(std::string_view text) {
         return Status::Corruption("record reverses a txn that is not an earlier one");
       }
     }
+    if (j.contains("prev_hash")) {
+      r.prev_hash = j.at("prev_hash").get<std::string>();
+      bool hex = r.prev_hash.size() == 64 &&
+                 std::all_of(r.prev_hash.begin(), r.prev_hash.end(), [](char c) {
+                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                 });
+      if (!hex) return Status::Corruption("record's prev_hash is not 64 hex digits");
+    }
     for (const json& o : j.at("ops")) {
       DB_ASSIGN_OR_RETURN(Op op, ParseRecordOp(o));
       r.ops.push_back(std::move(op));
@@ -254,8 +263,9 @@ Result<Record> ParseRecordJson(std::string_view text) {
   }
 }
 
-std::string EncodeRecord(const Record& r) {
-  std::string body = RecordJson(r);
+std::string EncodeRecord(const Record& r) { return EncodeRecordJson(RecordJson(r)); }
+
+std::string EncodeRecordJson(std::string_view body) {
   return fmt::format("{} {}\n", Crc32Hex(body), body);
 }
 

@@ -129,6 +129,21 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
     auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
     if (cur.ok() && !(*cur == latest)) DB_RETURN_IF_ERROR(store->RestoreAccountFile(&lock, latest));
   }
+  // A journal that has no account at all beside account files is a lost journal, not a
+  // store of strays: moving every account away would make it worse. Nothing is moved.
+  if (index.accounts() == 0) {
+    size_t files = 0;
+    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId, const std::string&) {
+      ++files;
+      return Status::Ok();
+    }));
+    if (files > 0) {
+      return Status::Corruption(fmt::format(
+          "the journal holds no account, but {} account file(s) exist: the journal is lost or "
+          "emptied; restore {} from a backup; nothing was moved",
+          files, layout.journal()));
+    }
+  }
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
     ++r->accounts_verified;
     if (index.Has(id)) return Status::Ok();
@@ -150,14 +165,18 @@ Status RepairCorruptFiles(const RecoverOptions& o, Env* env, StoreImpl* store) {
   std::vector<std::string> unknown;
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
     auto text = env->ReadFile(p);
-    if (text.ok() && DecodeAccountFile(*text, id).ok()) return Status::Ok();
+    auto proven = [&]() {
+      auto a = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
+      return a.ok() && store->ProveAccount(*a).ok();
+    };
+    if (proven()) return Status::Ok();
     // Read again under the lock: unlocked, the inode may be a writer's spare by now.
     LockWait wait;
     wait.timeout_seconds = o.lock_timeout;
     LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
     DB_RETURN_IF_ERROR(lock.Hold(wait));
     text = env->ReadFile(p);
-    if (text.ok() && DecodeAccountFile(*text, id).ok()) return lock.Rollback();
+    if (proven()) return lock.Rollback();
     auto newest = NewestStateOf(store->journal(), id);
     if (!newest.ok() && newest.status().code() == Code::kNotFound) {
       unknown.push_back(p);
@@ -184,6 +203,22 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
 
   StoreOptions so;
   so.data_dir = ResolveDataDir(o.data_dir);
+  // recover never makes a store: a folder without the marks of one (FORMAT, lock tables,
+  // journal segments) is refused before anything in it is touched.
+  {
+    Layout at(so.data_dir);
+    if (!env->Stat(at.root()).ok()) {
+      return Status::InvalidArgument(
+          fmt::format("there is no data directory at {}; nothing changed", at.root()));
+    }
+    DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, at));
+    if (format.version == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "{} is not a drovebank data directory (it has no FORMAT marker, lock tables or "
+          "journal segments); nothing changed",
+          at.root()));
+    }
+  }
   so.env = env;
   so.lock_wait.timeout_seconds = o.lock_timeout;
   so.upgrade = true;
@@ -236,6 +271,9 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
 
   DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));
   env->FaultPoint("recover", "after_checkpoint");
+  if (o.full || !o.expect_head.empty()) {
+    DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
+  }
   if (marked) {
     DB_RETURN_IF_ERROR(env->Unlink(layout.recovery_marker()));
     DB_RETURN_IF_ERROR(env->SyncDir(layout.root()));

@@ -36,6 +36,15 @@ inline Status ForEachAccountFile(Env* env, const Layout& layout,
                          });
 }
 
+// Follows the journal's hash chain from its first record to `end`, checking that every
+// record follows from the one before it, that journal/CHECKPOINT's head lies on it and, when
+// asked (o.expect_head), that the given head does; sets r->chain_head and chain_records.
+// Corruption names the first record that breaks it.
+class Journal;
+struct JournalPos;
+Status FollowChain(Env* env, const Layout& layout, const Journal& journal, JournalPos end,
+                   const RecoverOptions& o, RecoverReport* r);
+
 // `recover --check` (RecoverOptions::check_only): everything `recover` would do, counted
 // and noted in *r, with nothing changed.
 Status CheckStore(const RecoverOptions& o, Env* env, RecoverReport* r);

@@ -280,6 +280,8 @@ Status StoreImpl::Checkpoint(bool wait) {
   env_->FaultPoint("checkpoint", "begin");
   CheckpointInfo next = ckpt;
   next.pos = end;
+  DB_ASSIGN_OR_RETURN(ChainHead head, journal_->HeadAt(end));
+  next.head = head;
   std::set<std::string> files;
   DB_RETURN_IF_ERROR(ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record& r) {
                        next.last_txn = r.txn;

@@ -43,8 +43,14 @@ Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
     auto cur = DecodeAccountFile(*text, state.id);
     if (cur.ok()) {
       repair.file_said = *cur;
-      repair.found = cur->version < state.version ? FileRepair::Found::kBehind
-                                                  : FileRepair::Found::kDiffers;
+      // Behind only when it is a state the journal really committed: a forged older
+      // state is not in the journal, so it is kept like any other difference.
+      // (During the journal's own rebuild at open there is no journal to ask yet: the
+      // version decides, as before format 3.)
+      repair.found = cur->version < state.version &&
+                             (journal_ == nullptr || ProveAccount(*cur).ok())
+                         ? FileRepair::Found::kBehind
+                         : FileRepair::Found::kDiffers;
     } else {
       repair.problem = cur.status().message();
       repair.found = IsChecksumMismatch(cur.status()) ? FileRepair::Found::kEdited

@@ -74,6 +74,13 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   }
   if (!locks.ok()) return locks.status();
   store->locks_ = std::move(locks).value();
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
+  if (format.version < kStoreFormat && !options.upgrade) {
+    return Status::NeedsRecovery(fmt::format(
+        "the data directory {} is format {}, written by an older drovebank; run `recover -d "
+        "{}` once to upgrade it to format {} (a hash-chained journal); nothing changed",
+        layout.root(), format.version, layout.root(), kStoreFormat));
+  }
   StoreImpl* raw = store.get();
   DB_ASSIGN_OR_RETURN(store->journal_,
                       Journal::Open(
@@ -82,6 +89,18 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
                             return raw->ApplyRecords(records, /*wait=*/false).status();
                           },
                           options.segment_bytes != 0 ? options.segment_bytes : kSegmentBytes));
+  if (format.version < kStoreFormat) {
+    // The upgrade to format 3: nothing is rewritten. The journal's rebuild above followed
+    // the chain over every record (they carry no prev_hash); the marker names the first
+    // txn that must, so the first record this store writes vouches for all before it.
+    // A crash before the marker is durable leaves format 2, upgraded again next time.
+    DB_ASSIGN_OR_RETURN(ChainHead head, store->journal_->Head());
+    env->FaultPoint("recover", "before_format_marker");
+    DB_RETURN_IF_ERROR(WriteStoreFormat(env, layout, head.txn + 1));
+    env->FaultPoint("recover", "after_format_marker");
+    DB_RETURN_IF_ERROR(store->journal_->Reinitialize());
+    store->upgraded_ = true;
+  }
   return store;
 }
 
@@ -91,7 +110,8 @@ Status StoreImpl::MarkNeedsRecovery(std::string_view why) {
   return WriteRecoveryMarker(env_, layout_, why);
 }
 
-Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* file_size) {
+Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* file_size,
+                                       bool prove) {
   std::string path = layout_.AccountPath(id);
   auto text = env_->ReadFile(path);
   if (!text.ok()) {
@@ -108,11 +128,56 @@ Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* f
     if (mark) (void)MarkNeedsRecovery(why);
     return Status::Corruption(why + (edited ? ": run `recover`" : "; the store needs `recover`"));
   }
+  if (Status proof = prove ? ProveAccount(*acct) : Status::Ok(); !proof.ok()) {
+    if (mark && proof.code() == Code::kCorruption) (void)MarkNeedsRecovery(proof.message());
+    return proof.code() == Code::kCorruption
+               ? Status::Corruption(proof.message() + "; run `recover` to rebuild it from the journal")
+               : proof;
+  }
   return acct;
 }
 
-Result<Account> StoreImpl::Get(AccountId id) {
-  if (read_only_) return GetReadOnly(id);
+// Why a file is proven before anyone builds on it or shows it: its CRC only says that the
+// bytes are the ones written with it, and anyone who can write the file can recompute
+// that. The journal's record that the file names holds the account's full state after it,
+// and the record is vouched for by the hash chain, so a file that is not exactly that
+// state was made outside drovebank (or by rot that kept its CRC).
+Status StoreImpl::ProveAccount(const Account& file) {
+  std::string path = layout_.Relative(layout_.AccountPath(file.id));
+  auto rec = journal_->LookUpTxn(file.last_txn);
+  if (!rec.ok()) {
+    if (rec.status().code() != Code::kNotFound) return rec.status();
+    return Status::Corruption(fmt::format(
+        "{} names txn {}, which the journal does not have (a file ahead of the journal, or "
+        "made outside drovebank)",
+        path, file.last_txn));
+  }
+  for (const RecordAccount& ra : rec->accounts) {
+    if (ra.state.id != file.id) continue;
+    const Account& j = ra.state;
+    std::string differs;
+    auto add = [&](std::string_view field, const std::string& f, const std::string& journal) {
+      if (f == journal) return;
+      differs += fmt::format("{}{} {} in the file, {} in the journal", differs.empty() ? "" : "; ",
+                             field, f, journal);
+    };
+    add("balance", FormatCents(file.balance), FormatCents(j.balance));
+    add("first name", file.first, j.first);
+    add("last name", file.last, j.last);
+    add("status", file.closed ? "closed" : "open", j.closed ? "closed" : "open");
+    add("version", std::to_string(file.version), std::to_string(j.version));
+    if (differs.empty()) return Status::Ok();
+    return Status::Corruption(fmt::format("{} differs from the journal's record txn {} ({})",
+                                          path, file.last_txn, differs));
+  }
+  return Status::Corruption(fmt::format(
+      "{} names txn {}, which did not change account {}", path, file.last_txn, file.id));
+}
+
+Result<Account> StoreImpl::Get(AccountId id) { return GetAccount(id, /*prove=*/true); }
+
+Result<Account> StoreImpl::GetAccount(AccountId id, bool prove) {
+  if (read_only_) return GetReadOnly(id, prove);
   // A set repair flag may mean a committed change not yet in the file. If its lock is
   // free, its writer is dead: repair before reading. A live writer's change is still in
   // flight and not acknowledged, so the file as it is is the latest acknowledged state.
@@ -126,7 +191,7 @@ Result<Account> StoreImpl::Get(AccountId id) {
       return s;
     }
   }
-  auto unlocked = ReadAccount(id, /*mark=*/false);
+  auto unlocked = ReadAccount(id, /*mark=*/false, nullptr, prove);
   if (unlocked.ok() || unlocked.status().code() != Code::kCorruption) return unlocked;
   // Why read again under the lock before calling the file corrupt: without it, the inode
   // opened above may have been exchanged out of the account's path by a writer since, and
@@ -135,7 +200,7 @@ Result<Account> StoreImpl::Get(AccountId id) {
   LockFile lock(locks_.get(), AccountSlot(id), layout_.AccountLock(id));
   DB_RETURN_IF_ERROR(lock.Hold(lock_wait_));
   if (lock.needs_repair()) DB_RETURN_IF_ERROR(RepairAccount(id, &lock).status());
-  return ReadAccount(id);
+  return ReadAccount(id, /*mark=*/true, nullptr, prove);
 }
 
 Result<EventResult> StoreImpl::Commit(Event event, std::string_view fault_path) {

@@ -62,6 +62,10 @@ class StoreImpl final : public Store {
   bool read_only() const override { return read_only_; }
 
   // Beyond the contract: for recover, the journal's replay and tests.
+  // Proves a decoded account file against the journal's record it names (last_txn): Ok
+  // when the record holds exactly this state of the account, Corruption naming the file
+  // and what differs otherwise. One record look-up (Journal::FindTxn).
+  Status ProveAccount(const Account& file);
   const Layout& layout() const { return layout_; }
   Journal& journal() { return *journal_; }
   LockTable& locks() { return *locks_; }
@@ -115,12 +119,30 @@ class StoreImpl final : public Store {
   // The account file, decoded; a corrupt one is Corruption, and marks the store when
   // `mark` (pass false only for a read without the account's lock, which may be torn).
   // `file_size`, when given, gets the size of the file decoded.
-  Result<Account> ReadAccount(AccountId id, bool mark = true, std::uint64_t* file_size = nullptr);
+  // `prove`: the file is proven against the journal (ProveAccount) before it is returned.
+  Result<Account> ReadAccount(AccountId id, bool mark = true, std::uint64_t* file_size = nullptr,
+                              bool prove = true);
+  // Get, with the proof only when `prove` (reports prove what they show through the view
+  // of the journal's tail instead: TailView).
+  Result<Account> GetAccount(AccountId id, bool prove);
+  // One committed state of every account for a report that reads many (list, search,
+  // balance): the journal's newest state of each account its tail (checkpoint to a synced
+  // end E) changed. A file read during the walk may be older than E (a commit not yet
+  // installed) or newer (one since): StateAt gives the account as of E either way, so
+  // every report adds up to one journal position while writers run.
+  struct TailView {
+    std::uint64_t end_txn = 0;  // the last txn at or before E
+    std::map<AccountId, Account> newest;
+  };
+  Result<TailView> TakeTailView();
+  // The account as of the view's end, from its file's state; nullopt when it did not
+  // exist then (opened since).
+  Result<std::optional<Account>> StateAt(const TailView& view, const Account& file);
 
   // The read-only store: the check that every file is at least at the journal's newest
   // state, and Get without taking a lock or marking anything.
   Status CheckExactForReading();
-  Result<Account> GetReadOnly(AccountId id);
+  Result<Account> GetReadOnly(AccountId id, bool prove = true);
   // Accounts opened: the journal's shared count, or (read-only) the one counted at open.
   std::uint64_t AccountCount() const;
 

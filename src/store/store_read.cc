@@ -42,11 +42,13 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
                                        if (seen++ < skip) return true;
-                                       DB_ASSIGN_OR_RETURN(Account a, Get(id));
-                                       out.items.push_back(std::move(a));
+                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, false));
+                                       DB_ASSIGN_OR_RETURN(auto a, StateAt(view, file));
+                                       if (a) out.items.push_back(std::move(*a));
                                        return out.items.size() < page_size;
                                      }));
   out.total = AccountCount();
@@ -65,9 +67,13 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
-                                       DB_ASSIGN_OR_RETURN(Account a, Get(id));
+                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, false));
+                                       DB_ASSIGN_OR_RETURN(auto at, StateAt(view, file));
+                                       if (!at) return true;
+                                       Account& a = *at;
                                        if (!NameContains(a, needle)) return true;
                                        if (out.total++ >= skip && out.items.size() < page_size) {
                                          out.items.push_back(std::move(a));
@@ -79,12 +85,91 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
 }
 
 Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) {
-  DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
-  return WalkAccountTree(env_, layout_.accounts(), "",
-                         [&](AccountId id, const std::string&) -> Result<bool> {
-                           DB_ASSIGN_OR_RETURN(Account a, Get(id));
-                           return fn(a);
-                         });
+  if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
+  // An account the tail opened whose file is not there yet (its writer is installing it)
+  // is still in the view: each is handed over in id order with the files.
+  auto pending = view.newest.begin();
+  bool more = true;
+  auto flush_before = [&](AccountId id) -> Status {
+    for (; more && pending != view.newest.end() && pending->first < id; ++pending) {
+      DB_ASSIGN_OR_RETURN(more, fn(pending->second));
+    }
+    return Status::Ok();
+  };
+  DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
+                                     [&](AccountId id, const std::string&) -> Result<bool> {
+                                       DB_RETURN_IF_ERROR(flush_before(id));
+                                       if (!more) return false;
+                                       if (pending != view.newest.end() && pending->first == id) {
+                                         ++pending;
+                                       }
+                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, false));
+                                       DB_ASSIGN_OR_RETURN(auto a, StateAt(view, file));
+                                       if (!a) return true;
+                                       DB_ASSIGN_OR_RETURN(more, fn(*a));
+                                       return more;
+                                     }));
+  return flush_before(kMaxAccountId + 1);
+}
+
+Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
+  TailView view;
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  JournalPos end = journal_->End();
+  // The view's end must be committed: a record published but not yet synced may still
+  // fail its sync (then the store is marked and it never was). Usually already synced,
+  // and then this costs a look at the state only.
+  if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, "report"));
+  view.end_txn = ckpt.last_txn;
+  // Each record of the tail is checked against the one before it on the way (the chain),
+  // so what the view shows is vouched for by the journal, not only by the files.
+  std::optional<ChainFollower> chain;
+  if (ckpt.head) chain.emplace(*ckpt.head, ~std::uint64_t{0});
+  DB_RETURN_IF_ERROR(journal_->ForEachLine(ckpt.pos, end,
+                                           [&](Record& r, JournalPos, std::string_view json) {
+                                             if (chain) DB_RETURN_IF_ERROR(chain->Feed(r, json));
+                                             view.end_txn = r.txn;
+                                             for (RecordAccount& ra : r.accounts) {
+                                               view.newest[ra.state.id] = std::move(ra.state);
+                                             }
+                                             return Status::Ok();
+                                           }));
+  return view;
+}
+
+Result<std::optional<Account>> StoreImpl::StateAt(const TailView& view, const Account& file) {
+  auto it = view.newest.find(file.id);
+  if (it != view.newest.end()) {
+    // The tail holds the account's state at the view's end. A file at that same txn must
+    // be exactly it: the proof, for free.
+    if (file.last_txn == it->second.last_txn && !(file == it->second)) {
+      return ProveAccount(file).ok() ? Status::Internal("a record and its file disagree")
+                                     : ProveAccount(file);
+    }
+    return std::optional<Account>(it->second);
+  }
+  if (file.last_txn <= view.end_txn) return std::optional<Account>(file);
+  // Changed since the view's end by a record after it: its state at the end is where the
+  // account's chain of records goes back past it.
+  std::uint64_t txn = file.last_txn;
+  for (int steps = 0; txn > view.end_txn; ++steps) {
+    DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
+    auto ra = std::find_if(r.accounts.begin(), r.accounts.end(),
+                           [&](const RecordAccount& x) { return x.state.id == file.id; });
+    if (ra == r.accounts.end() || steps > 1000000) {
+      return Status::Corruption(fmt::format("account {}'s chain of records is broken at txn {}",
+                                            file.id, txn));
+    }
+    if (ra->prev_txn == 0) return std::optional<Account>();  // opened after the view's end
+    txn = ra->prev_txn;
+  }
+  DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
+  for (const RecordAccount& ra : r.accounts) {
+    if (ra.state.id == file.id) return std::optional<Account>(ra.state);
+  }
+  return Status::Corruption(fmt::format("account {}'s chain of records is broken at txn {}",
+                                        file.id, txn));
 }
 
 Status StoreImpl::ForEachAccountId(std::string_view padded_prefix,

@@ -40,6 +40,12 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
   }
   if (!locks.ok()) return locks.status();
   store->locks_ = std::move(locks).value();
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
+  if (format.version < kStoreFormat) {
+    return NeedsReplay(layout, fmt::format("it is format {}, written by an older drovebank, and "
+                                           "recover upgrades it",
+                                           format.version));
+  }
   DB_ASSIGN_OR_RETURN(store->journal_, Journal::OpenReadOnly(env, layout));
   DB_RETURN_IF_ERROR(store->CheckExactForReading());
   return store;
@@ -76,7 +82,7 @@ Status StoreImpl::CheckExactForReading() {
   return Status::Ok();
 }
 
-Result<Account> StoreImpl::GetReadOnly(AccountId id) {
+Result<Account> StoreImpl::GetReadOnly(AccountId id, bool prove) {
   // A flag set since Open: a live writer's change is not acknowledged yet, so the file is
   // the latest acknowledged state; a dead one's may hide a committed change.
   DB_ASSIGN_OR_RETURN(bool flagged, locks_->NeedsRepair(AccountSlot(id)));
@@ -86,7 +92,7 @@ Result<Account> StoreImpl::GetReadOnly(AccountId id) {
       return NeedsReplay(layout_, fmt::format("account {} was left in flight by a writer that died", id));
     }
   }
-  return ReadAccount(id, /*mark=*/false);
+  return ReadAccount(id, /*mark=*/false, nullptr, prove);
 }
 
 std::uint64_t StoreImpl::AccountCount() const {

@@ -1,0 +1,64 @@
+// recover's walk of the hash chain (recovery_parts.h: FollowChain).
+#include <fmt/format.h>
+
+#include "journal.h"
+#include "recovery_parts.h"
+
+namespace drovebank {
+
+Status FollowChain(Env* env, const Layout& layout, const Journal& journal, JournalPos end,
+                   const RecoverOptions& o, RecoverReport* r) {
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal.ReadCheckpoint());
+  std::optional<ChainHead> expect;
+  if (!o.expect_head.empty()) {
+    auto h = ParseHead(o.expect_head);
+    if (!h.ok()) return h.status();
+    expect = *h;
+  }
+  ChainFollower chain(ChainHead{}, format.chained_from);
+  // Each head written down (the checkpoint's, the one given) is checked as the walk
+  // passes its txn.
+  auto check_at = [&](const std::optional<ChainHead>& want, std::string_view what) -> Status {
+    if (!want || want->txn != chain.head().txn) return Status::Ok();
+    if (want->hash == chain.head().hash) return Status::Ok();
+    return Status::Corruption(fmt::format(
+        "{} says the chain's head at txn {} is {}, but the journal gives {}: a record at or "
+        "before txn {} was changed",
+        what, want->txn, HashHex(want->hash), HashHex(chain.head().hash), want->txn));
+  };
+  std::uint64_t records = 0;
+  DB_RETURN_IF_ERROR(check_at(expect, "the head given"));
+  Status walked = journal.ForEachLine(
+      JournalPos{0, 0}, end, [&](Record& rec, JournalPos at, std::string_view json) -> Status {
+        Status fed = chain.Feed(rec, json);
+        if (!fed.ok()) {
+          return Status::Corruption(fmt::format("{} ({}, byte {})", fed.message(),
+                                                layout.Relative(journal.SegmentPath(at.seg)),
+                                                at.offset));
+        }
+        ++records;
+        DB_RETURN_IF_ERROR(check_at(ckpt.head, "journal/CHECKPOINT"));
+        if (expect && expect->txn == rec.txn) r->head_matched = true;
+        return check_at(expect, "the head given");
+      });
+  DB_RETURN_IF_ERROR(walked);
+  if (expect && expect->txn > chain.head().txn) {
+    return Status::Corruption(fmt::format(
+        "the head given is at txn {}, but the journal ends at txn {}: records were removed "
+        "from its end",
+        expect->txn, chain.head().txn));
+  }
+  if (expect && expect->txn == 0) r->head_matched = true;
+  r->chain_head = FormatHead(chain.head());
+  r->chain_records = records;
+  r->notes.push_back(fmt::format("hash chain: {} record(s) follow one from another; head {}",
+                                 records, r->chain_head));
+  if (expect) {
+    r->notes.push_back(fmt::format("the history up to txn {} matches the head given",
+                                   expect->txn));
+  }
+  return Status::Ok();
+}
+
+}  // namespace drovebank
