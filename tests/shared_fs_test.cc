@@ -10,8 +10,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "drovebank/env.h"
+#include "drovebank/money.h"
 #include "test_util.h"
 
 using drovebank::testing::Drovebank;
@@ -158,4 +160,50 @@ TEST_CASE("shared fs: a deposit in a running shell session makes at most 16 file
   INFO("20 deposits: " << twenty << " calls, 40 deposits: " << forty);
   CHECK(per_deposit > 10);  // the trace saw the store at all
   CHECK(per_deposit <= 16.5);
+}
+
+// Some FUSE file systems (LazyFS among them) open O_DIRECT and then refuse its reads with
+// EINVAL, where GlusterFS serves them. strace fails the Nth pread of a command with EINVAL,
+// for every N the command makes: each time the store must fall back to a plain read of
+// the same bytes, not fail (before: exit 1, "pread (O_DIRECT): Invalid argument").
+TEST_CASE("shared fs: a file system that refuses O_DIRECT reads is read plainly, at every read",
+          "[cli][fuse]") {
+  if (::access("/usr/bin/strace", X_OK) != 0) {
+    WARN("strace not installed (scripts/setup installs it): not tried");
+    return;
+  }
+  TempDir d;
+  std::string data = d / "data";
+  std::map<std::string, std::string> env = {{"DROVEBANK_FS", "shared"},
+                                            {"ASAN_OPTIONS", "detect_leaks=0"}};
+  REQUIRE(Drovebank(data, {"open", "Ada", "Lovelace", "100"}, env).exit_code == 0);
+  int deposits = 0;  // each run of `deposit 1 1` that exits 0 commits once
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"show", "1"}, std::vector<std::string>{"deposit", "1", "1"}}) {
+    // How many preads the command makes, traced once.
+    std::string trace = d / "trace";
+    std::vector<std::string> argv = {"/usr/bin/strace", "-f", "-e", "trace=pread64", "-o", trace,
+                                     DROVEBANK_BIN, "-d", data};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    REQUIRE(drovebank::testing::RunProgram(argv, env).exit_code == 0);
+    deposits += cmd[0] == "deposit";
+    std::ifstream in(trace);
+    int preads = 0;
+    for (std::string line; std::getline(in, line);) preads += line.find("pread64(") != std::string::npos;
+    REQUIRE(preads > 0);
+    for (int n = 1; n <= preads; ++n) {
+      std::vector<std::string> inject = {"/usr/bin/strace", "-f", "-o", "/dev/null", "-e",
+                                         "inject=pread64:error=EINVAL:when=" + std::to_string(n),
+                                         DROVEBANK_BIN, "-d", data};
+      inject.insert(inject.end(), cmd.begin(), cmd.end());
+      auto r = drovebank::testing::RunProgram(inject, env);
+      INFO(cmd[0] << ", pread " << n << " of " << preads << " refused: " << r.err);
+      CHECK(r.exit_code == 0);
+      deposits += cmd[0] == "deposit" && r.exit_code == 0;
+    }
+  }
+  // Each refused read was read again, never taken for a short file: every deposit counted.
+  auto shown = Drovebank(data, {"--json", "show", "1"}, env);
+  CHECK(nlohmann::json::parse(shown.out)["balance"] ==
+        drovebank::FormatCents(10000 + 100 * static_cast<drovebank::Cents>(deposits)));
 }

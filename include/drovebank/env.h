@@ -137,6 +137,10 @@ struct SharedFsMode {
   bool shared = false;
   std::string type;    // from /proc/self/mountinfo; "unknown" when not found
   std::string reason;  // why shared or not, one phrase
+  // Shared mode only: whether the file system serves O_DIRECT reads ("direct reads"), or
+  // refuses them so that plain reads stand in ("plain reads: ..."), tried on the store's
+  // FORMAT file; "" when not shared or there is no store to try.
+  std::string reads;
 };
 SharedFsMode FileSystemMode(const std::string& root);
 // One line for people: "file system: fuse.glusterfs, shared mode (a FUSE file system: ...)".

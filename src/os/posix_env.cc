@@ -371,6 +371,22 @@ int DirectOf(int fd) {
   return sf.direct;
 }
 
+// A file system that opens O_DIRECT but refuses its reads (EINVAL: LazyFS and other FUSE
+// file systems without direct I/O): `fd` is read plainly from now on, as a file system
+// that refuses the open already is. One kernel serves every reader of such a file system
+// on this host, so a plain read is as fresh as the direct one was meant to be.
+void RefuseDirect(int fd) {
+  std::lock_guard<std::mutex> l(g_shared_mu);
+  auto it = g_shared_fds.find(fd);
+  if (it == g_shared_fds.end()) return;
+  if (it->second.direct >= 0 && it->second.direct != fd) ::close(it->second.direct);
+  // A descriptor opened O_DIRECT itself reads plainly once the flag is off (F_SETFL may
+  // change O_DIRECT).
+  if (int fl = ::fcntl(fd, F_GETFL); fl >= 0 && (fl & O_DIRECT)) (void)::fcntl(fd, F_SETFL, fl & ~O_DIRECT);
+  it->second.direct = -1;
+  it->second.no_direct = true;
+}
+
 std::uint64_t UncachedSize(int fd) {
   if (!g_any_shared_fd.load(std::memory_order_relaxed)) return 0;
   std::lock_guard<std::mutex> l(g_shared_mu);
@@ -543,14 +559,19 @@ class Posix final : public Env {
 
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
     if (int direct = DirectOf(fd); direct >= 0) {
+      Result<size_t> got = size_t{0};
       if (offset + n <= UncachedSize(fd)) {
         // A short read below the size seen means the file changed size since: the
         // cache drop and the read again, as for any file.
-        DB_ASSIGN_OR_RETURN(size_t got, DirectPRead(direct, buf, n, offset));
-        if (got == n) return got;
+        got = DirectPRead(direct, buf, n, offset);
+        if (got.ok() && *got == n) return got;
       }
-      Refresh(fd);
-      return DirectPRead(direct, buf, n, offset);
+      if (got.ok()) {
+        Refresh(fd);
+        got = DirectPRead(direct, buf, n, offset);
+      }
+      if (got.ok() || got.status().sys_errno() != EINVAL) return got;
+      RefuseDirect(fd);  // then the plain read below
     }
     ssize_t r;
     do {
@@ -628,6 +649,11 @@ class Posix final : public Env {
     for (;;) {
       auto n = direct >= 0 ? DirectPRead(direct, chunk.data(), kChunk, out.size())
                            : PRead(fd, chunk.data(), kChunk, out.size());
+      if (!n.ok() && direct >= 0 && n.status().sys_errno() == EINVAL) {
+        RefuseDirect(fd);
+        direct = -1;
+        continue;
+      }
       if (!n.ok()) {
         return Status::IOError(fmt::format("read {}: {}", path, n.status().message()))
             .set_sys_errno(n.status().sys_errno());
@@ -943,15 +969,30 @@ SharedFsMode FileSystemMode(const std::string& root) {
   std::string dir;
   SharedFsMode m = Classify(root, &dir);
   if (m.type.empty()) m.type = MountType(dir);
+  if (m.shared) {
+    // Tried, not assumed from the type: some FUSE file systems open O_DIRECT and then
+    // refuse its reads (EINVAL), and the store then reads plainly (RefuseDirect).
+    int fd = ::open((root + "/FORMAT").c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == EINVAL) {
+      m.reads = "plain reads: the file system refuses O_DIRECT";
+    } else if (fd >= 0) {
+      AlignedBuf a = AllocAligned(kDirectAlign);
+      ssize_t r = a ? ::pread(fd, a.get(), kDirectAlign, 0) : -1;
+      m.reads = r >= 0 ? "direct reads"
+                       : "plain reads: the file system refuses O_DIRECT reads";
+      ::close(fd);
+    }
+  }
   return m;
 }
 
 std::string FileSystemModeLine(const SharedFsMode& m) {
-  return fmt::format("file system: {}, {} mode ({}{})", m.type, m.shared ? "shared" : "local",
+  return fmt::format("file system: {}, {} mode ({}{}{})", m.type, m.shared ? "shared" : "local",
                      m.reason,
                      m.shared ? "; writes go through to the servers, reads bypass client "
                                 "caches, account files are rewritten in place"
-                              : "");
+                              : "",
+                     m.reads.empty() ? "" : "; " + m.reads);
 }
 
 void ConfinePaths(const std::string& root, bool read_only) {

@@ -380,9 +380,11 @@ Status CommitProtocol::FailAfterCommit(const Status& s) {
   ReleaseAll();
   (void)store_->MarkNeedsRecovery(
       fmt::format("updating files after commit failed: {}", s.message()));
-  return Status(s.code(), fmt::format("the change is committed in the journal, but updating "
-                                      "the account files failed ({}); run recover",
-                                      s.message()))
+  // Always an I/O error (exit 1), whatever failed: the change stands, so no code that
+  // means "nothing changed" (a rule's 3, a busy 4) may be reported for it.
+  return Status::IOError(fmt::format("the change is committed in the journal, but updating "
+                                     "the account files failed ({}); run recover",
+                                     s.message()))
       .set_maybe_applied();
 }
 

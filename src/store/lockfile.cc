@@ -1,6 +1,8 @@
 #include "store/lockfile.h"
 
 #include <fcntl.h>
+
+#include <cerrno>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -335,8 +337,8 @@ Status LockFile::WriteTemp(std::string_view content) {
       DB_RETURN_IF_ERROR(env->Unlink(spare));
       fd = Status::NotFound("spare replaced");
     }
-  } else if (fd.status().code() != Code::kNotFound) {
-    // Not a regular file we can open (a symlink, a folder): moved aside, never followed.
+  } else if (fd.status().sys_errno() == ELOOP) {
+    // A symbolic link at the spare's name: removed, never followed.
     DB_RETURN_IF_ERROR(env->Unlink(spare));
     fd = Status::NotFound("spare replaced");
   }
