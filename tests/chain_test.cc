@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -317,6 +318,35 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
     CHECK(r.err.find("not a drovebank data directory") != std::string::npos);
     CHECK(Slurp(d + "/tmp/notes.txt") == "mine");
     CHECK(Recover(d, {"--check"}).exit_code != 0);
+  }
+  SECTION("a store with a folder in tmp/, a link at a spare, a stranger's file in locks/") {
+    std::string data = dir / "data";
+    MakeStore(data);
+    ::mkdir((data + "/tmp/somedir").c_str(), 0700);
+    Spit(data + "/tmp/notes.txt", "mine");
+    Spit(data + "/locks/foo.lock", "theirs");
+    ProgramResult before = Recover(data, {"--check"});
+    CHECK(before.exit_code == 1);
+    ProgramResult r = Recover(data);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    // Moved, not deleted: each is in quarantine/ under its own name.
+    std::vector<std::string> kept;
+    for (boost::filesystem::directory_iterator it(data + "/quarantine"), end; it != end; ++it) {
+      kept.push_back(it->path().filename().string());
+    }
+    auto has = [&](const std::string& prefix) {
+      return std::any_of(kept.begin(), kept.end(),
+                         [&](const std::string& k) { return k.starts_with(prefix); });
+    };
+    CHECK(has("somedir-"));
+    CHECK(has("notes.txt-"));
+    CHECK(has("foo.lock-"));
+    // And the next check and recover find nothing left to do.
+    ProgramResult after = Recover(data, {"--check"});
+    INFO(after.out << after.err);
+    CHECK(after.exit_code == 0);
+    Must(Drovebank(data, {"deposit", "1", "1"}));
   }
   SECTION("a store whose journal segment was emptied") {
     std::string data = dir / "data";

@@ -64,7 +64,9 @@ Result<std::unique_ptr<LockTable>> CheckLocksAndLeftovers(Env* env, const Layout
     for (const std::string& n : *locks) {
       if (IsLockTableName(n)) continue;
       ++r->dead_locks;
-      r->notes.push_back(fmt::format("locks/{} is left from format 1", EscapeForTerminal(n)));
+      r->notes.push_back(fmt::format("locks/{} is not a lock table: recover converts a format 1 "
+                                     "lock file, or moves anything else to quarantine/",
+                                     EscapeForTerminal(n)));
     }
   }
   if (auto temps = env->ListDir(layout.tmp()); temps.ok()) {

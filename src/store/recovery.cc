@@ -38,6 +38,21 @@ std::optional<LockSlot> Format1LockSlot(std::string_view name) {
   return AccountSlot(id);
 }
 
+// Moves an entry that recover cannot use and did not write (a folder in tmp/, a stranger's
+// file in locks/) into quarantine/, renamed, never deleted: it is then out of the way of
+// every later run instead of failing each one. Returns where it went.
+Result<std::string> MoveToQuarantine(Env* env, const Layout& layout, const std::string& dir,
+                                     const std::string& name) {
+  DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
+  std::string base = fmt::format("{}/{}-{}", layout.quarantine(), name, NowMillis());
+  std::string to = base;
+  for (int n = 2; env->Stat(to).ok(); ++n) to = fmt::format("{}-{}", base, n);
+  DB_RETURN_IF_ERROR(env->Rename(dir + "/" + name, to));
+  DB_RETURN_IF_ERROR(env->SyncDir(layout.quarantine()));
+  DB_RETURN_IF_ERROR(env->SyncDir(dir));
+  return layout.Relative(to);
+}
+
 // Carries a format 1 store's lock files over: each becomes the repair flag of its slot
 // (set before the file goes, so a crash in between only converts it again), and its
 // wait queue directory is emptied and removed. Format 1 writers must have stopped: their
@@ -60,7 +75,10 @@ Status MigrateFormat1Locks(Env* env, const Layout& layout, LockTable* table, Rec
     }
     auto slot = Format1LockSlot(n);
     if (!slot) {
-      r->notes.push_back(fmt::format("left alone: unknown file locks/{}", EscapeForTerminal(n)));
+      DB_ASSIGN_OR_RETURN(std::string kept, MoveToQuarantine(env, layout, layout.locks(), n));
+      ++r->quarantined;
+      r->notes.push_back(fmt::format("moved locks/{}, which no drovebank writes, to {}",
+                                     EscapeForTerminal(n), EscapeForTerminal(kept)));
       continue;
     }
     DB_RETURN_IF_ERROR(table->SetNeedsRepair(*slot, true));
@@ -256,10 +274,22 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
   DB_ASSIGN_OR_RETURN(auto temp_names, env->ListDir(layout.tmp()));
   for (const std::string& n : temp_names) {
     if (IsSpareName(n)) continue;  // reused by the next writer; never read
-    Status s = env->Unlink(layout.tmp() + "/" + n);
-    if (!s.ok() && s.code() != Code::kNotFound) return s;
+    // Only what drovebank writes there is removed: a regular `*.tmp` file (format 1's temp
+    // files). Anything else (a folder, a link, a file of another name) goes to quarantine/.
+    auto st = env->Stat(layout.tmp() + "/" + n);
+    if (!st.ok() && st.status().code() == Code::kNotFound) continue;
+    if (st.ok() && st->is_regular && !st->is_symlink && n.ends_with(".tmp")) {
+      Status s = env->Unlink(layout.tmp() + "/" + n);
+      if (!s.ok() && s.code() != Code::kNotFound) return s;
+      ++r->temps_removed;
+      r->notes.push_back(fmt::format("removed temp file tmp/{}", EscapeForTerminal(n)));
+      continue;
+    }
+    DB_ASSIGN_OR_RETURN(std::string kept, MoveToQuarantine(env, layout, layout.tmp(), n));
     ++r->temps_removed;
-    r->notes.push_back(fmt::format("removed temp file tmp/{}", EscapeForTerminal(n)));
+    ++r->quarantined;
+    r->notes.push_back(fmt::format("moved tmp/{}, which no drovebank writes, to {}",
+                                   EscapeForTerminal(n), EscapeForTerminal(kept)));
   }
   env->FaultPoint("recover", "after_temps");
 
