@@ -123,3 +123,53 @@ TEST_CASE("batch input: a pipe, a FIFO, /dev/stdin and <(...) run exactly like a
     CHECK(r.err.find("0 applied") != std::string::npos);
   }
 }
+
+TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, never no key",
+          "[cli][e2e][usage]") {
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(Db(data, {"open", "Bob", "Babbage", "100"}).exit_code == 0);
+  const std::vector<std::vector<std::string>> cases = {
+      {"deposit", "1", "5", "--txn", ""},  {"deposit", "1", "5", "--txn="},
+      {"withdraw", "1", "5", "--txn", ""}, {"transfer", "1", "2", "5", "--txn", ""},
+  };
+  for (const auto& args : cases) {
+    for (bool as_json : {false, true}) {
+      std::vector<std::string> a = args;
+      if (as_json) a.insert(a.begin(), "--json");
+      RunResult r = Db(data, a);
+      INFO(a[0] << " " << a[1] << "\nstdout: " << r.out << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 2);
+      // `--txn=` is a value left out, as `--txn` alone: CLI11 says so before any check.
+      CHECK(Message(r).rfind(args.back() == "--txn=" ? "--txn needs a value"
+                                                     : "the transaction key (--txn) must not be empty",
+                             0) == 0);
+      if (as_json) CHECK(json::parse(r.out)["error"]["exit"] == 2);
+    }
+  }
+  CHECK(Balance(data, "1") == "100.00");
+  CHECK(Balance(data, "2") == "100.00");
+
+  SECTION("the shell's begin --txn '' likewise") {
+    RunOptions o = Plain();
+    o.stdin_text = "begin --txn ''\ndeposit 1 5\ncommit\n";
+    RunResult r = Db(data, {"--bail"}, o);
+    INFO(r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find("line 1: the transaction key (--txn) must not be empty") != std::string::npos);
+    CHECK(Balance(data, "1") == "100.00");
+  }
+  SECTION("batch: \"key\":\"\" is an invalid line; an empty CSV cell is a key left out") {
+    REQUIRE(dir.Write("ops.jsonl", "{\"op\":\"deposit\",\"id\":1,\"amount\":\"5\",\"key\":\"\"}\n"));
+    RunResult r = Db(data, {"batch", dir.Path("ops.jsonl")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("1 invalid") != std::string::npos);
+    CHECK(Balance(data, "1") == "100.00");
+    REQUIRE(dir.Write("ops.csv", "op,id,amount,key\ndeposit,1,5,\n"));
+    RunResult csv = Db(data, {"import-csv", dir.Path("ops.csv")});
+    CHECK(csv.exit_code == 0);
+    CHECK(Balance(data, "1") == "105.00");
+  }
+}

@@ -287,7 +287,8 @@ void AddMoneyCommands(const Subcommand& subcommand, CliContext& ctx,
     c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
     c->add_option("--txn", a->key,
                   "Idempotency key: repeating the same request with it applies nothing")
-        ->type_name("KEY");
+        ->type_name("KEY")
+        ->check(NotEmpty("the transaction key (--txn)"));
     c->add_option("--memo", a->memo,
                   "A note kept with the change (up to 200 characters), shown by history and txn")
         ->type_name("MEMO");
