@@ -5,6 +5,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+#include <system_error>
+
+#include "cli/cli.h"
 #include "cli/cli_usage.h"
 #include "cli/color.h"
 #include "drovebank/env.h"
@@ -40,8 +44,8 @@ nlohmann::json RepairJson(const drovebank::FileRepair& f) {
 }
 
 // The report of a run that finished: one JSON value, or the notes and a summary line.
-void PrintReport(const drovebank::RecoverOptions& o, const drovebank::RecoverReport& r,
-                 bool json) {
+void PrintReport(std::FILE* out, const drovebank::RecoverOptions& o,
+                 const drovebank::RecoverReport& r, bool json) {
   using namespace drovebank;
   SharedFsMode fs = FileSystemMode(ResolveDataDir(o.data_dir));
   if (json) {
@@ -60,12 +64,12 @@ void PrintReport(const drovebank::RecoverOptions& o, const drovebank::RecoverRep
                         {"repairs", nlohmann::json::array()},
                         {"notes", r.notes}};
     for (const FileRepair& f : r.repairs) j["repairs"].push_back(RepairJson(f));
-    fmt::print("{}\n", j.dump());
+    fmt::print(out, "{}\n", j.dump());
   } else {
-    for (const std::string& n : r.notes) fmt::print("{}\n", n);
+    for (const std::string& n : r.notes) fmt::print(out, "{}\n", n);
     if (o.check_only) {
-      fmt::print("{}\n", FileSystemModeLine(fs));
-      fmt::print("{}\n",
+      fmt::print(out, "{}\n", FileSystemModeLine(fs));
+      fmt::print(out, "{}\n",
                  r.consistent() ? "consistent: nothing to repair" : "needs repair: run recover");
     } else {
       fmt::print(
@@ -104,7 +108,24 @@ int main(int argc, char** argv) {
       "otherwise an I/O error; 2 usage; 4 a live lock did not go away in time; 5 the store "
       "holds corruption recover cannot settle.\n\nExamples:\n  recover -d data\n  recover "
       "--check\n  recover --full --json");
-  CLI11_PARSE(app, argc, argv);
+  // Output goes through drovebank's one checked stream, and a failed write of it is
+  // reported by FinishOutput, as drovebank's are.
+  CliContext ctx;
+  ctx.program = "recover";
+  ctx.out = KeepStdoutErrors();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    try {
+      fmt::print(ctx.out, "{}", out.str());
+      fmt::print(stderr, "{}", err.str());
+    } catch (const std::system_error&) {
+      // FinishOutput finds it by the stream's error.
+    }
+    return FinishOutput(ctx, code);
+  }
 
   // Draws only when stderr is a terminal; rate-limited.
   ProgressBar bar("verifying accounts", 0);
@@ -126,7 +147,10 @@ int main(int argc, char** argv) {
     }
     return ExitCodeFor(s.code());
   }
-  PrintReport(opts, report, json);
-  if (opts.check_only && !report.consistent()) return 1;
-  return 0;
+  if (!opts.check_only) ctx.stands = "the recovery was done and stands (only its report is lost)";
+  int code = GuardOutput(ctx, [&]() {
+    PrintReport(ctx.out, opts, report, json);
+    return opts.check_only && !report.consistent() ? 1 : 0;
+  });
+  return FinishOutput(ctx, code);
 }

@@ -173,3 +173,113 @@ TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, nev
     CHECK(Balance(data, "1") == "105.00");
   }
 }
+
+TEST_CASE("write errors: every command, the shell and recover report a full stdout by its "
+          "cause, exit 1, and say what was committed",
+          "[cli][e2e][output]") {
+  if (!fs::exists("/dev/full") || !fs::exists("/bin/bash")) {
+    WARN("no /dev/full or /bin/bash: skipped");
+    return;
+  }
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  // Enough accounts that an export fills stdio's buffer more than once (a write fails
+  // inside a print, not only at the final flush).
+  std::string opens;
+  for (int i = 1; i <= 150; ++i) {
+    opens += fmt::format("{{\"op\":\"open\",\"first\":\"Ada{}\",\"last\":\"Lovelace\","
+                         "\"amount\":\"10\"}}\n",
+                         i);
+  }
+  REQUIRE(dir.Write("opens.jsonl", opens));
+  REQUIRE(Db(data, {"batch", dir.Path("opens.jsonl")}).exit_code == 0);
+  REQUIRE(dir.Write("one.jsonl", "{\"op\":\"deposit\",\"id\":1,\"amount\":\"1\"}\n"));
+  REQUIRE(dir.Write("one.csv", "op,id,amount\ndeposit,2,1\n"));
+  const std::string full = "drovebank: write error: No space left on device";
+
+  auto to_full = [&](const std::string& command) {
+    return Bash(data, command + " >/dev/full");
+  };
+  SECTION("reads, help and version") {
+    for (const char* c : {"\"$0\" -d \"$1\" --version", "\"$0\" -d \"$1\" -V",
+                          "\"$0\" -d \"$1\" --json --version", "\"$0\" -d \"$1\" --help",
+                          "\"$0\" -d \"$1\" deposit --help", "\"$0\" -d \"$1\" list --all",
+                          "printf 'list\\n' | \"$0\" -d \"$1\"",
+                          "printf 'show 1\\n' | \"$0\" -d \"$1\"",
+                          "\"$0\" -d \"$1\" export --format hledger",
+                          "\"$0\" -d \"$1\" export --format ledger",
+                          "\"$0\" -d \"$1\" export --format beancount",
+                          "\"$0\" -d \"$1\" export --format csv"}) {
+      RunResult r = to_full(c);
+      INFO(c << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 1);
+      CHECK(r.err == full + "\n");
+    }
+  }
+  SECTION("writes say that what they committed stands") {
+    struct Case {
+      const char* command;
+      std::string tail;
+    };
+    const std::vector<Case> cases = {
+        {"printf 'deposit 1 1\\n' | \"$0\" -d \"$1\"",
+         "; the change was committed (txn 151) and stands\n"},
+        {"printf 'deposit 1 1\\ndeposit 2 1\\n' | \"$0\" -d \"$1\"",
+         "; 2 changes were committed (txns 152 to 153) and stand\n"},
+        {"printf 'begin\\ndeposit 1 1\\ncommit\\n' | \"$0\" -d \"$1\"",
+         "; the change was committed (txn 154) and stands\n"},
+        {"\"$0\" -d \"$1\" batch \"$(dirname \"$1\")/one.jsonl\"",
+         "; 1 change was committed and stands\n"},
+        {"\"$0\" -d \"$1\" import-csv \"$(dirname \"$1\")/one.csv\"",
+         "; 1 change was committed and stands\n"},
+    };
+    for (const Case& c : cases) {
+      RunResult r = to_full(c.command);
+      INFO(c.command << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 1);
+      CHECK(r.err.size() >= full.size() + c.tail.size());
+      CHECK(r.err.substr(r.err.size() - std::min(r.err.size(), full.size() + c.tail.size())) ==
+            full + c.tail);
+    }
+    CHECK(Balance(data, "1") == "14.00");
+    CHECK(Balance(data, "2") == "12.00");
+  }
+  SECTION("recover") {
+    for (const char* c : {"--json", "--check", "--check --json", "--help", "--version"}) {
+      RunResult r = to_full(std::string("\"$2\" -d \"$1\" ") + c);
+      INFO("recover " << c << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 1);
+      bool repairs = std::string(c) == "--json";  // a run that may change files
+      CHECK(r.err == (repairs ? "recover: write error: No space left on device; the recovery "
+                                "was done and stands (only its report is lost)\n"
+                              : "recover: write error: No space left on device\n"));
+    }
+  }
+  SECTION("export -o FILE replaces FILE only with a whole export") {
+    std::string file = dir.Path("bank.journal");
+    RunResult ok = Db(data, {"export", "--format", "hledger", "-o", file});
+    REQUIRE(ok.exit_code == 0);
+    std::ifstream in(file, std::ios::binary);
+    std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(before.size() > 4096);
+    REQUIRE(Db(data, {"deposit", "1", "5"}).exit_code == 0);
+    // A file size limit of 1 KiB: the export fails part way (EFBIG) like a full disk.
+    RunResult r = Bash(data, "trap '' XFSZ; ulimit -f 1; exec \"$0\" -d \"$1\" export --format "
+                             "hledger -o \"$(dirname \"$1\")/bank.journal\"");
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("writing " + file + ": File too large") != std::string::npos);
+    std::ifstream again(file, std::ios::binary);
+    std::string after((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+    CHECK(after == before);
+    size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      entries += e.path().filename().string().rfind("bank.journal", 0) == 0 ? 1 : 0;
+    }
+    CHECK(entries == 1);  // no temp file left beside it
+    RunResult dev = Db(data, {"export", "--format", "ledger", "-o", "/dev/full"});
+    CHECK(dev.exit_code == 1);
+    CHECK(Message(dev) == "writing /dev/full: No space left on device (nothing was changed)");
+  }
+}

@@ -76,6 +76,8 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
     }
     s = RunOpsBatch(&input, options, ctx.out, &summary);
   }
+  // The summary on stderr counts them; a failed write of the results must not hide them.
+  ctx.Committed(0, summary.applied + (summary.opened ? 1 : 0));
   if (!s.ok()) {
     if (summary.applied + summary.replayed > 0) {
       PrintSummary(ctx, input.format(), summary, a.csv_only ? "import-csv" : "batch");

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -66,7 +68,7 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
   DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
-  ctx.committed_txn = res.record.txn;
+  ctx.Committed(res.record.txn);
   const Op& done = res.record.ops.at(0);
   nlohmann::json j = RecordJsonView(res.record);
   j["replayed"] = res.replayed;
@@ -231,7 +233,7 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
-      ctx.committed_txn = res.record.txn;
+      ctx.Committed(res.record.txn);
       const RecordAccount& ra = res.record.accounts.at(0);
       nlohmann::json j = AccountJson(ra.state);
       j["txn"] = res.record.txn;
@@ -311,7 +313,7 @@ void AddCloseCommand(const Subcommand& subcommand, CliContext& ctx,
       DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
-      ctx.committed_txn = res.record.txn;
+      ctx.Committed(res.record.txn);
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
       j["txn"] = res.record.txn;
       ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
@@ -602,6 +604,8 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
   // A one-shot command waits for a lock as the shell does: announced on a terminal, and
   // Ctrl-C gives up the wait with nothing changed. Only the core commands: batch and
   // import-legacy run long, and there Ctrl-C stops the program as it always did.
+  // Output goes through the one stream whose failures are known by their cause.
+  if (ctx.out == stdout) ctx.out = KeepStdoutErrors();
   bool catch_interrupts = !core.empty();
   if (catch_interrupts) {
     LockWait wait = TerminalLockWait(ctx, ::isatty(STDERR_FILENO) == 1);
@@ -609,39 +613,84 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
     ctx.extra_wait = std::move(wait);
     shell_interrupts::Install();
   }
-  int code = kExitOk;
-  bool parsed = false;
-  try {
-    app->parse(argc, argv);
-    parsed = true;
-  } catch (const CLI::Success& e) {
-    code = app->exit(e);
-  } catch (const CLI::ParseError& e) {
-    ctx.Fail(UsageError(e, *app, ctx.program + " "));
-    code = ctx.exit_code;
-  }
-  if (catch_interrupts) shell_interrupts::Restore();
-  if (parsed) {
-    if (app->get_subcommands().empty()) {
-      if (ctx.no_command) return ctx.no_command(ctx);
-      fmt::print(ctx.out, "{}", app->help());
+  int code = GuardOutput(ctx, [&]() -> int {
+    bool parsed = false;
+    int c = kExitOk;
+    try {
+      app->parse(argc, argv);
+      parsed = true;
+    } catch (const CLI::Success& e) {
+      // Help and version go through ctx.out like everything else (CLI11 would write them
+      // to std::cout, whose failures nothing would see).
+      std::ostringstream help_out, help_err;
+      c = app->exit(e, help_out, help_err);
+      fmt::print(ctx.out, "{}", help_out.str());
+    } catch (const CLI::ParseError& e) {
+      ctx.Fail(UsageError(e, *app, ctx.program + " "));
+      c = ctx.exit_code;
     }
-    code = ctx.exit_code;
-  }
+    if (catch_interrupts) shell_interrupts::Restore();
+    if (parsed) {
+      if (app->get_subcommands().empty()) {
+        if (ctx.no_command) return ctx.no_command(ctx);
+        fmt::print(ctx.out, "{}", app->help());
+      }
+      c = ctx.exit_code;
+    }
+    return c;
+  });
   return FinishOutput(ctx, code);
 }
 
+int GuardOutput(CliContext& ctx, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::system_error& e) {
+    // fmt::print's "cannot write to file": output that could not be written. The command
+    // stops there; what it committed before stands, and FinishOutput says so.
+    if (std::string_view(e.what()).find("cannot write") == std::string_view::npos) {
+      ctx.Fail(Status::Internal(e.what()));
+      return ctx.exit_code;
+    }
+    if (ctx.out_errno == 0) {
+      int kept = ctx.out == stdout ? StdoutWriteErrno() : 0;
+      ctx.out_errno = kept != 0 ? kept : e.code().value() != 0 ? e.code().value() : EIO;
+    }
+    return ctx.exit_code;
+  }
+}
+
 int FinishOutput(CliContext& ctx, int code) {
-  if (std::fflush(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = errno != 0 ? errno : EIO;
+  int flushed = std::fflush(ctx.out) != 0 ? (errno != 0 ? errno : EIO) : 0;
+  int kept = ctx.out == stdout ? StdoutWriteErrno() : 0;
+  // The first failure's own errno beats what a later look could only guess.
+  if (kept != 0) {
+    ctx.out_errno = kept;
+  } else if (ctx.out_errno == 0 && flushed != 0) {
+    ctx.out_errno = flushed;
+  }
   if (std::ferror(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = EIO;
   if (ctx.out_errno == 0) return code;
-  std::string committed =
-      ctx.committed_txn == 0
-          ? ""
-          : fmt::format("; the change was committed (txn {}) and stands", ctx.committed_txn);
-  fmt::print(ctx.err, "{} write error: {}{}\n", Paint(ctx.err, Style::kError, ctx.program + ":"),
-             std::strerror(ctx.out_errno), committed);
-  std::fflush(ctx.err);
+  std::string committed;
+  if (!ctx.stands.empty()) {
+    committed = "; " + ctx.stands;
+  } else if (ctx.committed == 1 && ctx.committed_txn != 0) {
+    committed = fmt::format("; the change was committed (txn {}) and stands", ctx.committed_txn);
+  } else if (ctx.committed > 1 && ctx.first_committed_txn != 0) {
+    committed = fmt::format("; {} changes were committed (txns {} to {}) and stand",
+                            ctx.committed, ctx.first_committed_txn, ctx.committed_txn);
+  } else if (ctx.committed > 0) {
+    committed = fmt::format("; {} change{} committed and stand{}", ctx.committed,
+                            ctx.committed == 1 ? " was" : "s were", ctx.committed == 1 ? "s" : "");
+  }
+  try {
+    fmt::print(ctx.err, "{} write error: {}{}\n",
+               Paint(ctx.err, Style::kError, ctx.program + ":"), std::strerror(ctx.out_errno),
+               committed);
+    std::fflush(ctx.err);
+  } catch (const std::system_error&) {
+    // Nowhere left to say it; the exit code still does.
+  }
   return code == kExitOk ? kExitIoError : code;
 }
 
