@@ -264,6 +264,9 @@ Status Export(CliContext& ctx, const ReportArgs& a) {
     if (ctx.out_errno == 0) ctx.out_errno = sum.status().sys_errno() != 0 ? sum.status().sys_errno() : EIO;
     return Status::Ok();
   }
+  if (to_file && !sum.ok() && std::ferror(file) != 0 && sum.status().sys_errno() != 0) {
+    sum = ErrnoStatus(sum.status().sys_errno(), fmt::format("writing {}", a.file));
+  }
   if (!sum.ok()) return sum.status();  // the temp file goes; FILE is as it was
   if (to_file) DB_RETURN_IF_ERROR(target.Commit());
   if (file != nullptr) {
