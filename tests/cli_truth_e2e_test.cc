@@ -284,3 +284,60 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
     CHECK(Message(dev) == "writing /dev/full: No space left on device (nothing was changed)");
   }
 }
+
+TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exit and "
+          "maybe_applied, -V",
+          "[cli][e2e][usage][recover]") {
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  const std::string usage =
+      " (usage: recover [--data-dir DIR] [--check] [--full] [--json] [--lock-timeout SECONDS])";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--chek"}, "unknown option '--chek'; did you mean '--check'?" + usage},
+      {{"--check", "-d"}, "--data-dir needs a value" + usage},
+      {{"--lock-timeout", "x"}, "--lock-timeout must be a number of seconds from 0 to 86400, not 'x'"},
+      {{"extra"}, "unexpected argument 'extra'" + usage},
+      {{"--check", "-d", dir.Path("missing")},
+       "no data directory at " + dir.Path("missing") + ": nothing to recover"},
+      {{"-d", dir.Path("missing")},
+       "no data directory at " + dir.Path("missing") + ": nothing to recover"},
+  };
+  for (const Case& c : cases) {
+    for (bool as_json : {false, true}) {
+      std::vector<std::string> args = c.args;
+      if (as_json) args.insert(args.begin(), "--json");
+      RunResult r = RunProgram(RECOVER_BIN, args, Plain());
+      INFO("recover " << args[as_json ? 1 : 0] << "\nstdout: " << r.out << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(Message(r, "recover") == c.message);
+      if (as_json) {
+        json j = json::parse(r.out);  // exactly one JSON value
+        CHECK(j["error"]["code"] == "InvalidArgument");
+        CHECK(j["error"]["exit"] == 2);
+        CHECK(j["error"]["maybe_applied"] == false);
+        CHECK(j["error"]["message"] == c.message);
+      } else {
+        CHECK(r.out.empty());
+      }
+    }
+  }
+  CHECK_FALSE(fs::exists(dir.Path("missing")));  // recover never makes a store
+  for (const char* v : {"-V", "--version"}) {
+    RunResult r = RunProgram(RECOVER_BIN, {v}, Plain());
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.rfind("recover (drovebank) ", 0) == 0);
+  }
+  SECTION("drovebank says unknown option before a missing argument, with a suggestion") {
+    RunResult r = Db(data, {"deposit", "--hlep"});
+    CHECK(r.exit_code == 2);
+    CHECK(Message(r).rfind("unknown option '--hlep' for deposit; did you mean '--help'?", 0) == 0);
+    RunResult j = Db(data, {"show", "1", "--jsn"});
+    CHECK(Message(j).rfind("unknown option '--jsn' for show; did you mean '--json'?", 0) == 0);
+  }
+}

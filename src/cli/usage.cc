@@ -52,6 +52,38 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// The option names `cmd` takes (`--txn`, `-d`), with the top level's when the command
+// passes what it does not know up to it (the global options).
+std::vector<std::string> OptionNames(const CLI::App& cmd) {
+  std::vector<std::string> out;
+  for (const CLI::App* a = &cmd; a != nullptr; a = a->get_parent()) {
+    for (const CLI::Option* o : a->get_options()) {
+      if (o->get_positional()) continue;
+      for (const std::string& l : o->get_lnames()) out.push_back("--" + l);
+      for (const std::string& s : o->get_snames()) out.push_back("-" + s);
+    }
+    if (!a->get_fallthrough()) break;
+  }
+  return out;
+}
+
+// "unknown option '--chek'; did you mean '--check'?" for the first word of `extra` that
+// looks like an option, or nullopt.
+std::optional<Status> UnknownOption(const std::vector<std::string>& extra, const CLI::App& cmd,
+                                    const CLI::App& root, std::string_view prefix) {
+  for (const std::string& x : extra) {
+    if (x.size() < 2 || x[0] != '-' || x == "--") continue;
+    std::string word = x.substr(0, x.find('='));
+    std::string where = &cmd == &root ? "" : " for " + cmd.get_name();
+    std::string near = ClosestName(word, OptionNames(cmd));
+    std::string sentence =
+        near.empty() ? fmt::format("unknown option '{}'{}", word, where)
+                     : fmt::format("unknown option '{}'{}; did you mean '{}'?", word, where, near);
+    return Status::InvalidArgument(WithUsage(sentence, cmd, prefix));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string UsageLine(const CLI::App& cmd, std::string_view prefix) {
@@ -79,6 +111,12 @@ std::string UsageLine(const CLI::App& cmd, std::string_view prefix) {
 Status UsageError(const CLI::ParseError& e, CLI::App& root, std::string_view prefix) {
   const CLI::App& cmd = FailingCommand(root);
   std::string what = e.what();
+  // An unknown option is the first thing to say: `deposit --hlep` lacks its ID only
+  // because the option was not understood.
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr ||
+      dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    if (auto s = UnknownOption(root.remaining(/*recurse=*/true), cmd, root, prefix)) return *s;
+  }
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
     for (const CLI::Option* o : cmd.get_options()) {
       if (o->get_required() && o->count() == 0) {
