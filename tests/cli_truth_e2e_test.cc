@@ -341,3 +341,53 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
     CHECK(Message(j).rfind("unknown option '--jsn' for show; did you mean '--json'?", 0) == 0);
   }
 }
+
+TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --page, '--', "
+          "--json --version, history dates",
+          "[cli][e2e][usage]") {
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;  // a prefix of stderr's sentence
+  };
+  const std::vector<Case> cases = {
+      {{"hist", "1"}, "unknown command 'hist'; did you mean 'history'?"},
+      {{"-O", "xml", "list"}, "unknown output format 'xml' (choose text, csv, tsv or json)"},
+      {{"list", "-O", "xml"}, "unknown output format 'xml' (choose text, csv, tsv or json)"},
+      {{"export", "--format", "xml"},
+       "unknown export format 'xml' (choose hledger, ledger, beancount or csv)"},
+      {{"list", "--all", "--page", "2"}, "--page cannot be given with --all"},
+      {{"search", "ada", "--page", "2", "--all"}, "--page cannot be given with --all"},
+      {{"history", "1", "--all", "--page", "2"}, "--page cannot be given with --all"},
+      {{"--", "list"}, "'--' ends the options of a command"},
+      {{"history", "1", "--since", "2026-12-10", "--until", "2026-12-01"},
+       "--since must not be after --until"},
+  };
+  for (const Case& c : cases) {
+    for (bool as_json : {false, true}) {
+      std::vector<std::string> args = c.args;
+      if (as_json) args.insert(args.begin(), "--json");
+      RunResult r = Db(data, args, [] {
+        RunOptions o = Plain();
+        o.stdin_text = "deposit 1 1\n";  // what a shell would run, were one started
+        return o;
+      }());
+      INFO(args[as_json ? 1 : 0] << "\nstdout: " << r.out << "\nstderr: " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(Message(r).rfind(c.message, 0) == 0);
+      if (as_json) CHECK(json::parse(r.out)["error"]["exit"] == 2);
+    }
+  }
+  CHECK(Balance(data, "1") == "100.00");  // `-- list` ran no shell
+  for (const char* v : {"--version", "-V"}) {
+    RunResult flag = Db(data, {"--json", v});
+    RunResult cmd = Db(data, {"--json", "version"});
+    CHECK(flag.exit_code == 0);
+    CHECK(json::parse(flag.out) == json::parse(cmd.out));
+  }
+  RunResult same_day = Db(data, {"history", "1", "--since", "2026-12-01", "--until", "2026-12-01"});
+  CHECK(same_day.exit_code == 0);
+}

@@ -141,7 +141,9 @@ void AddPaging(CLI::App* c, Args& a) {
   c->add_option("--page-size", a.page_size, "Entries a page (default 20, at most 1000)")
       ->type_name("N")
       ->check(WholeNumber("page size", 1000));
-  c->add_flag("--all", a.all, "Everything at once, no paging");
+  // --all with --page would be a page asked for and everything given: refused (exit 2).
+  c->add_flag("--all", a.all, "Everything at once, no paging (not with --page)")
+      ->excludes(c->get_option("--page"));
   AddOutputOption(c, &a.output);
 }
 
@@ -204,7 +206,7 @@ void AddGlobalOptions(CLI::App& app, CliContext& ctx) {
                  "Output format of list, search, history, balance, statement: text "
                  "(default), csv, tsv or json")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"text", "csv", "tsv", "json"}))
+      ->check(OneOf("output format", {"text", "csv", "tsv", "json"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--lock-timeout", ctx.lock_timeout,
                  "Seconds to wait for a locked account (default 10)")
@@ -405,6 +407,7 @@ Status PrintHistory(CliContext& ctx, const Args& a, OutputFormat f) {
   if (!a.until.empty()) {
     DB_ASSIGN_OR_RETURN(until, DayAfterStartMs(a.until, "--until"));
   }
+  if (since >= until) return Status::InvalidArgument("--since must not be after --until");
   DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
   TableWriter t(ctx.out, f, HistoryColumns(), "entries");
   nlohmann::json tail = {{"id", id}};
@@ -582,17 +585,27 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
   // fixed line and stops, before any other option is read.
   std::vector<std::string> rewritten;
   std::vector<char*> rewritten_argv;
-  if (version_flag && verbose) {
+  // `--json --version` is `--json version` (one JSON value), for the same reason.
+  if (version_flag && (verbose || ctx.json)) {
     rewritten.push_back(argv[0]);
     for (const std::string& a : args) {
       if (a != "--version" && a != "-V" && a != "--verbose") rewritten.push_back(a);
     }
     rewritten.push_back("version");
-    rewritten.push_back("--verbose");
+    if (verbose) rewritten.push_back("--verbose");
     for (std::string& a : rewritten) rewritten_argv.push_back(a.data());
     argc = static_cast<int>(rewritten_argv.size());
     argv = rewritten_argv.data();
     args.assign(rewritten.begin() + 1, rewritten.end());
+  }
+  // `drovebank -- list`: what follows `--` is never a command (it would run the shell).
+  if (auto dash = std::find(args.begin(), args.end(), "--"); dash != args.end()) {
+    if (FirstCommandWord(*app, args) == std::nullopt && dash + 1 != args.end()) {
+      ctx.Fail(Status::InvalidArgument(fmt::format(
+          "'--' ends the options of a command; the command comes before it (drovebank {} ...)",
+          *(dash + 1))));
+      return FinishOutput(ctx, ctx.exit_code);
+    }
   }
   if (auto word = FirstCommandWord(*app, args)) {
     std::vector<std::string> names = SubcommandNames(*app);

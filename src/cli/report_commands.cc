@@ -18,6 +18,7 @@
 #include "export.h"
 #include "progress.h"
 #include "report_util.h"
+#include "cli_usage.h"
 #include "own_args.h"
 
 namespace drovebank {
@@ -327,7 +328,7 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
     ex->add_option("--format", a->format, "hledger, ledger, beancount or csv")
         ->type_name("FORMAT")
         ->required()
-        ->check(CLI::IsMember({"hledger", "ledger", "beancount", "csv"}));
+        ->check(OneOf("export format", {"hledger", "ledger", "beancount", "csv"}));
     ex->add_option("--since", a->since, "From this day on (YYYY-MM-DD); earlier balances "
                                         "become one opening entry")
         ->type_name("DATE");

@@ -145,6 +145,14 @@ Status UsageError(const CLI::ParseError& e, CLI::App& root, std::string_view pre
     // Our validators write whole sentences; CLI11 puts "NAME: " before them.
     size_t colon = what.find(": ");
     return Status::InvalidArgument(colon == std::string::npos ? what : what.substr(colon + 2));
+  } else if (dynamic_cast<const CLI::ExcludesError*>(&e) != nullptr) {
+    // CLI11: "--all excludes --page".
+    size_t at = what.find(" excludes ");
+    if (at != std::string::npos) {
+      return Status::InvalidArgument(WithUsage(
+          fmt::format("{} cannot be given with {}", what.substr(0, at), what.substr(at + 10)),
+          cmd, prefix));
+    }
   } else if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
     return Status::InvalidArgument(WithUsage(Lowered(what), cmd, prefix));
   }
@@ -156,8 +164,9 @@ std::string ClosestName(std::string_view word, const std::vector<std::string>& n
   size_t best_d = 3;  // at most 2 edits
   for (const std::string& n : names) {
     size_t d = EditDistance(word, n);
-    // A prefix of a longer name ("dep" for "deposit") is a typo of it too.
-    if (word.size() >= 2 && n.rfind(word, 0) == 0) d = std::min<size_t>(d, 1);
+    // A prefix of a longer name ("dep" for "deposit", "hist" for "history") is what the
+    // user began to type: it beats a name a letter away ("list").
+    if (word.size() >= 2 && n.rfind(word, 0) == 0) d = 0;
     if (d < best_d && d * 2 < std::max(word.size(), n.size())) {
       best = n;
       best_d = d;
@@ -233,6 +242,20 @@ CLI::Validator Seconds(std::string what, double max) {
                              s);
         }
         return "";
+      },
+      "", what);
+}
+
+CLI::Validator OneOf(std::string what, std::vector<std::string> choices) {
+  return CLI::Validator(
+      [what, choices](std::string& s) -> std::string {
+        if (std::find(choices.begin(), choices.end(), s) != choices.end()) return "";
+        std::string list;
+        for (size_t i = 0; i < choices.size(); ++i) {
+          list += i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ";
+          list += choices[i];
+        }
+        return fmt::format("unknown {} '{}' (choose {})", what, s, list);
       },
       "", what);
 }
