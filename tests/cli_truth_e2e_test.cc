@@ -391,3 +391,54 @@ TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --pag
   RunResult same_day = Db(data, {"history", "1", "--since", "2026-12-01", "--until", "2026-12-01"});
   CHECK(same_day.exit_code == 0);
 }
+
+TEST_CASE("cli output formats: -O json is --json everywhere; a table format where there is no "
+          "table is a usage error",
+          "[cli][e2e][usage]") {
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  // The same command with --json and with -O json (before and after it): the same JSON.
+  const std::vector<std::vector<std::string>> same = {
+      {"show", "1"}, {"txn", "1"}, {"version"}, {"list"}, {"balance"}, {"show", "99"},
+      {"txn", "99"}, {"--version"}, {"frobnicate"}, {"show"},
+  };
+  for (const auto& args : same) {
+    std::vector<std::string> with_json = args, with_o = args, with_o_after = args;
+    with_json.insert(with_json.begin(), "--json");
+    with_o.insert(with_o.begin(), {"-O", "json"});
+    with_o_after.insert(with_o_after.end(), {"--output=json"});
+    RunResult a = Db(data, with_json), b = Db(data, with_o), c = Db(data, with_o_after);
+    INFO(args[0] << "\n--json: " << a.out << a.err << "\n-O json: " << b.out << b.err);
+    REQUIRE_NOTHROW(json::parse(b.out));
+    CHECK(json::parse(a.out) == json::parse(b.out));
+    CHECK(json::parse(a.out) == json::parse(c.out));
+    CHECK(a.exit_code == b.exit_code);
+    CHECK(a.exit_code == c.exit_code);
+  }
+  // A change: each run commits once, so compare its shape, not its txn.
+  RunResult dep = Db(data, {"-O", "json", "deposit", "1", "1"});
+  CHECK(dep.exit_code == 0);
+  CHECK(json::parse(dep.out)["account"]["balance"] == "101.00");
+  // -O csv/tsv where no table is printed, and -O against --json: refused before anything runs.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-O", "csv", "deposit", "1", "1"},
+           {"deposit", "1", "1", "-O", "tsv"},
+           {"-O", "csv", "show", "1"},
+           {"-O", "csv", "open", "Bob", "Babbage"},
+           {"--json", "-O", "csv", "deposit", "1", "1"},
+           {"-O", "text", "--json", "show", "1"}}) {
+    RunResult r = Db(data, args);
+    INFO(args[0] << " " << args[1] << " " << args[2] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK((Message(r).find("is for the tables of") != std::string::npos ||
+           Message(r).find("ask for different formats") != std::string::npos));
+  }
+  CHECK(Balance(data, "1") == "101.00");
+  RunResult none = Db(data, {"--json", "show", "2"});
+  CHECK(none.exit_code == 3);  // Bob was never opened
+  RunResult table = Db(data, {"-O", "csv", "list"});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.rfind("id,first,last,balance", 0) == 0);
+}

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
@@ -203,8 +205,8 @@ void AddGlobalOptions(CLI::App& app, CliContext& ctx) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("--json", ctx.json, "Print one JSON value on stdout (short for -O json)");
   app.add_option("-O,--output", ctx.output,
-                 "Output format of list, search, history, balance, statement: text "
-                 "(default), csv, tsv or json")
+                 "Output format: text (default) or json (as --json) for every command; csv "
+                 "or tsv for the tables of list, search, history, balance, statement")
       ->type_name("FORMAT")
       ->check(OneOf("output format", {"text", "csv", "tsv", "json"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -568,6 +570,56 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   return app;
 }
 
+namespace {
+
+// The value of -O/--output as typed anywhere before `--`, the last one ("" when none).
+std::string OutputAsked(const std::vector<std::string>& args) {
+  std::string v;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if ((a == "-O" || a == "--output") && i + 1 < args.size()) {
+      v = args[++i];
+    } else if (a.rfind("--output=", 0) == 0) {
+      v = a.substr(9);
+    } else if (a.rfind("-O", 0) == 0 && a.size() > 2) {
+      v = a.substr(2);
+    }
+  }
+  return v;
+}
+
+// -O against --json and the command, before anything runs: `-O json` is `--json` for every
+// command (its result and its errors), and a table format is refused where the command
+// prints no table. OK, or the usage error.
+Status CheckOutputFormat(CliContext& ctx, const std::vector<std::string>& args,
+                         const std::optional<std::string>& command) {
+  std::string asked = OutputAsked(args);
+  if (asked.empty()) return Status::Ok();
+  if (asked == "json") {
+    ctx.json = true;
+    return Status::Ok();
+  }
+  bool known = asked == "text" || asked == "csv" || asked == "tsv";
+  if (!known) return Status::Ok();  // the option's own check names the choices
+  if (ctx.json) {
+    return Status::InvalidArgument(
+        fmt::format("--json and -O {} ask for different formats; give one", asked));
+  }
+  static constexpr std::string_view kTables[] = {"list",    "search", "history",
+                                                 "balance", "bal",    "statement"};
+  if (asked != "text" && command &&
+      std::find(std::begin(kTables), std::end(kTables), *command) == std::end(kTables)) {
+    return Status::InvalidArgument(fmt::format(
+        "-O {} is for the tables of list, search, history, balance and statement; {} prints "
+        "text, or JSON with --json",
+        asked, *command));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int RunCli(int argc, char** argv, CliContext& ctx) {
   std::string_view core = CoreCommandNamed(argc, argv);
   auto app = BuildApp(ctx, /*with_globals=*/true, core);
@@ -581,6 +633,7 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
     version_flag = version_flag || a == "--version" || a == "-V";
     verbose = verbose || a == "--verbose";
   }
+  if (OutputAsked(args) == "json") ctx.json = true;  // -O json is --json, from the start
   // `--version --verbose` is `version --verbose`: the parser's version flag prints one
   // fixed line and stops, before any other option is read.
   std::vector<std::string> rewritten;
@@ -607,12 +660,17 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
       return FinishOutput(ctx, ctx.exit_code);
     }
   }
-  if (auto word = FirstCommandWord(*app, args)) {
+  auto word = FirstCommandWord(*app, args);
+  if (word) {
     std::vector<std::string> names = SubcommandNames(*app);
     if (std::find(names.begin(), names.end(), *word) == names.end()) {
       ctx.Fail(UnknownCommand(*word, names, "; run `drovebank help` for the list"));
       return ctx.exit_code;
     }
+  }
+  if (Status s = CheckOutputFormat(ctx, args, word); !s.ok()) {
+    ctx.Fail(s);
+    return FinishOutput(ctx, ctx.exit_code);
   }
   // A one-shot command waits for a lock as the shell does: announced on a terminal, and
   // Ctrl-C gives up the wait with nothing changed. Only the core commands: batch and
