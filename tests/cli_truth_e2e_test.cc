@@ -442,3 +442,38 @@ TEST_CASE("cli output formats: -O json is --json everywhere; a table format wher
   CHECK(table.exit_code == 0);
   CHECK(table.out.rfind("id,first,last,balance", 0) == 0);
 }
+
+TEST_CASE("txn keys: open and close take --txn, so a re-issued request applies once",
+          "[cli][e2e][keys]") {
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  RunResult first = Db(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
+  REQUIRE(first.exit_code == 0);
+  json a = json::parse(first.out);
+  CHECK(a["replayed"] == false);
+  RunResult again = Db(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
+  CHECK(again.exit_code == 0);
+  json b = json::parse(again.out);
+  CHECK(b["replayed"] == true);
+  CHECK(b["id"] == a["id"]);
+  CHECK(b["txn"] == a["txn"]);
+  CHECK(Db(data, {"show", "2"}).exit_code == 3);  // no second account, no new money
+  RunResult text = Db(data, {"open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
+  CHECK(text.out == "Opened account 1 for Ada Lovelace, balance 100.00 (already applied earlier "
+                    "with this key)\n");
+  // The same key for another request is refused, as for deposit.
+  RunResult other = Db(data, {"open", "Ada", "Lovelace", "200", "--txn", "open-ada"});
+  CHECK(other.exit_code == 3);
+  CHECK(Db(data, {"open", "Bob", "Babbage", "--txn", ""}).exit_code == 2);
+
+  REQUIRE(Db(data, {"withdraw", "1", "100"}).exit_code == 0);
+  RunResult close1 = Db(data, {"--json", "close", "1", "--txn", "close-ada"});
+  REQUIRE(close1.exit_code == 0);
+  RunResult close2 = Db(data, {"--json", "close", "1", "--txn", "close-ada"});
+  CHECK(close2.exit_code == 0);  // the first close's answer, not "already closed"
+  CHECK(json::parse(close2.out)["replayed"] == true);
+  CHECK(json::parse(close2.out)["txn"] == json::parse(close1.out)["txn"]);
+  RunResult unkeyed = Db(data, {"close", "1"});
+  CHECK(unkeyed.exit_code == 3);  // without the key, closing twice is still refused
+}

@@ -149,6 +149,14 @@ void AddPaging(CLI::App* c, Args& a) {
   AddOutputOption(c, &a.output);
 }
 
+// `--txn KEY`, the idempotency key of a command that commits one change.
+void AddTxnKeyOption(CLI::App* c, Args& a) {
+  c->add_option("--txn", a.key,
+                "Idempotency key: repeating the same request with it applies nothing")
+      ->type_name("KEY")
+      ->check(NotEmpty("the transaction key (--txn)"));
+}
+
 void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, size_t pages) {
   ctx.last_paged = std::move(cmd);
   ctx.last_page = page;
@@ -226,7 +234,10 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
     open->add_option("FIRST", a->first, "First name")->required();
     open->add_option("LAST", a->last, "Last name")->required();
     open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
-    open->footer("Example: drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00");
+    AddTxnKeyOption(open, *a);
+    open->footer(
+        "Examples:\n  drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00\n"
+        "  drovebank open Ada Lovelace 100 --txn open-ada   # re-issued: opens nothing more");
     open->callback(Body(ctx, [&ctx, a]() -> Status {
       Op op;
       op.kind = OpKind::kOpen;
@@ -235,14 +246,17 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
       DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
       DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
+      if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "open"));
       ctx.Committed(res.record.txn);
       const RecordAccount& ra = res.record.accounts.at(0);
       nlohmann::json j = AccountJson(ra.state);
       j["txn"] = res.record.txn;
-      ctx.Print(j, fmt::format("Opened account {} for {}, balance {}", ra.state.id, Name(ra.state),
-                               FormatCents(ra.state.balance)));
+      if (!a->key.empty()) j["replayed"] = res.replayed;
+      ctx.Print(j, fmt::format("Opened account {} for {}, balance {}{}", ra.state.id,
+                               Name(ra.state), FormatCents(ra.state.balance),
+                               res.replayed ? " (already applied earlier with this key)" : ""));
       return Status::Ok();
     }));
   }
@@ -291,10 +305,7 @@ void AddMoneyCommands(const Subcommand& subcommand, CliContext& ctx,
       c->add_option("ID", a->id, "Account id")->required();
     }
     c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
-    c->add_option("--txn", a->key,
-                  "Idempotency key: repeating the same request with it applies nothing")
-        ->type_name("KEY")
-        ->check(NotEmpty("the transaction key (--txn)"));
+    AddTxnKeyOption(c, *a);
     c->add_option("--memo", a->memo,
                   "A note kept with the change (up to 200 characters), shown by history and txn")
         ->type_name("MEMO");
@@ -310,17 +321,21 @@ void AddCloseCommand(const Subcommand& subcommand, CliContext& ctx,
                      const std::shared_ptr<Args>& a) {
   if (auto* close = subcommand("close", "Close an account (its balance must be 0.00)")) {
     close->add_option("ID", a->id, "Account id")->required();
-    close->footer("Example: drovebank close 1001");
+    AddTxnKeyOption(close, *a);
+    close->footer("Example: drovebank close 1001 --txn close-1001");
     close->callback(Body(ctx, [&ctx, a]() -> Status {
       Op op;
       op.kind = OpKind::kClose;
       DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
+      if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "close"));
       ctx.Committed(res.record.txn);
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
       j["txn"] = res.record.txn;
-      ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
+      if (!a->key.empty()) j["replayed"] = res.replayed;
+      ctx.Print(j, fmt::format("Closed account {} (txn {}){}", op.id, res.record.txn,
+                               res.replayed ? " (already applied earlier with this key)" : ""));
       return Status::Ok();
     }));
   }
