@@ -477,3 +477,32 @@ TEST_CASE("txn keys: open and close take --txn, so a re-issued request applies o
   RunResult unkeyed = Db(data, {"close", "1"});
   CHECK(unkeyed.exit_code == 3);  // without the key, closing twice is still refused
 }
+
+TEST_CASE("batch --parallel runs a bounded number of processes: 300 customers under ulimit -n "
+          "64 all run, and a failure never says nothing changed after changes",
+          "[cli][e2e][batch]") {
+  if (!fs::exists("/bin/bash")) {
+    WARN("no /bin/bash: skipped");
+    return;
+  }
+  ScratchDir dir("drovebank-truth");
+  REQUIRE(dir.ok());
+  std::string data = dir.Path("data");
+  std::string input = "[{\"id\": 1, \"type\": \"branch\", \"balance\": 1000}";
+  for (int c = 1; c <= 300; ++c) {
+    input += fmt::format(",\n{{\"id\": {}, \"type\": \"customer\", \"events\": [{{\"id\": {}, "
+                         "\"interface\": \"deposit\", \"money\": 1}}]}}",
+                         c, c);
+  }
+  input += "]\n";
+  REQUIRE(dir.Write("customers.json", input));
+  RunResult r = Bash(data, "ulimit -n 64 && exec \"$0\" -d \"$1\" batch --parallel "
+                           "\"$(dirname \"$1\")/customers.json\"");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("300 event(s), 300 applied") != std::string::npos);
+  CHECK(r.err.find("nothing was changed") == std::string::npos);
+  CHECK(Balance(data, "1") == "1300.00");
+  json out = json::parse(r.out);
+  CHECK(out.size() == 300);
+}

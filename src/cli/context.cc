@@ -126,7 +126,10 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
 void CliContext::Fail(const Status& s) {
   exit_code = ExitCodeFor(s.code());
   std::string msg = s.message();
-  bool says_nothing = msg.ends_with("nothing changed");
+  // A message that already says what changed ("...; nothing changed", "...; 3 changes were
+  // committed and stand") gets no second word on it.
+  bool says_nothing = msg.ends_with("nothing changed") || msg.ends_with(" and stand") ||
+                      msg.ends_with(" and stands");
   if ((s.code() == Code::kIOError || s.code() == Code::kInternal) && !says_nothing) {
     msg += s.maybe_applied() ? " (the change may have been applied: run `recover`)"
                              : " (nothing was changed)";
