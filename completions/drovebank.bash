@@ -108,6 +108,7 @@ _drovebank() {
     local opts="--help"
     case "$cmd" in
         deposit | withdraw | transfer) opts+=" --txn --memo" ;;
+        open | close) opts+=" --txn" ;;
         reverse) opts+=" --memo" ;;
         list | search) opts+=" --page --page-size --all -O" ;;
         history) opts+=" --page --page-size --all -O --since --until" ;;

@@ -1,10 +1,17 @@
 // recover: repair and check a drovebank data directory (see include/drovebank/recovery.h).
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+#include <system_error>
+
+#include "cli/cli.h"
 #include "cli/cli_usage.h"
 #include "cli/color.h"
 #include "drovebank/env.h"
@@ -40,8 +47,8 @@ nlohmann::json RepairJson(const drovebank::FileRepair& f) {
 }
 
 // The report of a run that finished: one JSON value, or the notes and a summary line.
-void PrintReport(const drovebank::RecoverOptions& o, const drovebank::RecoverReport& r,
-                 bool json) {
+void PrintReport(std::FILE* out, const drovebank::RecoverOptions& o,
+                 const drovebank::RecoverReport& r, bool json) {
   using namespace drovebank;
   SharedFsMode fs = FileSystemMode(ResolveDataDir(o.data_dir));
   if (json) {
@@ -63,12 +70,12 @@ void PrintReport(const drovebank::RecoverOptions& o, const drovebank::RecoverRep
                         {"repairs", nlohmann::json::array()},
                         {"notes", r.notes}};
     for (const FileRepair& f : r.repairs) j["repairs"].push_back(RepairJson(f));
-    fmt::print("{}\n", j.dump());
+    fmt::print(out, "{}\n", j.dump());
   } else {
-    for (const std::string& n : r.notes) fmt::print("{}\n", n);
+    for (const std::string& n : r.notes) fmt::print(out, "{}\n", n);
     if (o.check_only) {
-      fmt::print("{}\n", FileSystemModeLine(fs));
-      fmt::print("{}\n",
+      fmt::print(out, "{}\n", FileSystemModeLine(fs));
+      fmt::print(out, "{}\n",
                  r.consistent() ? "consistent: nothing to repair" : "needs repair: run recover");
     } else {
       fmt::print(
@@ -105,13 +112,48 @@ int main(int argc, char** argv) {
   app.add_option("--lock-timeout", opts.lock_timeout, "Seconds to wait for a live lock")
       ->type_name("SECONDS")
       ->check(drovebank::Seconds("--lock-timeout", 86400));
-  app.set_version_flag("--version", drovebank::VersionLine("recover (drovebank)"));
+  app.set_version_flag("-V,--version", drovebank::VersionLine("recover (drovebank)"));
   app.footer(
       "\nExit codes: 0 done (with --check: consistent); 1 with --check: needs repair, "
       "otherwise an I/O error; 2 usage; 4 a live lock did not go away in time; 5 the store "
       "holds corruption recover cannot settle.\n\nExamples:\n  recover -d data\n  recover "
       "--check\n  recover --full --json");
-  CLI11_PARSE(app, argc, argv);
+  // Output goes through drovebank's one checked stream, and a failed write of it is
+  // reported by FinishOutput, as drovebank's are.
+  CliContext ctx;
+  ctx.program = "recover";
+  ctx.out = KeepStdoutErrors();
+  // A usage error is found before the parser sets --json: so that it too is one JSON value
+  // on stdout, the flag is looked for first (as drovebank does).
+  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+    ctx.json = ctx.json || std::string_view(argv[i]) == "--json";
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    GuardOutput(ctx, [&]() {
+      fmt::print(ctx.out, "{}", out.str());
+      return 0;
+    });
+    return FinishOutput(ctx, code);
+  } catch (const CLI::ParseError& e) {
+    // drovebank's usage errors: one sentence with the usage line, exit 2, and with --json
+    // one JSON error value on stdout.
+    ctx.Fail(UsageError(e, app, "recover "));
+    return FinishOutput(ctx, ctx.exit_code);
+  }
+
+  // Nothing to recover where there is no directory: a usage error (as drovebank's "no
+  // store" for a read), and no store is made there.
+  std::string where = ResolveDataDir(opts.data_dir);
+  struct stat st;
+  if (::stat(where.c_str(), &st) != 0 && errno == ENOENT) {
+    ctx.Fail(Status::InvalidArgument(
+        fmt::format("no data directory at {}: nothing to recover", where)));
+    return FinishOutput(ctx, ctx.exit_code);
+  }
 
   // Draws only when stderr is a terminal; rate-limited.
   ProgressBar bar("verifying accounts", 0);
@@ -125,15 +167,28 @@ int main(int argc, char** argv) {
   Status s = Recover(opts, &report);
   bar.Done();
   if (!s.ok()) {
-    fmt::print(stderr, "{} {}\n", Paint(stderr, Style::kError, "recover:"), s.message());
-    if (json) {
-      fmt::print("{}\n", nlohmann::json{{"error", {{"code", CodeName(s.code())},
-                                                    {"message", s.message()}}}}
-                             .dump());
-    }
-    return ExitCodeFor(s.code());
+    // The JSON error of docs/FORMAT.md, as drovebank's: with its exit status and whether
+    // a change may have been made (recover's own repairs before the failure stand).
+    int code = ExitCodeFor(s.code());
+    GuardOutput(ctx, [&]() {
+      fmt::print(stderr, "{} {}\n", Paint(stderr, Style::kError, "recover:"), s.message());
+      std::fflush(stderr);
+      if (json) {
+        fmt::print(ctx.out, "{}\n",
+                   nlohmann::json{{"error", {{"code", CodeName(s.code())},
+                                             {"message", s.message()},
+                                             {"exit", code},
+                                             {"maybe_applied", s.maybe_applied()}}}}
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
+      return code;
+    });
+    return FinishOutput(ctx, code);
   }
-  PrintReport(opts, report, json);
-  if (opts.check_only && !report.consistent()) return 1;
-  return 0;
+  if (!opts.check_only) ctx.stands = "the recovery was done and stands (only its report is lost)";
+  int code = GuardOutput(ctx, [&]() {
+    PrintReport(ctx.out, opts, report, json);
+    return opts.check_only && !report.consistent() ? 1 : 0;
+  });
+  return FinishOutput(ctx, code);
 }

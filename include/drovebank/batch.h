@@ -49,7 +49,9 @@ std::string FormatExactMoney(Cents cents);
 enum class BatchFormat { kCustomers, kOps, kCsv };
 
 // A whole input held in memory, or a regular file streamed line by line (read twice:
-// once for its hash, once to run), so a large file costs little memory.
+// once for its hash, once to run), so a large file costs little memory. Anything that is
+// not a regular file (stdin, a pipe, a FIFO, <(...), /dev/stdin) cannot be read twice and
+// is held in memory from its one read.
 class BatchInput {
  public:
   // "-" reads standard input to its end. InvalidArgument when the input is empty or does

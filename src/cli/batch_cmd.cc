@@ -76,9 +76,19 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
     }
     s = RunOpsBatch(&input, options, ctx.out, &summary);
   }
+  // The summary on stderr counts them; a failed write of the results must not hide them.
+  ctx.Committed(0, summary.applied + (summary.opened ? 1 : 0));
   if (!s.ok()) {
     if (summary.applied + summary.replayed > 0) {
       PrintSummary(ctx, input.format(), summary, a.csv_only ? "import-csv" : "batch");
+    }
+    size_t done = summary.applied + (summary.opened ? 1 : 0);
+    if (done > 0 && !s.maybe_applied() &&
+        (s.code() == Code::kIOError || s.code() == Code::kInternal)) {
+      // Never "nothing was changed" after changes: they stand, and a run again finishes.
+      s = Status(s.code(), fmt::format("{}; {} change{} of this run {} committed and stand{}",
+                                       s.message(), done, done == 1 ? "" : "s",
+                                       done == 1 ? "was" : "were", done == 1 ? "s" : ""));
     }
     return s;
   }
@@ -99,7 +109,8 @@ void AddBatchCommand(CLI::App& app, CliContext& ctx) {
                 "account opened with the branches' balance)")
       ->type_name("ID");
   c->add_flag("--parallel", a->parallel,
-              "Branch/customer format: run every customer as its own process at once");
+              "Branch/customer format: run every customer as its own process, up to 64 at "
+              "once (fewer when the open-file limit is low)");
   c->add_option("--group-size", a->group_size,
                 "Events per group commit (one journal write and fsync each; default 1000)")
       ->type_name("N")

@@ -45,11 +45,20 @@ struct CliContext {
   // What runs when no command is given (the shell); prints help when unset.
   std::function<int(CliContext&)> no_command;
 
-  // Set by a command that committed a change (its txn), so a failure to write its output
-  // can say that the change stands.
-  std::uint64_t committed_txn = 0;
+  // What this process committed, so a failure to write its output can say what stands:
+  // how many changes, and the txns of the first and the last (0: not known, as for a
+  // batch, whose summary on stderr counts them). Set through Committed().
+  std::uint64_t committed_txn = 0;  // the last
+  std::uint64_t first_committed_txn = 0;
+  size_t committed = 0;
+  // What stands whatever became of the output, said after a write error instead of the
+  // count of commits when set ("the repair was done").
+  std::string stands;
   // The errno of the first failed write to `out` (0: none), found by Print and at exit.
   int out_errno = 0;
+
+  // Notes `count` committed changes, the last of them (when known) txn `txn`.
+  void Committed(std::uint64_t txn, size_t count = 1);
 
   // Opens the store on first use. Failures are reported by the caller through Fail().
   // kRead on a missing store is InvalidArgument (naming how to create one); kWrite on a
@@ -88,10 +97,26 @@ nlohmann::json RecordJsonView(const Record& r);
 // errors are drovebank's own sentences (cli_usage.h); a failed write of stdout is exit 1.
 int RunCli(int argc, char** argv, CliContext& ctx);
 
-// At the end of a one-shot command: when writing `ctx.out` failed (a full disk, a closed
-// pipe), says so on stderr ("write error: REASON", and that the change stands when the
-// command committed one) and returns 1 instead of a success `code`; else `code`.
+// At the end of a one-shot program (drovebank's commands and shell, recover): the one
+// place output is checked. Flushes `ctx.out`; when writing it failed (a full disk, a
+// closed pipe), says so on stderr with its true cause ("write error: No space left on
+// device", and what was committed and stands when anything was) and returns 1 instead of
+// a success `code`; else `code`.
 int FinishOutput(CliContext& ctx, int code);
+
+// Makes `stdout` (once per process) a stream over file descriptor 1 that keeps the errno
+// of its first failed write, and returns it. Why: stdio forgets why a write failed (a
+// full disk found by a flush inside some printf leaves only the error flag, and the next
+// flush "succeeds" on an emptied buffer), so a late check could only guess EIO.
+std::FILE* KeepStdoutErrors();
+// The errno of the first failed write of KeepStdoutErrors()'s stream; 0 when none (or
+// when it is not installed).
+int StdoutWriteErrno();
+
+// Runs `body`, turning an exception from a failed write (fmt::print throws
+// std::system_error) into ctx.out_errno, so the program reports it and exits 1 instead
+// of aborting. Returns body's code, or ctx.exit_code after such a failure.
+int GuardOutput(CliContext& ctx, const std::function<int()>& body);
 
 // The program-level commands of the top level: `help [COMMAND]`, `version`, `init [DIR]`.
 void AddProgramCommands(CLI::App& app, CliContext& ctx);

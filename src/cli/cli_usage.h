@@ -49,6 +49,9 @@ std::optional<std::string> FirstCommandWord(const CLI::App& root,
 CLI::Validator WholeNumber(std::string what, std::uint64_t max);
 // A validator for a number of seconds from 0 to `max` (finite: `nan` and `inf` refused).
 CLI::Validator Seconds(std::string what, double max);
+// A validator for one of `choices`: "unknown output format 'xml' (choose text, csv, tsv or
+// json)", `what` being "output format".
+CLI::Validator OneOf(std::string what, std::vector<std::string> choices);
 // A validator refusing an empty value (`-d ''`).
 CLI::Validator NotEmpty(std::string what);
 

@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -66,7 +70,7 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
   DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
-  ctx.committed_txn = res.record.txn;
+  ctx.Committed(res.record.txn);
   const Op& done = res.record.ops.at(0);
   nlohmann::json j = RecordJsonView(res.record);
   j["replayed"] = res.replayed;
@@ -139,8 +143,18 @@ void AddPaging(CLI::App* c, Args& a) {
   c->add_option("--page-size", a.page_size, "Entries a page (default 20, at most 1000)")
       ->type_name("N")
       ->check(WholeNumber("page size", 1000));
-  c->add_flag("--all", a.all, "Everything at once, no paging");
+  // --all with --page would be a page asked for and everything given: refused (exit 2).
+  c->add_flag("--all", a.all, "Everything at once, no paging (not with --page)")
+      ->excludes(c->get_option("--page"));
   AddOutputOption(c, &a.output);
+}
+
+// `--txn KEY`, the idempotency key of a command that commits one change.
+void AddTxnKeyOption(CLI::App* c, Args& a) {
+  c->add_option("--txn", a.key,
+                "Idempotency key: repeating the same request with it applies nothing")
+      ->type_name("KEY")
+      ->check(NotEmpty("the transaction key (--txn)"));
 }
 
 void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, size_t pages) {
@@ -199,10 +213,10 @@ void AddGlobalOptions(CLI::App& app, CliContext& ctx) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("--json", ctx.json, "Print one JSON value on stdout (short for -O json)");
   app.add_option("-O,--output", ctx.output,
-                 "Output format of list, search, history, balance, statement: text "
-                 "(default), csv, tsv or json")
+                 "Output format: text (default) or json (as --json) for every command; csv "
+                 "or tsv for the tables of list, search, history, balance, statement")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"text", "csv", "tsv", "json"}))
+      ->check(OneOf("output format", {"text", "csv", "tsv", "json"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--lock-timeout", ctx.lock_timeout,
                  "Seconds to wait for a locked account (default 10)")
@@ -220,7 +234,10 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
     open->add_option("FIRST", a->first, "First name")->required();
     open->add_option("LAST", a->last, "Last name")->required();
     open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
-    open->footer("Example: drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00");
+    AddTxnKeyOption(open, *a);
+    open->footer(
+        "Examples:\n  drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00\n"
+        "  drovebank open Ada Lovelace 100 --txn open-ada   # re-issued: opens nothing more");
     open->callback(Body(ctx, [&ctx, a]() -> Status {
       Op op;
       op.kind = OpKind::kOpen;
@@ -229,14 +246,17 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
       DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
       DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
+      if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "open"));
-      ctx.committed_txn = res.record.txn;
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "open"));
+      ctx.Committed(res.record.txn);
       const RecordAccount& ra = res.record.accounts.at(0);
       nlohmann::json j = AccountJson(ra.state);
       j["txn"] = res.record.txn;
-      ctx.Print(j, fmt::format("Opened account {} for {}, balance {}", ra.state.id, Name(ra.state),
-                               FormatCents(ra.state.balance)));
+      if (!a->key.empty()) j["replayed"] = res.replayed;
+      ctx.Print(j, fmt::format("Opened account {} for {}, balance {}{}", ra.state.id,
+                               Name(ra.state), FormatCents(ra.state.balance),
+                               res.replayed ? " (already applied earlier with this key)" : ""));
       return Status::Ok();
     }));
   }
@@ -285,9 +305,7 @@ void AddMoneyCommands(const Subcommand& subcommand, CliContext& ctx,
       c->add_option("ID", a->id, "Account id")->required();
     }
     c->add_option("AMOUNT", a->amount, "Amount, e.g. 12.34")->required();
-    c->add_option("--txn", a->key,
-                  "Idempotency key: repeating the same request with it applies nothing")
-        ->type_name("KEY");
+    AddTxnKeyOption(c, *a);
     c->add_option("--memo", a->memo,
                   "A note kept with the change (up to 200 characters), shown by history and txn")
         ->type_name("MEMO");
@@ -303,17 +321,21 @@ void AddCloseCommand(const Subcommand& subcommand, CliContext& ctx,
                      const std::shared_ptr<Args>& a) {
   if (auto* close = subcommand("close", "Close an account (its balance must be 0.00)")) {
     close->add_option("ID", a->id, "Account id")->required();
-    close->footer("Example: drovebank close 1001");
+    AddTxnKeyOption(close, *a);
+    close->footer("Example: drovebank close 1001 --txn close-1001");
     close->callback(Body(ctx, [&ctx, a]() -> Status {
       Op op;
       op.kind = OpKind::kClose;
       DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
+      if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, ""}, "close"));
-      ctx.committed_txn = res.record.txn;
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "close"));
+      ctx.Committed(res.record.txn);
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
       j["txn"] = res.record.txn;
-      ctx.Print(j, fmt::format("Closed account {} (txn {})", op.id, res.record.txn));
+      if (!a->key.empty()) j["replayed"] = res.replayed;
+      ctx.Print(j, fmt::format("Closed account {} (txn {}){}", op.id, res.record.txn,
+                               res.replayed ? " (already applied earlier with this key)" : ""));
       return Status::Ok();
     }));
   }
@@ -402,6 +424,7 @@ Status PrintHistory(CliContext& ctx, const Args& a, OutputFormat f) {
   if (!a.until.empty()) {
     DB_ASSIGN_OR_RETURN(until, DayAfterStartMs(a.until, "--until"));
   }
+  if (since >= until) return Status::InvalidArgument("--since must not be after --until");
   DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
   TableWriter t(ctx.out, f, HistoryColumns(), "entries");
   nlohmann::json tail = {{"id", id}};
@@ -562,6 +585,56 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   return app;
 }
 
+namespace {
+
+// The value of -O/--output as typed anywhere before `--`, the last one ("" when none).
+std::string OutputAsked(const std::vector<std::string>& args) {
+  std::string v;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if ((a == "-O" || a == "--output") && i + 1 < args.size()) {
+      v = args[++i];
+    } else if (a.rfind("--output=", 0) == 0) {
+      v = a.substr(9);
+    } else if (a.rfind("-O", 0) == 0 && a.size() > 2) {
+      v = a.substr(2);
+    }
+  }
+  return v;
+}
+
+// -O against --json and the command, before anything runs: `-O json` is `--json` for every
+// command (its result and its errors), and a table format is refused where the command
+// prints no table. OK, or the usage error.
+Status CheckOutputFormat(CliContext& ctx, const std::vector<std::string>& args,
+                         const std::optional<std::string>& command) {
+  std::string asked = OutputAsked(args);
+  if (asked.empty()) return Status::Ok();
+  if (asked == "json") {
+    ctx.json = true;
+    return Status::Ok();
+  }
+  bool known = asked == "text" || asked == "csv" || asked == "tsv";
+  if (!known) return Status::Ok();  // the option's own check names the choices
+  if (ctx.json) {
+    return Status::InvalidArgument(
+        fmt::format("--json and -O {} ask for different formats; give one", asked));
+  }
+  static constexpr std::string_view kTables[] = {"list",    "search", "history",
+                                                 "balance", "bal",    "statement"};
+  if (asked != "text" && command &&
+      std::find(std::begin(kTables), std::end(kTables), *command) == std::end(kTables)) {
+    return Status::InvalidArgument(fmt::format(
+        "-O {} is for the tables of list, search, history, balance and statement; {} prints "
+        "text, or JSON with --json",
+        asked, *command));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int RunCli(int argc, char** argv, CliContext& ctx) {
   std::string_view core = CoreCommandNamed(argc, argv);
   auto app = BuildApp(ctx, /*with_globals=*/true, core);
@@ -575,32 +648,50 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
     version_flag = version_flag || a == "--version" || a == "-V";
     verbose = verbose || a == "--verbose";
   }
+  if (OutputAsked(args) == "json") ctx.json = true;  // -O json is --json, from the start
   // `--version --verbose` is `version --verbose`: the parser's version flag prints one
   // fixed line and stops, before any other option is read.
   std::vector<std::string> rewritten;
   std::vector<char*> rewritten_argv;
-  if (version_flag && verbose) {
+  // `--json --version` is `--json version` (one JSON value), for the same reason.
+  if (version_flag && (verbose || ctx.json)) {
     rewritten.push_back(argv[0]);
     for (const std::string& a : args) {
       if (a != "--version" && a != "-V" && a != "--verbose") rewritten.push_back(a);
     }
     rewritten.push_back("version");
-    rewritten.push_back("--verbose");
+    if (verbose) rewritten.push_back("--verbose");
     for (std::string& a : rewritten) rewritten_argv.push_back(a.data());
     argc = static_cast<int>(rewritten_argv.size());
     argv = rewritten_argv.data();
     args.assign(rewritten.begin() + 1, rewritten.end());
   }
-  if (auto word = FirstCommandWord(*app, args)) {
+  // `drovebank -- list`: what follows `--` is never a command (it would run the shell).
+  if (auto dash = std::find(args.begin(), args.end(), "--"); dash != args.end()) {
+    if (FirstCommandWord(*app, args) == std::nullopt && dash + 1 != args.end()) {
+      ctx.Fail(Status::InvalidArgument(fmt::format(
+          "'--' ends the options of a command; the command comes before it (drovebank {} ...)",
+          *(dash + 1))));
+      return FinishOutput(ctx, ctx.exit_code);
+    }
+  }
+  auto word = FirstCommandWord(*app, args);
+  if (word) {
     std::vector<std::string> names = SubcommandNames(*app);
     if (std::find(names.begin(), names.end(), *word) == names.end()) {
       ctx.Fail(UnknownCommand(*word, names, "; run `drovebank help` for the list"));
       return ctx.exit_code;
     }
   }
+  if (Status s = CheckOutputFormat(ctx, args, word); !s.ok()) {
+    ctx.Fail(s);
+    return FinishOutput(ctx, ctx.exit_code);
+  }
   // A one-shot command waits for a lock as the shell does: announced on a terminal, and
   // Ctrl-C gives up the wait with nothing changed. Only the core commands: batch and
   // import-legacy run long, and there Ctrl-C stops the program as it always did.
+  // Output goes through the one stream whose failures are known by their cause.
+  if (ctx.out == stdout) ctx.out = KeepStdoutErrors();
   bool catch_interrupts = !core.empty();
   if (catch_interrupts) {
     LockWait wait = TerminalLockWait(ctx, ::isatty(STDERR_FILENO) == 1);
@@ -608,39 +699,84 @@ int RunCli(int argc, char** argv, CliContext& ctx) {
     ctx.extra_wait = std::move(wait);
     shell_interrupts::Install();
   }
-  int code = kExitOk;
-  bool parsed = false;
-  try {
-    app->parse(argc, argv);
-    parsed = true;
-  } catch (const CLI::Success& e) {
-    code = app->exit(e);
-  } catch (const CLI::ParseError& e) {
-    ctx.Fail(UsageError(e, *app, ctx.program + " "));
-    code = ctx.exit_code;
-  }
-  if (catch_interrupts) shell_interrupts::Restore();
-  if (parsed) {
-    if (app->get_subcommands().empty()) {
-      if (ctx.no_command) return ctx.no_command(ctx);
-      fmt::print(ctx.out, "{}", app->help());
+  int code = GuardOutput(ctx, [&]() -> int {
+    bool parsed = false;
+    int c = kExitOk;
+    try {
+      app->parse(argc, argv);
+      parsed = true;
+    } catch (const CLI::Success& e) {
+      // Help and version go through ctx.out like everything else (CLI11 would write them
+      // to std::cout, whose failures nothing would see).
+      std::ostringstream help_out, help_err;
+      c = app->exit(e, help_out, help_err);
+      fmt::print(ctx.out, "{}", help_out.str());
+    } catch (const CLI::ParseError& e) {
+      ctx.Fail(UsageError(e, *app, ctx.program + " "));
+      c = ctx.exit_code;
     }
-    code = ctx.exit_code;
-  }
+    if (catch_interrupts) shell_interrupts::Restore();
+    if (parsed) {
+      if (app->get_subcommands().empty()) {
+        if (ctx.no_command) return ctx.no_command(ctx);
+        fmt::print(ctx.out, "{}", app->help());
+      }
+      c = ctx.exit_code;
+    }
+    return c;
+  });
   return FinishOutput(ctx, code);
 }
 
+int GuardOutput(CliContext& ctx, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::system_error& e) {
+    // fmt::print's "cannot write to file": output that could not be written. The command
+    // stops there; what it committed before stands, and FinishOutput says so.
+    if (std::string_view(e.what()).find("cannot write") == std::string_view::npos) {
+      ctx.Fail(Status::Internal(e.what()));
+      return ctx.exit_code;
+    }
+    if (ctx.out_errno == 0) {
+      int kept = ctx.out == stdout ? StdoutWriteErrno() : 0;
+      ctx.out_errno = kept != 0 ? kept : e.code().value() != 0 ? e.code().value() : EIO;
+    }
+    return ctx.exit_code;
+  }
+}
+
 int FinishOutput(CliContext& ctx, int code) {
-  if (std::fflush(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = errno != 0 ? errno : EIO;
+  int flushed = std::fflush(ctx.out) != 0 ? (errno != 0 ? errno : EIO) : 0;
+  int kept = ctx.out == stdout ? StdoutWriteErrno() : 0;
+  // The first failure's own errno beats what a later look could only guess.
+  if (kept != 0) {
+    ctx.out_errno = kept;
+  } else if (ctx.out_errno == 0 && flushed != 0) {
+    ctx.out_errno = flushed;
+  }
   if (std::ferror(ctx.out) != 0 && ctx.out_errno == 0) ctx.out_errno = EIO;
   if (ctx.out_errno == 0) return code;
-  std::string committed =
-      ctx.committed_txn == 0
-          ? ""
-          : fmt::format("; the change was committed (txn {}) and stands", ctx.committed_txn);
-  fmt::print(ctx.err, "{} write error: {}{}\n", Paint(ctx.err, Style::kError, ctx.program + ":"),
-             std::strerror(ctx.out_errno), committed);
-  std::fflush(ctx.err);
+  std::string committed;
+  if (!ctx.stands.empty()) {
+    committed = "; " + ctx.stands;
+  } else if (ctx.committed == 1 && ctx.committed_txn != 0) {
+    committed = fmt::format("; the change was committed (txn {}) and stands", ctx.committed_txn);
+  } else if (ctx.committed > 1 && ctx.first_committed_txn != 0) {
+    committed = fmt::format("; {} changes were committed (txns {} to {}) and stand",
+                            ctx.committed, ctx.first_committed_txn, ctx.committed_txn);
+  } else if (ctx.committed > 0) {
+    committed = fmt::format("; {} change{} committed and stand{}", ctx.committed,
+                            ctx.committed == 1 ? " was" : "s were", ctx.committed == 1 ? "s" : "");
+  }
+  try {
+    fmt::print(ctx.err, "{} write error: {}{}\n",
+               Paint(ctx.err, Style::kError, ctx.program + ":"), std::strerror(ctx.out_errno),
+               committed);
+    std::fflush(ctx.err);
+  } catch (const std::system_error&) {
+    // Nowhere left to say it; the exit code still does.
+  }
   return code == kExitOk ? kExitIoError : code;
 }
 

@@ -37,7 +37,50 @@ std::string ShellQuoted(const std::string& s) {
   return out + "'";
 }
 
+int g_stdout_errno = 0;
+bool g_stdout_kept = false;
+
+// The write function of KeepStdoutErrors()'s stream: all of `buf` to fd 1, or -1 (the
+// stream's error flag) with the first failure's errno kept.
+ssize_t WriteStdout(void*, const char* buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = ::write(STDOUT_FILENO, buf + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (g_stdout_errno == 0) g_stdout_errno = errno;
+      return -1;
+    }
+    done += static_cast<size_t>(w);
+  }
+  return static_cast<ssize_t>(n);
+}
+
 }  // namespace
+
+std::FILE* KeepStdoutErrors() {
+  // A terminal keeps the real stdout: readline draws on its file descriptor, which a
+  // cookie stream has not, and a terminal does not fill up.
+  if (g_stdout_kept || ::isatty(STDOUT_FILENO) == 1) return stdout;
+  cookie_io_functions_t io{};
+  io.write = WriteStdout;
+  std::FILE* f = ::fopencookie(nullptr, "w", io);
+  if (f == nullptr) return stdout;
+  std::fflush(stdout);
+  stdout = f;  // glibc's stdout is a variable, documented as assignable
+  g_stdout_kept = true;
+  return f;
+}
+
+int StdoutWriteErrno() { return g_stdout_kept ? g_stdout_errno : 0; }
+
+void CliContext::Committed(std::uint64_t txn, size_t count) {
+  if (count == 0) return;
+  if (committed == 0) first_committed_txn = txn;
+  committed += count;
+  committed_txn = txn;
+  if (txn == 0) first_committed_txn = 0;  // the range is no longer known
+}
 
 Status CliContext::ReadOnlyRefusal(const std::string& dir) const {
   return Status::IOError(fmt::format("store is read-only ({}): nothing changed",
@@ -83,7 +126,10 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
 void CliContext::Fail(const Status& s) {
   exit_code = ExitCodeFor(s.code());
   std::string msg = s.message();
-  bool says_nothing = msg.ends_with("nothing changed");
+  // A message that already says what changed ("...; nothing changed", "...; 3 changes were
+  // committed and stand") gets no second word on it.
+  bool says_nothing = msg.ends_with("nothing changed") || msg.ends_with(" and stand") ||
+                      msg.ends_with(" and stands");
   if ((s.code() == Code::kIOError || s.code() == Code::kInternal) && !says_nothing) {
     msg += s.maybe_applied() ? " (the change may have been applied: run `recover`)"
                              : " (nothing was changed)";

@@ -389,8 +389,8 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
   DB_RETURN_IF_ERROR(store.ForEachRecord(entry, progress));
   if (!started) DB_RETURN_IF_ERROR(start());
   w->Finish();
-  std::fflush(o.out);
-  if (std::ferror(o.out)) return Status::IOError("writing the export failed");
+  int err = std::fflush(o.out) != 0 ? errno : 0;
+  if (std::ferror(o.out)) return ErrnoStatus(err != 0 ? err : EIO, "writing the export");
   return sum;
 }
 

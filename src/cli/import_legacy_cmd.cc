@@ -193,6 +193,8 @@ Status RunImport(CliContext& ctx, const std::string& dir, size_t group_size) {
   Result<ImportReport> report = ImportLegacy(store, dir, options);
   bar.Done();
   if (!report.ok()) return report.status();
+  // Counted (the report lists them); their txns are not in one known order.
+  ctx.Committed(0, report->Count(ImportOutcome::kImported) + (report->reserve_txn != 0 ? 1 : 0));
   PrintReport(ctx, dir, *report);
   return Status::Ok();
 }

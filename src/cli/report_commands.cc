@@ -1,12 +1,15 @@
 // The report commands: balance (bal), statement and export. They share the command table
 // with the rest (BuildApp calls AddReportCommands), so the shell speaks them too.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <limits>
 #include <map>
 
@@ -15,6 +18,7 @@
 #include "export.h"
 #include "progress.h"
 #include "report_util.h"
+#include "cli_usage.h"
 #include "own_args.h"
 
 namespace drovebank {
@@ -153,6 +157,74 @@ Status Statement(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
   return Status::Ok();
 }
 
+// `export -o FILE`: written to a temp file beside FILE and renamed over it only when
+// complete and synced, so a failed export (full disk, an error in the journal) leaves the
+// previous FILE as it was and never a partial one a tool would accept. A FILE that is
+// not a regular file (/dev/stdout, a FIFO) is written in place; a symbolic link's target
+// is replaced, not the link.
+class ExportFile {
+ public:
+  ExportFile() = default;
+  ExportFile(const ExportFile&) = delete;
+  ExportFile& operator=(const ExportFile&) = delete;
+  ~ExportFile() {
+    if (file_ != nullptr) std::fclose(file_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+  }
+
+  Status Open(const std::string& path) {
+    path_ = path;
+    final_ = path;
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      return Adopt(fd);
+    }
+    if (char* real = ::realpath(path.c_str(), nullptr)) {  // an existing file or link
+      final_ = real;
+      std::free(real);
+    }
+    temp_ = final_ + ".tmp-XXXXXX";
+    // 0600: an export holds every name and balance, as private as the data directory.
+    int fd = ::mkostemp(temp_.data(), O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      temp_.clear();
+      return Status::IOError(fmt::format("cannot write {}: {}", path_, std::strerror(err)));
+    }
+    return Adopt(fd);
+  }
+
+  std::FILE* file() const { return file_; }
+
+  // Flushes, syncs and renames the temp file over FILE (or closes FILE written in place).
+  Status Commit() {
+    int err = 0;
+    if (std::fflush(file_) != 0 || std::ferror(file_) != 0) err = errno != 0 ? errno : EIO;
+    if (err == 0 && !temp_.empty() && ::fsync(::fileno(file_)) != 0) err = errno;
+    if (std::fclose(file_) != 0 && err == 0) err = errno != 0 ? errno : EIO;
+    file_ = nullptr;
+    if (err == 0 && !temp_.empty() && ::rename(temp_.c_str(), final_.c_str()) != 0) err = errno;
+    if (err != 0) return ErrnoStatus(err, fmt::format("writing {}", path_));
+    temp_.clear();  // renamed: nothing to remove
+    return Status::Ok();
+  }
+
+ private:
+  Status Adopt(int fd) {
+    if (fd >= 0) file_ = ::fdopen(fd, "w");
+    if (file_ == nullptr) {
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      return Status::IOError(fmt::format("cannot write {}: {}", path_, std::strerror(err)));
+    }
+    return Status::Ok();
+  }
+
+  std::string path_, final_, temp_;
+  std::FILE* file_ = nullptr;
+};
+
 Status Export(CliContext& ctx, const ReportArgs& a) {
   ExportOptions o;
   DB_ASSIGN_OR_RETURN(o.format, ParseExportFormat(a.format));
@@ -167,28 +239,37 @@ Status Export(CliContext& ctx, const ReportArgs& a) {
     return Status::InvalidArgument("--since must not be after --until");
   }
   DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore(StoreAccess::kRead));
-  std::FILE* file = nullptr;
-  if (!a.file.empty() && a.file != "-") {
-    // 0600: an export holds every name and balance, as private as the data directory.
-    int fd = ::open(a.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || (file = ::fdopen(fd, "w")) == nullptr) {
-      if (fd >= 0) ::close(fd);
-      return Status::IOError(fmt::format("cannot write {}: {}", a.file, std::strerror(errno)));
-    }
-  }
+  ExportFile target;
+  bool to_file = !a.file.empty() && a.file != "-";
+  if (to_file) DB_RETURN_IF_ERROR(target.Open(a.file));
+  std::FILE* file = to_file ? target.file() : nullptr;
   o.out = file != nullptr ? file : ctx.out;
   // A bar only when the export does not go to the terminal the bar would draw on.
   ProgressOptions po;
   if (file == nullptr && ::isatty(::fileno(ctx.out)) == 1) po.stream = nullptr;
   ProgressBar bar("exporting (journal bytes)", 0, po);
   o.progress = &bar;
-  auto sum = ExportJournal(*store, o);
-  bar.Done();
-  if (file != nullptr) {
-    bool failed = std::fclose(file) != 0;
-    if (sum.ok() && failed) sum = Status::IOError(fmt::format("writing {} failed", a.file));
+  Result<ExportSummary> sum = Status::Internal("export not run");
+  try {
+    sum = ExportJournal(*store, o);
+  } catch (const std::system_error& e) {
+    // A writer's fmt::print found the output full or closed.
+    int err = file == nullptr && ctx.out == stdout && StdoutWriteErrno() != 0
+                  ? StdoutWriteErrno()
+                  : e.code().value() != 0 ? e.code().value() : EIO;
+    sum = ErrnoStatus(err, fmt::format("writing {}", to_file ? a.file : "the export"));
   }
-  if (!sum.ok()) return sum.status();
+  bar.Done();
+  if (!to_file && !sum.ok() && std::ferror(ctx.out) != 0) {
+    // stdout's own failure: FinishOutput reports it by its cause, as for every command.
+    if (ctx.out_errno == 0) ctx.out_errno = sum.status().sys_errno() != 0 ? sum.status().sys_errno() : EIO;
+    return Status::Ok();
+  }
+  if (to_file && !sum.ok() && std::ferror(file) != 0 && sum.status().sys_errno() != 0) {
+    sum = ErrnoStatus(sum.status().sys_errno(), fmt::format("writing {}", a.file));
+  }
+  if (!sum.ok()) return sum.status();  // the temp file goes; FILE is as it was
+  if (to_file) DB_RETURN_IF_ERROR(target.Commit());
   if (file != nullptr) {
     ctx.Print({{"file", a.file},
                {"format", a.format},
@@ -247,7 +328,7 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
     ex->add_option("--format", a->format, "hledger, ledger, beancount or csv")
         ->type_name("FORMAT")
         ->required()
-        ->check(CLI::IsMember({"hledger", "ledger", "beancount", "csv"}));
+        ->check(OneOf("export format", {"hledger", "ledger", "beancount", "csv"}));
     ex->add_option("--since", a->since, "From this day on (YYYY-MM-DD); earlier balances "
                                         "become one opening entry")
         ->type_name("DATE");

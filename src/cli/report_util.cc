@@ -6,13 +6,14 @@
 #include <fmt/format.h>
 
 #include "store/process_info.h"
+#include "cli_usage.h"
 
 namespace drovebank {
 
 void AddOutputOption(CLI::App* c, std::string* output) {
   c->add_option("-O,--output", *output, "Output format: text (default), csv, tsv or json")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"text", "csv", "tsv", "json"}));
+      ->check(OneOf("output format", {"text", "csv", "tsv", "json"}));
 }
 
 Status WithOutput(CliContext& ctx, const std::string& local,

@@ -37,6 +37,7 @@ Status RunReverse(CliContext& ctx, const ReverseArgs& a) {
   DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   DB_ASSIGN_OR_RETURN(EventResult res, Reverse(store, txn, a.memo));
   const Record& r = res.record;
+  ctx.Committed(r.txn);
   std::string text = fmt::format("Reversed txn {} as txn {}", txn, r.txn);
   for (const Op& op : r.ops) text += "\n" + OpLine(op);
   ctx.Print(RecordJsonView(r), text);

@@ -79,15 +79,22 @@ bool IsSubcommand(CLI::App& app, const std::string& name) {
 // `begin [--txn KEY | --txn=KEY]`
 Result<std::string> ParseBeginKey(const std::vector<std::string>& args) {
   std::string key;
+  bool given = false;
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--txn" && i + 1 < args.size()) {
       key = args[++i];
+      given = true;
     } else if (args[i].rfind("--txn=", 0) == 0) {
       key = args[i].substr(6);
+      given = true;
     } else {
       return Status::InvalidArgument(
           fmt::format("begin takes only --txn KEY; '{}' is not expected", args[i]));
     }
+  }
+  // `begin --txn "$KEY"` with KEY unset must not quietly commit without a key.
+  if (given && key.empty()) {
+    return Status::InvalidArgument("the transaction key (--txn) must not be empty");
   }
   if (!key.empty()) DB_RETURN_IF_ERROR(ValidateKey(key));
   return key;

@@ -276,6 +276,7 @@ bool CommitAndReport(CliContext& ctx, PendingTransaction& txn) {
     return s.maybe_applied();
   }
   const Record& r = res->record;
+  ctx.Committed(r.txn);
   nlohmann::json j = RecordJsonView(r);
   j["committed"] = true;
   j["replayed"] = res->replayed;

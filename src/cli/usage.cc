@@ -52,6 +52,38 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// The option names `cmd` takes (`--txn`, `-d`), with the top level's when the command
+// passes what it does not know up to it (the global options).
+std::vector<std::string> OptionNames(const CLI::App& cmd) {
+  std::vector<std::string> out;
+  for (const CLI::App* a = &cmd; a != nullptr; a = a->get_parent()) {
+    for (const CLI::Option* o : a->get_options()) {
+      if (o->get_positional()) continue;
+      for (const std::string& l : o->get_lnames()) out.push_back("--" + l);
+      for (const std::string& s : o->get_snames()) out.push_back("-" + s);
+    }
+    if (!a->get_fallthrough()) break;
+  }
+  return out;
+}
+
+// "unknown option '--chek'; did you mean '--check'?" for the first word of `extra` that
+// looks like an option, or nullopt.
+std::optional<Status> UnknownOption(const std::vector<std::string>& extra, const CLI::App& cmd,
+                                    const CLI::App& root, std::string_view prefix) {
+  for (const std::string& x : extra) {
+    if (x.size() < 2 || x[0] != '-' || x == "--") continue;
+    std::string word = x.substr(0, x.find('='));
+    std::string where = &cmd == &root ? "" : " for " + cmd.get_name();
+    std::string near = ClosestName(word, OptionNames(cmd));
+    std::string sentence =
+        near.empty() ? fmt::format("unknown option '{}'{}", word, where)
+                     : fmt::format("unknown option '{}'{}; did you mean '{}'?", word, where, near);
+    return Status::InvalidArgument(WithUsage(sentence, cmd, prefix));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string UsageLine(const CLI::App& cmd, std::string_view prefix) {
@@ -79,6 +111,12 @@ std::string UsageLine(const CLI::App& cmd, std::string_view prefix) {
 Status UsageError(const CLI::ParseError& e, CLI::App& root, std::string_view prefix) {
   const CLI::App& cmd = FailingCommand(root);
   std::string what = e.what();
+  // An unknown option is the first thing to say: `deposit --hlep` lacks its ID only
+  // because the option was not understood.
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr ||
+      dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    if (auto s = UnknownOption(root.remaining(/*recurse=*/true), cmd, root, prefix)) return *s;
+  }
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
     for (const CLI::Option* o : cmd.get_options()) {
       if (o->get_required() && o->count() == 0) {
@@ -107,6 +145,14 @@ Status UsageError(const CLI::ParseError& e, CLI::App& root, std::string_view pre
     // Our validators write whole sentences; CLI11 puts "NAME: " before them.
     size_t colon = what.find(": ");
     return Status::InvalidArgument(colon == std::string::npos ? what : what.substr(colon + 2));
+  } else if (dynamic_cast<const CLI::ExcludesError*>(&e) != nullptr) {
+    // CLI11: "--all excludes --page".
+    size_t at = what.find(" excludes ");
+    if (at != std::string::npos) {
+      return Status::InvalidArgument(WithUsage(
+          fmt::format("{} cannot be given with {}", what.substr(0, at), what.substr(at + 10)),
+          cmd, prefix));
+    }
   } else if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
     return Status::InvalidArgument(WithUsage(Lowered(what), cmd, prefix));
   }
@@ -118,8 +164,9 @@ std::string ClosestName(std::string_view word, const std::vector<std::string>& n
   size_t best_d = 3;  // at most 2 edits
   for (const std::string& n : names) {
     size_t d = EditDistance(word, n);
-    // A prefix of a longer name ("dep" for "deposit") is a typo of it too.
-    if (word.size() >= 2 && n.rfind(word, 0) == 0) d = std::min<size_t>(d, 1);
+    // A prefix of a longer name ("dep" for "deposit", "hist" for "history") is what the
+    // user began to type: it beats a name a letter away ("list").
+    if (word.size() >= 2 && n.rfind(word, 0) == 0) d = 0;
     if (d < best_d && d * 2 < std::max(word.size(), n.size())) {
       best = n;
       best_d = d;
@@ -195,6 +242,20 @@ CLI::Validator Seconds(std::string what, double max) {
                              s);
         }
         return "";
+      },
+      "", what);
+}
+
+CLI::Validator OneOf(std::string what, std::vector<std::string> choices) {
+  return CLI::Validator(
+      [what, choices](std::string& s) -> std::string {
+        if (std::find(choices.begin(), choices.end(), s) != choices.end()) return "";
+        std::string list;
+        for (size_t i = 0; i < choices.size(); ++i) {
+          list += i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ";
+          list += choices[i];
+        }
+        return fmt::format("unknown {} '{}' (choose {})", what, s, list);
       },
       "", what);
 }

@@ -1,4 +1,6 @@
 // Batch input: format detection, the input's hash (the root of automatic keys), lines.
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -82,7 +84,11 @@ Result<BatchInput> BatchInput::Open(const std::string& path) {
   std::FILE* f = is_stdin ? stdin : std::fopen(path.c_str(), "rbe");
   if (f == nullptr) return ErrnoStatus(errno, fmt::format("opening {}", path));
   std::string name = is_stdin ? "standard input" : path;
-  // One pass computes the hash (and, for stdin, keeps the bytes: it cannot be re-read).
+  // Only a regular file is read twice (once here for the hash, once to run it). Anything
+  // else (stdin, a pipe, a FIFO, <(...), /dev/stdin) cannot be sought back to its start:
+  // its bytes are kept from this one pass, so it runs exactly as the same bytes in a file.
+  struct stat st;
+  bool streamed = !is_stdin && ::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode);
   std::uint64_t h = kFnvOffset;
   char first = 0;
   char buf[1 << 16];
@@ -91,7 +97,7 @@ Result<BatchInput> BatchInput::Open(const std::string& path) {
     std::string_view chunk(buf, n);
     if (first == 0) first = FirstByte(chunk);
     h = Fnv(h, chunk);
-    if (is_stdin) in.text_.append(chunk);
+    if (!streamed) in.text_.append(chunk);
   }
   bool failed = std::ferror(f) != 0;
   int err = errno;
@@ -99,11 +105,16 @@ Result<BatchInput> BatchInput::Open(const std::string& path) {
     if (!is_stdin) std::fclose(f);
     return ErrnoStatus(err, fmt::format("reading {}", name));
   }
-  if (is_stdin) {
-    in.file_ = nullptr;
-  } else {
-    std::rewind(f);
+  if (streamed) {
+    if (std::fseek(f, 0, SEEK_SET) != 0) {
+      err = errno;
+      std::fclose(f);
+      return ErrnoStatus(err, fmt::format("reading {} again from its start", name));
+    }
     in.file_ = f;
+  } else {
+    if (!is_stdin) std::fclose(f);
+    in.file_ = nullptr;
   }
   in.hash_ = fmt::format("{:016x}", h);
   DB_ASSIGN_OR_RETURN(in.format_, FormatOf(first, name));
@@ -115,10 +126,10 @@ Result<std::string> BatchInput::ReadAll() {
   std::string all;
   char buf[1 << 16];
   size_t n;
-  std::rewind(file_);
+  if (std::fseek(file_, 0, SEEK_SET) != 0) return ErrnoStatus(errno, "reading the batch input");
   while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) all.append(buf, n);
   if (std::ferror(file_)) return ErrnoStatus(errno, "reading the batch input");
-  std::rewind(file_);
+  if (std::fseek(file_, 0, SEEK_SET) != 0) return ErrnoStatus(errno, "reading the batch input");
   return all;
 }
 

@@ -1,12 +1,14 @@
 // Runs the branch/customer format: customers one after another, or each in its own
 // forked process at the same time (--parallel).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
 #include <fmt/format.h>
 
@@ -150,7 +152,7 @@ std::string ReadAllFd(int fd) {
                             const std::string& hash, const BatchOptions& options, int go_fd,
                             int report_fd) {
   char b;
-  while (::read(go_fd, &b, 1) < 0 && errno == EINTR) {
+  while (go_fd >= 0 && ::read(go_fd, &b, 1) < 0 && errno == EINTR) {
   }
   CustomerRun run;
   std::string report;
@@ -168,6 +170,21 @@ std::string ReadAllFd(int fd) {
   ::_exit(code);
 }
 
+// How many customer processes run at once: at most kMaxParallel, and few enough that
+// the parent's pipe ends (one a child) and the children fit the open-file limit.
+constexpr size_t kMaxParallel = 64;
+
+size_t ParallelLimit() {
+  struct rlimit rl;
+  size_t limit = kMaxParallel;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    // The parent keeps some descriptors of its own (stdio, the input): leave it 32.
+    size_t room = rl.rlim_cur > 48 ? static_cast<size_t>(rl.rlim_cur) - 32 : 16;
+    limit = std::min(limit, room / 2);
+  }
+  return std::max<size_t>(1, limit);
+}
+
 Status RunParallel(const CustomerBatch& batch, AccountId account, const std::string& hash,
                    const BatchOptions& options, std::vector<std::string>* entries,
                    BatchSummary* summary) {
@@ -178,42 +195,71 @@ Status RunParallel(const CustomerBatch& batch, AccountId account, const std::str
   int go[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   struct Child {
+    size_t index;
     pid_t pid;
     int fd;
   };
-  std::vector<Child> children;
+  // Why a window, not every customer at once: 600 customers under `ulimit -n 300` ran
+  // 287 and then failed to make a pipe. The first `limit` start together (the go pipe);
+  // each one that ends is replaced by the next customer, in file order.
+  const size_t limit = ParallelLimit();
+  std::deque<Child> running;
   Status failure;
-  for (size_t i = 0; i < batch.customers.size(); ++i) {
+  size_t next = 0;        // the next customer to start
+  size_t not_run = 0;     // customers never started after a failed pipe or fork
+  bool released = false;  // the go pipe is closed: children start at once
+  auto start = [&](size_t i) -> Status {
     int rep[2];
-    if (::pipe2(rep, O_CLOEXEC) != 0) {
-      failure = ErrnoStatus(errno, "pipe");
-      break;
-    }
+    if (::pipe2(rep, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
     pid_t pid = ::fork();
     if (pid < 0) {
-      failure = ErrnoStatus(errno, "fork");
+      int err = errno;
       ::close(rep[0]);
       ::close(rep[1]);
-      break;
+      return ErrnoStatus(err, "fork");
     }
     if (pid == 0) {
-      ::close(go[1]);
+      if (!released) ::close(go[1]);
       ::close(rep[0]);
-      for (const Child& ch : children) ::close(ch.fd);
-      ChildMain(batch.customers[i], i + 1, account, hash, options, go[0], rep[1]);
+      for (const Child& ch : running) ::close(ch.fd);
+      ChildMain(batch.customers[i], i + 1, account, hash, options, released ? -1 : go[0],
+                rep[1]);
     }
     ::close(rep[1]);
-    children.push_back({pid, rep[0]});
+    running.push_back({i, pid, rep[0]});
+    return Status::Ok();
+  };
+  auto stop_starting = [&](const Status& s) {
+    if (failure.ok()) failure = s;
+    not_run = batch.customers.size() - next;
+    next = batch.customers.size();
+  };
+  while (next < batch.customers.size() && running.size() < limit) {
+    if (Status s = start(next); !s.ok()) {
+      stop_starting(s);
+      break;
+    }
+    ++next;
   }
   ::close(go[0]);
-  ::close(go[1]);  // every child starts now (or, after a failed fork, finds EOF too)
-  for (size_t i = 0; i < children.size(); ++i) {
-    std::string report = ReadAllFd(children[i].fd);
-    ::close(children[i].fd);
+  ::close(go[1]);  // the first window starts now (or, after a failed fork, finds EOF too)
+  released = true;
+  while (!running.empty()) {
+    Child child = running.front();
+    running.pop_front();
+    std::string report = ReadAllFd(child.fd);
+    ::close(child.fd);
     int wstatus = 0;
-    while (::waitpid(children[i].pid, &wstatus, 0) < 0 && errno == EINTR) {
+    while (::waitpid(child.pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    std::uint64_t id = batch.customers[i].id;
+    if (next < batch.customers.size()) {
+      if (Status s = start(next); !s.ok()) {
+        stop_starting(s);
+      } else {
+        ++next;
+      }
+    }
+    std::uint64_t id = batch.customers[child.index].id;
     size_t nl = report.find('\n');
     CustomerRun run;
     if (report.rfind("ok ", 0) == 0 && nl != std::string::npos &&
@@ -236,6 +282,14 @@ Status RunParallel(const CustomerBatch& batch, AccountId account, const std::str
               .set_maybe_applied();
     }
     if (failure.ok()) failure = s;
+  }
+  if (!failure.ok() && not_run > 0) {
+    // Say what did not run; what did is counted in the summary and stands.
+    failure = Status(failure.code(),
+                     fmt::format("{}; {} customer(s) were not run (run the same input again to "
+                                 "finish them)",
+                                 failure.message(), not_run))
+                  .set_maybe_applied(failure.maybe_applied());
   }
   return failure;
 }
