@@ -293,7 +293,7 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
   std::string data = dir.Path("data");
   REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   const std::string usage =
-      " (usage: recover [--data-dir DIR] [--check] [--full] [--json] [--lock-timeout SECONDS])";
+      " (usage: recover [--data-dir DIR] [--check] [--full] [--json] [--expect-head TXN:HASH] [--lock-timeout SECONDS])";
   struct Case {
     std::vector<std::string> args;
     std::string message;
@@ -505,4 +505,48 @@ TEST_CASE("batch --parallel runs a bounded number of processes: 300 customers un
   CHECK(Balance(data, "1") == "1300.00");
   json out = json::parse(r.out);
   CHECK(out.size() == 300);
+}
+
+namespace {
+
+// Every entry below `dir`, for "nothing was created" checks.
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    out.push_back(it->path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+// Issue 26 item 7: a command that cannot succeed creates nothing. Only `init`, `open` (and
+// what can open an account: batch, the imports, the shell) make a store; a deposit into a
+// folder with no store, a typo'd -d, `--read-only init` and `recover` make none.
+TEST_CASE("nothing created: a command that cannot succeed leaves no store behind",
+          "[e2e][cli]") {
+  ScratchDir dir;
+  RunOptions here = Plain();
+  here.cwd = dir.Path("");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"deposit", "1", "5"}, std::vector<std::string>{"withdraw", "1", "5"},
+        std::vector<std::string>{"transfer", "1", "2", "5"}, std::vector<std::string>{"close", "1"},
+        std::vector<std::string>{"reverse", "1"}, std::vector<std::string>{"-d", "typo", "deposit", "1", "5"},
+        std::vector<std::string>{"--read-only", "init", "newdir"}}) {
+    RunResult r = Run(args, here);
+    INFO(fmt::format("{}: exit {}: {}", fmt::join(args, " "), r.exit_code, r.err));
+    CHECK(r.exit_code == 2);
+    CHECK(Entries(dir.Path("")).empty());
+  }
+  RunResult rec = RunProgram(RECOVER_BIN, {"-d", "nowhere"}, here);
+  CHECK(rec.exit_code == 2);
+  CHECK(Entries(dir.Path("")).empty());
+  // The message says how to make one.
+  RunResult dep = Run({"deposit", "1", "5"}, here);
+  CHECK(dep.err.find("init") != std::string::npos);
+  // And `open` still makes the store it needs.
+  CHECK(Run({"open", "Ada", "Lovelace", "5"}, here).exit_code == 0);
+  CHECK(fs::exists(dir.Path("data/FORMAT")));
+  CHECK(Run({"deposit", "1", "5"}, here).exit_code == 0);
 }

@@ -19,7 +19,10 @@ namespace drovebank {
 // What a command does with the store, which decides how GetStore opens it.
 enum class StoreAccess {
   kRead,    // only reads: never creates a store; opens read-only when it cannot be written
-  kWrite,   // changes it: creates a missing store; refused on a read-only one
+  kWrite,   // changes it: creates a missing store; refused on a read-only one (open, batch,
+            // the imports and the shell: each can open the first account)
+  kChange,  // changes accounts that must exist (deposit, withdraw, transfer, close,
+            // reverse): never creates a store, which could not make it succeed
   kCreate,  // `init`: creates it, and only that
 };
 

@@ -51,7 +51,9 @@ std::function<void()> Body(CliContext& ctx, F f) {
   };
 }
 
-Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kWrite); }
+Result<Store*> StoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kChange); }
+// `open`: the one command of this table that may create the store.
+Result<Store*> CreatingStoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kWrite); }
 
 // A read-only command's store: never created by it.
 Result<Store*> ReadStoreOf(CliContext& ctx) { return ctx.GetStore(StoreAccess::kRead); }
@@ -247,7 +249,7 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
       DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
       if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
-      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(Store * store, CreatingStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "open"));
       ctx.Committed(res.record.txn);
       const RecordAccount& ra = res.record.accounts.at(0);

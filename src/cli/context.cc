@@ -95,7 +95,10 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
     return store.get();
   }
   bool exists = StoreExistsAt(dir);
-  if (access == StoreAccess::kRead && !exists) {
+  if (access == StoreAccess::kCreate && read_only) {
+    return Status::InvalidArgument("init creates a store, which --read-only forbids; nothing changed");
+  }
+  if ((access == StoreAccess::kRead || access == StoreAccess::kChange) && !exists) {
     struct stat st;
     if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
       return Status::InvalidArgument(fmt::format("{} is not a directory", dir));

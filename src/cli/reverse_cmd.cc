@@ -34,7 +34,7 @@ std::string OpLine(const Op& op) {
 Status RunReverse(CliContext& ctx, const ReverseArgs& a) {
   DB_ASSIGN_OR_RETURN(std::uint64_t txn, ParseTxnNumber(a.txn));
   DB_RETURN_IF_ERROR(ValidateMemo(a.memo));
-  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore(StoreAccess::kChange));
   DB_ASSIGN_OR_RETURN(EventResult res, Reverse(store, txn, a.memo));
   const Record& r = res.record;
   ctx.Committed(r.txn);

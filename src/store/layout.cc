@@ -68,7 +68,8 @@ bool StoreExistsAt(const std::string& dir) {
   Layout layout(dir);
   // Why the journal too: a format 1 store has no lock tables, and Store::Open refuses it
   // naming `recover`, which must still find it.
-  return ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
+  return ::access(layout.format_marker().c_str(), F_OK) == 0 ||
+         ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
          ::access(layout.journal().c_str(), F_OK) == 0;
 }
 
