@@ -32,20 +32,9 @@ using testing::TempDir;
 
 const char* kSegment = "journal/0000000000000001.log";
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
+using testing::Slurp;
+using testing::Spit;
+bool Exists(const std::string& path) { return testing::PathExists(path); }
 
 void Must(const ProgramResult& r, int code = 0) {
   INFO("stdout: " << r.out << "\nstderr: " << r.err);

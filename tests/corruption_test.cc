@@ -29,20 +29,9 @@ const char* kFile1 = "accounts/00/00/00/01.csv";
 const char* kFile2 = "accounts/00/00/00/02.csv";
 const char* kSegment = "journal/0000000000000001.log";
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
+using testing::Slurp;
+using testing::Spit;
+bool Exists(const std::string& path) { return testing::PathExists(path); }
 
 void CopyTree(const std::string& from, const std::string& to) {
   fs::create_directories(to);

@@ -169,6 +169,13 @@ Env* DefaultEnv();
 // files (the checkpoint), never on the per-operation path.
 Status WriteFileDurably(Env* env, const std::string& path, std::string_view data);
 
+// Closes `fd` through `env` at the end of a scope (a read that may return early).
+struct EnvFdCloser {
+  Env* env;
+  int fd;
+  ~EnvFdCloser() { (void)env->Close(fd); }
+};
+
 // For a file of fixed layout read in small pieces (a lock table, journal/state) at `path`,
 // open as `fd`: on a shared file system, grows it (sparse) to Env::kUncachedBytes when
 // `writable` and takes its size, so that later reads of it skip the cache drop. Elsewhere

@@ -686,11 +686,7 @@ Status Journal::ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) co
   for (std::uint64_t seg : segs) {
     if (seg < from.seg || seg > to.seg) continue;
     DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_RDONLY));
-    struct Closer {
-      Env* env;
-      int fd;
-      ~Closer() { (void)env->Close(fd); }
-    } closer{env_, fd};
+    EnvFdCloser closer{env_, fd};
     DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(fd));
     std::uint64_t start = seg == from.seg ? from.offset : 0;
     std::uint64_t stop = seg == to.seg ? std::min<std::uint64_t>(to.offset, info.size) : info.size;

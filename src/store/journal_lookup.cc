@@ -78,11 +78,7 @@ Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
     --it;
     if (segment_cache_.count(*it) != 0) return FindTxn(txn);
     DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(*it), O_RDONLY));
-    struct Closer {
-      Env* env;
-      int fd;
-      ~Closer() { (void)env->Close(fd); }
-    } closer{env_, fd};
+    EnvFdCloser closer{env_, fd};
     DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(fd));
     SegmentReader reader(env_, fd, info.size);
     // Bisect on line starts: lo is a line start at or before the record, hi past it.
