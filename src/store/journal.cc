@@ -86,6 +86,7 @@ Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t 
       st_(std::make_unique<State>()) {}
 
 Journal::~Journal() {
+  if (lookup_fd_ >= 0) (void)env_->Close(lookup_fd_);
   if (state_fd_ >= 0) (void)env_->Close(state_fd_);
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
 }

@@ -227,6 +227,12 @@ class Journal {
     std::vector<Entry> index;
   };
   mutable std::map<std::uint64_t, SegmentIndex> segment_cache_;
+  // LookUpTxn's: the segment names as last listed (segments are only ever added, with
+  // higher names), and one read-only descriptor of the segment it read last.
+  mutable std::vector<std::uint64_t> lookup_segs_;
+  mutable int lookup_fd_ = -1;
+  mutable std::uint64_t lookup_seg_ = 0;
+  Result<Record> LookUpIn(std::uint64_t seg, std::uint64_t txn) const;
   mutable size_t max_cached_segments_ = 0;
   const SegmentIndex* IndexOf(std::uint64_t seg, bool active, std::uint64_t want) const;
 };

@@ -70,42 +70,97 @@ class SegmentReader {
 }  // namespace
 
 Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
-  DB_ASSIGN_OR_RETURN(auto segs, Segments());
-  auto it = std::upper_bound(segs.begin(), segs.end(), txn);
-  // As FindTxn: a crash between creating a segment and publishing it can leave one whose
-  // name overstates its first txn, so earlier segments are tried too.
-  for (int tries = 0; txn != 0 && it != segs.begin() && tries < 3; ++tries) {
-    --it;
-    if (segment_cache_.count(*it) != 0) return FindTxn(txn);
-    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(*it), O_RDONLY));
-    EnvFdCloser closer{env_, fd};
-    DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(fd));
-    SegmentReader reader(env_, fd, info.size);
-    // Bisect on line starts: lo is a line start at or before the record, hi past it.
-    std::uint64_t lo = 0, hi = info.size;
-    while (hi - lo > 2 * kWindow) {
-      std::uint64_t mid = lo + (hi - lo) / 2;
-      DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(mid, hi));
-      if (!line) {
-        hi = mid;
-        continue;
-      }
-      std::uint64_t t = TxnOf(line->second);
-      if (t == txn) return DecodeRecordLine(line->second);
-      if (t != 0 && t < txn) {
-        lo = line->first + line->second.size() + 1;
-      } else {
-        hi = line->first;
-      }
+  if (txn == 0) return Status::NotFound("no transaction 0");
+  // The names as last listed serve any txn below the newest of them; a txn at or past
+  // it may be in a segment made since, so the directory is listed again only when the
+  // newest known one does not hold it.
+  for (int listing = 0; listing < 2; ++listing) {
+    if (listing == 1 || lookup_segs_.empty()) {
+      DB_ASSIGN_OR_RETURN(lookup_segs_, Segments());
     }
-    for (std::uint64_t at = lo; at < hi;) {
-      DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(at, hi));
-      if (!line) break;
-      std::uint64_t t = TxnOf(line->second);
-      if (t == txn) return DecodeRecordLine(line->second);
+    if (listing == 1 && lookup_fd_ >= 0) {  // and the descriptor afresh: a name's inode may
+      (void)env_->Close(lookup_fd_);         // have been replaced (a linked empty segment)
+      lookup_fd_ = -1;
+    }
+    auto it = std::upper_bound(lookup_segs_.begin(), lookup_segs_.end(), txn);
+    bool newest = it == lookup_segs_.end();
+    // As FindTxn: a crash between creating a segment and publishing it can leave one whose
+    // name overstates its first txn, so earlier segments are tried too.
+    for (int tries = 0; it != lookup_segs_.begin() && tries < 3; ++tries) {
+      --it;
+      if (segment_cache_.count(*it) != 0) return FindTxn(txn);
+      auto found = LookUpIn(*it, txn);
+      if (found.ok() || found.status().code() != Code::kNotFound) return found;
+    }
+    if (!newest) break;
+  }
+  return Status::NotFound(fmt::format("no transaction {}", txn));
+}
+
+Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
+  if (lookup_fd_ < 0 || lookup_seg_ != seg) {
+    if (lookup_fd_ >= 0) (void)env_->Close(lookup_fd_);
+    lookup_fd_ = -1;
+    DB_ASSIGN_OR_RETURN(lookup_fd_, env_->Open(SegmentPath(seg), O_RDONLY));
+    lookup_seg_ = seg;
+  }
+  DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(lookup_fd_));
+  // The last records first, in one read: a file names the record that last changed its
+  // account, which in a busy store is nearly always among the newest.
+  constexpr std::uint64_t kTail = 64 << 10;
+  std::uint64_t hi = info.size;
+  if (info.size > 0) {
+    std::uint64_t from = info.size > kTail ? info.size - kTail : 0;
+    std::string buf(static_cast<size_t>(info.size - from), '\0');
+    DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(lookup_fd_, buf.data(), buf.size(), from));
+    buf.resize(n);
+    std::string_view view = buf;
+    size_t pos = 0;
+    if (from > 0) {  // the first whole line starts after the first newline
+      pos = view.find('\n');
+      pos = pos == std::string_view::npos ? view.size() : pos + 1;
+    }
+    std::uint64_t first_txn = 0;
+    for (size_t at = pos; at < view.size();) {
+      size_t nl = view.find('\n', at);
+      if (nl == std::string_view::npos) break;  // a record being written
+      std::string_view line = view.substr(at, nl - at);
+      std::uint64_t t = TxnOf(line);
+      if (first_txn == 0) first_txn = t;
+      if (t == txn) return DecodeRecordLine(line);
       if (t > txn) break;
-      at = line->first + line->second.size() + 1;
+      at = nl + 1;
     }
+    if (first_txn != 0 && first_txn <= txn) {
+      return Status::NotFound(fmt::format("no transaction {}", txn));
+    }
+    hi = from + pos;  // the record, if here, starts before the window
+  }
+  SegmentReader reader(env_, lookup_fd_, info.size);
+  // Bisect on line starts: lo is a line start at or before the record, hi past it.
+  std::uint64_t lo = 0;
+  while (hi - lo > 2 * kWindow) {
+    std::uint64_t mid = lo + (hi - lo) / 2;
+    DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(mid, hi));
+    if (!line) {
+      hi = mid;
+      continue;
+    }
+    std::uint64_t t = TxnOf(line->second);
+    if (t == txn) return DecodeRecordLine(line->second);
+    if (t != 0 && t < txn) {
+      lo = line->first + line->second.size() + 1;
+    } else {
+      hi = line->first;
+    }
+  }
+  for (std::uint64_t at = lo; at < hi;) {
+    DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(at, hi));
+    if (!line) break;
+    std::uint64_t t = TxnOf(line->second);
+    if (t == txn) return DecodeRecordLine(line->second);
+    if (t > txn) break;
+    at = line->first + line->second.size() + 1;
   }
   return Status::NotFound(fmt::format("no transaction {}", txn));
 }
