@@ -550,3 +550,19 @@ TEST_CASE("nothing created: a command that cannot succeed leaves no store behind
   CHECK(fs::exists(dir.Path("data/FORMAT")));
   CHECK(Run({"deposit", "1", "5"}, here).exit_code == 0);
 }
+
+// Issue 26 item 21: `version --verbose` named a data directory that does not exist as if it
+// were one; it says so, and --json says "store": false, until a store is made there.
+TEST_CASE("version --verbose says when no store is at the data directory", "[e2e][cli]") {
+  ScratchDir dir;
+  std::string data = dir.Path("data");
+  RunResult none = Db(data, {"version", "--verbose"});
+  CHECK(none.exit_code == 0);
+  CHECK(none.out.find("data directory: " + data + " (no store there yet") != std::string::npos);
+  CHECK(json::parse(Db(data, {"--json", "version", "--verbose"}).out)["store"] == false);
+  CHECK(!fs::exists(data));
+  REQUIRE(Db(data, {"init"}).exit_code == 0);
+  RunResult made = Db(data, {"version", "--verbose"});
+  CHECK(made.out.find("data directory: " + data + "\n") != std::string::npos);
+  CHECK(json::parse(Db(data, {"--json", "version", "--verbose"}).out)["store"] == true);
+}

@@ -50,13 +50,17 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
     std::string where = ResolveDataDir(ctx.data_dir);
     SharedFsMode fs = FileSystemMode(where);
     std::string mode = FileSystemModeLine(fs);
+    // Whether a store is there: a name that merely would be used is not a data directory.
+    bool store = StoreExistsAt(where);
     ctx.Print({{"program", "drovebank"},
                {"version", number},
                {"data_dir", where},
+               {"store", store},
                {"file_system", fs.type},
                {"mode", fs.shared ? "shared" : "local"},
                {"mode_reason", fs.reason}},
-              fmt::format("{}\ndata directory: {}\n{}", line, where, mode));
+              fmt::format("{}\ndata directory: {}{}\n{}", line, where,
+                          store ? "" : " (no store there yet: `drovebank init` makes one)", mode));
   });
 
   auto dir = std::make_shared<std::string>();
