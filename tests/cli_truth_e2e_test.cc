@@ -566,3 +566,23 @@ TEST_CASE("version --verbose says when no store is at the data directory", "[e2e
   CHECK(made.out.find("data directory: " + data + "\n") != std::string::npos);
   CHECK(json::parse(Db(data, {"--json", "version", "--verbose"}).out)["store"] == true);
 }
+
+// Issue 26 item 18: the transaction words as psql and sqlite3 users type them.
+TEST_CASE("shell: BEGIN, COMMIT, ROLLBACK, END in any case, with TRANSACTION or WORK, as in psql",
+          "[e2e][shell]") {
+  ScratchDir dir;
+  std::string data = dir.Path("data");
+  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
+  RunOptions o = Plain();
+  o.stdin_text =
+      "BEGIN\ndeposit 1 1\nCOMMIT\n"
+      "Begin Transaction\ndeposit 1 2\nROLLBACK\n"
+      "begin\ndeposit 1 4\nrollback work\n"
+      "BEGIN WORK\ndeposit 1 8\nEND\n"
+      "begin transaction\ndeposit 1 16\ncommit transaction\n";
+  RunResult r = Db(data, {}, o);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  RunResult shown = Db(data, {"--json", "show", "1"});
+  CHECK(json::parse(shown.out)["balance"] == "35.00");  // 10 + 1 + 8 + 16
+}

@@ -3,6 +3,8 @@
 #include "shell.h"
 
 #include <fmt/format.h>
+
+#include <cctype>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -72,10 +74,30 @@ int Shell::EndTransaction(std::string_view why) {
   return kExitOk;
 }
 
+// The transaction words as psql and sqlite3 users type them: any case, `rollback` for
+// `abort`, `end` for `commit`, and an optional `transaction` or `work` after them
+// (`BEGIN TRANSACTION`, `COMMIT WORK`, `ROLLBACK`).
+static void NormalizeTransactionWords(std::vector<std::string>* words) {
+  auto lower = [](std::string w) {
+    for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return w;
+  };
+  std::string w = lower((*words)[0]);
+  if (w == "rollback") w = "abort";
+  if (w == "end") w = "commit";
+  if (w != "begin" && w != "commit" && w != "abort") return;
+  (*words)[0] = w;
+  if (words->size() > 1) {
+    std::string next = lower((*words)[1]);
+    if (next == "transaction" || next == "work") words->erase(words->begin() + 1);
+  }
+}
+
 int Shell::ExecuteLine(const std::string& line, bool* quit) {
   auto words = TokenizeShellLine(line);
   if (!words.ok()) return Fail(words.status());
   if (words->empty()) return kExitOk;
+  NormalizeTransactionWords(&*words);
   if (!txn_) aborted_by_line_ = 0;
   if (auto answer = WhileAborted(*words)) return *answer;
   const std::string& w = (*words)[0];
