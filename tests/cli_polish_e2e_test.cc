@@ -27,24 +27,9 @@ using drovebank::testing::ScratchDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kOutside = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT",
-                                           "DROVEBANK_FAULT_TRACE", "DROVEBANK_DATA"};
-
-RunOptions Plain() {
-  RunOptions o;
-  o.env = {"NO_COLOR=1"};
-  o.unset = kOutside;
-  return o;
-}
-
-RunResult Run(std::vector<std::string> args, RunOptions o = Plain()) {
-  return RunProgram(DROVEBANK_BIN, args, o);
-}
-
-RunResult Db(const std::string& data, std::vector<std::string> args, RunOptions o = Plain()) {
-  args.insert(args.begin(), {"-d", data});
-  return Run(args, o);
-}
+using drovebank::testing::PlainOptions;
+using drovebank::testing::RunDrovebank;
+using drovebank::testing::RunOnStore;
 
 // Every path under `dir` with its size and modification time: what "nothing was created
 // or written" is checked against.
@@ -78,7 +63,7 @@ TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, 
   ScratchDir dir("drovebank-usage");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
 
   struct Case {
     std::vector<std::string> args;
@@ -113,7 +98,7 @@ TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, 
     for (bool as_json : {false, true}) {
       std::vector<std::string> args = c.args;
       if (as_json) args.insert(args.begin(), "--json");
-      RunResult r = Db(data, args);
+      RunResult r = RunOnStore(data, args);
       INFO("drovebank " << args[0] << (args.size() > 1 ? " " + args[1] : "")
                         << "\nstdout: " << r.out << "\nstderr: " << r.err);
       CHECK(r.exit_code == 2);
@@ -134,7 +119,7 @@ TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, 
     }
   }
   for (const std::string& t : timeouts) {
-    RunResult r = Db(data, {"--json", "--lock-timeout", t, "show", "1"});
+    RunResult r = RunOnStore(data, {"--json", "--lock-timeout", t, "show", "1"});
     INFO("--lock-timeout '" << t << "': " << r.err);
     CHECK(r.exit_code == 2);
     CHECK(Message(r) == "--lock-timeout must be a number of seconds from 0 to 86400, not '" + t +
@@ -145,15 +130,15 @@ TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, 
     for (auto args : std::vector<std::vector<std::string>>{{"-d", "", "list"},
                                                           {"list", "-d", ""},
                                                           {"--data-dir", "", "show", "1"}}) {
-      RunResult r = Run(args);
+      RunResult r = RunDrovebank(args);
       CHECK(r.exit_code == 2);
       CHECK(Message(r) == "the data directory (-d) must not be empty");
     }
   }
   SECTION("the shell suggests the same way") {
-    RunOptions o = Plain();
+    RunOptions o = PlainOptions();
     o.stdin_text = "depost 1 5\nshow 1 2\n";
-    RunResult r = Db(data, {}, o);
+    RunResult r = RunOnStore(data, {}, o);
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("line 1: unknown command 'depost'; did you mean 'deposit'?\n") !=
           std::string::npos);
@@ -165,7 +150,7 @@ TEST_CASE("cli usage: global options are accepted after the command too", "[cli]
   ScratchDir dir("drovebank-usage");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   const std::vector<std::vector<std::string>> spellings = {
       {"--json", "-d", data, "show", "1"},
       {"show", "1", "--json", "-d", data},
@@ -174,15 +159,15 @@ TEST_CASE("cli usage: global options are accepted after the command too", "[cli]
       {"show", "1", "--lock-timeout=2", "--json", "--data-dir=" + data},
   };
   for (const auto& args : spellings) {
-    RunResult r = Run(args);
+    RunResult r = RunDrovebank(args);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["balance"] == "100.00");
   }
   // Where the same option is given twice, the last one counts, as in git.
-  RunResult r = Run({"-d", dir.Path("elsewhere"), "show", "1", "-d", data});
+  RunResult r = RunDrovebank({"-d", dir.Path("elsewhere"), "show", "1", "-d", data});
   CHECK(r.exit_code == 0);
-  r = Run({"-d", data, "deposit", "1", "5", "--json", "--txn", "k1"});
+  r = RunDrovebank({"-d", data, "deposit", "1", "5", "--json", "--txn", "k1"});
   CHECK(r.exit_code == 0);
   CHECK(json::parse(r.out)["account"]["balance"] == "105.00");
 }
@@ -191,16 +176,16 @@ TEST_CASE("cli usage: help, version and the help placeholders", "[cli][e2e][usag
   ScratchDir dir("drovebank-usage");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  RunResult top = Run({"help"});
+  RunResult top = RunDrovebank({"help"});
   REQUIRE(top.exit_code == 0);
-  CHECK(top.out == Run({"--help"}).out);
+  CHECK(top.out == RunDrovebank({"--help"}).out);
   for (const char* cmd : {"open", "show", "deposit", "withdraw", "transfer", "close", "list",
                           "search", "history", "txn", "batch", "import-legacy", "init", "help",
                           "version", "shell"}) {
     INFO(cmd);
-    RunResult h = Run({"help", cmd});
+    RunResult h = RunDrovebank({"help", cmd});
     CHECK(h.exit_code == 0);
-    CHECK(h.out == Run({cmd, "--help"}).out);
+    CHECK(h.out == RunDrovebank({cmd, "--help"}).out);
     for (const char* seam : {"UINT", "FLOAT", "POSITIVE", " in ["}) {
       CHECK(h.out.find(seam) == std::string::npos);
     }
@@ -209,10 +194,10 @@ TEST_CASE("cli usage: help, version and the help placeholders", "[cli][e2e][usag
   }
   CHECK(top.out.find("--lock-timeout SECONDS") != std::string::npos);
   CHECK(top.out.find("-d,--data-dir DIR") != std::string::npos);
-  CHECK(Run({"help", "list"}).out.find("--page N") != std::string::npos);
-  CHECK(Run({"help", "deposit"}).out.find("AMOUNT REQUIRED") != std::string::npos);
-  CHECK(Run({"help", "deposit"}).out.find("--txn KEY") != std::string::npos);
-  RunResult typo = Run({"help", "depost"});
+  CHECK(RunDrovebank({"help", "list"}).out.find("--page N") != std::string::npos);
+  CHECK(RunDrovebank({"help", "deposit"}).out.find("AMOUNT REQUIRED") != std::string::npos);
+  CHECK(RunDrovebank({"help", "deposit"}).out.find("--txn KEY") != std::string::npos);
+  RunResult typo = RunDrovebank({"help", "depost"});
   CHECK(typo.exit_code == 2);
   CHECK(Message(typo) == "unknown command 'depost'; did you mean 'deposit'?");
 
@@ -222,17 +207,17 @@ TEST_CASE("cli usage: help, version and the help placeholders", "[cli][e2e][usag
   const std::string version = std::string("drovebank ") + DROVEBANK_VERSION + "\n";
 #endif
   for (const char* spelling : {"version", "-V", "--version"}) {
-    RunResult v = Run({spelling});
+    RunResult v = RunDrovebank({spelling});
     CHECK(v.exit_code == 0);
     CHECK(v.out == version);
   }
-  RunResult vj = Run({"version", "--json"});
+  RunResult vj = RunDrovebank({"version", "--json"});
   CHECK(vj.exit_code == 0);
   CHECK("drovebank " + json::parse(vj.out)["version"].get<std::string>() + "\n" == version);
   // None of them needs or makes a store.
   CHECK_FALSE(fs::exists(data));
-  CHECK(Db(data, {"help", "list"}).exit_code == 0);
-  CHECK(Db(data, {"version"}).exit_code == 0);
+  CHECK(RunOnStore(data, {"help", "list"}).exit_code == 0);
+  CHECK(RunOnStore(data, {"version"}).exit_code == 0);
   CHECK_FALSE(fs::exists(data));
 }
 
@@ -245,11 +230,11 @@ TEST_CASE("cli output: a failed write of stdout is exit 1, and says when the cha
   ScratchDir dir("drovebank-output");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   auto to_full = [&](const std::string& args) {
     return RunProgram("/bin/sh", {"-c", "exec \"$0\" -d \"$1\" " + args + " >/dev/full",
                                   DROVEBANK_BIN, data},
-                      Plain());
+                      PlainOptions());
   };
   for (const char* read : {"list", "show 1", "history 1", "txn 1", "--json list", "help",
                            "version", "search ada"}) {
@@ -264,7 +249,7 @@ TEST_CASE("cli output: a failed write of stdout is exit 1, and says when the cha
   CHECK(w.err ==
         "drovebank: write error: No space left on device; the change was committed (txn 2) "
         "and stands\n");
-  CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "105.00");
+  CHECK(json::parse(RunOnStore(data, {"--json", "show", "1"}).out)["balance"] == "105.00");
 }
 
 TEST_CASE("cli exit codes: a data directory that cannot be made is 1, a missing batch file 2",
@@ -274,17 +259,17 @@ TEST_CASE("cli exit codes: a data directory that cannot be made is 1, a missing 
   for (const char* cmd : {"open", "init"}) {
     std::vector<std::string> args = {"-d", dir.Path("no/such/parent"), cmd};
     if (std::string(cmd) == "open") args.insert(args.end(), {"Ada", "Lovelace"});
-    RunResult r = Run(args);
+    RunResult r = RunDrovebank(args);
     INFO(r.err);
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("cannot create the data directory") != std::string::npos);
   }
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   for (bool as_json : {false, true}) {
     std::vector<std::string> args = {"batch", dir.Path("missing.jsonl")};
     if (as_json) args.push_back("--json");
-    RunResult r = Db(data, args);
+    RunResult r = RunOnStore(data, args);
     INFO(r.err);
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("No such file or directory") != std::string::npos);
@@ -301,7 +286,7 @@ TEST_CASE("cli data directory: a command that only reads never creates a store; 
       {"list"}, {"show", "1"}, {"search", "ada"}, {"history", "1"}, {"txn", "1"},
       {"list", "--json"}, {"--read-only", "list"}};
   for (const auto& args : reads) {
-    RunResult r = Db(typo, args);
+    RunResult r = RunOnStore(typo, args);
     INFO(args[0] << ": " << r.err);
     CHECK(r.exit_code == 2);
     CHECK(Message(r) == "no drovebank store at " + typo + " (create one with 'drovebank -d " +
@@ -310,23 +295,23 @@ TEST_CASE("cli data directory: a command that only reads never creates a store; 
   }
   // An empty directory is no store either, and stays empty.
   REQUIRE(fs::create_directory(typo));
-  CHECK(Db(typo, {"list"}).exit_code == 2);
+  CHECK(RunOnStore(typo, {"list"}).exit_code == 2);
   CHECK(fs::is_empty(typo));
 
-  RunResult made = Run({"init", typo}, Plain());
+  RunResult made = RunDrovebank({"init", typo}, PlainOptions());
   INFO(made.err);
   REQUIRE(made.exit_code == 0);
   CHECK(made.out == "Created an empty drovebank store at " + typo + "\n");
-  RunResult list = Db(typo, {"--json", "list"});
+  RunResult list = RunOnStore(typo, {"--json", "list"});
   CHECK(list.exit_code == 0);
   CHECK(json::parse(list.out)["total"] == 0);
-  RunResult again = Db(typo, {"init"});
+  RunResult again = RunOnStore(typo, {"init"});
   CHECK(again.exit_code == 0);
   CHECK(again.out == typo + " already holds a drovebank store; nothing changed\n");
   // Writes still create the store they need, as before.
   std::string fresh = dir.Path("fresh");
-  CHECK(Db(fresh, {"open", "Ada", "Lovelace", "1"}).exit_code == 0);
-  CHECK(Db(fresh, {"show", "1"}).exit_code == 0);
+  CHECK(RunOnStore(fresh, {"open", "Ada", "Lovelace", "1"}).exit_code == 0);
+  CHECK(RunOnStore(fresh, {"show", "1"}).exit_code == 0);
 }
 
 TEST_CASE("cli data directory: a read-only store is read without creating or writing anything",
@@ -334,9 +319,9 @@ TEST_CASE("cli data directory: a read-only store is read without creating or wri
   ScratchDir dir("drovebank-readonly");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
-  REQUIRE(Db(data, {"deposit", "1", "5", "--txn", "pay-1"}).exit_code == 0);
-  REQUIRE(Db(data, {"open", "Bob", "Kay", "0"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"deposit", "1", "5", "--txn", "pay-1"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "0"}).exit_code == 0);
   // The shared state file is rebuildable: a restored backup may well lack it, and a
   // read-only open must not bring it back.
   std::error_code ec;
@@ -349,14 +334,14 @@ TEST_CASE("cli data directory: a read-only store is read without creating or wri
   for (const auto& args : reads) {
     std::vector<std::string> ro = args;
     ro.push_back("--read-only");
-    RunResult r = Db(data, ro);
+    RunResult r = RunOnStore(data, ro);
     INFO(args[0] << ": " << r.err);
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
   }
-  RunResult shown = Db(data, {"--read-only", "--json", "list"});
+  RunResult shown = RunOnStore(data, {"--read-only", "--json", "list"});
   CHECK(json::parse(shown.out)["total"] == 2);
-  CHECK(json::parse(Db(data, {"--read-only", "--json", "show", "1"}).out)["balance"] == "105.00");
+  CHECK(json::parse(RunOnStore(data, {"--read-only", "--json", "show", "1"}).out)["balance"] == "105.00");
 
   const std::vector<std::vector<std::string>> writes = {
       {"deposit", "1", "5"}, {"withdraw", "1", "1"}, {"transfer", "1", "2", "1"},
@@ -364,34 +349,34 @@ TEST_CASE("cli data directory: a read-only store is read without creating or wri
   for (const auto& args : writes) {
     std::vector<std::string> ro = {"--read-only", "--json"};
     ro.insert(ro.end(), args.begin(), args.end());
-    RunResult r = Db(data, ro);
+    RunResult r = RunOnStore(data, ro);
     INFO(args[0] << ": " << r.err);
     CHECK(r.exit_code == 1);
     CHECK(Message(r) == "store is read-only (--read-only): nothing changed");
     CHECK(json::parse(r.out)["error"]["exit"] == 1);
   }
-  RunOptions o = Plain();
+  RunOptions o = PlainOptions();
   o.stdin_text = "show 1\ndeposit 1 5\n";
-  RunResult sh = Db(data, {"--read-only"}, o);
+  RunResult sh = RunOnStore(data, {"--read-only"}, o);
   CHECK(sh.exit_code == 1);
   CHECK(sh.err == "line 2: store is read-only (--read-only): nothing changed\n");
 
-  RunResult check = RunProgram(RECOVER_BIN, {"-d", data, "--check"}, Plain());
+  RunResult check = RunProgram(RECOVER_BIN, {"-d", data, "--check"}, PlainOptions());
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
   CHECK(Snapshot(data) == before);
 
 #ifdef DROVEBANK_FAULT_INJECTION
   SECTION("a crash left work in flight: the read says it needs a replay, exit 5") {
-    RunOptions crash = Plain();
+    RunOptions crash = PlainOptions();
     crash.env.push_back("DROVEBANK_FAULT=deposit:after_journal_sync:crash");
-    REQUIRE(Db(data, {"deposit", "1", "7"}, crash).exit_code == 86);
+    REQUIRE(RunOnStore(data, {"deposit", "1", "7"}, crash).exit_code == 86);
     for (const char* f : {"journal/shm", "journal/state"}) fs::remove(dir.Path("data/") + f, ec);
     const auto crashed = Snapshot(data);
     for (const auto& args : reads) {
       std::vector<std::string> ro = args;
       ro.push_back("--read-only");
-      RunResult r = Db(data, ro);
+      RunResult r = RunOnStore(data, ro);
       INFO(args[0] << ": " << r.err);
       CHECK(r.exit_code == 5);
       CHECK(r.err.find("cannot be read exactly without a replay") != std::string::npos);
@@ -399,7 +384,7 @@ TEST_CASE("cli data directory: a read-only store is read without creating or wri
     }
     CHECK(Snapshot(data) == crashed);
     // Writable, the same read replays and shows the committed deposit.
-    CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "112.00");
+    CHECK(json::parse(RunOnStore(data, {"--json", "show", "1"}).out)["balance"] == "112.00");
   }
 #endif
 }
@@ -416,8 +401,8 @@ TEST_CASE("cli data directory: a store the user cannot write (chmod -R a-w) is r
   ScratchDir dir("drovebank-readonly");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
-  REQUIRE(Db(data, {"deposit", "1", "5"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"deposit", "1", "5"}).exit_code == 0);
   std::error_code ec;
   for (const char* f : {"journal/shm", "journal/state"}) fs::remove(dir.Path("data/") + f, ec);
   std::string q = "'" + data + "'";
@@ -429,9 +414,9 @@ TEST_CASE("cli data directory: a store the user cannot write (chmod -R a-w) is r
   const auto before = Snapshot(data);
   auto as_user = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"-d", data});
-    if (!root) return RunProgram(DROVEBANK_BIN, args, Plain());
+    if (!root) return RunProgram(DROVEBANK_BIN, args, PlainOptions());
     args.insert(args.begin(), {"--reuid=65534", "--regid=65534", "--clear-groups", DROVEBANK_BIN});
-    return RunProgram("/usr/bin/setpriv", args, Plain());
+    return RunProgram("/usr/bin/setpriv", args, PlainOptions());
   };
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"show", "1"}, {"list"}, {"history", "1"}, {"txn", "2"}, {"search", "ada"}}) {
@@ -480,12 +465,12 @@ TEST_CASE("cli names: trimmed, never empty, no invisible or bidi characters",
   ScratchDir dir("drovebank-names");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  RunResult r = Db(data, {"--json", "open", "  Ada ", " Lovelace  ", "1"});
+  RunResult r = RunOnStore(data, {"--json", "open", "  Ada ", " Lovelace  ", "1"});
   REQUIRE(r.exit_code == 0);
   CHECK(json::parse(r.out)["first"] == "Ada");
   CHECK(json::parse(r.out)["last"] == "Lovelace");
   for (const char* blank : {"", " ", "     "}) {
-    RunResult b = Db(data, {"open", blank, "Kay"});
+    RunResult b = RunOnStore(data, {"open", blank, "Kay"});
     CHECK(b.exit_code == 2);
     CHECK(Message(b) == "first name is empty");
   }
@@ -494,17 +479,17 @@ TEST_CASE("cli names: trimmed, never empty, no invisible or bidi characters",
       {"\u202E", "202E"}, {"\u2066", "2066"}, {"\u2069", "2069"}, {"\uFEFF", "FEFF"}};
   for (const auto& [ch, hex] : invisible) {
     INFO("U+" << hex);
-    RunResult b = Db(data, {"open", "Ada", "Love" + ch + "lace"});
+    RunResult b = RunOnStore(data, {"open", "Ada", "Love" + ch + "lace"});
     CHECK(b.exit_code == 2);
     CHECK(Message(b) ==
           "last name contains an invisible or text-direction character (U+" + hex + ")");
-    RunOptions o = Plain();
+    RunOptions o = PlainOptions();
     o.stdin_text = "{\"op\":\"open\",\"first\":\"E" + ch + "ve\",\"last\":\"Ray\"}\n";
-    RunResult batch = Db(data, {"batch", "-"}, o);
+    RunResult batch = RunOnStore(data, {"batch", "-"}, o);
     CHECK(batch.exit_code == 2);
     CHECK(batch.out.find("invisible or text-direction") != std::string::npos);
   }
-  RunResult list = Db(data, {"--json", "list"});
+  RunResult list = RunOnStore(data, {"--json", "list"});
   CHECK(json::parse(list.out)["total"] == 1);
 }
 
@@ -517,8 +502,8 @@ TEST_CASE("cli tables: aligned by display width, long names cut with an ellipsis
   const std::vector<std::pair<std::string, std::string>> names = {
       {"Ada", "Lovelace"},          {"Zoe\xCC\x81", "Brontë"},        {"日本", "語太郎"},
       {long_first, long_last},      {"Ña", std::string(40, 'x')},     {"李", "小龍"}};
-  for (const auto& [f, l] : names) REQUIRE(Db(data, {"open", f, l, "12.50"}).exit_code == 0);
-  RunResult r = Db(data, {"list"});
+  for (const auto& [f, l] : names) REQUIRE(RunOnStore(data, {"open", f, l, "12.50"}).exit_code == 0);
+  RunResult r = RunOnStore(data, {"list"});
   REQUIRE(r.exit_code == 0);
   std::vector<std::string> lines = Lines(r.out);
   // Since the merge of reports, a text table starts with its header row.
@@ -536,10 +521,10 @@ TEST_CASE("cli tables: aligned by display width, long names cut with an ellipsis
   CHECK(lines[3].find("…") != std::string::npos);
   CHECK(lines[4].find("…") != std::string::npos);
   CHECK(lines[0].find("…") == std::string::npos);
-  json j = json::parse(Db(data, {"--json", "list"}).out);
+  json j = json::parse(RunOnStore(data, {"--json", "list"}).out);
   CHECK(j["accounts"][3]["first"] == long_first);
   CHECK(j["accounts"][3]["last"] == long_last);
-  CHECK(Db(data, {"--json", "show", "4"}).out.find("…") == std::string::npos);
+  CHECK(RunOnStore(data, {"--json", "show", "4"}).out.find("…") == std::string::npos);
 }
 
 TEST_CASE("cli pages: nothing found is one line, past the end says so, history nulls, close twice",
@@ -547,32 +532,32 @@ TEST_CASE("cli pages: nothing found is one line, past the end says so, history n
   ScratchDir dir("drovebank-pages");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"init"}).exit_code == 0);
-  RunResult empty = Db(data, {"list"});
+  REQUIRE(RunOnStore(data, {"init"}).exit_code == 0);
+  RunResult empty = RunOnStore(data, {"list"});
   CHECK(empty.exit_code == 0);
   CHECK(empty.out == "No accounts yet.\n");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
-  REQUIRE(Db(data, {"open", "Bob", "Kay", "0"}).exit_code == 0);
-  RunResult none = Db(data, {"search", "zzz"});
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "0"}).exit_code == 0);
+  RunResult none = RunOnStore(data, {"search", "zzz"});
   CHECK(none.exit_code == 0);
   CHECK(none.out == "No matching accounts.\n");
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"list", "--page", "2"}, {"search", "a", "--page", "3"}, {"history", "1", "--page", "2"}}) {
     INFO(args[0]);
-    RunResult past = Db(data, args);
+    RunResult past = RunOnStore(data, args);
     CHECK(past.exit_code == 0);
     CHECK(past.out.rfind("There is no page " + args.back() + ": 1 page (", 0) == 0);
     std::vector<std::string> ja = args;
     ja.push_back("--json");
-    RunResult pj = Db(data, ja);
+    RunResult pj = RunOnStore(data, ja);
     CHECK(pj.exit_code == 0);
     json j = json::parse(pj.out);
     CHECK(j["pages"] == 1);
     CHECK((j.contains("accounts") ? j["accounts"] : j["entries"]).empty());
   }
-  REQUIRE(Db(data, {"transfer", "1", "2", "4"}).exit_code == 0);
-  REQUIRE(Db(data, {"deposit", "1", "1"}).exit_code == 0);
-  json h = json::parse(Db(data, {"--json", "history", "1"}).out);
+  REQUIRE(RunOnStore(data, {"transfer", "1", "2", "4"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"deposit", "1", "1"}).exit_code == 0);
+  json h = json::parse(RunOnStore(data, {"--json", "history", "1"}).out);
   for (const json& e : h["entries"]) {
     INFO(e.dump());
     bool transfer = e["kind"] == "transfer";
@@ -580,9 +565,9 @@ TEST_CASE("cli pages: nothing found is one line, past the end says so, history n
     CHECK(e["direction"].is_null() == !transfer);
     if (transfer) CHECK(e["direction"] == "out");
   }
-  REQUIRE(Db(data, {"withdraw", "2", "4"}).exit_code == 0);
-  REQUIRE(Db(data, {"close", "2"}).exit_code == 0);
-  RunResult twice = Db(data, {"close", "2"});
+  REQUIRE(RunOnStore(data, {"withdraw", "2", "4"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"close", "2"}).exit_code == 0);
+  RunResult twice = RunOnStore(data, {"close", "2"});
   CHECK(twice.exit_code == 3);
   CHECK(Message(twice) == "account 2 is already closed");
 }
@@ -592,8 +577,8 @@ TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transac
   ScratchDir dir("drovebank-script-txn");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
-  REQUIRE(Db(data, {"open", "Bob", "Kay", "5"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "5"}).exit_code == 0);
   struct Case {
     std::string failing;  // the line that fails inside the transaction
     int exit_code;
@@ -601,9 +586,9 @@ TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transac
   for (const Case& c : {Case{"withdraw 2 99999", 3}, Case{"deposit 9 1", 3},
                         Case{"deposit 1 abc", 2}, Case{"depost 1 5", 2}}) {
     INFO(c.failing);
-    RunOptions o = Plain();
+    RunOptions o = PlainOptions();
     o.stdin_text = "begin\ndeposit 1 10\n" + c.failing + "\ntransfer 1 2 1\ncommit\nshow 1\n";
-    RunResult r = Db(data, {}, o);
+    RunResult r = RunOnStore(data, {}, o);
     INFO(r.err);
     CHECK(r.exit_code == c.exit_code);
     CHECK(r.err.find("line 3: ") != std::string::npos);
@@ -612,19 +597,19 @@ TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transac
     CHECK(r.err.find("line 5: the transaction was aborted by the failure on line 3: nothing "
                      "applied (1 staged change(s) discarded)") != std::string::npos);
     CHECK(r.out.find("Balance: 100.00") != std::string::npos);  // line 6 ran, nothing applied
-    CHECK(json::parse(Db(data, {"--json", "show", "2"}).out)["balance"] == "5.00");
+    CHECK(json::parse(RunOnStore(data, {"--json", "show", "2"}).out)["balance"] == "5.00");
   }
   // `abort` ends an aborted transaction quietly; the lines after it run as usual.
-  RunOptions o = Plain();
+  RunOptions o = PlainOptions();
   o.stdin_text = "begin\nwithdraw 2 99999\nabort\ndeposit 1 1\n";
-  RunResult r = Db(data, {}, o);
+  RunResult r = RunOnStore(data, {}, o);
   CHECK(r.exit_code == 3);
-  CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "101.00");
+  CHECK(json::parse(RunOnStore(data, {"--json", "show", "1"}).out)["balance"] == "101.00");
   // Without a failure the transaction commits as before.
   o.stdin_text = "begin\ndeposit 1 1\nwithdraw 2 1\ncommit\n";
-  r = Db(data, {}, o);
+  r = RunOnStore(data, {}, o);
   CHECK(r.exit_code == 0);
-  CHECK(json::parse(Db(data, {"--json", "show", "1"}).out)["balance"] == "102.00");
+  CHECK(json::parse(RunOnStore(data, {"--json", "show", "1"}).out)["balance"] == "102.00");
 }
 
 TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outside drovebank",
@@ -632,14 +617,14 @@ TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outsi
   ScratchDir dir("drovebank-handedit");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
-  REQUIRE(Db(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
   std::string file = data + "/accounts/00/00/00/02.csv";
   REQUIRE(std::system(("sed -i 's/,50.00,/,5000.00,/' '" + file + "'").c_str()) == 0);
   for (bool ro : {true, false}) {
     std::vector<std::string> args = {"show", "2"};
     if (ro) args.push_back("--read-only");
-    RunResult r = Db(data, args);
+    RunResult r = RunOnStore(data, args);
     INFO(r.err);
     CHECK(r.exit_code == 5);
     CHECK(Message(r) == file + " was changed outside drovebank (checksum mismatch): run `recover`");
@@ -651,7 +636,7 @@ namespace {
 
 RunResult Recover(const std::string& data, std::vector<std::string> args = {}) {
   args.insert(args.begin(), {"-d", data});
-  return RunProgram(RECOVER_BIN, args, Plain());
+  return RunProgram(RECOVER_BIN, args, PlainOptions());
 }
 
 std::string Slurp(const std::string& path) {
@@ -662,8 +647,8 @@ std::string Slurp(const std::string& path) {
 // Ada (100.00) and Bob (50.00), then Bob's file edited by hand to say 5000.00. With
 // `checkpointed`, a recover first moves both opens out of the journal tail.
 std::string MakeEditedStore(const std::string& data, bool checkpointed) {
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
-  REQUIRE(Db(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
   if (checkpointed) REQUIRE(Recover(data).exit_code == 0);
   std::string file = data + "/accounts/00/00/00/02.csv";
   REQUIRE(std::system(("sed -i 's/,50.00,/,5000.00,/' '" + file + "'").c_str()) == 0);
@@ -681,7 +666,7 @@ TEST_CASE("recover --check names a hand-edited file as changed outside drovebank
     std::string data = dir.Path("data");
     std::string file = MakeEditedStore(data, checkpointed);
     // After a checkpoint only a read finds the edit; it marks the store for recover.
-    if (checkpointed) REQUIRE(Db(data, {"show", "2"}).exit_code == 5);
+    if (checkpointed) REQUIRE(RunOnStore(data, {"show", "2"}).exit_code == 5);
     std::string edited = Slurp(file);
     RunResult r = Recover(data, {"--check"});
     INFO(r.out << r.err);
@@ -717,7 +702,7 @@ TEST_CASE("recover reports each file it restores, what it said and what the jour
     std::string data = dir.Path("data");
     std::string file = MakeEditedStore(data, c.checkpointed);
     std::string edited = Slurp(file);
-    if (c.show_first) REQUIRE(Db(data, {"show", "2"}).exit_code == 5);
+    if (c.show_first) REQUIRE(RunOnStore(data, {"show", "2"}).exit_code == 5);
     RunResult r = c.json ? Recover(data, {"--json"}) : Recover(data);
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
@@ -747,7 +732,7 @@ TEST_CASE("recover reports each file it restores, what it said and what the jour
       CHECK(r.out.find("1 file(s) repaired, 1 quarantined") != std::string::npos);
     }
     CHECK(Slurp(data + "/" + kept[0]) == edited);
-    CHECK(json::parse(Db(data, {"--json", "show", "2"}).out)["balance"] == "50.00");
+    CHECK(json::parse(RunOnStore(data, {"--json", "show", "2"}).out)["balance"] == "50.00");
     CHECK(Recover(data, {"--check"}).exit_code == 0);
     // A second recover has nothing to restore and keeps the quarantined copy.
     RunResult again = Recover(data);

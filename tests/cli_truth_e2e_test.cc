@@ -25,32 +25,17 @@ using drovebank::testing::ScratchDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kOutside = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT",
-                                           "DROVEBANK_FAULT_TRACE", "DROVEBANK_DATA"};
-
-RunOptions Plain() {
-  RunOptions o;
-  o.env = {"NO_COLOR=1"};
-  o.unset = kOutside;
-  return o;
-}
-
-RunResult Run(std::vector<std::string> args, RunOptions o = Plain()) {
-  return RunProgram(DROVEBANK_BIN, args, o);
-}
-
-RunResult Db(const std::string& data, std::vector<std::string> args, RunOptions o = Plain()) {
-  args.insert(args.begin(), {"-d", data});
-  return Run(args, o);
-}
+using drovebank::testing::PlainOptions;
+using drovebank::testing::RunDrovebank;
+using drovebank::testing::RunOnStore;
 
 // `script` run by bash with $0 = drovebank, $1 = the data directory, $2 = recover.
-RunResult Bash(const std::string& data, const std::string& script, RunOptions o = Plain()) {
+RunResult Bash(const std::string& data, const std::string& script, RunOptions o = PlainOptions()) {
   return RunProgram("/bin/bash", {"-c", script, DROVEBANK_BIN, data, RECOVER_BIN}, o);
 }
 
 std::string Balance(const std::string& data, const std::string& id) {
-  RunResult r = Db(data, {"--json", "show", id});
+  RunResult r = RunOnStore(data, {"--json", "show", id});
   if (r.exit_code != 0) return "error: " + r.err;
   return json::parse(r.out)["balance"].get<std::string>();
 }
@@ -74,7 +59,7 @@ TEST_CASE("batch input: a pipe, a FIFO, /dev/stdin and <(...) run exactly like a
   ScratchDir dir("drovebank-truth");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   // Each case its own amount, so its bytes (and so its automatic keys) are its own.
   auto jsonl = [](int units) {
     return fmt::format(R"({{"op":"deposit","id":1,"amount":"{}.00"}}\n)", units);
@@ -117,7 +102,7 @@ TEST_CASE("batch input: a pipe, a FIFO, /dev/stdin and <(...) run exactly like a
   }
   SECTION("a file and a pipe of the same bytes share their automatic keys") {
     REQUIRE(dir.Write("ops.jsonl", "{\"op\":\"deposit\",\"id\":1,\"amount\":\"9.00\"}\n"));
-    REQUIRE(Db(data, {"batch", dir.Path("ops.jsonl")}).exit_code == 0);
+    REQUIRE(RunOnStore(data, {"batch", dir.Path("ops.jsonl")}).exit_code == 0);
     RunResult r = Bash(data, "cat \"$(dirname \"$1\")/ops.jsonl\" | \"$0\" -d \"$1\" batch -");
     CHECK(r.exit_code == 0);
     CHECK(r.err.find("0 applied") != std::string::npos);
@@ -129,8 +114,8 @@ TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, nev
   ScratchDir dir("drovebank-truth");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
-  REQUIRE(Db(data, {"open", "Bob", "Babbage", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Bob", "Babbage", "100"}).exit_code == 0);
   const std::vector<std::vector<std::string>> cases = {
       {"deposit", "1", "5", "--txn", ""},  {"deposit", "1", "5", "--txn="},
       {"withdraw", "1", "5", "--txn", ""}, {"transfer", "1", "2", "5", "--txn", ""},
@@ -139,7 +124,7 @@ TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, nev
     for (bool as_json : {false, true}) {
       std::vector<std::string> a = args;
       if (as_json) a.insert(a.begin(), "--json");
-      RunResult r = Db(data, a);
+      RunResult r = RunOnStore(data, a);
       INFO(a[0] << " " << a[1] << "\nstdout: " << r.out << "\nstderr: " << r.err);
       CHECK(r.exit_code == 2);
       // `--txn=` is a value left out, as `--txn` alone: CLI11 says so before any check.
@@ -153,9 +138,9 @@ TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, nev
   CHECK(Balance(data, "2") == "100.00");
 
   SECTION("the shell's begin --txn '' likewise") {
-    RunOptions o = Plain();
+    RunOptions o = PlainOptions();
     o.stdin_text = "begin --txn ''\ndeposit 1 5\ncommit\n";
-    RunResult r = Db(data, {"--bail"}, o);
+    RunResult r = RunOnStore(data, {"--bail"}, o);
     INFO(r.err);
     CHECK(r.exit_code != 0);
     CHECK(r.err.find("line 1: the transaction key (--txn) must not be empty") != std::string::npos);
@@ -163,12 +148,12 @@ TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, nev
   }
   SECTION("batch: \"key\":\"\" is an invalid line; an empty CSV cell is a key left out") {
     REQUIRE(dir.Write("ops.jsonl", "{\"op\":\"deposit\",\"id\":1,\"amount\":\"5\",\"key\":\"\"}\n"));
-    RunResult r = Db(data, {"batch", dir.Path("ops.jsonl")});
+    RunResult r = RunOnStore(data, {"batch", dir.Path("ops.jsonl")});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("1 invalid") != std::string::npos);
     CHECK(Balance(data, "1") == "100.00");
     REQUIRE(dir.Write("ops.csv", "op,id,amount,key\ndeposit,1,5,\n"));
-    RunResult csv = Db(data, {"import-csv", dir.Path("ops.csv")});
+    RunResult csv = RunOnStore(data, {"import-csv", dir.Path("ops.csv")});
     CHECK(csv.exit_code == 0);
     CHECK(Balance(data, "1") == "105.00");
   }
@@ -193,7 +178,7 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
                          i);
   }
   REQUIRE(dir.Write("opens.jsonl", opens));
-  REQUIRE(Db(data, {"batch", dir.Path("opens.jsonl")}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"batch", dir.Path("opens.jsonl")}).exit_code == 0);
   REQUIRE(dir.Write("one.jsonl", "{\"op\":\"deposit\",\"id\":1,\"amount\":\"1\"}\n"));
   REQUIRE(dir.Write("one.csv", "op,id,amount\ndeposit,2,1\n"));
   const std::string full = "drovebank: write error: No space left on device";
@@ -258,12 +243,12 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
   }
   SECTION("export -o FILE replaces FILE only with a whole export") {
     std::string file = dir.Path("bank.journal");
-    RunResult ok = Db(data, {"export", "--format", "hledger", "-o", file});
+    RunResult ok = RunOnStore(data, {"export", "--format", "hledger", "-o", file});
     REQUIRE(ok.exit_code == 0);
     std::ifstream in(file, std::ios::binary);
     std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     REQUIRE(before.size() > 4096);
-    REQUIRE(Db(data, {"deposit", "1", "5"}).exit_code == 0);
+    REQUIRE(RunOnStore(data, {"deposit", "1", "5"}).exit_code == 0);
     // A file size limit of 1 KiB: the export fails part way (EFBIG) like a full disk. The
     // store is opened --read-only, so the limit meets only the export's writes.
     RunResult r = Bash(data, "trap '' XFSZ; ulimit -f 1; exec \"$0\" -d \"$1\" --read-only export "
@@ -279,7 +264,7 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
       entries += e.path().filename().string().rfind("bank.journal", 0) == 0 ? 1 : 0;
     }
     CHECK(entries == 1);  // no temp file left beside it
-    RunResult dev = Db(data, {"export", "--format", "ledger", "-o", "/dev/full"});
+    RunResult dev = RunOnStore(data, {"export", "--format", "ledger", "-o", "/dev/full"});
     CHECK(dev.exit_code == 1);
     CHECK(Message(dev) == "writing /dev/full: No space left on device (nothing was changed)");
   }
@@ -291,7 +276,7 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
   ScratchDir dir("drovebank-truth");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   const std::string usage =
       " (usage: recover [--data-dir DIR] [--check] [--full] [--json] [--expect-head TXN:HASH] [--lock-timeout SECONDS])";
   struct Case {
@@ -312,7 +297,7 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
     for (bool as_json : {false, true}) {
       std::vector<std::string> args = c.args;
       if (as_json) args.insert(args.begin(), "--json");
-      RunResult r = RunProgram(RECOVER_BIN, args, Plain());
+      RunResult r = RunProgram(RECOVER_BIN, args, PlainOptions());
       INFO("recover " << args[as_json ? 1 : 0] << "\nstdout: " << r.out << "\nstderr: " << r.err);
       CHECK(r.exit_code == 2);
       CHECK(Message(r, "recover") == c.message);
@@ -329,15 +314,15 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
   }
   CHECK_FALSE(fs::exists(dir.Path("missing")));  // recover never makes a store
   for (const char* v : {"-V", "--version"}) {
-    RunResult r = RunProgram(RECOVER_BIN, {v}, Plain());
+    RunResult r = RunProgram(RECOVER_BIN, {v}, PlainOptions());
     CHECK(r.exit_code == 0);
     CHECK(r.out.rfind("recover (drovebank) ", 0) == 0);
   }
   SECTION("drovebank says unknown option before a missing argument, with a suggestion") {
-    RunResult r = Db(data, {"deposit", "--hlep"});
+    RunResult r = RunOnStore(data, {"deposit", "--hlep"});
     CHECK(r.exit_code == 2);
     CHECK(Message(r).rfind("unknown option '--hlep' for deposit; did you mean '--help'?", 0) == 0);
-    RunResult j = Db(data, {"show", "1", "--jsn"});
+    RunResult j = RunOnStore(data, {"show", "1", "--jsn"});
     CHECK(Message(j).rfind("unknown option '--jsn' for show; did you mean '--json'?", 0) == 0);
   }
 }
@@ -348,7 +333,7 @@ TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --pag
   ScratchDir dir("drovebank-truth");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   struct Case {
     std::vector<std::string> args;
     std::string message;  // a prefix of stderr's sentence
@@ -370,8 +355,8 @@ TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --pag
     for (bool as_json : {false, true}) {
       std::vector<std::string> args = c.args;
       if (as_json) args.insert(args.begin(), "--json");
-      RunResult r = Db(data, args, [] {
-        RunOptions o = Plain();
+      RunResult r = RunOnStore(data, args, [] {
+        RunOptions o = PlainOptions();
         o.stdin_text = "deposit 1 1\n";  // what a shell would run, were one started
         return o;
       }());
@@ -383,12 +368,12 @@ TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --pag
   }
   CHECK(Balance(data, "1") == "100.00");  // `-- list` ran no shell
   for (const char* v : {"--version", "-V"}) {
-    RunResult flag = Db(data, {"--json", v});
-    RunResult cmd = Db(data, {"--json", "version"});
+    RunResult flag = RunOnStore(data, {"--json", v});
+    RunResult cmd = RunOnStore(data, {"--json", "version"});
     CHECK(flag.exit_code == 0);
     CHECK(json::parse(flag.out) == json::parse(cmd.out));
   }
-  RunResult same_day = Db(data, {"history", "1", "--since", "2026-12-01", "--until", "2026-12-01"});
+  RunResult same_day = RunOnStore(data, {"history", "1", "--since", "2026-12-01", "--until", "2026-12-01"});
   CHECK(same_day.exit_code == 0);
 }
 
@@ -398,7 +383,7 @@ TEST_CASE("cli output formats: -O json is --json everywhere; a table format wher
   ScratchDir dir("drovebank-truth");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   // The same command with --json and with -O json (before and after it): the same JSON.
   const std::vector<std::vector<std::string>> same = {
       {"show", "1"}, {"txn", "1"}, {"version"}, {"list"}, {"balance"}, {"show", "99"},
@@ -409,7 +394,7 @@ TEST_CASE("cli output formats: -O json is --json everywhere; a table format wher
     with_json.insert(with_json.begin(), "--json");
     with_o.insert(with_o.begin(), {"-O", "json"});
     with_o_after.insert(with_o_after.end(), {"--output=json"});
-    RunResult a = Db(data, with_json), b = Db(data, with_o), c = Db(data, with_o_after);
+    RunResult a = RunOnStore(data, with_json), b = RunOnStore(data, with_o), c = RunOnStore(data, with_o_after);
     INFO(args[0] << "\n--json: " << a.out << a.err << "\n-O json: " << b.out << b.err);
     REQUIRE_NOTHROW(json::parse(b.out));
     CHECK(json::parse(a.out) == json::parse(b.out));
@@ -418,7 +403,7 @@ TEST_CASE("cli output formats: -O json is --json everywhere; a table format wher
     CHECK(a.exit_code == c.exit_code);
   }
   // A change: each run commits once, so compare its shape, not its txn.
-  RunResult dep = Db(data, {"-O", "json", "deposit", "1", "1"});
+  RunResult dep = RunOnStore(data, {"-O", "json", "deposit", "1", "1"});
   CHECK(dep.exit_code == 0);
   CHECK(json::parse(dep.out)["account"]["balance"] == "101.00");
   // -O csv/tsv where no table is printed, and -O against --json: refused before anything runs.
@@ -429,16 +414,16 @@ TEST_CASE("cli output formats: -O json is --json everywhere; a table format wher
            {"-O", "csv", "open", "Bob", "Babbage"},
            {"--json", "-O", "csv", "deposit", "1", "1"},
            {"-O", "text", "--json", "show", "1"}}) {
-    RunResult r = Db(data, args);
+    RunResult r = RunOnStore(data, args);
     INFO(args[0] << " " << args[1] << " " << args[2] << ": " << r.err);
     CHECK(r.exit_code == 2);
     CHECK((Message(r).find("is for the tables of") != std::string::npos ||
            Message(r).find("ask for different formats") != std::string::npos));
   }
   CHECK(Balance(data, "1") == "101.00");
-  RunResult none = Db(data, {"--json", "show", "2"});
+  RunResult none = RunOnStore(data, {"--json", "show", "2"});
   CHECK(none.exit_code == 3);  // Bob was never opened
-  RunResult table = Db(data, {"-O", "csv", "list"});
+  RunResult table = RunOnStore(data, {"-O", "csv", "list"});
   CHECK(table.exit_code == 0);
   CHECK(table.out.rfind("id,first,last,balance", 0) == 0);
 }
@@ -448,33 +433,33 @@ TEST_CASE("txn keys: open and close take --txn, so a re-issued request applies o
   ScratchDir dir("drovebank-truth");
   REQUIRE(dir.ok());
   std::string data = dir.Path("data");
-  RunResult first = Db(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
+  RunResult first = RunOnStore(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
   REQUIRE(first.exit_code == 0);
   json a = json::parse(first.out);
   CHECK(a["replayed"] == false);
-  RunResult again = Db(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
+  RunResult again = RunOnStore(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
   CHECK(again.exit_code == 0);
   json b = json::parse(again.out);
   CHECK(b["replayed"] == true);
   CHECK(b["id"] == a["id"]);
   CHECK(b["txn"] == a["txn"]);
-  CHECK(Db(data, {"show", "2"}).exit_code == 3);  // no second account, no new money
-  RunResult text = Db(data, {"open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
+  CHECK(RunOnStore(data, {"show", "2"}).exit_code == 3);  // no second account, no new money
+  RunResult text = RunOnStore(data, {"open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
   CHECK(text.out == "Opened account 1 for Ada Lovelace, balance 100.00 (already applied earlier "
                     "with this key)\n");
   // The same key for another request is refused, as for deposit.
-  RunResult other = Db(data, {"open", "Ada", "Lovelace", "200", "--txn", "open-ada"});
+  RunResult other = RunOnStore(data, {"open", "Ada", "Lovelace", "200", "--txn", "open-ada"});
   CHECK(other.exit_code == 3);
-  CHECK(Db(data, {"open", "Bob", "Babbage", "--txn", ""}).exit_code == 2);
+  CHECK(RunOnStore(data, {"open", "Bob", "Babbage", "--txn", ""}).exit_code == 2);
 
-  REQUIRE(Db(data, {"withdraw", "1", "100"}).exit_code == 0);
-  RunResult close1 = Db(data, {"--json", "close", "1", "--txn", "close-ada"});
+  REQUIRE(RunOnStore(data, {"withdraw", "1", "100"}).exit_code == 0);
+  RunResult close1 = RunOnStore(data, {"--json", "close", "1", "--txn", "close-ada"});
   REQUIRE(close1.exit_code == 0);
-  RunResult close2 = Db(data, {"--json", "close", "1", "--txn", "close-ada"});
+  RunResult close2 = RunOnStore(data, {"--json", "close", "1", "--txn", "close-ada"});
   CHECK(close2.exit_code == 0);  // the first close's answer, not "already closed"
   CHECK(json::parse(close2.out)["replayed"] == true);
   CHECK(json::parse(close2.out)["txn"] == json::parse(close1.out)["txn"]);
-  RunResult unkeyed = Db(data, {"close", "1"});
+  RunResult unkeyed = RunOnStore(data, {"close", "1"});
   CHECK(unkeyed.exit_code == 3);  // without the key, closing twice is still refused
 }
 
@@ -527,14 +512,14 @@ std::vector<std::string> Entries(const std::string& dir) {
 TEST_CASE("nothing created: a command that cannot succeed leaves no store behind",
           "[e2e][cli]") {
   ScratchDir dir;
-  RunOptions here = Plain();
+  RunOptions here = PlainOptions();
   here.cwd = dir.Path("");
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"deposit", "1", "5"}, std::vector<std::string>{"withdraw", "1", "5"},
         std::vector<std::string>{"transfer", "1", "2", "5"}, std::vector<std::string>{"close", "1"},
         std::vector<std::string>{"reverse", "1"}, std::vector<std::string>{"-d", "typo", "deposit", "1", "5"},
         std::vector<std::string>{"--read-only", "init", "newdir"}}) {
-    RunResult r = Run(args, here);
+    RunResult r = RunDrovebank(args, here);
     INFO(fmt::format("{}: exit {}: {}", fmt::join(args, " "), r.exit_code, r.err));
     CHECK(r.exit_code == 2);
     CHECK(Entries(dir.Path("")).empty());
@@ -543,12 +528,12 @@ TEST_CASE("nothing created: a command that cannot succeed leaves no store behind
   CHECK(rec.exit_code == 2);
   CHECK(Entries(dir.Path("")).empty());
   // The message says how to make one.
-  RunResult dep = Run({"deposit", "1", "5"}, here);
+  RunResult dep = RunDrovebank({"deposit", "1", "5"}, here);
   CHECK(dep.err.find("init") != std::string::npos);
   // And `open` still makes the store it needs.
-  CHECK(Run({"open", "Ada", "Lovelace", "5"}, here).exit_code == 0);
+  CHECK(RunDrovebank({"open", "Ada", "Lovelace", "5"}, here).exit_code == 0);
   CHECK(fs::exists(dir.Path("data/FORMAT")));
-  CHECK(Run({"deposit", "1", "5"}, here).exit_code == 0);
+  CHECK(RunDrovebank({"deposit", "1", "5"}, here).exit_code == 0);
 }
 
 // Issue 26 item 21: `version --verbose` named a data directory that does not exist as if it
@@ -556,15 +541,15 @@ TEST_CASE("nothing created: a command that cannot succeed leaves no store behind
 TEST_CASE("version --verbose says when no store is at the data directory", "[e2e][cli]") {
   ScratchDir dir;
   std::string data = dir.Path("data");
-  RunResult none = Db(data, {"version", "--verbose"});
+  RunResult none = RunOnStore(data, {"version", "--verbose"});
   CHECK(none.exit_code == 0);
   CHECK(none.out.find("data directory: " + data + " (no store there yet") != std::string::npos);
-  CHECK(json::parse(Db(data, {"--json", "version", "--verbose"}).out)["store"] == false);
+  CHECK(json::parse(RunOnStore(data, {"--json", "version", "--verbose"}).out)["store"] == false);
   CHECK(!fs::exists(data));
-  REQUIRE(Db(data, {"init"}).exit_code == 0);
-  RunResult made = Db(data, {"version", "--verbose"});
+  REQUIRE(RunOnStore(data, {"init"}).exit_code == 0);
+  RunResult made = RunOnStore(data, {"version", "--verbose"});
   CHECK(made.out.find("data directory: " + data + "\n") != std::string::npos);
-  CHECK(json::parse(Db(data, {"--json", "version", "--verbose"}).out)["store"] == true);
+  CHECK(json::parse(RunOnStore(data, {"--json", "version", "--verbose"}).out)["store"] == true);
 }
 
 // Issue 26 item 18: the transaction words as psql and sqlite3 users type them.
@@ -572,17 +557,17 @@ TEST_CASE("shell: BEGIN, COMMIT, ROLLBACK, END in any case, with TRANSACTION or 
           "[e2e][shell]") {
   ScratchDir dir;
   std::string data = dir.Path("data");
-  REQUIRE(Db(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
-  RunOptions o = Plain();
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
+  RunOptions o = PlainOptions();
   o.stdin_text =
       "BEGIN\ndeposit 1 1\nCOMMIT\n"
       "Begin Transaction\ndeposit 1 2\nROLLBACK\n"
       "begin\ndeposit 1 4\nrollback work\n"
       "BEGIN WORK\ndeposit 1 8\nEND\n"
       "begin transaction\ndeposit 1 16\ncommit transaction\n";
-  RunResult r = Db(data, {}, o);
+  RunResult r = RunOnStore(data, {}, o);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  RunResult shown = Db(data, {"--json", "show", "1"});
+  RunResult shown = RunOnStore(data, {"--json", "show", "1"});
   CHECK(json::parse(shown.out)["balance"] == "35.00");  // 10 + 1 + 8 + 16
 }

@@ -226,4 +226,22 @@ class ScratchDir {
   std::string path_;
 };
 
+// The end-to-end tests' usual run of drovebank: no colour, and none of the variables that
+// would change what it does from outside (fault injection, another data directory).
+inline RunOptions PlainOptions() {
+  RunOptions o;
+  o.env = {"NO_COLOR=1"};
+  o.unset = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT", "DROVEBANK_FAULT_TRACE", "DROVEBANK_DATA"};
+  return o;
+}
+inline RunResult RunDrovebank(std::vector<std::string> args, RunOptions o = PlainOptions()) {
+  return RunProgram(DROVEBANK_BIN, args, o);
+}
+// drovebank -d DATA ARGS...
+inline RunResult RunOnStore(const std::string& data, std::vector<std::string> args,
+                            RunOptions o = PlainOptions()) {
+  args.insert(args.begin(), {"-d", data});
+  return RunDrovebank(args, o);
+}
+
 }  // namespace drovebank::testing
