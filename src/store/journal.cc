@@ -44,6 +44,13 @@ class ByteLock {
   bool held_ = false;
 };
 
+// The JSON of record i of `scan` (the bytes after its CRC and space, without its LF): what
+// the hash chain covers. `bytes` is what was scanned.
+std::string_view RecordJsonAt(std::string_view bytes, const ScanResult& scan, size_t i) {
+  size_t begin = i == 0 ? 0 : scan.ends[i - 1];
+  return bytes.substr(begin + 9, scan.ends[i] - begin - 10);
+}
+
 }  // namespace
 
 // The first bytes of journal/state. Read (pread) and written (pwrite) only under the
@@ -272,12 +279,11 @@ Status Journal::Initialize(std::optional<JournalPos> synced_before) {
     }
     // Every record kept must follow from the one before it: a record changed by hand
     // (its CRC recomputed) breaks the chain here, before anyone builds on it.
+    std::string_view scanned = std::string_view(bytes).substr(start);
     for (size_t i = 0; i < scan.records.size(); ++i) {
-      size_t begin = i == 0 ? 0 : scan.ends[i - 1];
-      std::string_view line = std::string_view(bytes).substr(start + begin, scan.ends[i] - begin);
-      if (Status c = chain.Feed(scan.records[i], line.substr(9, line.size() - 10)); !c.ok()) {
+      if (Status c = chain.Feed(scan.records[i], RecordJsonAt(scanned, scan, i)); !c.ok()) {
         std::string why = fmt::format("{} (segment {}, byte {})", c.message(), SegmentPath(seg),
-                                      start + begin);
+                                      start + (i == 0 ? 0 : scan.ends[i - 1]));
         (void)MarkNeedsRecovery(why);
         return Status::Corruption(why + "; run recover --check");
       }
@@ -380,9 +386,7 @@ Status Journal::AdoptTail(std::uint64_t size) {
   std::uint64_t adopted = 0;
   for (size_t i = 0; i < scan.records.size(); ++i) {
     const Record& r = scan.records[i];
-    size_t begin = i == 0 ? 0 : scan.ends[i - 1];
-    std::string_view line = std::string_view(buf).substr(begin, scan.ends[i] - begin);
-    if (r.txn != st_->next_txn || !chain.Feed(r, line.substr(9, line.size() - 10)).ok()) break;
+    if (r.txn != st_->next_txn || !chain.Feed(r, RecordJsonAt(buf, scan, i)).ok()) break;
     st_->next_txn = r.txn + 1;
     st_->account_count += AccountsOpened(r);
     st_->max_id = std::max<std::uint64_t>(st_->max_id, LargestIdUsed(r));

@@ -144,8 +144,8 @@ Result<std::optional<Account>> StoreImpl::StateAt(const TailView& view, const Ac
     // The tail holds the account's state at the view's end. A file at that same txn must
     // be exactly it: the proof, for free.
     if (file.last_txn == it->second.last_txn && !(file == it->second)) {
-      return ProveAccount(file).ok() ? Status::Internal("a record and its file disagree")
-                                     : ProveAccount(file);
+      Status proof = ProveAccount(file);
+      return proof.ok() ? Status::Internal("a record and its file disagree") : proof;
     }
     return std::optional<Account>(it->second);
   }
