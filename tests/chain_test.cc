@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "drovebank/account.h"
+#include "drovebank/money.h"
 #include "drovebank/record.h"
 #include "drovebank/store.h"
 #include "store_ops.h"
@@ -432,6 +433,63 @@ TEST_CASE("readers: a read-only process holding the spare slots cannot turn a co
   ProgramResult show = Drovebank(data, {"show", "1"});
   CHECK(show.out.find("115.00") != std::string::npos);
   Must(Drovebank(data, {"deposit", "1", "1"}));
+}
+
+// A read-only descriptor is enough for fcntl to grant a shared lock, on any file of the
+// store. Swept: a whole-file shared lock on every file a deposit touches, and on each of
+// journal/state's lock bytes alone (the append mutex, the sync leader, the checkpointer).
+// Each time the deposit must end by itself (the kill at 60 s is only a backstop, 60 times
+// its --lock-timeout), and either commit (exit 0) or change nothing (exit 4, journal
+// unchanged, store not marked). Before the journal's waits were bounded, a lock on
+// journal/state kept the deposit waiting until it was killed.
+TEST_CASE("readers: a shared lock on any file of the store cannot hold a writer past --lock-timeout",
+          "[e2e][integrity][local-only]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  struct Target {
+    std::string file;
+    off_t start, len;  // len 0: to the end of the file and beyond
+  };
+  std::vector<Target> targets = {{"journal/state", 100, 1}, {"journal/state", 101, 1},
+                                 {"journal/state", 102, 1}};
+  for (const char* f : {"journal/state", kSegment, "locks/accounts", "locks/keys", "locks/owners",
+                        "keys/index", "FORMAT", "accounts/00/00/00/01.csv"}) {
+    targets.push_back({f, 0, 0});
+  }
+  Cents expected = 11500;
+  for (const Target& t : targets) {
+    DYNAMIC_SECTION(t.file << " bytes " << t.start << "+" << t.len) {
+      int fd = ::open((data + "/" + t.file).c_str(), O_RDONLY);
+      REQUIRE(fd >= 0);
+      struct flock fl = {};
+      fl.l_type = F_RDLCK;
+      fl.l_whence = SEEK_SET;
+      fl.l_start = t.start;
+      fl.l_len = t.len;
+      REQUIRE(::fcntl(fd, F_OFD_SETLK, &fl) == 0);
+      const std::string segment = Slurp(data + "/" + kSegment);
+      ProgramResult r = testing::RunProgram(
+          {DROVEBANK_BIN, "-d", data, "deposit", "1", "1", "--lock-timeout", "1"}, {}, "", 60);
+      ::close(fd);
+      INFO(r.out << r.err);
+      CHECK(!r.timed_out);
+      CHECK((r.exit_code == 0 || r.exit_code == 4));
+      CHECK(!Exists(data + "/NEEDS_RECOVERY"));
+      if (r.exit_code == 4) {
+        CHECK(Slurp(data + "/" + kSegment) == segment);  // nothing reached the journal
+        CHECK(r.err.find("nothing changed") != std::string::npos);
+      } else {
+        expected += 100;
+      }
+      // The sync leader and the checkpointer only share work: the commit goes on without them.
+      if (t.file == "journal/state" && t.len == 1 && t.start != 100) CHECK(r.exit_code == 0);
+      ProgramResult show = Drovebank(data, {"-O", "json", "show", "1"});
+      REQUIRE(show.exit_code == 0);
+      CHECK(*ParseAmount(nlohmann::json::parse(show.out)["balance"].get<std::string>()) == expected);
+      Must(Recover(data, {"--check"}));
+    }
+  }
 }
 
 // Jepsen's bank test, with the moment under control: a report walks the accounts in id

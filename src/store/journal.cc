@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "process_info.h"
+#include "store/byte_wait.h"
 
 namespace drovebank {
 
@@ -23,11 +24,18 @@ constexpr std::uint64_t kSyncLockByte = 101;
 constexpr std::uint64_t kCheckpointLockByte = 102;
 
 // Holds an OFD lock byte for a scope.
+// One of journal/state's lock bytes, held for a scope. Lock() waits at most the store's
+// --lock-timeout (WaitForByteLock), so a process that holds the byte (a reader's shared
+// lock included: fcntl grants one on a read-only descriptor) cannot hold a writer up past
+// it. A timeout is Busy: callers before the append say nothing changed; Sync, after it,
+// goes on without the lock (see there).
 class ByteLock {
  public:
-  ByteLock(Env* env, int fd, std::uint64_t byte) : env_(env), fd_(fd), byte_(byte) {}
-  Status Lock(bool wait) {
-    Status s = env_->LockByte(fd_, byte_, wait);
+  ByteLock(Env* env, int fd, std::uint64_t byte, const LockWait& wait)
+      : env_(env), fd_(fd), byte_(byte), wait_(wait) {}
+  [[nodiscard]] Status Lock() {
+    Status s = env_->LockByte(fd_, byte_, /*wait=*/false);
+    if (s.code() == Code::kBusy) s = WaitForByteLock(env_, fd_, byte_, wait_, What(byte_));
     held_ = s.ok();
     return s;
   }
@@ -37,12 +45,30 @@ class ByteLock {
   }
   ~ByteLock() { Unlock(); }
 
+  static std::string What(std::uint64_t byte) {
+    const char* name = byte == kAppendLockByte ? "append"
+                       : byte == kSyncLockByte ? "sync-leader"
+                                               : "checkpoint";
+    return fmt::format("the journal's {} lock (byte {} of journal/state)", name, byte);
+  }
+
  private:
   Env* env_;
   int fd_;
   std::uint64_t byte_;
+  const LockWait& wait_;
   bool held_ = false;
 };
+
+// A wait for a lock that ended without it: timed out or cancelled.
+bool WaitEnded(const Status& s) { return s.code() == Code::kBusy || s.code() == Code::kCancelled; }
+
+// Before the append, a lock not granted changes nothing: say so.
+Status NothingChanged(Status s) {
+  if (!WaitEnded(s)) return s;
+  return s.code() == Code::kBusy ? Status::Busy(fmt::format("{}; nothing changed", s.message()))
+                                 : Status::Cancelled(fmt::format("{}; nothing changed", s.message()));
+}
 
 // The JSON of record i of `scan` (the bytes after its CRC and space, without its LF): what
 // the hash chain covers. `bytes` is what was scanned.
@@ -99,8 +125,9 @@ Journal::~Journal() {
 }
 
 Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, ReplayFn replay,
-                                               std::uint64_t segment_bytes) {
+                                               std::uint64_t segment_bytes, LockWait lock_wait) {
   std::unique_ptr<Journal> j(new Journal(env, layout, std::move(replay), segment_bytes));
+  j->lock_wait_ = std::move(lock_wait);
   DB_RETURN_IF_ERROR(j->Attach());
   return j;
 }
@@ -110,8 +137,8 @@ Result<std::unique_ptr<Journal>> Journal::OpenReadOnly(Env* env, const Layout& l
 }
 
 Status Journal::Reinitialize() {
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
   seg_fd_ = -1;
   own_next_txn_ = 0;
@@ -127,8 +154,8 @@ Status Journal::Attach() {
   // Read under the mutex at every append: see KeepUncached. Only its first bytes mean
   // anything (docs/FORMAT.md).
   KeepUncached(env_, layout_.journal() + "/state", state_fd_, /*writable=*/true);
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   return LoadState();
 }
 
@@ -433,15 +460,15 @@ Status Journal::CatchUp() {
 
 Status Journal::AdoptUnpublished() {
   if (state_fd_ < 0) return Status::Ok();
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   DB_RETURN_IF_ERROR(LoadState());
   return CatchUp();
 }
 
 Result<AccountId> Journal::AllocateId() {
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   DB_RETURN_IF_ERROR(LoadState());
   DB_RETURN_IF_ERROR(CatchUp());
   if (st_->max_id >= kMaxAccountId) {
@@ -455,8 +482,8 @@ Result<AccountId> Journal::AllocateId() {
 Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
                                                   std::string_view fault_path,
                                                   bool only_if_unchanged) {
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   // Why forgotten first: from here until this append succeeds, a failure may leave records
   // (ours, cut off or not; a dead writer's, adopted) that the caller's states do not show.
   std::uint64_t own_next = std::exchange(own_next_txn_, 0);
@@ -579,19 +606,30 @@ Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
   // The leader lock first, the state after: whoever held the leader lock before us has
   // published how far it synced by the time we get it, so one fdatasync serves everyone
   // who was waiting (group commit).
-  ByteLock leader(env_, state_fd_, kSyncLockByte);
-  DB_RETURN_IF_ERROR(leader.Lock(true));
-  JournalPos target;
+  //
+  // Our records are in the journal already, so from here a lock not granted within the
+  // timeout (a reader's shared lock on the byte, a stuck process) must not end the commit:
+  // the locks only share the work. Without the leader lock or the mutex we sync our own
+  // records alone (fdatasync is safe beside another's: an earlier failure on this file is
+  // reported to every descriptor opened before it, ours included) and leave publishing to
+  // the next writer who gets the mutex.
+  ByteLock leader(env_, state_fd_, kSyncLockByte, lock_wait_);
+  if (Status led = leader.Lock(); !led.ok() && !WaitEnded(led)) return led.set_maybe_applied();
+  JournalPos target = pos;
   {
-    ByteLock mutex(env_, state_fd_, kAppendLockByte);
-    DB_RETURN_IF_ERROR(mutex.Lock(true));
-    DB_RETURN_IF_ERROR(LoadState());
-    if (st_->sync_failed) {
-      return Status::IOError("the journal sync failed; run recover").set_maybe_applied();
+    ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+    Status m = mutex.Lock();
+    if (m.ok()) {
+      DB_RETURN_IF_ERROR(LoadState());
+      if (st_->sync_failed) {
+        return Status::IOError("the journal sync failed; run recover").set_maybe_applied();
+      }
+      if (JournalPos{st_->synced_seg, st_->synced_end} >= pos) return Status::Ok();
+      // Everything published up to now goes into this one fdatasync, for all waiters.
+      target = JournalPos{st_->seg, st_->end};
+    } else if (!WaitEnded(m)) {
+      return m.set_maybe_applied();
     }
-    if (JournalPos{st_->synced_seg, st_->synced_end} >= pos) return Status::Ok();
-    // Everything published up to now goes into this one fdatasync, for all waiters.
-    target = JournalPos{st_->seg, st_->end};
   }
   // A rotation syncs the old segment whole before it publishes the new one, so seeing a
   // newer segment means `pos` is already durable.
@@ -599,20 +637,23 @@ Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
   DB_RETURN_IF_ERROR(EnsureSegmentOpen(target.seg));
   env_->FaultPoint(fault_path, "before_journal_sync");
   Status s = env_->DataSync(seg_fd_);
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
-  DB_RETURN_IF_ERROR(LoadState());
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  Status m = mutex.Lock();
+  if (!m.ok() && !WaitEnded(m)) return m.set_maybe_applied();
+  if (m.ok()) DB_RETURN_IF_ERROR(LoadState());
   if (!s.ok()) {
     // Never retried: after a failed fsync Linux may have dropped the dirty pages, so a
     // second success would prove nothing. Recovery re-reads what the disk really holds.
-    st_->sync_failed = 1;
-    (void)SaveState();
+    if (m.ok()) {
+      st_->sync_failed = 1;
+      (void)SaveState();
+    }
     (void)MarkNeedsRecovery(fmt::format("journal fdatasync failed: {}", s.message()));
     (void)env_->Close(seg_fd_);
     seg_fd_ = -1;
     return s.Annotate("syncing the journal").set_maybe_applied();
   }
-  if (JournalPos{st_->synced_seg, st_->synced_end} < target) {
+  if (m.ok() && JournalPos{st_->synced_seg, st_->synced_end} < target) {
     st_->synced_seg = target.seg;
     st_->synced_end = target.offset;
     // Publishing is an optimisation for the other waiters: not publishing only makes them
@@ -661,8 +702,8 @@ bool Journal::EndsOnRecord(JournalPos at) const {
 }
 
 Status Journal::LockedSnapshot() const {
-  ByteLock mutex(env_, state_fd_, kAppendLockByte);
-  DB_RETURN_IF_ERROR(mutex.Lock(true));
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   DB_RETURN_IF_ERROR(LoadState());
   return const_cast<Journal*>(this)->CatchUp();
 }
@@ -856,7 +897,10 @@ Result<Record> Journal::FindTxn(std::uint64_t txn) const {
 }
 
 Status Journal::LockCheckpoint(bool wait) {
-  return env_->LockByte(state_fd_, kCheckpointLockByte, wait);
+  Status s = env_->LockByte(state_fd_, kCheckpointLockByte, /*wait=*/false);
+  if (s.code() != Code::kBusy || !wait) return s;
+  return WaitForByteLock(env_, state_fd_, kCheckpointLockByte, lock_wait_,
+                         ByteLock::What(kCheckpointLockByte));
 }
 
 void Journal::UnlockCheckpoint() { (void)env_->UnlockByte(state_fd_, kCheckpointLockByte); }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
+#include "drovebank/lock_wait.h"
 #include "store/chain.h"
 #include "store/layout.h"
 #include "drovebank/record.h"
@@ -64,9 +65,14 @@ class Journal {
   using ReplayFn = std::function<Status(const std::vector<Record>&)>;
 
   // Opens the journal of an existing data directory, initialising the shared state
-  // (and replaying) when this boot has not done so yet.
+  // (and replaying) when this boot has not done so yet. Every wait for one of
+  // journal/state's lock bytes (the append mutex, the sync leader, the checkpointer) is
+  // bounded by `lock_wait` (timeout and cancel), as the account locks are: before the
+  // append a wait that ends is Busy/Cancelled with nothing changed; in Sync, after it, the
+  // commit goes on without the lock.
   static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, ReplayFn replay,
-                                               std::uint64_t segment_bytes = kSegmentBytes);
+                                               std::uint64_t segment_bytes = kSegmentBytes,
+                                               LockWait lock_wait = {});
   ~Journal();
 
   // Opens without touching the shared state or any file: for `recover --check`. Append,
@@ -209,6 +215,7 @@ class Journal {
   // (this process's last such append) costs nothing.
   bool write_through_ = false;
   JournalPos durable_{};
+  LockWait lock_wait_;
   int state_fd_ = -1;
   std::unique_ptr<State> st_;  // valid while the append mutex is held, after LoadState
   int seg_fd_ = -1;

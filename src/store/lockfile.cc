@@ -3,21 +3,15 @@
 #include <fcntl.h>
 
 #include <cerrno>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
 #include <cstdlib>
-#include <mutex>
 #include <sstream>
-#include <system_error>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "drovebank/account.h"
+#include "store/byte_wait.h"
 #include "store/layout.h"
 #include "process_info.h"
 
@@ -27,22 +21,6 @@ namespace {
 
 constexpr char kFlagSet = '1';
 constexpr char kFlagClear = '0';
-
-// Why a signal of our own: F_OFD_SETLKW can only be left early by a signal, and only one
-// with a handler interrupts it (an ignored one does not). The handler does nothing; the
-// waiter sees EINTR and checks why.
-int WakeSignal() { return SIGRTMIN + 4; }
-void OnWake(int) {}
-void InstallWakeHandler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction sa = {};
-    sa.sa_handler = OnWake;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: the wait must return EINTR
-    sigaction(WakeSignal(), &sa, nullptr);
-  });
-}
 
 }  // namespace
 
@@ -130,70 +108,16 @@ Status LockTable::Lock(LockSlot slot, std::string_view what, const LockWait& wai
   if (first.code() != Code::kBusy) return first;
   std::optional<LockOwner> owner = OwnerOf(slot);
   if (wait.on_wait) wait.on_wait(what, owner);
-  using Clock = std::chrono::steady_clock;
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(wait.timeout_seconds));
-  auto busy = [&] {
-    std::string who = owner ? fmt::format(" (held by process {} on {} since {})", owner->pid,
-                                          owner->host, FormatTime(owner->since_ms))
-                            : "";
-    return Status::Busy(fmt::format("timed out after {:g} s waiting for {}{}; nothing changed",
-                                    wait.timeout_seconds, what, who));
-  };
-  std::atomic<bool> was_cancelled{false};
-  auto cancelled = [&] {
-    if (!was_cancelled && wait.cancelled && wait.cancelled()) was_cancelled = true;
-    return was_cancelled.load();
-  };
-
-  InstallWakeHandler();
-  std::mutex mu;
-  bool done = false;
-  std::atomic<bool> stop{false};
-  pthread_t waiter = pthread_self();
-  std::thread watchdog;
-  try {
-    // Why a watchdog rather than polling TryLock: a poller loses its place to whoever
-    // polls at the right moment, while the kernel's queue is first come, first served.
-    // The watchdog keeps waking the waiter (every 20 ms) once it should stop, so a signal
-    // that arrives just before the waiter blocks is never the last one.
-    watchdog = std::thread([&] {
-      for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (!stop && (cancelled() || Clock::now() >= deadline)) stop = true;
-        std::lock_guard<std::mutex> g(mu);
-        if (done) return;
-        if (stop) pthread_kill(waiter, WakeSignal());
-      }
-    });
-  } catch (const std::system_error&) {
-    // No thread: poll, which is fair only as far as luck goes.
-    for (;;) {
-      if (cancelled()) return Status::Cancelled(fmt::format("gave up waiting for {}", what));
-      if (Clock::now() >= deadline) return busy();
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      Status s = TryLock(slot);
-      if (s.code() != Code::kBusy) return s;
-    }
-  }
-  Status s = Status::Busy("");
-  while (!stop) {
-    s = env_->WaitLockByte(FdOf(slot.table), slot.offset);
-    if (s.code() != Code::kCancelled) break;  // Ok, or a real failure
-    s = Status::Busy("");
-  }
-  {
-    std::lock_guard<std::mutex> g(mu);
-    done = true;
-  }
-  watchdog.join();
+  Status s = WaitForByteLock(env_, FdOf(slot.table), slot.offset, wait, what);
   if (s.ok()) {
     WriteOwnerNote(slot);
     return s;
   }
   if (s.code() != Code::kBusy) return s;
-  if (cancelled()) return Status::Cancelled(fmt::format("gave up waiting for {}", what));
-  return busy();
+  std::string who = owner ? fmt::format(" (held by process {} on {} since {})", owner->pid,
+                                        owner->host, FormatTime(owner->since_ms))
+                          : "";
+  return Status::Busy(fmt::format("{}{}; nothing changed", s.message(), who));
 }
 
 Result<bool> LockTable::NeedsRepair(LockSlot slot) {
@@ -237,7 +161,7 @@ Result<std::string> LockTable::SparePath() {
       else if (s.code() != Code::kBusy) return s;
     }
     if (!spare_) {
-      return Status::Busy(fmt::format("all {} spare files are in use by other sessions",
+      return Status::Busy(fmt::format("all {} spare files are in use by other sessions; nothing changed",
                                       kSpareSlots));
     }
   }

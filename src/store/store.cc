@@ -88,7 +88,8 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
                           [raw](const std::vector<Record>& records) {
                             return raw->ApplyRecords(records, /*wait=*/false).status();
                           },
-                          options.segment_bytes != 0 ? options.segment_bytes : kSegmentBytes));
+                          options.segment_bytes != 0 ? options.segment_bytes : kSegmentBytes,
+                          options.lock_wait));
   if (format.version < kStoreFormat) {
     // The upgrade to format 3: nothing is rewritten. The journal's rebuild above followed
     // the chain over every record (they carry no prev_hash); the marker names the first

@@ -1,0 +1,97 @@
+#include "store/byte_wait.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace drovebank {
+
+namespace {
+
+// Why a signal of our own: F_OFD_SETLKW can only be left early by a signal, and only one
+// with a handler interrupts it (an ignored one does not). The handler does nothing; the
+// waiter sees EINTR and checks why.
+int WakeSignal() { return SIGRTMIN + 4; }
+void OnWake(int) {}
+void InstallWakeHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa = {};
+    sa.sa_handler = OnWake;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: the wait must return EINTR
+    sigaction(WakeSignal(), &sa, nullptr);
+  });
+}
+
+}  // namespace
+
+Status WaitForByteLock(Env* env, int fd, std::uint64_t offset, const LockWait& wait,
+                       std::string_view what) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(wait.timeout_seconds));
+  auto busy = [&] {
+    return Status::Busy(fmt::format("timed out after {:g} s waiting for {}", wait.timeout_seconds, what));
+  };
+  std::atomic<bool> was_cancelled{false};
+  auto cancelled = [&] {
+    if (!was_cancelled && wait.cancelled && wait.cancelled()) was_cancelled = true;
+    return was_cancelled.load();
+  };
+  auto gave_up = [&] { return Status::Cancelled(fmt::format("gave up waiting for {}", what)); };
+
+  InstallWakeHandler();
+  std::mutex mu;
+  bool done = false;
+  std::atomic<bool> stop{false};
+  pthread_t waiter = pthread_self();
+  std::thread watchdog;
+  try {
+    // Why a watchdog rather than polling a try-lock: a poller loses its place to whoever
+    // polls at the right moment, while the kernel's queue is first come, first served.
+    // The watchdog keeps waking the waiter (every 20 ms) once it should stop, so a signal
+    // that arrives just before the waiter blocks is never the last one.
+    watchdog = std::thread([&] {
+      for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!stop && (cancelled() || Clock::now() >= deadline)) stop = true;
+        std::lock_guard<std::mutex> g(mu);
+        if (done) return;
+        if (stop) pthread_kill(waiter, WakeSignal());
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread: poll, which is fair only as far as luck goes.
+    for (;;) {
+      if (cancelled()) return gave_up();
+      if (Clock::now() >= deadline) return busy();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      Status s = env->LockByte(fd, offset, /*wait=*/false);
+      if (s.code() != Code::kBusy) return s;
+    }
+  }
+  Status s = Status::Busy("");
+  while (!stop) {
+    s = env->WaitLockByte(fd, offset);
+    if (s.code() != Code::kCancelled) break;  // Ok, or a real failure
+    s = Status::Busy("");
+  }
+  {
+    std::lock_guard<std::mutex> g(mu);
+    done = true;
+  }
+  watchdog.join();
+  if (s.ok() || s.code() != Code::kBusy) return s;
+  if (cancelled()) return gave_up();
+  return busy();
+}
+
+}  // namespace drovebank
