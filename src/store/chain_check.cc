@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "journal.h"
+#include "store/history_check.h"
 #include "recovery_parts.h"
 
 namespace drovebank {
@@ -17,6 +18,7 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
     expect = *h;
   }
   ChainFollower chain(ChainHead{}, format.chained_from);
+  AccountHistoryFollower history;
   // Each head written down (the checkpoint's, the one given) is checked as the walk
   // passes its txn.
   auto check_at = [&](const std::optional<ChainHead>& want, std::string_view what) -> Status {
@@ -32,6 +34,7 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
   Status walked = journal.ForEachLine(
       JournalPos{0, 0}, end, [&](Record& rec, JournalPos at, std::string_view json) -> Status {
         Status fed = chain.Feed(rec, json);
+        if (fed.ok()) fed = history.Feed(rec);
         if (!fed.ok()) {
           return Status::Corruption(fmt::format("{} ({}, byte {})", fed.message(),
                                                 layout.Relative(journal.SegmentPath(at.seg)),
@@ -52,8 +55,10 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
   if (expect && expect->txn == 0) r->head_matched = true;
   r->chain_head = FormatHead(chain.head());
   r->chain_records = records;
-  r->notes.push_back(fmt::format("hash chain: {} record(s) follow one from another; head {}",
-                                 records, r->chain_head));
+  r->notes.push_back(fmt::format(
+      "hash chain: {} record(s) follow one from another, each account's by the bank's rules; "
+      "head {}",
+      records, r->chain_head));
   if (expect) {
     r->notes.push_back(fmt::format("the history up to txn {} matches the head given",
                                    expect->txn));

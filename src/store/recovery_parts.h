@@ -37,7 +37,8 @@ inline Status ForEachAccountFile(Env* env, const Layout& layout,
 }
 
 // Follows the journal's hash chain from its first record to `end`, checking that every
-// record follows from the one before it, that journal/CHECKPOINT's head lies on it and, when
+// record follows from the one before it (its hash, and each account's state by the bank's
+// rules: history_check.h), that journal/CHECKPOINT's head lies on it and, when
 // asked (o.expect_head), that the given head does; sets r->chain_head and chain_records.
 // Corruption names the first record that breaks it.
 class Journal;
