@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
   app.add_flag("--check", opts.check_only,
                "Change nothing; exit 0 when consistent, 1 when it needs repair");
   app.add_flag("--full", opts.full, "Also verify every account file");
+  app.add_flag("--accept-loss", opts.accept_loss,
+               "The way out when the journal lost records and no backup of it exists: cut it "
+               "back to its last whole record, rebuild every account from what is left (as "
+               "--full), keep what is cut and every newer file in quarantine/. The lost "
+               "records stay lost");
   app.add_flag("--json", json, "Print the report as one JSON value");
   app.add_option("--expect-head", opts.expect_head,
                  "Fail (exit 5) unless the journal's hash chain passes through this head, "

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/filesystem.hpp>
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "drovebank/money.h"
 #include "drovebank/record.h"
 #include "drovebank/store.h"
+#include "store/chain.h"
 #include "store_ops.h"
 #include "test_util.h"
 
@@ -150,6 +152,70 @@ TEST_CASE("chain: every field of every record but the last, forged with its CRC 
         Spit(data + "/" + kSegment, original);
       }
     }
+  }
+}
+
+// Whoever can write the directory can also rebuild the whole chain after a forgery (the
+// hash has no key). Then each account's history must give it away: every record must be
+// what the bank's rules make of the account's record before it. Swept: every record, each
+// field a forger would change, the chain rebuilt after it; and one forgery that keeps its
+// own record consistent (a deposit of 500.00 instead of 5.00), which the account's next
+// record contradicts.
+TEST_CASE("chain: a record forged with the whole chain rebuilt breaks its account's history",
+          "[e2e][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  const std::string original = Slurp(data + "/" + kSegment);
+  std::vector<std::string> lines = Lines(original);
+  REQUIRE(lines.size() == 5);
+  auto rechain = [](std::vector<std::string> ls) {
+    ChainHash h = kChainStart;
+    for (std::string& l : ls) {
+      l = Forge(l, [&](nlohmann::json& j) { j["prev_hash"] = HashHex(h); });
+      h = ChainStep(h, std::string_view(l).substr(9, l.size() - 10));
+    }
+    return ls;
+  };
+  REQUIRE(rechain(lines) == lines);  // the rebuild is drovebank's own chain
+  std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>> edits = {
+      {"op amount", [](nlohmann::json& j) { j["ops"][0]["amount"] = 1; }},
+      {"op after", [](nlohmann::json& j) { j["ops"][0]["after"] = 99999999; }},
+      {"account balance", [](nlohmann::json& j) { j["accounts"][0]["balance"] = 99999999; }},
+      {"account name", [](nlohmann::json& j) { j["accounts"][0]["last"] = "Forged"; }},
+      {"account version", [](nlohmann::json& j) { j["accounts"][0]["version"] = 7; }},
+      {"account status", [](nlohmann::json& j) { j["accounts"][0]["closed"] = true; }},
+      {"account prev_txn", [](nlohmann::json& j) { j["accounts"][0]["prev_txn"] = 3; }},
+      {"an account dropped", [](nlohmann::json& j) { j["accounts"].erase(j["accounts"].size() - 1); }},
+  };
+  for (size_t k = 0; k < lines.size(); ++k) {
+    for (const auto& [what, edit] : edits) {
+      std::vector<std::string> forged = lines;
+      forged[k] = Forge(lines[k], edit);
+      if (forged[k] == lines[k]) continue;
+      forged = rechain(forged);
+      DYNAMIC_SECTION("record " << k + 1 << ": " << what) {
+        Spit(data + "/" + kSegment, Join(forged));
+        ProgramResult r = Recover(data, {"--check"});
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 5);
+        CHECK(r.err.find("txn " + std::to_string(k + 1) + " does not follow from account") !=
+              std::string::npos);
+      }
+    }
+  }
+  SECTION("a deposit of 500.00 written for 5.00, consistent in its own record") {
+    std::vector<std::string> forged = lines;
+    forged[2] = Forge(lines[2], [](nlohmann::json& j) {
+      j["ops"][0]["amount"] = 50000;
+      j["ops"][0]["after"] = 60000;
+      j["accounts"][0]["balance"] = 60000;
+    });
+    Spit(data + "/" + kSegment, Join(rechain(forged)));
+    ProgramResult r = Recover(data, {"--check"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 5);
+    CHECK(r.err.find("txn 4 does not follow from account 1") != std::string::npos);
   }
 }
 
@@ -291,6 +357,71 @@ TEST_CASE("chain: a format 2 store is upgraded in place by recover, with a crash
   CHECK(r2.err.find("txn 6") != std::string::npos);
 }
 
+// When the journal has lost records that the account files were built from and there is
+// no backup of it, `recover --accept-loss` is the documented way out: the journal is cut
+// back to its whole history, every account is rebuilt from that, and what is cut (journal
+// bytes, newer account files) is kept in quarantine/. Before, every command and recover
+// stayed at exit 5 with no way out but a backup.
+TEST_CASE("recover --accept-loss: a journal that lost acknowledged records is rebuilt from what is left",
+          "[e2e][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);  // txns 1-5: account 1 ends at 115.00 (txn 4), account 2 at 38.50 (txn 5)
+  const std::string original = Slurp(data + "/" + kSegment);
+  std::vector<std::string> lines = Lines(original);
+  auto quarantined = [&] {
+    size_t n = 0;
+    if (!Exists(data + "/quarantine")) return n;
+    for (boost::filesystem::directory_iterator it(data + "/quarantine"), end; it != end; ++it) ++n;
+    return n;
+  };
+  auto balance = [&](const std::string& id) {
+    ProgramResult show = Drovebank(data, {"-O", "json", "show", id});
+    INFO(show.out << show.err);
+    REQUIRE(show.exit_code == 0);
+    return *ParseAmount(nlohmann::json::parse(show.out)["balance"].get<std::string>());
+  };
+  SECTION("a segment shorter than the checkpoint") {
+    Must(Recover(data));  // the checkpoint: every record is in the files
+    Spit(data + "/" + kSegment, lines[0] + lines[1] + lines[2] + lines[3]);  // txn 5 is gone
+    CHECK(Drovebank(data, {"show", "2"}).exit_code == 5);
+    ProgramResult stuck = Recover(data);
+    INFO(stuck.out << stuck.err);
+    CHECK(stuck.exit_code == 5);
+    CHECK(stuck.err.find("recover --accept-loss") != std::string::npos);
+    ProgramResult out = Recover(data, {"--accept-loss"});
+    INFO(out.out << out.err);
+    CHECK(out.exit_code == 0);
+    CHECK(balance("2") == 4000);  // as of txn 4, the last record left
+    CHECK(balance("1") == 11500);
+    CHECK(quarantined() == 1);  // account 2's file of txn 5
+    Must(Recover(data, {"--check"}));
+    Must(Drovebank(data, {"deposit", "2", "1"}));
+    CHECK(balance("2") == 4100);
+  }
+  SECTION("an acknowledged last record rotted") {
+    std::string rotten = lines[4];
+    rotten[rotten.size() / 2] ^= 0x04;
+    lines[4] = rotten;
+    Spit(data + "/" + kSegment, Join(lines));
+    ::unlink((data + "/journal/state").c_str());  // a reboot: the state is rebuilt
+    CHECK(Drovebank(data, {"deposit", "1", "1"}).exit_code == 5);
+    ProgramResult out = Recover(data, {"--accept-loss"});
+    INFO(out.out << out.err);
+    CHECK(out.exit_code == 0);
+    CHECK(balance("2") == 4000);
+    CHECK(quarantined() == 2);  // the cut record and account 2's newer file
+    Must(Recover(data, {"--check"}));
+  }
+  SECTION("refused on a store that is not marked, and with --check") {
+    ProgramResult healthy = Recover(data, {"--accept-loss"});
+    CHECK(healthy.exit_code == 2);
+    CHECK(Recover(data, {"--check", "--accept-loss"}).exit_code == 2);
+    CHECK(Slurp(data + "/" + kSegment) == original);
+    CHECK(quarantined() == 0);
+  }
+}
+
 TEST_CASE("recover: never makes a store where there is none, and never moves every account away",
           "[e2e][integrity]") {
   TempDir dir;
@@ -348,6 +479,55 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
     CHECK(r.exit_code != 0);
     CHECK(Exists(data + "/accounts/00/00/00/01.csv"));
     CHECK(Exists(data + "/accounts/00/00/00/02.csv"));
+  }
+}
+
+// A copy of an older state of one account file (last week's backup of it, put back)
+// proves against the older record it names: every field of it is genuine. keys/index's
+// entry for the account says a newer state was installed, so the file is caught before
+// anyone shows it or builds on it (a withdrawal on it would spend money taken out since).
+// Swept: account 1 set back to each of its earlier versions.
+TEST_CASE("set back: an account file replaced by an older genuine copy is caught, and recover restores it",
+          "[e2e][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  const std::string file = data + "/accounts/00/00/00/01.csv";
+  std::vector<std::string> versions;  // account 1's file after each of its changes
+  Must(Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
+  versions.push_back(Slurp(file));
+  Must(Drovebank(data, {"open", "Mary", "Somerville", "50"}));
+  Must(Drovebank(data, {"deposit", "1", "5"}));
+  versions.push_back(Slurp(file));
+  Must(Drovebank(data, {"transfer", "2", "1", "10"}));
+  versions.push_back(Slurp(file));
+  Must(Recover(data));  // a checkpoint: what follows is not in a replayed tail
+  Must(Drovebank(data, {"withdraw", "1", "100"}));
+  const std::string newest = Slurp(file);
+  for (size_t v = 0; v < versions.size(); ++v) {
+    DYNAMIC_SECTION("set back to version " << v + 1) {
+      const std::string segment = Slurp(data + "/" + kSegment);
+      Spit(file, versions[v]);
+      ProgramResult show = Drovebank(data, {"show", "1"});
+      INFO(show.out << show.err);
+      CHECK(show.exit_code == 5);
+      CHECK(show.err.find("was set back") != std::string::npos);
+      ProgramResult spend = Drovebank(data, {"withdraw", "1", "10"});
+      INFO(spend.out << spend.err);
+      CHECK(spend.exit_code == 5);
+      CHECK(Slurp(data + "/" + kSegment) == segment);  // nothing built on it
+      Must(Recover(data));
+      CHECK(Slurp(file) == newest);
+      Must(Recover(data, {"--check"}));
+      Must(Drovebank(data, {"withdraw", "1", "15"}));  // 15.00 is all that is left
+      CHECK(Drovebank(data, {"withdraw", "1", "0.01"}).exit_code == 3);
+    }
+  }
+  SECTION("recover --full finds it without a marker") {
+    Spit(file, versions[1]);
+    ProgramResult full = Recover(data, {"--full"});
+    INFO(full.out << full.err);
+    CHECK(full.exit_code == 0);
+    CHECK(Slurp(file) == newest);
   }
 }
 

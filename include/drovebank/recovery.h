@@ -47,6 +47,14 @@ struct RecoverOptions {
   // one): the run fails with Corruption unless the journal's chain passes through it,
   // proving that the history up to TXN is unchanged.
   std::string expect_head;
+  // The way out when the journal lost records the account files were built from (a
+  // segment shorter than the checkpoint, an acknowledged record rotted) and no backup of
+  // the journal exists: cut the journal back to the last record that follows the chain
+  // (the cut bytes kept in quarantine/), then rebuild every account from what is left, as
+  // --full does, keeping each newer file in quarantine/. The lost records are lost, and
+  // their txn numbers are issued again. Refused for a store whose journal is whole and
+  // that is not marked as needing recovery. Every writer should be stopped first.
+  bool accept_loss = false;
   std::function<void(size_t done, size_t total)> progress;  // --full walk
 };
 

@@ -416,6 +416,10 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (installed != nullptr) (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
     env_->FaultPoint(fault_path_, "after_temp_write");
     if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
+    // After the file, never before: the entry must not name a state the file lacks.
+    if (Status s = store_->key_index_->SetAccountHead(id, it->second.last_txn); !s.ok()) {
+      return FailAfterCommit(s);
+    }
     env_->FaultPoint(fault_path_, "after_rename");
   }
   std::map<LockSlot, std::uint64_t> newest;  // per key slot, its last record here

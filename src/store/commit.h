@@ -18,8 +18,9 @@
 //               `before_journal_publish`, `after_journal_write`).
 //   kCommitted  the journal is synced up to them: the commit point (`before_journal_sync`,
 //               `after_journal_sync`).
-//   kInstalled  every account file replaced and every key slot of keys/index pointed at
-//               its newest record, each flag cleared as its file was (`after_temp_write`,
+//   kInstalled  every account file replaced, then its keys/index entry set to the txn it
+//               was installed from, and every key slot of keys/index pointed at its newest
+//               record, each flag cleared as its file was (`after_temp_write`,
 //               `after_rename`, `after_key_index`).
 //   kDone       all released; success is reported only now (`done`).
 //

@@ -266,9 +266,12 @@ Status Journal::Initialize(std::optional<JournalPos> synced_before) {
   }
   if (ckpt.pos.seg != 0 &&
       std::find(segs.begin(), segs.end(), ckpt.pos.seg) == segs.end()) {
-    return Status::Corruption(fmt::format(
-        "journal/CHECKPOINT names segment {}, which is missing; restore it from a backup",
-        SegmentPath(ckpt.pos.seg)));
+    std::string why = fmt::format(
+        "journal/CHECKPOINT names segment {}, which is missing; restore it from a backup, or "
+        "rebuild from the records left with `recover --accept-loss`",
+        SegmentPath(ckpt.pos.seg));
+    (void)MarkNeedsRecovery(why);
+    return Status::Corruption(why);
   }
   // The chain's head at the checkpoint: written there since format 3; for an older
   // checkpoint, followed from the first record (once: the next checkpoint writes it).
@@ -294,8 +297,9 @@ Status Journal::Initialize(std::optional<JournalPos> synced_before) {
                                           SegmentPath(seg)));
       return Status::Corruption(fmt::format(
           "journal segment {} is shorter than journal/CHECKPOINT says ({} < {} bytes): records "
-          "the account files were built from are gone; restore the segment from a backup "
-          "(recover --check names what is missing)",
+          "the account files were built from are gone; restore the segment from a backup, or "
+          "rebuild from the records left with `recover --accept-loss` (recover --check names "
+          "what is missing)",
           SegmentPath(seg), bytes.size(), start));
     }
     ScanResult scan = ScanRecords(std::string_view(bytes).substr(start));
@@ -327,7 +331,8 @@ Status Journal::Initialize(std::optional<JournalPos> synced_before) {
       if (evidence) {
         std::string why = fmt::format(
             "journal record txn {} at byte {} of {} fails its checksum, but {}: the record "
-            "was acknowledged and has rotted; restore the segment from a backup (recover "
+            "was acknowledged and has rotted; restore the segment from a backup, or cut the "
+            "journal back to the record before it with `recover --accept-loss` (recover "
             "--check explains)",
             chain.head().txn + 1, bad_at, SegmentPath(seg), *evidence);
         (void)MarkNeedsRecovery(why);

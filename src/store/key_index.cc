@@ -30,6 +30,21 @@ Status KeyIndex::OpenFor(bool write) {
 
 Result<std::uint64_t> KeyIndex::Head(std::uint64_t slot) {
   if (slot >= kKeySlots) return Status::Internal(fmt::format("key slot {} out of range", slot));
+  return ReadEntry(slot);
+}
+
+Status KeyIndex::SetHead(std::uint64_t slot, std::uint64_t txn) {
+  if (slot >= kKeySlots) return Status::Internal(fmt::format("key slot {} out of range", slot));
+  return WriteEntry(slot, txn);
+}
+
+Result<std::uint64_t> KeyIndex::AccountHead(AccountId id) { return ReadEntry(kKeySlots + id); }
+
+Status KeyIndex::SetAccountHead(AccountId id, std::uint64_t txn) {
+  return WriteEntry(kKeySlots + id, txn);
+}
+
+Result<std::uint64_t> KeyIndex::ReadEntry(std::uint64_t entry) {
   if (fd_ < 0) {
     Status s = OpenFor(/*write=*/false);
     if (s.code() == Code::kNotFound) return std::uint64_t{0};
@@ -38,21 +53,20 @@ Result<std::uint64_t> KeyIndex::Head(std::uint64_t slot) {
   unsigned char b[kEntryBytes] = {};
   // Why little-endian bytes and not a host integer: the file may be copied between machines.
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd_, reinterpret_cast<char*>(b), sizeof b,
-                                            slot * kEntryBytes));
+                                            entry * kEntryBytes));
   if (n != 0 && n != sizeof b) {
-    return Status::Corruption(fmt::format("{} ends inside slot {}", path_, slot));
+    return Status::Corruption(fmt::format("{} ends inside entry {}", path_, entry));
   }
   std::uint64_t txn = 0;
   for (size_t i = 0; i < n; ++i) txn |= std::uint64_t{b[i]} << (8 * i);
   return txn;
 }
 
-Status KeyIndex::SetHead(std::uint64_t slot, std::uint64_t txn) {
-  if (slot >= kKeySlots) return Status::Internal(fmt::format("key slot {} out of range", slot));
+Status KeyIndex::WriteEntry(std::uint64_t entry, std::uint64_t txn) {
   DB_RETURN_IF_ERROR(OpenFor(/*write=*/true));
   char b[kEntryBytes];
   for (size_t i = 0; i < sizeof b; ++i) b[i] = static_cast<char>((txn >> (8 * i)) & 0xff);
-  return env_->PWrite(fd_, std::string_view(b, sizeof b), slot * kEntryBytes);
+  return env_->PWrite(fd_, std::string_view(b, sizeof b), entry * kEntryBytes);
 }
 
 }  // namespace drovebank

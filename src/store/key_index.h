@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "drovebank/account.h"
 #include "drovebank/env.h"
 #include "drovebank/status.h"
 
@@ -28,10 +29,20 @@ class KeyIndex {
   // Sets the slot. Call with the slot's lock held, once the record `txn` is durable.
   Status SetHead(std::uint64_t slot, std::uint64_t txn);
 
+  // After the key slots, one entry per account id: the txn of the newest state of the
+  // account that a file was installed from (0: not known). Set right after the account's
+  // file is replaced, so it never names a state newer than the file: a file whose last_txn
+  // is below it was set back by someone else (restored from an older copy). Read before
+  // the file by anyone who proves one (StoreImpl::ReadAccount).
+  Result<std::uint64_t> AccountHead(AccountId id);
+  Status SetAccountHead(AccountId id, std::uint64_t txn);
+
   const std::string& path() const { return path_; }
 
  private:
   Status OpenFor(bool write);
+  Result<std::uint64_t> ReadEntry(std::uint64_t entry);
+  Status WriteEntry(std::uint64_t entry, std::uint64_t txn);
 
   Env* env_;
   std::string path_;

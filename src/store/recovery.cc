@@ -109,6 +109,13 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
   DB_RETURN_IF_ERROR(index.ForEachNewest(journal, [&](const Account& state, const Record&) {
     if (o.progress) o.progress(++checked, total);
     DB_ASSIGN_OR_RETURN(bool wrote, store->ApplyState(state, /*wait=*/true));
+    // keys/index's installed entry from the journal, so a wrong one (ahead of the account's
+    // history, or naming another account's record) goes. Without the lock: a writer's newer
+    // entry overwritten here only makes the entry older, which the proof allows.
+    DB_ASSIGN_OR_RETURN(std::uint64_t installed, store->key_index().AccountHead(state.id));
+    if (installed != state.last_txn) {
+      DB_RETURN_IF_ERROR(store->key_index().SetAccountHead(state.id, state.last_txn));
+    }
     if (wrote) return Status::Ok();
     // ApplyState keeps a readable file at or past the journal's version; one that is
     // not the journal's state is looked at again below.
@@ -182,18 +189,28 @@ Status RepairCorruptFiles(const RecoverOptions& o, Env* env, StoreImpl* store) {
   const Layout& layout = store->layout();
   std::vector<std::string> unknown;
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
-    auto text = env->ReadFile(p);
+    // The installed entry first, then the file (KeyIndex::AccountHead): a file set back to
+    // an older genuine state proves against its record, but not against this.
+    std::uint64_t installed = 0;
+    Result<std::string> text = Status::NotFound("");
+    auto read = [&]() -> Status {
+      DB_ASSIGN_OR_RETURN(installed, store->key_index().AccountHead(id));
+      text = env->ReadFile(p);
+      return Status::Ok();
+    };
     auto proven = [&]() {
       auto a = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-      return a.ok() && store->ProveAccount(*a).ok();
+      return a.ok() && store->ProveAccount(*a).ok() &&
+             (installed <= a->last_txn || store->ProveNotSetBack(*a, installed).ok());
     };
+    DB_RETURN_IF_ERROR(read());
     if (proven()) return Status::Ok();
     // Read again under the lock: unlocked, the inode may be a writer's spare by now.
     LockWait wait;
     wait.timeout_seconds = o.lock_timeout;
     LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
     DB_RETURN_IF_ERROR(lock.Hold(wait));
-    text = env->ReadFile(p);
+    DB_RETURN_IF_ERROR(read());
     if (proven()) return lock.Rollback();
     auto newest = NewestStateOf(store->journal(), id);
     if (!newest.ok() && newest.status().code() == Code::kNotFound) {
@@ -215,9 +232,16 @@ Status RepairCorruptFiles(const RecoverOptions& o, Env* env, StoreImpl* store) {
 
 }  // namespace
 
-Status Recover(const RecoverOptions& o, RecoverReport* r) {
-  Env* env = o.env != nullptr ? o.env : DefaultEnv();
-  if (o.check_only) return CheckStore(o, env, r);
+Status Recover(const RecoverOptions& given, RecoverReport* r) {
+  Env* env = given.env != nullptr ? given.env : DefaultEnv();
+  if (given.check_only) {
+    if (given.accept_loss) {
+      return Status::InvalidArgument("--accept-loss changes the store; it cannot go with --check");
+    }
+    return CheckStore(given, env, r);
+  }
+  RecoverOptions o = given;
+  o.full = o.full || o.accept_loss;  // every file is rebuilt from what is left
 
   StoreOptions so;
   so.data_dir = ResolveDataDir(o.data_dir);
@@ -236,6 +260,7 @@ Status Recover(const RecoverOptions& o, RecoverReport* r) {
           "journal segments); nothing changed",
           at.root()));
     }
+    if (o.accept_loss) DB_RETURN_IF_ERROR(CutJournalToWholeHistory(env, at, r));
   }
   so.env = env;
   so.lock_wait.timeout_seconds = o.lock_timeout;

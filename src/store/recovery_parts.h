@@ -46,6 +46,15 @@ struct JournalPos;
 Status FollowChain(Env* env, const Layout& layout, const Journal& journal, JournalPos end,
                    const RecoverOptions& o, RecoverReport* r);
 
+// recover --accept-loss, before the store is opened (RecoverOptions::accept_loss): cuts
+// each journal segment at the first record that is not whole or does not follow the chain
+// (later segments entirely), keeping what is cut in quarantine/; moves the checkpoint back
+// to the journal's start and removes journal/state and keys/index, so the open that
+// follows replays and rebuilds everything from the history left. InvalidArgument, with
+// nothing changed, when the journal is whole (reaches the checkpoint, nothing to cut) and
+// the store is not marked as needing recovery.
+Status CutJournalToWholeHistory(Env* env, const Layout& layout, RecoverReport* r);
+
 // `recover --check` (RecoverOptions::check_only): everything `recover` would do, counted
 // and noted in *r, with nothing changed.
 Status CheckStore(const RecoverOptions& o, Env* env, RecoverReport* r);

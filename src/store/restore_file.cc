@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "process_info.h"
+#include "key_index.h"
 #include "store_impl.h"
 
 namespace drovebank {
@@ -66,6 +67,7 @@ Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
   }
   DB_RETURN_IF_ERROR(EnsureAccountDirs(state.id));
   DB_RETURN_IF_ERROR(held->Install(EncodeAccountFile(state)));
+  DB_RETURN_IF_ERROR(key_index_->SetAccountHead(state.id, state.last_txn));
   if (on_repair_) on_repair_(repair);
   return Status::Ok();
 }

@@ -114,6 +114,13 @@ Status StoreImpl::MarkNeedsRecovery(std::string_view why) {
 Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* file_size,
                                        bool prove) {
   std::string path = layout_.AccountPath(id);
+  // Before the file (see KeyIndex::AccountHead): a writer sets it after the file, so a
+  // value read first is never newer than the file read after it, unless the file was set
+  // back.
+  std::uint64_t installed = 0;
+  if (prove) {
+    DB_ASSIGN_OR_RETURN(installed, key_index_->AccountHead(id));
+  }
   auto text = env_->ReadFile(path);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) {
@@ -129,9 +136,13 @@ Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* f
     if (mark) (void)MarkNeedsRecovery(why);
     return Status::Corruption(why + (edited ? ": run `recover`" : "; the store needs `recover`"));
   }
-  if (Status proof = prove ? ProveAccount(*acct) : Status::Ok(); !proof.ok()) {
+  Status proof = prove ? ProveAccount(*acct) : Status::Ok();
+  if (proof.ok() && installed > acct->last_txn) proof = ProveNotSetBack(*acct, installed);
+  if (!proof.ok()) {
     if (mark && proof.code() == Code::kCorruption) (void)MarkNeedsRecovery(proof.message());
-    return proof.code() == Code::kCorruption
+    // A damaged record says its own way out; a file that disagrees is rebuilt by recover.
+    bool says_how = proof.message().find("recover --accept-loss") != std::string::npos;
+    return proof.code() == Code::kCorruption && !says_how
                ? Status::Corruption(proof.message() + "; run `recover` to rebuild it from the journal")
                : proof;
   }
@@ -147,6 +158,12 @@ Status StoreImpl::ProveAccount(const Account& file) {
   std::string path = layout_.Relative(layout_.AccountPath(file.id));
   auto rec = journal_->LookUpTxn(file.last_txn);
   if (!rec.ok()) {
+    if (rec.status().code() == Code::kCorruption) {
+      return Status::Corruption(fmt::format(
+          "the journal's record txn {}, which {} names, is damaged ({}): restore the journal "
+          "from a backup, or cut it back to the record before with `recover --accept-loss`",
+          file.last_txn, path, rec.status().message()));
+    }
     if (rec.status().code() != Code::kNotFound) return rec.status();
     return Status::Corruption(fmt::format(
         "{} names txn {}, which the journal does not have (a file ahead of the journal, or "
@@ -173,6 +190,31 @@ Status StoreImpl::ProveAccount(const Account& file) {
   }
   return Status::Corruption(fmt::format(
       "{} names txn {}, which did not change account {}", path, file.last_txn, file.id));
+}
+
+// Why a file that proves against its record can still be wrong: a copy of an older state
+// (last week's backup of one file) proves against that older record. keys/index's entry
+// for the account says which state a file was last installed from, and a file never goes
+// back on its own.
+Status StoreImpl::ProveNotSetBack(const Account& file, std::uint64_t installed) {
+  std::string path = layout_.Relative(layout_.AccountPath(file.id));
+  auto rec = journal_->LookUpTxn(installed);
+  // An entry past this journal's end is no evidence: a hard-link backup shares keys/index
+  // with the store it was taken from (written in place), whose later writes go to
+  // segments the backup does not have.
+  if (rec.status().code() == Code::kNotFound) return Status::Ok();
+  if (!rec.ok()) return rec.status();
+  bool carries = false;
+  for (const RecordAccount& ra : rec->accounts) carries = carries || ra.state.id == file.id;
+  if (!carries) {
+    return Status::Corruption(fmt::format(
+        "{} says account {} was last installed from txn {}, which did not change it",
+        layout_.Relative(layout_.KeyIndexPath()), file.id, installed));
+  }
+  return Status::Corruption(fmt::format(
+      "{} holds the state of txn {} (version {}), but the state of txn {} was installed after "
+      "it: the file was set back (an older copy put in its place)",
+      path, file.last_txn, file.version, installed));
 }
 
 Result<Account> StoreImpl::Get(AccountId id) { return GetAccount(id, /*prove=*/true); }
