@@ -278,7 +278,7 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   const std::string usage =
-      " (usage: recover [--data-dir DIR] [--check] [--full] [--json] [--expect-head TXN:HASH] [--lock-timeout SECONDS])";
+      " (usage: recover [--data-dir DIR] [--check] [--full] [--accept-loss] [--json] [--expect-head TXN:HASH] [--lock-timeout SECONDS])";
   struct Case {
     std::vector<std::string> args;
     std::string message;

@@ -416,9 +416,16 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (installed != nullptr) (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
     env_->FaultPoint(fault_path_, "after_temp_write");
     if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
-    // After the file, never before: the entry must not name a state the file lacks.
-    if (Status s = store_->key_index_->SetAccountHead(id, it->second.last_txn); !s.ok()) {
-      return FailAfterCommit(s);
+    // After the file, never before: the entry must not name a state the file lacks. Only
+    // when this commit read the account's file: a shell session or batch building on its
+    // own states moves the entry at its first commit on the account, not at every one
+    // (what it guards against is an older copy put back, which any entry newer than the
+    // copy exposes), so a session's commit costs no extra call, a round trip on a shared
+    // file system.
+    if (working_read_.count(id) && !from_own_.count(id)) {
+      if (Status s = store_->key_index_->SetAccountHead(id, it->second.last_txn); !s.ok()) {
+        return FailAfterCommit(s);
+      }
     }
     env_->FaultPoint(fault_path_, "after_rename");
   }
