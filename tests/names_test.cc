@@ -192,6 +192,9 @@ TEST_CASE("memos: the joiners pass where names let them, and length counts chara
   CHECK(ValidateMemo("gift \U0001F469\u200D\U0001F4BB").ok());
   CHECK(ValidateMemo("re\u200Cnt").message() ==
         "memo contains an invisible or text-direction character (U+200C)");
+  // Another invisible character between two joining letters, after a joiner that passed.
+  CHECK(ValidateMemo("\u0645\u06CC\u200C\u062E \u0628\u200B\u0628").message() ==
+        "memo contains an invisible or text-direction character (U+200B)");
   CHECK(ValidateMemo(Repeat("e\u0301", 200)).ok());
   CHECK(ValidateMemo(Repeat("e\u0301", 201)).message() ==
         "memo is 201 characters long; at most 200 are allowed");

@@ -59,11 +59,16 @@ Status CheckLength(std::string_view text, size_t code_points, std::string_view w
 
 Status ValidateName(std::string_view name, std::string_view what) {
   if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
-  DB_ASSIGN_OR_RETURN(std::u32string cps, CodePoints(name, what));
-  for (char32_t cp : cps) {
+  // Every reader of the store checks every name it decodes: one pass, nothing allocated.
+  size_t count = 0;
+  for (size_t i = 0; i < name.size(); ++count) {
+    std::uint32_t cp;
+    size_t n = DecodeUtf8(name, i, &cp);
+    if (n == 0) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", what));
     if (IsControl(cp)) return Refused(what, "a control character", cp);
+    i += n;
   }
-  return CheckLength(name, cps.size(), what, kMaxNameChars);
+  return CheckLength(name, count, what, kMaxNameChars);
 }
 
 std::string TrimName(std::string_view name) {
@@ -91,14 +96,25 @@ Status ValidateNewName(std::string_view name, std::string_view what) {
 }
 
 Status ValidateMemo(std::string_view memo) {
-  DB_ASSIGN_OR_RETURN(std::u32string cps, CodePoints(memo, "memo"));
-  for (size_t i = 0; i < cps.size(); ++i) {
-    if (IsControl(cps[i])) return Refused("memo", "a control character", cps[i]);
-    if (IsInvisibleOrBidi(cps[i]) && !JoinerInContext(cps, i)) {
-      return Refused("memo", "an invisible or text-direction character", cps[i]);
+  size_t count = 0;
+  std::u32string cps;  // made only when a joiner needs its neighbours looked at
+  for (size_t i = 0; i < memo.size(); ++count) {
+    std::uint32_t cp;
+    size_t n = DecodeUtf8(memo, i, &cp);
+    if (n == 0) return Status::InvalidArgument("memo is not valid UTF-8");
+    if (IsControl(cp)) return Refused("memo", "a control character", cp);
+    if (IsInvisibleOrBidi(cp)) {
+      bool joiner = cp == 0x200C || cp == 0x200D;
+      if (joiner && cps.empty()) {
+        DB_ASSIGN_OR_RETURN(cps, CodePoints(memo, "memo"));
+      }
+      if (!joiner || !JoinerInContext(cps, count)) {
+        return Refused("memo", "an invisible or text-direction character", cp);
+      }
     }
+    i += n;
   }
-  return CheckLength(memo, cps.size(), "memo", kMaxMemoChars);
+  return CheckLength(memo, count, "memo", kMaxMemoChars);
 }
 
 }  // namespace drovebank

@@ -140,7 +140,9 @@ std::string TrimSpaces(std::string_view s) {
 }
 
 bool JoinerInContext(const std::u32string& cps, size_t at) {
-  if (at == 0 || at + 1 >= cps.size()) return false;
+  if (at == 0 || at + 1 >= cps.size() || (cps[at] != U'\u200C' && cps[at] != U'\u200D')) {
+    return false;
+  }
   if (u_getCombiningClass(static_cast<UChar32>(cps[at - 1])) == 9) return true;  // a virama
   // A letter that joins on each side, transparent marks (harakat) between.
   size_t before = at, after = at + 1;

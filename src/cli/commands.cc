@@ -384,9 +384,7 @@ void AddListCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
 void AddSearchCommand(const Subcommand& subcommand, CliContext& ctx,
                       const std::shared_ptr<Args>& a) {
   if (auto* search = subcommand("search", "Find accounts whose name contains TEXT, or by id")) {
-    search->add_option("TEXT", a->text,
-                       "Text to look for in \"FIRST LAST\" or \"LAST FIRST\" (any case, by "
-                       "Unicode rules); digits also find that account id")
+    search->add_option("TEXT", a->text, "Text to look for in names (any case); digits: an id too")
         ->required();
     AddPaging(search, *a);
     search->footer(
