@@ -1,11 +1,14 @@
 // The validators that guard file names and terminal output: ParseAccountId, ValidateKey,
-// ValidateName. Properties: an accepted id is 1..kMaxAccountId and its decimal text is the
-// input without leading zeros; an accepted key can never act as a path (no '/', no leading
-// '.', only [A-Za-z0-9_.:-]); an accepted name holds no C0, DEL or C1 code point and no
-// ESC, is 1-64 code points of well-formed UTF-8.
+// ValidateName, ValidateNewName, AccountQuery. Properties: an accepted id is 1..kMaxAccountId
+// and its decimal text is the input without leading zeros; an accepted key can never act as
+// a path (no '/', no leading '.', only [A-Za-z0-9_.:-]); an accepted name holds no C0, DEL
+// or C1 code point and no ESC, is 1-256 code points of well-formed UTF-8; TrimName is
+// idempotent, and a name ValidateNewName accepts every reader accepts; a search text parses
+// or is refused, never crashes.
 #include <cstdint>
 #include <string>
 
+#include "drovebank/search.h"
 #include "drovebank/validate.h"
 #include "fuzz_util.h"
 
@@ -49,8 +52,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   if (ValidateName(in, "name").ok()) {
     size_t count = 0;
     FUZZ_CHECK(WellFormedUtf8NoControls(in, &count));
-    FUZZ_CHECK(count >= 1 && count <= 64 && Utf8Length(in) == count);
+    FUZZ_CHECK(count >= 1 && count <= 4 * kMaxNameChars && Utf8Length(in) == count);
     FUZZ_CHECK(in.find('\x1b') == std::string_view::npos);
+  }
+  std::string trimmed = TrimName(in);
+  FUZZ_CHECK(TrimName(trimmed) == trimmed);
+  if (ValidateNewName(trimmed, "name").ok()) FUZZ_CHECK(ValidateName(trimmed, "name").ok());
+  auto query = AccountQuery::Parse(in);
+  if (query.ok()) {
+    Account a;
+    a.id = 1;
+    a.first = trimmed;
+    a.last = std::string(in);
+    (void)query->Matches(a);
   }
   return 0;
 }

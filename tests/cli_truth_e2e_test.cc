@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 
 using drovebank::testing::PlainOptions;
 using drovebank::testing::RunDrovebank;
+using drovebank::testing::Message;
 using drovebank::testing::RunOnStore;
 
 // `script` run by bash with $0 = drovebank, $1 = the data directory, $2 = recover.
@@ -40,13 +41,6 @@ std::string Balance(const std::string& data, const std::string& id) {
   return json::parse(r.out)["balance"].get<std::string>();
 }
 
-// stderr's one line without the program's prefix and the newline.
-std::string Message(const RunResult& r, const std::string& program = "drovebank") {
-  std::string m = r.err;
-  if (m.rfind(program + ": ", 0) == 0) m = m.substr(program.size() + 2);
-  while (!m.empty() && m.back() == '\n') m.pop_back();
-  return m;
-}
 
 }  // namespace
 

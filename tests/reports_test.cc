@@ -270,7 +270,7 @@ TEST_CASE("history --since/--until: inclusive days, UTC unless TZ says otherwise
   CHECK(Lines(csv.out).at(3) == "5,2026-11-02T02:00:00.000Z,deposit,25.50,,,125.50,,,");
   ProgramResult text = Must(b.Run({"history", "2", "--since", "2026-11-15"}));
   CHECK(Lines(text.out).at(0) ==
-        "     txn  time                      kind                   amount  counterpart        "
+        "     txn  time                           kind                   amount  counterpart        "
         "balance after  memo");
   CHECK(Has(text.out, "from 1"));
   CHECK(Has(text.out, "page 1 of 1 (3 in all)"));
@@ -558,10 +558,10 @@ TEST_CASE("export --format csv: one row per account change, names on opens, form
   CHECK(rows[5] == "5,2026-11-02T02:00:00.000Z,2026-11-02,deposit,1,25.50,125.50,,pay-nov,,,,");
   CHECK(rows[6] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,1,\"-10.00\",115.50,2,,,,,");
   CHECK(rows[7] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,2,10.00,10.00,1,,,,,");
-  // TZ moves the dates, not the times.
+  // TZ moves the dates and the times alike: the time is shown in that zone.
   ProgramResult ny = Must(b.Run({"export", "--format", "csv"}, "America/New_York"));
   CHECK(Lines(ny.out).at(5) ==
-        "5,2026-11-02T02:00:00.000Z,2026-11-01,deposit,1,25.50,125.50,,pay-nov,,,,");
+        "5,2026-11-01T21:00:00.000-05:00,2026-11-01,deposit,1,25.50,125.50,,pay-nov,,,,");
   // A range starts with each open account's balance.
   ProgramResult nov = Must(b.Run({"export", "--format", "csv", "--since", "2026-11-15"}));
   CHECK(Lines(nov.out).at(1) == ",,2026-11-15,opening,1,115.50,115.50,,,Ada,Lovelace,,");

@@ -237,6 +237,13 @@ inline RunOptions PlainOptions() {
 inline RunResult RunDrovebank(std::vector<std::string> args, RunOptions o = PlainOptions()) {
   return RunProgram(DROVEBANK_BIN, args, o);
 }
+// What the program said on stderr, without its "PROGRAM: " prefix and the final newlines.
+inline std::string Message(const RunResult& r, const std::string& program = "drovebank") {
+  std::string m = r.err;
+  if (m.rfind(program + ": ", 0) == 0) m = m.substr(program.size() + 2);
+  while (!m.empty() && m.back() == '\n') m.pop_back();
+  return m;
+}
 // drovebank -d DATA ARGS...
 inline RunResult RunOnStore(const std::string& data, std::vector<std::string> args,
                             RunOptions o = PlainOptions()) {

@@ -122,7 +122,9 @@ class Store {
 
   // Accounts by id (closed ones too), `page_size` a page; page past the end is empty.
   virtual Result<Page<Account>> List(size_t page, size_t page_size) = 0;
-  // Accounts whose first or last name contains `text`, ignoring ASCII case.
+  // Accounts AccountQuery::Parse(text) matches (drovebank/search.h: the name folded by
+  // Unicode rules, and the id of an all-digit text), by id. InvalidArgument for a text
+  // it refuses.
   virtual Result<Page<Account>> Search(std::string_view text, size_t page,
                                        size_t page_size) = 0;
   // The account's committed changes, newest first, with each op's memo and the reversal
@@ -190,10 +192,6 @@ std::string ResolveDataDir(const std::string& flag);
 
 // Whether `dir` holds a store (its lock tables or its journal), of any format.
 bool StoreExistsAt(const std::string& dir);
-
-// Whether the account's first or last name contains `text`, ignoring ASCII case (the
-// test of Search).
-bool NameContains(const Account& a, std::string_view text);
 
 // Rules: applies one op to `accounts` (the working states, by id). Fails with the rule
 // that refuses it and leaves `accounts` unchanged; fills op->after / op->to_after.

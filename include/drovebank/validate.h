@@ -24,19 +24,34 @@ Result<AccountId> ParseAccountId(std::string_view text);
 // InvalidArgument naming the bad text.
 Result<std::uint64_t> ParseTxnNumber(std::string_view text);
 
-// A name is UTF-8 (well-formed, no overlongs or surrogates), 1-64 characters (code
-// points), with no control characters (C0, DEL, C1) so terminal escapes cannot pass.
-// Commas, quotes and apostrophes are fine. On failure: InvalidArgument saying why.
+// Names and memos are counted in user-perceived characters (grapheme clusters: "é" typed
+// as "e" + U+0301 is one, and so is an emoji ZWJ sequence), with at most four code points
+// a character on average, so no character carries marks without end.
+inline constexpr size_t kMaxNameChars = 64;
+
+// A name as stored: UTF-8 (well-formed, no overlongs or surrogates), 1-64 characters, at
+// most 256 code points, no control characters (C0, DEL, C1) so terminal escapes cannot
+// pass. Commas, quotes and apostrophes are fine. What every reader of the store checks, so
+// a store written by an older drovebank stays readable. On failure: InvalidArgument
+// saying why.
 Status ValidateName(std::string_view name, std::string_view what);
 
-// A name as typed for a new account: spaces at either end are dropped (the result is what
-// is stored). Names already in the store are never trimmed.
+// A name as typed for a new account: the spaces at either end (U+00A0, U+3000 and the
+// other space separators too, not tabs or newlines) dropped, and the rest in Normalization
+// Form C (the result is what is stored). Text that is not UTF-8 is only trimmed of ASCII spaces, for
+// ValidateNewName to refuse. Names already in the store are never changed.
 std::string TrimName(std::string_view name);
 // ValidateName for a name being given now (open, the shell's menu, batch): `name` must be
-// TrimName'd already; empty is refused, and so are the invisible and direction-changing
-// characters that would make two different names look alike or reorder a line on a
-// terminal: U+200B-U+200F, U+202A-U+202E, U+2066-U+2069 and U+FEFF, as for memos. (Stored
-// names are read with ValidateName, so a store written before this rule stays readable.)
+// TrimName'd already, so a blank one is empty, which is refused. Refused too is what only
+// deceives: format characters (the bidi controls U+202A-U+202E and U+2066-U+2069, U+200B,
+// U+200E, U+200F, U+FEFF, U+00AD, ...), the other characters drawn as nothing
+// (Default_Ignorable_Code_Point, e.g. U+3164, except combining marks such as variation
+// selectors), the line and paragraph separators U+2028 and U+2029, noncharacters, and a
+// combining mark with no letter before it. The zero-width non-joiner and joiner (U+200C,
+// U+200D) pass where writing needs them: after a virama, between letters of a joining
+// script (Persian "می‌خواهم"), and a joiner between emoji (JoinerInContext in
+// src/base/unicode.h). (Stored names are read with ValidateName, so a store written before
+// these rules stays readable.)
 Status ValidateNewName(std::string_view name, std::string_view what);
 
 // Columns `s` (valid UTF-8) takes on a terminal: 0 for combining marks and the invisible
@@ -47,10 +62,11 @@ size_t DisplayWidth(std::string_view s);
 std::string FitColumn(std::string_view s, size_t width, bool right_align = false);
 
 // A memo (free text kept with a deposit, withdrawal or transfer) is UTF-8 like a name,
-// at most 200 characters (code points), with no control characters (C0, DEL, C1) and
-// none of the invisible or direction-changing characters that can make text display as
-// something else: U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+FEFF. Empty is fine
-// (no memo). On failure: InvalidArgument saying why.
+// at most 200 characters (counted as names are) and 800 code points, with no control
+// characters (C0, DEL, C1) and none of the invisible or direction-changing characters
+// that can make text display as something else: U+200B-U+200F, U+202A-U+202E,
+// U+2066-U+2069, U+FEFF; except that U+200C and U+200D pass where a name lets them.
+// Empty is fine (no memo). On failure: InvalidArgument saying why.
 inline constexpr size_t kMaxMemoChars = 200;
 Status ValidateMemo(std::string_view memo);
 

@@ -129,9 +129,22 @@ std::string DateOf(std::int64_t ms) {
   return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
-std::string TimeOfDay(std::int64_t ms) {
+std::string TimestampOf(std::int64_t ms) {
   std::tm tm = Broken(ms);
-  return fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  long offset = tm.tm_gmtoff;
+  if (offset % 60 != 0) {
+    std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    gmtime_r(&t, &tm);
+    offset = 0;
+  }
+  std::string zone = "Z";
+  if (offset != 0) {
+    long minutes = offset < 0 ? -offset / 60 : offset / 60;
+    zone = fmt::format("{}{:02}:{:02}", offset < 0 ? '-' : '+', minutes / 60, minutes % 60);
+  }
+  int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{}", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis, zone);
 }
 
 std::string NextDate(std::string_view date) {

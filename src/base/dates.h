@@ -1,7 +1,8 @@
-// Calendar dates for reports: `YYYY-MM-DD` days and `YYYY-MM` months, in UTC unless the
-// TZ environment variable names another zone (then in that zone, as localtime(3) reads it).
-// An unset or empty TZ means UTC, never the machine's /etc/localtime, so a report's days
-// do not change with the machine it runs on.
+// Calendar dates and times for reports: `YYYY-MM-DD` days, `YYYY-MM` months and the times
+// shown beside them, in UTC unless the TZ environment variable names another zone (then in
+// that zone, as localtime(3) reads it). An unset or empty TZ means UTC, never the machine's
+// /etc/localtime, so a report's days do not change with the machine it runs on. Whether
+// TZ names a zone at all is checked before (src/os/time_zone.h: CliContext::GetStore).
 #pragma once
 
 #include <cstdint>
@@ -25,10 +26,13 @@ struct MonthSpan {
 };
 Result<MonthSpan> ParseMonth(std::string_view month, std::string_view what);
 
-// The calendar day of `ms` as `YYYY-MM-DD`, and its time of day as `HH:MM:SS`, in the
-// same zone.
+// The calendar day of `ms` as `YYYY-MM-DD`, in the same zone.
 std::string DateOf(std::int64_t ms);
-std::string TimeOfDay(std::int64_t ms);
+
+// `ms` as RFC 3339 in the same zone, with milliseconds and the zone's offset then:
+// `2026-12-04T13:00:00.000-12:00`, or `...Z` when the offset is zero (UTC). An offset of
+// seconds (local mean time) cannot be written so: then the time is given in UTC.
+std::string TimestampOf(std::int64_t ms);
 
 // The date of the day after `date` (`YYYY-MM-DD`, assumed valid).
 std::string NextDate(std::string_view date);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "unicode.h"
+
 namespace drovebank {
 
 Result<AccountId> ParseAccountId(std::string_view text) {
@@ -32,87 +34,6 @@ Result<std::uint64_t> ParseTxnNumber(std::string_view text) {
         fmt::format("'{}' is not a transaction number", EscapeForTerminal(text)));
   }
   return v;
-}
-
-namespace {
-
-// Decodes one code point; returns its length or 0 when the sequence is malformed.
-size_t DecodeUtf8(std::string_view s, size_t i, std::uint32_t* cp) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t len;
-  std::uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xE0) == 0xC0) {
-    len = 2, v = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, v = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, v = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    v = (v << 6) | (cc & 0x3F);
-  }
-  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < kMin[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return len;
-}
-
-}  // namespace
-
-namespace {
-
-bool IsControl(std::uint32_t cp) { return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0); }
-
-// Why refused in memos: they reorder or hide text on a terminal or in a spreadsheet
-// (the "Trojan Source" characters), so a memo could read as something it is not.
-bool IsInvisibleOrBidi(std::uint32_t cp) {
-  return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
-}
-
-// The checks names and memos share; `invisible` also refuses IsInvisibleOrBidi.
-Status ValidateText(std::string_view text, std::string_view what, size_t max_chars,
-                    bool invisible) {
-  size_t count = 0;
-  for (size_t i = 0; i < text.size();) {
-    std::uint32_t cp;
-    size_t n = DecodeUtf8(text, i, &cp);
-    if (n == 0) return Status::InvalidArgument(fmt::format("{} is not valid UTF-8", what));
-    if (IsControl(cp)) {
-      return Status::InvalidArgument(
-          fmt::format("{} contains a control character (U+{:04X})", what, cp));
-    }
-    if (invisible && IsInvisibleOrBidi(cp)) {
-      return Status::InvalidArgument(fmt::format(
-          "{} contains an invisible or text-direction character (U+{:04X})", what, cp));
-    }
-    i += n;
-    ++count;
-  }
-  if (count > max_chars) {
-    return Status::InvalidArgument(fmt::format(
-        "{} is {} characters long; at most {} are allowed", what, count, max_chars));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Status ValidateName(std::string_view name, std::string_view what) {
-  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
-  return ValidateText(name, what, 64, /*invisible=*/false);
-}
-
-Status ValidateMemo(std::string_view memo) {
-  return ValidateText(memo, "memo", kMaxMemoChars, /*invisible=*/true);
 }
 
 namespace {
@@ -146,18 +67,6 @@ size_t Columns(std::uint32_t cp) {
 }
 
 }  // namespace
-
-std::string TrimName(std::string_view name) {
-  size_t b = name.find_first_not_of(' ');
-  if (b == std::string_view::npos) return "";
-  size_t e = name.find_last_not_of(' ');
-  return std::string(name.substr(b, e - b + 1));
-}
-
-Status ValidateNewName(std::string_view name, std::string_view what) {
-  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
-  return ValidateText(name, what, 64, /*invisible=*/true);
-}
 
 size_t DisplayWidth(std::string_view s) {
   size_t w = 0;

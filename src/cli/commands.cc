@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "store/process_info.h"
+#include "drovebank/search.h"
 #include "cli.h"
 #include "cli_usage.h"
 #include "color.h"
@@ -238,6 +238,8 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
     open->add_option("AMOUNT", a->amount, "Opening balance, e.g. 100.00 (default 0)");
     AddTxnKeyOption(open, *a);
     open->footer(
+        "A name is up to 64 characters as you see them, in any script (stored in Unicode NFC);\n"
+        "invisible and text-direction characters are refused (see `man drovebank`).\n"
         "Examples:\n  drovebank open \"Mary Ann\" \"O'Brien, Jr.\" 250.00\n"
         "  drovebank open Ada Lovelace 100 --txn open-ada   # re-issued: opens nothing more");
     open->callback(Body(ctx, [&ctx, a]() -> Status {
@@ -381,13 +383,17 @@ void AddListCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
 // `search TEXT`: accounts by name, paged.
 void AddSearchCommand(const Subcommand& subcommand, CliContext& ctx,
                       const std::shared_ptr<Args>& a) {
-  if (auto* search = subcommand("search", "Find accounts whose name contains TEXT")) {
-    search->add_option("TEXT", a->text, "Text to look for (case-insensitive)")->required();
+  if (auto* search = subcommand("search", "Find accounts whose name contains TEXT, or by id")) {
+    search->add_option("TEXT", a->text, "Text to look for in names (any case); digits: an id too")
+        ->required();
     AddPaging(search, *a);
-    search->footer("Examples:\n  drovebank search lovelace\n  drovebank search -O csv --all ann");
+    search->footer(
+        "Case is folded by Unicode rules (ÅNGSTRÖM finds Ångström; accents still count).\n"
+        "Examples:\n  drovebank search lovelace\n  drovebank search 'ada lovelace'\n"
+        "  drovebank search 7\n  drovebank search -O csv --all ann");
     search->callback(Body(ctx, [&ctx, a]() -> Status {
       return WithOutput(ctx, a->output, [&](OutputFormat f) -> Status {
-        if (a->text.empty()) return Status::InvalidArgument("search needs some text");
+        DB_ASSIGN_OR_RETURN(AccountQuery query, AccountQuery::Parse(a->text));
         DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
         size_t pages = 1;
         DB_RETURN_IF_ERROR(PrintAccounts(
@@ -399,7 +405,7 @@ void AddSearchCommand(const Subcommand& subcommand, CliContext& ctx,
             },
             [&](const std::function<Status(const Account&)>& fn) {
               return store->ForEachAccount([&](const Account& acct) -> Result<bool> {
-                if (NameContains(acct, a->text)) DB_RETURN_IF_ERROR(fn(acct));
+                if (query.Matches(acct)) DB_RETURN_IF_ERROR(fn(acct));
                 return true;
               });
             }));
@@ -488,7 +494,8 @@ void AddHistoryCommand(const Subcommand& subcommand, CliContext& ctx,
     history->add_option("--until", a->until, "Only changes on or before this day (YYYY-MM-DD)")
         ->type_name("DATE");
     history->footer(
-        "Days are calendar days in UTC, or in the zone TZ names (TZ=Europe/Paris).\n"
+        "Days are calendar days in UTC, or in the zone TZ names (TZ=Europe/Paris), and the\n"
+        "times are shown in it with its offset (2026-12-04T13:00:00.000-12:00).\n"
         "Examples:\n  drovebank history 1001 --page 2\n"
         "  drovebank history 1001 --since 2026-11-01 --until 2026-11-30 --all -O csv");
     history->callback(Body(ctx, [&ctx, a]() -> Status {
@@ -511,7 +518,7 @@ void AddTxnCommand(const Subcommand& subcommand, CliContext& ctx, const std::sha
       }
       DB_ASSIGN_OR_RETURN(Store * store, ReadStoreOf(ctx));
       DB_ASSIGN_OR_RETURN(Record r, store->FindTxn(n));
-      std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, FormatTime(r.time_ms),
+      std::string text = fmt::format("Transaction {} at {}{}\n", r.txn, TimestampOf(r.time_ms),
                                      r.key.empty() ? "" : fmt::format(" (key {})", r.key));
       for (const Op& op : r.ops) {
         switch (op.kind) {

@@ -9,8 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "os/time_zone.h"
 #include "store/layout.h"
-#include "store/process_info.h"
+#include "base/dates.h"
 #include "cli.h"
 #include "color.h"
 #include "exit_codes.h"
@@ -94,6 +95,10 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
     if (access != StoreAccess::kRead && store->read_only()) return ReadOnlyRefusal(dir);
     return store.get();
   }
+  // Every command that reads or writes a store may show a time or read a day in the zone
+  // TZ names (history, statement, export, txn, --json results): a zone glibc would take
+  // as UTC without a word is refused first, whatever the command.
+  DB_RETURN_IF_ERROR(CheckTimeZone());
   bool exists = StoreExistsAt(dir);
   if (access == StoreAccess::kCreate && read_only) {
     return Status::InvalidArgument("init creates a store, which --read-only forbids; nothing changed");
@@ -204,7 +209,7 @@ nlohmann::json RecordJsonView(const Record& r) {
     if (!op.memo.empty()) o["memo"] = op.memo;
     ops.push_back(std::move(o));
   }
-  nlohmann::json j = {{"txn", r.txn}, {"time", FormatTime(r.time_ms)}, {"ops", ops}};
+  nlohmann::json j = {{"txn", r.txn}, {"time", TimestampOf(r.time_ms)}, {"ops", ops}};
   if (!r.key.empty()) j["key"] = r.key;
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
   if (r.reverses != 0) j["reverses"] = r.reverses;

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "base/dates.h"
-#include "store/process_info.h"
 #include "table.h"
 #include "report_util.h"
 
@@ -129,7 +128,7 @@ class LedgerWriter : public Writer {
   }
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     std::string text = fmt::format("{} ({}) {}\n    ; txn: {}\n    ; time: {}\n", date, r.txn,
-                                   Describe(r), r.txn, FormatTime(time_ms));
+                                   Describe(r), r.txn, TimestampOf(time_ms));
     if (!r.key.empty()) text += fmt::format("    ; key: {}\n", r.key);
     if (r.reverses != 0) text += fmt::format("    ; reverses: {}\n", r.reverses);
     if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", m);
@@ -188,8 +187,8 @@ class BeancountWriter : public Writer {
   }
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     Dated(date);
-    std::string text = fmt::format("{} * {}\n  txn: {}\n  time: {}\n", date,
-                                   Quoted(Describe(r)), r.txn, Quoted(FormatTime(time_ms)));
+    std::string text = fmt::format("{} * {}\n  txn: {}\n  time: {}\n", date, Quoted(Describe(r)),
+                                   r.txn, Quoted(TimestampOf(time_ms)));
     if (!r.key.empty()) text += fmt::format("  key: {}\n", Quoted(r.key));
     if (r.reverses != 0) text += fmt::format("  reverses: {}\n", r.reverses);
     if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", Quoted(m));
@@ -275,7 +274,7 @@ class CsvWriter : public Writer {
       bool open = op.kind == OpKind::kOpen;
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) continue;
-        table_.Row({std::to_string(r.txn), FormatTime(time_ms), date,
+        table_.Row({std::to_string(r.txn), TimestampOf(time_ms), date,
                     std::string(OpKindName(op.kind)), std::to_string(p.id),
                     FormatCents(p.change), FormatCents(p.after),
                     p.other == 0 ? "" : std::to_string(p.other), r.key, open ? op.first : "",

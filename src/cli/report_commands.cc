@@ -300,7 +300,7 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
         ->type_name("DATE");
     AddOutputOption(bal, &a->output);
     bal->footer(
-        "Days are calendar days in UTC, or in the zone TZ names.\nExamples:\n"
+        "Days are calendar days in UTC, or in the zone TZ names (TZ=Europe/Paris).\nExamples:\n"
         "  drovebank balance\n  drovebank bal --all --at 2026-11-30\n"
         "  drovebank -O csv balance > balances.csv");
     bal->callback(Run(ctx, [&ctx, a]() {
@@ -315,7 +315,8 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
     st->add_option("--month", a->month, "The month (YYYY-MM)")->required()->type_name("MONTH");
     AddOutputOption(st, &a->output);
     st->footer(
-        "Months are calendar months in UTC, or in the zone TZ names.\nExample:\n"
+        "Months are calendar months in UTC, or in the zone TZ names, and the times are\n"
+        "shown in it with its offset.\nExample:\n"
         "  drovebank statement 1001 --month 2026-11");
     st->callback(Run(ctx, [&ctx, a]() {
       return WithOutput(ctx, a->output, [&](OutputFormat f) { return Statement(ctx, *a, f); });
@@ -338,7 +339,8 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
         ->type_name("FILE");
     ex->footer(
         "Accounts are assets:drovebank:ID; deposits, withdrawals and opening balances are\n"
-        "posted against equity:drovebank:external. Days are in UTC, or in the zone TZ names.\n"
+        "posted against equity:drovebank:external. Days and times are in UTC, or in the zone\n"
+        "TZ names (times with its offset).\n"
         "Examples:\n  drovebank export --format hledger -o bank.journal && hledger -f "
         "bank.journal bal\n  drovebank export --format beancount --since 2026-11-01 -o "
         "nov.beancount");

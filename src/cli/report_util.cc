@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "store/process_info.h"
+#include "base/dates.h"
 #include "cli_usage.h"
 
 namespace drovebank {
@@ -60,7 +60,7 @@ std::string SignedAmount(const HistoryEntry& e) {
 
 std::vector<Column> HistoryColumns() {
   return {{"txn", 8, true},
-          {"time", 24},
+          {"time", 29},
           {"kind", 9},
           {"amount", 18, true},
           {"counterpart", 12, false, false, Column::kTextOnly},
@@ -104,7 +104,7 @@ std::vector<std::string> HistoryCells(const HistoryEntry& e) {
   std::string counterpart =
       e.counterpart == 0 ? "" : fmt::format("{} {}", e.outgoing ? "to" : "from", e.counterpart);
   return {std::to_string(e.txn),
-          FormatTime(e.time_ms),
+          TimestampOf(e.time_ms),
           std::string(OpKindName(e.kind)),
           SignedAmount(e),
           counterpart,
@@ -119,7 +119,7 @@ std::vector<std::string> HistoryCells(const HistoryEntry& e) {
 
 nlohmann::json HistoryItem(const HistoryEntry& e) {
   return {{"txn", e.txn},
-          {"time", FormatTime(e.time_ms)},
+          {"time", TimestampOf(e.time_ms)},
           {"kind", OpKindName(e.kind)},
           {"amount", FormatCents(e.amount)},
           {"counterpart",

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/search.h"
 #include "account_tree.h"
 #include "store_impl.h"
 
@@ -16,21 +17,7 @@ size_t PageCount(size_t total, size_t page_size) {
   return std::max<size_t>(1, (total + page_size - 1) / page_size);
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
-
-bool NameContains(const Account& a, std::string_view text) {
-  std::string needle = Lower(text);
-  return Lower(a.first).find(needle) != std::string::npos ||
-         Lower(a.last).find(needle) != std::string::npos;
-}
 
 Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
@@ -58,8 +45,7 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
 
 Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size_t page_size) {
   if (page == 0 || page_size == 0) return Status::InvalidArgument("page numbers start at 1");
-  if (text.empty()) return Status::InvalidArgument("search needs some text");
-  std::string needle = Lower(text);
+  DB_ASSIGN_OR_RETURN(AccountQuery query, AccountQuery::Parse(text));
   Page<Account> out;
   out.page = page;
   size_t skip = (page - 1) * page_size;
@@ -74,7 +60,7 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
                                        DB_ASSIGN_OR_RETURN(auto at, StateAt(view, file));
                                        if (!at) return true;
                                        Account& a = *at;
-                                       if (!NameContains(a, needle)) return true;
+                                       if (!query.Matches(a)) return true;
                                        if (out.total++ >= skip && out.items.size() < page_size) {
                                          out.items.push_back(std::move(a));
                                        }
