@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/dates.h"
+#include "export_text.h"
 #include "store/process_info.h"
 #include "table.h"
 #include "report_util.h"
@@ -64,15 +65,6 @@ std::string Memos(const Record& r) {
   return m;
 }
 
-std::string Quoted(std::string_view s) {  // a beancount string
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // What every format is told, in file order.
 class Writer {
  public:
@@ -100,20 +92,26 @@ class LedgerWriter : public Writer {
     fmt::print(out_,
                "; drovebank export ({} format). Each drovebank account is {}:ID; money that\n"
                "; enters or leaves the bank is posted against {}.\n"
-               "; Each posting asserts the account's balance after it.\n\n"
+               "; Each posting asserts the account's balance after it. Names, keys and memos\n"
+               "; are percent-encoded where {} would read them as syntax ({}).\n\n"
                "{}account {}\n\n",
                hledger_ ? "hledger" : "ledger", kExportAssetRoot, kExportCounterAccount,
-               // hledger --strict wants the amounts' commodity (none) declared, ledger
-               // --pedantic the metadata tags.
+               hledger_ ? "hledger" : "ledger", hledger_ ? "% and ," : "%, [ and ]",
+               // hledger --strict wants the amounts' commodity (none) declared; ledger
+               // shows amounts of no commodity without their cents, so there they are in
+               // XXX, and --pedantic wants it and the metadata tags declared.
                hledger_ ? "commodity 0.00\n"
-                        : "tag txn\ntag time\ntag key\ntag memo\ntag reverses\n",
+                        : fmt::format("commodity {0}\n    format 1000.00 {0}\ntag txn\ntag "
+                                      "time\ntag key\ntag memo\ntag reverses\n",
+                                      kLedgerCommodity),
                kExportCounterAccount);
   }
   void Declare(const Account& a, const std::string&) override {
+    std::string owner = Text(a.first + " " + a.last);
     if (hledger_) {
-      fmt::print(out_, "account {}:{}  ; owner: {} {}\n", kExportAssetRoot, a.id, a.first, a.last);
+      fmt::print(out_, "account {}:{}  ; owner: {}\n", kExportAssetRoot, a.id, owner);
     } else {
-      fmt::print(out_, "account {}:{}\n    note {} {}\n", kExportAssetRoot, a.id, a.first, a.last);
+      fmt::print(out_, "account {}:{}\n    note {}\n", kExportAssetRoot, a.id, owner);
     }
   }
   void BeginOpening(const std::string& date) override {
@@ -121,25 +119,25 @@ class LedgerWriter : public Writer {
                date);
   }
   void Opening(const Account& a) override {
-    fmt::print(out_, "    {}:{}  {} = {}\n", kExportAssetRoot, a.id, FormatCents(a.balance),
-               FormatCents(a.balance));
+    fmt::print(out_, "    {}:{}  {} = {}\n", kExportAssetRoot, a.id, Amount(a.balance),
+               Amount(a.balance));
   }
   void EndOpening(__int128 total) override {
-    fmt::print(out_, "    {}  {}\n\n", kExportCounterAccount, FormatTotal(-total));
+    fmt::print(out_, "    {}  {}{}\n\n", kExportCounterAccount, FormatTotal(-total), Unit());
   }
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     std::string text = fmt::format("{} ({}) {}\n    ; txn: {}\n    ; time: {}\n", date, r.txn,
                                    Describe(r), r.txn, FormatTime(time_ms));
-    if (!r.key.empty()) text += fmt::format("    ; key: {}\n", r.key);
+    if (!r.key.empty()) text += fmt::format("    ; key: {}\n", Text(r.key));
     if (r.reverses != 0) text += fmt::format("    ; reverses: {}\n", r.reverses);
-    if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", m);
+    if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", Text(m));
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) {
-          text += fmt::format("    {}  {}\n", kExportCounterAccount, FormatCents(p.change));
+          text += fmt::format("    {}  {}\n", kExportCounterAccount, Amount(p.change));
         } else {
-          text += fmt::format("    {}:{}  {} = {}\n", kExportAssetRoot, p.id,
-                              FormatCents(p.change), FormatCents(p.after));
+          text += fmt::format("    {}:{}  {} = {}\n", kExportAssetRoot, p.id, Amount(p.change),
+                              Amount(p.after));
         }
       }
     }
@@ -147,6 +145,12 @@ class LedgerWriter : public Writer {
   }
 
  private:
+  std::string Text(std::string_view s) const {
+    return hledger_ ? HledgerTagValue(s) : LedgerNoteValue(s);
+  }
+  std::string Unit() const { return hledger_ ? "" : fmt::format(" {}", kLedgerCommodity); }
+  std::string Amount(Cents c) const { return FormatCents(c) + Unit(); }
+
   bool hledger_;
 };
 
@@ -168,7 +172,7 @@ class BeancountWriter : public Writer {
   void Declare(const Account& a, const std::string& date) override {
     Dated(date);
     fmt::print(out_, "{} open {} {}\n  owner: {}\n", date, Name(a.id), kBeancountCommodity,
-               Quoted(a.first + " " + a.last));
+               BeancountString(a.first + " " + a.last));
   }
   void BeginOpening(const std::string& date) override {
     Dated(date);
@@ -189,10 +193,10 @@ class BeancountWriter : public Writer {
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     Dated(date);
     std::string text = fmt::format("{} * {}\n  txn: {}\n  time: {}\n", date,
-                                   Quoted(Describe(r)), r.txn, Quoted(FormatTime(time_ms)));
-    if (!r.key.empty()) text += fmt::format("  key: {}\n", Quoted(r.key));
+                                   BeancountString(Describe(r)), r.txn, BeancountString(FormatTime(time_ms)));
+    if (!r.key.empty()) text += fmt::format("  key: {}\n", BeancountString(r.key));
     if (r.reverses != 0) text += fmt::format("  reverses: {}\n", r.reverses);
-    if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", Quoted(m));
+    if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", BeancountString(m));
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id != 0) touched_[p.id] = p.after;
