@@ -156,6 +156,9 @@ class Store {
   // writer died before it set keys/index is seen once someone repairs the slot (the next
   // keyed writer of the slot, `recover`); `reverse` itself always looks under the lock.
   virtual Result<std::uint64_t> ReversedBy(std::uint64_t txn) = 0;
+  // The record committed under the idempotency key `key`, or none; looked up as
+  // ReversedBy looks (`batch` asks whether an earlier run of its input got to its end).
+  virtual Result<std::optional<Record>> FindKey(std::string_view key) = 0;
   // The largest account id any committed record opened or reserved (0 for none).
   virtual AccountId MaxAccountId() const = 0;
 

@@ -274,7 +274,11 @@ Result<Page<HistoryEntry>> StoreImpl::History(AccountId id, size_t page, size_t 
 Result<Record> StoreImpl::FindTxn(std::uint64_t txn) { return journal_->FindTxn(txn); }
 
 Result<std::uint64_t> StoreImpl::ReversedBy(std::uint64_t txn) {
-  std::string key = ReversalKey(txn);
+  DB_ASSIGN_OR_RETURN(std::optional<Record> found, FindKey(ReversalKey(txn)));
+  return found.has_value() ? found->txn : std::uint64_t{0};
+}
+
+Result<std::optional<Record>> StoreImpl::FindKey(std::string_view key) {
   // Why no lock at first: the chain's records never change and a slot's entry only moves
   // on to newer ones, so a clean read is right; a reader must not queue behind writers.
   auto found = FindKeyed(key);
@@ -284,8 +288,7 @@ Result<std::uint64_t> StoreImpl::ReversedBy(std::uint64_t txn) {
     if (lk.needs_repair()) DB_RETURN_IF_ERROR(RepairKeySlot(&lk).status());
     found = FindKeyed(key);
   }
-  DB_RETURN_IF_ERROR(found.status());
-  return found->has_value() ? (*found)->txn : std::uint64_t{0};
+  return found;
 }
 
 }  // namespace drovebank

@@ -223,7 +223,8 @@ Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* ou
     ++summary->events;
     OpLine l = header ? ParseCsvOpLine(*header, text, line) : ParseOpLine(text, line);
     if (l.status.ok() && l.event.key.empty() && options.auto_keys) {
-      l.event.key = AutoKey(input->hash(), std::to_string(line));
+      l.event.key = AutoKey(options.key_root.empty() ? input->hash() : options.key_root,
+                            std::to_string(line));
     }
     if (l.status.ok()) {
       // A key twice in one group would be refused as reused; in separate groups the
