@@ -86,6 +86,8 @@ struct HistoryEntry {
   std::string memo;             // the op's memo, "" for none
   std::uint64_t reverses = 0;   // this txn reverses that one (0: not a reversal)
   std::uint64_t reversed_by = 0;  // the txn that reversed this one (0: not reversed)
+  // A rename: the names it gave and the names before; "" for every other kind.
+  std::string first, last, was_first, was_last;
 };
 
 // The store's contract. Store::Open gives the one implementation (src/store/store_impl.h);

@@ -39,6 +39,8 @@ std::vector<Posting> PostingsOf(const Op& op) {
       return {{op.id, -op.amount, op.after, op.to}, {op.to, op.amount, op.to_after, op.id}};
     case OpKind::kClose:
       return {{op.id, 0, 0, 0}};
+    case OpKind::kRename:  // no money: the balance asserted, the names in the entry's notes
+      return {{op.id, 0, op.after, 0}};
   }
   return {};
 }
@@ -54,6 +56,10 @@ std::string Describe(const Record& r) {
 }
 
 std::string TxnOrEmpty(std::uint64_t t) { return t == 0 ? "" : std::to_string(t); }
+
+// A rename's names before and after, "FIRST LAST" each.
+std::string NameWas(const Op& op) { return op.was_first + " " + op.was_last; }
+std::string NameNow(const Op& op) { return op.first + " " + op.last; }
 
 // The memos of the record's ops, in order ("; " between two), "" for none.
 std::string Memos(const Record& r) {
@@ -102,7 +108,7 @@ class LedgerWriter : public Writer {
                // XXX, and --pedantic wants it and the metadata tags declared.
                hledger_ ? "commodity 0.00\n"
                         : fmt::format("commodity {0}\n    format 1000.00 {0}\ntag txn\ntag "
-                                      "time\ntag key\ntag memo\ntag reverses\n",
+                                      "time\ntag key\ntag memo\ntag reverses\ntag renamed_from\ntag renamed_to\n",
                                       kLedgerCommodity),
                kExportCounterAccount);
   }
@@ -131,6 +137,11 @@ class LedgerWriter : public Writer {
     if (!r.key.empty()) text += fmt::format("    ; key: {}\n", Text(r.key));
     if (r.reverses != 0) text += fmt::format("    ; reverses: {}\n", r.reverses);
     if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", Text(m));
+    for (const Op& op : r.ops) {
+      if (op.kind != OpKind::kRename) continue;
+      text += fmt::format("    ; renamed_from: {}\n    ; renamed_to: {}\n", Text(NameWas(op)),
+                          Text(NameNow(op)));
+    }
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) {
@@ -197,6 +208,11 @@ class BeancountWriter : public Writer {
     if (!r.key.empty()) text += fmt::format("  key: {}\n", BeancountString(r.key));
     if (r.reverses != 0) text += fmt::format("  reverses: {}\n", r.reverses);
     if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", BeancountString(m));
+    for (const Op& op : r.ops) {
+      if (op.kind != OpKind::kRename) continue;
+      text += fmt::format("  renamed_from: {}\n  renamed_to: {}\n", BeancountString(NameWas(op)),
+                          BeancountString(NameNow(op)));
+    }
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id != 0) touched_[p.id] = p.after;
@@ -276,14 +292,14 @@ class CsvWriter : public Writer {
   void EndOpening(__int128) override {}
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     for (const Op& op : r.ops) {
-      bool open = op.kind == OpKind::kOpen;
+      bool named = op.kind == OpKind::kOpen || op.kind == OpKind::kRename;
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) continue;
         table_.Row({std::to_string(r.txn), FormatTime(time_ms), date,
                     std::string(OpKindName(op.kind)), std::to_string(p.id),
                     FormatCents(p.change), FormatCents(p.after),
-                    p.other == 0 ? "" : std::to_string(p.other), r.key, open ? op.first : "",
-                    open ? op.last : "", op.memo, TxnOrEmpty(r.reverses)},
+                    p.other == 0 ? "" : std::to_string(p.other), r.key, named ? op.first : "",
+                    named ? op.last : "", op.memo, TxnOrEmpty(r.reverses)},
                    {});
       }
     }
@@ -305,9 +321,11 @@ std::unique_ptr<Writer> MakeWriter(ExportFormat f, std::FILE* out) {
   return nullptr;
 }
 
+// An account as the records before the range left it.
 struct Held {
   Cents balance = 0;
   bool closed = false;
+  std::string first, last;
 };
 
 }  // namespace
@@ -334,10 +352,17 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
   auto start = [&]() -> Status {
     started = true;
     std::vector<Account> open;
+    auto account = [](AccountId id, const Held& h) {
+      Account a;
+      a.id = id;
+      a.first = h.first;  // the names then: a later rename is an entry of the range
+      a.last = h.last;
+      a.balance = h.balance;
+      return a;
+    };
     for (const auto& [id, h] : held) {
       if (h.closed) continue;
-      DB_ASSIGN_OR_RETURN(Account a, store.Get(id));  // names never change
-      w->Declare(a, o.since_date);
+      w->Declare(account(id, h), o.since_date);
       ++sum.accounts;
     }
     if (sum.accounts == 0) return Status::Ok();
@@ -345,9 +370,7 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     __int128 total = 0;
     for (const auto& [id, h] : held) {
       if (h.closed) continue;
-      DB_ASSIGN_OR_RETURN(Account a, store.Get(id));
-      a.balance = h.balance;
-      w->Opening(a);
+      w->Opening(account(id, h));
       total += h.balance;
     }
     w->EndOpening(total);
@@ -369,7 +392,7 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     if (!started) {
       if (t < o.since_ms) {
         for (const RecordAccount& ra : r.accounts) {
-          held[ra.state.id] = {ra.state.balance, ra.state.closed};
+          held[ra.state.id] = {ra.state.balance, ra.state.closed, ra.state.first, ra.state.last};
         }
         return true;
       }

@@ -241,6 +241,12 @@ Status StoreImpl::ForEachChange(AccountId id,
       }
       e.memo = op.memo;
       e.reverses = r.reverses;
+      if (op.kind == OpKind::kRename) {
+        e.first = op.first;
+        e.last = op.last;
+        e.was_first = op.was_first;
+        e.was_last = op.was_last;
+      }
       DB_ASSIGN_OR_RETURN(bool more, fn(e));
       if (!more) return Status::Ok();
     }
@@ -265,7 +271,7 @@ Result<Page<HistoryEntry>> StoreImpl::History(AccountId id, size_t page, size_t 
   out.pages = PageCount(out.total, page_size);
   // Only the page's entries: one key look-up each, not one per change of the account.
   for (HistoryEntry& e : out.items) {
-    if (e.kind == OpKind::kOpen || e.kind == OpKind::kClose || e.reverses != 0) continue;
+    if (!Reversible(e.kind) || e.reverses != 0) continue;
     DB_ASSIGN_OR_RETURN(e.reversed_by, ReversedBy(e.txn));
   }
   return out;

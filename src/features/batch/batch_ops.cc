@@ -40,7 +40,7 @@ Status ParseOpFields(const json& j, Event* event) {
   if (!j.contains("op")) return Status::InvalidArgument("missing \"op\"");
   DB_ASSIGN_OR_RETURN(std::string name, JsonString(j["op"], "op"));
   auto kind = ParseOpKind(name);
-  if (!kind.ok()) {
+  if (!kind.ok() || *kind == OpKind::kRename) {  // a rename is `drovebank rename`'s alone
     return Status::InvalidArgument(fmt::format(
         "unknown op \"{}\": expected open, deposit, withdraw, transfer or close", name));
   }
