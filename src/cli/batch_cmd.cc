@@ -1,5 +1,8 @@
 // The batch subcommand: reads the input, runs it through batch.h, and reports a summary
 // on stderr (stdout carries only the results, so it can be piped).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <memory>
 #include <optional>
 
@@ -42,7 +45,22 @@ void PrintSummary(CliContext& ctx, BatchFormat format, const BatchSummary& s,
   std::fflush(ctx.err);
 }
 
+// Whether `file` is the standard input: "-", or a path to the same file (/dev/stdin).
+bool IsStdin(const std::string& file) {
+  if (file == "-") return true;
+  struct stat path {}, in {};
+  return ::stat(file.c_str(), &path) == 0 && ::fstat(STDIN_FILENO, &in) == 0 &&
+         path.st_dev == in.st_dev && path.st_ino == in.st_ino;
+}
+
 Status RunBatch(CliContext& ctx, const BatchArgs& a) {
+  if (ctx.stdin_is_script && IsStdin(a.file)) {
+    return Status::InvalidArgument(fmt::format(
+        "{} would read this script's following lines as its input: in a script, give it "
+        "a file ({} FILE), or run `drovebank {} -` outside the shell; nothing changed",
+        a.csv_only ? "import-csv -" : "batch -", a.csv_only ? "import-csv" : "batch",
+        a.csv_only ? "import-csv" : "batch"));
+  }
   BatchOptions options;
   options.group_size = a.group_size;
   options.parallel = a.parallel;
