@@ -622,31 +622,26 @@ TEST_CASE("import-csv and batch: a file run to its end is refused when run again
       CHECK(third.err.find("run 2 of this input (its changes from txn 5), ended by txn 7") !=
             std::string::npos);
 
-      // A new run interrupted after its first row resumes with --again, exactly once.
-      ProgramResult crashed =
-          Drovebank(dir, {cmd, "--again", "--group-size", "1", file},
-                    {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"}});
-      REQUIRE(crashed.exit_code == 86);
-      REQUIRE(Recover(dir).exit_code == 0);
-      CHECK(BalanceOf(dir, 1) == 3500);
-      ProgramResult resumed = Drovebank(dir, {cmd, "--again", file});
-      INFO(Why(resumed));
-      REQUIRE(resumed.exit_code == 0);
-      CHECK(resumed.err.find("resumed after 1 applied event") != std::string::npos);
-      CHECK(BalanceOf(dir, 1) == 3750);
-
-      // A crash before its end is committed: the run again replays every row, then ends.
-      ProgramResult before_end =
-          Drovebank(dir, {cmd, "--again", file},
-                    {{"DROVEBANK_FAULT", "batch-end:flags_set:crash"}});
-      REQUIRE(before_end.exit_code == 86);
-      REQUIRE(Recover(dir).exit_code == 0);
-      CHECK(BalanceOf(dir, 1) == 5000);
-      ProgramResult finish = Drovebank(dir, {cmd, "--again", file});
-      INFO(Why(finish));
-      REQUIRE(finish.exit_code == 0);
-      CHECK(finish.err.find("resumed after 2 applied event") != std::string::npos);
-      CHECK(BalanceOf(dir, 1) == 5000);
+      // A new run that crashes at `fault`, then the same command finishes it exactly once.
+      auto crash_then_resume = [&](const char* fault, Cents at_crash, int replayed,
+                                   Cents at_end) {
+        INFO(fault);
+        ProgramResult crashed = Drovebank(dir, {cmd, "--again", "--group-size", "1", file},
+                                          {{"DROVEBANK_FAULT", fault}});
+        REQUIRE(crashed.exit_code == 86);
+        REQUIRE(Recover(dir).exit_code == 0);
+        CHECK(BalanceOf(dir, 1) == at_crash);
+        ProgramResult resumed = Drovebank(dir, {cmd, "--again", file});
+        INFO(Why(resumed));
+        REQUIRE(resumed.exit_code == 0);
+        CHECK(resumed.err.find(fmt::format("resumed after {} applied event", replayed)) !=
+              std::string::npos);
+        CHECK(BalanceOf(dir, 1) == at_end);
+      };
+      // After its first row: the rest is applied.
+      crash_then_resume("batch:after_journal_sync:crash", 3500, 1, 3750);
+      // Before its end is committed: every row replays, then it ends.
+      crash_then_resume("batch-end:flags_set:crash", 5000, 2, 5000);
       CHECK(Drovebank(dir, {cmd, file}).exit_code == 3);
 
       CHECK(Drovebank(dir, {cmd, "--again", "--no-auto-keys", file}).exit_code == 2);

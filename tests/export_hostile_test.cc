@@ -98,6 +98,17 @@ ProgramResult Tool(std::vector<std::string> argv) {
   return r;
 }
 
+// True (with a warning) when a tool the test needs is not installed.
+bool Missing(std::initializer_list<const char*> tools) {
+  for (const char* t : tools) {
+    if (Which(t).empty()) {
+      WARN(t << " is not installed: skipped (scripts/setup installs it)");
+      return true;
+    }
+  }
+  return false;
+}
+
 std::set<std::string> SetOf(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 std::vector<std::string> DecodedAll(const std::vector<std::string>& v) {
@@ -132,10 +143,7 @@ TEST_CASE("export text: hledger, ledger and beancount values escape exactly thei
 
 TEST_CASE("export: names and memos that look like syntax are data to hledger",
           "[export][hostile][tools]") {
-  if (Which("hledger").empty()) {
-    WARN("hledger is not installed: skipped (scripts/setup installs it)");
-    return;
-  }
+  if (Missing({"hledger"})) return;
   HostileBank b;
   std::string f = b.Export("hledger");
   Tool({"hledger", "-f", f, "--strict", "bal"});
@@ -168,10 +176,7 @@ TEST_CASE("export: names and memos that look like syntax are data to hledger",
 TEST_CASE("export: names and memos that look like syntax are data to ledger, whose "
           "amounts show their cents",
           "[export][hostile][tools]") {
-  if (Which("ledger").empty()) {
-    WARN("ledger is not installed: skipped (scripts/setup installs it)");
-    return;
-  }
+  if (Missing({"ledger"})) return;
   HostileBank b;
   std::string f = b.Export("ledger");
   std::string bal = Tool({"ledger", "-f", f, "--pedantic", "bal", "--flat"}).out;
@@ -199,10 +204,7 @@ TEST_CASE("export: names and memos that look like syntax are data to ledger, who
 
 TEST_CASE("export: names and memos that look like syntax are data to beancount",
           "[export][hostile][tools]") {
-  if (Which("bean-check").empty() || Which("bean-query").empty()) {
-    WARN("beancount is not installed: skipped (scripts/setup installs it)");
-    return;
-  }
+  if (Missing({"bean-check", "bean-query"})) return;
   HostileBank b;
   std::string f = b.Export("beancount");
   ProgramResult check = Tool({"bean-check", f});
