@@ -608,6 +608,8 @@ TEST_CASE("import-csv and batch: a file run to its end is refused when run again
       CHECK(twice.err.find("nothing changed. To apply it again as a new run, add --again") !=
             std::string::npos);
       CHECK(BalanceOf(dir, 1) == 1250);
+      CHECK(Drovebank(dir, {"txn", "4"}).out.find("the end of a batch or import-csv run") !=
+            std::string::npos);
       ProgramResult json = Drovebank(dir, {"--json", cmd, file});
       CHECK(json.exit_code == 3);
       CHECK(nlohmann::json::parse(json.out)["error"]["code"] == "RuleFailed");

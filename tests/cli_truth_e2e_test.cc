@@ -207,13 +207,14 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
       const char* command;
       std::string tail;
     };
+    // Txns 1-150 open the accounts, 151 ends that batch run.
     const std::vector<Case> cases = {
         {"printf 'deposit 1 1\\n' | \"$0\" -d \"$1\"",
-         "; the change was committed (txn 151) and stands\n"},
+         "; the change was committed (txn 152) and stands\n"},
         {"printf 'deposit 1 1\\ndeposit 2 1\\n' | \"$0\" -d \"$1\"",
-         "; 2 changes were committed (txns 152 to 153) and stand\n"},
+         "; 2 changes were committed (txns 153 to 154) and stand\n"},
         {"printf 'begin\\ndeposit 1 1\\ncommit\\n' | \"$0\" -d \"$1\"",
-         "; the change was committed (txn 154) and stands\n"},
+         "; the change was committed (txn 155) and stands\n"},
         {"\"$0\" -d \"$1\" batch \"$(dirname \"$1\")/one.jsonl\"",
          "; 1 change was committed and stands\n"},
         {"\"$0\" -d \"$1\" import-csv \"$(dirname \"$1\")/one.csv\"",

@@ -589,6 +589,10 @@ void AddTxnCommand(const Subcommand& subcommand, CliContext& ctx, const std::sha
         text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
                             r.reserve_ids);
       }
+      if (r.ops.empty() && r.reserve_ids == 0) {  // batch_runs.h: the end of a run
+        text += "  the end of a batch or import-csv run: its input again is refused without "
+                "--again\n";
+      }
       text.pop_back();
       ctx.Print(j, text);
       return Status::Ok();
