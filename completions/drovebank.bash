@@ -3,7 +3,9 @@
 # Completes commands, options, and account ids read from the data directory's account
 # tree (DATA/accounts/AA/BB/CC/DD.csv is account AABBCCDD). DATA is the -d/--data-dir
 # given on the line, else $DROVEBANK_DATA, else ./data. Installed to
-# share/bash-completion/completions/ (also as "recover", a copy of this file).
+# share/bash-completion/completions/ (also as "recover", a copy of this file). The zsh
+# (_drovebank) and fish (drovebank.fish) completions beside it offer the same words;
+# tests/completions_test.cc checks all three against --help.
 
 _drovebank_data_dir() {
     local i
@@ -43,9 +45,11 @@ _drovebank() {
         cword=$COMP_CWORD
     fi
 
-    local commands="open show deposit withdraw transfer close list search history txn
-        balance bal statement export reverse import-legacy batch import-csv shell"
-    local globals="-d --data-dir --json -O --output --lock-timeout --bail --help --version"
+    local commands="open show deposit withdraw transfer close rename list search history txn
+        balance bal statement export reverse import-legacy batch import-csv shell help version
+        init"
+    local globals="-d --data-dir --json -O --output --lock-timeout --read-only --bail -h --help
+        -V --version"
 
     case "$prev" in
         -d | --data-dir)
@@ -108,7 +112,7 @@ _drovebank() {
     local opts="--help"
     case "$cmd" in
         deposit | withdraw | transfer) opts+=" --txn --memo" ;;
-        open | close) opts+=" --txn" ;;
+        open | close | rename) opts+=" --txn" ;;
         reverse) opts+=" --memo" ;;
         list | search) opts+=" --page --page-size --all -O" ;;
         history) opts+=" --page --page-size --all -O --since --until" ;;
@@ -116,8 +120,9 @@ _drovebank() {
         statement) opts+=" --month -O" ;;
         export) opts+=" --format --since --until -o" ;;
         import-legacy) opts+=" --group-size" ;;
-        batch) opts+=" --account --parallel --group-size --no-auto-keys" ;;
-        import-csv) opts+=" --group-size --no-auto-keys" ;;
+        batch) opts+=" --account --parallel --group-size --no-auto-keys --again" ;;
+        import-csv) opts+=" --group-size --no-auto-keys --again" ;;
+        version) opts+=" --verbose" ;;
         shell) opts+=" --bail" ;;
     esac
     if [[ $cur == -* ]]; then
@@ -126,14 +131,17 @@ _drovebank() {
     fi
 
     case "$cmd" in
-        show | deposit | withdraw | close | history | statement)
+        show | deposit | withdraw | close | rename | history | statement)
             ((n == 1)) && COMPREPLY=($(_drovebank_account_ids "$cur"))
             ;;
         transfer)
             ((n <= 2)) && COMPREPLY=($(_drovebank_account_ids "$cur"))
             ;;
-        import-legacy)
+        import-legacy | init)
             ((n == 1)) && COMPREPLY=($(compgen -d -- "$cur"))
+            ;;
+        help)
+            ((n == 1)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
             ;;
         batch | import-csv)
             ((n == 1)) && COMPREPLY=($(compgen -f -- "$cur"))
@@ -148,10 +156,10 @@ _drovebank_recover() {
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        --lock-timeout) return ;;
+        --lock-timeout | --expect-head) return ;;
     esac
-    COMPREPLY=($(compgen -W "-d --data-dir --check --full --json --lock-timeout --help
-        --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "-d --data-dir --check --full --json --expect-head --lock-timeout
+        -h --help -V --version" -- "$cur"))
 }
 
 complete -F _drovebank drovebank

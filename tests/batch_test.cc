@@ -300,8 +300,10 @@ TEST_CASE("batch: a crash mid-batch leaves whole groups, a re-run completes exac
               std::string::npos);
         CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
 
+        // Finished now: the same input again is refused, and applies nothing.
         ProgramResult third = Drovebank(dir, {"batch", file});
-        REQUIRE(third.exit_code == 0);
+        INFO(Why(third));
+        CHECK(third.exit_code == 3);
         CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
         CHECK(Recover(dir, {"--check"}).exit_code == 0);
       }
@@ -577,6 +579,99 @@ TEST_CASE("import-csv: a crash mid-import leaves whole groups, a re-run complete
       }
     }
   }
+}
+
+TEST_CASE("import-csv and batch: a file run to its end is refused when run again, naming "
+          "that run; --again applies it as a new run, itself resumable",
+          "[batch][csv][again]") {
+  std::string csv = "op,id,amount,memo\ndeposit,1,10.00,rent\ndeposit,1,2.50,fee\n";
+  std::string jsonl = "{\"op\":\"deposit\",\"id\":1,\"amount\":\"10.00\"}\n"
+                      "{\"op\":\"deposit\",\"id\":1,\"amount\":\"2.50\"}\n";
+  for (std::string cmd : {"import-csv", "batch"}) {
+    DYNAMIC_SECTION(cmd) {
+      TempDir d;
+      std::string dir = d / "data";
+      Open(dir, "0");  // txn 1
+      std::string file = WriteInput(d, "rent.csv", cmd == "batch" ? jsonl : csv);
+      ProgramResult first = Drovebank(dir, {cmd, file});
+      INFO(Why(first));
+      REQUIRE(first.exit_code == 0);  // txns 2 and 3, its end txn 4
+      CHECK(BalanceOf(dir, 1) == 1250);
+
+      ProgramResult twice = Drovebank(dir, {cmd, file});
+      INFO(Why(twice));
+      CHECK(twice.exit_code == 3);
+      CHECK(twice.out.empty());
+      CHECK(twice.err.find(file + " was already run to its end: run 1 of this input (its "
+                                  "changes from txn 2), ended by txn 4 at ") !=
+            std::string::npos);
+      CHECK(twice.err.find("nothing changed. To apply it again as a new run, add --again") !=
+            std::string::npos);
+      CHECK(BalanceOf(dir, 1) == 1250);
+      CHECK(Drovebank(dir, {"txn", "4"}).out.find("the end of a batch or import-csv run") !=
+            std::string::npos);
+      ProgramResult json = Drovebank(dir, {"--json", cmd, file});
+      CHECK(json.exit_code == 3);
+      CHECK(nlohmann::json::parse(json.out)["error"]["code"] == "RuleFailed");
+
+      ProgramResult again = Drovebank(dir, {cmd, "--again", file});
+      INFO(Why(again));
+      REQUIRE(again.exit_code == 0);
+      for (const auto& l : Lines(again.out)) CHECK(l.value("replayed", false) == false);
+      CHECK(BalanceOf(dir, 1) == 2500);
+      ProgramResult third = Drovebank(dir, {cmd, file});
+      CHECK(third.exit_code == 3);
+      CHECK(third.err.find("run 2 of this input (its changes from txn 5), ended by txn 7") !=
+            std::string::npos);
+
+      // A new run that crashes at `fault`, then the same command finishes it exactly once.
+      auto crash_then_resume = [&](const char* fault, Cents at_crash, int replayed,
+                                   Cents at_end) {
+        INFO(fault);
+        ProgramResult crashed = Drovebank(dir, {cmd, "--again", "--group-size", "1", file},
+                                          {{"DROVEBANK_FAULT", fault}});
+        REQUIRE(crashed.exit_code == 86);
+        REQUIRE(Recover(dir).exit_code == 0);
+        CHECK(BalanceOf(dir, 1) == at_crash);
+        ProgramResult resumed = Drovebank(dir, {cmd, "--again", file});
+        INFO(Why(resumed));
+        REQUIRE(resumed.exit_code == 0);
+        CHECK(resumed.err.find(fmt::format("resumed after {} applied event", replayed)) !=
+              std::string::npos);
+        CHECK(BalanceOf(dir, 1) == at_end);
+      };
+      // After its first row: the rest is applied.
+      crash_then_resume("batch:after_journal_sync:crash", 3500, 1, 3750);
+      // Before its end is committed: every row replays, then it ends.
+      crash_then_resume("batch-end:flags_set:crash", 5000, 2, 5000);
+      CHECK(Drovebank(dir, {cmd, file}).exit_code == 3);
+
+      CHECK(Drovebank(dir, {cmd, "--again", "--no-auto-keys", file}).exit_code == 2);
+      // --no-auto-keys never refuses: it is asked to apply everything again.
+      CHECK(Drovebank(dir, {cmd, "--no-auto-keys", file}).exit_code == 0);
+      CHECK(BalanceOf(dir, 1) == 6250);
+      CHECK(Recover(dir, {"--check"}).exit_code == 0);
+    }
+  }
+}
+
+TEST_CASE("batch: a customer file run to its end is refused when run again; --again runs it "
+          "on a new account",
+          "[batch][again]") {
+  TempDir d;
+  std::string dir = d / "data";
+  std::string file = WriteInput(d, "c.json", kSample);
+  REQUIRE(Drovebank(dir, {"batch", file}).exit_code == 0);
+  ProgramResult twice = Drovebank(dir, {"batch", file});
+  INFO(Why(twice));
+  CHECK(twice.exit_code == 3);
+  CHECK(twice.err.find("run 1 of this input (its changes from txn 1)") != std::string::npos);
+  CHECK(Drovebank(dir, {"show", "2"}).exit_code == 3);
+  ProgramResult again = Drovebank(dir, {"batch", "--again", file});
+  INFO(Why(again));
+  CHECK(again.exit_code == 0);
+  CHECK(again.out == kSampleOutput);
+  CHECK(BalanceOf(dir, 2) == 57000);
 }
 
 }  // namespace

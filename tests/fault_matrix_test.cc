@@ -35,6 +35,7 @@ namespace fs = std::filesystem;
 using testing::Drovebank;
 using testing::Money;
 using testing::ProgramResult;
+using testing::Rename;
 using testing::Recover;
 using testing::TempDir;
 
@@ -233,6 +234,7 @@ TEST_CASE("transfer: power loss keeps exactly what the journal sync made durable
 struct Snapshot {
   Cents balance = 0;
   std::uint64_t version = 0;
+  std::string last;  // a rename changes only the names (and the version)
   bool operator==(const Snapshot&) const = default;
 };
 
@@ -242,7 +244,7 @@ std::map<AccountId, Snapshot> States(Store& s, const std::vector<AccountId>& ids
     auto a = s.Get(id);
     INFO(a.status().message());
     REQUIRE(a.ok());
-    out[id] = {a->balance, a->version};
+    out[id] = {a->balance, a->version, a->last};
   }
   return out;
 }
@@ -286,7 +288,8 @@ void SweepPowerLoss(PowerLossMode mode) {
       Variant{"deposit", Event{{Money(OpKind::kDeposit, 1, 500)}, ""}, kSegmentBytes},
       Variant{"deposit", Event{{Money(OpKind::kDeposit, 1, 500)}, "k-dep"}, 1},
       Variant{"transfer", Event{{Money(OpKind::kTransfer, 1, 3000, 2)}, ""}, kSegmentBytes},
-      Variant{"transfer", Event{{Money(OpKind::kTransfer, 1, 3000, 2)}, "k-tr"}, 1});
+      Variant{"transfer", Event{{Money(OpKind::kTransfer, 1, 3000, 2)}, "k-tr"}, 1},
+      Variant{"rename", Event{{Rename(1, "Ada", "King")}, "k-ren"}, kSegmentBytes});
   CAPTURE(v.name, v.event.key, v.segment_bytes);
   const std::vector<AccountId> ids = {1, 2};
   const bool shared = mode == PowerLossMode::kSharedMount;
@@ -373,7 +376,7 @@ void SweepPowerLoss(PowerLossMode mode) {
 }
 
 TEST_CASE(
-    "store: power loss at every fault point of deposit and transfer keeps accounts "
+    "store: power loss at every fault point of deposit, transfer and rename keeps accounts "
     "before or after",
     "[faults][powerloss]") {
   SweepPowerLoss(PowerLossMode::kLocalDisk);
@@ -381,7 +384,7 @@ TEST_CASE(
 
 TEST_CASE(
     "store on a shared mount that ignores directory fsync: power loss at every fault point "
-    "of deposit and transfer keeps accounts before or after",
+    "of deposit, transfer and rename keeps accounts before or after",
     "[faults][powerloss][shared]") {
   SweepPowerLoss(PowerLossMode::kSharedMount);
 }

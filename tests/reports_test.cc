@@ -402,15 +402,7 @@ TEST_CASE("reports in the shell print what the one-shot commands print", "[repor
 
 namespace {
 
-std::string Which(const std::string& tool) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  for (std::string d; std::getline(dirs, d, ':');) {
-    std::string p = d + "/" + tool;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
+using testing::Which;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -487,7 +479,8 @@ TEST_CASE("export: hledger, ledger and beancount accept every assertion and thei
       ProgramResult r = Must(b.Run(args));
       CHECK(Has(r.out, "Exported "));
       std::string text = Slurp(file);
-      CHECK(Has(text, "O'Brien, Jr."));
+      // hledger ends a tag value at a comma: there it is percent-encoded.
+      CHECK(Has(text, std::string(t.name) == "hledger" ? "O'Brien%2C Jr." : "O'Brien, Jr."));
       if (range.empty()) {
         // A beancount string escapes its quotes; hledger and ledger keep the name as it is.
         CHECK(Has(text, std::string(t.name) == "beancount" ? "Zoë \\\"Zed\\\" Ünal; Ltd"
@@ -599,7 +592,7 @@ TEST_CASE("memos and reversals in the reports and the exports: shown, linked, pr
         "12,2026-12-01T08:00:00.000Z,2026-12-01,transfer,1,7.50,75.50,2,reverse:11,,,"
         "wrong account,11");
   std::string hl = Must(b.Run({"export", "--format", "hledger"})).out;
-  CHECK(Has(hl, "    ; memo: =rent, \"may\"\n"));
+  CHECK(Has(hl, "    ; memo: =rent%2C \"may\"\n"));
   CHECK(Has(hl, "    ; reverses: 11\n"));
   std::string bc = Must(b.Run({"export", "--format", "beancount"})).out;
   CHECK(Has(bc, "  memo: \"=rent, \\\"may\\\"\"\n"));

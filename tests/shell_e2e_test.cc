@@ -169,6 +169,37 @@ TEST_CASE("shell e2e: named commands, tab completion, Ctrl-C clears, history is 
   REQUIRE(again.WaitFor("drovebank> next"));
 }
 
+TEST_CASE("shell e2e: Tab lists every option of a prefix, the values of -O and --format, "
+          "and file names after -o",
+          "[shell][e2e][complete]") {
+  if (!HaveTmux()) {
+    WARN("tmux is not installed: skipped");
+    return;
+  }
+  TempDir t;
+  testing::Spit(t / "export-me.csv", "");
+  Terminal term(t, Data(t));
+  REQUIRE(term.WaitFor("drovebank>"));
+  term.Type("list --p");
+  term.Key("Tab");
+  REQUIRE(term.WaitFor("--page-size"));  // at once, beside --page
+  term.Key("C-c");
+  term.Type("history 1 -O ");
+  term.Key("Tab");
+  REQUIRE(term.WaitFor("csv   json  text  tsv"));
+  term.Key("C-c");
+  term.Type("export --format ");
+  term.Key("Tab");
+  REQUIRE(term.WaitFor("beancount  csv        hledger    ledger"));
+  term.Key("C-c");
+  term.Type("export --format csv -o " + (t / "export-m"));
+  term.Key("Tab");
+  REQUIRE(term.WaitFor("export-me.csv"));
+  term.Key("C-c");
+  term.Line("quit");
+  REQUIRE(term.WaitFor("[exit status 0]"));
+}
+
 TEST_CASE("shell e2e: a transaction is staged, shown as pending, listed at commit and "
           "committed at once",
           "[shell][e2e][txn]") {

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "store/process_info.h"
@@ -48,6 +49,29 @@ TEST_CASE("shell script: comments, line numbers, the run goes on, exit is the fi
     CHECK_FALSE(Contains(r.out, "drovebank>"));    // no prompts
     CHECK_FALSE(Contains(r.out + r.err, "\x1b"));  // no colour
   }
+}
+
+TEST_CASE("shell script: batch - and import-csv - are refused, since they would read the "
+          "script's own following lines; a batch FILE runs",
+          "[shell][script][batch]") {
+  TempDir t;
+  { std::ofstream(t / "ops.jsonl") << "{\"op\":\"deposit\",\"id\":1,\"amount\":\"2.00\"}\n"; }
+  std::string script =
+      "open Ada Lovelace 100\n"
+      "batch -\n"
+      "deposit 1 1\n"
+      "import-csv /dev/stdin\n"
+      "deposit 1 1\n"
+      "batch " + ShellQuote(t / "ops.jsonl") + "\n"
+      "show 1\n";
+  auto r = RunWithPipe(t, DROVEBANK_BIN, Dir(t), script);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(Contains(r.err, "line 2: batch - would read this script's following lines as its "
+                        "input: in a script, give it a file (batch FILE), or run `drovebank "
+                        "batch -` outside the shell; nothing changed"));
+  CHECK(Contains(r.err, "line 4: import-csv - would read this script's following lines"));
+  CHECK(Contains(r.out, "Balance: 104.00"));  // lines 3, 5 and 6 ran: nothing was swallowed
 }
 
 TEST_CASE("shell script: --bail stops at the first failing line", "[shell][script]") {

@@ -398,3 +398,37 @@ TEST_CASE("shell completion: account ids by prefix, command names and options",
 }
 
 }  // namespace drovebank
+
+namespace drovebank {
+
+TEST_CASE("shell completion: the values of -O and export --format, file names after -o, "
+          "every option of a prefix",
+          "[shell][complete]") {
+  TempDir tmp;
+  CliContext ctx;
+  ctx.data_dir = tmp / "data";
+  using Words = std::vector<std::string>;
+  auto words = [&](Words before, const std::string& prefix) {
+    Completion c = CompletionFor(ctx, before, prefix);
+    CHECK_FALSE(c.files);
+    return c.words;
+  };
+  CHECK(words({"list", "-O"}, "") == Words{"csv", "json", "text", "tsv"});
+  CHECK(words({"-O"}, "j") == Words{"json"});  // the global option, before the command
+  CHECK(words({"history", "1", "--output"}, "t") == Words{"text", "tsv"});
+  CHECK(words({"export", "--format"}, "") == Words{"beancount", "csv", "hledger", "ledger"});
+  CHECK(words({"-O", "json", "export", "--format"}, "l") == Words{"ledger"});
+  CHECK(CompletionFor(ctx, {"export", "--format", "csv", "-o"}, "ba").files);
+  CHECK(CompletionFor(ctx, {"export", "--output-file"}, "").files);
+  CHECK(words({"list"}, "--p") == Words{"--page", "--page-size"});
+  CHECK(words({"history", "1"}, "--p") == Words{"--page", "--page-size"});
+  CHECK(words({"-O", "csv"}, "li") == Words{"list"});
+  CHECK(words({}, "ren") == Words{"rename"});
+  CHECK(words({"help"}, "ren") == Words{"rename"});
+  CHECK(words({"help", "list"}, "").empty());
+  // No store there: no ids, and none is made by asking.
+  CHECK(words({"show"}, "1").empty());
+  CHECK_FALSE(testing::PathExists(tmp / "data"));
+}
+
+}  // namespace drovebank

@@ -28,6 +28,16 @@ inline Op Money(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
   return op;
 }
 
+// A rename of account `id` to `first` `last`.
+inline Op Rename(AccountId id, std::string first, std::string last) {
+  Op op;
+  op.kind = OpKind::kRename;
+  op.id = id;
+  op.first = std::move(first);
+  op.last = std::move(last);
+  return op;
+}
+
 // Opens an account of Ada Lovelace with `amount`; the test stops if that fails.
 inline AccountId MustOpen(Store& s, Cents amount) {
   auto r = s.Commit(Event{{OpenOp("Ada", "Lovelace", amount)}, ""}, "open");

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -194,6 +195,17 @@ inline std::string Slurp(const std::string& path) {
 inline void Spit(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
+}
+// The path of `tool` on $PATH, "" when it is not there (the tests that need hledger, ledger
+// or beancount skip themselves with a warning).
+inline std::string Which(const std::string& tool) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  for (std::string d; std::getline(dirs, d, ':');) {
+    std::string p = d + "/" + tool;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
 }
 // Whether anything (a link included, not followed) is at `path`.
 inline bool PathExists(const std::string& path) {

@@ -87,6 +87,9 @@ struct BatchOptions {
   bool parallel = false;     // customer format: one process per customer
   std::optional<AccountId> account;  // customer format: the shared account
   std::string fault_path = "batch";
+  // The root of the automatic keys (AutoKey); empty: the input's hash. A run of an input
+  // after an earlier one ran to its end (`--again`) has its own root.
+  std::string key_root;
   // Opens the store (once) and closes it; parallel runs close it before forking and
   // each child opens its own, so no open file description (and OFD lock) is shared.
   std::function<Result<Store*>()> open_store;

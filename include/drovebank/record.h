@@ -20,8 +20,12 @@
 
 namespace drovebank {
 
-enum class OpKind { kOpen, kDeposit, kWithdraw, kTransfer, kClose };
+// kRename (`drovebank rename`) gives an account new names and moves no money.
+enum class OpKind { kOpen, kDeposit, kWithdraw, kTransfer, kClose, kRename };
 std::string_view OpKindName(OpKind k);
+// Whether `drovebank reverse` can undo an op of this kind: the money ops (deposit,
+// withdraw, transfer), not open, close or rename.
+bool Reversible(OpKind k);
 Result<OpKind> ParseOpKind(std::string_view name);
 
 // One operation. The request part is filled by the caller; the result part (`after`,
@@ -31,12 +35,13 @@ struct Op {
   AccountId id = 0;  // open: assigned at commit
   AccountId to = 0;  // transfer only
   Cents amount = 0;  // open: opening balance
-  std::string first, last;  // open only
+  std::string first, last;  // open, and rename (the new names)
   // Free text the user gave a deposit, withdrawal or transfer (ValidateMemo); "" for none.
   // Part of the request: the same key with another memo is another request.
   std::string memo;
   Cents after = 0;     // balance of `id` after the op
   Cents to_after = 0;  // balance of `to` after a transfer
+  std::string was_first, was_last;  // rename: the names before it
 
   bool operator==(const Op&) const = default;
 };

@@ -86,6 +86,8 @@ struct HistoryEntry {
   std::string memo;             // the op's memo, "" for none
   std::uint64_t reverses = 0;   // this txn reverses that one (0: not a reversal)
   std::uint64_t reversed_by = 0;  // the txn that reversed this one (0: not reversed)
+  // A rename: the names it gave and the names before; "" for every other kind.
+  std::string first, last, was_first, was_last;
 };
 
 // The store's contract. Store::Open gives the one implementation (src/store/store_impl.h);
@@ -158,6 +160,9 @@ class Store {
   // writer died before it set keys/index is seen once someone repairs the slot (the next
   // keyed writer of the slot, `recover`); `reverse` itself always looks under the lock.
   virtual Result<std::uint64_t> ReversedBy(std::uint64_t txn) = 0;
+  // The record committed under the idempotency key `key`, or none; looked up as
+  // ReversedBy looks (`batch` asks whether an earlier run of its input got to its end).
+  virtual Result<std::optional<Record>> FindKey(std::string_view key) = 0;
   // The largest account id any committed record opened or reserved (0 for none).
   virtual AccountId MaxAccountId() const = 0;
 

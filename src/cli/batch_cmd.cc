@@ -1,11 +1,16 @@
 // The batch subcommand: reads the input, runs it through batch.h, and reports a summary
 // on stderr (stdout carries only the results, so it can be piped).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "drovebank/batch.h"
 #include "batch_cmd.h"
+#include "batch_runs.h"
 #include "cli_usage.h"
 #include "exit_codes.h"
 #include "own_args.h"
@@ -20,6 +25,7 @@ struct BatchArgs {
   size_t group_size = 1000;
   bool parallel = false;
   bool no_auto_keys = false;
+  bool again = false;        // a new run of an input an earlier run applied to its end
   bool csv_only = false;  // import-csv: the input must be CSV
 };
 
@@ -39,7 +45,22 @@ void PrintSummary(CliContext& ctx, BatchFormat format, const BatchSummary& s,
   std::fflush(ctx.err);
 }
 
+// Whether `file` is the standard input: "-", or a path to the same file (/dev/stdin).
+bool IsStdin(const std::string& file) {
+  if (file == "-") return true;
+  struct stat path {}, in {};
+  return ::stat(file.c_str(), &path) == 0 && ::fstat(STDIN_FILENO, &in) == 0 &&
+         path.st_dev == in.st_dev && path.st_ino == in.st_ino;
+}
+
 Status RunBatch(CliContext& ctx, const BatchArgs& a) {
+  if (ctx.stdin_is_script && IsStdin(a.file)) {
+    return Status::InvalidArgument(fmt::format(
+        "{} would read this script's following lines as its input: in a script, give it "
+        "a file ({} FILE), or run `drovebank {} -` outside the shell; nothing changed",
+        a.csv_only ? "import-csv -" : "batch -", a.csv_only ? "import-csv" : "batch",
+        a.csv_only ? "import-csv" : "batch"));
+  }
   BatchOptions options;
   options.group_size = a.group_size;
   options.parallel = a.parallel;
@@ -63,18 +84,37 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
         "op,id,from,to,amount,memo,key (`drovebank batch` reads JSON)",
         a.file == "-" ? "standard input" : a.file));
   }
+  if (input.format() != BatchFormat::kCustomers && (options.parallel || options.account)) {
+    return Status::InvalidArgument(
+        "--parallel and --account apply to the branch/customer format only");
+  }
+  if (a.again && a.no_auto_keys) {
+    return Status::InvalidArgument(
+        "--again starts a new run of automatic keys, which --no-auto-keys turns off");
+  }
+  // Which run of this input: a new one, an interrupted one to resume, or (without
+  // --again) none, when an earlier run got to its end.
+  std::optional<BatchRun> run;
+  if (options.auto_keys) {
+    DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+    DB_ASSIGN_OR_RETURN(
+        run, ChooseBatchRun(*store, input.hash(), a.again,
+                            a.file == "-" ? "standard input" : a.file, &input));
+    options.key_root = run->key_root;
+  }
   BatchSummary summary;
   Status s;
   if (input.format() == BatchFormat::kCustomers) {
     DB_ASSIGN_OR_RETURN(std::string text, input.ReadAll());
     DB_ASSIGN_OR_RETURN(CustomerBatch batch, ParseCustomerBatch(text));
-    s = RunCustomerBatch(batch, input.hash(), options, ctx.out, &summary);
+    s = RunCustomerBatch(batch, options.key_root.empty() ? input.hash() : options.key_root,
+                         options, ctx.out, &summary);
   } else {
-    if (options.parallel || options.account) {
-      return Status::InvalidArgument(
-          "--parallel and --account apply to the branch/customer format only");
-    }
     s = RunOpsBatch(&input, options, ctx.out, &summary);
+  }
+  if (s.ok() && run.has_value()) {
+    Result<Store*> store = ctx.GetStore();
+    s = store.ok() ? MarkRunEnd(**store, *run) : store.status();
   }
   // The summary on stderr counts them; a failed write of the results must not hide them.
   ctx.Committed(0, summary.applied + (summary.opened ? 1 : 0));
@@ -118,6 +158,9 @@ void AddBatchCommand(CLI::App& app, CliContext& ctx) {
   c->add_flag("--no-auto-keys", a->no_auto_keys,
               "Give events without a key none: faster, but re-running the same input after a "
               "crash applies its applied prefix again");
+  c->add_flag("--again", a->again,
+              "Apply an input that an earlier run applied to its end once more, as a new "
+              "run (with keys of its own); without it such a run is refused");
   c->footer(
       "\nThe first non-space character picks the format: '[' a JSON array of branches and "
       "customers (output: one JSON array, one entry per customer); '{' JSON Lines of "
@@ -128,7 +171,10 @@ void AddBatchCommand(CLI::App& app, CliContext& ctx) {
       "for open); \"first\" and \"last\" (open); \"memo\" (optional: deposit, withdraw, "
       "transfer); \"key\" (optional idempotency key). Every event without a key gets the "
       "automatic key batch-<hash of the input>-<line>, so running the same input again "
-      "after a crash skips what was applied and finishes the rest exactly once.\n"
+      "after a crash skips what was applied and finishes the rest exactly once. A run that "
+      "gets to its end commits a record saying so (key batch-<hash>-end); the same input "
+      "run again is then refused (exit 3, naming that run) unless --again makes it a new "
+      "run (keys batch-<hash>.2-<line>, and so on).\n"
       "Exit codes: as for every command; for JSON Lines, the code of the first line that "
       "failed (after running every line).\n\n"
       "Examples:\n  drovebank batch events.json\n  drovebank batch --parallel events.json\n"
@@ -154,6 +200,9 @@ void AddImportCsvCommand(CLI::App& app, CliContext& ctx) {
   c->add_flag("--no-auto-keys", a->no_auto_keys,
               "Give rows without a key none: faster, but re-running the same file after a "
               "crash applies its applied prefix again");
+  c->add_flag("--again", a->again,
+              "Apply a file that an earlier run applied to its end once more, as a new run "
+              "(with keys of its own); without it such a run is refused");
   c->footer(
       "\nThe first line is a header row naming the columns, in any order, from op, id, from, "
       "to, amount, memo, key, first, last (op is required). Each row is one operation, run "
@@ -162,12 +211,15 @@ void AddImportCsvCommand(CLI::App& app, CliContext& ctx) {
       "cell with a comma, double a quote inside). Each row is all-or-nothing; a bad row is "
       "reported with its line number and the others still run. Output: one JSON object per "
       "row, as batch. Rows without a key get the key batch-<hash of the file>-<line>, so "
-      "running the same file again after a crash finishes it exactly once.\n"
+      "running the same file again after a crash finishes it exactly once. Once a run got "
+      "to its end, the same file again is refused (exit 3, naming that run), unless "
+      "--again applies it as a new run (a rent file each month).\n"
       "Exit codes: as for every command; the code of the first row that failed (after "
       "running every row); 2 for a bad header row (nothing run).\n\n"
       "Example file:\n  op,id,from,to,amount,memo,key\n  deposit,1,,,25.00,salary,pay-11\n"
       "  transfer,,1,2,10.00,\"rent, November\",\n\n"
-      "Examples:\n  drovebank import-csv ops.csv\n  export-ops | drovebank import-csv -");
+      "Examples:\n  drovebank import-csv ops.csv\n  drovebank import-csv --again rent.csv\n"
+      "  export-ops | drovebank import-csv -");
   c->callback([&ctx, a]() {
     Status s = RunBatch(ctx, *a);
     if (!s.ok()) ctx.Fail(s);

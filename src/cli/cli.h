@@ -45,6 +45,9 @@ struct CliContext {
   size_t last_pages = 0;  // how many pages it had then
   // Extra commands registered by other parts (shell, batch, import-legacy).
   std::vector<std::function<void(CLI::App&, CliContext&)>> extensions;
+  // The shell is reading its commands from stdin, not a terminal: an input read from
+  // stdin (`batch -`) would swallow the script's following lines, so it is refused.
+  bool stdin_is_script = false;
   // What runs when no command is given (the shell); prints help when unset.
   std::function<int(CliContext&)> no_command;
 

@@ -173,7 +173,7 @@ void RememberPaged(CliContext& ctx, std::vector<std::string> cmd, size_t page, s
 // parsing and its messages are never different.
 std::string_view CoreCommandNamed(int argc, char** argv) {
   static constexpr std::string_view kCore[] = {
-      "open", "show",    "deposit", "withdraw",  "transfer", "close",  "list",
+      "open", "show",    "deposit", "withdraw",  "transfer", "close",  "rename", "list",
       "search", "history", "txn",   "balance", "statement", "export"};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -339,6 +339,47 @@ void AddCloseCommand(const Subcommand& subcommand, CliContext& ctx,
       j["txn"] = res.record.txn;
       if (!a->key.empty()) j["replayed"] = res.replayed;
       ctx.Print(j, fmt::format("Closed account {} (txn {}){}", op.id, res.record.txn,
+                               res.replayed ? " (already applied earlier with this key)" : ""));
+      return Status::Ok();
+    }));
+  }
+}
+
+// `rename ID FIRST LAST`: new names, journaled like every change.
+void AddRenameCommand(const Subcommand& subcommand, CliContext& ctx,
+                      const std::shared_ptr<Args>& a) {
+  if (auto* rename = subcommand("rename", "Give an account new first and last names")) {
+    rename->add_option("ID", a->id, "Account id")->required();
+    rename->add_option("FIRST", a->first, "New first name")->required();
+    rename->add_option("LAST", a->last, "New last name")->required();
+    AddTxnKeyOption(rename, *a);
+    rename->footer(
+        "The change is one journal record: history and txn show the names before and after,\n"
+        "exports carry it as a note. A closed account cannot be renamed.\n"
+        "Example: drovebank rename 1001 Ada King --txn rename-1001");
+    rename->callback(Body(ctx, [&ctx, a]() -> Status {
+      Op op;
+      op.kind = OpKind::kRename;
+      DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
+      op.first = TrimName(a->first);
+      op.last = TrimName(a->last);
+      DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
+      if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
+      DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "rename"));
+      ctx.Committed(res.record.txn);
+      const Op& done = res.record.ops.at(0);
+      nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
+      j["txn"] = res.record.txn;
+      j["was_first"] = done.was_first;
+      j["was_last"] = done.was_last;
+      if (!a->key.empty()) j["replayed"] = res.replayed;
+      Account was;
+      was.first = done.was_first;
+      was.last = done.was_last;
+      ctx.Print(j, fmt::format("Renamed account {} from {} to {} (txn {}){}", op.id, Name(was),
+                               Name(res.record.accounts.at(0).state), res.record.txn,
                                res.replayed ? " (already applied earlier with this key)" : ""));
       return Status::Ok();
     }));
@@ -534,6 +575,10 @@ void AddTxnCommand(const Subcommand& subcommand, CliContext& ctx, const std::sha
           case OpKind::kClose:
             text += fmt::format("  close {}\n", op.id);
             break;
+          case OpKind::kRename:
+            text += fmt::format("  rename {} from {} {} to {} {}\n", op.id, op.was_first,
+                                op.was_last, op.first, op.last);
+            break;
           default:
             text += fmt::format("  {} {} on {} (now {})\n", OpKindName(op.kind),
                                 FormatCents(op.amount), op.id, FormatCents(op.after));
@@ -550,6 +595,10 @@ void AddTxnCommand(const Subcommand& subcommand, CliContext& ctx, const std::sha
       if (r.reserve_ids != 0) {
         text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
                             r.reserve_ids);
+      }
+      if (r.ops.empty() && r.reserve_ids == 0) {  // batch_runs.h: the end of a run
+        text += "  the end of a batch or import-csv run: its input again is refused without "
+                "--again\n";
       }
       text.pop_back();
       ctx.Print(j, text);
@@ -581,6 +630,7 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   AddShowCommand(subcommand, ctx, a);
   AddMoneyCommands(subcommand, ctx, a);
   AddCloseCommand(subcommand, ctx, a);
+  AddRenameCommand(subcommand, ctx, a);
   AddListCommand(subcommand, ctx, a);
   AddSearchCommand(subcommand, ctx, a);
   AddHistoryCommand(subcommand, ctx, a);

@@ -202,9 +202,13 @@ nlohmann::json RecordJsonView(const Record& r) {
       o["to"] = op.to;
       o["to_balance_after"] = FormatCents(op.to_after);
     }
-    if (op.kind == OpKind::kOpen) {
+    if (op.kind == OpKind::kOpen || op.kind == OpKind::kRename) {
       o["first"] = op.first;
       o["last"] = op.last;
+    }
+    if (op.kind == OpKind::kRename) {
+      o["was_first"] = op.was_first;
+      o["was_last"] = op.was_last;
     }
     if (!op.memo.empty()) o["memo"] = op.memo;
     ops.push_back(std::move(o));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/dates.h"
+#include "export_text.h"
 #include "table.h"
 #include "report_util.h"
 
@@ -37,6 +38,8 @@ std::vector<Posting> PostingsOf(const Op& op) {
       return {{op.id, -op.amount, op.after, op.to}, {op.to, op.amount, op.to_after, op.id}};
     case OpKind::kClose:
       return {{op.id, 0, 0, 0}};
+    case OpKind::kRename:  // no money: the balance asserted, the names in the entry's notes
+      return {{op.id, 0, op.after, 0}};
   }
   return {};
 }
@@ -53,6 +56,10 @@ std::string Describe(const Record& r) {
 
 std::string TxnOrEmpty(std::uint64_t t) { return t == 0 ? "" : std::to_string(t); }
 
+// A rename's names before and after, "FIRST LAST" each.
+std::string NameWas(const Op& op) { return op.was_first + " " + op.was_last; }
+std::string NameNow(const Op& op) { return op.first + " " + op.last; }
+
 // The memos of the record's ops, in order ("; " between two), "" for none.
 std::string Memos(const Record& r) {
   std::string m;
@@ -61,15 +68,6 @@ std::string Memos(const Record& r) {
     m += (m.empty() ? "" : "; ") + op.memo;
   }
   return m;
-}
-
-std::string Quoted(std::string_view s) {  // a beancount string
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // What every format is told, in file order.
@@ -99,20 +97,26 @@ class LedgerWriter : public Writer {
     fmt::print(out_,
                "; drovebank export ({} format). Each drovebank account is {}:ID; money that\n"
                "; enters or leaves the bank is posted against {}.\n"
-               "; Each posting asserts the account's balance after it.\n\n"
+               "; Each posting asserts the account's balance after it. Names, keys and memos\n"
+               "; are percent-encoded where {} would read them as syntax ({}).\n\n"
                "{}account {}\n\n",
                hledger_ ? "hledger" : "ledger", kExportAssetRoot, kExportCounterAccount,
-               // hledger --strict wants the amounts' commodity (none) declared, ledger
-               // --pedantic the metadata tags.
+               hledger_ ? "hledger" : "ledger", hledger_ ? "% and ," : "%, [ and ]",
+               // hledger --strict wants the amounts' commodity (none) declared; ledger
+               // shows amounts of no commodity without their cents, so there they are in
+               // XXX, and --pedantic wants it and the metadata tags declared.
                hledger_ ? "commodity 0.00\n"
-                        : "tag txn\ntag time\ntag key\ntag memo\ntag reverses\n",
+                        : fmt::format("commodity {0}\n    format 1000.00 {0}\ntag txn\ntag "
+                                      "time\ntag key\ntag memo\ntag reverses\ntag renamed_from\ntag renamed_to\n",
+                                      kLedgerCommodity),
                kExportCounterAccount);
   }
   void Declare(const Account& a, const std::string&) override {
+    std::string owner = Text(a.first + " " + a.last);
     if (hledger_) {
-      fmt::print(out_, "account {}:{}  ; owner: {} {}\n", kExportAssetRoot, a.id, a.first, a.last);
+      fmt::print(out_, "account {}:{}  ; owner: {}\n", kExportAssetRoot, a.id, owner);
     } else {
-      fmt::print(out_, "account {}:{}\n    note {} {}\n", kExportAssetRoot, a.id, a.first, a.last);
+      fmt::print(out_, "account {}:{}\n    note {}\n", kExportAssetRoot, a.id, owner);
     }
   }
   void BeginOpening(const std::string& date) override {
@@ -120,25 +124,30 @@ class LedgerWriter : public Writer {
                date);
   }
   void Opening(const Account& a) override {
-    fmt::print(out_, "    {}:{}  {} = {}\n", kExportAssetRoot, a.id, FormatCents(a.balance),
-               FormatCents(a.balance));
+    fmt::print(out_, "    {}:{}  {} = {}\n", kExportAssetRoot, a.id, Amount(a.balance),
+               Amount(a.balance));
   }
   void EndOpening(__int128 total) override {
-    fmt::print(out_, "    {}  {}\n\n", kExportCounterAccount, FormatTotal(-total));
+    fmt::print(out_, "    {}  {}{}\n\n", kExportCounterAccount, FormatTotal(-total), Unit());
   }
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     std::string text = fmt::format("{} ({}) {}\n    ; txn: {}\n    ; time: {}\n", date, r.txn,
                                    Describe(r), r.txn, TimestampOf(time_ms));
-    if (!r.key.empty()) text += fmt::format("    ; key: {}\n", r.key);
+    if (!r.key.empty()) text += fmt::format("    ; key: {}\n", Text(r.key));
     if (r.reverses != 0) text += fmt::format("    ; reverses: {}\n", r.reverses);
-    if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", m);
+    if (std::string m = Memos(r); !m.empty()) text += fmt::format("    ; memo: {}\n", Text(m));
+    for (const Op& op : r.ops) {
+      if (op.kind != OpKind::kRename) continue;
+      text += fmt::format("    ; renamed_from: {}\n    ; renamed_to: {}\n", Text(NameWas(op)),
+                          Text(NameNow(op)));
+    }
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) {
-          text += fmt::format("    {}  {}\n", kExportCounterAccount, FormatCents(p.change));
+          text += fmt::format("    {}  {}\n", kExportCounterAccount, Amount(p.change));
         } else {
-          text += fmt::format("    {}:{}  {} = {}\n", kExportAssetRoot, p.id,
-                              FormatCents(p.change), FormatCents(p.after));
+          text += fmt::format("    {}:{}  {} = {}\n", kExportAssetRoot, p.id, Amount(p.change),
+                              Amount(p.after));
         }
       }
     }
@@ -146,6 +155,12 @@ class LedgerWriter : public Writer {
   }
 
  private:
+  std::string Text(std::string_view s) const {
+    return hledger_ ? HledgerTagValue(s) : LedgerNoteValue(s);
+  }
+  std::string Unit() const { return hledger_ ? "" : fmt::format(" {}", kLedgerCommodity); }
+  std::string Amount(Cents c) const { return FormatCents(c) + Unit(); }
+
   bool hledger_;
 };
 
@@ -167,7 +182,7 @@ class BeancountWriter : public Writer {
   void Declare(const Account& a, const std::string& date) override {
     Dated(date);
     fmt::print(out_, "{} open {} {}\n  owner: {}\n", date, Name(a.id), kBeancountCommodity,
-               Quoted(a.first + " " + a.last));
+               BeancountString(a.first + " " + a.last));
   }
   void BeginOpening(const std::string& date) override {
     Dated(date);
@@ -187,11 +202,17 @@ class BeancountWriter : public Writer {
   }
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     Dated(date);
-    std::string text = fmt::format("{} * {}\n  txn: {}\n  time: {}\n", date, Quoted(Describe(r)),
-                                   r.txn, Quoted(TimestampOf(time_ms)));
-    if (!r.key.empty()) text += fmt::format("  key: {}\n", Quoted(r.key));
+    std::string text = fmt::format("{} * {}\n  txn: {}\n  time: {}\n", date,
+                                   BeancountString(Describe(r)), r.txn,
+                                   BeancountString(TimestampOf(time_ms)));
+    if (!r.key.empty()) text += fmt::format("  key: {}\n", BeancountString(r.key));
     if (r.reverses != 0) text += fmt::format("  reverses: {}\n", r.reverses);
-    if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", Quoted(m));
+    if (std::string m = Memos(r); !m.empty()) text += fmt::format("  memo: {}\n", BeancountString(m));
+    for (const Op& op : r.ops) {
+      if (op.kind != OpKind::kRename) continue;
+      text += fmt::format("  renamed_from: {}\n  renamed_to: {}\n", BeancountString(NameWas(op)),
+                          BeancountString(NameNow(op)));
+    }
     for (const Op& op : r.ops) {
       for (const Posting& p : PostingsOf(op)) {
         if (p.id != 0) touched_[p.id] = p.after;
@@ -271,14 +292,14 @@ class CsvWriter : public Writer {
   void EndOpening(__int128) override {}
   void Entry(const Record& r, std::int64_t time_ms, const std::string& date) override {
     for (const Op& op : r.ops) {
-      bool open = op.kind == OpKind::kOpen;
+      bool named = op.kind == OpKind::kOpen || op.kind == OpKind::kRename;
       for (const Posting& p : PostingsOf(op)) {
         if (p.id == 0) continue;
         table_.Row({std::to_string(r.txn), TimestampOf(time_ms), date,
                     std::string(OpKindName(op.kind)), std::to_string(p.id),
                     FormatCents(p.change), FormatCents(p.after),
-                    p.other == 0 ? "" : std::to_string(p.other), r.key, open ? op.first : "",
-                    open ? op.last : "", op.memo, TxnOrEmpty(r.reverses)},
+                    p.other == 0 ? "" : std::to_string(p.other), r.key, named ? op.first : "",
+                    named ? op.last : "", op.memo, TxnOrEmpty(r.reverses)},
                    {});
       }
     }
@@ -300,9 +321,11 @@ std::unique_ptr<Writer> MakeWriter(ExportFormat f, std::FILE* out) {
   return nullptr;
 }
 
+// An account as the records before the range left it.
 struct Held {
   Cents balance = 0;
   bool closed = false;
+  std::string first, last;
 };
 
 }  // namespace
@@ -329,10 +352,17 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
   auto start = [&]() -> Status {
     started = true;
     std::vector<Account> open;
+    auto account = [](AccountId id, const Held& h) {
+      Account a;
+      a.id = id;
+      a.first = h.first;  // the names then: a later rename is an entry of the range
+      a.last = h.last;
+      a.balance = h.balance;
+      return a;
+    };
     for (const auto& [id, h] : held) {
       if (h.closed) continue;
-      DB_ASSIGN_OR_RETURN(Account a, store.Get(id));  // names never change
-      w->Declare(a, o.since_date);
+      w->Declare(account(id, h), o.since_date);
       ++sum.accounts;
     }
     if (sum.accounts == 0) return Status::Ok();
@@ -340,9 +370,7 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     __int128 total = 0;
     for (const auto& [id, h] : held) {
       if (h.closed) continue;
-      DB_ASSIGN_OR_RETURN(Account a, store.Get(id));
-      a.balance = h.balance;
-      w->Opening(a);
+      w->Opening(account(id, h));
       total += h.balance;
     }
     w->EndOpening(total);
@@ -364,7 +392,7 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
     if (!started) {
       if (t < o.since_ms) {
         for (const RecordAccount& ra : r.accounts) {
-          held[ra.state.id] = {ra.state.balance, ra.state.closed};
+          held[ra.state.id] = {ra.state.balance, ra.state.closed, ra.state.first, ra.state.last};
         }
         return true;
       }

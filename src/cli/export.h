@@ -33,6 +33,9 @@ inline constexpr std::string_view kExportCounterAccount = "equity:drovebank:exte
 // Beancount needs a commodity on every amount and drovebank has none: ISO 4217's code for
 // "no currency".
 inline constexpr std::string_view kBeancountCommodity = "XXX";
+// ledger prints an amount of no commodity without its cents (177, not 177.00): the ledger
+// export gives its amounts the same code, declared with two decimals.
+inline constexpr std::string_view kLedgerCommodity = "XXX";
 
 struct ExportOptions {
   ExportFormat format = ExportFormat::kHledger;

@@ -341,6 +341,8 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only) {
         "Accounts are assets:drovebank:ID; deposits, withdrawals and opening balances are\n"
         "posted against equity:drovebank:external. Days and times are in UTC, or in the zone\n"
         "TZ names (times with its offset).\n"
+        "Names, keys and memos are percent-encoded where the tool would read them as syntax\n"
+        "(hledger: % and ,; ledger: %, [ and ]); ledger and beancount amounts are in XXX.\n"
         "Examples:\n  drovebank export --format hledger -o bank.journal && hledger -f "
         "bank.journal bal\n  drovebank export --format beancount --since 2026-11-01 -o "
         "nov.beancount");

@@ -74,7 +74,7 @@ std::vector<Column> HistoryColumns() {
 }
 
 Status FillReversedBy(Store& store, HistoryEntry* e) {
-  if (e->kind == OpKind::kOpen || e->kind == OpKind::kClose || e->reverses != 0) {
+  if (!Reversible(e->kind) || e->reverses != 0) {
     return Status::Ok();
   }
   DB_ASSIGN_OR_RETURN(e->reversed_by, store.ReversedBy(e->txn));
@@ -85,6 +85,9 @@ namespace {
 
 // The history's last text column: the reversal link, then the memo.
 std::string HistoryNote(const HistoryEntry& e) {
+  if (e.kind == OpKind::kRename) {
+    return fmt::format("renamed from {} {} to {} {}", e.was_first, e.was_last, e.first, e.last);
+  }
   std::string link = e.reverses != 0      ? fmt::format("reverses {}", e.reverses)
                      : e.reversed_by != 0 ? fmt::format("reversed by {}", e.reversed_by)
                                           : "";
@@ -118,7 +121,7 @@ std::vector<std::string> HistoryCells(const HistoryEntry& e) {
 }
 
 nlohmann::json HistoryItem(const HistoryEntry& e) {
-  return {{"txn", e.txn},
+  nlohmann::json item = {{"txn", e.txn},
           {"time", TimestampOf(e.time_ms)},
           {"kind", OpKindName(e.kind)},
           {"amount", FormatCents(e.amount)},
@@ -130,6 +133,11 @@ nlohmann::json HistoryItem(const HistoryEntry& e) {
           {"memo", e.memo},
           {"reverses", TxnOrNull(e.reverses)},
           {"reversed_by", TxnOrNull(e.reversed_by)}};
+  if (e.kind == OpKind::kRename) {
+    item["renamed"] = {{"from", {{"first", e.was_first}, {"last", e.was_last}}},
+                       {"to", {{"first", e.first}, {"last", e.last}}}};
+  }
+  return item;
 }
 
 std::vector<Column> AccountColumns() {

@@ -50,6 +50,8 @@ Result<Event> ReversalOf(const Record& r, const std::string& memo) {
         return refuse(fmt::format("opens account {}", it->id));
       case OpKind::kClose:
         return refuse(fmt::format("closes account {}", it->id));
+      case OpKind::kRename:
+        return refuse(fmt::format("renames account {} (rename it back instead)", it->id));
     }
     e.ops.push_back(std::move(op));
   }

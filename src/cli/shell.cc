@@ -246,8 +246,10 @@ int RunShell(CliContext& ctx, const ShellOptions& options) {
   } else {
     shell_interrupts::Install();
     StreamLineSource source(stdin);
+    ctx.stdin_is_script = true;
     Shell shell(ctx, source, options);
     code = shell.Run();
+    ctx.stdin_is_script = false;
     shell_interrupts::Restore();
   }
   g_shell_running = false;

@@ -33,7 +33,7 @@ std::string ShellHelpText(const std::vector<std::string>& commands) {
   static const std::vector<std::string> described = {
       "open",    "show", "close", "deposit", "withdraw", "transfer", "txn",  "list", "search",
       "history", "next", "prev",  "begin",   "commit",   "abort",    "help", "quit", "exit",
-      "balance", "statement", "export", "reverse"};
+      "balance", "statement", "export", "reverse", "rename"};
   std::string more;
   for (const std::string& c : commands) {
     if (std::find(described.begin(), described.end(), c) != described.end()) continue;
@@ -46,6 +46,7 @@ std::string ShellHelpText(const std::vector<std::string>& commands) {
          "  open FIRST LAST [AMOUNT]      show ID         close ID\n"
          "  deposit ID AMOUNT             withdraw ID AMOUNT\n"
          "  transfer FROM TO AMOUNT       txn N\n"
+         "  rename ID FIRST LAST          new names for an account (history shows both)\n"
          "  (deposit, withdraw and transfer take --memo TEXT, a note kept with the change)\n"
          "  reverse TXN [--memo TEXT]     undo a committed deposit, withdrawal or transfer\n"
          "  list [--page N]               search TEXT     history ID [--since D] [--until D]\n"

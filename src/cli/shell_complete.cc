@@ -45,6 +45,51 @@ std::vector<std::string> CommandNames(CliContext& ctx) {
   return names;
 }
 
+namespace {
+
+std::vector<std::string> WithPrefix(const std::vector<std::string>& all,
+                                    const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const std::string& s : all) {
+    if (s.compare(0, prefix.size(), prefix) == 0) out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+Completion CompletionFor(CliContext& ctx, const std::vector<std::string>& before,
+                         const std::string& prefix) {
+  Completion c;
+  // Global options may come first (`-O csv list`): the command is the first other word.
+  std::string command;
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i] == "-O" || before[i] == "--output") {
+      ++i;
+    } else if (command.empty() && (before[i].empty() || before[i][0] != '-')) {
+      command = before[i];
+    }
+  }
+  const std::string last = before.empty() ? "" : before.back();
+  if (last == "-O" || last == "--output") {
+    c.words = WithPrefix({"csv", "json", "text", "tsv"}, prefix);
+  } else if (command == "export" && last == "--format") {
+    c.words = WithPrefix({"beancount", "csv", "hledger", "ledger"}, prefix);
+  } else if (last == "-o" || last == "--output-file") {
+    c.files = true;
+  } else if (command.empty() || (command == "help" && before.size() == 1)) {
+    if (prefix.empty() || prefix[0] != '-') c.words = WithPrefix(CommandNames(ctx), prefix);
+  } else if (command == "help") {
+    // help takes one name
+  } else if (!prefix.empty() && prefix[0] == '-') {
+    c.words = WithPrefix(CommandOptions(ctx, command), prefix);
+  } else {
+    auto store = ctx.GetStore(StoreAccess::kRead);
+    if (store.ok()) c.words = AccountIdsWithPrefix(*store, prefix, 2000);
+  }
+  return c;
+}
+
 std::vector<std::string> CommandOptions(CliContext& ctx, const std::string& command) {
   std::vector<std::string> out;
   auto app = BuildApp(ctx, /*with_globals=*/false);

@@ -19,6 +19,18 @@ std::vector<std::string> CommandNames(CliContext& ctx);
 // Long option names ("--page") of subcommand `command`; empty when unknown.
 std::vector<std::string> CommandOptions(CliContext& ctx, const std::string& command);
 
+// What Tab offers for the word `prefix` after the words `before` of the line: command
+// names first (and after `help`), the values of an option that takes one of a few (`-O`,
+// `--output`: the output formats; `export --format`: the export formats), file names after
+// an option naming a file (`files`: readline's own file name completion), a command's
+// long options for a word starting with '-', else account ids.
+struct Completion {
+  std::vector<std::string> words;
+  bool files = false;
+};
+Completion CompletionFor(CliContext& ctx, const std::vector<std::string>& before,
+                         const std::string& prefix);
+
 // Account ids (as decimal text, ascending) that start with `prefix` (digits), found by
 // walking the shard directories with the prefix as a filter; at most `limit`.
 std::vector<std::string> AccountIdsWithPrefix(Store* store, const std::string& prefix,

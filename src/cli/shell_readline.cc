@@ -87,35 +87,18 @@ char* NextCandidate(const char* text, int state) {
   return ::strdup(g_candidates[g_next_candidate++].c_str());
 }
 
-std::vector<std::string> WithPrefix(const std::vector<std::string>& all,
-                                    const std::string& prefix) {
-  std::vector<std::string> out;
-  for (const std::string& s : all) {
-    if (s.compare(0, prefix.size(), prefix) == 0) out.push_back(s);
-  }
-  return out;
-}
-
 char** Complete(const char* text, int start, int end) {
   (void)end;
-  rl_attempted_completion_over = 1;  // never fall back to file names
+  rl_attempted_completion_over = 1;  // no file names, unless the word is one
   if (g_ctx == nullptr) return nullptr;
-  std::string prefix = text;
   auto before = TokenizeShellLine(std::string_view(rl_line_buffer, static_cast<size_t>(start)));
   if (!before.ok()) return nullptr;
-  const std::vector<std::string>& words = *before;
-  if (words.empty()) {
-    g_candidates = WithPrefix(CommandNames(*g_ctx), prefix);
-  } else if (words[0] == "help") {
-    g_candidates =
-        words.size() == 1 ? WithPrefix(CommandNames(*g_ctx), prefix) : std::vector<std::string>{};
-  } else if (!prefix.empty() && prefix[0] == '-') {
-    g_candidates = WithPrefix(CommandOptions(*g_ctx, words[0]), prefix);
-  } else {
-    g_candidates.clear();
-    auto store = g_ctx->GetStore();
-    if (store.ok()) g_candidates = AccountIdsWithPrefix(*store, prefix, 2000);
+  Completion c = CompletionFor(*g_ctx, *before, text);
+  if (c.files) {
+    rl_attempted_completion_over = 0;  // readline's own file name completion
+    return nullptr;
   }
+  g_candidates = std::move(c.words);
   if (g_candidates.empty()) return nullptr;
   return rl_completion_matches(text, NextCandidate);
 }
@@ -129,6 +112,10 @@ class ReadlineSource : public LineSource {
     rl_catch_signals = 0;
     rl_getc_function = InterruptibleGetc;
     rl_attempted_completion_function = Complete;
+    // Why: by default a Tab that completes part of a word (`--p` to `--page`) hides that
+    // `--page-size` fits too until a third Tab. Listing the choices at once is what the
+    // shell's user needs; an ~/.inputrc, read at the first readline(), still decides.
+    rl_variable_bind("show-all-if-ambiguous", "on");
     using_history();
     stifle_history(kHistoryLines);
     if (!history_file_.empty()) {

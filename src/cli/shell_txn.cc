@@ -219,6 +219,7 @@ void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction&
   });
   Refuse(ctx, app.get_subcommand("open"), "open");
   Refuse(ctx, app.get_subcommand("close"), "close");
+  Refuse(ctx, app.get_subcommand("rename"), "rename");
   // A reversal commits at once under its own key: it cannot join a staged transaction.
   for (CLI::App* reverse :
        app.get_subcommands([](CLI::App* c) { return c->get_name() == "reverse"; })) {

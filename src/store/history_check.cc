@@ -69,6 +69,18 @@ Status AccountHistoryFollower::Feed(const Record& r) {
       a.balance = op.amount;
       trial[op.id] = a;
       op.after = op.amount;
+    } else if (op.kind == OpKind::kRename) {
+      // Not ApplyOp either, for the same reason; the names it had must be the ones given.
+      auto at = trial.find(op.id);
+      if (at == trial.end()) return bad(op.id, "no earlier record opens it");
+      if (at->second.closed) return bad(op.id, fmt::format("op {} renames a closed account", i + 1));
+      auto before = seen_.find(op.id);
+      if (before != seen_.end() && before->second.names != NamesHash(op.was_first, op.was_last)) {
+        return bad(op.id, fmt::format("op {} says it was named otherwise before", i + 1));
+      }
+      at->second.first = op.first;
+      at->second.last = op.last;
+      op.after = at->second.balance;
     } else {
       for (AccountId id : {op.id, op.to}) {
         if (id != 0 && !trial.count(id)) return bad(id, "no earlier record opens it");

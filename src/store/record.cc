@@ -55,13 +55,18 @@ std::string_view OpKindName(OpKind k) {
     case OpKind::kWithdraw: return "withdraw";
     case OpKind::kTransfer: return "transfer";
     case OpKind::kClose: return "close";
+    case OpKind::kRename: return "rename";
   }
   return "?";
 }
 
+bool Reversible(OpKind k) {
+  return k == OpKind::kDeposit || k == OpKind::kWithdraw || k == OpKind::kTransfer;
+}
+
 Result<OpKind> ParseOpKind(std::string_view name) {
   for (OpKind k : {OpKind::kOpen, OpKind::kDeposit, OpKind::kWithdraw, OpKind::kTransfer,
-                   OpKind::kClose}) {
+                   OpKind::kClose, OpKind::kRename}) {
     if (OpKindName(k) == name) return k;
   }
   return Status::InvalidArgument(fmt::format("unknown operation '{}'", name));
@@ -81,6 +86,9 @@ std::string RequestText(const std::vector<Op>& ops) {
         break;
       case OpKind::kClose:
         out += fmt::format("close {}", op.id);
+        break;
+      case OpKind::kRename:
+        out += fmt::format("rename {} {} {}", op.id, json(op.first).dump(), json(op.last).dump());
         break;
       default:
         out += fmt::format("{} {} {}", OpKindName(op.kind), op.id, op.amount);
@@ -115,9 +123,13 @@ std::string RecordJson(const Record& r) {
       o["to"] = op.to;
       o["to_after"] = op.to_after;
     }
-    if (op.kind == OpKind::kOpen) {
+    if (op.kind == OpKind::kOpen || op.kind == OpKind::kRename) {
       o["first"] = op.first;
       o["last"] = op.last;
+    }
+    if (op.kind == OpKind::kRename) {
+      o["was_first"] = op.was_first;
+      o["was_last"] = op.was_last;
     }
     // Only when set, like reserve_ids: records without a memo keep their exact bytes.
     if (!op.memo.empty()) o["memo"] = op.memo;
@@ -171,6 +183,17 @@ Result<Op> ParseRecordOp(const json& o) {
     op.last = o.at("last").get<std::string>();
     if (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok()) {
       return Status::Corruption("record opens an account with an invalid name");
+    }
+  }
+  if (op.kind == OpKind::kRename) {
+    op.first = o.at("first").get<std::string>();
+    op.last = o.at("last").get<std::string>();
+    op.was_first = o.at("was_first").get<std::string>();
+    op.was_last = o.at("was_last").get<std::string>();
+    for (const std::string* name : {&op.first, &op.last, &op.was_first, &op.was_last}) {
+      if (!ValidateName(*name, "name").ok()) {
+        return Status::Corruption("record renames an account with an invalid name");
+      }
     }
   }
   if (o.contains("memo")) {

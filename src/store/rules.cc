@@ -97,6 +97,21 @@ Status ApplyOp(Op* op, std::map<AccountId, Account>* accounts) {
       op->after = 0;
       return Status::Ok();
     }
+    case OpKind::kRename: {
+      DB_RETURN_IF_ERROR(ValidateName(op->first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateName(op->last, "last name"));
+      DB_ASSIGN_OR_RETURN(Account * a, Live(accounts, op->id));
+      if (a->first == op->first && a->last == op->last) {
+        return Status::RuleFailed(fmt::format("account {} is already named {} {}", op->id,
+                                              a->first, a->last));
+      }
+      op->was_first = a->first;
+      op->was_last = a->last;
+      a->first = op->first;
+      a->last = op->last;
+      op->after = a->balance;
+      return Status::Ok();
+    }
   }
   return Status::Internal("unknown op");
 }

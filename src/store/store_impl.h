@@ -51,6 +51,7 @@ class StoreImpl final : public Store {
       const std::function<void(std::uint64_t, std::uint64_t)>& progress) override;
   Result<Record> FindTxn(std::uint64_t txn) override;
   Result<std::uint64_t> ReversedBy(std::uint64_t txn) override;
+  Result<std::optional<Record>> FindKey(std::string_view key) override;
   AccountId MaxAccountId() const override;
   Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path) override;
   Status Checkpoint(bool wait) override;

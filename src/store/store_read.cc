@@ -227,6 +227,12 @@ Status StoreImpl::ForEachChange(AccountId id,
       }
       e.memo = op.memo;
       e.reverses = r.reverses;
+      if (op.kind == OpKind::kRename) {
+        e.first = op.first;
+        e.last = op.last;
+        e.was_first = op.was_first;
+        e.was_last = op.was_last;
+      }
       DB_ASSIGN_OR_RETURN(bool more, fn(e));
       if (!more) return Status::Ok();
     }
@@ -251,7 +257,7 @@ Result<Page<HistoryEntry>> StoreImpl::History(AccountId id, size_t page, size_t 
   out.pages = PageCount(out.total, page_size);
   // Only the page's entries: one key look-up each, not one per change of the account.
   for (HistoryEntry& e : out.items) {
-    if (e.kind == OpKind::kOpen || e.kind == OpKind::kClose || e.reverses != 0) continue;
+    if (!Reversible(e.kind) || e.reverses != 0) continue;
     DB_ASSIGN_OR_RETURN(e.reversed_by, ReversedBy(e.txn));
   }
   return out;
@@ -260,7 +266,11 @@ Result<Page<HistoryEntry>> StoreImpl::History(AccountId id, size_t page, size_t 
 Result<Record> StoreImpl::FindTxn(std::uint64_t txn) { return journal_->FindTxn(txn); }
 
 Result<std::uint64_t> StoreImpl::ReversedBy(std::uint64_t txn) {
-  std::string key = ReversalKey(txn);
+  DB_ASSIGN_OR_RETURN(std::optional<Record> found, FindKey(ReversalKey(txn)));
+  return found.has_value() ? found->txn : std::uint64_t{0};
+}
+
+Result<std::optional<Record>> StoreImpl::FindKey(std::string_view key) {
   // Why no lock at first: the chain's records never change and a slot's entry only moves
   // on to newer ones, so a clean read is right; a reader must not queue behind writers.
   auto found = FindKeyed(key);
@@ -270,8 +280,7 @@ Result<std::uint64_t> StoreImpl::ReversedBy(std::uint64_t txn) {
     if (lk.needs_repair()) DB_RETURN_IF_ERROR(RepairKeySlot(&lk).status());
     found = FindKeyed(key);
   }
-  DB_RETURN_IF_ERROR(found.status());
-  return found->has_value() ? (*found)->txn : std::uint64_t{0};
+  return found;
 }
 
 }  // namespace drovebank

@@ -40,7 +40,7 @@ Status ParseOpFields(const json& j, Event* event) {
   if (!j.contains("op")) return Status::InvalidArgument("missing \"op\"");
   DB_ASSIGN_OR_RETURN(std::string name, JsonString(j["op"], "op"));
   auto kind = ParseOpKind(name);
-  if (!kind.ok()) {
+  if (!kind.ok() || *kind == OpKind::kRename) {  // a rename is `drovebank rename`'s alone
     return Status::InvalidArgument(fmt::format(
         "unknown op \"{}\": expected open, deposit, withdraw, transfer or close", name));
   }
@@ -223,7 +223,8 @@ Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* ou
     ++summary->events;
     OpLine l = header ? ParseCsvOpLine(*header, text, line) : ParseOpLine(text, line);
     if (l.status.ok() && l.event.key.empty() && options.auto_keys) {
-      l.event.key = AutoKey(input->hash(), std::to_string(line));
+      l.event.key = AutoKey(options.key_root.empty() ? input->hash() : options.key_root,
+                            std::to_string(line));
     }
     if (l.status.ok()) {
       // A key twice in one group would be refused as reused; in separate groups the
