@@ -158,7 +158,7 @@ _drovebank_recover() {
             ;;
         --lock-timeout | --expect-head) return ;;
     esac
-    COMPREPLY=($(compgen -W "-d --data-dir --check --full --json --expect-head --lock-timeout
+    COMPREPLY=($(compgen -W "-d --data-dir --check --full --accept-loss --json --expect-head --lock-timeout
         -h --help -V --version" -- "$cur"))
 }
 

@@ -95,6 +95,7 @@ complete -c recover -s d -l data-dir -r -a '(__fish_complete_directories)' -d 'D
 complete -c recover -l check -d 'Change nothing; exit 0 when consistent'
 complete -c recover -l full -d 'Also verify every account file'
 complete -c recover -l json -d 'Print the report as one JSON value'
+complete -c recover -l accept-loss -d 'Cut a journal that lost records back to its last good one, rebuild from it'
 complete -c recover -l expect-head -x -d 'Fail unless the chain passes through TXN:HASH'
 complete -c recover -l lock-timeout -x -d 'Seconds to wait for a live lock'
 complete -c recover -s h -l help -d 'Print help'
