@@ -114,6 +114,20 @@ TEST_CASE("chain: recover --check prints a head that grows with every record and
   CHECK(Recover(data, {"--check", "--expect-head", "five"}).exit_code == 2);
 }
 
+using Edits = std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>>;
+
+// The edits of a record's money and accounts that the bank's rules forbid, each applied
+// where the record has the field (both forgery sweeps below start from these).
+Edits RuleBreakingEdits() {
+  return {
+      {"op amount", [](nlohmann::json& j) { j["ops"][0]["amount"] = 1; }},
+      {"op after", [](nlohmann::json& j) { j["ops"][0]["after"] = 99999999; }},
+      {"account balance", [](nlohmann::json& j) { j["accounts"][0]["balance"] = 99999999; }},
+      {"account name", [](nlohmann::json& j) { j["accounts"][0]["last"] = "Forged"; }},
+      {"account version", [](nlohmann::json& j) { j["accounts"][0]["version"] = 7; }},
+  };
+}
+
 TEST_CASE("chain: every field of every record but the last, forged with its CRC fixed, breaks the chain",
           "[e2e][integrity]") {
   TempDir dir;
@@ -123,18 +137,14 @@ TEST_CASE("chain: every field of every record but the last, forged with its CRC 
   std::vector<std::string> lines = Lines(original);
   REQUIRE(lines.size() == 5);
   // Each field a forger could change; each edit is applied where the record has the field.
-  std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>> edits = {
+  Edits edits = RuleBreakingEdits();
+  edits.insert(edits.end(), {
       {"time", [](nlohmann::json& j) { j["time"] = j["time"].get<std::int64_t>() + 1; }},
       {"req", [](nlohmann::json& j) { j["req"] = j["req"].get<std::string>() + " "; }},
       {"key", [](nlohmann::json& j) { j["key"] = "forged"; j["key_prev"] = 0; }},
-      {"op amount", [](nlohmann::json& j) { j["ops"][0]["amount"] = 1; }},
-      {"op after", [](nlohmann::json& j) { j["ops"][0]["after"] = 99999999; }},
-      {"account balance", [](nlohmann::json& j) { j["accounts"][0]["balance"] = 99999999; }},
-      {"account name", [](nlohmann::json& j) { j["accounts"][0]["last"] = "Forged"; }},
-      {"account version", [](nlohmann::json& j) { j["accounts"][0]["version"] = 7; }},
       {"account prev_txn", [](nlohmann::json& j) { j["accounts"][0]["prev_txn"] = 0; }},
       {"prev_hash", [](nlohmann::json& j) { j["prev_hash"] = std::string(64, 'a'); }},
-  };
+  });
   for (size_t k = 0; k + 1 < lines.size(); ++k) {
     for (const auto& [what, edit] : edits) {
       std::vector<std::string> forged = lines;
@@ -178,16 +188,12 @@ TEST_CASE("chain: a record forged with the whole chain rebuilt breaks its accoun
     return ls;
   };
   REQUIRE(rechain(lines) == lines);  // the rebuild is drovebank's own chain
-  std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>> edits = {
-      {"op amount", [](nlohmann::json& j) { j["ops"][0]["amount"] = 1; }},
-      {"op after", [](nlohmann::json& j) { j["ops"][0]["after"] = 99999999; }},
-      {"account balance", [](nlohmann::json& j) { j["accounts"][0]["balance"] = 99999999; }},
-      {"account name", [](nlohmann::json& j) { j["accounts"][0]["last"] = "Forged"; }},
-      {"account version", [](nlohmann::json& j) { j["accounts"][0]["version"] = 7; }},
+  Edits edits = RuleBreakingEdits();
+  edits.insert(edits.end(), {
       {"account status", [](nlohmann::json& j) { j["accounts"][0]["closed"] = true; }},
       {"account prev_txn", [](nlohmann::json& j) { j["accounts"][0]["prev_txn"] = 3; }},
       {"an account dropped", [](nlohmann::json& j) { j["accounts"].erase(j["accounts"].size() - 1); }},
-  };
+  });
   for (size_t k = 0; k < lines.size(); ++k) {
     for (const auto& [what, edit] : edits) {
       std::vector<std::string> forged = lines;
