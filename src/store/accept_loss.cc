@@ -49,10 +49,8 @@ Status CutJournalToWholeHistory(Env* env, const Layout& layout, RecoverReport* r
       ScanResult scan = ScanRecords(bytes);
       keep = scan.good_bytes;
       for (size_t i = 0; i < scan.records.size(); ++i) {
-        std::uint64_t begin = i == 0 ? 0 : scan.ends[i - 1];
-        std::string_view json(bytes.data() + begin + 9, scan.ends[i] - begin - 10);
-        if (!chain.Feed(scan.records[i], json).ok()) {
-          keep = begin;
+        if (!chain.Feed(scan.records[i], RecordJsonAt(bytes, scan, i)).ok()) {
+          keep = i == 0 ? 0 : scan.ends[i - 1];
           break;
         }
       }

@@ -94,4 +94,11 @@ Status WaitForByteLock(Env* env, int fd, std::uint64_t offset, const LockWait& w
   return busy();
 }
 
+Status LockByteWithin(Env* env, int fd, std::uint64_t offset, const LockWait& wait,
+                      std::string_view what) {
+  Status s = env->LockByte(fd, offset, /*wait=*/false);
+  if (s.code() != Code::kBusy) return s;
+  return WaitForByteLock(env, fd, offset, wait, what);
+}
+
 }  // namespace drovebank

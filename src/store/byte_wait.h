@@ -21,4 +21,9 @@ namespace drovebank {
 [[nodiscard]] Status WaitForByteLock(Env* env, int fd, std::uint64_t offset, const LockWait& wait,
                                      std::string_view what);
 
+// The lock at once when it is free (one F_OFD_SETLK), else WaitForByteLock: for callers
+// with nothing to do between the try and the wait (the journal's mutexes).
+[[nodiscard]] Status LockByteWithin(Env* env, int fd, std::uint64_t offset, const LockWait& wait,
+                                    std::string_view what);
+
 }  // namespace drovebank

@@ -23,7 +23,6 @@ constexpr std::uint64_t kAppendLockByte = 100;
 constexpr std::uint64_t kSyncLockByte = 101;
 constexpr std::uint64_t kCheckpointLockByte = 102;
 
-// Holds an OFD lock byte for a scope.
 // One of journal/state's lock bytes, held for a scope. Lock() waits at most the store's
 // --lock-timeout (WaitForByteLock), so a process that holds the byte (a reader's shared
 // lock included: fcntl grants one on a read-only descriptor) cannot hold a writer up past
@@ -34,8 +33,7 @@ class ByteLock {
   ByteLock(Env* env, int fd, std::uint64_t byte, const LockWait& wait)
       : env_(env), fd_(fd), byte_(byte), wait_(wait) {}
   [[nodiscard]] Status Lock() {
-    Status s = env_->LockByte(fd_, byte_, /*wait=*/false);
-    if (s.code() == Code::kBusy) s = WaitForByteLock(env_, fd_, byte_, wait_, What(byte_));
+    Status s = LockByteWithin(env_, fd_, byte_, wait_, What(byte_));
     held_ = s.ok();
     return s;
   }
@@ -70,14 +68,12 @@ Status NothingChanged(Status s) {
                                  : Status::Cancelled(fmt::format("{}; nothing changed", s.message()));
 }
 
-// The JSON of record i of `scan` (the bytes after its CRC and space, without its LF): what
-// the hash chain covers. `bytes` is what was scanned.
+}  // namespace
+
 std::string_view RecordJsonAt(std::string_view bytes, const ScanResult& scan, size_t i) {
   size_t begin = i == 0 ? 0 : scan.ends[i - 1];
-  return bytes.substr(begin + 9, scan.ends[i] - begin - 10);
+  return RecordLineJson(bytes.substr(begin, scan.ends[i] - begin));
 }
-
-}  // namespace
 
 // The first bytes of journal/state. Read (pread) and written (pwrite) only under the
 // append mutex, so every reader sees the last whole write: no shared mapping, no memory
@@ -761,9 +757,9 @@ Status Journal::ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) co
       ScanResult scan = ScanRecords(std::string_view(buf).substr(0, last_nl + 1),
                                     [&](Record&& r, std::uint64_t begin, std::uint64_t end) {
                                       if (!failed.ok()) return;
-                                      std::string_view json = std::string_view(buf).substr(
-                                          begin + 9, end - begin - 10);
-                                      failed = fn(r, {seg, buf_at + begin}, json);
+                                      failed = fn(r, {seg, buf_at + begin},
+                                                  RecordLineJson(std::string_view(buf).substr(
+                                                      begin, end - begin)));
                                     });
       DB_RETURN_IF_ERROR(failed);
       if (scan.corrupt_middle || scan.torn_tail) return bad(buf_at + scan.good_bytes);
@@ -902,10 +898,9 @@ Result<Record> Journal::FindTxn(std::uint64_t txn) const {
 }
 
 Status Journal::LockCheckpoint(bool wait) {
-  Status s = env_->LockByte(state_fd_, kCheckpointLockByte, /*wait=*/false);
-  if (s.code() != Code::kBusy || !wait) return s;
-  return WaitForByteLock(env_, state_fd_, kCheckpointLockByte, lock_wait_,
-                         ByteLock::What(kCheckpointLockByte));
+  if (!wait) return env_->LockByte(state_fd_, kCheckpointLockByte, /*wait=*/false);
+  return LockByteWithin(env_, state_fd_, kCheckpointLockByte, lock_wait_,
+                        ByteLock::What(kCheckpointLockByte));
 }
 
 void Journal::UnlockCheckpoint() { (void)env_->UnlockByte(state_fd_, kCheckpointLockByte); }

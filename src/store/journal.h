@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "drovebank/env.h"
@@ -53,6 +54,13 @@ Result<std::optional<std::string>> TailEvidence(Env* env, const Layout& layout,
                                                 std::string_view tail, JournalPos at,
                                                 std::optional<JournalPos> synced_before,
                                                 std::uint64_t txn);
+
+// The JSON of a whole record line (CRC, space, JSON, LF), what the hash chain covers; and
+// the same for record i of `scan`, a scan of `bytes`.
+inline std::string_view RecordLineJson(std::string_view line) {
+  return line.substr(9, line.size() - 10);
+}
+std::string_view RecordJsonAt(std::string_view bytes, const ScanResult& scan, size_t i);
 
 // Segments grow to about this size before a new one starts and a checkpoint runs.
 inline constexpr std::uint64_t kSegmentBytes = 4 << 20;

@@ -200,8 +200,7 @@ Status RepairCorruptFiles(const RecoverOptions& o, Env* env, StoreImpl* store) {
     };
     auto proven = [&]() {
       auto a = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
-      return a.ok() && store->ProveAccount(*a).ok() &&
-             (installed <= a->last_txn || store->ProveNotSetBack(*a, installed).ok());
+      return a.ok() && store->ProveFile(*a, installed).ok();
     };
     DB_RETURN_IF_ERROR(read());
     if (proven()) return Status::Ok();

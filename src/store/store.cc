@@ -136,9 +136,7 @@ Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* f
     if (mark) (void)MarkNeedsRecovery(why);
     return Status::Corruption(why + (edited ? ": run `recover`" : "; the store needs `recover`"));
   }
-  Status proof = prove ? ProveAccount(*acct) : Status::Ok();
-  if (proof.ok() && installed > acct->last_txn) proof = ProveNotSetBack(*acct, installed);
-  if (!proof.ok()) {
+  if (Status proof = prove ? ProveFile(*acct, installed) : Status::Ok(); !proof.ok()) {
     if (mark && proof.code() == Code::kCorruption) (void)MarkNeedsRecovery(proof.message());
     // A damaged record says its own way out; a file that disagrees is rebuilt by recover.
     bool says_how = proof.message().find("recover --accept-loss") != std::string::npos;
@@ -190,6 +188,11 @@ Status StoreImpl::ProveAccount(const Account& file) {
   }
   return Status::Corruption(fmt::format(
       "{} names txn {}, which did not change account {}", path, file.last_txn, file.id));
+}
+
+Status StoreImpl::ProveFile(const Account& file, std::uint64_t installed) {
+  DB_RETURN_IF_ERROR(ProveAccount(file));
+  return installed > file.last_txn ? ProveNotSetBack(file, installed) : Status::Ok();
 }
 
 // Why a file that proves against its record can still be wrong: a copy of an older state

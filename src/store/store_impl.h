@@ -67,11 +67,9 @@ class StoreImpl final : public Store {
   // when the record holds exactly this state of the account, Corruption naming the file
   // and what differs otherwise. One record look-up (Journal::FindTxn).
   Status ProveAccount(const Account& file);
-  // For a file that proves but names a txn below `installed` (keys/index's AccountHead,
-  // read before the file): Corruption saying the file was set back, or, when that txn did
-  // not change the account, that the index entry is wrong. Ok when the journal does not
-  // have that txn (no evidence: see there).
-  Status ProveNotSetBack(const Account& file, std::uint64_t installed);
+  // ProveAccount, and then, for a file that names a txn below `installed` (keys/index's
+  // AccountHead, read before the file), ProveNotSetBack.
+  Status ProveFile(const Account& file, std::uint64_t installed);
   KeyIndex& key_index() { return *key_index_; }
   const Layout& layout() const { return layout_; }
   Journal& journal() { return *journal_; }
@@ -117,6 +115,10 @@ class StoreImpl final : public Store {
   Status RestoreAccountFile(LockFile* held, const Account& state);
 
  private:
+  // For a file that proves but names a txn below `installed`: Corruption saying the file
+  // was set back, or, when that txn did not change the account, that the index entry is
+  // wrong. Ok when the journal does not have that txn (no evidence: see there).
+  Status ProveNotSetBack(const Account& file, std::uint64_t installed);
   friend class CommitProtocol;
   StoreImpl(Env* env, Layout layout, LockWait wait);
 
