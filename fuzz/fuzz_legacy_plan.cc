@@ -81,6 +81,7 @@ class MemoryDir final : public Env {
   Status RemoveDir(const std::string&) override { return Unexpected(); }
   Status LockByte(int, std::uint64_t, bool) override { return Unexpected(); }
   Status UnlockByte(int, std::uint64_t) override { return Unexpected(); }
+  Status LockByteShared(int, std::uint64_t) override { return Unexpected(); }
   Status WaitLockByte(int, std::uint64_t) override { return Unexpected(); }
   Result<bool> ByteLocked(int, std::uint64_t) override { return Unexpected(); }
   void FaultPoint(std::string_view, std::string_view) override {}

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -537,6 +538,43 @@ TEST_CASE("set back: an account file replaced by an older genuine copy is caught
   }
 }
 
+// Every regular file under `root`, byte for byte.
+std::map<std::string, std::string> FilesUnder(const std::string& root) {
+  std::map<std::string, std::string> files;
+  for (boost::filesystem::recursive_directory_iterator it(root), end; it != end; ++it) {
+    if (boost::filesystem::is_regular_file(it->symlink_status())) {
+      files[it->path().string()] = Slurp(it->path().string());
+    }
+  }
+  return files;
+}
+
+std::uint64_t Links(const std::string& path) {
+  struct stat st = {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_nlink;
+}
+
+// What a process that has the store open holds (src/store/own_links.h): a lock on byte
+// 103 of journal/state, shared, or exclusive while it gives the files inodes of their own.
+struct AttachHolder {
+  int fd = -1;
+  AttachHolder(const std::string& data, short type) {
+    fd = ::open((data + "/journal/state").c_str(), type == F_RDLCK ? O_RDONLY : O_RDWR);
+    REQUIRE(fd >= 0);
+    struct flock fl = {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 103;
+    fl.l_len = 1;
+    REQUIRE(::fcntl(fd, F_OFD_SETLK, &fl) == 0);
+  }
+  ~AttachHolder() { ::close(fd); }
+};
+
+const char* const kInPlaceFiles[] = {"journal/state", "locks/accounts", "locks/keys",
+                                     "locks/owners", "keys/index"};
+
 TEST_CASE("links: a hard-link backup of a store is never changed by later writes",
           "[e2e][integrity][local-only]") {
   TempDir dir;
@@ -544,29 +582,110 @@ TEST_CASE("links: a hard-link backup of a store is never changed by later writes
   MakeStore(data);
   std::string snap = dir / "snap";
   REQUIRE(std::system(("cp -al '" + data + "' '" + snap + "'").c_str()) == 0);
-  // Every file of the backup, byte for byte.
-  std::map<std::string, std::string> before;
-  for (boost::filesystem::recursive_directory_iterator it(snap), end; it != end; ++it) {
-    if (boost::filesystem::is_regular_file(it->symlink_status())) {
-      before[it->path().string()] = Slurp(it->path().string());
-    }
-  }
+  const std::map<std::string, std::string> before = FilesUnder(snap);
   for (int i = 0; i < 4; ++i) {
     Must(Drovebank(data, {"deposit", std::to_string(1 + i % 2), "1"}));
   }
   Must(Drovebank(data, {}, {}, "deposit 1 1\ntransfer 1 2 1\n"));
+  // Every file, the ones written in place (journal/state, the lock tables, keys/index)
+  // included: the first writer gave the store inodes of its own before writing any.
   for (const auto& [path, bytes] : before) {
-    if (path.find("/journal/state") != std::string::npos ||
-        path.find("/locks/") != std::string::npos || path.find("/keys/index") != std::string::npos) {
-      continue;  // written in place under their locks (docs/RELIABILITY.md, what is not kept)
-    }
     INFO(path);
-    CHECK(Slurp(path) == bytes);
+    CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+  }
+  for (const char* f : kInPlaceFiles) {
+    INFO(f);
+    CHECK(Links(data + "/" + f) == 1);
+    CHECK(Links(snap + "/" + f) == 1);
   }
   ProgramResult show = Drovebank(snap, {"--read-only", "show", "1"});
   INFO(show.err);
   CHECK(show.exit_code == 0);
   CHECK(show.out.find("115.00") != std::string::npos);
+  Must(Recover(data, {"--check"}));
+  Must(Recover(snap, {"--check"}));
+  CHECK(Drovebank(data, {"show", "1"}).out.find("117.00") != std::string::npos);
+}
+
+// Copying a file that another process has open would split its locks between two inodes,
+// so the copies wait for a writer that opens the store alone; and a process opening the
+// store while a writer makes them waits (bounded by --lock-timeout) rather than lock the
+// old inodes.
+TEST_CASE("links: in-place files get inodes of their own only while no other process has the store open",
+          "[e2e][integrity][local-only]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  std::string snap = dir / "snap";
+  REQUIRE(std::system(("cp -al '" + data + "' '" + snap + "'").c_str()) == 0);
+  SECTION("another process attached: written in place, copied by the next writer alone") {
+    {
+      AttachHolder session(data, F_RDLCK);
+      Must(Drovebank(data, {"deposit", "1", "1"}));
+      for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 2);
+    }
+    const std::map<std::string, std::string> before = FilesUnder(snap);
+    Must(Drovebank(data, {"deposit", "2", "1"}));
+    for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 1);
+    for (const auto& [path, bytes] : before) {
+      INFO(path);
+      CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+    }
+    Must(Recover(data, {"--check"}));
+  }
+  SECTION("a writer making copies: others wait, then give up with nothing changed") {
+    AttachHolder breaker(data, F_WRLCK);
+    const std::string segment = Slurp(data + "/" + kSegment);
+    ProgramResult w = Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
+    INFO(w.out << w.err);
+    CHECK(w.exit_code == 4);
+    CHECK(w.err.find("nothing changed") != std::string::npos);
+    ProgramResult r = Drovebank(data, {"show", "1", "--lock-timeout", "1"});
+    CHECK(r.exit_code == 4);
+    CHECK(Slurp(data + "/" + kSegment) == segment);
+    CHECK(!Exists(data + "/NEEDS_RECOVERY"));
+  }
+  SECTION("a link planted on one of them is never written through") {
+    std::string outside = dir / "outside";
+    Spit(outside, std::string(384, 'x'));
+    for (const char* f : {"locks/owners", "keys/index"}) {
+      std::string p = data + "/" + f;
+      REQUIRE(::unlink(p.c_str()) == 0);
+      REQUIRE(::link(outside.c_str(), p.c_str()) == 0);
+    }
+    Must(Drovebank(data, {"deposit", "1", "1", "--txn", "planted"}));
+    CHECK(Slurp(outside) == std::string(384, 'x'));
+    CHECK(Links(outside) == 1);
+  }
+}
+
+// Each step of giving the store its own inodes killed: no step leaves a half-copied file
+// at a store's name, and the next writer finishes the job.
+TEST_CASE("links: a crash at each step of giving the store its own inodes loses nothing",
+          "[e2e][integrity][local-only][crash]") {
+  for (const char* step : {"begin", "before_rename", "after_rename", "done"}) {
+    DYNAMIC_SECTION(step) {
+      TempDir dir;
+      std::string data = dir / "data";
+      MakeStore(data);
+      std::string snap = dir / "snap";
+      REQUIRE(std::system(("cp -al '" + data + "' '" + snap + "'").c_str()) == 0);
+      const std::map<std::string, std::string> before = FilesUnder(snap);
+      ProgramResult crashed = Drovebank(data, {"deposit", "1", "1"},
+                                        {{"DROVEBANK_FAULT", std::string("own_links:") + step + ":crash"}});
+      INFO(crashed.out << crashed.err);
+      CHECK(crashed.exit_code == 86);
+      Must(Drovebank(data, {"deposit", "1", "2"}));
+      for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 1);
+      for (const auto& [path, bytes] : before) {
+        INFO(path);
+        CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+      }
+      Must(Recover(data));
+      Must(Recover(data, {"--check"}));
+      CHECK(Drovebank(data, {"show", "1"}).out.find("117.00") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("links: a link planted at a spare's name is never written through", "[e2e][integrity][local-only]") {

@@ -39,6 +39,7 @@ class ForwardingEnv : public Env {
   Status SyncDir(const std::string& p) override { return b_->SyncDir(p); }
   Result<std::vector<std::string>> ListDir(const std::string& p) override { return b_->ListDir(p); }
   Status LockByte(int fd, std::uint64_t o, bool w) override { return b_->LockByte(fd, o, w); }
+  Status LockByteShared(int fd, std::uint64_t o) override { return b_->LockByteShared(fd, o); }
   Status UnlockByte(int fd, std::uint64_t o) override { return b_->UnlockByte(fd, o); }
   Status WaitLockByte(int fd, std::uint64_t o) override { return b_->WaitLockByte(fd, o); }
   Result<bool> ByteLocked(int fd, std::uint64_t o) override { return b_->ByteLocked(fd, o); }

@@ -92,6 +92,11 @@ class Env {
   // With wait=false a lock held elsewhere gives Busy.
   virtual Status LockByte(int fd, std::uint64_t offset, bool wait) = 0;
   virtual Status UnlockByte(int fd, std::uint64_t offset) = 0;
+  // A shared (read) lock on the same byte, never waiting: Busy while another description
+  // holds the byte exclusively. Any number of descriptions, read-only ones included, may
+  // hold it shared at once; LockByte on a byte this description holds shared converts it
+  // (Busy, the shared lock kept, while another description holds it too).
+  virtual Status LockByteShared(int fd, std::uint64_t offset) = 0;
   // Waits for the same lock (F_OFD_SETLKW) until it is ours (Ok) or a signal interrupts
   // the wait (Cancelled, nothing held). The kernel queues waiters in the order they came.
   virtual Status WaitLockByte(int fd, std::uint64_t offset) = 0;
@@ -173,7 +178,9 @@ Status WriteFileDurably(Env* env, const std::string& path, std::string_view data
 struct EnvFdCloser {
   Env* env;
   int fd;
-  ~EnvFdCloser() { (void)env->Close(fd); }
+  ~EnvFdCloser() {
+    if (fd >= 0) (void)env->Close(fd);
+  }
 };
 
 // For a file of fixed layout read in small pieces (a lock table, journal/state) at `path`,

@@ -853,6 +853,16 @@ class Posix final : public Env {
     }
   }
 
+  Status LockByteShared(int fd, std::uint64_t offset) override {
+    struct flock fl = OneByte(F_RDLCK, offset);
+    for (;;) {
+      if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) return Status::Ok();
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EACCES) return Status::Busy("lock held by another process");
+      return ErrnoStatus(errno, "fcntl shared lock");
+    }
+  }
+
   Status UnlockByte(int fd, std::uint64_t offset) override {
     struct flock fl = OneByte(F_UNLCK, offset);
     if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) return ErrnoStatus(errno, "fcntl unlock");

@@ -121,9 +121,11 @@ Journal::~Journal() {
 }
 
 Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, ReplayFn replay,
-                                               std::uint64_t segment_bytes, LockWait lock_wait) {
+                                               std::uint64_t segment_bytes, LockWait lock_wait,
+                                               int state_fd) {
   std::unique_ptr<Journal> j(new Journal(env, layout, std::move(replay), segment_bytes));
   j->lock_wait_ = std::move(lock_wait);
+  j->state_fd_ = state_fd;
   DB_RETURN_IF_ERROR(j->Attach());
   return j;
 }
@@ -146,7 +148,9 @@ std::string Journal::SegmentPath(std::uint64_t seg) const {
 }
 
 Status Journal::Attach() {
-  DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.journal() + "/state"));
+  if (state_fd_ < 0) {
+    DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.journal() + "/state"));
+  }
   // Read under the mutex at every append: see KeepUncached. Only its first bytes mean
   // anything (docs/FORMAT.md).
   KeepUncached(env_, layout_.journal() + "/state", state_fd_, /*writable=*/true);

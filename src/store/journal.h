@@ -77,10 +77,11 @@ class Journal {
   // journal/state's lock bytes (the append mutex, the sync leader, the checkpointer) is
   // bounded by `lock_wait` (timeout and cancel), as the account locks are: before the
   // append a wait that ends is Busy/Cancelled with nothing changed; in Sync, after it, the
-  // commit goes on without the lock.
+  // commit goes on without the lock. `state_fd`, when not -1, is journal/state already
+  // open and attached (src/store/own_links.h); the journal owns it from then on.
   static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, ReplayFn replay,
                                                std::uint64_t segment_bytes = kSegmentBytes,
-                                               LockWait lock_wait = {});
+                                               LockWait lock_wait = {}, int state_fd = -1);
   ~Journal();
 
   // Opens without touching the shared state or any file: for `recover --check`. Append,

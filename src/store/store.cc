@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "commit.h"
 #include "key_index.h"
+#include "own_links.h"
 
 namespace drovebank {
 
@@ -15,7 +17,9 @@ StoreImpl::StoreImpl(Env* env, Layout layout, LockWait wait)
       lock_wait_(std::move(wait)),
       key_index_(std::make_unique<KeyIndex>(env_, layout_.KeyIndexPath())) {}
 
-StoreImpl::~StoreImpl() = default;
+StoreImpl::~StoreImpl() {
+  if (attach_fd_ >= 0) (void)env_->Close(attach_fd_);
+}
 
 Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key) {
   DB_ASSIGN_OR_RETURN(std::uint64_t txn, key_index_->Head(KeySlot(key).offset));
@@ -61,17 +65,27 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   store->warm_from_accounts_ = options.warm_from_accounts;
   store->in_place_ = env->IsShared(layout.accounts());
   store->on_repair_ = options.on_repair;
-  auto locks = LockTable::Open(env, layout, /*create=*/false);
-  if (!locks.ok() && locks.status().code() == Code::kNotFound) {
+  bool format1 = false;
+  if (Result<FileInfo> t = env->Stat(layout.AccountLockTable()); !t.ok()) {
+    if (t.status().code() != Code::kNotFound) return t.status();
     if (!options.upgrade) {
       return Status::NeedsRecovery(fmt::format(
           "the data directory {} was written by an older drovebank (format 1, lock files); "
           "run `recover -d {}` once to upgrade it; nothing changed",
           layout.root(), layout.root()));
     }
-    locks = LockTable::Open(env, layout, /*create=*/true);
-    store->upgraded_ = true;
+    format1 = true;
   }
+  // Attached before any in-place file is opened, so each descriptor below is the inode
+  // every other process uses (src/store/own_links.h).
+  DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env, layout, /*writable=*/true, options.lock_wait));
+  EnvFdCloser state{env, attached};
+  if (!store->in_place_) {
+    state.fd = -1;  // OwnLinkedFiles closes it on failure
+    DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &store->own_links_));
+  }
+  auto locks = LockTable::Open(env, layout, /*create=*/format1);
+  store->upgraded_ = format1;
   if (!locks.ok()) return locks.status();
   store->locks_ = std::move(locks).value();
   DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
@@ -89,7 +103,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
                             return raw->ApplyRecords(records, /*wait=*/false).status();
                           },
                           options.segment_bytes != 0 ? options.segment_bytes : kSegmentBytes,
-                          options.lock_wait));
+                          options.lock_wait, std::exchange(state.fd, -1)));
   if (format.version < kStoreFormat) {
     // The upgrade to format 3: nothing is rewritten. The journal's rebuild above followed
     // the chain over every record (they carry no prev_hash); the marker names the first

@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "layout.h"
 #include "lockfile.h"
+#include "own_links.h"
 
 namespace drovebank {
 
@@ -196,6 +197,8 @@ class StoreImpl final : public Store {
   std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
+  OwnLinksReport own_links_;  // in-place files given inodes of their own at open
+  int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
   std::uint64_t read_only_accounts_ = 0;
   std::function<void(const FileRepair&)> on_repair_;

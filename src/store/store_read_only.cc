@@ -34,6 +34,10 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
   ConfinePaths(layout.root(), /*read_only=*/true);
   std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->read_only_ = true;
+  // Attached first, as a writer is: the lock tables opened below are then the inodes the
+  // writers use, never copies a writer is just replacing them with (own_links.h).
+  DB_ASSIGN_OR_RETURN(store->attach_fd_, AttachToStore(env, layout, /*writable=*/false,
+                                                       options.lock_wait));
   auto locks = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);
   if (!locks.ok() && locks.status().code() == Code::kNotFound) {
     return NeedsReplay(layout, "it was written by an older drovebank (format 1)");

@@ -91,6 +91,9 @@ class FaultEnv final : public Env {
   Status LockByte(int fd, std::uint64_t o, bool w) override {
     return Pass([&] { return base_->LockByte(fd, o, w); });
   }
+  Status LockByteShared(int fd, std::uint64_t o) override {
+    return Pass([&] { return base_->LockByteShared(fd, o); });
+  }
   Status UnlockByte(int fd, std::uint64_t o) override {
     return Pass([&] { return base_->UnlockByte(fd, o); });
   }

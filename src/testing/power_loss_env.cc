@@ -447,6 +447,10 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (lost_) return PowerLost();
     return base_->LockByte(fd, offset, wait);
   }
+  Status LockByteShared(int fd, std::uint64_t offset) override {
+    if (lost_) return PowerLost();
+    return base_->LockByteShared(fd, offset);
+  }
   Status UnlockByte(int fd, std::uint64_t offset) override {
     if (lost_) return PowerLost();
     return base_->UnlockByte(fd, offset);

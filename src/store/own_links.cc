@@ -1,0 +1,156 @@
+#include "store/own_links.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "store/layout.h"
+
+namespace drovebank {
+
+namespace {
+
+std::string StatePath(const Layout& layout) { return layout.journal() + "/state"; }
+
+std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+// One try: the shared lock on the descriptor's inode, then the check that the path still
+// names it. Ok(true) when attached, Ok(false) when the path names another inode now.
+Result<bool> TryAttach(Env* env, int fd, const std::string& path) {
+  DB_RETURN_IF_ERROR(env->LockByteShared(fd, kAttachByte));
+  DB_ASSIGN_OR_RETURN(FileInfo held, env->StatFd(fd));
+  auto named = env->Stat(path);
+  if (!named.ok() && named.status().code() != Code::kNotFound) return named.status();
+  return named.ok() && named->dev == held.dev && named->ino == held.ino;
+}
+
+// Copies the bytes of `from` (open) into the new file `to_fd`, leaving out blocks of
+// zeros: the lock tables and keys/index are sparse, and a copy must not fill them in.
+Status CopySparse(Env* env, int from, int to_fd, std::uint64_t size) {
+  constexpr size_t kChunk = 64 << 10;
+  std::string buf(kChunk, '\0');
+  for (std::uint64_t at = 0; at < size; at += kChunk) {
+    DB_ASSIGN_OR_RETURN(size_t n, env->PRead(from, buf.data(), kChunk, at));
+    if (n == 0) break;
+    std::string_view piece(buf.data(), n);
+    if (piece.find_first_not_of('\0') == std::string_view::npos) continue;
+    DB_RETURN_IF_ERROR(env->PWrite(to_fd, piece, at));
+  }
+  return env->Truncate(to_fd, size);
+}
+
+// Gives `path` (more than one link) an inode of its own with the same bytes. For
+// journal/state (`keep_open`) the new inode's descriptor is returned attached, so no
+// moment passes in which the store's current journal/state carries no attachment of ours.
+Result<int> CopyToOwnInode(Env* env, const Layout& layout, const std::string& path,
+                           int from_fd, bool keep_open) {
+  std::string base = path.substr(path.rfind('/') + 1);
+  std::string tmp = fmt::format("{}/own-{}.tmp", layout.tmp(), base);
+  if (Status s = env->Unlink(tmp); !s.ok() && s.code() != Code::kNotFound) return s;
+  DB_ASSIGN_OR_RETURN(int fd, env->Open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600));
+  auto fail = [&](Status s) -> Result<int> {
+    (void)env->Close(fd);
+    (void)env->Unlink(tmp);
+    return s;
+  };
+  DB_ASSIGN_OR_RETURN(FileInfo info, env->StatFd(from_fd));
+  if (Status s = CopySparse(env, from_fd, fd, info.size); !s.ok()) return fail(s);
+  if (Status s = env->Sync(fd); !s.ok()) return fail(s);
+  if (keep_open) {
+    if (Status s = env->LockByteShared(fd, kAttachByte); !s.ok()) return fail(s);
+  }
+  env->FaultPoint("own_links", "before_rename");
+  if (Status s = env->Rename(tmp, path); !s.ok()) return fail(s);
+  env->FaultPoint("own_links", "after_rename");
+  Status synced = env->SyncDir(DirOf(path));
+  if (!keep_open || !synced.ok()) (void)env->Close(fd);
+  DB_RETURN_IF_ERROR(synced);
+  return keep_open ? fd : -1;
+}
+
+}  // namespace
+
+std::vector<std::string> InPlaceFiles(const Layout& layout) {
+  return {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners(),
+          layout.KeyIndexPath(), StatePath(layout)};
+}
+
+Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const LockWait& wait) {
+  const std::string path = StatePath(layout);
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    auto opened = writable ? env->OpenBootFile(path) : env->Open(path, O_RDONLY);
+    if (!opened.ok() && !writable && opened.status().code() == Code::kNotFound) return -1;
+    DB_ASSIGN_OR_RETURN(int fd, std::move(opened));
+    Result<bool> attached = TryAttach(env, fd, path);
+    if (attached.ok() && *attached) return fd;
+    (void)env->Close(fd);
+    if (!attached.ok() && attached.status().code() != Code::kBusy) return attached.status();
+    // Busy: a writer is giving the store copies of its own (milliseconds); or the path
+    // names a new inode already, which the next turn opens.
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited > wait.timeout_seconds || (wait.cancelled && wait.cancelled())) {
+      return Status::Busy(fmt::format(
+          "timed out after {:g} s waiting to open the store: another process holds byte {} "
+          "of {} exclusively (it gives the store's files their own inodes); nothing changed",
+          wait.timeout_seconds, kAttachByte, layout.Relative(path)));
+    }
+    if (!attached.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+namespace {
+
+Result<int> OwnLinked(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
+  std::vector<std::string> linked;
+  for (const std::string& p : InPlaceFiles(layout)) {
+    auto info = p == StatePath(layout) ? env->StatFd(state_fd) : env->Stat(p);
+    if (!info.ok() && info.status().code() == Code::kNotFound) continue;
+    DB_RETURN_IF_ERROR(info.status());
+    if (info->nlink > 1) linked.push_back(p);
+  }
+  if (linked.empty()) return state_fd;
+  // The attachment turned exclusive: no other process has the store open, and none can
+  // open it until this one is done (they wait in AttachToStore).
+  Status alone = env->LockByte(state_fd, kAttachByte, /*wait=*/false);
+  if (alone.code() == Code::kBusy) {
+    report->others_attached = true;
+    return state_fd;
+  }
+  DB_RETURN_IF_ERROR(alone);
+  env->FaultPoint("own_links", "begin");
+  int attached = state_fd;
+  for (const std::string& p : linked) {
+    bool is_state = p == StatePath(layout);
+    int from = is_state ? state_fd : -1;
+    if (!is_state) {
+      DB_ASSIGN_OR_RETURN(from, env->Open(p, O_RDONLY));
+    }
+    Result<int> copied = CopyToOwnInode(env, layout, p, from, is_state);
+    if (!is_state) (void)env->Close(from);
+    DB_RETURN_IF_ERROR(copied.status());
+    if (is_state) attached = *copied;
+    report->copied.push_back(layout.Relative(p));
+  }
+  if (attached != state_fd) {
+    (void)env->Close(state_fd);  // releases the exclusive lock on the old inode
+  } else {
+    DB_RETURN_IF_ERROR(env->LockByteShared(state_fd, kAttachByte));  // back to shared
+  }
+  env->FaultPoint("own_links", "done");
+  return attached;
+}
+
+}  // namespace
+
+Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
+  Result<int> fd = OwnLinked(env, layout, state_fd, report);
+  // A failure before journal/state's copy leaves state_fd ours; one after it never comes.
+  if (!fd.ok()) (void)env->Close(state_fd);
+  return fd;
+}
+
+}  // namespace drovebank
