@@ -463,6 +463,12 @@ Status Journal::CatchUp() {
   return Status::Ok();
 }
 
+void Journal::ReplaceStateFd(int fd) {
+  if (fd == state_fd_) return;
+  // Closed by OwnLinkedFiles already when it copied journal/state: only forget it.
+  state_fd_ = fd;
+}
+
 Status Journal::AdoptUnpublished() {
   if (state_fd_ < 0) return Status::Ok();
   ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);

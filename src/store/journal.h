@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "drovebank/env.h"
@@ -93,6 +94,11 @@ class Journal {
   // Rebuilds the shared state from disk now (replaying), as after a reboot: `recover` uses
   // it so a failed sync or a torn tail is settled from what the disk really holds.
   Status Reinitialize();
+
+  // journal/state's descriptor, attached (src/store/own_links.h), and its replacement by
+  // a copy's, attached too; the old one is closed then, and must not be used elsewhere.
+  int state_fd() const { return state_fd_; }
+  void ReplaceStateFd(int fd);
 
   // Reserves a new account id (the next after the largest ever allocated or used by a
   // record, reservations included). An id whose open never commits is skipped, never

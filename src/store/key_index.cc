@@ -17,6 +17,12 @@ KeyIndex::~KeyIndex() {
   if (fd_ >= 0) (void)env_->Close(fd_);
 }
 
+void KeyIndex::Reopen() {
+  if (fd_ >= 0) (void)env_->Close(fd_);
+  fd_ = -1;
+  writable_ = false;
+}
+
 Status KeyIndex::OpenFor(bool write) {
   if (fd_ >= 0 && (writable_ || !write)) return Status::Ok();
   if (fd_ >= 0) (void)env_->Close(fd_);

@@ -20,6 +20,9 @@ class KeyIndex {
  public:
   KeyIndex(Env* env, std::string path) : env_(env), path_(std::move(path)) {}
   ~KeyIndex();
+  // Forgets the descriptor (closing it): the next use opens the path anew, after the file
+  // was given an inode of its own (src/store/own_links.h).
+  void Reopen();
   KeyIndex(const KeyIndex&) = delete;
   KeyIndex& operator=(const KeyIndex&) = delete;
 

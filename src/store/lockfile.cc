@@ -79,6 +79,7 @@ std::uint64_t LockTable::OwnerOffset(LockSlot slot) {
 
 Status LockTable::TryLock(LockSlot slot) {
   DB_RETURN_IF_ERROR(env_->LockByte(FdOf(slot.table), slot.offset, /*wait=*/false));
+  ++held_;
   WriteOwnerNote(slot);
   return Status::Ok();
 }
@@ -90,7 +91,10 @@ void LockTable::WriteOwnerNote(LockSlot slot) {
   (void)env_->PWrite(owners_fd_, FormatLockOwner(me, NoteKey(slot)), OwnerOffset(slot));
 }
 
-void LockTable::Unlock(LockSlot slot) { (void)env_->UnlockByte(FdOf(slot.table), slot.offset); }
+void LockTable::Unlock(LockSlot slot) {
+  (void)env_->UnlockByte(FdOf(slot.table), slot.offset);
+  if (held_ > 0) --held_;
+}
 
 Result<bool> LockTable::HeldElsewhere(LockSlot slot) {
   return env_->ByteLocked(FdOf(slot.table), slot.offset);
@@ -110,6 +114,7 @@ Status LockTable::Lock(LockSlot slot, std::string_view what, const LockWait& wai
   if (wait.on_wait) wait.on_wait(what, owner);
   Status s = WaitForByteLock(env_, FdOf(slot.table), slot.offset, wait, what);
   if (s.ok()) {
+    ++held_;
     WriteOwnerNote(slot);
     return s;
   }

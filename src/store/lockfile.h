@@ -92,6 +92,8 @@ class LockTable {
   // One attempt: Busy when held elsewhere.
   Status TryLock(LockSlot slot);
   void Unlock(LockSlot slot);
+  // Whether this table holds any account or key slot now (the spare slot not counted).
+  bool HoldsAny() const { return held_ != 0; }
   // Whether another description holds it (F_OFD_GETLK; takes nothing).
   Result<bool> HeldElsewhere(LockSlot slot);
 
@@ -123,6 +125,7 @@ class LockTable {
   int keys_fd_ = -1;
   int owners_fd_ = -1;
   std::optional<std::uint64_t> spare_;
+  std::uint64_t held_ = 0;
 };
 
 struct LockPaths {

@@ -65,9 +65,10 @@ Result<int> CopyToOwnInode(Env* env, const Layout& layout, const std::string& pa
   env->FaultPoint("own_links", "before_rename");
   if (Status s = env->Rename(tmp, path); !s.ok()) return fail(s);
   env->FaultPoint("own_links", "after_rename");
-  Status synced = env->SyncDir(DirOf(path));
-  if (!keep_open || !synced.ok()) (void)env->Close(fd);
-  DB_RETURN_IF_ERROR(synced);
+  // A failed directory sync is no failure of the copy: the name then holds the copy or,
+  // after a power loss, the linked inode again, with the same bytes, copied next time.
+  (void)env->SyncDir(DirOf(path));
+  if (!keep_open) (void)env->Close(fd);
   return keep_open ? fd : -1;
 }
 
@@ -104,7 +105,29 @@ Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const L
 
 namespace {
 
-Result<int> OwnLinked(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
+// The copies, under the exclusive attachment; journal/state's is the last step that can
+// fail, so on failure `state_fd` is still the store's journal/state.
+Result<int> CopyLinked(Env* env, const Layout& layout, const std::vector<std::string>& linked,
+                       int state_fd, OwnLinksReport* report) {
+  int attached = state_fd;
+  for (const std::string& p : linked) {
+    bool is_state = p == StatePath(layout);
+    int from = is_state ? state_fd : -1;
+    if (!is_state) {
+      DB_ASSIGN_OR_RETURN(from, env->Open(p, O_RDONLY));
+    }
+    Result<int> copied = CopyToOwnInode(env, layout, p, from, is_state);
+    if (!is_state) (void)env->Close(from);
+    DB_RETURN_IF_ERROR(copied.status());
+    if (is_state) attached = *copied;
+    report->copied.push_back(layout.Relative(p));
+  }
+  return attached;
+}
+
+}  // namespace
+
+Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
   std::vector<std::string> linked;
   for (const std::string& p : InPlaceFiles(layout)) {
     auto info = p == StatePath(layout) ? env->StatFd(state_fd) : env->Stat(p);
@@ -122,35 +145,15 @@ Result<int> OwnLinked(Env* env, const Layout& layout, int state_fd, OwnLinksRepo
   }
   DB_RETURN_IF_ERROR(alone);
   env->FaultPoint("own_links", "begin");
-  int attached = state_fd;
-  for (const std::string& p : linked) {
-    bool is_state = p == StatePath(layout);
-    int from = is_state ? state_fd : -1;
-    if (!is_state) {
-      DB_ASSIGN_OR_RETURN(from, env->Open(p, O_RDONLY));
-    }
-    Result<int> copied = CopyToOwnInode(env, layout, p, from, is_state);
-    if (!is_state) (void)env->Close(from);
-    DB_RETURN_IF_ERROR(copied.status());
-    if (is_state) attached = *copied;
-    report->copied.push_back(layout.Relative(p));
+  Result<int> attached = CopyLinked(env, layout, linked, state_fd, report);
+  if (!attached.ok() || *attached == state_fd) {
+    // Back to shared (a conversion, which a shared holder never blocks).
+    (void)env->LockByteShared(state_fd, kAttachByte);
+    return attached;
   }
-  if (attached != state_fd) {
-    (void)env->Close(state_fd);  // releases the exclusive lock on the old inode
-  } else {
-    DB_RETURN_IF_ERROR(env->LockByteShared(state_fd, kAttachByte));  // back to shared
-  }
+  (void)env->Close(state_fd);  // releases the exclusive lock on the old inode
   env->FaultPoint("own_links", "done");
   return attached;
-}
-
-}  // namespace
-
-Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
-  Result<int> fd = OwnLinked(env, layout, state_fd, report);
-  // A failure before journal/state's copy leaves state_fd ours; one after it never comes.
-  if (!fd.ok()) (void)env->Close(state_fd);
-  return fd;
 }
 
 }  // namespace drovebank

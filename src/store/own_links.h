@@ -65,8 +65,10 @@ struct OwnLinksReport {
 // For a writer attached through `state_fd`, on a file system that is not shared: when one
 // of InPlaceFiles has more than one link and no other process is attached, gives each
 // linked one an inode of its own and returns the new journal/state's descriptor (attached;
-// `state_fd` is closed). Otherwise returns `state_fd`. On failure `state_fd` is closed.
-// Must run before the lock tables and keys/index are opened.
+// `state_fd` is closed). Otherwise returns `state_fd`. On failure (a copy that could not be
+// written: the disk full) `state_fd` is still open, attached and the store's journal/state.
+// Run it before the lock tables and keys/index are opened, or with none of their locks held
+// and open them anew after (StoreImpl::OwnLinksBeforeCommit).
 [[nodiscard]] Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd,
                                          OwnLinksReport* report);
 

@@ -81,7 +81,6 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env, layout, /*writable=*/true, options.lock_wait));
   EnvFdCloser state{env, attached};
   if (!store->in_place_) {
-    state.fd = -1;  // OwnLinkedFiles closes it on failure
     DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &store->own_links_));
   }
   auto locks = LockTable::Open(env, layout, /*create=*/format1);
@@ -308,7 +307,34 @@ Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> event
           kReversalKeyPrefix));
     }
   }
+  OwnLinksBeforeCommit();
   return CommitProtocol(this, std::move(events), fault_path).Run();
+}
+
+// A hard-link backup (cp -al) taken while this process has the store open (a shell
+// session): before a commit writes any in-place file (owner notes, flags, journal/state),
+// one fstat of journal/state tells whether it has more than one link now. If so, and no
+// slot lock is held and no other process is attached, the in-place files get inodes of
+// their own and the lock tables and keys/index are opened anew. A copy that cannot be made
+// (disk full) leaves everything as it was: the commit goes on in place, as with another
+// process attached, and the next commit or open tries again.
+void StoreImpl::OwnLinksBeforeCommit() {
+  if (in_place_ || locks_->HoldsAny()) return;
+  auto state = env_->StatFd(journal_->state_fd());
+  if (!state.ok() || state->nlink <= 1) return;
+  OwnLinksReport report;
+  Result<int> fd = OwnLinkedFiles(env_, layout_, journal_->state_fd(), &report);
+  if (!fd.ok() || report.copied.empty()) return;
+  journal_->ReplaceStateFd(*fd);
+  auto locks = LockTable::Open(env_, layout_, /*create=*/false);
+  if (locks.ok()) {
+    locks_ = std::move(locks).value();
+  } else {
+    (void)MarkNeedsRecovery(fmt::format("the lock tables could not be opened again after "
+                                        "they were copied: {}", locks.status().message()));
+  }
+  key_index_->Reopen();
+  own_links_.copied.insert(own_links_.copied.end(), report.copied.begin(), report.copied.end());
 }
 
 Status StoreImpl::EnsureAccountDirs(AccountId id) {

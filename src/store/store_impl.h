@@ -187,6 +187,7 @@ class StoreImpl final : public Store {
   // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
   Status SyncFiles(const std::vector<std::string>& paths);
   Status EnsureAccountDirs(AccountId id);
+  void OwnLinksBeforeCommit();
 
   Env* env_;
   Layout layout_;

@@ -1,0 +1,231 @@
+// src/store/own_links.cc: a hard-link backup of a store (cp -al, rsync --link-dest,
+// rsnapshot) is never changed by later writes to the store, the files written in place
+// (journal/state, the lock tables, keys/index) included; the attach lock that makes copying
+// them safe; a crash at each step of the copies; a backup taken while a shell session has
+// the store open.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "shell_test_util.h"
+#include "test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Drovebank;
+using testing::ProgramResult;
+using testing::Recover;
+using testing::Slurp;
+using testing::Spit;
+using testing::TempDir;
+using testing::ScriptSource;
+using testing::TestSession;
+
+const char* kSegment = "journal/0000000000000001.log";
+
+void Must(const ProgramResult& r) {
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+void MakeStore(const std::string& data) {
+  Must(Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
+  Must(Drovebank(data, {"open", "Mary", "Somerville", "50"}));
+  Must(Drovebank(data, {"deposit", "1", "5", "--txn", "pay-1"}));
+  Must(Drovebank(data, {"transfer", "2", "1", "10"}));
+  Must(Drovebank(data, {"withdraw", "2", "1.50"}));
+}
+
+void CopyWithLinks(const std::string& from, const std::string& to) {
+  REQUIRE(std::system(("cp -al '" + from + "' '" + to + "'").c_str()) == 0);
+}
+
+// Every regular file under `root`, byte for byte.
+std::map<std::string, std::string> FilesUnder(const std::string& root) {
+  std::map<std::string, std::string> files;
+  for (boost::filesystem::recursive_directory_iterator it(root), end; it != end; ++it) {
+    if (boost::filesystem::is_regular_file(it->symlink_status())) {
+      files[it->path().string()] = Slurp(it->path().string());
+    }
+  }
+  return files;
+}
+
+std::uint64_t Links(const std::string& path) {
+  struct stat st = {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_nlink;
+}
+
+// What a process that has the store open holds (src/store/own_links.h): a lock on byte
+// 103 of journal/state, shared, or exclusive while it gives the files inodes of their own.
+struct AttachHolder {
+  int fd = -1;
+  AttachHolder(const std::string& data, short type) {
+    fd = ::open((data + "/journal/state").c_str(), type == F_RDLCK ? O_RDONLY : O_RDWR);
+    REQUIRE(fd >= 0);
+    struct flock fl = {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 103;
+    fl.l_len = 1;
+    REQUIRE(::fcntl(fd, F_OFD_SETLK, &fl) == 0);
+  }
+  ~AttachHolder() { ::close(fd); }
+};
+
+const char* const kInPlaceFiles[] = {"journal/state", "locks/accounts", "locks/keys",
+                                     "locks/owners", "keys/index"};
+
+TEST_CASE("links: a hard-link backup of a store is never changed by later writes",
+          "[e2e][integrity][local-only]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  std::string snap = dir / "snap";
+  CopyWithLinks(data, snap);
+  const std::map<std::string, std::string> before = FilesUnder(snap);
+  for (int i = 0; i < 4; ++i) {
+    Must(Drovebank(data, {"deposit", std::to_string(1 + i % 2), "1"}));
+  }
+  Must(Drovebank(data, {}, {}, "deposit 1 1\ntransfer 1 2 1\n"));
+  // Every file, the ones written in place (journal/state, the lock tables, keys/index)
+  // included: the first writer gave the store inodes of its own before writing any.
+  for (const auto& [path, bytes] : before) {
+    INFO(path);
+    CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+  }
+  for (const char* f : kInPlaceFiles) {
+    INFO(f);
+    CHECK(Links(data + "/" + f) == 1);
+    CHECK(Links(snap + "/" + f) == 1);
+  }
+  ProgramResult show = Drovebank(snap, {"--read-only", "show", "1"});
+  INFO(show.err);
+  CHECK(show.exit_code == 0);
+  CHECK(show.out.find("115.00") != std::string::npos);
+  Must(Recover(data, {"--check"}));
+  Must(Recover(snap, {"--check"}));
+  CHECK(Drovebank(data, {"show", "1"}).out.find("117.00") != std::string::npos);
+}
+
+// Copying a file that another process has open would split its locks between two inodes,
+// so the copies wait for a writer that opens the store alone; and a process opening the
+// store while a writer makes them waits (bounded by --lock-timeout) rather than lock the
+// old inodes.
+TEST_CASE("links: in-place files get inodes of their own only while no other process has the store open",
+          "[e2e][integrity][local-only]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  std::string snap = dir / "snap";
+  CopyWithLinks(data, snap);
+  SECTION("another process attached: written in place, copied by the next writer alone") {
+    {
+      AttachHolder session(data, F_RDLCK);
+      Must(Drovebank(data, {"deposit", "1", "1"}));
+      for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 2);
+    }
+    const std::map<std::string, std::string> before = FilesUnder(snap);
+    Must(Drovebank(data, {"deposit", "2", "1"}));
+    for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 1);
+    for (const auto& [path, bytes] : before) {
+      INFO(path);
+      CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+    }
+    Must(Recover(data, {"--check"}));
+  }
+  SECTION("a writer making copies: others wait, then give up with nothing changed") {
+    AttachHolder breaker(data, F_WRLCK);
+    const std::string segment = Slurp(data + "/" + kSegment);
+    ProgramResult w = Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
+    INFO(w.out << w.err);
+    CHECK(w.exit_code == 4);
+    CHECK(w.err.find("nothing changed") != std::string::npos);
+    ProgramResult r = Drovebank(data, {"show", "1", "--lock-timeout", "1"});
+    CHECK(r.exit_code == 4);
+    CHECK(Slurp(data + "/" + kSegment) == segment);
+    CHECK(!testing::PathExists(data + "/NEEDS_RECOVERY"));
+  }
+  SECTION("a link planted on one of them is never written through") {
+    std::string outside = dir / "outside";
+    Spit(outside, std::string(384, 'x'));
+    for (const char* f : {"locks/owners", "keys/index"}) {
+      std::string p = data + "/" + f;
+      REQUIRE(::unlink(p.c_str()) == 0);
+      REQUIRE(::link(outside.c_str(), p.c_str()) == 0);
+    }
+    Must(Drovebank(data, {"deposit", "1", "1", "--txn", "planted"}));
+    CHECK(Slurp(outside) == std::string(384, 'x'));
+    CHECK(Links(outside) == 1);
+  }
+}
+
+// Each step of giving the store its own inodes killed: no step leaves a half-copied file
+// at a store's name, and the next writer finishes the job.
+TEST_CASE("links: a crash at each step of giving the store its own inodes loses nothing",
+          "[e2e][integrity][local-only][crash]") {
+  for (const char* step : {"begin", "before_rename", "after_rename", "done"}) {
+    DYNAMIC_SECTION(step) {
+      TempDir dir;
+      std::string data = dir / "data";
+      MakeStore(data);
+      std::string snap = dir / "snap";
+      CopyWithLinks(data, snap);
+      const std::map<std::string, std::string> before = FilesUnder(snap);
+      ProgramResult crashed = Drovebank(data, {"deposit", "1", "1"},
+                                        {{"DROVEBANK_FAULT", std::string("own_links:") + step + ":crash"}});
+      INFO(crashed.out << crashed.err);
+      CHECK(crashed.exit_code == 86);
+      Must(Drovebank(data, {"deposit", "1", "2"}));
+      for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 1);
+      for (const auto& [path, bytes] : before) {
+        INFO(path);
+        CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+      }
+      Must(Recover(data));
+      Must(Recover(data, {"--check"}));
+      CHECK(Drovebank(data, {"show", "1"}).out.find("117.00") != std::string::npos);
+    }
+  }
+}
+
+
+TEST_CASE("links: a backup taken while a shell session has the store open is not written by its next commits",
+          "[integrity][local-only][shell]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);
+  std::string snap = dir / "snap";
+  std::map<std::string, std::string> before;
+  TestSession session(data);
+  ScriptSource src({"deposit 1 1", "deposit 2 1", "transfer 1 2 1", "show 1"}, false);
+  src.before[1] = [&] {  // the backup, between two commands of the session
+    CopyWithLinks(data, snap);
+    before = FilesUnder(snap);
+  };
+  CHECK(session.Run(src) == 0);
+  INFO(session.out.text() << session.err.text());
+  REQUIRE(!before.empty());
+  for (const auto& [path, bytes] : before) {
+    INFO(path);
+    CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+  }
+  for (const char* f : kInPlaceFiles) {
+    INFO(f);
+    CHECK(Links(data + "/" + f) == 1);
+  }
+  CHECK(session.out.text().find("115.00") != std::string::npos);
+  Must(Recover(data, {"--check"}));
+  Must(Recover(snap, {"--check"}));
+}
+
+}  // namespace
+}  // namespace drovebank
