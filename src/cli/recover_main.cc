@@ -1,27 +1,28 @@
-// recover: repair and check a drovebank data directory (see include/drovebank/recovery.h).
+// recover: repair and check a drovebank data directory (see include/drovebank/recovery.h):
+// RecoverMain, which recover/main.cc calls.
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cerrno>
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 #include <system_error>
 
-#include "cli/cli.h"
-#include "cli/cli_usage.h"
-#include "cli/color.h"
+#include "cli.h"
+#include "cli_usage.h"
+#include "color.h"
 #include "drovebank/env.h"
-#include "cli/exit_codes.h"
-#include "drovebank/store.h"
 #include "drovebank/money.h"
-#include "cli/progress.h"
+#include "drovebank/programs.h"
 #include "drovebank/recovery.h"
-#include "cli/version.h"
+#include "drovebank/store.h"
+#include "exit_codes.h"
+#include "progress.h"
+#include "version.h"
 
+namespace drovebank {
 namespace {
 
 // One entry of the report's "repairs" (docs/FORMAT.md): null for what does not apply.
@@ -52,23 +53,23 @@ void PrintReport(std::FILE* out, const drovebank::RecoverOptions& o,
   using namespace drovebank;
   SharedFsMode fs = FileSystemMode(ResolveDataDir(o.data_dir));
   if (json) {
-    nlohmann::json j = {{"mode", o.check_only ? "check" : "repair"},
-                        {"file_system", {{"type", fs.type},
-                                         {"mode", fs.shared ? "shared" : "local"},
-                                         {"reason", fs.reason}}},
-                        {"consistent", r.consistent()},
-                        {"dead_locks", r.dead_locks},
-                        {"live_locks", r.live_locks},
-                        {"temps", r.temps_removed},
-                        {"journal_records_examined", r.records_replayed},
-                        {"files_repaired", r.files_repaired},
-                        {"accounts_verified", r.accounts_verified},
-                        {"quarantined", r.quarantined},
-                        {"chain_head", r.chain_head.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(r.chain_head)},
-                        {"chain_records", r.chain_records},
-                        {"repairs", nlohmann::json::array()},
-                        {"notes", r.notes}};
+    nlohmann::json j = {
+        {"mode", o.check_only ? "check" : "repair"},
+        {"file_system",
+         {{"type", fs.type}, {"mode", fs.shared ? "shared" : "local"}, {"reason", fs.reason}}},
+        {"consistent", r.consistent()},
+        {"dead_locks", r.dead_locks},
+        {"live_locks", r.live_locks},
+        {"temps", r.temps_removed},
+        {"journal_records_examined", r.records_replayed},
+        {"files_repaired", r.files_repaired},
+        {"accounts_verified", r.accounts_verified},
+        {"quarantined", r.quarantined},
+        {"chain_head",
+         r.chain_head.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.chain_head)},
+        {"chain_records", r.chain_records},
+        {"repairs", nlohmann::json::array()},
+        {"notes", r.notes}};
     for (const FileRepair& f : r.repairs) j["repairs"].push_back(RepairJson(f));
     fmt::print(out, "{}\n", j.dump());
   } else {
@@ -87,16 +88,8 @@ void PrintReport(std::FILE* out, const drovebank::RecoverOptions& o,
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace drovebank;
-  CLI::App app(
-      "recover: replays committed journal records missing from the account files, removes "
-      "temp files, clears locks of dead processes, and verifies what it touched.",
-      "recover");
-  RecoverOptions opts;
-  bool json = false;
+// recover's options, into `opts` and `json`; its version flag and its help's footer.
+void AddRecoverOptions(CLI::App& app, RecoverOptions& opts, bool& json) {
   app.add_option("-d,--data-dir", opts.data_dir,
                  "Data directory (default: $DROVEBANK_DATA, else ./data)")
       ->type_name("DIR")
@@ -123,6 +116,41 @@ int main(int argc, char** argv) {
       "otherwise an I/O error; 2 usage; 4 a live lock did not go away in time; 5 the store "
       "holds corruption recover cannot settle.\n\nExamples:\n  recover -d data\n  recover "
       "--check\n  recover --full --json");
+}
+
+// A recovery that failed: the error on stderr (and as JSON on stdout with --json), with
+// its exit status.
+int ReportFailure(CliContext& ctx, const Status& s, bool json) {
+  // The JSON error of docs/FORMAT.md, as drovebank's: with its exit status and whether
+  // a change may have been made (recover's own repairs before the failure stand).
+  int code = ExitCodeFor(s.code());
+  GuardOutput(ctx, [&]() {
+    fmt::print(stderr, "{} {}\n", Paint(stderr, Style::kError, "recover:"), s.message());
+    std::fflush(stderr);
+    if (json) {
+      fmt::print(ctx.out, "{}\n",
+                 nlohmann::json{{"error",
+                                 {{"code", CodeName(s.code())},
+                                  {"message", s.message()},
+                                  {"exit", code},
+                                  {"maybe_applied", s.maybe_applied()}}}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    return code;
+  });
+  return FinishOutput(ctx, code);
+}
+
+}  // namespace
+
+int RecoverMain(int argc, char** argv) {
+  CLI::App app(
+      "recover: replays committed journal records missing from the account files, removes "
+      "temp files, clears locks of dead processes, and verifies what it touched.",
+      "recover");
+  RecoverOptions opts;
+  bool json = false;
+  AddRecoverOptions(app, opts, json);
   // Output goes through drovebank's one checked stream, and a failed write of it is
   // reported by FinishOutput, as drovebank's are.
   CliContext ctx;
@@ -155,8 +183,8 @@ int main(int argc, char** argv) {
   std::string where = ResolveDataDir(opts.data_dir);
   struct stat st;
   if (::stat(where.c_str(), &st) != 0 && errno == ENOENT) {
-    ctx.Fail(Status::InvalidArgument(
-        fmt::format("no data directory at {}: nothing to recover", where)));
+    ctx.Fail(
+        Status::InvalidArgument(fmt::format("no data directory at {}: nothing to recover", where)));
     return FinishOutput(ctx, ctx.exit_code);
   }
 
@@ -171,25 +199,7 @@ int main(int argc, char** argv) {
   RecoverReport report;
   Status s = Recover(opts, &report);
   bar.Done();
-  if (!s.ok()) {
-    // The JSON error of docs/FORMAT.md, as drovebank's: with its exit status and whether
-    // a change may have been made (recover's own repairs before the failure stand).
-    int code = ExitCodeFor(s.code());
-    GuardOutput(ctx, [&]() {
-      fmt::print(stderr, "{} {}\n", Paint(stderr, Style::kError, "recover:"), s.message());
-      std::fflush(stderr);
-      if (json) {
-        fmt::print(ctx.out, "{}\n",
-                   nlohmann::json{{"error", {{"code", CodeName(s.code())},
-                                             {"message", s.message()},
-                                             {"exit", code},
-                                             {"maybe_applied", s.maybe_applied()}}}}
-                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      }
-      return code;
-    });
-    return FinishOutput(ctx, code);
-  }
+  if (!s.ok()) return ReportFailure(ctx, s, json);
   if (!opts.check_only) ctx.stands = "the recovery was done and stands (only its report is lost)";
   int code = GuardOutput(ctx, [&]() {
     PrintReport(ctx.out, opts, report, json);
@@ -197,3 +207,5 @@ int main(int argc, char** argv) {
   });
   return FinishOutput(ctx, code);
 }
+
+}  // namespace drovebank
