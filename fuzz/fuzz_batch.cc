@@ -6,6 +6,7 @@
 #include <set>
 
 #include "drovebank/batch.h"
+#include "features/batch/exact_json.h"
 #include "drovebank/validate.h"
 #include "fuzz_check_op.h"
 #include "fuzz_util.h"

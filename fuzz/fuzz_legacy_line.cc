@@ -3,7 +3,7 @@
 // balance in [0, kMaxCents], and the id it was given; a bad id is always refused.
 #include <cstdint>
 
-#include "features/import/legacy_import.h"
+#include "drovebank/legacy_import.h"
 #include "fuzz_util.h"
 
 using namespace drovebank;

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "features/import/legacy_import.h"
+#include "drovebank/legacy_import.h"
 #include "fuzz_util.h"
 
 using namespace drovebank;

@@ -11,7 +11,7 @@
 
 #include "drovebank/recovery.h"
 #include "drovebank/store.h"
-#include "forwarding_env.h"
+#include "drovebank/env_wrapper.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -54,12 +54,12 @@ std::vector<AccountId> Walk(Env* env, const std::string& dir, std::string_view p
 }
 
 // Fails ListDir of one folder with an I/O error, as a damaged disk or a permission would.
-class UnlistableEnv : public testing::ForwardingEnv {
+class UnlistableEnv : public EnvWrapper {
  public:
-  explicit UnlistableEnv(std::string bad) : bad_(std::move(bad)) {}
+  explicit UnlistableEnv(std::string bad) : EnvWrapper(PosixEnv()), bad_(std::move(bad)) {}
   Result<std::vector<std::string>> ListDir(const std::string& p) override {
     if (p == bad_) return Status::IOError("listing " + p + ": Input/output error");
-    return b_->ListDir(p);
+    return target()->ListDir(p);
   }
 
  private:

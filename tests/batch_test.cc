@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drovebank/batch.h"
+#include "features/batch/exact_json.h"
 #include "test_util.h"
 
 namespace drovebank {

@@ -1,4 +1,4 @@
-#include "features/import/legacy_import.h"
+#include "drovebank/legacy_import.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "drovebank/store.h"
-#include "forwarding_env.h"
+#include "drovebank/env_wrapper.h"
 #include "store_ops.h"
 #include "store/layout.h"
 #include "test_util.h"
@@ -25,10 +25,11 @@ namespace {
 using testing::TempDir;
 
 // Counts the reads of each account file and of the account lock table (the flags).
-class ReadCountingEnv final : public testing::ForwardingEnv {
+class ReadCountingEnv final : public EnvWrapper {
  public:
+  ReadCountingEnv() : EnvWrapper(PosixEnv()) {}
   Result<int> Open(const std::string& p, int f, unsigned m) override {
-    auto fd = b_->Open(p, f, m);
+    auto fd = target()->Open(p, f, m);
     std::lock_guard<std::mutex> g(mu_);
     if (fd.ok()) paths_[*fd] = p;
     if (fd.ok() && p.size() > 4 && p.substr(p.size() - 4) == ".csv" && (f & O_ACCMODE) != O_WRONLY) {
@@ -39,14 +40,14 @@ class ReadCountingEnv final : public testing::ForwardingEnv {
   Status Close(int fd) override {
     std::lock_guard<std::mutex> g(mu_);
     paths_.erase(fd);
-    return b_->Close(fd);
+    return target()->Close(fd);
   }
   Result<std::string> ReadFile(const std::string& p) override {
     {
       std::lock_guard<std::mutex> g(mu_);
       ++file_reads[p];
     }
-    return b_->ReadFile(p);
+    return target()->ReadFile(p);
   }
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t o) override {
     {
@@ -56,7 +57,7 @@ class ReadCountingEnv final : public testing::ForwardingEnv {
         ++flag_reads;
       }
     }
-    return b_->PRead(fd, buf, n, o);
+    return target()->PRead(fd, buf, n, o);
   }
   void Reset() {
     std::lock_guard<std::mutex> g(mu_);

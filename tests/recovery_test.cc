@@ -17,7 +17,7 @@
 #include "store/layout.h"
 #include "store/lockfile.h"
 #include "drovebank/store.h"
-#include "forwarding_env.h"
+#include "drovebank/env_wrapper.h"
 #include "store_ops.h"
 #include "test_util.h"
 
@@ -156,10 +156,11 @@ namespace {
 
 // Fails the first fdatasync of a journal segment with EIO; records, per segment, the
 // bytes written with PWrite and whether a DataSync came after them.
-class SyncFailingEnv final : public testing::ForwardingEnv {
+class SyncFailingEnv final : public EnvWrapper {
  public:
+  SyncFailingEnv() : EnvWrapper(PosixEnv()) {}
   Result<int> Open(const std::string& p, int f, unsigned m) override {
-    auto fd = b_->Open(p, f, m);
+    auto fd = target()->Open(p, f, m);
     if (fd.ok()) paths_[*fd] = p;
     return fd;
   }
@@ -170,11 +171,11 @@ class SyncFailingEnv final : public testing::ForwardingEnv {
       return ErrnoStatus(EIO, "injected fdatasync failure");
     }
     if (segment && !rewritten_[paths_[fd]].empty()) synced_after_rewrite_[paths_[fd]] = true;
-    return b_->DataSync(fd);
+    return target()->DataSync(fd);
   }
   Status PWrite(int fd, std::string_view d, std::uint64_t o) override {
     if (paths_[fd].ends_with(".log")) rewritten_[paths_[fd]] += std::string(d);
-    return b_->PWrite(fd, d, o);
+    return target()->PWrite(fd, d, o);
   }
   bool fail_next_ = true;
   std::map<int, std::string> paths_;

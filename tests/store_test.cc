@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "store/layout.h"
-#include "forwarding_env.h"
+#include "drovebank/env_wrapper.h"
 #include "store_ops.h"
 #include "test_util.h"
 
@@ -450,14 +450,15 @@ TEST_CASE("store: segments rotate, checkpoints advance, history spans segments",
 }
 
 // PosixEnv with every path WarmForReplace is given recorded.
-class WarmRecordingEnv final : public testing::ForwardingEnv {
+class WarmRecordingEnv final : public EnvWrapper {
  public:
+  WarmRecordingEnv() : EnvWrapper(PosixEnv()) {}
   void WarmForReplace(const std::vector<std::string>& paths) override {
     {
       std::lock_guard<std::mutex> l(mu_);
       warmed_.insert(warmed_.end(), paths.begin(), paths.end());
     }
-    b_->WarmForReplace(paths);
+    target()->WarmForReplace(paths);
   }
 
   std::vector<std::string> TakeWarmed() {
@@ -519,33 +520,34 @@ namespace {
 
 // Counts the calls that allocate or free an inode or a name: creates (Open with O_CREAT
 // of a name that did not exist), renames onto a new name, unlinks, directory changes.
-class InodeCountingEnv final : public testing::ForwardingEnv {
+class InodeCountingEnv final : public EnvWrapper {
  public:
+  InodeCountingEnv() : EnvWrapper(PosixEnv()) {}
   Result<int> Open(const std::string& p, int f, unsigned m) override {
-    if ((f & O_CREAT) != 0 && !b_->Stat(p).ok()) ++creates;
-    return b_->Open(p, f, m);
+    if ((f & O_CREAT) != 0 && !target()->Stat(p).ok()) ++creates;
+    return target()->Open(p, f, m);
   }
   Status Rename(const std::string& a, const std::string& b) override {
     ++renames;
-    return b_->Rename(a, b);
+    return target()->Rename(a, b);
   }
   Result<bool> ReplaceFile(const std::string& a, const std::string& b) override {
-    auto kept = b_->ReplaceFile(a, b);
+    auto kept = target()->ReplaceFile(a, b);
     if (kept.ok() && !*kept) ++renames;  // a plain rename frees the replaced inode
     if (kept.ok() && *kept) ++exchanges;
     return kept;
   }
   Status Unlink(const std::string& p) override {
     ++unlinks;
-    return b_->Unlink(p);
+    return target()->Unlink(p);
   }
   Status MakeDir(const std::string& p, unsigned m) override {
-    if (!b_->Stat(p).ok()) ++creates;
-    return b_->MakeDir(p, m);
+    if (!target()->Stat(p).ok()) ++creates;
+    return target()->MakeDir(p, m);
   }
   Status RemoveDir(const std::string& p) override {
     ++unlinks;
-    return b_->RemoveDir(p);
+    return target()->RemoveDir(p);
   }
   int creates = 0, renames = 0, unlinks = 0, exchanges = 0;
 };

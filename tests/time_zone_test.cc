@@ -1,7 +1,7 @@
 // The zone of reports (issue 26 item 17): a TZ that names no zone is refused instead of
 // being UTC without a word, and the times shown are in the zone the days are, with its
 // offset. Tables of TZ values and instants.
-#include "base/time_zone.h"
+#include "os/tz_rule.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "base/dates.h"
+#include "drovebank/dates.h"
 #include "drovebank/validate.h"
-#include "os/time_zone.h"
+#include "drovebank/time_zone.h"
 #include "run_program.h"
 
 namespace drovebank {

@@ -20,26 +20,14 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "drovebank/money.h"
 #include "drovebank/status.h"
 #include "drovebank/store.h"
 
 namespace drovebank {
 
-// ---- Exact JSON numbers -------------------------------------------------------------
-
-// Parses JSON text like nlohmann::json::parse, except that every non-integer number
-// (fraction or exponent, or an integer too large for 64 bits) is kept as its original
-// text in a binary value (which JSON text itself can never produce), so money is never
-// rounded through a double. InvalidArgument with the position on a syntax error.
-Result<nlohmann::json> ParseExactJson(std::string_view text);
-
-// Money from a value of ParseExactJson: an integer (whole units), an exact number text
-// ("570.25") or a string ("570.25"); at most two decimals, no sign or exponent, at most
-// kMaxCents. InvalidArgument naming `what` otherwise.
-Result<Cents> JsonMoney(const nlohmann::json& v, std::string_view what);
+// ---- Exact money ----------------------------------------------------------------------
+// (The JSON parsing that keeps numbers exact is private: src/features/batch/exact_json.h.)
 
 // The shortest exact decimal of `cents`: 57000 -> "570", 57050 -> "570.5", 57025 -> "570.25".
 std::string FormatExactMoney(Cents cents);
@@ -158,8 +146,6 @@ struct OpLine {
 // (ValidateMemo) on deposit, withdraw and transfer. Amounts are strings or exact numbers;
 // ids are integers or digit strings. A key starting with "reverse:" is refused.
 OpLine ParseOpLine(std::string_view text, size_t line);
-// The same for an object already parsed (ParseExactJson), e.g. built from a CSV row.
-OpLine ParseOpObject(const nlohmann::json& object, size_t line);
 
 // ---- CSV of operations --------------------------------------------------------------
 

@@ -125,10 +125,12 @@ class Env {
   // A named fault point: `path` is the write path ("deposit", "checkpoint", "recover"),
   // `step` the step within it ("after_journal_sync"). The real Env does nothing; a fault
   // injecting Env may exit the process at once or arm a failure of the next call.
-  virtual void FaultPoint(std::string_view path, std::string_view step) {
-    (void)path;
-    (void)step;
-  }
+  virtual void FaultPoint(std::string_view path, std::string_view step) = 0;
+
+  // Every call above is pure, so an Env that derives from this class directly names each
+  // one: a call added here fails to compile in EnvWrapper (env_wrapper.h) until it is
+  // forwarded, and in tests/env_wrapper_test.cc until the fault and power-loss Envs say
+  // what they do with it (RocksDB's rule: a test Env models every call that ships).
 };
 
 // How PosixEnv treats a data directory, decided once by ConfinePaths: `shared` on a FUSE

@@ -1,4 +1,4 @@
-#include "dates.h"
+#include "drovebank/dates.h"
 
 #include <fmt/format.h>
 

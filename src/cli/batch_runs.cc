@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "store/process_info.h"
+#include "drovebank/clock.h"
 
 namespace drovebank {
 

@@ -19,7 +19,7 @@
 #include "exit_codes.h"
 #include "shell.h"
 #include "version.h"
-#include "base/dates.h"
+#include "drovebank/dates.h"
 #include "report_util.h"
 #include "own_args.h"
 

@@ -9,9 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "os/time_zone.h"
-#include "store/layout.h"
-#include "base/dates.h"
+#include "drovebank/time_zone.h"
+#include "drovebank/dates.h"
 #include "cli.h"
 #include "color.h"
 #include "exit_codes.h"
@@ -19,14 +18,6 @@
 namespace drovebank {
 
 namespace {
-
-bool Writable(const std::string& dir) {
-  Layout layout(dir);
-  for (const std::string& p : {layout.root(), layout.journal(), layout.AccountLockTable()}) {
-    if (::access(p.c_str(), W_OK) != 0) return false;
-  }
-  return true;
-}
 
 std::string ShellQuoted(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -117,7 +108,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   opts.data_dir = dir;
   // Why decide here and not on the first failed write: a read must not create
   // journal/state or anything else in a store it cannot (or must not) write.
-  opts.read_only = exists && (read_only || !Writable(dir));
+  opts.read_only = exists && (read_only || !StoreWritableAt(dir));
   if (access != StoreAccess::kRead && opts.read_only) return ReadOnlyRefusal(dir);
   opts.lock_wait = extra_wait;
   opts.lock_wait.timeout_seconds = lock_timeout;

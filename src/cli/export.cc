@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "base/dates.h"
+#include "drovebank/dates.h"
 #include "export_text.h"
 #include "table.h"
 #include "report_util.h"

@@ -1,10 +1,10 @@
 // `drovebank import-legacy DIR`, the command around the import engine
-// (src/features/import/import_legacy.h, which holds the contract: what a crash, a re-run
+// (drovebank/import_legacy.h, which holds the contract: what a crash, a re-run
 // and a conflict leave). Printing and progress live in import_legacy_cmd.cc.
 #pragma once
 
 #include "cli.h"
-#include "features/import/import_legacy.h"
+#include "drovebank/import_legacy.h"
 
 namespace drovebank {
 

@@ -14,7 +14,7 @@
 #include <map>
 
 #include "cli.h"
-#include "base/dates.h"
+#include "drovebank/dates.h"
 #include "export.h"
 #include "progress.h"
 #include "report_util.h"

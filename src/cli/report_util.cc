@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "base/dates.h"
+#include "drovebank/dates.h"
 #include "cli_usage.h"
 
 namespace drovebank {

@@ -1,5 +1,5 @@
 // The shell's main loop, its registration with the CLI, and its lock-wait wiring.
-#include "store/process_info.h"
+#include "drovebank/clock.h"
 #include "shell.h"
 
 #include <fmt/format.h>

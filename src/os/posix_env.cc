@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "drovebank/env.h"
-#include "parallel.h"
+#include "drovebank/parallel.h"
 
 namespace drovebank {
 namespace {

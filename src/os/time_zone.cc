@@ -1,4 +1,4 @@
-#include "time_zone.h"
+#include "drovebank/time_zone.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "base/time_zone.h"
+#include "tz_rule.h"
 #include "drovebank/validate.h"
 
 namespace drovebank {

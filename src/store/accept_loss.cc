@@ -5,7 +5,7 @@
 #include "journal.h"
 #include "process_info.h"
 #include "recovery_parts.h"
-#include "store/chain.h"
+#include "chain.h"
 
 namespace drovebank {
 

@@ -1,4 +1,4 @@
-#include "store/byte_wait.h"
+#include "byte_wait.h"
 
 #include <pthread.h>
 #include <signal.h>

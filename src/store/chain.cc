@@ -1,4 +1,4 @@
-#include "store/chain.h"
+#include "chain.h"
 
 #include <fmt/format.h>
 #include <sodium.h>

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "journal.h"
-#include "store/history_check.h"
+#include "history_check.h"
 #include "recovery_parts.h"
 
 namespace drovebank {

@@ -1,4 +1,4 @@
-#include "store/history_check.h"
+#include "history_check.h"
 
 #include <functional>
 #include <map>

@@ -1,4 +1,4 @@
-#include "store/journal.h"
+#include "journal.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "process_info.h"
-#include "store/byte_wait.h"
+#include "byte_wait.h"
 
 namespace drovebank {
 

@@ -24,8 +24,8 @@
 
 #include "drovebank/env.h"
 #include "drovebank/lock_wait.h"
-#include "store/chain.h"
-#include "store/layout.h"
+#include "chain.h"
+#include "layout.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
 

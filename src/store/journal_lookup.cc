@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "store/journal.h"
+#include "journal.h"
 
 namespace drovebank {
 

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "store/lockfile.h"
+#include "lockfile.h"
 
 namespace drovebank {
 

@@ -1,4 +1,4 @@
-#include "store/layout.h"
+#include "layout.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -71,6 +71,14 @@ bool StoreExistsAt(const std::string& dir) {
   return ::access(layout.format_marker().c_str(), F_OK) == 0 ||
          ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
          ::access(layout.journal().c_str(), F_OK) == 0;
+}
+
+bool StoreWritableAt(const std::string& dir) {
+  Layout layout(dir);
+  for (const std::string& p : {layout.root(), layout.journal(), layout.AccountLockTable()}) {
+    if (::access(p.c_str(), W_OK) != 0) return false;
+  }
+  return true;
 }
 
 Status PrepareDataDir(Env* env, const Layout& layout) {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "drovebank/env.h"
-#include "store/lockfile.h"
+#include "lockfile.h"
 #include "drovebank/validate.h"
 
 namespace drovebank {

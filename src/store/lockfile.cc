@@ -1,4 +1,4 @@
-#include "store/lockfile.h"
+#include "lockfile.h"
 
 #include <fcntl.h>
 
@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 
 #include "drovebank/account.h"
-#include "store/byte_wait.h"
-#include "store/layout.h"
+#include "byte_wait.h"
+#include "layout.h"
 #include "process_info.h"
 
 namespace drovebank {

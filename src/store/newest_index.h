@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "store/journal.h"
+#include "journal.h"
 
 namespace drovebank {
 

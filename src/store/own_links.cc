@@ -1,4 +1,4 @@
-#include "store/own_links.h"
+#include "own_links.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "store/layout.h"
+#include "layout.h"
 
 namespace drovebank {
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "drovebank/clock.h"
+
 namespace drovebank {
 
 struct ProcessIdentity {
@@ -16,15 +18,5 @@ struct ProcessIdentity {
 
 // This process, read once.
 const ProcessIdentity& Self();
-
-// Milliseconds since the Unix epoch (wall clock, for display and records). In a
-// fault-injection build, DROVEBANK_NOW_MS (when set) is returned instead, so tests can
-// commit records on chosen days.
-std::int64_t NowMillis();
-// Nanoseconds since the Unix epoch (wall clock, comparable with file mtimes).
-std::int64_t NowNanos();
-
-// "2026-11-22T03:04:05.123Z"
-std::string FormatTime(std::int64_t millis);
 
 }  // namespace drovebank

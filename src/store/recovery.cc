@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "store/lockfile.h"
+#include "lockfile.h"
 #include "newest_index.h"
 #include "process_info.h"
 #include "account_tree.h"

@@ -12,7 +12,7 @@
 #include "store_impl.h"
 
 #include "key_index.h"
-#include "os/parallel.h"
+#include "drovebank/parallel.h"
 
 namespace drovebank {
 

@@ -5,7 +5,7 @@
 
 #include "account_tree.h"
 #include "drovebank/account.h"
-#include "store/journal.h"
+#include "journal.h"
 
 namespace drovebank {
 

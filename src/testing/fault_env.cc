@@ -2,6 +2,7 @@
 // reaches the configured fault point, either exits at once (no destructors, no cleanup,
 // like a kill -9), makes the next Env call fail with EIO or ENOSPC, or loses power.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,106 +10,21 @@
 #include <cstdlib>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "drovebank/env.h"
 #include "fault_injection.h"
+#include "gated_env.h"
 #include "power_loss_env.h"
 
 namespace drovebank {
 namespace {
 
-class FaultEnv final : public Env {
+// Every call that can fail passes Gate() first (gated_env.h): an armed fault fails it.
+// The rest reaches the target (the base Env, or the power-loss model over it) untouched.
+class FaultEnv final : public GatedEnv {
  public:
   FaultEnv(Env* base, FaultSpec spec, std::string trace_path)
-      : base_(base), spec_(std::move(spec)), trace_path_(std::move(trace_path)) {
-    if (spec_.kind == FaultKind::kPowerLoss) {
-      power_ = MakePowerLossEnv(base);
-      base_ = power_.get();
-    }
-  }
-
-  Result<int> Open(const std::string& p, int f, unsigned m) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->Open(p, f, m);
-  }
-  Status Close(int fd) override {
-    return Pass([&] { return base_->Close(fd); });
-  }
-  Status Write(int fd, std::string_view d) override {
-    return Pass([&] { return base_->Write(fd, d); });
-  }
-  Status PWrite(int fd, std::string_view d, std::uint64_t o) override {
-    return Pass([&] { return base_->PWrite(fd, d, o); });
-  }
-  Result<size_t> PRead(int fd, char* b, size_t n, std::uint64_t o) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->PRead(fd, b, n, o);
-  }
-  Result<std::string> ReadFile(const std::string& p) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->ReadFile(p);
-  }
-  Status Sync(int fd) override { return Pass([&] { return base_->Sync(fd); }); }
-  Status DataSync(int fd) override { return Pass([&] { return base_->DataSync(fd); }); }
-  Status Truncate(int fd, std::uint64_t n) override {
-    return Pass([&] { return base_->Truncate(fd, n); });
-  }
-  Status Grow(int fd, std::uint64_t n) override {
-    return Pass([&] { return base_->Grow(fd, n); });
-  }
-  Result<FileInfo> StatFd(int fd) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->StatFd(fd);
-  }
-  Result<FileInfo> Stat(const std::string& p) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->Stat(p);
-  }
-  Status Rename(const std::string& a, const std::string& b) override {
-    return Pass([&] { return base_->Rename(a, b); });
-  }
-  Result<bool> ReplaceFile(const std::string& a, const std::string& b) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->ReplaceFile(a, b);
-  }
-  void WarmForReplace(const std::vector<std::string>& paths) override {
-    // A hint whose failures are ignored: an armed fault stays for the next real call.
-    base_->WarmForReplace(paths);
-  }
-  Status Unlink(const std::string& p) override { return Pass([&] { return base_->Unlink(p); }); }
-  Status RemoveDir(const std::string& p) override {
-    return Pass([&] { return base_->RemoveDir(p); });
-  }
-  Status MakeDir(const std::string& p, unsigned m) override {
-    return Pass([&] { return base_->MakeDir(p, m); });
-  }
-  Status SyncDir(const std::string& p) override { return Pass([&] { return base_->SyncDir(p); }); }
-  Result<std::vector<std::string>> ListDir(const std::string& p) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->ListDir(p);
-  }
-  Status LockByte(int fd, std::uint64_t o, bool w) override {
-    return Pass([&] { return base_->LockByte(fd, o, w); });
-  }
-  Status LockByteShared(int fd, std::uint64_t o) override {
-    return Pass([&] { return base_->LockByteShared(fd, o); });
-  }
-  Status UnlockByte(int fd, std::uint64_t o) override {
-    return Pass([&] { return base_->UnlockByte(fd, o); });
-  }
-  Status WaitLockByte(int fd, std::uint64_t o) override {
-    return Pass([&] { return base_->WaitLockByte(fd, o); });
-  }
-  Result<bool> ByteLocked(int fd, std::uint64_t o) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->ByteLocked(fd, o);
-  }
-  Result<int> OpenBootFile(const std::string& p) override {
-    if (auto s = Armed(); !s.ok()) return s;
-    return base_->OpenBootFile(p);
-  }
-  bool IsShared(const std::string& p) override { return base_->IsShared(p); }
+      : FaultEnv(spec.kind == FaultKind::kPowerLoss ? MakePowerLossEnv(base) : nullptr, base, spec,
+                 std::move(trace_path)) {}
 
   void FaultPoint(std::string_view path, std::string_view step) override {
     if (!trace_path_.empty()) {
@@ -120,7 +36,7 @@ class FaultEnv final : public Env {
         ::close(fd);
       }
     }
-    base_->FaultPoint(path, step);
+    target()->FaultPoint(path, step);
     if (spec_.kind == FaultKind::kNone) return;
     if (path != spec_.path || step != spec_.step) return;
     if (++hits_ != spec_.hit) return;
@@ -141,6 +57,14 @@ class FaultEnv final : public Env {
   }
 
  private:
+  // With a power loss to model, every call goes through the model, made before the base
+  // class is (so it is the target) and kept here.
+  FaultEnv(std::unique_ptr<PowerLossEnv> power, Env* base, FaultSpec spec, std::string trace_path)
+      : GatedEnv(power ? power.get() : base),
+        spec_(std::move(spec)),
+        trace_path_(std::move(trace_path)),
+        power_(std::move(power)) {}
+
   // The power loss, then the reboot (the model removes this boot's files, see
   // power_loss_env.h). Locks need nothing: the kernel drops them when this process exits.
   [[noreturn]] void LosePowerAndExit() {
@@ -153,24 +77,18 @@ class FaultEnv final : public Env {
   }
 
   // Fails this call if a fault was armed, once.
-  Status Armed() {
+  Status Gate() override {
     // Atomic: the checkpoint syncs files on several threads, and exactly one call fails.
     int e = armed_errno_.exchange(0);
     if (e == 0) return Status::Ok();
     return ErrnoStatus(e, fmt::format("injected fault at {}:{}", spec_.path, spec_.step));
   }
-  template <typename F>
-  Status Pass(F&& f) {
-    if (auto s = Armed(); !s.ok()) return s;
-    return f();
-  }
 
-  Env* base_;
   FaultSpec spec_;
   std::string trace_path_;
   int hits_ = 0;
   std::atomic<int> armed_errno_{0};
-  std::unique_ptr<PowerLossEnv> power_;  // kPowerLoss only; base_ points at it then
+  std::unique_ptr<PowerLossEnv> power_;  // kPowerLoss only; the target then
 };
 
 }  // namespace

@@ -9,7 +9,7 @@
 //    the inode keeps its number from being given to a new file the model would then mistake
 //    for the old one. A pin is dropped once no durable entry and no open descriptor needs it.
 //
-// The bookkeeping (reading contents, pins, the restore) uses raw system calls, not base_:
+// The bookkeeping (reading contents, pins, the restore) uses raw system calls, not the target:
 // it is not the store's I/O, so it must neither consume a fault armed in a wrapped fault
 // injector nor show up in its trace.
 #include "power_loss_env.h"
@@ -209,13 +209,20 @@ Status RemoveEntry(const std::string& path, Kind kind) {
 class PowerLossEnvImpl final : public PowerLossEnv {
  public:
   PowerLossEnvImpl(Env* base, PowerLossMode mode)
-      : base_(base), shared_(mode == PowerLossMode::kSharedMount) {}
+      : PowerLossEnv(base), shared_(mode == PowerLossMode::kSharedMount) {}
   ~PowerLossEnvImpl() override {
     ReleasePins();
   }
 
+  // The calls not overridden below change nothing the model tracks, so GatedEnv passes
+  // them on until the power is lost: reads (PRead, ReadFile, Stat, StatFd, ListDir), the
+  // locks (the kernel drops them with the process), and Truncate and Grow, which are not
+  // durable until a sync (which the model does track) and are not write-through even on a
+  // shared mount (losing a Grow loses only zeros past the end).
+  Status Gate() override { return lost_ ? PowerLost() : Status::Ok(); }
+
   Result<int> Open(const std::string& path, int flags, unsigned mode) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     std::lock_guard<std::mutex> lock(mu_);
     std::string p = Normalize(path);
     if ((flags & O_CREAT) != 0) DB_RETURN_IF_ERROR(RecordName(p));
@@ -226,11 +233,11 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (writes && before && before->kind == Kind::kFile) {
       DB_RETURN_IF_ERROR(Baseline(p, before->key));
     }
-    DB_ASSIGN_OR_RETURN(int fd, base_->Open(path, flags, mode));
+    DB_ASSIGN_OR_RETURN(int fd, target()->Open(path, flags, mode));
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       Status s = Errno(errno, "fstat", p);
-      (void)base_->Close(fd);
+      (void)target()->Close(fd);
       return s;
     }
     // Where PosixEnv in shared mode adds O_DSYNC: every descriptor opened for writing,
@@ -255,19 +262,19 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   Status Close(int fd) override {
     // After the power loss the descriptor is still closed, so the discarded store does not
     // leak it.
-    Status s = base_->Close(fd);
+    Status s = target()->Close(fd);
     {
       std::lock_guard<std::mutex> lock(mu_);
       fds_.erase(fd);
       if (!lost_) CollectPins();
     }
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     return s;
   }
 
   Status Write(int fd, std::string_view data) override {
-    if (lost_) return PowerLost();
-    DB_RETURN_IF_ERROR(base_->Write(fd, data));
+    DB_RETURN_IF_ERROR(Gate());
+    DB_RETURN_IF_ERROR(target()->Write(fd, data));
     if (!shared_) return Status::Ok();
     // The bytes just written end at the file offset now (O_APPEND or not).
     off_t end = ::lseek(fd, 0, SEEK_CUR);
@@ -275,52 +282,27 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     return WrittenThrough(fd, data, static_cast<std::uint64_t>(end) - data.size());
   }
   Status PWrite(int fd, std::string_view data, std::uint64_t offset) override {
-    if (lost_) return PowerLost();
-    DB_RETURN_IF_ERROR(base_->PWrite(fd, data, offset));
+    DB_RETURN_IF_ERROR(Gate());
+    DB_RETURN_IF_ERROR(target()->PWrite(fd, data, offset));
     if (!shared_) return Status::Ok();
     return WrittenThrough(fd, data, offset);
   }
-  Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
-    if (lost_) return PowerLost();
-    return base_->PRead(fd, buf, n, offset);
-  }
-  Result<std::string> ReadFile(const std::string& path) override {
-    if (lost_) return PowerLost();
-    return base_->ReadFile(path);
-  }
 
   Status Sync(int fd) override {
-    if (lost_) return PowerLost();
-    DB_RETURN_IF_ERROR(base_->Sync(fd));
+    DB_RETURN_IF_ERROR(Gate());
+    DB_RETURN_IF_ERROR(target()->Sync(fd));
     return Synced(fd);
   }
   Status DataSync(int fd) override {
     // fdatasync persists the data and the size, which is all the model tracks of a file.
-    if (lost_) return PowerLost();
-    DB_RETURN_IF_ERROR(base_->DataSync(fd));
+    DB_RETURN_IF_ERROR(Gate());
+    DB_RETURN_IF_ERROR(target()->DataSync(fd));
     return Synced(fd);
   }
 
-  Status Truncate(int fd, std::uint64_t size) override {
-    if (lost_) return PowerLost();
-    return base_->Truncate(fd, size);
-  }
-  // Not durable until a sync, like a truncate; losing it loses only zeros past the end.
-  Status Grow(int fd, std::uint64_t size) override {
-    if (lost_) return PowerLost();
-    return base_->Grow(fd, size);
-  }
-  Result<FileInfo> StatFd(int fd) override {
-    if (lost_) return PowerLost();
-    return base_->StatFd(fd);
-  }
-  Result<FileInfo> Stat(const std::string& path) override {
-    if (lost_) return PowerLost();
-    return base_->Stat(path);
-  }
 
   Status Rename(const std::string& from, const std::string& to) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     std::lock_guard<std::mutex> lock(mu_);
     std::string f = Normalize(from);
     std::string t = Normalize(to);
@@ -341,7 +323,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (replaces) {
       DB_ASSIGN_OR_RETURN(pin, Pin(t, dst->key));
     }
-    Status s = base_->Rename(from, to);
+    Status s = target()->Rename(from, to);
     if (!s.ok()) {
       if (pin >= 0) ::close(pin);
       return s;
@@ -356,7 +338,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   // name is the other's old one. A plain rename (no file at `to`, or no exchange) is
   // modelled as Rename is.
   Result<bool> ReplaceFile(const std::string& from, const std::string& to) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     std::lock_guard<std::mutex> lock(mu_);
     std::string f = Normalize(from);
     std::string t = Normalize(to);
@@ -375,7 +357,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
       DB_RETURN_IF_ERROR(Baseline(t, dst->key));
       DB_ASSIGN_OR_RETURN(pin, Pin(t, dst->key));
     }
-    auto kept = base_->ReplaceFile(from, to);
+    auto kept = target()->ReplaceFile(from, to);
     if (!kept.ok() || (*kept && replaces)) {
       if (pin >= 0) ::close(pin);
     }
@@ -392,18 +374,18 @@ class PowerLossEnvImpl final : public PowerLossEnv {
 
   void WarmForReplace(const std::vector<std::string>& paths) override {
     // Reads and an atime: nothing the model tracks.
-    if (!lost_) base_->WarmForReplace(paths);
+    if (!lost_) target()->WarmForReplace(paths);
   }
 
   Status RemoveDir(const std::string& path) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     std::lock_guard<std::mutex> lock(mu_);
     DB_RETURN_IF_ERROR(RecordName(Normalize(path)));
-    return base_->RemoveDir(path);
+    return target()->RemoveDir(path);
   }
 
   Status Unlink(const std::string& path) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     std::lock_guard<std::mutex> lock(mu_);
     std::string p = Normalize(path);
     DB_RETURN_IF_ERROR(RecordName(p));
@@ -413,7 +395,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     if (is_file) {
       DB_ASSIGN_OR_RETURN(pin, Pin(p, cur->key));
     }
-    Status s = base_->Unlink(path);
+    Status s = target()->Unlink(path);
     if (!s.ok()) {
       if (pin >= 0) ::close(pin);
       return s;
@@ -424,47 +406,23 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   }
 
   Status MakeDir(const std::string& path, unsigned mode) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     std::lock_guard<std::mutex> lock(mu_);
     DB_RETURN_IF_ERROR(RecordName(Normalize(path)));
-    return base_->MakeDir(path, mode);
+    return target()->MakeDir(path, mode);
   }
 
   Status SyncDir(const std::string& path) override {
-    if (lost_) return PowerLost();
-    DB_RETURN_IF_ERROR(base_->SyncDir(path));
+    DB_RETURN_IF_ERROR(Gate());
+    DB_RETURN_IF_ERROR(target()->SyncDir(path));
     // The mount answers a directory fsync without passing it to the bricks.
     if (shared_) return Status::Ok();
     std::lock_guard<std::mutex> lock(mu_);
     return DirSynced(Normalize(path));
   }
 
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    if (lost_) return PowerLost();
-    return base_->ListDir(path);
-  }
-  Status LockByte(int fd, std::uint64_t offset, bool wait) override {
-    if (lost_) return PowerLost();
-    return base_->LockByte(fd, offset, wait);
-  }
-  Status LockByteShared(int fd, std::uint64_t offset) override {
-    if (lost_) return PowerLost();
-    return base_->LockByteShared(fd, offset);
-  }
-  Status UnlockByte(int fd, std::uint64_t offset) override {
-    if (lost_) return PowerLost();
-    return base_->UnlockByte(fd, offset);
-  }
-  Status WaitLockByte(int fd, std::uint64_t offset) override {
-    if (lost_) return PowerLost();
-    return base_->WaitLockByte(fd, offset);
-  }
-  Result<bool> ByteLocked(int fd, std::uint64_t offset) override {
-    if (lost_) return PowerLost();
-    return base_->ByteLocked(fd, offset);
-  }
   Result<int> OpenBootFile(const std::string& path) override {
-    if (lost_) return PowerLost();
+    DB_RETURN_IF_ERROR(Gate());
     DB_ASSIGN_OR_RETURN(int fd, Open(path, O_RDWR | O_CREAT, 0600));
     std::lock_guard<std::mutex> lock(mu_);
     boot_files_.insert(Normalize(path));
@@ -478,7 +436,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
 
   void FaultPoint(std::string_view path, std::string_view step) override {
     if (lost_) return;
-    base_->FaultPoint(path, step);
+    target()->FaultPoint(path, step);
     bool fire = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -806,7 +764,6 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     return Status::Ok();
   }
 
-  Env* base_;
   const bool shared_;  // PowerLossMode::kSharedMount
   mutable std::mutex mu_;
   std::atomic<bool> lost_{false};

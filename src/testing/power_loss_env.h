@@ -60,11 +60,16 @@
 #include <string>
 
 #include "drovebank/env.h"
+#include "gated_env.h"
 
 namespace drovebank {
 
-class PowerLossEnv : public Env {
+// A GatedEnv (gated_env.h) over the real Env: it overrides the calls it models, and after
+// the power loss its gate fails every other call that can fail.
+class PowerLossEnv : public GatedEnv {
  public:
+  using GatedEnv::GatedEnv;
+
   // Reverts the real tree to the durable state (see above). From then on every call fails
   // with IOError "power lost" (Close still closes the descriptor): the test discards the
   // store and reopens the directory with a fresh env, whose baseline is the restored tree.

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "import_legacy.h"
+#include "drovebank/import_legacy.h"
 
 namespace drovebank {
 

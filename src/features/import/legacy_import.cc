@@ -1,4 +1,4 @@
-#include "legacy_import.h"
+#include "drovebank/legacy_import.h"
 
 #include <fmt/format.h>
 

@@ -2,7 +2,8 @@
 // shown beside them, in UTC unless the TZ environment variable names another zone (then in
 // that zone, as localtime(3) reads it). An unset or empty TZ means UTC, never the machine's
 // /etc/localtime, so a report's days do not change with the machine it runs on. Whether
-// TZ names a zone at all is checked before (src/os/time_zone.h: CliContext::GetStore).
+// TZ names a zone at all is checked before (CheckTimeZone in drovebank/time_zone.h, called
+// by CliContext::GetStore).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
-// Spreading independent blocking calls (file syncs, cache warming) over a few threads.
+// Spreading independent blocking calls (file syncs, cache warming) over a few threads: a
+// helper of the os and store libraries (PosixEnv warms inodes, repair syncs files), public
+// because each library sees only its own folder of src/.
 #pragma once
 
 #include <algorithm>

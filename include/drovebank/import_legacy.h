@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "legacy_import.h"
+#include "drovebank/legacy_import.h"
 #include "drovebank/store.h"
 
 namespace drovebank {

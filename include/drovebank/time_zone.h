@@ -1,5 +1,5 @@
 // Whether the TZ environment variable names a time zone, before any report reads a day
-// or shows a time in it (src/base/dates.h).
+// or shows a time in it (drovebank/dates.h). Implemented in src/os/time_zone.cc.
 #pragma once
 
 #include <string_view>

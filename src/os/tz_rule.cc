@@ -1,4 +1,4 @@
-#include "time_zone.h"
+#include "tz_rule.h"
 
 namespace drovebank {
 

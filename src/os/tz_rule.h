@@ -1,6 +1,6 @@
 // The TZ environment variable's POSIX form ("std offset [dst [offset] [,rule,rule]]"),
-// checked as glibc's tzset(3) reads it. Pure; src/os/time_zone.h decides whether TZ names
-// a zone at all.
+// checked as glibc's tzset(3) reads it. Pure; CheckTimeZone (drovebank/time_zone.h)
+// decides whether TZ names a zone at all.
 #pragma once
 
 #include <string_view>
