@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks drovebank against its references and appends the figures to docs/BENCHMARKS.md.
+"""Benchmarks drovebank against its references; appends the figures to docs/BENCHMARKS-HISTORY.md.
 
   scripts/bench            the full run (under 10 minutes once the big stores are cached)
   scripts/bench --quick    headline ratios (1), (2) and a small (5), in under a minute
@@ -40,7 +40,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
+DOC = os.path.join(ROOT, "docs", "BENCHMARKS-HISTORY.md")  # BENCHMARKS.md is the reference
 PNG = os.path.join(ROOT, "docs", "bench.png")
 FAULT_VARS = ("DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT", "DROVEBANK_FAULT_TRACE")
 # GNU time, for peak RSS: wait4's ru_maxrss of a child started by this (large) Python
@@ -528,9 +528,9 @@ def write_doc(bench, info, started, elapsed, mode):
         text += ["", s]
     block = "\n".join(text) + "\n"
     if not os.path.exists(DOC):
-        head = ("# Benchmarks\n\nWritten by `scripts/bench` (each run appends a dated section; earlier "
-                "runs are kept). How the figures are measured and what the profiles showed: see the "
-                "notes at the top of this file.\n")
+        head = ("# Benchmarks: the history\n\nWritten by `scripts/bench` (each run appends a dated "
+                "section; earlier runs are kept). The current figures, how they are measured and "
+                "what the profiles showed: BENCHMARKS.md.\n")
         with open(DOC, "w") as f:
             f.write(head)
     with open(DOC, "a") as f:
@@ -621,7 +621,7 @@ def main():
     p.add_argument("--only", default="", help="comma-separated figures to run, e.g. 1,4")
     p.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", os.path.join(ROOT, "build")))
     p.add_argument("--rebuild", action="store_true", help="build the cached stores of (4) again")
-    p.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS.md or the plot")
+    p.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS-HISTORY.md or the plot")
     p.add_argument("--keep", action="store_true", help="keep the temporary bench directory")
     p.add_argument("--mount", default="", help="a cluster mount for figure 6 (deposits there vs local disk)")
     a = p.parse_args()

@@ -9,7 +9,8 @@ durable transfers through `batch --no-auto-keys --group-size 1` (one commit each
 one-shot `deposit` processes. Prints for each workload both medians (min-max) and the
 new/old ratio taken pair by pair. The stores live in a temporary directory beside the
 repository (the same file system, never a tmpfs) and are removed at the end. Record every
-run in docs/BENCHMARKS.md by hand: this script writes nothing there.
+run in docs/BENCHMARKS-HISTORY.md by hand (and in the current figures of docs/BENCHMARKS.md
+when it moves one): this script writes nothing there.
 """
 import argparse
 import os

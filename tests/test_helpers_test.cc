@@ -2,7 +2,7 @@
 // Two different definitions of one name in two headers (each file including only one)
 // compile and link without a word and are undefined behaviour: in the -O3 Release build
 // the shell script tests crashed on one header's result type destroyed as another's
-// (docs/RELIABILITY.md, finding 6). Including every helper header in one file
+// (docs/RELIABILITY-HISTORY.md, finding 6). Including every helper header in one file
 // makes such a duplicate a compile error. The cases below hold the helpers to what the
 // tests rely on.
 #include <catch2/catch.hpp>
