@@ -17,10 +17,7 @@
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::TempDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 
 const std::vector<std::string> kFaultVars = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT",

@@ -20,17 +20,10 @@
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::TempDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using drovebank::testing::Message;
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunDrovebank;
-using drovebank::testing::RunOnStore;
 
 // Every path under `dir` with its size and modification time: what "nothing was created
 // or written" is checked against.
@@ -621,14 +614,11 @@ TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outsi
 
 namespace {
 
-RunResult Recover(const std::string& data, std::vector<std::string> args = {}) {
+// recover -d DATA ARGS... with PlainOptions() (testing::Recover keeps this process's
+// environment).
+RunResult PlainRecover(const std::string& data, std::vector<std::string> args = {}) {
   args.insert(args.begin(), {"-d", data});
   return RunProgram(RECOVER_BIN, args, PlainOptions());
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Ada (100.00) and Bob (50.00), then Bob's file edited by hand to say 5000.00. With
@@ -636,7 +626,7 @@ std::string Slurp(const std::string& path) {
 std::string MakeEditedStore(const std::string& data, bool checkpointed) {
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
-  if (checkpointed) REQUIRE(Recover(data).exit_code == 0);
+  if (checkpointed) REQUIRE(PlainRecover(data).exit_code == 0);
   std::string file = data + "/accounts/00/00/00/02.csv";
   REQUIRE(std::system(("sed -i 's/,50.00,/,5000.00,/' '" + file + "'").c_str()) == 0);
   return file;
@@ -654,14 +644,14 @@ TEST_CASE("recover --check names a hand-edited file as changed outside drovebank
     // After a checkpoint only a read finds the edit; it marks the store for recover.
     if (checkpointed) REQUIRE(RunOnStore(data, {"show", "2"}).exit_code == 5);
     std::string edited = Slurp(file);
-    RunResult r = Recover(data, {"--check"});
+    RunResult r = PlainRecover(data, {"--check"});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);
     CHECK(r.out.find(file + " was changed outside drovebank (checksum mismatch)\n") !=
           std::string::npos);
     CHECK(r.out.find("behind the journal") == std::string::npos);
     CHECK(r.out.find("needs repair: run recover") != std::string::npos);
-    RunResult j = Recover(data, {"--check", "--json"});
+    RunResult j = PlainRecover(data, {"--check", "--json"});
     CHECK(j.exit_code == 1);
     json notes = json::parse(j.out)["notes"];
     CHECK(std::find(notes.begin(), notes.end(),
@@ -688,7 +678,7 @@ TEST_CASE("recover reports each file it restores, what it said and what the jour
     std::string file = MakeEditedStore(data, c.checkpointed);
     std::string edited = Slurp(file);
     if (c.show_first) REQUIRE(RunOnStore(data, {"show", "2"}).exit_code == 5);
-    RunResult r = c.json ? Recover(data, {"--json"}) : Recover(data);
+    RunResult r = c.json ? PlainRecover(data, {"--json"}) : PlainRecover(data);
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     std::vector<std::string> kept;
@@ -718,9 +708,9 @@ TEST_CASE("recover reports each file it restores, what it said and what the jour
     }
     CHECK(Slurp(data + "/" + kept[0]) == edited);
     CHECK(json::parse(RunOnStore(data, {"--json", "show", "2"}).out)["balance"] == "50.00");
-    CHECK(Recover(data, {"--check"}).exit_code == 0);
+    CHECK(PlainRecover(data, {"--check"}).exit_code == 0);
     // A second recover has nothing to restore and keeps the quarantined copy.
-    RunResult again = Recover(data);
+    RunResult again = PlainRecover(data);
     CHECK(again.out.find("0 file(s) repaired") != std::string::npos);
     CHECK(Slurp(data + "/" + kept[0]) == edited);
   }

@@ -18,17 +18,10 @@
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::TempDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunDrovebank;
-using drovebank::testing::Message;
-using drovebank::testing::RunOnStore;
 
 // `script` run by bash with $0 = drovebank, $1 = the data directory, $2 = recover.
 RunResult Bash(const std::string& data, const std::string& script, RunOptions o = PlainOptions()) {

@@ -16,12 +16,7 @@
 
 namespace {
 
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunOnStore;
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::TempDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 
 struct Expected {

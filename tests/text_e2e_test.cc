@@ -13,12 +13,7 @@
 
 namespace {
 
-using drovebank::testing::Message;
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunOnStore;
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunResult;
-using drovebank::testing::TempDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 
 // PlainOptions with TZ set (an empty value: UTC) and, when given, the commit time.
