@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include <boost/filesystem.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -17,7 +18,7 @@ namespace drovebank {
 namespace {
 
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::TempDir;
 
@@ -33,19 +34,19 @@ const char kSampleOutput[] =
     "{\"interface\": \"query\", \"balance\": 570}]}\n"
     "]\n";
 
-std::string Why(const ProgramResult& r) {
+std::string Why(const RunResult& r) {
   return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.out, r.err);
 }
 
 Cents BalanceOf(const std::string& dir, AccountId id) {
-  ProgramResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
+  RunResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
   INFO(Why(r));
   REQUIRE(r.exit_code == 0);
   return *ParseAmount(nlohmann::json::parse(r.out)["balance"].get<std::string>());
 }
 
 void Open(const std::string& dir, const std::string& amount) {
-  ProgramResult r = Drovebank(dir, {"open", "Test", "Holder", amount});
+  RunResult r = Drovebank(dir, {"open", "Test", "Holder", amount});
   INFO(Why(r));
   REQUIRE(r.exit_code == 0);
 }
@@ -74,7 +75,7 @@ TEST_CASE("batch: the branch/customer sample gives exactly the documented output
       DYNAMIC_SECTION("group size " << group << (from_stdin ? ", stdin" : ", file")) {
         TempDir d;
         std::string file = WriteInput(d, "in.json", kSample);
-        ProgramResult r =
+        RunResult r =
             from_stdin
                 ? Drovebank(d / "data", {"batch", "--group-size", group, "-"}, {}, kSample)
                 : Drovebank(d / "data", {"batch", "--group-size", group, file});
@@ -99,7 +100,7 @@ TEST_CASE("batch: a withdrawal the balance does not cover fails and changes noth
               {{"id": 7, "type": "customer", "events": [{{"id": 1, "interface": "withdraw",
                 "money": {}}}, {{"id": 2, "interface": "query"}}]}}])",
           money);
-      ProgramResult r = Drovebank(d / "data", {"batch", WriteInput(d, "in.json", in)});
+      RunResult r = Drovebank(d / "data", {"batch", WriteInput(d, "in.json", in)});
       INFO(Why(r));
       REQUIRE(r.exit_code == 0);
       Cents want = ok ? 40000 - *ParseAmount(money) : 40000;
@@ -134,12 +135,12 @@ TEST_CASE("batch: invalid branch/customer input exits 2 and changes nothing", "[
        }) {
     DYNAMIC_SECTION(in) {
       TempDir d;
-      ProgramResult r = Drovebank(d / "data", {"batch", WriteInput(d, "in.json", in)});
+      RunResult r = Drovebank(d / "data", {"batch", WriteInput(d, "in.json", in)});
       INFO(Why(r));
       CHECK(r.exit_code == 2);
       CHECK(r.out.empty());
       CHECK(r.err.find("batch") == std::string::npos);  // no summary: nothing ran
-      ProgramResult show = Drovebank(d / "data", {"show", "1"});
+      RunResult show = Drovebank(d / "data", {"show", "1"});
       // No account was opened: the store was not even made (2), or has no account 1 (3).
       CHECK((show.exit_code == 2 || show.exit_code == 3));
       CHECK((show.err.find("no account 1") != std::string::npos ||
@@ -187,7 +188,7 @@ TEST_CASE("batch: money is read and printed exactly", "[batch]") {
         {"id": 2, "type": "customer", "events": [)" + events + R"(, {"id": 11, "interface": "query"},
           {"id": 12, "interface": "deposit", "money": 170.15}, {"id": 13, "interface": "query"},
           {"id": 14, "interface": "withdraw", "money": 0.90}, {"id": 15, "interface": "query"}]}])";
-    ProgramResult r = Drovebank(d / "data", {"batch", "--group-size", "3", WriteInput(d, "i", in)});
+    RunResult r = Drovebank(d / "data", {"batch", "--group-size", "3", WriteInput(d, "i", in)});
     INFO(Why(r));
     REQUIRE(r.exit_code == 0);
     auto out = nlohmann::json::parse(r.out);
@@ -223,7 +224,7 @@ TEST_CASE("batch: JSON Lines of operations report one result per line", "[batch]
   for (std::string group : {"1", "3", "1000"}) {
     DYNAMIC_SECTION("group size " << group) {
       boost::filesystem::remove_all(dir);
-      ProgramResult r = Drovebank(dir, {"batch", "--group-size", group, WriteInput(d, "o", in)});
+      RunResult r = Drovebank(dir, {"batch", "--group-size", group, WriteInput(d, "o", in)});
       INFO(Why(r));
       CHECK(r.exit_code == 3);  // the first failing line (4) was refused by a rule
       auto lines = Lines(r.out);
@@ -277,7 +278,7 @@ TEST_CASE("batch: a crash mid-batch leaves whole groups, a re-run completes exac
         std::string dir = d / "data";
         Open(dir, "0");
         std::string file = WriteInput(d, "ops.jsonl", Deposits(n));
-        ProgramResult crashed = Drovebank(
+        RunResult crashed = Drovebank(
             dir, {"batch", "--group-size", std::to_string(group), file},
             {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"},
              {"DROVEBANK_FAULT_HIT", std::to_string(hit)}});
@@ -285,13 +286,13 @@ TEST_CASE("batch: a crash mid-batch leaves whole groups, a re-run completes exac
         REQUIRE(crashed.exit_code == 86);
         // Output so far: the groups before the crashed one, each line applied.
         CHECK(Lines(crashed.out).size() == static_cast<size_t>((hit - 1) * group));
-        ProgramResult rec = Recover(dir);
+        RunResult rec = Recover(dir);
         INFO(Why(rec));
         REQUIRE(rec.exit_code == 0);
         int applied = std::min(n, hit * group);  // the crashed group is committed too
         CHECK(BalanceOf(dir, 1) == SumOfFirst(applied));
 
-        ProgramResult again = Drovebank(dir, {"batch", "--group-size", "4", file});
+        RunResult again = Drovebank(dir, {"batch", "--group-size", "4", file});
         INFO(Why(again));
         REQUIRE(again.exit_code == 0);
         auto lines = Lines(again.out);
@@ -302,7 +303,7 @@ TEST_CASE("batch: a crash mid-batch leaves whole groups, a re-run completes exac
         CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
 
         // Finished now: the same input again is refused, and applies nothing.
-        ProgramResult third = Drovebank(dir, {"batch", file});
+        RunResult third = Drovebank(dir, {"batch", file});
         INFO(Why(third));
         CHECK(third.exit_code == 3);
         CHECK(BalanceOf(dir, 1) == SumOfFirst(n));
@@ -324,14 +325,14 @@ TEST_CASE("batch: a crashed customer batch re-run finds its account and finishes
   std::string in = R"([{"id": 1, "type": "branch", "balance": 100},
       {"id": 1, "type": "customer", "events": [)" + events + "]}]";
   std::string file = WriteInput(d, "c.json", in);
-  ProgramResult crashed = Drovebank(dir, {"batch", "--group-size", "2", file},
+  RunResult crashed = Drovebank(dir, {"batch", "--group-size", "2", file},
                                     {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"},
                                      {"DROVEBANK_FAULT_HIT", "3"}});  // open, group 1, group 2
   INFO(Why(crashed));
   REQUIRE(crashed.exit_code == 86);
   REQUIRE(Recover(dir).exit_code == 0);
   CHECK(BalanceOf(dir, 1) == (100 + 1 + 2 + 3 + 4) * 100);
-  ProgramResult again = Drovebank(dir, {"batch", "--group-size", "2", file});
+  RunResult again = Drovebank(dir, {"batch", "--group-size", "2", file});
   INFO(Why(again));
   REQUIRE(again.exit_code == 0);
   CHECK(again.err.find("resumed after 4 applied event") != std::string::npos);
@@ -363,10 +364,10 @@ TEST_CASE("batch: --parallel ends with the same balance as a sequential run", "[
       }
       in += "]";
       std::string file = WriteInput(d, "p.json", in);
-      ProgramResult seq = Drovebank(dir, {"batch", "--no-auto-keys", file});
+      RunResult seq = Drovebank(dir, {"batch", "--no-auto-keys", file});
       INFO(Why(seq));
       REQUIRE(seq.exit_code == 0);
-      ProgramResult par = Drovebank(dir, {"batch", "--parallel", file});
+      RunResult par = Drovebank(dir, {"batch", "--parallel", file});
       INFO(Why(par));
       REQUIRE(par.exit_code == 0);
       CHECK(BalanceOf(dir, 1) == want);
@@ -391,12 +392,12 @@ TEST_CASE("batch: --account runs customers on an existing account", "[batch]") {
   Open(dir, "10");
   Open(dir, "20");
   std::string in = R"([{"id": 1, "type": "customer", "events": [{"id": 1, "interface": "deposit", "money": 1}, {"id": 2, "interface": "query"}]}])";
-  ProgramResult r = Drovebank(dir, {"batch", "--account", "2", WriteInput(d, "a.json", in)});
+  RunResult r = Drovebank(dir, {"batch", "--account", "2", WriteInput(d, "a.json", in)});
   INFO(Why(r));
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("\"balance\": 21}") != std::string::npos);
   CHECK(BalanceOf(dir, 1) == 1000);
-  ProgramResult missing = Drovebank(dir, {"batch", "--account", "9", d / "a.json"});
+  RunResult missing = Drovebank(dir, {"batch", "--account", "9", d / "a.json"});
   CHECK(missing.exit_code == 3);
 }
 
@@ -421,7 +422,7 @@ TEST_CASE("batch: JSON Lines take a memo on money ops and refuse it and reversal
 {"op": "deposit", "id": 1, "amount": "1", "key": "reverse:2"}
 {"op": "withdraw", "id": 1, "amount": "1", "memo": "last"}
 )";
-  ProgramResult r = Drovebank(dir, {"batch", WriteInput(d, "m.jsonl", in)});
+  RunResult r = Drovebank(dir, {"batch", WriteInput(d, "m.jsonl", in)});
   INFO(Why(r));
   auto lines = Lines(r.out);
   REQUIRE(lines.size() == 9);
@@ -435,9 +436,9 @@ TEST_CASE("batch: JSON Lines take a memo on money ops and refuse it and reversal
   CHECK(lines[5]["error"]["message"] == "memo must be a string");
   CHECK(lines[7]["error"]["message"].get<std::string>().find("kept for `reverse`") !=
         std::string::npos);
-  ProgramResult t = Drovebank(dir, {"--json", "txn", std::to_string(lines[1]["txn"].get<int>())});
+  RunResult t = Drovebank(dir, {"--json", "txn", std::to_string(lines[1]["txn"].get<int>())});
   CHECK(nlohmann::json::parse(t.out)["ops"][0]["memo"] == "rent, Nov");
-  ProgramResult t3 = Drovebank(dir, {"--json", "txn", std::to_string(lines[2]["txn"].get<int>())});
+  RunResult t3 = Drovebank(dir, {"--json", "txn", std::to_string(lines[2]["txn"].get<int>())});
   CHECK_FALSE(nlohmann::json::parse(t3.out)["ops"][0].contains("memo"));  // "" is no memo
   CHECK(BalanceOf(dir, 1) == 9900);
 }
@@ -468,7 +469,7 @@ TEST_CASE("import-csv: rows run like JSON Lines, bad rows named by line, the res
       DYNAMIC_SECTION(cmd << ", group size " << group) {
         TempDir d;
         std::string dir = d / "data";
-        ProgramResult r =
+        RunResult r =
             Drovebank(dir, {cmd, "--group-size", group, WriteInput(d, "ops.csv", kCsv)});
         INFO(Why(r));
         CHECK(r.exit_code == 3);  // the first failing row (5) was refused by a rule
@@ -494,10 +495,10 @@ TEST_CASE("import-csv: rows run like JSON Lines, bad rows named by line, the res
         CHECK(r.err.find(cmd + ": 14 event(s): 4 applied") != std::string::npos);
         CHECK(BalanceOf(dir, 1) == 9525);
         CHECK(BalanceOf(dir, 2) == 1050);
-        ProgramResult t =
+        RunResult t =
             Drovebank(dir, {"--json", "txn", std::to_string(lines[2]["txn"].get<int>())});
         CHECK(nlohmann::json::parse(t.out)["ops"][0]["memo"] == "rent, \"Nov\"");
-        ProgramResult s = Drovebank(dir, {"--json", "show", "2"});
+        RunResult s = Drovebank(dir, {"--json", "show", "2"});
         CHECK(nlohmann::json::parse(s.out)["last"] == "O'Brien, Jr.");
       }
     }
@@ -512,7 +513,7 @@ TEST_CASE("import-csv: a byte order mark before the header row, as spreadsheets 
     TempDir d;
     std::string dir = d / "data";
     Open(dir, "10");
-    ProgramResult r = Drovebank(
+    RunResult r = Drovebank(
         dir, {cmd, WriteInput(d, "bom.csv", "\xEF\xBB\xBFop,id,amount\r\ndeposit,1,2.50\r\n")});
     INFO(Why(r));
     CHECK(r.exit_code == 0);
@@ -532,14 +533,14 @@ TEST_CASE("import-csv: a bad header or input that is not CSV is exit 2, nothing 
     TempDir d;
     std::string dir = d / "data";
     Open(dir, "10");
-    ProgramResult r = Drovebank(dir, {"import-csv", WriteInput(d, "bad.csv", input)});
+    RunResult r = Drovebank(dir, {"import-csv", WriteInput(d, "bad.csv", input)});
     INFO(Why(r));
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
     CHECK(BalanceOf(dir, 1) == 1000);
   }
   TempDir d;
-  ProgramResult h = Drovebank(d / "data", {"import-csv",
+  RunResult h = Drovebank(d / "data", {"import-csv",
                                            WriteInput(d, "h.csv", "op,id,amount,colour\n")});
   CHECK(h.err.find("line 1: the header row names an unknown column 'colour'") !=
         std::string::npos);
@@ -557,7 +558,7 @@ TEST_CASE("import-csv: a crash mid-import leaves whole groups, a re-run complete
         std::string dir = d / "data";
         Open(dir, "0");
         std::string file = WriteInput(d, "ops.csv", csv);
-        ProgramResult crashed = Drovebank(
+        RunResult crashed = Drovebank(
             dir, {"import-csv", "--group-size", std::to_string(group), file},
             {{"DROVEBANK_FAULT", "batch:after_journal_sync:crash"},
              {"DROVEBANK_FAULT_HIT", std::to_string(hit)}});
@@ -566,7 +567,7 @@ TEST_CASE("import-csv: a crash mid-import leaves whole groups, a re-run complete
         REQUIRE(Recover(dir).exit_code == 0);
         int applied = std::min(n, hit * group);
         CHECK(BalanceOf(dir, 1) == SumOfFirst(applied));
-        ProgramResult again = Drovebank(dir, {"import-csv", "--group-size", "4", file});
+        RunResult again = Drovebank(dir, {"import-csv", "--group-size", "4", file});
         INFO(Why(again));
         REQUIRE(again.exit_code == 0);
         auto lines = Lines(again.out);
@@ -594,12 +595,12 @@ TEST_CASE("import-csv and batch: a file run to its end is refused when run again
       std::string dir = d / "data";
       Open(dir, "0");  // txn 1
       std::string file = WriteInput(d, "rent.csv", cmd == "batch" ? jsonl : csv);
-      ProgramResult first = Drovebank(dir, {cmd, file});
+      RunResult first = Drovebank(dir, {cmd, file});
       INFO(Why(first));
       REQUIRE(first.exit_code == 0);  // txns 2 and 3, its end txn 4
       CHECK(BalanceOf(dir, 1) == 1250);
 
-      ProgramResult twice = Drovebank(dir, {cmd, file});
+      RunResult twice = Drovebank(dir, {cmd, file});
       INFO(Why(twice));
       CHECK(twice.exit_code == 3);
       CHECK(twice.out.empty());
@@ -611,16 +612,16 @@ TEST_CASE("import-csv and batch: a file run to its end is refused when run again
       CHECK(BalanceOf(dir, 1) == 1250);
       CHECK(Drovebank(dir, {"txn", "4"}).out.find("the end of a batch or import-csv run") !=
             std::string::npos);
-      ProgramResult json = Drovebank(dir, {"--json", cmd, file});
+      RunResult json = Drovebank(dir, {"--json", cmd, file});
       CHECK(json.exit_code == 3);
       CHECK(nlohmann::json::parse(json.out)["error"]["code"] == "RuleFailed");
 
-      ProgramResult again = Drovebank(dir, {cmd, "--again", file});
+      RunResult again = Drovebank(dir, {cmd, "--again", file});
       INFO(Why(again));
       REQUIRE(again.exit_code == 0);
       for (const auto& l : Lines(again.out)) CHECK(l.value("replayed", false) == false);
       CHECK(BalanceOf(dir, 1) == 2500);
-      ProgramResult third = Drovebank(dir, {cmd, file});
+      RunResult third = Drovebank(dir, {cmd, file});
       CHECK(third.exit_code == 3);
       CHECK(third.err.find("run 2 of this input (its changes from txn 5), ended by txn 7") !=
             std::string::npos);
@@ -629,12 +630,12 @@ TEST_CASE("import-csv and batch: a file run to its end is refused when run again
       auto crash_then_resume = [&](const char* fault, Cents at_crash, int replayed,
                                    Cents at_end) {
         INFO(fault);
-        ProgramResult crashed = Drovebank(dir, {cmd, "--again", "--group-size", "1", file},
+        RunResult crashed = Drovebank(dir, {cmd, "--again", "--group-size", "1", file},
                                           {{"DROVEBANK_FAULT", fault}});
         REQUIRE(crashed.exit_code == 86);
         REQUIRE(Recover(dir).exit_code == 0);
         CHECK(BalanceOf(dir, 1) == at_crash);
-        ProgramResult resumed = Drovebank(dir, {cmd, "--again", file});
+        RunResult resumed = Drovebank(dir, {cmd, "--again", file});
         INFO(Why(resumed));
         REQUIRE(resumed.exit_code == 0);
         CHECK(resumed.err.find(fmt::format("resumed after {} applied event", replayed)) !=
@@ -663,12 +664,12 @@ TEST_CASE("batch: a customer file run to its end is refused when run again; --ag
   std::string dir = d / "data";
   std::string file = WriteInput(d, "c.json", kSample);
   REQUIRE(Drovebank(dir, {"batch", file}).exit_code == 0);
-  ProgramResult twice = Drovebank(dir, {"batch", file});
+  RunResult twice = Drovebank(dir, {"batch", file});
   INFO(Why(twice));
   CHECK(twice.exit_code == 3);
   CHECK(twice.err.find("run 1 of this input (its changes from txn 1)") != std::string::npos);
   CHECK(Drovebank(dir, {"show", "2"}).exit_code == 3);
-  ProgramResult again = Drovebank(dir, {"batch", "--again", file});
+  RunResult again = Drovebank(dir, {"batch", "--again", file});
   INFO(Why(again));
   CHECK(again.exit_code == 0);
   CHECK(again.out == kSampleOutput);

@@ -24,13 +24,15 @@
 #include "drovebank/store.h"
 #include "store/chain.h"
 #include "store_ops.h"
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
+using testing::Must;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::TempDir;
 
@@ -40,10 +42,6 @@ using testing::Slurp;
 using testing::Spit;
 bool Exists(const std::string& path) { return testing::PathExists(path); }
 
-void Must(const ProgramResult& r, int code = 0) {
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.exit_code == code);
-}
 
 std::vector<std::string> Lines(const std::string& bytes) {
   std::vector<std::string> out;
@@ -81,7 +79,7 @@ void MakeStore(const std::string& data) {
 }
 
 std::string CheckHead(const std::string& data) {
-  ProgramResult r = Recover(data, {"--check", "--json"});
+  RunResult r = Recover(data, {"--check", "--json"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
@@ -97,7 +95,7 @@ TEST_CASE("chain: recover --check prints a head that grows with every record and
   std::string head5 = CheckHead(data);
   CHECK(head5.starts_with("5:"));
   CHECK(head5.size() == 2 + 64);
-  ProgramResult text = Recover(data, {"--check"});
+  RunResult text = Recover(data, {"--check"});
   CHECK(text.out.find("head " + head5) != std::string::npos);
   Must(Drovebank(data, {"deposit", "2", "1"}));
   std::string head6 = CheckHead(data);
@@ -108,7 +106,7 @@ TEST_CASE("chain: recover --check prints a head that grows with every record and
   // Another hash, or a txn the journal does not reach, is refused.
   std::string wrong = head5;
   wrong.back() = wrong.back() == '0' ? '1' : '0';
-  ProgramResult bad = Recover(data, {"--check", "--expect-head", wrong});
+  RunResult bad = Recover(data, {"--check", "--expect-head", wrong});
   CHECK(bad.exit_code == 5);
   CHECK(bad.err.find("txn 5") != std::string::npos);
   CHECK(Recover(data, {"--check", "--expect-head", "9:" + head5.substr(2)}).exit_code == 5);
@@ -153,7 +151,7 @@ TEST_CASE("chain: every field of every record but the last, forged with its CRC 
       if (forged[k] == lines[k]) continue;
       DYNAMIC_SECTION("record " << k + 1 << ": " << what) {
         Spit(data + "/" + kSegment, Join(forged));
-        ProgramResult r = Recover(data, {"--check"});
+        RunResult r = Recover(data, {"--check"});
         INFO(r.out << r.err);
         CHECK(r.exit_code == 5);
         // The break is named: the record changed or the one after it.
@@ -203,7 +201,7 @@ TEST_CASE("chain: a record forged with the whole chain rebuilt breaks its accoun
       forged = rechain(forged);
       DYNAMIC_SECTION("record " << k + 1 << ": " << what) {
         Spit(data + "/" + kSegment, Join(forged));
-        ProgramResult r = Recover(data, {"--check"});
+        RunResult r = Recover(data, {"--check"});
         INFO(r.out << r.err);
         CHECK(r.exit_code == 5);
         CHECK(r.err.find("txn " + std::to_string(k + 1) + " does not follow from account") !=
@@ -219,7 +217,7 @@ TEST_CASE("chain: a record forged with the whole chain rebuilt breaks its accoun
       j["accounts"][0]["balance"] = 60000;
     });
     Spit(data + "/" + kSegment, Join(rechain(forged)));
-    ProgramResult r = Recover(data, {"--check"});
+    RunResult r = Recover(data, {"--check"});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 5);
     CHECK(r.err.find("txn 4 does not follow from account 1") != std::string::npos);
@@ -236,7 +234,7 @@ TEST_CASE("chain: the last record forged is caught by its account file or by the
   SECTION("its time: only the head can tell") {
     lines.back() = Forge(lines.back(), [](nlohmann::json& j) { j["time"] = 0; });
     Spit(data + "/" + kSegment, Join(lines));
-    ProgramResult r = Recover(data, {"--check", "--expect-head", head});
+    RunResult r = Recover(data, {"--check", "--expect-head", head});
     CHECK(r.exit_code == 5);
     CHECK(r.err.find("txn 5") != std::string::npos);
   }
@@ -246,7 +244,7 @@ TEST_CASE("chain: the last record forged is caught by its account file or by the
       j["ops"][0]["after"] = 100000;
     });
     Spit(data + "/" + kSegment, Join(lines));
-    ProgramResult r = Drovebank(data, {"withdraw", "2", "900"});
+    RunResult r = Drovebank(data, {"withdraw", "2", "900"});
     CHECK(r.exit_code == 5);
     CHECK(r.err.find("accounts/00/00/00/02.csv") != std::string::npos);
     CHECK(Recover(data, {"--check", "--expect-head", head}).exit_code == 5);
@@ -264,7 +262,7 @@ TEST_CASE("chain: a record removed, swapped or repeated is found by recover --ch
   SECTION("swapped") { std::swap(changed[2], changed[3]); }
   SECTION("repeated") { changed.insert(changed.begin() + 3, changed[2]); }
   Spit(data + "/" + kSegment, Join(changed));
-  ProgramResult r = Recover(data, {"--check"});
+  RunResult r = Recover(data, {"--check"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 5);
   CHECK(r.err.find("txn") != std::string::npos);
@@ -291,7 +289,7 @@ TEST_CASE("chain: a rotten last record is never cut as a torn write, nor its txn
         rotten[last_at + i] = static_cast<char>(rotten[last_at + i] ^ (1 << (i % 8)));
         Spit(data + "/" + kSegment, rotten);
         if (!with_state) ::unlink((data + "/journal/state").c_str());
-        ProgramResult w = Drovebank(data, {"deposit", "1", "1"});
+        RunResult w = Drovebank(data, {"deposit", "1", "1"});
         INFO("deposit: " << w.out << w.err);
         // The deposit may never become txn 6 over the rotten record.
         CHECK(w.out.find("txn 6") == std::string::npos);
@@ -323,18 +321,18 @@ TEST_CASE("chain: a format 2 store is upgraded in place by recover, with a crash
   std::string data = dir / "data";
   MakeStore(data);
   MakeFormat2(data);
-  ProgramResult refused = Drovebank(data, {"deposit", "1", "1"});
+  RunResult refused = Drovebank(data, {"deposit", "1", "1"});
   CHECK(refused.exit_code == 5);
   CHECK(refused.err.find("recover") != std::string::npos);
   CHECK(Drovebank(data, {"show", "1"}).exit_code == 5);
   SECTION("a crash after the marker") {
-    ProgramResult crashed =
+    RunResult crashed =
         Recover(data, {}, {{"DROVEBANK_FAULT", "recover:after_format_marker:crash"}});
     CHECK(crashed.exit_code != 0);
     CHECK(Exists(data + "/FORMAT"));
   }
   SECTION("a crash after the journal's rebuild, before the marker") {
-    ProgramResult crashed = Recover(data, {}, {{"DROVEBANK_FAULT", "recover:before_format_marker:crash"}});
+    RunResult crashed = Recover(data, {}, {{"DROVEBANK_FAULT", "recover:before_format_marker:crash"}});
     CHECK(crashed.exit_code != 0);
     CHECK(!Exists(data + "/FORMAT"));
   }
@@ -350,7 +348,7 @@ TEST_CASE("chain: a format 2 store is upgraded in place by recover, with a crash
   // The same length, so no later offset moves: only the chain can tell.
   lines[1] = Forge(lines[1], [](nlohmann::json& j) { j["time"] = j["time"].get<std::int64_t>() + 1; });
   Spit(data + "/" + kSegment, Join(lines));
-  ProgramResult r = Recover(data, {"--check"});
+  RunResult r = Recover(data, {"--check"});
   INFO(r.err);
   CHECK(r.exit_code == 5);
   // Found at the checkpoint's head (txn 5, written by the upgrade) or at the first chained
@@ -358,7 +356,7 @@ TEST_CASE("chain: a format 2 store is upgraded in place by recover, with a crash
   CHECK((r.err.find("txn 5") != std::string::npos || r.err.find("txn 6") != std::string::npos));
   // Without the checkpoint's head, the first chained record still finds it.
   ::unlink((data + "/journal/CHECKPOINT").c_str());
-  ProgramResult r2 = Recover(data, {"--check"});
+  RunResult r2 = Recover(data, {"--check"});
   INFO(r2.err);
   CHECK(r2.exit_code == 5);
   CHECK(r2.err.find("txn 6") != std::string::npos);
@@ -383,7 +381,7 @@ TEST_CASE("recover --accept-loss: a journal that lost acknowledged records is re
     return n;
   };
   auto balance = [&](const std::string& id) {
-    ProgramResult show = Drovebank(data, {"-O", "json", "show", id});
+    RunResult show = Drovebank(data, {"-O", "json", "show", id});
     INFO(show.out << show.err);
     REQUIRE(show.exit_code == 0);
     return *ParseAmount(nlohmann::json::parse(show.out)["balance"].get<std::string>());
@@ -392,11 +390,11 @@ TEST_CASE("recover --accept-loss: a journal that lost acknowledged records is re
     Must(Recover(data));  // the checkpoint: every record is in the files
     Spit(data + "/" + kSegment, lines[0] + lines[1] + lines[2] + lines[3]);  // txn 5 is gone
     CHECK(Drovebank(data, {"show", "2"}).exit_code == 5);
-    ProgramResult stuck = Recover(data);
+    RunResult stuck = Recover(data);
     INFO(stuck.out << stuck.err);
     CHECK(stuck.exit_code == 5);
     CHECK(stuck.err.find("recover --accept-loss") != std::string::npos);
-    ProgramResult out = Recover(data, {"--accept-loss"});
+    RunResult out = Recover(data, {"--accept-loss"});
     INFO(out.out << out.err);
     CHECK(out.exit_code == 0);
     CHECK(balance("2") == 4000);  // as of txn 4, the last record left
@@ -413,7 +411,7 @@ TEST_CASE("recover --accept-loss: a journal that lost acknowledged records is re
     Spit(data + "/" + kSegment, Join(lines));
     ::unlink((data + "/journal/state").c_str());  // a reboot: the state is rebuilt
     CHECK(Drovebank(data, {"deposit", "1", "1"}).exit_code == 5);
-    ProgramResult out = Recover(data, {"--accept-loss"});
+    RunResult out = Recover(data, {"--accept-loss"});
     INFO(out.out << out.err);
     CHECK(out.exit_code == 0);
     CHECK(balance("2") == 4000);
@@ -421,7 +419,7 @@ TEST_CASE("recover --accept-loss: a journal that lost acknowledged records is re
     Must(Recover(data, {"--check"}));
   }
   SECTION("refused on a store that is not marked, and with --check") {
-    ProgramResult healthy = Recover(data, {"--accept-loss"});
+    RunResult healthy = Recover(data, {"--accept-loss"});
     CHECK(healthy.exit_code == 2);
     CHECK(Recover(data, {"--check", "--accept-loss"}).exit_code == 2);
     CHECK(Slurp(data + "/" + kSegment) == original);
@@ -433,7 +431,7 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
           "[e2e][integrity]") {
   TempDir dir;
   SECTION("a folder that does not exist") {
-    ProgramResult r = Recover(dir / "missing");
+    RunResult r = Recover(dir / "missing");
     CHECK(r.exit_code != 0);
     CHECK(!Exists(dir / "missing"));
   }
@@ -441,7 +439,7 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
     std::string d = dir / "look-alike";
     for (const char* sub : {"", "/tmp", "/locks", "/journal"}) ::mkdir((d + sub).c_str(), 0700);
     Spit(d + "/tmp/notes.txt", "mine");
-    ProgramResult r = Recover(d);
+    RunResult r = Recover(d);
     CHECK(r.exit_code != 0);
     CHECK(r.err.find("not a drovebank data directory") != std::string::npos);
     CHECK(Slurp(d + "/tmp/notes.txt") == "mine");
@@ -453,9 +451,9 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
     ::mkdir((data + "/tmp/somedir").c_str(), 0700);
     Spit(data + "/tmp/notes.txt", "mine");
     Spit(data + "/locks/foo.lock", "theirs");
-    ProgramResult before = Recover(data, {"--check"});
+    RunResult before = Recover(data, {"--check"});
     CHECK(before.exit_code == 1);
-    ProgramResult r = Recover(data);
+    RunResult r = Recover(data);
     INFO(r.out << r.err);
     CHECK(r.exit_code == 0);
     // Moved, not deleted: each is in quarantine/ under its own name.
@@ -471,7 +469,7 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
     CHECK(has("notes.txt-"));
     CHECK(has("foo.lock-"));
     // And the next check and recover find nothing left to do.
-    ProgramResult after = Recover(data, {"--check"});
+    RunResult after = Recover(data, {"--check"});
     INFO(after.out << after.err);
     CHECK(after.exit_code == 0);
     Must(Drovebank(data, {"deposit", "1", "1"}));
@@ -481,7 +479,7 @@ TEST_CASE("recover: never makes a store where there is none, and never moves eve
     MakeStore(data);
     Spit(data + "/" + kSegment, "");
     ::unlink((data + "/journal/CHECKPOINT").c_str());
-    ProgramResult r = Recover(data, {"--full"});
+    RunResult r = Recover(data, {"--full"});
     INFO(r.out << r.err);
     CHECK(r.exit_code != 0);
     CHECK(Exists(data + "/accounts/00/00/00/01.csv"));
@@ -514,11 +512,11 @@ TEST_CASE("set back: an account file replaced by an older genuine copy is caught
     DYNAMIC_SECTION("set back to version " << v + 1) {
       const std::string segment = Slurp(data + "/" + kSegment);
       Spit(file, versions[v]);
-      ProgramResult show = Drovebank(data, {"show", "1"});
+      RunResult show = Drovebank(data, {"show", "1"});
       INFO(show.out << show.err);
       CHECK(show.exit_code == 5);
       CHECK(show.err.find("was set back") != std::string::npos);
-      ProgramResult spend = Drovebank(data, {"withdraw", "1", "10"});
+      RunResult spend = Drovebank(data, {"withdraw", "1", "10"});
       INFO(spend.out << spend.err);
       CHECK(spend.exit_code == 5);
       CHECK(Slurp(data + "/" + kSegment) == segment);  // nothing built on it
@@ -531,7 +529,7 @@ TEST_CASE("set back: an account file replaced by an older genuine copy is caught
   }
   SECTION("recover --full finds it without a marker") {
     Spit(file, versions[1]);
-    ProgramResult full = Recover(data, {"--full"});
+    RunResult full = Recover(data, {"--full"});
     INFO(full.out << full.err);
     CHECK(full.exit_code == 0);
     CHECK(Slurp(file) == newest);
@@ -579,13 +577,13 @@ TEST_CASE("readers: a read-only process holding the spare slots cannot turn a co
   fl.l_len = 4096;
   REQUIRE(::fcntl(fd, F_OFD_SETLK, &fl) == 0);
   const std::string segment = Slurp(data + "/" + kSegment);
-  ProgramResult r = Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
+  RunResult r = Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
   ::close(fd);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 4);
   CHECK(Slurp(data + "/" + kSegment) == segment);  // nothing reached the journal
   CHECK(!Exists(data + "/NEEDS_RECOVERY"));
-  ProgramResult show = Drovebank(data, {"show", "1"});
+  RunResult show = Drovebank(data, {"show", "1"});
   CHECK(show.out.find("115.00") != std::string::npos);
   Must(Drovebank(data, {"deposit", "1", "1"}));
 }
@@ -624,8 +622,7 @@ TEST_CASE("readers: a shared lock on any file of the store cannot hold a writer 
       fl.l_len = t.len;
       REQUIRE(::fcntl(fd, F_OFD_SETLK, &fl) == 0);
       const std::string segment = Slurp(data + "/" + kSegment);
-      ProgramResult r = testing::RunProgram(
-          {DROVEBANK_BIN, "-d", data, "deposit", "1", "1", "--lock-timeout", "1"}, {}, "", 60);
+      RunResult r = testing::Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
       ::close(fd);
       INFO(r.out << r.err);
       CHECK(!r.timed_out);
@@ -639,7 +636,7 @@ TEST_CASE("readers: a shared lock on any file of the store cannot hold a writer 
       }
       // The sync leader and the checkpointer only share work: the commit goes on without them.
       if (t.file == "journal/state" && t.len == 1 && t.start != 100) CHECK(r.exit_code == 0);
-      ProgramResult show = Drovebank(data, {"-O", "json", "show", "1"});
+      RunResult show = Drovebank(data, {"-O", "json", "show", "1"});
       REQUIRE(show.exit_code == 0);
       CHECK(*ParseAmount(nlohmann::json::parse(show.out)["balance"].get<std::string>()) == expected);
       Must(Recover(data, {"--check"}));

@@ -13,14 +13,11 @@
 #include "store/layout.h"
 #include "store/lockfile.h"
 #include "store/process_info.h"
-#include "run_program.h"
+#include "test_util.h"
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::ScratchDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 
 const std::vector<std::string> kFaultVars = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT",
@@ -82,8 +79,7 @@ bool HasEscape(const RunResult& r) {
 }  // namespace
 
 TEST_CASE("cli: every documented exit code comes from the real program", "[cli][e2e]") {
-  ScratchDir dir("drovebank-cli");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-cli");
   std::string data = dir.Path("data");
   REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}, Plain()).exit_code == 0);
   REQUIRE(Db(data, {"open", "Bob", "Kay", "0"}, Plain()).exit_code == 0);
@@ -180,8 +176,7 @@ TEST_CASE("cli: every documented exit code comes from the real program", "[cli][
 
 TEST_CASE("cli: --help of every command has examples and --version is the package version",
           "[cli][e2e]") {
-  ScratchDir dir("drovebank-cli");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-cli");
   RunResult top = Db(dir.Path("data"), {"--help"}, Plain());
   REQUIRE(top.exit_code == 0);
   CHECK(top.out.find("Examples:") != std::string::npos);
@@ -215,8 +210,7 @@ TEST_CASE("cli: --help of every command has examples and --version is the packag
 }
 
 TEST_CASE("cli: colour only on a terminal and never with NO_COLOR", "[cli][e2e][color]") {
-  ScratchDir dir("drovebank-cli");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-cli");
   std::string data = dir.Path("data");
   REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}, Plain()).exit_code == 0);
   REQUIRE(dir.Write("legacy/7.txt", "Eve,Ray,1.0\n"));
@@ -276,8 +270,7 @@ TEST_CASE("list and search: an open that crashed after its journal sync shows at
   for (const char* point : {"after_journal_sync", "after_temp_write"}) {
     for (const char* reader : {"list", "search"}) {
       DYNAMIC_SECTION(reader << " after a crash at open:" << point) {
-        ScratchDir dir("drovebank-open-crash");
-        REQUIRE(dir.ok());
+        TempDir dir("drovebank-open-crash");
         std::string data = dir.Path("data");
         REQUIRE(Db(data, {"open", "Ada", "Lovelace", "100"}, Plain()).exit_code == 0);
         RunOptions crash = Plain();

@@ -16,21 +16,14 @@
 #include <string>
 #include <vector>
 
-#include "run_program.h"
+#include "test_util.h"
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::ScratchDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using drovebank::testing::Message;
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunDrovebank;
-using drovebank::testing::RunOnStore;
 
 // Every path under `dir` with its size and modification time: what "nothing was created
 // or written" is checked against.
@@ -54,8 +47,7 @@ std::map<std::string, std::string> Snapshot(const std::string& dir) {
 TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, and one JSON "
           "value with --json",
           "[cli][e2e][usage]") {
-  ScratchDir dir("drovebank-usage");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-usage");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
 
@@ -141,8 +133,7 @@ TEST_CASE("cli usage: every usage error is one sentence of drovebank's, exit 2, 
 }
 
 TEST_CASE("cli usage: global options are accepted after the command too", "[cli][e2e][usage]") {
-  ScratchDir dir("drovebank-usage");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-usage");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   const std::vector<std::vector<std::string>> spellings = {
@@ -167,8 +158,7 @@ TEST_CASE("cli usage: global options are accepted after the command too", "[cli]
 }
 
 TEST_CASE("cli usage: help, version and the help placeholders", "[cli][e2e][usage]") {
-  ScratchDir dir("drovebank-usage");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-usage");
   std::string data = dir.Path("data");
   RunResult top = RunDrovebank({"help"});
   REQUIRE(top.exit_code == 0);
@@ -221,8 +211,7 @@ TEST_CASE("cli output: a failed write of stdout is exit 1, and says when the cha
     WARN("no /dev/full: skipped");
     return;
   }
-  ScratchDir dir("drovebank-output");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-output");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   auto to_full = [&](const std::string& args) {
@@ -248,8 +237,7 @@ TEST_CASE("cli output: a failed write of stdout is exit 1, and says when the cha
 
 TEST_CASE("cli exit codes: a data directory that cannot be made is 1, a missing batch file 2",
           "[cli][e2e][output]") {
-  ScratchDir dir("drovebank-output");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-output");
   for (const char* cmd : {"open", "init"}) {
     std::vector<std::string> args = {"-d", dir.Path("no/such/parent"), cmd};
     if (std::string(cmd) == "open") args.insert(args.end(), {"Ada", "Lovelace"});
@@ -273,8 +261,7 @@ TEST_CASE("cli exit codes: a data directory that cannot be made is 1, a missing 
 
 TEST_CASE("cli data directory: a command that only reads never creates a store; init does",
           "[cli][e2e][datadir]") {
-  ScratchDir dir("drovebank-datadir");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-datadir");
   std::string typo = dir.Path("typo");
   const std::vector<std::vector<std::string>> reads = {
       {"list"}, {"show", "1"}, {"search", "ada"}, {"history", "1"}, {"txn", "1"},
@@ -310,8 +297,7 @@ TEST_CASE("cli data directory: a command that only reads never creates a store; 
 
 TEST_CASE("cli data directory: a read-only store is read without creating or writing anything",
           "[cli][e2e][datadir][readonly]") {
-  ScratchDir dir("drovebank-readonly");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-readonly");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"deposit", "1", "5", "--txn", "pay-1"}).exit_code == 0);
@@ -392,8 +378,7 @@ TEST_CASE("cli data directory: a store the user cannot write (chmod -R a-w) is r
     WARN("running as root without setpriv: skipped");
     return;
   }
-  ScratchDir dir("drovebank-readonly");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-readonly");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"deposit", "1", "5"}).exit_code == 0);
@@ -456,8 +441,7 @@ std::vector<std::string> Lines(const std::string& text) {
 
 TEST_CASE("cli names: trimmed, never empty, no invisible or bidi characters",
           "[cli][e2e][names]") {
-  ScratchDir dir("drovebank-names");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-names");
   std::string data = dir.Path("data");
   RunResult r = RunOnStore(data, {"--json", "open", "  Ada ", " Lovelace  ", "1"});
   REQUIRE(r.exit_code == 0);
@@ -495,8 +479,7 @@ TEST_CASE("cli names: trimmed, never empty, no invisible or bidi characters",
 
 TEST_CASE("cli tables: aligned by display width, long names cut with an ellipsis only in text",
           "[cli][e2e][names]") {
-  ScratchDir dir("drovebank-tables");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-tables");
   std::string data = dir.Path("data");
   const std::string long_first(64, 'F'), long_last(64, 'L');
   const std::vector<std::pair<std::string, std::string>> names = {
@@ -529,8 +512,7 @@ TEST_CASE("cli tables: aligned by display width, long names cut with an ellipsis
 
 TEST_CASE("cli pages: nothing found is one line, past the end says so, history nulls, close twice",
           "[cli][e2e][names]") {
-  ScratchDir dir("drovebank-pages");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-pages");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"init"}).exit_code == 0);
   RunResult empty = RunOnStore(data, {"list"});
@@ -574,8 +556,7 @@ TEST_CASE("cli pages: nothing found is one line, past the end says so, history n
 
 TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transaction, as psql",
           "[shell][e2e][txn]") {
-  ScratchDir dir("drovebank-script-txn");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-script-txn");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "5"}).exit_code == 0);
@@ -614,8 +595,7 @@ TEST_CASE("shell scripts: a failed line inside begin...commit aborts the transac
 
 TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outside drovebank",
           "[cli][e2e][corrupt]") {
-  ScratchDir dir("drovebank-handedit");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-handedit");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
@@ -634,14 +614,11 @@ TEST_CASE("cli hand edits: a file whose checksum fails is named as changed outsi
 
 namespace {
 
-RunResult Recover(const std::string& data, std::vector<std::string> args = {}) {
+// recover -d DATA ARGS... with PlainOptions() (testing::Recover keeps this process's
+// environment).
+RunResult PlainRecover(const std::string& data, std::vector<std::string> args = {}) {
   args.insert(args.begin(), {"-d", data});
   return RunProgram(RECOVER_BIN, args, PlainOptions());
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Ada (100.00) and Bob (50.00), then Bob's file edited by hand to say 5000.00. With
@@ -649,7 +626,7 @@ std::string Slurp(const std::string& path) {
 std::string MakeEditedStore(const std::string& data, bool checkpointed) {
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"open", "Bob", "Kay", "50"}).exit_code == 0);
-  if (checkpointed) REQUIRE(Recover(data).exit_code == 0);
+  if (checkpointed) REQUIRE(PlainRecover(data).exit_code == 0);
   std::string file = data + "/accounts/00/00/00/02.csv";
   REQUIRE(std::system(("sed -i 's/,50.00,/,5000.00,/' '" + file + "'").c_str()) == 0);
   return file;
@@ -661,21 +638,20 @@ TEST_CASE("recover --check names a hand-edited file as changed outside drovebank
           "[recover][e2e][corrupt]") {
   for (bool checkpointed : {false, true}) {
     INFO("checkpointed " << checkpointed);
-    ScratchDir dir("drovebank-editcheck");
-    REQUIRE(dir.ok());
+    TempDir dir("drovebank-editcheck");
     std::string data = dir.Path("data");
     std::string file = MakeEditedStore(data, checkpointed);
     // After a checkpoint only a read finds the edit; it marks the store for recover.
     if (checkpointed) REQUIRE(RunOnStore(data, {"show", "2"}).exit_code == 5);
     std::string edited = Slurp(file);
-    RunResult r = Recover(data, {"--check"});
+    RunResult r = PlainRecover(data, {"--check"});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);
     CHECK(r.out.find(file + " was changed outside drovebank (checksum mismatch)\n") !=
           std::string::npos);
     CHECK(r.out.find("behind the journal") == std::string::npos);
     CHECK(r.out.find("needs repair: run recover") != std::string::npos);
-    RunResult j = Recover(data, {"--check", "--json"});
+    RunResult j = PlainRecover(data, {"--check", "--json"});
     CHECK(j.exit_code == 1);
     json notes = json::parse(j.out)["notes"];
     CHECK(std::find(notes.begin(), notes.end(),
@@ -697,13 +673,12 @@ TEST_CASE("recover reports each file it restores, what it said and what the jour
                  Case{false, true, true}, Case{true, true, true}}) {
     INFO("checkpointed " << c.checkpointed << " show first " << c.show_first << " json "
                          << c.json);
-    ScratchDir dir("drovebank-editrepair");
-    REQUIRE(dir.ok());
+    TempDir dir("drovebank-editrepair");
     std::string data = dir.Path("data");
     std::string file = MakeEditedStore(data, c.checkpointed);
     std::string edited = Slurp(file);
     if (c.show_first) REQUIRE(RunOnStore(data, {"show", "2"}).exit_code == 5);
-    RunResult r = c.json ? Recover(data, {"--json"}) : Recover(data);
+    RunResult r = c.json ? PlainRecover(data, {"--json"}) : PlainRecover(data);
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     std::vector<std::string> kept;
@@ -733,9 +708,9 @@ TEST_CASE("recover reports each file it restores, what it said and what the jour
     }
     CHECK(Slurp(data + "/" + kept[0]) == edited);
     CHECK(json::parse(RunOnStore(data, {"--json", "show", "2"}).out)["balance"] == "50.00");
-    CHECK(Recover(data, {"--check"}).exit_code == 0);
+    CHECK(PlainRecover(data, {"--check"}).exit_code == 0);
     // A second recover has nothing to restore and keeps the quarantined copy.
-    RunResult again = Recover(data);
+    RunResult again = PlainRecover(data);
     CHECK(again.out.find("0 file(s) repaired") != std::string::npos);
     CHECK(Slurp(data + "/" + kept[0]) == edited);
   }

@@ -14,21 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "run_program.h"
+#include "test_util.h"
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::ScratchDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunDrovebank;
-using drovebank::testing::Message;
-using drovebank::testing::RunOnStore;
 
 // `script` run by bash with $0 = drovebank, $1 = the data directory, $2 = recover.
 RunResult Bash(const std::string& data, const std::string& script, RunOptions o = PlainOptions()) {
@@ -50,8 +43,7 @@ TEST_CASE("batch input: a pipe, a FIFO, /dev/stdin and <(...) run exactly like a
     WARN("no /bin/bash: skipped");
     return;
   }
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   // Each case its own amount, so its bytes (and so its automatic keys) are its own.
@@ -105,8 +97,7 @@ TEST_CASE("batch input: a pipe, a FIFO, /dev/stdin and <(...) run exactly like a
 
 TEST_CASE("txn keys: an empty --txn is a usage error everywhere it is taken, never no key",
           "[cli][e2e][usage]") {
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   REQUIRE(RunOnStore(data, {"open", "Bob", "Babbage", "100"}).exit_code == 0);
@@ -160,8 +151,7 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
     WARN("no /dev/full or /bin/bash: skipped");
     return;
   }
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   // Enough accounts that an export fills stdio's buffer more than once (a write fails
   // inside a print, not only at the final flush).
@@ -268,8 +258,7 @@ TEST_CASE("write errors: every command, the shell and recover report a full stdo
 TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exit and "
           "maybe_applied, -V",
           "[cli][e2e][usage][recover]") {
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   const std::string usage =
@@ -325,8 +314,7 @@ TEST_CASE("recover usage: drovebank's usage errors, exit 2, JSON errors with exi
 TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --page, '--', "
           "--json --version, history dates",
           "[cli][e2e][usage]") {
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   struct Case {
@@ -375,8 +363,7 @@ TEST_CASE("cli slips: typo suggestions, readable format errors, --all with --pag
 TEST_CASE("cli output formats: -O json is --json everywhere; a table format where there is no "
           "table is a usage error",
           "[cli][e2e][usage]") {
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
   // The same command with --json and with -O json (before and after it): the same JSON.
@@ -425,8 +412,7 @@ TEST_CASE("cli output formats: -O json is --json everywhere; a table format wher
 
 TEST_CASE("txn keys: open and close take --txn, so a re-issued request applies once",
           "[cli][e2e][keys]") {
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   RunResult first = RunOnStore(data, {"--json", "open", "Ada", "Lovelace", "100", "--txn", "open-ada"});
   REQUIRE(first.exit_code == 0);
@@ -465,8 +451,7 @@ TEST_CASE("batch --parallel runs a bounded number of processes: 300 customers un
     WARN("no /bin/bash: skipped");
     return;
   }
-  ScratchDir dir("drovebank-truth");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-truth");
   std::string data = dir.Path("data");
   std::string input = "[{\"id\": 1, \"type\": \"branch\", \"balance\": 1000}";
   for (int c = 1; c <= 300; ++c) {
@@ -506,7 +491,7 @@ std::vector<std::string> Entries(const std::string& dir) {
 // folder with no store, a typo'd -d, `--read-only init` and `recover` make none.
 TEST_CASE("nothing created: a command that cannot succeed leaves no store behind",
           "[e2e][cli]") {
-  ScratchDir dir;
+  TempDir dir;
   RunOptions here = PlainOptions();
   here.cwd = dir.Path("");
   for (const std::vector<std::string>& args :
@@ -534,7 +519,7 @@ TEST_CASE("nothing created: a command that cannot succeed leaves no store behind
 // Issue 26 item 21: `version --verbose` named a data directory that does not exist as if it
 // were one; it says so, and --json says "store": false, until a store is made there.
 TEST_CASE("version --verbose says when no store is at the data directory", "[e2e][cli]") {
-  ScratchDir dir;
+  TempDir dir;
   std::string data = dir.Path("data");
   RunResult none = RunOnStore(data, {"version", "--verbose"});
   CHECK(none.exit_code == 0);
@@ -550,7 +535,7 @@ TEST_CASE("version --verbose says when no store is at the data directory", "[e2e
 // Issue 26 item 18: the transaction words as psql and sqlite3 users type them.
 TEST_CASE("shell: BEGIN, COMMIT, ROLLBACK, END in any case, with TRANSACTION or WORK, as in psql",
           "[e2e][shell]") {
-  ScratchDir dir;
+  TempDir dir;
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "10"}).exit_code == 0);
   RunOptions o = PlainOptions();

@@ -17,7 +17,7 @@ namespace drovebank {
 namespace {
 
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::TempDir;
 
 struct Write {
@@ -29,7 +29,7 @@ struct Write {
 const Cents kA = 10000, kB = 10000;  // both accounts start at 100.00
 
 Cents BalanceOf(const std::string& dir, int id) {
-  ProgramResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
+  RunResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto cents = ParseAmount(nlohmann::json::parse(r.out)["balance"].get<std::string>());
@@ -53,26 +53,26 @@ void Sweep(const Write& w, const std::vector<std::pair<std::string, int>>& steps
         std::string dir = t / "data";
         REQUIRE(Drovebank(dir, {"open", "A", "A", "100"}).exit_code == 0);
         REQUIRE(Drovebank(dir, {"open", "B", "B", "100"}).exit_code == 0);
-        ProgramResult killed = Drovebank(dir, w.args, Fault(w.path + ":" + step + ":crash", hit));
+        RunResult killed = Drovebank(dir, w.args, Fault(w.path + ":" + step + ":crash", hit));
         REQUIRE(killed.exit_code == kFaultCrashExitCode);
         if (!rf.empty()) {
-          ProgramResult r = testing::Recover(dir, {}, Fault(rf + ":crash"));
+          RunResult r = testing::Recover(dir, {}, Fault(rf + ":crash"));
           CHECK((r.exit_code == kFaultCrashExitCode || r.exit_code == 0));
         }
         if (crash_writer) {
           // A writer that meets the flag dies inside its repair.
-          ProgramResult r = Drovebank(dir, {"deposit", "2", "1"}, Fault("repair:before_clear:crash"));
+          RunResult r = Drovebank(dir, {"deposit", "2", "1"}, Fault("repair:before_clear:crash"));
           CHECK((r.exit_code == kFaultCrashExitCode || r.exit_code == 0));
           if (r.exit_code == 0) REQUIRE(Drovebank(dir, {"withdraw", "2", "1"}).exit_code == 0);
         }
         // A writer between the faults and the final recover builds on whatever it finds.
-        ProgramResult dep = Drovebank(dir, {"deposit", "2", "5"});
+        RunResult dep = Drovebank(dir, {"deposit", "2", "5"});
         INFO(dep.err);
         REQUIRE(dep.exit_code == 0);
-        ProgramResult rec = testing::Recover(dir);
+        RunResult rec = testing::Recover(dir);
         INFO(rec.out << rec.err);
         REQUIRE(rec.exit_code == 0);
-        ProgramResult check = testing::Recover(dir, {"--check"});
+        RunResult check = testing::Recover(dir, {"--check"});
         INFO(check.out);
         CHECK(check.exit_code == 0);
         CHECK(testing::Leftovers(dir).empty());
@@ -137,30 +137,30 @@ TEST_CASE("protocol: a keyed deposit killed at any step, then the same key again
       // Another key first, so the slot's chain and the index are not empty.
       REQUIRE(Drovebank(dir, {"deposit", "1", "1", "--txn", "earlier"}).exit_code == 0);
       std::vector<std::string> keyed = {"deposit", "2", "7", "--txn", "pay-42"};
-      ProgramResult killed = Drovebank(dir, keyed, Fault("deposit:" + step + ":crash", hit));
+      RunResult killed = Drovebank(dir, keyed, Fault("deposit:" + step + ":crash", hit));
       REQUIRE(killed.exit_code == kFaultCrashExitCode);
       if (!rf.empty()) {
-        ProgramResult r = testing::Recover(dir, {}, Fault(rf + ":crash"));
+        RunResult r = testing::Recover(dir, {}, Fault(rf + ":crash"));
         CHECK((r.exit_code == kFaultCrashExitCode || r.exit_code == 0));
       }
       // The user retries, as the key is there for: applied now, or found applied.
-      ProgramResult again = Drovebank(dir, keyed);
+      RunResult again = Drovebank(dir, keyed);
       INFO(again.out << again.err);
       REQUIRE(again.exit_code == 0);
-      ProgramResult other = Drovebank(dir, {"deposit", "2", "8", "--txn", "pay-42"});
+      RunResult other = Drovebank(dir, {"deposit", "2", "8", "--txn", "pay-42"});
       CHECK(other.exit_code == 3);
       CHECK(Drovebank(dir, {"deposit", "1", "1", "--txn", "earlier"}).exit_code == 0);
-      ProgramResult rec = testing::Recover(dir);
+      RunResult rec = testing::Recover(dir);
       INFO(rec.out << rec.err);
       REQUIRE(rec.exit_code == 0);
-      ProgramResult check = testing::Recover(dir, {"--check"});
+      RunResult check = testing::Recover(dir, {"--check"});
       INFO(check.out);
       CHECK(check.exit_code == 0);
       CHECK(testing::Leftovers(dir).empty());
       CHECK(BalanceOf(dir, 1) == kA + 100);
       CHECK(BalanceOf(dir, 2) == kB + 700);
       // And once more after recover, when only the journal and keys/index remember it.
-      ProgramResult late = Drovebank(dir, {"--json", "deposit", "2", "7", "--txn", "pay-42"});
+      RunResult late = Drovebank(dir, {"--json", "deposit", "2", "7", "--txn", "pay-42"});
       INFO(late.out << late.err);
       CHECK(late.exit_code == 0);
       CHECK(BalanceOf(dir, 2) == kB + 700);

@@ -14,8 +14,9 @@
 namespace drovebank {
 namespace {
 
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::RunProgram;
+using testing::WithEnv;
 using testing::Which;
 
 const std::string kDir = std::string(DROVEBANK_SOURCE_DIR) + "/completions/";
@@ -62,8 +63,8 @@ bool HasOption(const std::string& text, const std::string& option, bool fish) {
   return HasWord(text, "-s " + option.substr(1));
 }
 
-ProgramResult Must(std::vector<std::string> argv) {
-  ProgramResult r = RunProgram(argv, {{"NO_COLOR", "1"}});
+RunResult Must(std::vector<std::string> argv) {
+  RunResult r = RunProgram(argv[0], {argv.begin() + 1, argv.end()}, WithEnv({{"NO_COLOR", "1"}}));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   return r;

@@ -15,10 +15,10 @@ namespace drovebank {
 namespace {
 
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::TempDir;
 
-nlohmann::json Json(const ProgramResult& r) {
+nlohmann::json Json(const RunResult& r) {
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   return nlohmann::json::parse(r.out);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/filesystem.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
@@ -14,14 +15,16 @@
 #include <vector>
 
 #include "drovebank/account.h"
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 namespace fs = boost::filesystem;
+using testing::Must;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::TempDir;
 
@@ -46,10 +49,6 @@ void CopyTree(const std::string& from, const std::string& to) {
   ::chmod(to.c_str(), 0700);
 }
 
-void Must(const ProgramResult& r, int code = 0) {
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.exit_code == code);
-}
 
 // Three accounts with hostile names and six journal records (one with a key).
 void MakeStore(const std::string& data) {
@@ -74,17 +73,17 @@ const std::vector<std::vector<std::string>> kWriters = {{"open", "Eve", "Moneype
 // accounts still work; `recover` rebuilds the file byte for byte from the journal.
 void ExpectDetectedAndRebuilt(const std::string& data, const std::string& original, size_t n,
                               bool full = false) {
-  ProgramResult r = n % 2 ? Drovebank(data, {"show", "1"}) : Drovebank(data, {"deposit", "1", "1"});
+  RunResult r = n % 2 ? Drovebank(data, {"show", "1"}) : Drovebank(data, {"deposit", "1", "1"});
   INFO("detector stderr: " << r.err);
   CHECK(r.exit_code == 5);
   CHECK(r.err.find(kFile1) != std::string::npos);
   CHECK(Exists(data + "/NEEDS_RECOVERY"));
-  ProgramResult w = Drovebank(data, kWriters[n % kWriters.size()]);
+  RunResult w = Drovebank(data, kWriters[n % kWriters.size()]);
   INFO("writer stderr: " << w.err);
   CHECK(w.exit_code == 5);
   CHECK(w.err.find("recover") != std::string::npos);
   if (n % 4 == 0) CHECK(Drovebank(data, {"show", "2"}).exit_code == 0);
-  ProgramResult rec = full ? Recover(data, {"--full"}) : Recover(data);
+  RunResult rec = full ? Recover(data, {"--full"}) : Recover(data);
   INFO("recover: " << rec.out << rec.err);
   CHECK(rec.exit_code == 0);
   CHECK(Slurp(data + "/" + kFile1) == original);
@@ -195,7 +194,7 @@ TEST_CASE("corruption: another account's file in its place is detected and rebui
   MakeStore(data);
   const std::string original = Slurp(data + "/" + kFile1);
   Spit(data + "/" + kFile1, Slurp(data + "/" + kFile2));
-  ProgramResult r = Drovebank(data, {"show", "1"});
+  RunResult r = Drovebank(data, {"show", "1"});
   CHECK(r.exit_code == 5);
   CHECK(r.err.find("holds account 2 instead of 1") != std::string::npos);
   CHECK(r.err.find(kFile1) != std::string::npos);
@@ -204,7 +203,7 @@ TEST_CASE("corruption: another account's file in its place is detected and rebui
 
 // The sum of every account's balance, as `balance --json` reports it.
 std::string TotalBalance(const std::string& data) {
-  ProgramResult r = Drovebank(data, {"--json", "balance"});
+  RunResult r = Drovebank(data, {"--json", "balance"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   return r.out;
@@ -241,7 +240,7 @@ TEST_CASE("corruption: a file unchanged since the checkpoint is rebuilt by a pla
     CHECK(Drovebank(data, {"show", "1"}).exit_code == 5);  // found, and the store marked
     CHECK(Drovebank(data, {"deposit", "2", "1"}).exit_code == 5);
     CHECK(Recover(data, {"--check"}).exit_code == 1);
-    ProgramResult plain = Recover(data);
+    RunResult plain = Recover(data);
     INFO(plain.out << plain.err);
     CHECK(plain.exit_code == 0);
     CHECK(plain.out.find("account 1: ") != std::string::npos);
@@ -287,13 +286,13 @@ TEST_CASE("corruption: files the journal cannot rebuild are quarantined, never d
   Spit(data + "/accounts/00/00/00/08.csv", planted_corrupt);
   Spit(data + "/" + kFile1, EncodeAccountFile(forged));
 
-  ProgramResult shown = Drovebank(data, {"show", "8"});
+  RunResult shown = Drovebank(data, {"show", "8"});
   CHECK(shown.exit_code == 5);
   CHECK(shown.err.find("accounts/00/00/00/08.csv") != std::string::npos);
   CHECK(Recover(data, {"--check", "--full"}).exit_code == 1);
   CHECK(Recover(data).exit_code == 5);  // the plain recover cannot rebuild 08: says --full
 
-  ProgramResult full = Recover(data, {"--full"});
+  RunResult full = Recover(data, {"--full"});
   INFO(full.out << full.err);
   REQUIRE(full.exit_code == 0);
   CHECK(!Exists(data + "/accounts/00/00/00/07.csv"));
@@ -322,7 +321,7 @@ std::string CrashedStore(const TempDir& tmp, size_t* last_start) {
   std::string base = tmp / "base";
   MakeStore(base);
   *last_start = Slurp(base + "/" + kSegment).size();
-  ProgramResult crash = Drovebank(base, {"deposit", "1", "7"},
+  RunResult crash = Drovebank(base, {"deposit", "1", "7"},
                                   {{"DROVEBANK_FAULT", "deposit:after_journal_write:crash"}});
   REQUIRE(crash.exit_code == 86);
   REQUIRE(Slurp(base + "/" + kSegment).size() > *last_start + 100);
@@ -331,7 +330,7 @@ std::string CrashedStore(const TempDir& tmp, size_t* last_start) {
 }
 
 void ExpectTornTailCut(const std::string& data, size_t last_start, size_t n) {
-  ProgramResult r = Drovebank(data, {"--json", "show", "1"});
+  RunResult r = Drovebank(data, {"--json", "show", "1"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("\"balance\":\"115.00\"") != std::string::npos);  // 100 + 5 + 10
@@ -404,13 +403,13 @@ TEST_CASE("corruption: a damaged middle journal record stops everything, nothing
     bad[pos] = static_cast<char>(bad[pos] ^ (1 << (pos % 8)));
     Spit(data + "/" + kSegment, bad);
     INFO("byte " << pos);
-    ProgramResult r = Drovebank(data, {"show", "1"});
+    RunResult r = Drovebank(data, {"show", "1"});
     CHECK(r.exit_code == 5);
     CHECK(r.err.find(kSegment) != std::string::npos);
     CHECK(Exists(data + "/NEEDS_RECOVERY"));
     if (pos % 8 == 0) {
       CHECK(Drovebank(data, {"deposit", "2", "1"}).exit_code == 5);
-      ProgramResult rec = Recover(data);
+      RunResult rec = Recover(data);
       INFO(rec.out << rec.err);
       CHECK(rec.exit_code == 5);
       CHECK(rec.err.find(kSegment) != std::string::npos);
@@ -430,12 +429,12 @@ TEST_CASE("corruption: recover reports a damaged middle record found in the same
   std::vector<size_t> starts = RecordStarts(seg);
   seg[starts[2] + 20] ^= 0x01;
   Spit(data + "/" + kSegment, seg);
-  ProgramResult rec = Recover(data);
+  RunResult rec = Recover(data);
   INFO(rec.out << rec.err);
   CHECK(rec.exit_code == 5);
   CHECK(rec.err.find(kSegment) != std::string::npos);
   CHECK(Slurp(data + "/" + kSegment) == seg);
-  ProgramResult check = Recover(data, {"--check"});
+  RunResult check = Recover(data, {"--check"});
   CHECK(check.exit_code != 0);
 }
 

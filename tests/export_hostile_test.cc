@@ -15,8 +15,9 @@ namespace drovebank {
 namespace {
 
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::RunProgram;
+using testing::WithEnv;
 using testing::TempDir;
 using testing::Which;
 
@@ -68,11 +69,11 @@ struct HostileBank {
     int id = 0;
     for (const Hostile& h : kHostile) {
       ++id;
-      ProgramResult o = Drovebank(data, {"open", "--", h.first, h.last, "100"}, env);
+      RunResult o = Drovebank(data, {"open", "--", h.first, h.last, "100"}, env);
       INFO(o.err);
       REQUIRE(o.exit_code == 0);
       // 77: a whole amount, so the balances end in .00 (ledger printed them without cents).
-      ProgramResult d = Drovebank(
+      RunResult d = Drovebank(
           data, {"deposit", std::to_string(id), "77", "--memo", h.memo, "--txn",
                  "k:" + std::to_string(id) + ":v"},
           env);
@@ -83,16 +84,15 @@ struct HostileBank {
   }
   std::string Export(const std::string& format) {
     std::string file = tmp / ("bank." + format);
-    ProgramResult r = Drovebank(data, {"export", "--format", format, "-o", file}, {{"TZ", ""}});
+    RunResult r = Drovebank(data, {"export", "--format", format, "-o", file}, {{"TZ", ""}});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     return file;
   }
 };
 
-ProgramResult Tool(std::vector<std::string> argv) {
-  argv[0] = Which(argv[0]);
-  ProgramResult r = RunProgram(argv, {{"TZ", ""}});
+RunResult Tool(std::vector<std::string> argv) {
+  RunResult r = RunProgram(Which(argv[0]), {argv.begin() + 1, argv.end()}, WithEnv({{"TZ", ""}}));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   return r;
@@ -207,7 +207,7 @@ TEST_CASE("export: names and memos that look like syntax are data to beancount",
   if (Missing({"bean-check", "bean-query"})) return;
   HostileBank b;
   std::string f = b.Export("beancount");
-  ProgramResult check = Tool({"bean-check", f});
+  RunResult check = Tool({"bean-check", f});
   CHECK(check.out + check.err == "");
   // bean-query's text table: a header row and a rule, then one value a row, padded.
   auto column = [&](const std::string& query) {

@@ -34,7 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::Drovebank;
 using testing::Money;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Rename;
 using testing::Recover;
 using testing::TempDir;
@@ -72,7 +72,7 @@ std::string SeedStore(const TempDir& tmp) {
 
 // The balance a new process reads (it takes over dead locks and repairs first).
 std::string Shown(const std::string& dir, int id) {
-  ProgramResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
+  RunResult r = Drovebank(dir, {"--json", "show", std::to_string(id)});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return nlohmann::json::parse(r.out).at("balance").get<std::string>();
@@ -87,10 +87,10 @@ using testing::Leftovers;
 
 // recover settles, then finds nothing to do, and leaves no lock or temp file.
 void RecoverSettles(const std::string& dir) {
-  ProgramResult r = Recover(dir);
+  RunResult r = Recover(dir);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  ProgramResult check = Recover(dir, {"--check"});
+  RunResult check = Recover(dir, {"--check"});
   INFO(check.out);
   CHECK(check.exit_code == 0);
   CHECK(Leftovers(dir).empty());
@@ -114,7 +114,7 @@ TEST_CASE("transfer: crash after journal sync rolls forward", "[faults]") {
   CAPTURE(step, hit);
   TempDir tmp;
   std::string dir = SeedStore(tmp);
-  ProgramResult r =
+  RunResult r =
       Drovebank(dir, {"transfer", "1", "2", "30.00"}, Fault("transfer:" + step + ":crash", hit));
   REQUIRE(r.exit_code == kFaultCrashExitCode);
   CHECK(r.out.empty());  // never acknowledged
@@ -128,7 +128,7 @@ TEST_CASE("transfer: crash after journal sync rolls forward", "[faults]") {
 // The seed store after `transfer 1 2 30.00` crashed at transfer:STEP.
 std::string CrashedTransfer(const TempDir& tmp, const std::string& step) {
   std::string dir = SeedStore(tmp);
-  ProgramResult r =
+  RunResult r =
       Drovebank(dir, {"transfer", "1", "2", "30.00"}, Fault("transfer:" + step + ":crash"));
   REQUIRE(r.exit_code == kFaultCrashExitCode);
   return dir;
@@ -173,7 +173,7 @@ TEST_CASE("transfer: a record written but not published when its writer died is 
     CHECK(ShownPair(dir) == std::pair<std::string, std::string>{"71.00", "80.00"});
   }
   // Versions in the journal go up by one per account, with no version written twice.
-  ProgramResult h = Drovebank(dir, {"--json", "history", "1", "--page-size", "100"});
+  RunResult h = Drovebank(dir, {"--json", "history", "1", "--page-size", "100"});
   REQUIRE(h.exit_code == 0);
   auto entries = nlohmann::json::parse(h.out).at("entries");
   CHECK(entries.size() == 3);  // open, transfer, deposit
@@ -185,12 +185,12 @@ TEST_CASE("deposit: eio at the journal sync says it may have been applied, recov
   CAPTURE(kind);
   TempDir tmp;
   std::string dir = SeedStore(tmp);
-  ProgramResult r =
+  RunResult r =
       Drovebank(dir, {"deposit", "1", "5.00"}, Fault("deposit:before_journal_sync:" + kind));
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("may have been applied") != std::string::npos);
   // A failed fdatasync is never retried: writes are refused until recover has run.
-  ProgramResult refused = Drovebank(dir, {"deposit", "2", "1.00"});
+  RunResult refused = Drovebank(dir, {"deposit", "2", "1.00"});
   CHECK(refused.exit_code == 5);
   RecoverSettles(dir);
   std::string b = Shown(dir, 1);
@@ -214,7 +214,7 @@ TEST_CASE("transfer: power loss keeps exactly what the journal sync made durable
   CAPTURE(p.step, p.hit);
   TempDir tmp;
   std::string dir = SeedStore(tmp);
-  ProgramResult r = Drovebank(dir, {"transfer", "1", "2", "30.00", "--txn", "pl-1"},
+  RunResult r = Drovebank(dir, {"transfer", "1", "2", "30.00", "--txn", "pl-1"},
                               Fault("transfer:" + p.step + ":powerloss", p.hit));
   INFO(r.err);
   REQUIRE(r.exit_code == kFaultCrashExitCode);
@@ -223,7 +223,7 @@ TEST_CASE("transfer: power loss keeps exactly what the journal sync made durable
   RecoverSettles(dir);
   CHECK(ShownPair(dir) == (p.durable ? kAfter : kBefore));
   // The key answers for the transfer exactly once either way.
-  ProgramResult again = Drovebank(dir, {"--json", "transfer", "1", "2", "30.00", "--txn", "pl-1"});
+  RunResult again = Drovebank(dir, {"--json", "transfer", "1", "2", "30.00", "--txn", "pl-1"});
   REQUIRE(again.exit_code == 0);
   CHECK(nlohmann::json::parse(again.out).at("replayed").get<bool>() == p.durable);
   CHECK(ShownPair(dir) == kAfter);
@@ -404,7 +404,7 @@ std::vector<std::pair<std::string, int>> ReversePoints() {
   TempDir tmp;
   std::string dir = Transferred(tmp);
   std::string trace = tmp / "trace";
-  ProgramResult r = Drovebank(dir, {"reverse", "3"}, {{"DROVEBANK_FAULT_TRACE", trace}});
+  RunResult r = Drovebank(dir, {"reverse", "3"}, {{"DROVEBANK_FAULT_TRACE", trace}});
   REQUIRE(r.exit_code == 0);
   std::ifstream in(trace);
   std::map<std::string, int> seen;
@@ -433,18 +433,18 @@ TEST_CASE("reverse: a fault at any point reverses the txn exactly once or not at
       CAPTURE(point, hit, kind);
       TempDir tmp;
       std::string dir = Transferred(tmp);
-      ProgramResult r = Drovebank(dir, {"reverse", "3"}, Fault(point + ":" + kind, hit));
+      RunResult r = Drovebank(dir, {"reverse", "3"}, Fault(point + ":" + kind, hit));
       INFO(r.out + r.err);
       RecoverSettles(dir);
       auto seen = ShownPair(dir);
       CHECK((seen == transferred || seen == reversed));
       if (r.exit_code == 0) CHECK(seen == reversed);  // acknowledged: present
       if (r.exit_code >= 2 && r.exit_code <= 5) CHECK(seen == transferred);  // nothing changed
-      ProgramResult again = Drovebank(dir, {"reverse", "3"});
+      RunResult again = Drovebank(dir, {"reverse", "3"});
       INFO(again.out + again.err);
       CHECK(again.exit_code == (seen == reversed ? 3 : 0));
       CHECK(ShownPair(dir) == reversed);
-      ProgramResult third = Drovebank(dir, {"reverse", "3"});
+      RunResult third = Drovebank(dir, {"reverse", "3"});
       CHECK(third.exit_code == 3);
       CHECK(third.err.find("txn 3 was already reversed by txn ") != std::string::npos);
       CHECK(ShownPair(dir) == reversed);

@@ -1,3 +1,6 @@
+// The legacy planner's module test (features/import/legacy_import.cc, PlanLegacyImport):
+// hand-built original (Python) data directories, and the decision it makes for each file.
+// The import-legacy command end to end is import_legacy_e2e_test.cc.
 #include "drovebank/legacy_import.h"
 
 #include <fcntl.h>
@@ -11,44 +14,18 @@
 #include <vector>
 
 #include "drovebank/env.h"
+#include "temp_dir.h"
 
 namespace drovebank {
 namespace {
 
-// A scratch directory under /tmp, filled by hand with legacy files and removed after.
+// A scratch directory filled by hand with legacy files and removed after.
 class LegacyDir {
  public:
-  LegacyDir() {
-    char tmpl[] = "/tmp/drovebank-legacy-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~LegacyDir() {
-    Env* env = PosixEnv();
-    auto names = env->ListDir(path_);
-    if (names.ok()) {
-      for (const std::string& n : *names) {
-        auto info = env->Stat(Path(n));
-        if (info.ok() && info->is_dir) {
-          ::rmdir(Path(n).c_str());
-        } else {
-          (void)env->Unlink(Path(n));
-        }
-      }
-    }
-    ::rmdir(path_.c_str());
-  }
-
-  const std::string& path() const { return path_; }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
+  const std::string& path() const { return dir_.path(); }
+  std::string Path(const std::string& name) const { return dir_.Path(name); }
   void Write(const std::string& name, std::string_view content) {
-    Env* env = PosixEnv();
-    auto fd = env->Open(Path(name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    REQUIRE(fd.ok());
-    REQUIRE(env->Write(*fd, content).ok());
-    REQUIRE(env->Close(*fd).ok());
+    REQUIRE(dir_.Write(name, std::string(content)));
   }
 
   // Every entry's name and content (directories and symlinks by kind), to prove planning
@@ -56,7 +33,7 @@ class LegacyDir {
   std::map<std::string, std::string> Snapshot() const {
     Env* env = PosixEnv();
     std::map<std::string, std::string> out;
-    auto names = env->ListDir(path_);
+    auto names = env->ListDir(path());
     REQUIRE(names.ok());
     for (const std::string& n : *names) {
       auto info = env->Stat(Path(n));
@@ -73,7 +50,7 @@ class LegacyDir {
   }
 
  private:
-  std::string path_;
+  testing::TempDir dir_{"drovebank-legacy"};
 };
 
 // Plans DIR and checks what every plan must satisfy: one decision per entry in name order,

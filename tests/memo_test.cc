@@ -6,30 +6,25 @@
 #include <string>
 #include <vector>
 
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 using nlohmann::json;
+using testing::MustJson;
+using testing::Why;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::TempDir;
 
-std::string Why(const ProgramResult& r) { return "stdout: " + r.out + "\nstderr: " + r.err; }
 
-json Run(const std::string& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), "--json");
-  ProgramResult r = Drovebank(dir, args);
-  INFO(Why(r));
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
-}
 
 std::string Seed(const TempDir& tmp) {
   std::string dir = tmp / "data";
-  Run(dir, {"open", "Ada", "Lovelace", "100.00"});
-  Run(dir, {"open", "Bob", "Babbage", "50.00"});
+  MustJson(dir, {"open", "Ada", "Lovelace", "100.00"});
+  MustJson(dir, {"open", "Bob", "Babbage", "50.00"});
   return dir;
 }
 
@@ -49,18 +44,18 @@ TEST_CASE("memo: each money command keeps it, history and txn show it", "[memo]"
     std::vector<std::string> a = {cmd};
     a.insert(a.end(), args.begin(), args.end());
     a.insert(a.end(), {"--memo", memo});
-    json j = Run(dir, a);
+    json j = MustJson(dir, a);
     CHECK(j.at("ops").at(0).at("memo") == memo);
-    CHECK(Run(dir, {"txn", "3"}).at("ops").at(0).at("memo") == memo);
-    json h = Run(dir, {"history", std::to_string(id)});
+    CHECK(MustJson(dir, {"txn", "3"}).at("ops").at(0).at("memo") == memo);
+    json h = MustJson(dir, {"history", std::to_string(id)});
     CHECK(h.at("entries").at(0).at("memo") == memo);
     CHECK(h.at("entries").at(1).at("memo") == "");  // the open has none
-    ProgramResult ht = Drovebank(dir, {"history", std::to_string(id)});
+    RunResult ht = Drovebank(dir, {"history", std::to_string(id)});
     CHECK(ht.out.find("  " + memo + "\n") != std::string::npos);
-    ProgramResult tt = Drovebank(dir, {"txn", "3"});
+    RunResult tt = Drovebank(dir, {"txn", "3"});
     CHECK(tt.out.find("(memo: " + memo + ")") != std::string::npos);
     // Without --memo nothing is added, in the journal either.
-    json plain = Run(dir, {cmd == "transfer" ? "deposit" : cmd, "1", "1"});
+    json plain = MustJson(dir, {cmd == "transfer" ? "deposit" : cmd, "1", "1"});
     CHECK_FALSE(plain.at("ops").at(0).contains("memo"));
   }
 }
@@ -69,24 +64,24 @@ TEST_CASE("memo: the same key with the same memo replays, with another memo is r
           "[memo]") {
   TempDir tmp;
   std::string dir = Seed(tmp);
-  json first = Run(dir, {"deposit", "1", "5", "--txn", "k1", "--memo", "rent"});
+  json first = MustJson(dir, {"deposit", "1", "5", "--txn", "k1", "--memo", "rent"});
   CHECK(first.at("replayed") == false);
-  json again = Run(dir, {"deposit", "1", "5", "--txn", "k1", "--memo", "rent"});
+  json again = MustJson(dir, {"deposit", "1", "5", "--txn", "k1", "--memo", "rent"});
   CHECK(again.at("replayed") == true);
   CHECK(again.at("txn") == first.at("txn"));
   for (std::vector<std::string> other :
        {std::vector<std::string>{"--memo", "Rent"}, std::vector<std::string>{}}) {
     std::vector<std::string> args = {"deposit", "1", "5", "--txn", "k1"};
     args.insert(args.end(), other.begin(), other.end());
-    ProgramResult r = Drovebank(dir, args);
+    RunResult r = Drovebank(dir, args);
     INFO(Why(r));
     CHECK(r.exit_code == 3);
     CHECK(r.err.find("already used for a different request") != std::string::npos);
   }
   // A key first used without a memo is refused with one.
-  Run(dir, {"deposit", "1", "5", "--txn", "k2"});
+  MustJson(dir, {"deposit", "1", "5", "--txn", "k2"});
   CHECK(Drovebank(dir, {"deposit", "1", "5", "--txn", "k2", "--memo", "x"}).exit_code == 3);
-  CHECK(Run(dir, {"show", "1"}).at("balance") == "110.00");
+  CHECK(MustJson(dir, {"show", "1"}).at("balance") == "110.00");
 }
 
 TEST_CASE("memo: text that could mislead is refused with exit 2 and nothing changed",
@@ -101,7 +96,7 @@ TEST_CASE("memo: text that could mislead is refused with exit 2 and nothing chan
          {std::vector<std::string>{"deposit", "1", "5"}, {"withdraw", "1", "5"},
           {"transfer", "1", "2", "5"}}) {
       args.insert(args.end(), {"--memo", bad});
-      ProgramResult r = Drovebank(dir, args);
+      RunResult r = Drovebank(dir, args);
       INFO(Why(r));
       CHECK(r.exit_code == 2);
       CHECK(r.err.find("memo") != std::string::npos);
@@ -114,7 +109,7 @@ TEST_CASE("memo: text that could mislead is refused with exit 2 and nothing chan
 TEST_CASE("memo: the shell takes it one-shot and staged in a transaction", "[memo][shell]") {
   TempDir tmp;
   std::string dir = Seed(tmp);
-  ProgramResult s = Drovebank(dir, {}, {},
+  RunResult s = Drovebank(dir, {}, {},
                               "deposit 1 5 --memo 'one shot'\n"
                               "begin\n"
                               "deposit 1 1 --memo \"staged, first\"\n"
@@ -130,17 +125,17 @@ TEST_CASE("memo: the shell takes it one-shot and staged in a transaction", "[mem
   CHECK(s.err.find("line 9: memo is 201 characters long") != std::string::npos);
   CHECK(s.out.find("deposit 1.00 to account 1 (memo: staged, first)") != std::string::npos);
   CHECK(Drovebank(dir, {"txn", "5"}).exit_code == 3);  // the empty transaction wrote nothing
-  json t3 = Run(dir, {"txn", "3"});
+  json t3 = MustJson(dir, {"txn", "3"});
   CHECK(t3.at("ops").at(0).at("memo") == "one shot");
-  json t4 = Run(dir, {"txn", "4"});
+  json t4 = MustJson(dir, {"txn", "4"});
   REQUIRE(t4.at("ops").size() == 3);
   CHECK(t4["ops"][0].at("memo") == "staged, first");
   CHECK(t4["ops"][1].at("memo") == "second");
   CHECK_FALSE(t4["ops"][2].contains("memo"));
-  json h = Run(dir, {"history", "2"});
+  json h = MustJson(dir, {"history", "2"});
   CHECK(h.at("entries").at(0).at("memo") == "");       // withdraw 2 1
   CHECK(h.at("entries").at(1).at("memo") == "second");  // transfer in
-  ProgramResult j = Drovebank(dir, {"--json"}, {}, "deposit 2 3 --memo shelljson\n");
+  RunResult j = Drovebank(dir, {"--json"}, {}, "deposit 2 3 --memo shelljson\n");
   REQUIRE(j.exit_code == 0);
   CHECK(json::parse(j.out).at("ops").at(0).at("memo") == "shelljson");
 }

@@ -20,7 +20,7 @@ namespace drovebank {
 namespace {
 
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::Slurp;
 using testing::Spit;
@@ -30,7 +30,7 @@ using testing::TestSession;
 
 const char* kSegment = "journal/0000000000000001.log";
 
-void Must(const ProgramResult& r) {
+void Must(const RunResult& r) {
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
 }
@@ -107,7 +107,7 @@ TEST_CASE("links: a hard-link backup of a store is never changed by later writes
     CHECK(Links(data + "/" + f) == 1);
     CHECK(Links(snap + "/" + f) == 1);
   }
-  ProgramResult show = Drovebank(snap, {"--read-only", "show", "1"});
+  RunResult show = Drovebank(snap, {"--read-only", "show", "1"});
   INFO(show.err);
   CHECK(show.exit_code == 0);
   CHECK(show.out.find("115.00") != std::string::npos);
@@ -145,11 +145,11 @@ TEST_CASE("links: in-place files get inodes of their own only while no other pro
   SECTION("a writer making copies: others wait, then give up with nothing changed") {
     AttachHolder breaker(data, F_WRLCK);
     const std::string segment = Slurp(data + "/" + kSegment);
-    ProgramResult w = Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
+    RunResult w = Drovebank(data, {"deposit", "1", "1", "--lock-timeout", "1"});
     INFO(w.out << w.err);
     CHECK(w.exit_code == 4);
     CHECK(w.err.find("nothing changed") != std::string::npos);
-    ProgramResult r = Drovebank(data, {"show", "1", "--lock-timeout", "1"});
+    RunResult r = Drovebank(data, {"show", "1", "--lock-timeout", "1"});
     CHECK(r.exit_code == 4);
     CHECK(Slurp(data + "/" + kSegment) == segment);
     CHECK(!testing::PathExists(data + "/NEEDS_RECOVERY"));
@@ -180,7 +180,7 @@ TEST_CASE("links: a crash at each step of giving the store its own inodes loses 
       std::string snap = dir / "snap";
       CopyWithLinks(data, snap);
       const std::map<std::string, std::string> before = FilesUnder(snap);
-      ProgramResult crashed = Drovebank(data, {"deposit", "1", "1"},
+      RunResult crashed = Drovebank(data, {"deposit", "1", "1"},
                                         {{"DROVEBANK_FAULT", std::string("own_links:") + step + ":crash"}});
       INFO(crashed.out << crashed.err);
       CHECK(crashed.exit_code == 86);

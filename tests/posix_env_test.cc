@@ -23,17 +23,11 @@
 namespace drovebank {
 namespace {
 
+using testing::Slurp;
+using testing::Spit;
 using testing::TempDir;
 
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // Sets atime and mtime to the epoch plus `seconds`, so a later touch is visible.
 void SetTimes(const std::string& path, long seconds) {

@@ -7,28 +7,23 @@
 #include <string>
 #include <vector>
 
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 using nlohmann::json;
+using testing::Must;
+using testing::Why;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::RunProgram;
+using testing::WithEnv;
 using testing::TempDir;
 using testing::Which;
 
-std::string Why(const ProgramResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
-ProgramResult Must(ProgramResult r) {
-  INFO(Why(r));
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
 
 bool Has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
@@ -43,7 +38,7 @@ struct Bank {
     Must(Run({"open", "Ada", "Lovelace", "100"}));  // txn 1
     Must(Run({"open", "Bob", "Babbage", "0"}));     // txn 2
   }
-  ProgramResult Run(std::vector<std::string> args, const std::string& input = "") {
+  RunResult Run(std::vector<std::string> args, const std::string& input = "") {
     return Drovebank(data, std::move(args), env, input);
   }
   json Show(int id) { return json::parse(Must(Run({"--json", "show", std::to_string(id)})).out); }
@@ -53,7 +48,7 @@ struct Bank {
 
 TEST_CASE("rename: new names, journaled, shown by show, history and txn", "[rename][e2e]") {
   Bank b;
-  ProgramResult r = Must(b.Run({"rename", "1", " Ada ", "King"}));
+  RunResult r = Must(b.Run({"rename", "1", " Ada ", "King"}));
   CHECK(r.out == "Renamed account 1 from Ada Lovelace to Ada King (txn 3)\n");
   json s = b.Show(1);
   CHECK(s["first"] == "Ada");
@@ -90,7 +85,7 @@ TEST_CASE("rename: new names, journaled, shown by show, history and txn", "[rena
 TEST_CASE("rename: a key makes a re-issue replay; refusals change nothing", "[rename][e2e]") {
   Bank b;
   Must(b.Run({"rename", "1", "Ada", "King", "--txn", "ren-1"}));
-  ProgramResult again = Must(b.Run({"rename", "1", "Ada", "King", "--txn", "ren-1"}));
+  RunResult again = Must(b.Run({"rename", "1", "Ada", "King", "--txn", "ren-1"}));
   CHECK(again.out ==
         "Renamed account 1 from Ada Lovelace to Ada King (txn 3) (already applied earlier "
         "with this key)\n");
@@ -117,7 +112,7 @@ TEST_CASE("rename: a key makes a re-issue replay; refusals change nothing", "[re
     std::string shown;
     for (const std::string& a : c.args) shown += a + " ";
     INFO(shown);
-    ProgramResult r = b.Run(c.args);
+    RunResult r = b.Run(c.args);
     INFO(Why(r));
     CHECK(r.exit_code == c.exit);
     CHECK(Has(r.err, c.says));
@@ -126,7 +121,7 @@ TEST_CASE("rename: a key makes a re-issue replay; refusals change nothing", "[re
   CHECK(b.Show(1)["last_txn"] == 3);
   CHECK(Has(Must(b.Run({"txn", "4"})).out, "close 2"));
   CHECK(b.Run({"txn", "5"}).exit_code == 3);  // nothing was committed after the close
-  ProgramResult rev = b.Run({"reverse", "3"});
+  RunResult rev = b.Run({"reverse", "3"});
   CHECK(rev.exit_code == 3);
   CHECK(Has(rev.err, "renames account 1"));
 }
@@ -137,7 +132,7 @@ TEST_CASE("rename: a crash after the commit point keeps the new names, before it
     DYNAMIC_SECTION(step) {
       Bank b;
       b.env["DROVEBANK_FAULT"] = std::string("rename:") + step + ":crash";
-      ProgramResult r = b.Run({"rename", "1", "Ada", "King", "--txn", "k1"});
+      RunResult r = b.Run({"rename", "1", "Ada", "King", "--txn", "k1"});
       INFO(Why(r));
       CHECK(r.exit_code == 86);
       b.env.erase("DROVEBANK_FAULT");
@@ -156,12 +151,12 @@ TEST_CASE("rename: a crash after the commit point keeps the new names, before it
 
 TEST_CASE("rename: the shell runs it, and refuses it inside a transaction", "[rename][shell]") {
   Bank b;
-  ProgramResult r = b.Run({}, "rename 1 Ada King\nshow 1\n");
+  RunResult r = b.Run({}, "rename 1 Ada King\nshow 1\n");
   INFO(Why(r));
   CHECK(r.exit_code == 0);
   CHECK(Has(r.out, "Renamed account 1 from Ada Lovelace to Ada King"));
   CHECK(Has(r.out, "Account 1: Ada King"));
-  ProgramResult t = b.Run({}, "begin\nrename 2 Bob Byron\nabort\n");
+  RunResult t = b.Run({}, "begin\nrename 2 Bob Byron\nabort\n");
   CHECK(t.exit_code == 2);
   CHECK(Has(t.err, "rename cannot be part of a transaction"));
   CHECK(b.Show(2)["last"] == "Babbage");
@@ -205,18 +200,18 @@ TEST_CASE("rename: the exports carry it as notes the tools accept, and a range s
     std::vector<std::string> argv = {Which(tool), "-f", file, "--strict", "bal"};
     if (tool == "ledger") argv = {Which(tool), "-f", file, "--pedantic", "bal"};
     if (tool == "bean-check") argv = {Which(tool), file};
-    ProgramResult t = RunProgram(argv, {{"TZ", ""}});
+    RunResult t = RunProgram(argv[0], {argv.begin() + 1, argv.end()}, WithEnv({{"TZ", ""}}));
     INFO(t.out << t.err);
     CHECK(t.exit_code == 0);
     if (tool == "hledger") {
-      ProgramResult types = RunProgram({Which(tool), "-f", file, "accounts", "--types"});
+      RunResult types = RunProgram(Which(tool), {"-f", file, "accounts", "--types"});
       std::istringstream lines(types.out);
       for (std::string line; std::getline(lines, line);) {
         INFO(line);
         if (line.rfind("assets:drovebank:1 ", 0) == 0) CHECK(Has(line, "; type: A"));
       }
       CHECK(Has(types.out, "assets:drovebank:1 "));
-      CHECK(RunProgram({Which(tool), "-f", file, "print", "tag:txn=999"}).out.empty());
+      CHECK(RunProgram(Which(tool), {"-f", file, "print", "tag:txn=999"}).out.empty());
     }
   }
 }

@@ -12,14 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 using nlohmann::json;
+using testing::Must;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::TempDir;
 
 // 2026-10-31T23:30:00Z, 2026-11-02T02:00:00Z (2026-11-01 21:00 in New York),
@@ -37,11 +39,6 @@ std::map<std::string, std::string> Env(const std::string& tz = "") {
   return {{"NO_COLOR", "1"}, {"TZ", tz}};
 }
 
-ProgramResult Must(ProgramResult r) {
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
 
 // A store with opens, deposits, withdrawals, transfers, a close, a shell transaction of
 // two changes, and awkward names. Final balances: 1 75.50, 2 6.00, 3 closed, 4 0.00.
@@ -60,7 +57,7 @@ struct Bank {
     Must(Drovebank(data, {}, At(kDay3), "begin\ntransfer 1 2 40\nwithdraw 2 45\ncommit\n"));
     Must(Drovebank(data, {"deposit", "2", "1"}, At(kDay4)));
   }
-  ProgramResult Run(std::vector<std::string> args, const std::string& tz = "") {
+  RunResult Run(std::vector<std::string> args, const std::string& tz = "") {
     return Drovebank(data, std::move(args), Env(tz));
   }
 };
@@ -107,7 +104,7 @@ std::map<std::string, long long> OurBalances(Bank& b, std::vector<std::string> e
 TEST_CASE("balance: every open account and the total; --all adds the closed ones",
           "[reports][balance]") {
   Bank b;
-  ProgramResult text = Must(b.Run({"balance"}));
+  RunResult text = Must(b.Run({"balance"}));
   std::vector<std::string> lines = Lines(text.out);
   REQUIRE(lines.size() == 6);  // header, three open accounts, rule, total
   CHECK(lines[0] == "      id  name                                       balance  status");
@@ -121,7 +118,7 @@ TEST_CASE("balance: every open account and the total; --all adds the closed ones
   CHECK(!Has(text.out, "Zoë"));
   CHECK(Must(b.Run({"bal"})).out == text.out);  // the alias
 
-  ProgramResult all = Must(b.Run({"balance", "--all"}));
+  RunResult all = Must(b.Run({"balance", "--all"}));
   CHECK(Has(all.out, "Zoë \"Zed\" Ünal; Ltd"));
   CHECK(Has(all.out, "0.00  closed"));
   CHECK(Has(all.out, "total of 4 accounts"));
@@ -137,7 +134,7 @@ TEST_CASE("balance: every open account and the total; --all adds the closed ones
     CHECK(j["accounts"][2]["first"] == "=HYPERLINK(\"x\")");  // JSON keeps names exactly
   }
 
-  ProgramResult csv = Must(b.Run({"-O", "csv", "balance", "--all"}));
+  RunResult csv = Must(b.Run({"-O", "csv", "balance", "--all"}));
   CHECK(csv.out ==
         "id,first,last,balance,status\n"
         "1,Ada,Lovelace,75.50,open\n"
@@ -145,7 +142,7 @@ TEST_CASE("balance: every open account and the total; --all adds the closed ones
         "3,\"Zoë \"\"Zed\"\"\",Ünal; Ltd,0.00,closed\n"
         "4,\"'=HYPERLINK(\"\"x\"\")\",\"'-Minus, @at\",0.00,open\n"
         "total,,,81.50,\n");
-  ProgramResult tsv = Must(b.Run({"balance", "-O", "tsv"}));
+  RunResult tsv = Must(b.Run({"balance", "-O", "tsv"}));
   CHECK(Lines(tsv.out).at(0) == "id\tfirst\tlast\tbalance\tstatus");
   CHECK(Lines(tsv.out).at(3) == "4\t'=HYPERLINK(\"x\")\t'-Minus, @at\t0.00\topen");
   CHECK(Lines(tsv.out).at(4) == "total\t\t\t81.50\t");
@@ -175,7 +172,7 @@ TEST_CASE("balance --at: each account as of the end of a day, from the journal; 
   };
   for (const Case& c : cases) {
     INFO("--at " << c.day << " TZ=" << c.tz);
-    ProgramResult r = Must(b.Run({"--json", "balance", "--all", "--at", c.day}, c.tz));
+    RunResult r = Must(b.Run({"--json", "balance", "--all", "--at", c.day}, c.tz));
     json j = json::parse(r.out);
     std::map<std::string, long long> got;
     for (const json& a : j["accounts"]) {
@@ -193,7 +190,7 @@ TEST_CASE("balance --at: each account as of the end of a day, from the journal; 
   for (const char* bad : {"2026-13-01", "2026-02-30", "2025-02-29", "20261101", "yesterday",
                           "2026-1-01", "1969-12-31"}) {
     INFO(bad);
-    ProgramResult r = b.Run({"balance", "--at", bad});
+    RunResult r = b.Run({"balance", "--at", bad});
     CHECK(r.exit_code == 2);
     CHECK(Has(r.err, "--at"));
   }
@@ -261,14 +258,14 @@ TEST_CASE("history --since/--until: inclusive days, UTC unless TZ says otherwise
     }
     CHECK(paged == c.txns);
   }
-  ProgramResult csv = Must(b.Run({"history", "1", "-O", "csv", "--all"}));
+  RunResult csv = Must(b.Run({"history", "1", "-O", "csv", "--all"}));
   CHECK(Lines(csv.out).at(0) ==
         "txn,time,kind,amount,counterpart,direction,balance_after,memo,reverses,reversed_by");
   // A negative amount is quoted (it starts with '-'), and not prefixed: it is a number.
   CHECK(Lines(csv.out).at(1) ==
         "9,2026-11-15T12:00:00.000Z,transfer,\"-40.00\",2,out,75.50,,,");
   CHECK(Lines(csv.out).at(3) == "5,2026-11-02T02:00:00.000Z,deposit,25.50,,,125.50,,,");
-  ProgramResult text = Must(b.Run({"history", "2", "--since", "2026-11-15"}));
+  RunResult text = Must(b.Run({"history", "2", "--since", "2026-11-15"}));
   CHECK(Lines(text.out).at(0) ==
         "     txn  time                           kind                   amount  counterpart        "
         "balance after  memo");
@@ -309,12 +306,12 @@ TEST_CASE("statement: opening balance, every change of the month, closing balanc
     std::vector<int> got;
     for (const json& e : j["entries"]) got.push_back(e["txn"].get<int>());
     CHECK(got == c.txns);
-    ProgramResult text = Must(b.Run({"statement", c.id, "--month", c.month}));
+    RunResult text = Must(b.Run({"statement", c.id, "--month", c.month}));
     CHECK(Has(text.out, std::string("Opening balance: ") + c.opening));
     CHECK(Has(text.out, std::string("Closing balance: ") + c.closing));
     CHECK(Has(text.out, std::string("Total in: ") + c.in + "  Total out: " + c.out));
   }
-  ProgramResult csv = Must(b.Run({"statement", "1", "--month", "2026-11", "-O", "csv"}));
+  RunResult csv = Must(b.Run({"statement", "1", "--month", "2026-11", "-O", "csv"}));
   CHECK(Lines(csv.out).size() == 4);  // header and three changes, oldest first
   CHECK(Has(Lines(csv.out).at(1), "5,"));
   CHECK(b.Run({"statement", "1", "--month", "2026-13"}).exit_code == 2);
@@ -325,14 +322,14 @@ TEST_CASE("statement: opening balance, every change of the month, closing balanc
 TEST_CASE("list and search: a header row in text, -O csv/tsv/json, --all without paging",
           "[reports][list]") {
   Bank b;
-  ProgramResult text = Must(b.Run({"list", "--page-size", "2"}));
+  RunResult text = Must(b.Run({"list", "--page-size", "2"}));
   CHECK(Lines(text.out).at(0) == "      id  name                                       balance  status");
   CHECK(Lines(text.out).at(1) == "       1  Ada Lovelace                                 75.50  open");
   CHECK(Lines(text.out).back() == "page 1 of 2 (4 in all)");
-  ProgramResult all = Must(b.Run({"list", "--all", "--page-size", "2"}));
+  RunResult all = Must(b.Run({"list", "--all", "--page-size", "2"}));
   CHECK(Lines(all.out).size() == 6);
   CHECK(Lines(all.out).back() == "(4 in all)");
-  ProgramResult csv = Must(b.Run({"-O", "csv", "list", "--all"}));
+  RunResult csv = Must(b.Run({"-O", "csv", "list", "--all"}));
   CHECK(Lines(csv.out).at(0) == "id,first,last,balance,status");
   CHECK(Lines(csv.out).at(4) == "4,\"'=HYPERLINK(\"\"x\"\")\",\"'-Minus, @at\",0.00,open");
   CHECK(Lines(csv.out).size() == 5);
@@ -343,12 +340,12 @@ TEST_CASE("list and search: a header row in text, -O csv/tsv/json, --all without
   json paged = json::parse(Must(b.Run({"--json", "list", "--page", "2", "--page-size", "3"})).out);
   CHECK(paged["page"] == 2);
   CHECK(paged["accounts"].size() == 1);
-  ProgramResult s = Must(b.Run({"search", "o'brien", "-O", "tsv", "--all"}));
+  RunResult s = Must(b.Run({"search", "o'brien", "-O", "tsv", "--all"}));
   CHECK(s.out == "id\tfirst\tlast\tbalance\tstatus\n2\tMary Ann\tO'Brien, Jr.\t6.00\topen\n");
   // Since the merge of cli-polish, nothing found is one line, without the header row.
-  ProgramResult st = Must(b.Run({"search", "zzz"}));
+  RunResult st = Must(b.Run({"search", "zzz"}));
   CHECK(st.out == "No matching accounts.\n");
-  ProgramResult st_csv = Must(b.Run({"search", "zzz", "-O", "csv"}));
+  RunResult st_csv = Must(b.Run({"search", "zzz", "-O", "csv"}));
   CHECK(st_csv.out == "id,first,last,balance,status\n");
 }
 
@@ -361,15 +358,15 @@ TEST_CASE("output formats: one a command (--json is -O json), bad formats and co
         {"list", "-O", "yaml"},
         {"--json", "-O", "csv", "list"},
         {"--json", "balance", "-O", "text"}}) {
-    ProgramResult r = b.Run(args);
+    RunResult r = b.Run(args);
     CHECK(r.exit_code == 2);
   }
-  ProgramResult r = b.Run({"balance", "-O", "json", "--at", "never"});
+  RunResult r = b.Run({"balance", "-O", "json", "--at", "never"});
   CHECK(r.exit_code == 2);
   json err = json::parse(r.out);
   CHECK(err["error"]["code"] == "InvalidArgument");
   // -O json in the shell lasts one line: the next line is text again.
-  ProgramResult shell = Drovebank(b.data, {}, Env(), "balance -O json\nbalance\n");
+  RunResult shell = Drovebank(b.data, {}, Env(), "balance -O json\nbalance\n");
   REQUIRE(shell.exit_code == 0);
   CHECK(Has(shell.out, "{\"accounts\":["));
   CHECK(Has(shell.out, "total of 3 accounts"));
@@ -393,8 +390,8 @@ TEST_CASE("reports in the shell print what the one-shot commands print", "[repor
     std::string line;
     for (const std::string& w : c) line += (line.empty() ? "" : " ") + w;
     INFO(line);
-    ProgramResult one = Must(b.Run(c));
-    ProgramResult shell = Drovebank(b.data, {}, Env(), line + "\n");
+    RunResult one = Must(b.Run(c));
+    RunResult shell = Drovebank(b.data, {}, Env(), line + "\n");
     CHECK(shell.exit_code == 0);
     CHECK(shell.out == one.out);
   }
@@ -428,7 +425,8 @@ std::map<std::string, long long> ToolBalances(const std::string& tool, const std
             "SELECT account, sum(number) AS n GROUP BY account ORDER BY account"};
     sep = ',';
   }
-  testing::ProgramResult r = testing::RunProgram(argv, {{"TZ", ""}});
+  testing::RunResult r =
+      testing::RunProgram(argv[0], {argv.begin() + 1, argv.end()}, testing::WithEnv({{"TZ", ""}}));
   INFO(tool << " said: " << r.out << r.err);
   *accepted = r.exit_code == 0 && (tool != "beancount" || r.err.empty());
   std::map<std::string, long long> out;
@@ -476,7 +474,7 @@ TEST_CASE("export: hledger, ledger and beancount accept every assertion and thei
       std::string file = b.tmp / (std::string("bank.") + t.format);
       std::vector<std::string> args = {"export", "--format", t.format, "-o", file};
       args.insert(args.end(), range.begin(), range.end());
-      ProgramResult r = Must(b.Run(args));
+      RunResult r = Must(b.Run(args));
       CHECK(Has(r.out, "Exported "));
       std::string text = Slurp(file);
       // hledger ends a tag value at a comma: there it is percent-encoded.
@@ -487,7 +485,7 @@ TEST_CASE("export: hledger, ledger and beancount accept every assertion and thei
                                                            : "Zoë \"Zed\" Ünal; Ltd"));
       }
       if (std::string(t.program) == "bean-check") {
-        testing::ProgramResult check = testing::RunProgram({Which("bean-check"), file});
+        testing::RunResult check = testing::RunProgram(Which("bean-check"), {file});
         INFO("bean-check: " << check.out << check.err);
         CHECK(check.exit_code == 0);
         CHECK(check.out + check.err == "");
@@ -522,7 +520,7 @@ TEST_CASE("export: hledger, ledger and beancount accept every assertion and thei
     bool accepted = true;
     (void)ToolBalances(t.name, file, &accepted);
     if (std::string(t.name) == "beancount") {
-      accepted = testing::RunProgram({Which("bean-check"), file}).exit_code == 0;
+      accepted = testing::RunProgram(Which("bean-check"), {file}).exit_code == 0;
     }
     CHECK(!accepted);
   }
@@ -533,7 +531,7 @@ TEST_CASE("export --format csv: one row per account change, names on opens, form
           "[reports][export]") {
   Bank b;
   std::string file = b.tmp / "out.csv";
-  ProgramResult r = Must(b.Run({"--json", "export", "--format", "csv", "-o", file}));
+  RunResult r = Must(b.Run({"--json", "export", "--format", "csv", "-o", file}));
   json j = json::parse(r.out);
   CHECK(j["transactions"] == 10);
   CHECK(j["accounts"] == 4);
@@ -552,11 +550,11 @@ TEST_CASE("export --format csv: one row per account change, names on opens, form
   CHECK(rows[6] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,1,\"-10.00\",115.50,2,,,,,");
   CHECK(rows[7] == "6,2026-11-02T02:00:00.000Z,2026-11-02,transfer,2,10.00,10.00,1,,,,,");
   // TZ moves the dates and the times alike: the time is shown in that zone.
-  ProgramResult ny = Must(b.Run({"export", "--format", "csv"}, "America/New_York"));
+  RunResult ny = Must(b.Run({"export", "--format", "csv"}, "America/New_York"));
   CHECK(Lines(ny.out).at(5) ==
         "5,2026-11-01T21:00:00.000-05:00,2026-11-01,deposit,1,25.50,125.50,,pay-nov,,,,");
   // A range starts with each open account's balance.
-  ProgramResult nov = Must(b.Run({"export", "--format", "csv", "--since", "2026-11-15"}));
+  RunResult nov = Must(b.Run({"export", "--format", "csv", "--since", "2026-11-15"}));
   CHECK(Lines(nov.out).at(1) == ",,2026-11-15,opening,1,115.50,115.50,,,Ada,Lovelace,,");
   CHECK(b.Run({"export", "--format", "gnucash"}).exit_code == 2);
   CHECK(b.Run({"export", "--format", "csv", "--since", "2026-11-02", "--until", "2026-11-01"})
@@ -574,12 +572,12 @@ TEST_CASE("memos and reversals in the reports and the exports: shown, linked, pr
   Bank b;  // then txn 11 a transfer with a memo, 12 its reversal
   Must(Drovebank(b.data, {"transfer", "1", "2", "7.50", "--memo", "=rent, \"may\""}, At(kDay4)));
   Must(Drovebank(b.data, {"reverse", "11", "--memo", "wrong account"}, At(kDay4)));
-  ProgramResult csv = Must(b.Run({"history", "2", "--all", "-O", "csv"}));
+  RunResult csv = Must(b.Run({"history", "2", "--all", "-O", "csv"}));
   CHECK(Lines(csv.out).at(1) ==
         "12,2026-12-01T08:00:00.000Z,transfer,\"-7.50\",1,out,6.00,wrong account,11,");
   CHECK(Lines(csv.out).at(2) ==
         "11,2026-12-01T08:00:00.000Z,transfer,7.50,1,in,13.50,\"'=rent, \"\"may\"\"\",,12");
-  ProgramResult text = Must(b.Run({"history", "2", "--page-size", "2"}));
+  RunResult text = Must(b.Run({"history", "2", "--page-size", "2"}));
   CHECK(Has(Lines(text.out).at(1), "reverses 11; wrong account"));
   CHECK(Has(Lines(text.out).at(2), "reversed by 12; =rent, \"may\""));
   json st = json::parse(Must(b.Run({"--json", "statement", "1", "--month", "2026-12"})).out);
@@ -608,7 +606,7 @@ TEST_CASE("memos and reversals in the reports and the exports: shown, linked, pr
     std::map<std::string, long long> got = ToolBalances(tool, file, &accepted);
     CHECK(accepted);
     if (std::string(tool) == "beancount") {
-      CHECK(testing::RunProgram({Which("bean-check"), file}).exit_code == 0);
+      CHECK(testing::RunProgram(Which("bean-check"), {file}).exit_code == 0);
     }
     std::map<std::string, long long> want = OurBalances(b);
     for (auto it = want.begin(); it != want.end();) {

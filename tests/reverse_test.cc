@@ -8,37 +8,32 @@
 #include <vector>
 
 #include "shell_test_util.h"
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 using nlohmann::json;
+using testing::MustJson;
+using testing::Why;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::TempDir;
 
-std::string Why(const ProgramResult& r) { return "stdout: " + r.out + "\nstderr: " + r.err; }
 
-json Run(const std::string& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), "--json");
-  ProgramResult r = Drovebank(dir, args);
-  INFO(Why(r));
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
-}
 
 std::string Balance(const std::string& dir, int id) {
-  return Run(dir, {"show", std::to_string(id)}).at("balance").get<std::string>();
+  return MustJson(dir, {"show", std::to_string(id)}).at("balance").get<std::string>();
 }
 
 // Ada (1) 100.00 and Bob (2) 50.00 as txns 1 and 2; then `more` runs in order.
 std::string Seed(const TempDir& tmp, const std::vector<std::vector<std::string>>& more = {}) {
   std::string dir = tmp / "data";
-  Run(dir, {"open", "Ada", "Lovelace", "100.00"});
-  Run(dir, {"open", "Bob", "Babbage", "50.00"});
-  for (const auto& args : more) Run(dir, args);
+  MustJson(dir, {"open", "Ada", "Lovelace", "100.00"});
+  MustJson(dir, {"open", "Bob", "Babbage", "50.00"});
+  for (const auto& args : more) MustJson(dir, args);
   return dir;
 }
 
@@ -64,7 +59,7 @@ TEST_CASE("reverse: each kind of change is undone by its exact opposite", "[reve
   std::string dir = Seed(tmp, {c.change});
   CHECK(Balance(dir, 1) == c.ada);
   CHECK(Balance(dir, 2) == c.bob);
-  json j = Run(dir, {"reverse", "3", "--memo", "entered twice"});
+  json j = MustJson(dir, {"reverse", "3", "--memo", "entered twice"});
   CHECK(j.at("txn") == 4);
   CHECK(j.at("reverses") == 3);
   CHECK(j.at("key") == "reverse:3");
@@ -77,18 +72,18 @@ TEST_CASE("reverse: each kind of change is undone by its exact opposite", "[reve
   CHECK(Balance(dir, 2) == "50.00");
 
   // Both transactions name each other, in txn and in history, text and JSON.
-  json orig = Run(dir, {"txn", "3"});
+  json orig = MustJson(dir, {"txn", "3"});
   CHECK(orig.at("reversed_by") == 4);
   CHECK_FALSE(orig.contains("reverses"));
-  json rev = Run(dir, {"txn", "4"});
+  json rev = MustJson(dir, {"txn", "4"});
   CHECK(rev.at("reverses") == 3);
   CHECK_FALSE(rev.contains("reversed_by"));
-  ProgramResult t3 = Drovebank(dir, {"txn", "3"});
+  RunResult t3 = Drovebank(dir, {"txn", "3"});
   CHECK(t3.out.find("reversed by txn 4") != std::string::npos);
-  ProgramResult t4 = Drovebank(dir, {"txn", "4"});
+  RunResult t4 = Drovebank(dir, {"txn", "4"});
   CHECK(t4.out.find("reverses txn 3") != std::string::npos);
   CHECK(t4.out.find("(memo: entered twice)") != std::string::npos);
-  json h = Run(dir, {"history", std::to_string(c.id)});
+  json h = MustJson(dir, {"history", std::to_string(c.id)});
   REQUIRE(h.at("entries").size() == 3);
   CHECK(h["entries"][0].at("txn") == 4);
   CHECK(h["entries"][0].at("reverses") == 3);
@@ -98,7 +93,7 @@ TEST_CASE("reverse: each kind of change is undone by its exact opposite", "[reve
   CHECK(h["entries"][1].at("reversed_by") == 4);
   CHECK(h["entries"][1].at("reverses").is_null());
   CHECK(h["entries"][2].at("reversed_by").is_null());  // the open
-  ProgramResult ht = Drovebank(dir, {"history", std::to_string(c.id)});
+  RunResult ht = Drovebank(dir, {"history", std::to_string(c.id)});
   CHECK(ht.out.find("reverses 3; entered twice\n") != std::string::npos);
   CHECK(ht.out.find("reversed by 4\n") != std::string::npos);
   CHECK(Recover(dir, {"--check"}).exit_code == 0);
@@ -108,11 +103,11 @@ TEST_CASE("reverse: a shell transaction of several changes is undone whole, in r
           "[reverse]") {
   TempDir tmp;
   std::string dir = Seed(tmp);
-  ProgramResult s = Drovebank(dir, {}, {}, "begin\ndeposit 1 5\ntransfer 1 2 100\ncommit\n");
+  RunResult s = Drovebank(dir, {}, {}, "begin\ndeposit 1 5\ntransfer 1 2 100\ncommit\n");
   INFO(Why(s));
   REQUIRE(s.exit_code == 0);
   CHECK(Balance(dir, 1) == "5.00");
-  json j = Run(dir, {"reverse", "3"});
+  json j = MustJson(dir, {"reverse", "3"});
   REQUIRE(j.at("ops").size() == 2);
   CHECK(j["ops"][0].at("kind") == "transfer");  // the transfer back first: 1 has only 5.00
   CHECK(j["ops"][1].at("kind") == "withdraw");
@@ -154,12 +149,12 @@ TEST_CASE("reverse: refused with exit 3 and nothing changed", "[reverse]") {
                                         std::vector<std::string>{"--memo", "again"}}) {
     std::vector<std::string> args = {"reverse", c.txn};
     args.insert(args.end(), memo.begin(), memo.end());
-    ProgramResult r = Drovebank(dir, args);
+    RunResult r = Drovebank(dir, args);
     INFO(Why(r));
     CHECK(r.exit_code == 3);
     CHECK(r.err.find(c.message) != std::string::npos);
     args.insert(args.begin(), "--json");
-    ProgramResult jr = Drovebank(dir, args);
+    RunResult jr = Drovebank(dir, args);
     CHECK(jr.exit_code == 3);
     CHECK(json::parse(jr.out).at("error").at("exit") == 3);
   }
@@ -180,13 +175,13 @@ TEST_CASE("reverse: bad input is exit 2; its key cannot be taken by another requ
         {"deposit", "1", "5", "--txn", "reverse:3"}, {"deposit", "1", "5", "--txn", "reverse:9"},
         {"transfer", "1", "2", "5", "--txn", "reverse:"}}) {
     CAPTURE(args);
-    ProgramResult r = Drovebank(dir, args);
+    RunResult r = Drovebank(dir, args);
     CHECK(r.exit_code == 2);
   }
   CHECK(LastTxn(dir) == 3);
   CHECK(Balance(dir, 1) == "105.00");
   // The key was never taken: the reversal still goes through.
-  CHECK(Run(dir, {"reverse", "3"}).at("txn") == 4);
+  CHECK(MustJson(dir, {"reverse", "3"}).at("txn") == 4);
 }
 
 TEST_CASE("reverse: many sessions reversing one txn at once commit it exactly once",
@@ -194,7 +189,7 @@ TEST_CASE("reverse: many sessions reversing one txn at once commit it exactly on
   TempDir tmp;
   std::string dir = Seed(tmp, {{"transfer", "1", "2", "30"}});
   const int n = 8;
-  std::vector<std::future<ProgramResult>> runs;
+  std::vector<std::future<RunResult>> runs;
   for (int i = 0; i < n; ++i) {
     // Half with a memo, half without: a replay and a reused key are both "already".
     std::vector<std::string> args = {"reverse", "3"};
@@ -203,7 +198,7 @@ TEST_CASE("reverse: many sessions reversing one txn at once commit it exactly on
   }
   int ok = 0, refused = 0;
   for (auto& f : runs) {
-    ProgramResult r = f.get();
+    RunResult r = f.get();
     INFO(Why(r));
     if (r.exit_code == 0) ++ok;
     if (r.exit_code == 3) {
@@ -223,7 +218,7 @@ TEST_CASE("reverse: in the shell, with --json, and refused inside a transaction"
           "[reverse][shell]") {
   TempDir tmp;
   std::string dir = Seed(tmp, {{"deposit", "1", "5"}, {"deposit", "2", "7"}});
-  ProgramResult s = Drovebank(dir, {}, {},
+  RunResult s = Drovebank(dir, {}, {},
                               "reverse 3 --memo 'typo, sorry'\n"
                               "reverse 3\n"
                               "begin\n"
@@ -239,7 +234,7 @@ TEST_CASE("reverse: in the shell, with --json, and refused inside a transaction"
   CHECK(s.out.find("reverses 3; typo, sorry") != std::string::npos);
   CHECK(Balance(dir, 2) == "57.00");  // txn 4 was not reversed inside the transaction
 
-  ProgramResult j = Drovebank(dir, {"--json"}, {}, "reverse 4\n");
+  RunResult j = Drovebank(dir, {"--json"}, {}, "reverse 4\n");
   INFO(Why(j));
   REQUIRE(j.exit_code == 0);
   json v = json::parse(j.out);

@@ -1,12 +1,13 @@
-// Runs a program the way a user would, for end-to-end tests: arguments, extra environment,
-// text on stdin; captures stdout, stderr and the exit status, within a time bound.
+// The tests' one way to run a program: arguments, extra environment, text on stdin;
+// captures stdout, stderr and the exit status, within a time bound.
 //
 //   RunResult r = RunProgram(DROVEBANK_BIN, {"-d", dir, "--json", "show", "1"},
 //                            {.env = {"NO_COLOR=1"}});
 //   CHECK(r.exit_code == 0);
 //
 // Header-only so any test file (or a benchmark) can include it. Never throws; a failure
-// to start the program is reported as exit_code -1 with the reason in `err`.
+// to start the program is reported as exit_code -1 with the reason in `err`. The
+// drovebank and recover shorthands are in run_drovebank.h.
 #pragma once
 
 #include <fcntl.h>
@@ -21,8 +22,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +47,7 @@ struct RunOptions {
 
 struct RunResult {
   int exit_code = -1;  // the exit status; 128+N when killed by signal N; -1 not started
+  int signal = 0;      // the signal that killed it (SIGKILL after a time-out), else 0
   bool timed_out = false;
   std::string out, err;
 };
@@ -189,66 +190,20 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  if (WIFSIGNALED(status)) {
+    r.signal = WTERMSIG(status);
+    r.exit_code = 128 + r.signal;
+  }
   return r;
 }
 
-// A fresh directory under $TMPDIR (else /tmp), removed with everything in it on
-// destruction. Abort-free: `ok()` is false when it could not be made.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& prefix = "drovebank-test") {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-  // Writes `content` to Path(name), creating parent directories; false on failure.
-  bool Write(const std::string& name, const std::string& content) const {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(Path(name)).parent_path(), ec);
-    std::ofstream f(Path(name), std::ios::binary | std::ios::trunc);
-    f << content;
-    return static_cast<bool>(f);
-  }
-
- private:
-  std::string path_;
-};
-
-// The end-to-end tests' usual run of drovebank: no colour, and none of the variables that
-// would change what it does from outside (fault injection, another data directory).
-inline RunOptions PlainOptions() {
+// Options that add `env` (NAME -> VALUE) to this process's environment and feed `input`.
+inline RunOptions WithEnv(const std::map<std::string, std::string>& env,
+                          const std::string& input = "") {
   RunOptions o;
-  o.env = {"NO_COLOR=1"};
-  o.unset = {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT", "DROVEBANK_FAULT_TRACE", "DROVEBANK_DATA"};
+  for (const auto& [k, v] : env) o.env.push_back(k + "=" + v);
+  o.stdin_text = input;
   return o;
-}
-inline RunResult RunDrovebank(std::vector<std::string> args, RunOptions o = PlainOptions()) {
-  return RunProgram(DROVEBANK_BIN, args, o);
-}
-// What the program said on stderr, without its "PROGRAM: " prefix and the final newlines.
-inline std::string Message(const RunResult& r, const std::string& program = "drovebank") {
-  std::string m = r.err;
-  if (m.rfind(program + ": ", 0) == 0) m = m.substr(program.size() + 2);
-  while (!m.empty() && m.back() == '\n') m.pop_back();
-  return m;
-}
-// drovebank -d DATA ARGS...
-inline RunResult RunOnStore(const std::string& data, std::vector<std::string> args,
-                            RunOptions o = PlainOptions()) {
-  args.insert(args.begin(), {"-d", data});
-  return RunDrovebank(args, o);
 }
 
 }  // namespace drovebank::testing

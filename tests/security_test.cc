@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/filesystem.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
@@ -11,31 +12,23 @@
 #include <vector>
 
 #include "drovebank/account.h"
+#include "require_run.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 namespace fs = boost::filesystem;
+using testing::Must;
+using testing::Slurp;
+using testing::Spit;
 using testing::Drovebank;
-using testing::ProgramResult;
+using testing::RunResult;
 using testing::Recover;
 using testing::TempDir;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
-void Must(const ProgramResult& r, int code = 0) {
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(r.exit_code == code);
-}
 
 void MakeStore(const std::string& data) {
   Must(Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
@@ -108,13 +101,13 @@ TEST_CASE("security: a data directory others can write to is refused", "[securit
     for (std::vector<std::string> args :
          {std::vector<std::string>{"show", "1"}, std::vector<std::string>{"deposit", "1", "1"},
           std::vector<std::string>{"list"}}) {
-      ProgramResult r = Drovebank(data, args);
+      RunResult r = Drovebank(data, args);
       INFO("mode " << std::oct << mode << ": " << r.err);
       CHECK(r.exit_code == 2);
       CHECK(r.err.find("writable by other users") != std::string::npos);
       CHECK(r.err.find("chmod go-w") != std::string::npos);
     }
-    ProgramResult rec = Recover(data);
+    RunResult rec = Recover(data);
     CHECK(rec.exit_code == 2);
   }
   // Readable by others is not writable: allowed (the owner chose to share it).
@@ -130,16 +123,16 @@ TEST_CASE("security: a data directory that is a link, a file or another user's i
   std::string data = tmp / "data";
   MakeStore(data);
   fs::create_symlink(data, tmp / "link");
-  ProgramResult link = Drovebank(tmp / "link", {"show", "1"});
+  RunResult link = Drovebank(tmp / "link", {"show", "1"});
   CHECK(link.exit_code == 2);
   CHECK(link.err.find("symbolic link") != std::string::npos);
   Spit(tmp / "file", "x");
-  ProgramResult file = Drovebank(tmp / "file", {"show", "1"});
+  RunResult file = Drovebank(tmp / "file", {"show", "1"});
   CHECK(file.exit_code == 2);
   CHECK(file.err.find("not a directory") != std::string::npos);
   if (::geteuid() == 0) {  // only root can give the directory away
     REQUIRE(::chown(data.c_str(), 65534, 65534) == 0);
-    ProgramResult other = Drovebank(data, {"show", "1"});
+    RunResult other = Drovebank(data, {"show", "1"});
     CHECK(other.exit_code == 2);
     CHECK(other.err.find("belongs to another user") != std::string::npos);
     REQUIRE(::chown(data.c_str(), 0, 0) == 0);
@@ -169,7 +162,7 @@ void ExpectNoFollow(const std::string& data, const std::string& outside,
                     const std::vector<std::vector<std::string>>& commands) {
   const std::string forged = Slurp(outside + "/00/00/01.csv");
   for (const auto& args : commands) {
-    ProgramResult r = Drovebank(data, args);
+    RunResult r = Drovebank(data, args);
     INFO(args[0] << ": exit " << r.exit_code << "\n" << r.out << r.err);
     CHECK(r.exit_code != 0);
     CHECK(r.out.find("777777.77") == std::string::npos);  // the forged balance
@@ -210,7 +203,7 @@ TEST_CASE("security: a shard directory that is a symbolic link is never followed
     fs::create_symlink(outside + below, d + "/" + shard);
     INFO(shard);
     ExpectNoFollow(d, outside, {{"show", "1"}, {"deposit", "1", "1"}, {"list"}});
-    ProgramResult r = Drovebank(d, {"show", "1"});
+    RunResult r = Drovebank(d, {"show", "1"});
     CHECK(r.err.find("symbolic link") != std::string::npos);
   }
 }
@@ -235,7 +228,7 @@ TEST_CASE("security: planted links for temp, lock, journal and key files are nev
     std::string p = data + "/" + c.path;
     if (fs::exists(fs::symlink_status(p))) fs::remove(p);
     fs::create_symlink(target, p);
-    ProgramResult r = Drovebank(data, c.command);
+    RunResult r = Drovebank(data, c.command);
     INFO(c.path << ": exit " << r.exit_code << "\n" << r.out << r.err);
     // Whatever the command concludes, the file behind the link is never written.
     CHECK(Slurp(target) == "must stay exactly this\n");
@@ -251,7 +244,7 @@ TEST_CASE("security: a quarantine directory that is a link is not written throug
   MakeStore(data);
   Spit(data + "/accounts/00/00/00/09.csv", "garbage\n");
   fs::create_symlink(outside, data + "/quarantine");
-  ProgramResult r = Recover(data, {"--full"});
+  RunResult r = Recover(data, {"--full"});
   INFO(r.out << r.err);
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("symbolic link") != std::string::npos);
@@ -278,7 +271,7 @@ TEST_CASE("security: ids that try to name a path are refused before any file is 
                                           {"transfer", "--", id, "1", "1"},
                                           {"close", "--", id},
                                           {"history", "--", id}}) {
-      ProgramResult r = Drovebank(data, args);
+      RunResult r = Drovebank(data, args);
       INFO(args[0] << " '" << id << "': " << r.err);
       CHECK(r.exit_code == 2);
     }
@@ -324,7 +317,7 @@ TEST_CASE("security: names with any control character or escape sequence are ref
     std::vector<std::string> args = n % 2
                                         ? std::vector<std::string>{"open", "A" + h + "da", "L", "1"}
                                         : std::vector<std::string>{"open", "Ada", h + "L", "1"};
-    ProgramResult r = Drovebank(data, args);
+    RunResult r = Drovebank(data, args);
     INFO("case " << n);
     CHECK(r.exit_code == 2);
     CHECK(!HasControl(r.out));
@@ -332,7 +325,7 @@ TEST_CASE("security: names with any control character or escape sequence are ref
     ++n;
   }
   // Nothing was opened.
-  ProgramResult list = Drovebank(data, {"--json", "list"});
+  RunResult list = Drovebank(data, {"--json", "list"});
   CHECK(list.out.find("\"total\":2") != std::string::npos);
 }
 
@@ -350,7 +343,7 @@ TEST_CASE("security: hostile arguments are echoed without their control characte
                                           {"deposit", "1", esc},
                                           {"deposit", "1", "1", "--txn", esc},
                                           {"transfer", "1", esc, "1"}}) {
-      ProgramResult r = Drovebank(data, args);
+      RunResult r = Drovebank(data, args);
       INFO(args[0]);
       CHECK(r.exit_code == 2);
       CHECK(!HasControl(r.err));
@@ -369,7 +362,7 @@ TEST_CASE("security: names that look like formulas are stored quoted", "[securit
   std::string f2 = Slurp(data + "/accounts/00/00/00/02.csv");
   CHECK(f1.find("1,\"=HYPERLINK(\"\"http://x\"\")\",\"+cmd\",") != std::string::npos);
   CHECK(f2.find("2,\"-2\",\"@SUM(A1)\",") != std::string::npos);
-  ProgramResult r = Drovebank(data, {"--json", "show", "1"});
+  RunResult r = Drovebank(data, {"--json", "show", "1"});
   CHECK(r.out.find("=HYPERLINK") != std::string::npos);  // the name itself is kept exactly
 }
 

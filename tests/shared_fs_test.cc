@@ -28,11 +28,6 @@ std::uint64_t InodeOf(const std::string& path) {
   return st.st_ino;
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST_CASE("shared fs: version --verbose and recover --check name the file system and the mode",
@@ -79,7 +74,7 @@ TEST_CASE("shared fs: account files are rewritten in place and journal/state has
       // Shared: the inode never changes (another host's client would open the old one for
       // a second after a rename). Local: the spare is exchanged in, a new inode each time.
       CHECK((InodeOf(file) == before) == shared);
-      bool stamped = ReadAll(data + "/journal/state").find("shared-volume") != std::string::npos;
+      bool stamped = drovebank::testing::Slurp(data + "/journal/state").find("shared-volume") != std::string::npos;
       CHECK(stamped == shared);
       CHECK(Recover(data, {"--check"}, env).exit_code == 0);
     }
@@ -128,9 +123,9 @@ int FileCallsOfSession(const std::string& data, int deposits, const std::string&
   // die at exit; its leak check is off for this one run (other builds ignore the variable).
   const char* asan = std::getenv("ASAN_OPTIONS");
   env["ASAN_OPTIONS"] = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-  auto r = drovebank::testing::RunProgram({"/usr/bin/strace", "-f", "-y", "-o", trace,
-                                           DROVEBANK_BIN, "-d", data},
-                                          env, input);
+  auto r = drovebank::testing::RunProgram(
+      "/usr/bin/strace", {"-f", "-y", "-o", trace, DROVEBANK_BIN, "-d", data},
+      drovebank::testing::WithEnv(env, input));
   REQUIRE(r.exit_code == 0);
   std::ifstream in(trace);
   int n = 0;
@@ -182,21 +177,21 @@ TEST_CASE("shared fs: a file system that refuses O_DIRECT reads is read plainly,
        {std::vector<std::string>{"show", "1"}, std::vector<std::string>{"deposit", "1", "1"}}) {
     // How many preads the command makes, traced once.
     std::string trace = d / "trace";
-    std::vector<std::string> argv = {"/usr/bin/strace", "-f", "-e", "trace=pread64", "-o", trace,
+    std::vector<std::string> args = {"-f", "-e", "trace=pread64", "-o", trace,
                                      DROVEBANK_BIN, "-d", data};
-    argv.insert(argv.end(), cmd.begin(), cmd.end());
-    REQUIRE(drovebank::testing::RunProgram(argv, env).exit_code == 0);
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    REQUIRE(drovebank::testing::RunProgram("/usr/bin/strace", args, drovebank::testing::WithEnv(env)).exit_code == 0);
     deposits += cmd[0] == "deposit";
     std::ifstream in(trace);
     int preads = 0;
     for (std::string line; std::getline(in, line);) preads += line.find("pread64(") != std::string::npos;
     REQUIRE(preads > 0);
     for (int n = 1; n <= preads; ++n) {
-      std::vector<std::string> inject = {"/usr/bin/strace", "-f", "-o", "/dev/null", "-e",
+      std::vector<std::string> inject = {"-f", "-o", "/dev/null", "-e",
                                          "inject=pread64:error=EINVAL:when=" + std::to_string(n),
                                          DROVEBANK_BIN, "-d", data};
       inject.insert(inject.end(), cmd.begin(), cmd.end());
-      auto r = drovebank::testing::RunProgram(inject, env);
+      auto r = drovebank::testing::RunProgram("/usr/bin/strace", inject, drovebank::testing::WithEnv(env));
       INFO(cmd[0] << ", pread " << n << " of " << preads << " refused: " << r.err);
       CHECK(r.exit_code == 0);
       deposits += cmd[0] == "deposit" && r.exit_code == 0;

@@ -158,7 +158,7 @@ TEST_CASE("shell e2e: named commands, tab completion, Ctrl-C clears, history is 
     term.Line("quit");
     REQUIRE(term.WaitFor("[exit status 0]"));
   }
-  std::string history = testing::ReadAll(t / "home/.drovebank_history");
+  std::string history = testing::Slurp(t / "home/.drovebank_history");
   CHECK(Contains(history, "deposit 2 1.50"));
   CHECK_FALSE(Contains(history, "withdraw 1 20"));  // cancelled lines are not kept
   // A new session recalls it with the Up arrow.

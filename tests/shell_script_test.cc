@@ -179,7 +179,7 @@ TEST_CASE("shell script: Ctrl-C cancels a lock wait cleanly and stops the script
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!waiting && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    waiting = Contains(testing::ReadAll(err_path), "waiting (Ctrl-C cancels)");
+    waiting = Contains(testing::Slurp(err_path), "waiting (Ctrl-C cancels)");
   }
   ::kill(pid, waiting ? SIGINT : SIGKILL);
   int st = 0;
@@ -187,7 +187,7 @@ TEST_CASE("shell script: Ctrl-C cancels a lock wait cleanly and stops the script
   REQUIRE(waiting);
   REQUIRE(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 4);
-  std::string err = testing::ReadAll(err_path);
+  std::string err = testing::Slurp(err_path);
   CHECK(Contains(err, "line 1: gave up waiting for account 1"));
   CHECK(Contains(err, "interrupted"));
   REQUIRE(held.Rollback().ok());

@@ -1,5 +1,5 @@
 // Helpers shared by the shell's tests: captured streams, a scripted line source, and
-// running the real program with a pipe. TempDir and ProgramResult are test_util.h's: one
+// running the real program with a pipe. TempDir and RunResult are test_util.h's: one
 // definition of each name in drovebank::testing (two different ones are an ODR
 // violation, which in the -O3 Release build crashed the shell script tests).
 #pragma once
@@ -86,34 +86,20 @@ struct TestSession {
   CliContext ctx;
 };
 
-inline std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 inline std::string ShellQuote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\"'\"'") : std::string(1, c);
   return q + "'";
 }
 
-// Runs `cat SCRIPT | program ARGS` (stdin a pipe, never a terminal) in `dir`'s parent.
-inline ProgramResult RunWithPipe(const TempDir& tmp, const std::string& program,
-                                 const std::string& args, const std::string& script) {
-  static int n = 0;
-  std::string base = tmp / ("run" + std::to_string(n++));
-  { std::ofstream(base + ".in") << script; }
-  std::string cmd = "cat " + ShellQuote(base + ".in") + " | " + ShellQuote(program) + " " + args +
-                    " >" + ShellQuote(base + ".out") + " 2>" + ShellQuote(base + ".err");
-  int st = std::system(cmd.c_str());
-  ProgramResult r;
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  if (WIFSIGNALED(st)) r.signal = WTERMSIG(st);
-  r.out = ReadAll(base + ".out");
-  r.err = ReadAll(base + ".err");
-  return r;
+// Runs `program ARGS` (ARGS as the shell splits them) with SCRIPT on stdin, a pipe and
+// never a terminal, in `tmp`.
+inline RunResult RunWithPipe(const TempDir& tmp, const std::string& program,
+                             const std::string& args, const std::string& script) {
+  RunOptions o;
+  o.stdin_text = script;
+  o.cwd = tmp.path();
+  return RunProgram("/bin/sh", {"-c", "exec " + ShellQuote(program) + " " + args}, o);
 }
 
 inline bool Contains(const std::string& hay, const std::string& needle) {

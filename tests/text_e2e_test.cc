@@ -9,16 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "run_program.h"
+#include "test_util.h"
 
 namespace {
 
-using drovebank::testing::Message;
-using drovebank::testing::PlainOptions;
-using drovebank::testing::RunOnStore;
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunResult;
-using drovebank::testing::ScratchDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 
 // PlainOptions with TZ set (an empty value: UTC) and, when given, the commit time.
@@ -42,8 +37,7 @@ bool ZoneInstalled(const char* zone) {
 
 TEST_CASE("text search: Unicode case, the full name, and an id, in every output and page",
           "[cli][e2e][search]") {
-  ScratchDir dir("drovebank-search");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-search");
   std::string data = dir.Path("data");
   const std::vector<std::pair<std::string, std::string>> people = {
       {"Ada", "Lovelace"},   {"Zo\u00EB", "\u00C5ngstr\u00F6m"},
@@ -100,8 +94,7 @@ TEST_CASE(
     "text names: what real names need is kept, what deceives is refused, length as "
     "seen",
     "[cli][e2e][names]") {
-  ScratchDir dir("drovebank-names2");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-names2");
   std::string data = dir.Path("data");
   // Persian, whose words need the zero-width non-joiner.
   const std::string mehdi = "\u0645\u0647\u062F\u06CC",
@@ -161,8 +154,7 @@ TEST_CASE("text dates: times are shown in the zone of --since/--until, with its 
     WARN("no tzdata (scripts/setup installs it): skipped");
     return;
   }
-  ScratchDir dir("drovebank-tz");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-tz");
   std::string data = dir.Path("data");
   // 2026-12-05T01:00:00Z is 2026-12-04T13:00 twelve hours west of UTC.
   const std::string t = "1796432400000";
@@ -211,8 +203,7 @@ TEST_CASE(
     "text dates: a TZ that names no zone is refused, whatever the command, and "
     "changes nothing",
     "[cli][e2e][dates]") {
-  ScratchDir dir("drovebank-badtz");
-  REQUIRE(dir.ok());
+  TempDir dir("drovebank-badtz");
   std::string data = dir.Path("data");
   REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "5"}, With("")).exit_code == 0);
   for (const std::string& tz :

@@ -14,7 +14,7 @@
 #include "drovebank/dates.h"
 #include "drovebank/validate.h"
 #include "drovebank/time_zone.h"
-#include "run_program.h"
+#include "test_util.h"
 
 namespace drovebank {
 namespace {
@@ -74,8 +74,7 @@ TEST_CASE("time zone: POSIX rules are whole or refused", "[dates][tz]") {
 }
 
 TEST_CASE("time zone: TZ must name a zone; unset, empty, UTC, files and rules do", "[dates][tz]") {
-  testing::ScratchDir dir("drovebank-tz");
-  REQUIRE(dir.ok());
+  testing::TempDir dir("drovebank-tz");
   const std::string tzdir = dir.Path("zoneinfo");
   REQUIRE(dir.Write("zoneinfo/Fake/Zone", std::string("TZif2\0\0\0", 8)));
   REQUIRE(dir.Write("zoneinfo/Not/Zone", "Europe/Paris\n"));

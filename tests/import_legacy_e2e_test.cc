@@ -1,5 +1,7 @@
-// import-legacy through the real program: hand-built original (Python) data directories
-// with each kind of crash leftover, checked by what `drovebank --json show/list` report.
+// The import-legacy command end to end, through the real program: hand-built original
+// (Python) data directories with each kind of crash leftover, checked by what
+// `drovebank --json show/list` report. The planner it runs (PlanLegacyImport) has its
+// module test in legacy_import_test.cc.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -10,14 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "run_program.h"
+#include "test_util.h"
 
 namespace {
 
-using drovebank::testing::RunOptions;
-using drovebank::testing::RunProgram;
-using drovebank::testing::RunResult;
-using drovebank::testing::ScratchDir;
+using namespace drovebank::testing;  // the test support: test_util.h
 using nlohmann::json;
 
 struct Expected {
@@ -27,26 +26,18 @@ struct Expected {
 // A legacy directory and a new data directory side by side in one scratch directory.
 class Fixture {
  public:
-  Fixture() { REQUIRE(dir_.ok()); }
   std::string legacy() const { return dir_.Path("legacy"); }
   std::string data() const { return dir_.Path("data"); }
   void Legacy(const std::string& name, const std::string& content) {
     REQUIRE(dir_.Write("legacy/" + name, content));
   }
 
+  // drovebank -d DATA ARGS as the end-to-end tests run it, with `env` on top (a fault
+  // variable set here wins over PlainOptions' unsetting it).
   RunResult Run(std::vector<std::string> args, std::vector<std::string> env = {}) const {
-    args.insert(args.begin(), {"-d", data()});
-    RunOptions o;
-    o.env = std::move(env);
-    o.env.push_back("NO_COLOR=1");
-    o.unset = {"DROVEBANK_DATA"};
-    for (const char* v : {"DROVEBANK_FAULT", "DROVEBANK_FAULT_HIT", "DROVEBANK_FAULT_TRACE"}) {
-      bool set_here = false;
-      for (const std::string& e : o.env)
-        set_here = set_here || e.rfind(std::string(v) + "=", 0) == 0;
-      if (!set_here) o.unset.push_back(v);
-    }
-    return RunProgram(DROVEBANK_BIN, args, o);
+    RunOptions o = PlainOptions();
+    o.env.insert(o.env.end(), env.begin(), env.end());
+    return RunOnStore(data(), args, o);
   }
   RunResult Import(std::vector<std::string> extra = {}, std::vector<std::string> env = {}) const {
     std::vector<std::string> args{"--json", "import-legacy", legacy()};
@@ -77,7 +68,7 @@ class Fixture {
   }
 
  private:
-  ScratchDir dir_{"drovebank-import"};
+  TempDir dir_{"drovebank-import"};
 };
 
 json Parse(const RunResult& r) {

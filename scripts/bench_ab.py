@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""A/B of two builds of drovebank on the same workloads, for a change to the commit path.
+
+  scripts/bench-ab --old OLD_BUILD_DIR --new NEW_BUILD_DIR [--rounds 5]
+
+Runs, in alternating order (the order rotates each round, so a slow minute of a shared
+machine hits both), on one 100-account store per build: 600 durable deposits and 600
+durable transfers through `batch --no-auto-keys --group-size 1` (one commit each), and 12
+one-shot `deposit` processes. Prints for each workload both medians (min-max) and the
+new/old ratio taken pair by pair. The stores live in a temporary directory beside the
+repository (the same file system, never a tmpfs) and are removed at the end. Record every
+run in docs/BENCHMARKS-HISTORY.md by hand (and in the current figures of docs/BENCHMARKS.md
+when it moves one): this script writes nothing there.
+"""
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--old", required=True, help="build directory of the baseline")
+    ap.add_argument("--new", required=True, help="build directory of the change")
+    ap.add_argument("--rounds", type=int, default=5)
+    a = ap.parse_args()
+    bins = {k: os.path.join(d, "drovebank") for k, d in (("old", a.old), ("new", a.new))}
+    for b in bins.values():
+        if not os.access(b, os.X_OK):
+            raise SystemExit(f"bench-ab: {b} is missing; build first")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DROVEBANK_")}
+    work = tempfile.mkdtemp(prefix=".bench-ab-", dir=os.path.dirname(ROOT))
+    try:
+        run_ab(a, bins, env, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_ab(a, bins, env, work):
+    def run(args):
+        t = time.monotonic()
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env)
+        return time.monotonic() - t
+
+    def write(name, lines):
+        p = os.path.join(work, name)
+        with open(p, "w") as fh:
+            fh.write("".join(lines))
+        return p
+
+    r = random.Random(1)
+    opens = write("opens.jsonl", [f'{{"op":"open","first":"F{i}","last":"L{i}",'
+                                  f'"amount":"1000.00"}}\n' for i in range(100)])
+    deps = write("deps.jsonl", [f'{{"op":"deposit","id":{1 + i % 100},'
+                                f'"amount":"1.{r.randrange(100):02d}"}}\n' for i in range(600)])
+    trs = []
+    for _ in range(600):
+        x = r.randrange(1, 101)
+        y = r.randrange(1, 100)
+        y = y + 1 if y >= x else y
+        trs.append(f'{{"op":"transfer","from":{x},"to":{y},'
+                   f'"amount":"0.{r.randrange(1, 100):02d}"}}\n')
+    trs = write("trs.jsonl", trs)
+    stores = {k: os.path.join(work, k) for k in bins}
+    for k, b in bins.items():
+        run([b, "-d", stores[k], "batch", "--no-auto-keys", "--group-size", "10000", opens])
+    res = {(k, w): [] for k in bins for w in ("deposits", "transfers", "one-shot")}
+    order = list(bins)
+    for _ in range(a.rounds):
+        order = order[1:] + order[:1]
+        for w, f in (("deposits", deps), ("transfers", trs)):
+            for k in order:
+                secs = run([bins[k], "-d", stores[k], "batch", "--no-auto-keys", "--group-size",
+                            "1", f])
+                res[(k, w)].append(600 / secs)
+        for j in range(12):
+            for k in (order if j % 2 else order[::-1]):
+                res[(k, "one-shot")].append(1000 * run([bins[k], "-d", stores[k], "deposit",
+                                                        str(1 + j), "1.00"]))
+    print(f"bench-ab: old {a.old}, new {a.new}, {a.rounds} rounds, load average at the end "
+          f"{os.getloadavg()[0]:.2f}")
+    for w, unit in (("deposits", "ops/s"), ("transfers", "ops/s"), ("one-shot", "ms")):
+        o, n = res[("old", w)], res[("new", w)]
+        ratios = sorted(y / x for x, y in zip(o, n))
+        print(f"{w}: old {statistics.median(o):.1f} {unit} ({min(o):.1f}-{max(o):.1f}), "
+              f"new {statistics.median(n):.1f} {unit} ({min(n):.1f}-{max(n):.1f}), "
+              f"new/old pair by pair {statistics.median(ratios):.2f} "
+              f"({ratios[0]:.2f}-{ratios[-1]:.2f}), n={len(o)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The one check that a store is settled, for the Python drivers.
+
+scripts/fault-injection, scripts/strace-sweep and scripts/chaos run it after their last
+`recover`; tests/leftovers.h is its C++ side for the unit tests (the same file rules).
+
+A settled store:
+
+  - passes `recover --check --full` (exit 0, "consistent": true, no temp file, no lock of a
+    dead or live process): drovebank's own judgement, every account file proven against
+    the journal's hash chain;
+  - holds nothing left over: in locks/ only the three lock tables, no repair flag set in
+    them; in tmp/ only the reusable spares; no *.tmp anywhere else; no NEEDS_RECOVERY;
+  - agrees with its journal: each account's version goes up by exactly one from record to
+    record (a repeat is a lost update), every account file holds the newest state the
+    journal gives it, and the balances sum to the money the journal's records brought in
+    (opens and deposits) less what they took out (withdrawals).
+
+Account files are read as CSV (RFC 4180, docs/FORMAT.md): a name may hold a comma.
+
+    import settled
+    problems = settled.problems("build/recover", data)   # [] when settled
+"""
+
+import csv
+import json
+import os
+import subprocess
+
+LOCK_TABLES = ("accounts", "keys", "owners")
+KEY_SLOTS = 1 << 20  # locks/keys: the flags are its first KEY_SLOTS bytes
+
+
+def cents(text):
+    """"-12.34" -> -1234."""
+    neg = text.startswith("-")
+    whole, _, frac = text.lstrip("-").partition(".")
+    v = int(whole) * 100 + int((frac + "00")[:2])
+    return -v if neg else v
+
+
+def leftovers(data):
+    """Files a settled store must not hold, as paths relative to `data` (sorted)."""
+    bad = []
+    locks = os.path.join(data, "locks")
+    for dirpath, dirs, files in os.walk(locks):
+        bad += [os.path.relpath(os.path.join(dirpath, x), data) for x in dirs]
+        bad += [os.path.relpath(os.path.join(dirpath, f), data) for f in files
+                if not (dirpath == locks and f in LOCK_TABLES)]
+    for table, end in (("accounts", None), ("keys", KEY_SLOTS)):
+        p = os.path.join(locks, table)
+        if os.path.exists(p):
+            with open(p, "rb") as fh:
+                raw = fh.read() if end is None else fh.read(end)
+            bad += [f"repair flag set: {table} slot {i}" for i, b in enumerate(raw)
+                    if b == ord("1")]
+    for dirpath, _, files in os.walk(os.path.join(data, "tmp")):
+        bad += [os.path.relpath(os.path.join(dirpath, f), data) for f in files
+                if not f.startswith("spare-")]
+    for dirpath, _, files in os.walk(data):
+        # Relative to the store: a store under /tmp is not its tmp/ folder (the check this
+        # replaced tested "/tmp" in the absolute path, so it never ran there).
+        rel = os.path.relpath(dirpath, data)
+        if rel == "tmp" or rel.startswith("tmp" + os.sep):
+            continue
+        bad += [os.path.normpath(os.path.join(rel, f)) for f in files if f.endswith(".tmp")]
+    if os.path.exists(os.path.join(data, "NEEDS_RECOVERY")):
+        bad.append("NEEDS_RECOVERY")
+    return sorted(set(bad))
+
+
+def account_rows(data):
+    """id -> the account file's row as a dict (id, first, last, balance, status, version,
+    last_txn, checksum), or None for a file that is not one header and one row."""
+    out = {}
+    root = os.path.join(data, "accounts")
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if not f.endswith(".csv"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, f[:-4]), root).replace("/", "")
+            with open(os.path.join(dirpath, f), newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            out[int(rel)] = rows[0] if len(rows) == 1 and None not in rows[0] else None
+    return out
+
+
+def journal_records(data):
+    """(the journal's records in txn order, problems). A line without its newline ends a
+    segment (a torn tail: recover cuts it)."""
+    recs, bad = [], []
+    jdir = os.path.join(data, "journal")
+    for name in sorted(n for n in os.listdir(jdir) if n.endswith(".log")):
+        with open(os.path.join(jdir, name)) as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    recs.append(json.loads(line.rstrip("\n").partition(" ")[2]))
+                except ValueError:
+                    bad.append(f"{name}: a line that is not a record: {line[:80]!r}")
+    recs.sort(key=lambda r: r["txn"])
+    return recs, bad
+
+
+def version_gaps(recs):
+    """Accounts whose versions do not go up by exactly one from record to record."""
+    last, problems = {}, []
+    for rec in recs:
+        for acc in rec["accounts"]:
+            i, v = acc["id"], acc["version"]
+            if i in last and v != last[i] + 1:
+                problems.append(f"account {i}: version {v} after {last[i]} (txn {rec['txn']})")
+            last[i] = v
+    return problems
+
+
+def journal_problems(data):
+    """Problems of money and account files against the journal; [] when they agree."""
+    recs, problems = journal_records(data)
+    problems += version_gaps(recs)
+    expected, newest = 0, {}
+    for r in recs:
+        for op in r["ops"]:
+            if op["op"] in ("open", "deposit"):
+                expected += op["amount"]
+            elif op["op"] == "withdraw":
+                expected -= op["amount"]
+        for acc in r["accounts"]:
+            newest[acc["id"]] = acc
+    rows = account_rows(data)
+    problems += [f"account {i}: its file is not one CSV row" for i, r in rows.items() if r is None]
+    have = sum(cents(r["balance"]) for r in rows.values() if r is not None)
+    if have != expected:
+        problems.append(f"balances sum to {have} cents, the journal says {expected}")
+    for i, acc in newest.items():
+        r = rows.get(i)
+        got = None if r is None else (cents(r["balance"]), int(r["version"]))
+        if got != (acc["balance"], acc["version"]):
+            problems.append(f"account {i}: file (balance, version) {got} but the journal's "
+                            f"newest is ({acc['balance']}, {acc['version']})")
+    return problems
+
+
+def recover_check(recover, data, env=None):
+    """What `recover --check --full --json` finds wrong; [] when it says consistent."""
+    p = subprocess.run([recover, "-d", data, "--check", "--full", "--json"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    try:
+        report = json.loads(p.stdout)
+    except ValueError:
+        return [f"recover --check exited {p.returncode}: {(p.stdout + p.stderr).strip()[-300:]}"]
+    problems = []
+    if p.returncode != 0 or not report.get("consistent"):
+        problems.append(f"recover --check exited {p.returncode}: consistent="
+                        f"{report.get('consistent')}, repairs {report.get('repairs', [])[:3]}")
+    for field in ("temps", "dead_locks", "live_locks"):
+        if report.get(field):
+            problems.append(f"recover --check: {field} {report[field]}")
+    return problems
+
+
+def problems(recover, data, env=None):
+    """Everything that keeps the store at `data` from being settled; [] when it is."""
+    return (recover_check(recover, data, env) +
+            [f"left over: {x}" for x in leftovers(data)] + journal_problems(data))
