@@ -853,9 +853,17 @@ const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
                                               std::uint64_t want) const {
   // A history walk calls this once per change, so a segment is read and indexed
   // (txn -> line) once while it is cached; the active segment is re-read when it has grown.
+  //
+  // Why a segment read while active is re-read once it no longer is: records went on
+  // being appended to it after the read, up to the rotation, and a cache that is now
+  // taken as whole would say they are not there. Seen: a batch's key look-ups (FindKeyed)
+  // cached segment 1 while it was active; after the rotation the proof of an account file
+  // (LookUpTxn, which defers to this cache) did not find the file's txn in it, and the
+  // store was marked as needing recovery.
   auto cached = segment_cache_.find(seg);
   if (cached != segment_cache_.end() &&
-      !(active && (cached->second.index.empty() || cached->second.index.back().txn < want))) {
+      !(cached->second.read_active &&
+        (!active || cached->second.index.empty() || cached->second.index.back().txn < want))) {
     return &cached->second;
   }
   // Dropped before the read, so a bounded walk never holds one segment more than its limit.
@@ -868,6 +876,7 @@ const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
   auto bytes = ReadSegment(seg);
   if (!bytes.ok()) return nullptr;
   SegmentIndex idx;
+  idx.read_active = active;
   idx.bytes = std::move(bytes).value();
   std::string_view view = idx.bytes;
   size_t pos = 0;

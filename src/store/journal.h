@@ -247,6 +247,8 @@ class Journal {
     };
     std::string bytes;
     std::vector<Entry> index;
+    // Read while it was the newest segment: records may have been appended after the read.
+    bool read_active = false;
   };
   mutable std::map<std::uint64_t, SegmentIndex> segment_cache_;
   // LookUpTxn's: the segment names as last listed (segments are only ever added, with
