@@ -25,6 +25,7 @@
 #include "store/chain.h"
 #include "store_ops.h"
 #include "require_run.h"
+#include "small_store.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -69,14 +70,7 @@ std::string Forge(const std::string& line, const std::function<void(nlohmann::js
   return EncodeRecordJson(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-// Two accounts and five records: opens, a keyed deposit, a transfer, a withdrawal.
-void MakeStore(const std::string& data) {
-  Must(Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
-  Must(Drovebank(data, {"open", "Mary", "Somerville", "50"}));
-  Must(Drovebank(data, {"deposit", "1", "5", "--txn", "pay-1"}));
-  Must(Drovebank(data, {"transfer", "2", "1", "10"}));
-  Must(Drovebank(data, {"withdraw", "2", "1.50"}));
-}
+void MakeStore(const std::string& data) { testing::MakeSmallStore(data); }
 
 std::string CheckHead(const std::string& data) {
   RunResult r = Recover(data, {"--check", "--json"});

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "shell_test_util.h"
+#include "small_store.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -30,18 +31,8 @@ using testing::TestSession;
 
 const char* kSegment = "journal/0000000000000001.log";
 
-void Must(const RunResult& r) {
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
-void MakeStore(const std::string& data) {
-  Must(Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
-  Must(Drovebank(data, {"open", "Mary", "Somerville", "50"}));
-  Must(Drovebank(data, {"deposit", "1", "5", "--txn", "pay-1"}));
-  Must(Drovebank(data, {"transfer", "2", "1", "10"}));
-  Must(Drovebank(data, {"withdraw", "2", "1.50"}));
-}
+using testing::Must;
+void MakeStore(const std::string& data) { testing::MakeSmallStore(data); }
 
 void CopyWithLinks(const std::string& from, const std::string& to) {
   REQUIRE(std::system(("cp -al '" + from + "' '" + to + "'").c_str()) == 0);
@@ -84,6 +75,22 @@ struct AttachHolder {
 const char* const kInPlaceFiles[] = {"journal/state", "locks/accounts", "locks/keys",
                                      "locks/owners", "keys/index"};
 
+// Each file of `before` (FilesUnder) still holds what it held.
+void CheckUnchanged(const std::map<std::string, std::string>& before) {
+  for (const auto& [path, bytes] : before) {
+    INFO(path);
+    CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
+  }
+}
+
+// Each in-place file of the store at `data` has `links` links.
+void CheckLinks(const std::string& data, std::uint64_t links) {
+  for (const char* f : kInPlaceFiles) {
+    INFO(f);
+    CHECK(Links(data + "/" + f) == links);
+  }
+}
+
 TEST_CASE("links: a hard-link backup of a store is never changed by later writes",
           "[e2e][integrity][local-only]") {
   TempDir dir;
@@ -98,15 +105,9 @@ TEST_CASE("links: a hard-link backup of a store is never changed by later writes
   Must(Drovebank(data, {}, {}, "deposit 1 1\ntransfer 1 2 1\n"));
   // Every file, the ones written in place (journal/state, the lock tables, keys/index)
   // included: the first writer gave the store inodes of its own before writing any.
-  for (const auto& [path, bytes] : before) {
-    INFO(path);
-    CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
-  }
-  for (const char* f : kInPlaceFiles) {
-    INFO(f);
-    CHECK(Links(data + "/" + f) == 1);
-    CHECK(Links(snap + "/" + f) == 1);
-  }
+  CheckUnchanged(before);
+  CheckLinks(data, 1);
+  CheckLinks(snap, 1);
   RunResult show = Drovebank(snap, {"--read-only", "show", "1"});
   INFO(show.err);
   CHECK(show.exit_code == 0);
@@ -131,15 +132,12 @@ TEST_CASE("links: in-place files get inodes of their own only while no other pro
     {
       AttachHolder session(data, F_RDLCK);
       Must(Drovebank(data, {"deposit", "1", "1"}));
-      for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 2);
+      CheckLinks(data, 2);
     }
     const std::map<std::string, std::string> before = FilesUnder(snap);
     Must(Drovebank(data, {"deposit", "2", "1"}));
-    for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 1);
-    for (const auto& [path, bytes] : before) {
-      INFO(path);
-      CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
-    }
+    CheckLinks(data, 1);
+    CheckUnchanged(before);
     Must(Recover(data, {"--check"}));
   }
   SECTION("a writer making copies: others wait, then give up with nothing changed") {
@@ -185,11 +183,8 @@ TEST_CASE("links: a crash at each step of giving the store its own inodes loses 
       INFO(crashed.out << crashed.err);
       CHECK(crashed.exit_code == 86);
       Must(Drovebank(data, {"deposit", "1", "2"}));
-      for (const char* f : kInPlaceFiles) CHECK(Links(data + "/" + f) == 1);
-      for (const auto& [path, bytes] : before) {
-        INFO(path);
-        CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
-      }
+      CheckLinks(data, 1);
+      CheckUnchanged(before);
       Must(Recover(data));
       Must(Recover(data, {"--check"}));
       CHECK(Drovebank(data, {"show", "1"}).out.find("117.00") != std::string::npos);
@@ -214,14 +209,8 @@ TEST_CASE("links: a backup taken while a shell session has the store open is not
   CHECK(session.Run(src) == 0);
   INFO(session.out.text() << session.err.text());
   REQUIRE(!before.empty());
-  for (const auto& [path, bytes] : before) {
-    INFO(path);
-    CHECK((Slurp(path) == bytes));  // not decomposed: keys/index is 8 MiB
-  }
-  for (const char* f : kInPlaceFiles) {
-    INFO(f);
-    CHECK(Links(data + "/" + f) == 1);
-  }
+  CheckUnchanged(before);
+  CheckLinks(data, 1);
   CHECK(session.out.text().find("115.00") != std::string::npos);
   Must(Recover(data, {"--check"}));
   Must(Recover(snap, {"--check"}));
