@@ -47,14 +47,22 @@ Result<std::unique_ptr<LockTable>> CheckLocksAndLeftovers(Env* env, const Layout
   } else {
     DB_ASSIGN_OR_RETURN(auto flagged, (*table)->Flagged());
     for (const LockSlot& slot : flagged) {
-      DB_ASSIGN_OR_RETURN(bool held, (*table)->HeldElsewhere(slot));
-      if (held) {
+      // Why a shared hold and not a look (F_OFD_GETLK) then a second read of the flag: in
+      // between, a live writer can let the slot go and take it again for its next commit,
+      // setting its flag anew, which then reads as a dead writer's (seen in CI under
+      // load). Held shared, the slot cannot be taken, so the flag read is settled; a
+      // writer that wants it meanwhile waits for two calls.
+      Status hold = (*table)->TryHoldShared(slot);
+      if (hold.code() == Code::kBusy) {
         ++r->live_locks;  // a writer in flight: its own to clear
         continue;
       }
+      DB_RETURN_IF_ERROR(hold);
       // Its writer may have cleared it and let go since the list was read.
-      DB_ASSIGN_OR_RETURN(bool still, (*table)->NeedsRepair(slot));
-      if (!still) continue;
+      Result<bool> still = (*table)->NeedsRepair(slot);
+      (*table)->ReleaseShared(slot);
+      DB_RETURN_IF_ERROR(still.status());
+      if (!*still) continue;
       ++r->dead_locks;
       r->notes.push_back(fmt::format("{} has a repair flag left by a writer that died",
                                      layout.SlotLock(slot).what));
@@ -164,8 +172,9 @@ class StoreCheck {
   // may be rewriting the very inode just read (a reused spare). Under the account's lock
   // the look is exact: every record of the account up to the journal's end is in its
   // file, unless a dead writer's flag says otherwise. A store this process cannot write
-  // (its lock table read-only) gets a weaker second look: wait until the lock is free,
-  // then read the journal's end, then the file.
+  // (its lock table read-only) holds the lock shared instead (an OFD read lock works on a
+  // read-only descriptor), which keeps writers off the account as well: wait until it is
+  // free, then read the journal's end, then the file.
   Status LookAgain(Account* state, Result<Account>* cur) {
     if (writable_locks_) {
       LockWait wait;
@@ -177,16 +186,18 @@ class StoreCheck {
       return lock.Rollback();
     }
     for (int look = 0; table_ != nullptr && look < 200; ++look) {
-      JournalPos end = journal_->End();
-      DB_ASSIGN_OR_RETURN(bool held, table_->HeldElsewhere(AccountSlot(state->id)));
-      if (held) {
+      Status hold = table_->TryHoldShared(AccountSlot(state->id));
+      if (hold.code() == Code::kBusy) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         continue;
       }
+      DB_RETURN_IF_ERROR(hold);
+      JournalPos end = journal_->End();
       *cur = ReadAccountFile(state->id);
       // Why not look again when this read fails: End() waits out a record still being
       // copied in, so what fails here is a dead writer's torn tail, found again each look.
       (void)NewestSince(snapshot_end_, end, state);
+      table_->ReleaseShared(AccountSlot(state->id));
       break;
     }
     return Status::Ok();

@@ -96,6 +96,14 @@ void LockTable::Unlock(LockSlot slot) {
   if (held_ > 0) --held_;
 }
 
+Status LockTable::TryHoldShared(LockSlot slot) {
+  return env_->LockByteShared(FdOf(slot.table), slot.offset);
+}
+
+void LockTable::ReleaseShared(LockSlot slot) {
+  (void)env_->UnlockByte(FdOf(slot.table), slot.offset);
+}
+
 Result<bool> LockTable::HeldElsewhere(LockSlot slot) {
   return env_->ByteLocked(FdOf(slot.table), slot.offset);
 }

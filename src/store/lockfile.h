@@ -96,6 +96,11 @@ class LockTable {
   bool HoldsAny() const { return held_ != 0; }
   // Whether another description holds it (F_OFD_GETLK; takes nothing).
   Result<bool> HeldElsewhere(LockSlot slot);
+  // A shared hold of the slot, never waiting (works on a read-only table): Busy while a
+  // writer holds it. While held, no writer can take the slot, so its flag cannot change:
+  // what `recover --check` reads under it is settled. ReleaseShared lets it go.
+  Status TryHoldShared(LockSlot slot);
+  void ReleaseShared(LockSlot slot);
 
   // The repair flag of a slot.
   Result<bool> NeedsRepair(LockSlot slot);
