@@ -34,9 +34,14 @@ const char* kSegment = "journal/0000000000000001.log";
 using testing::Must;
 void MakeStore(const std::string& data) { testing::MakeSmallStore(data); }
 
-void CopyWithLinks(const std::string& from, const std::string& to) {
-  REQUIRE(std::system(("cp -al '" + from + "' '" + to + "'").c_str()) == 0);
-}
+// A small store at dir/data, and Backup(): its hard-link backup (cp -al) at dir/snap.
+struct LinkedStore {
+  TempDir dir;
+  std::string data = dir / "data";
+  std::string snap = dir / "snap";
+  LinkedStore() { MakeStore(data); }
+  void Backup() { REQUIRE(std::system(("cp -al '" + data + "' '" + snap + "'").c_str()) == 0); }
+};
 
 // Every regular file under `root`, byte for byte.
 std::map<std::string, std::string> FilesUnder(const std::string& root) {
@@ -93,11 +98,10 @@ void CheckLinks(const std::string& data, std::uint64_t links) {
 
 TEST_CASE("links: a hard-link backup of a store is never changed by later writes",
           "[e2e][integrity][local-only]") {
-  TempDir dir;
-  std::string data = dir / "data";
-  MakeStore(data);
-  std::string snap = dir / "snap";
-  CopyWithLinks(data, snap);
+  LinkedStore store;
+  store.Backup();
+  const std::string& data = store.data;
+  const std::string& snap = store.snap;
   const std::map<std::string, std::string> before = FilesUnder(snap);
   for (int i = 0; i < 4; ++i) {
     Must(Drovebank(data, {"deposit", std::to_string(1 + i % 2), "1"}));
@@ -123,11 +127,10 @@ TEST_CASE("links: a hard-link backup of a store is never changed by later writes
 // old inodes.
 TEST_CASE("links: in-place files get inodes of their own only while no other process has the store open",
           "[e2e][integrity][local-only]") {
-  TempDir dir;
-  std::string data = dir / "data";
-  MakeStore(data);
-  std::string snap = dir / "snap";
-  CopyWithLinks(data, snap);
+  LinkedStore store;
+  store.Backup();
+  const std::string& data = store.data;
+  const std::string& snap = store.snap;
   SECTION("another process attached: written in place, copied by the next writer alone") {
     {
       AttachHolder session(data, F_RDLCK);
@@ -153,7 +156,7 @@ TEST_CASE("links: in-place files get inodes of their own only while no other pro
     CHECK(!testing::PathExists(data + "/NEEDS_RECOVERY"));
   }
   SECTION("a link planted on one of them is never written through") {
-    std::string outside = dir / "outside";
+    std::string outside = store.dir / "outside";
     Spit(outside, std::string(384, 'x'));
     for (const char* f : {"locks/owners", "keys/index"}) {
       std::string p = data + "/" + f;
@@ -172,11 +175,10 @@ TEST_CASE("links: a crash at each step of giving the store its own inodes loses 
           "[e2e][integrity][local-only][crash]") {
   for (const char* step : {"begin", "before_rename", "after_rename", "done"}) {
     DYNAMIC_SECTION(step) {
-      TempDir dir;
-      std::string data = dir / "data";
-      MakeStore(data);
-      std::string snap = dir / "snap";
-      CopyWithLinks(data, snap);
+      LinkedStore store;
+      store.Backup();
+      const std::string& data = store.data;
+      const std::string& snap = store.snap;
       const std::map<std::string, std::string> before = FilesUnder(snap);
       RunResult crashed = Drovebank(data, {"deposit", "1", "1"},
                                         {{"DROVEBANK_FAULT", std::string("own_links:") + step + ":crash"}});
@@ -195,15 +197,14 @@ TEST_CASE("links: a crash at each step of giving the store its own inodes loses 
 
 TEST_CASE("links: a backup taken while a shell session has the store open is not written by its next commits",
           "[integrity][local-only][shell]") {
-  TempDir dir;
-  std::string data = dir / "data";
-  MakeStore(data);
-  std::string snap = dir / "snap";
+  LinkedStore store;
+  const std::string& data = store.data;
+  const std::string& snap = store.snap;
   std::map<std::string, std::string> before;
   TestSession session(data);
   ScriptSource src({"deposit 1 1", "deposit 2 1", "transfer 1 2 1", "show 1"}, false);
   src.before[1] = [&] {  // the backup, between two commands of the session
-    CopyWithLinks(data, snap);
+    store.Backup();
     before = FilesUnder(snap);
   };
   CHECK(session.Run(src) == 0);

@@ -84,7 +84,7 @@ Status CutJournalToWholeHistory(Env* env, const Layout& layout, RecoverReport* r
   CheckpointInfo start;
   start.pos = JournalPos{segs.empty() ? 1 : segs.front(), 0};
   DB_RETURN_IF_ERROR(journal->WriteCheckpoint(start));
-  for (const std::string& p : {layout.journal() + "/state", layout.KeyIndexPath()}) {
+  for (const std::string& p : {layout.JournalStatePath(), layout.KeyIndexPath()}) {
     Status s = env->Unlink(p);
     if (!s.ok() && s.code() != Code::kNotFound) return s;
   }

@@ -109,9 +109,9 @@ Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t 
       // writers. There the state needs none: every write is O_DSYNC, so the segment bytes
       // it publishes are durable before the state names them, and no reboot of a client can
       // leave the state ahead of the servers' disks.
-      session_(env->IsShared(layout.journal() + "/state") ? std::string(kSharedSession)
+      session_(env->IsShared(layout.JournalStatePath()) ? std::string(kSharedSession)
                                                            : Self().boot_id),
-      write_through_(env->IsShared(layout.journal() + "/state")),
+      write_through_(env->IsShared(layout.JournalStatePath())),
       st_(std::make_unique<State>()) {}
 
 Journal::~Journal() {
@@ -149,11 +149,11 @@ std::string Journal::SegmentPath(std::uint64_t seg) const {
 
 Status Journal::Attach() {
   if (state_fd_ < 0) {
-    DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.journal() + "/state"));
+    DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.JournalStatePath()));
   }
   // Read under the mutex at every append: see KeepUncached. Only its first bytes mean
   // anything (docs/FORMAT.md).
-  KeepUncached(env_, layout_.journal() + "/state", state_fd_, /*writable=*/true);
+  KeepUncached(env_, layout_.JournalStatePath(), state_fd_, /*writable=*/true);
   ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
   DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   return LoadState();
@@ -461,12 +461,6 @@ Status Journal::CatchUp() {
     return EnsureSegmentOpen(st_->seg);
   }
   return Status::Ok();
-}
-
-void Journal::ReplaceStateFd(int fd) {
-  if (fd == state_fd_) return;
-  // Closed by OwnLinkedFiles already when it copied journal/state: only forget it.
-  state_fd_ = fd;
 }
 
 Status Journal::AdoptUnpublished() {

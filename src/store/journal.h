@@ -98,7 +98,8 @@ class Journal {
   // journal/state's descriptor, attached (src/store/own_links.h), and its replacement by
   // a copy's, attached too; the old one is closed then, and must not be used elsewhere.
   int state_fd() const { return state_fd_; }
-  void ReplaceStateFd(int fd);
+  // The old descriptor is not closed here: OwnLinkedFiles closed it when it copied.
+  void ReplaceStateFd(int fd) { state_fd_ = fd; }
 
   // Reserves a new account id (the next after the largest ever allocated or used by a
   // record, reservations included). An id whose open never commits is skipped, never

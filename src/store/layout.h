@@ -30,6 +30,9 @@ class Layout {
   std::string AccountLockTable() const { return root_ + "/locks/accounts"; }
   std::string KeyLockTable() const { return root_ + "/locks/keys"; }
   std::string LockOwners() const { return root_ + "/locks/owners"; }
+  // The journal's state (docs/FORMAT.md): written in place, its lock bytes the journal's
+  // mutexes and the attach lock (own_links.h).
+  std::string JournalStatePath() const { return root_ + "/journal/state"; }
 
   // A path under root() relative to it ("accounts/00/00/00/02.csv"), for reports; any
   // other path as it is.

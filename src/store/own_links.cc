@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -12,8 +11,6 @@
 namespace drovebank {
 
 namespace {
-
-std::string StatePath(const Layout& layout) { return layout.journal() + "/state"; }
 
 std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
@@ -76,11 +73,11 @@ Result<int> CopyToOwnInode(Env* env, const Layout& layout, const std::string& pa
 
 std::vector<std::string> InPlaceFiles(const Layout& layout) {
   return {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners(),
-          layout.KeyIndexPath(), StatePath(layout)};
+          layout.KeyIndexPath(), layout.JournalStatePath()};
 }
 
 Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const LockWait& wait) {
-  const std::string path = StatePath(layout);
+  const std::string path = layout.JournalStatePath();
   auto start = std::chrono::steady_clock::now();
   for (;;) {
     auto opened = writable ? env->OpenBootFile(path) : env->Open(path, O_RDONLY);
@@ -111,7 +108,7 @@ Result<int> CopyLinked(Env* env, const Layout& layout, const std::vector<std::st
                        int state_fd, OwnLinksReport* report) {
   int attached = state_fd;
   for (const std::string& p : linked) {
-    bool is_state = p == StatePath(layout);
+    bool is_state = p == layout.JournalStatePath();
     int from = is_state ? state_fd : -1;
     if (!is_state) {
       DB_ASSIGN_OR_RETURN(from, env->Open(p, O_RDONLY));
@@ -130,7 +127,7 @@ Result<int> CopyLinked(Env* env, const Layout& layout, const std::vector<std::st
 Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
   std::vector<std::string> linked;
   for (const std::string& p : InPlaceFiles(layout)) {
-    auto info = p == StatePath(layout) ? env->StatFd(state_fd) : env->Stat(p);
+    auto info = p == layout.JournalStatePath() ? env->StatFd(state_fd) : env->Stat(p);
     if (!info.ok() && info.status().code() == Code::kNotFound) continue;
     DB_RETURN_IF_ERROR(info.status());
     if (info->nlink > 1) linked.push_back(p);
@@ -139,10 +136,7 @@ Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLink
   // The attachment turned exclusive: no other process has the store open, and none can
   // open it until this one is done (they wait in AttachToStore).
   Status alone = env->LockByte(state_fd, kAttachByte, /*wait=*/false);
-  if (alone.code() == Code::kBusy) {
-    report->others_attached = true;
-    return state_fd;
-  }
+  if (alone.code() == Code::kBusy) return state_fd;
   DB_RETURN_IF_ERROR(alone);
   env->FaultPoint("own_links", "begin");
   Result<int> attached = CopyLinked(env, layout, linked, state_fd, report);

@@ -56,10 +56,10 @@ inline constexpr std::uint64_t kAttachByte = 103;
 // The in-place files, journal/state last (it carries the attach lock).
 std::vector<std::string> InPlaceFiles(const Layout& layout);
 
-// What OwnLinkedFiles did: the files copied (relative to the store), or why none could be.
+// What OwnLinkedFiles did: the files copied (relative to the store); none when no file
+// was linked, or another process has the store open.
 struct OwnLinksReport {
   std::vector<std::string> copied;
-  bool others_attached = false;  // linked files found, but another process has the store open
 };
 
 // For a writer attached through `state_fd`, on a file system that is not shared: when one

@@ -81,7 +81,8 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env, layout, /*writable=*/true, options.lock_wait));
   EnvFdCloser state{env, attached};
   if (!store->in_place_) {
-    DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &store->own_links_));
+    OwnLinksReport copies;
+    DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &copies));
   }
   auto locks = LockTable::Open(env, layout, /*create=*/format1);
   store->upgraded_ = format1;
@@ -334,7 +335,6 @@ void StoreImpl::OwnLinksBeforeCommit() {
                                         "they were copied: {}", locks.status().message()));
   }
   key_index_->Reopen();
-  own_links_.copied.insert(own_links_.copied.end(), report.copied.begin(), report.copied.end());
 }
 
 Status StoreImpl::EnsureAccountDirs(AccountId id) {

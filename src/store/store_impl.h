@@ -198,7 +198,6 @@ class StoreImpl final : public Store {
   std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
-  OwnLinksReport own_links_;  // in-place files given inodes of their own at open
   int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
   std::uint64_t read_only_accounts_ = 0;
