@@ -363,17 +363,18 @@ Status CommitProtocol::SetFlags() {
 Status CommitProtocol::AppendAndSync() {
   // A failed append cuts its bytes off (or marks the store); a failed sync marks it. In
   // both cases the flags stay set, so a record that did reach the disk is repaired.
+  FaultPointSteps steps(env_, fault_path_);
   DB_ASSIGN_OR_RETURN(std::optional<JournalPos> pos,
-                      store_->journal_->Append(&records_, fault_path_, !from_own_.empty()));
+                      store_->journal_->Append(&records_, !from_own_.empty(), &steps));
   if (!pos) {
     // Another writer's record joined the journal since this store's last: the own states
     // may be stale. The second append is unconditional, as every append without them is.
     DB_RETURN_IF_ERROR(EvaluateFromFiles());
     if (records_.empty()) return Status::Ok();
     DB_RETURN_IF_ERROR(SetFlags());
-    DB_ASSIGN_OR_RETURN(pos, store_->journal_->Append(&records_, fault_path_, false));
+    DB_ASSIGN_OR_RETURN(pos, store_->journal_->Append(&records_, false, &steps));
   }
-  return store_->journal_->Sync(*pos, fault_path_);
+  return store_->journal_->Sync(*pos, &steps);
 }
 
 Status CommitProtocol::FailAfterCommit(const Status& s) {

@@ -447,7 +447,8 @@ Status Journal::CatchUp() {
   // goes into a new segment of this store's own; an empty one is made anew.
   if (info.nlink > 1 && !write_through_) {
     if (st_->end > 0) {
-      DB_RETURN_IF_ERROR(Rotate("journal"));
+      FaultPointSteps steps(env_, "journal");
+      DB_RETURN_IF_ERROR(Rotate(&steps));
       return EnsureSegmentOpen(st_->seg);
     }
     (void)env_->Close(seg_fd_);
@@ -485,8 +486,8 @@ Result<AccountId> Journal::AllocateId() {
 }
 
 Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
-                                                  std::string_view fault_path,
-                                                  bool only_if_unchanged) {
+                                                  bool only_if_unchanged,
+                                                  JournalSteps* steps) {
   ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
   DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   // Why forgotten first: from here until this append succeeds, a failure may leave records
@@ -530,7 +531,7 @@ Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
     head = ChainHead{r.txn, ChainStep(head.hash, json)};
     bytes += EncodeRecordJson(json);
   }
-  env_->FaultPoint(fault_path, "before_journal_write");
+  if (steps != nullptr) steps->Reached(JournalStep::kEncoded);
   Status ws = env_->Write(seg_fd_, bytes);
   if (!ws.ok()) {
     // Cut off whatever part was written, so the next append starts on a record boundary.
@@ -541,7 +542,7 @@ Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
     }
     return ws.Annotate("writing the journal; nothing changed");
   }
-  env_->FaultPoint(fault_path, "before_journal_publish");
+  if (steps != nullptr) steps->Reached(JournalStep::kWritten);
   st_->next_txn = txn;
   st_->end += bytes.size();
   SetHead(head);
@@ -564,17 +565,17 @@ Result<std::optional<JournalPos>> Journal::Append(std::vector<Record>* records,
   if (write_through_) durable_ = pos;
   own_next_txn_ = st_->next_txn;
   unchanged_at_last_append_ = unchanged;
-  env_->FaultPoint(fault_path, "after_journal_write");
+  if (steps != nullptr) steps->Reached(JournalStep::kPublished);
   // Rotation is housekeeping: the records are written whatever it does. A failed rotation
   // is tried again by the next append; a failed sync inside it is recorded in the state
   // and the marker, so this caller's Sync reports it.
-  if (st_->end >= segment_bytes_) (void)Rotate(fault_path);
+  if (st_->end >= segment_bytes_) (void)Rotate(steps);
   return std::optional<JournalPos>(pos);
 }
 
 // Runs under the append mutex. The old segment is synced whole before the new one is
 // published, so "synced" never has to span two segments.
-Status Journal::Rotate(std::string_view fault_path) {
+Status Journal::Rotate(JournalSteps* steps) {
   Status s = env_->DataSync(seg_fd_);
   if (!s.ok()) {
     st_->sync_failed = 1;
@@ -590,7 +591,7 @@ Status Journal::Rotate(std::string_view fault_path) {
   Status synced = env_->Sync(fd);
   (void)env_->Close(fd);
   DB_RETURN_IF_ERROR(synced);
-  env_->FaultPoint(fault_path, "after_segment_create");
+  if (steps != nullptr) steps->Reached(JournalStep::kSegmentCreated);
   DB_RETURN_IF_ERROR(env_->SyncDir(layout_.journal()));
   st_->seg = next;
   st_->end = 0;
@@ -601,11 +602,11 @@ Status Journal::Rotate(std::string_view fault_path) {
   return Status::Ok();
 }
 
-Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
+Status Journal::Sync(JournalPos pos, JournalSteps* steps) {
   if (write_through_ && pos <= durable_) {
     // The step still exists (a crash here is one after a durable write), so the fault
     // matrix can run in shared mode too.
-    env_->FaultPoint(fault_path, "before_journal_sync");
+    if (steps != nullptr) steps->Reached(JournalStep::kSyncing);
     return Status::Ok();
   }
   // The leader lock first, the state after: whoever held the leader lock before us has
@@ -640,7 +641,7 @@ Status Journal::Sync(JournalPos pos, std::string_view fault_path) {
   // newer segment means `pos` is already durable.
   if (target.seg != pos.seg) return Status::Ok();
   DB_RETURN_IF_ERROR(EnsureSegmentOpen(target.seg));
-  env_->FaultPoint(fault_path, "before_journal_sync");
+  if (steps != nullptr) steps->Reached(JournalStep::kSyncing);
   Status s = env_->DataSync(seg_fd_);
   ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
   Status m = mutex.Lock();

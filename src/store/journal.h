@@ -25,6 +25,7 @@
 #include "drovebank/env.h"
 #include "drovebank/lock_wait.h"
 #include "chain.h"
+#include "journal_steps.h"
 #include "layout.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
@@ -116,9 +117,9 @@ class Journal {
   // journal since this Journal's own last append (nor its open or Reinitialize): otherwise
   // nothing is written and nullopt returned, so the caller, whose states of its accounts
   // came from its own last commit rather than the files, reads them and tries again.
+  // `steps`, when given, is told of each JournalStep as it is reached.
   Result<std::optional<JournalPos>> Append(std::vector<Record>* records,
-                                           std::string_view fault_path,
-                                           bool only_if_unchanged);
+                                           bool only_if_unchanged, JournalSteps* steps);
   // Whether, at this Journal's last successful Append, no other record had joined the
   // journal since the one before it: the condition Append(..., true) demands.
   bool unchanged_at_last_append() const { return unchanged_at_last_append_; }
@@ -135,7 +136,7 @@ class Journal {
   // Commit step 2, the commit point: returns once everything up to `pos` is durable. One
   // process syncs for all that are waiting (group commit). An fdatasync failure is never
   // retried: the store is marked as needing recovery and IOError (maybe applied) returned.
-  Status Sync(JournalPos pos, std::string_view fault_path);
+  Status Sync(JournalPos pos, JournalSteps* steps);
 
   // True once an Append started a new segment since the last checkpoint by this process.
   bool rotated() const { return rotated_; }
@@ -214,7 +215,7 @@ class Journal {
   ChainHead StateHead() const;
   Status EnsureSegmentOpen(std::uint64_t seg);
   Status AdoptTail(std::uint64_t size);
-  Status Rotate(std::string_view fault_path);
+  Status Rotate(JournalSteps* steps);
   Status MarkNeedsRecovery(std::string_view why);
   Result<std::string> ReadSegment(std::uint64_t seg) const;
 

@@ -24,7 +24,8 @@ Status StoreImpl::ForEachSinceCheckpoint(const Journal::RecordFn& fn) {
   // record that is in the page cache only. Files written from it could reach the disk
   // before it does, and a power loss would then keep half a transfer. Make it durable
   // first (a no-op when nothing unsynced is published).
-  DB_RETURN_IF_ERROR(journal_->Sync(end, "repair"));
+  FaultPointSteps repair_steps(env_, "repair");
+  DB_RETURN_IF_ERROR(journal_->Sync(end, &repair_steps));
   return journal_->ForEach(ckpt.pos, end, fn);
 }
 
@@ -81,7 +82,8 @@ Result<size_t> StoreImpl::ReplaySinceCheckpoint(size_t* records_seen) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   DB_RETURN_IF_ERROR(journal_->AdoptUnpublished());  // as in ForEachSinceCheckpoint
   JournalPos end = journal_->End();
-  DB_RETURN_IF_ERROR(journal_->Sync(end, "repair"));  // the write-ahead rule, as above
+  FaultPointSteps repair_steps(env_, "repair");
+  DB_RETURN_IF_ERROR(journal_->Sync(end, &repair_steps));  // the write-ahead rule, as above
   return ApplyRange(
       ckpt.pos, end, /*wait=*/true, [&](const Record&) { ++*records_seen; }, /*warm_files=*/true);
 }
@@ -276,7 +278,8 @@ Status StoreImpl::Checkpoint(bool wait) {
   JournalPos end = journal_->End();
   if (end <= ckpt.pos) return Status::Ok();
   // As in RecordsSinceCheckpoint: no file is written from a record not yet durable.
-  DB_RETURN_IF_ERROR(journal_->Sync(end, "checkpoint"));
+  FaultPointSteps checkpoint_steps(env_, "checkpoint");
+  DB_RETURN_IF_ERROR(journal_->Sync(end, &checkpoint_steps));
   env_->FaultPoint("checkpoint", "begin");
   CheckpointInfo next = ckpt;
   next.pos = end;

@@ -106,7 +106,8 @@ Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
   // The view's end must be committed: a record published but not yet synced may still
   // fail its sync (then the store is marked and it never was). Usually already synced,
   // and then this costs a look at the state only.
-  if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, "report"));
+  FaultPointSteps report_steps(env_, "report");
+  if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, &report_steps));
   view.end_txn = ckpt.last_txn;
   // Each record of the tail is checked against the one before it on the way (the chain),
   // so what the view shows is vouched for by the journal, not only by the files.
