@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -36,6 +38,34 @@ CommitProtocol::CommitProtocol(StoreImpl* store, std::vector<Event> events,
 }
 
 Result<std::vector<EventResult>> CommitProtocol::Run() {
+  Result<std::vector<EventResult>> r = RunSteps();
+  if (!r.ok()) Advance(CommitState::kFailed);
+  return r;
+}
+
+void CommitProtocol::Advance(CommitState to) {
+  if (TransitionName(state_, to).empty()) {
+    std::fprintf(stderr, "drovebank: bug: commit state %s cannot follow %s\n",
+                 std::string(InfoOf(to).name).c_str(), std::string(InfoOf(state_).name).c_str());
+    std::abort();
+  }
+  state_ = to;
+  const CommitStateInfo& info = InfoOf(to);
+  if (!info.fault_point.empty()) env_->FaultPoint(fault_path_, info.fault_point);
+  CheckHolds(to);
+}
+
+void CommitProtocol::Reached(JournalStep step) {
+  switch (step) {
+    case JournalStep::kEncoded: return Advance(CommitState::kEncoded);
+    case JournalStep::kWritten: return Advance(CommitState::kWritten);
+    case JournalStep::kPublished: return Advance(CommitState::kAppended);
+    case JournalStep::kSegmentCreated: return Advance(CommitState::kSegmentCreated);
+    case JournalStep::kSyncing: return Advance(CommitState::kSyncing);
+  }
+}
+
+Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   // Taken, not shared: any return before the end leaves the store without them, so a
   // commit that failed anywhere (its records perhaps in the journal) is never built on.
   own_ = std::exchange(store_->own_states_, {});
@@ -64,15 +94,19 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
     }
   }
   DB_RETURN_IF_ERROR(LockAccounts());
-  env_->FaultPoint(fault_path_, "locks_held");
+  Advance(CommitState::kLocked);
   DB_RETURN_IF_ERROR(ReadAccounts());
   Evaluate();
+  Advance(CommitState::kEvaluated);
   // Why a refusal is judged on the files: only a record's append checks that the own
   // states are current, and a refused event makes none.
-  if (AnyRefused() && !from_own_.empty()) DB_RETURN_IF_ERROR(EvaluateFromFiles());
-  if (records_.empty()) {  // every event refused or replayed: nothing held
+  if (AnyRefused() && !from_own_.empty()) {
+    DB_RETURN_IF_ERROR(EvaluateFromFiles());
+    Advance(CommitState::kEvaluated);
+  }
+  if (records_.empty()) {  // every event refused or replayed
     store_->own_states_ = std::move(own_);
-    return results_;
+    return EndUnchanged();
   }
 
   // Everything the install needs is secured before the commit point, so that a Busy
@@ -80,27 +114,91 @@ Result<std::vector<EventResult>> CommitProtocol::Run() {
   // that nothing changed. The spare slot is the only one the install takes.
   if (!store_->in_place_) DB_RETURN_IF_ERROR(store_->locks_->SparePath().status());
   DB_RETURN_IF_ERROR(SetFlags());
-  env_->FaultPoint(fault_path_, "flags_set");
+  Advance(CommitState::kInFlight);
   DB_RETURN_IF_ERROR(AppendAndSync());
   if (records_.empty()) {  // evaluated again on the files, every event refused
     DB_RETURN_IF_ERROR(ClearUnusedFlags());
-    return results_;
+    return EndUnchanged();
   }
-  env_->FaultPoint(fault_path_, "after_journal_sync");
+  // From kSyncing, or straight from kAppended or kSegmentCreated when the journal found
+  // the records synced already (another writer's fdatasync, or the rotation's).
+  Advance(CommitState::kCommitted);
   if (warm.joinable()) warm.join();
   // Why decided before the install: a big batch group would otherwise copy every state
   // it installs, only for KeepOwnStates to drop them.
   bool keep = store_->journal_->unchanged_at_last_append() && ids_.size() <= kOwnStates;
   std::map<AccountId, StoreImpl::OwnState> installed;
   DB_RETURN_IF_ERROR(Install(keep ? &installed : nullptr));
+  Advance(CommitState::kInstalled);
   ReleaseAll();
   if (keep) KeepOwnStates(installed);
-  env_->FaultPoint(fault_path_, "done");
+  Advance(CommitState::kDone);
   if (store_->journal_->rotated()) {
     store_->journal_->clear_rotated();
     (void)store_->Checkpoint(/*wait=*/false);
   }
   return results_;
+}
+
+Result<std::vector<EventResult>> CommitProtocol::EndUnchanged() {
+  for (auto& [id, lk] : locks_) (void)lk.Rollback();
+  for (LockFile& lk : key_locks_) (void)lk.Rollback();
+  Advance(CommitState::kUnchanged);
+  return results_;
+}
+
+// What each state holds, from the locks' own view of themselves (no system call).
+void CommitProtocol::CheckHolds(CommitState s) const {
+  auto must = [&](bool ok, const char* what) {
+    if (ok) return;
+    std::fprintf(stderr, "drovebank: bug: in commit state %s, %s\n",
+                 std::string(InfoOf(s).name).c_str(), what);
+    std::abort();
+  };
+  auto touched = [&](auto&& fn) {
+    for (const Record& r : records_) {
+      for (const RecordAccount& ra : r.accounts) fn(locks_.at(ra.state.id));
+    }
+    for (const LockFile& lk : key_locks_) {
+      for (const Record& r : records_) {
+        if (!r.key.empty() && KeySlot(r.key) == lk.slot()) fn(lk);
+      }
+    }
+  };
+  switch (s) {
+    case CommitState::kLocked:
+      must(locks_.size() == ids_.size(), "every account named is locked");
+      for (const auto& [id, lk] : locks_) must(lk.held(), "every account slot is held");
+      for (const LockFile& lk : key_locks_) must(lk.held(), "every key slot is held");
+      break;
+    case CommitState::kInFlight:
+    case CommitState::kAppended:
+    case CommitState::kCommitted:
+      touched([&](const LockFile& lk) {
+        must(lk.held() && lk.flag_on(), "every slot the records touch is held and flagged");
+      });
+      break;
+    case CommitState::kFileInstalled: {
+      const LockFile& lk = locks_.at(installing_);
+      must(!lk.held() && !lk.flag_on(), "the installed account's flag is cleared, its lock let go");
+      break;
+    }
+    case CommitState::kInstalled:
+      for (const auto& [id, lk] : locks_) must(!lk.held(), "every account lock is let go");
+      for (const LockFile& lk : key_locks_) must(!lk.flag_on(), "every key flag is cleared");
+      break;
+    case CommitState::kDone:
+    case CommitState::kUnchanged:
+      for (const auto& [id, lk] : locks_) {
+        must(!lk.held() && !lk.flag_on(), "nothing held, no flag of this commit left");
+      }
+      for (const LockFile& lk : key_locks_) {
+        must(!lk.held() && !lk.flag_on(), "nothing held, no flag of this commit left");
+      }
+      break;
+    default:
+      break;
+  }
 }
 
 Status CommitProtocol::RefuseIfMarked() {
@@ -363,18 +461,20 @@ Status CommitProtocol::SetFlags() {
 Status CommitProtocol::AppendAndSync() {
   // A failed append cuts its bytes off (or marks the store); a failed sync marks it. In
   // both cases the flags stay set, so a record that did reach the disk is repaired.
-  FaultPointSteps steps(env_, fault_path_);
   DB_ASSIGN_OR_RETURN(std::optional<JournalPos> pos,
-                      store_->journal_->Append(&records_, !from_own_.empty(), &steps));
+                      store_->journal_->Append(&records_, !from_own_.empty(), this));
   if (!pos) {
     // Another writer's record joined the journal since this store's last: the own states
-    // may be stale. The second append is unconditional, as every append without them is.
+    // may be stale (kInFlight -> kEvaluated). The second append is unconditional, as every
+    // append without them is.
     DB_RETURN_IF_ERROR(EvaluateFromFiles());
+    Advance(CommitState::kEvaluated);
     if (records_.empty()) return Status::Ok();
     DB_RETURN_IF_ERROR(SetFlags());
-    DB_ASSIGN_OR_RETURN(pos, store_->journal_->Append(&records_, false, &steps));
+    Advance(CommitState::kInFlight);
+    DB_ASSIGN_OR_RETURN(pos, store_->journal_->Append(&records_, false, this));
   }
-  return store_->journal_->Sync(*pos, &steps);
+  return store_->journal_->Sync(*pos, this);
 }
 
 Status CommitProtocol::FailAfterCommit(const Status& s) {
@@ -415,7 +515,8 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     std::string content = EncodeAccountFile(it->second);
     if (Status s = lk.WriteTemp(content); !s.ok()) return FailAfterCommit(s);
     if (installed != nullptr) (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
-    env_->FaultPoint(fault_path_, "after_temp_write");
+    installing_ = id;
+    Advance(CommitState::kTempWritten);
     if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
     // After the file, never before: the entry must not name a state the file lacks. Only
     // when this commit read the account's file: a shell session or batch building on its
@@ -428,7 +529,7 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
         return FailAfterCommit(s);
       }
     }
-    env_->FaultPoint(fault_path_, "after_rename");
+    Advance(CommitState::kFileInstalled);
   }
   std::map<LockSlot, std::uint64_t> newest;  // per key slot, its last record here
   for (size_t k = 0; k < records_.size(); ++k) {
@@ -439,7 +540,7 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (Status s = store_->key_index_->SetHead(slot.offset, txn); !s.ok()) {
       return FailAfterCommit(s);
     }
-    env_->FaultPoint(fault_path_, "after_key_index");
+    Advance(CommitState::kKeyIndexed);
   }
   // A key slot's flag covers every key of the slot in this group: cleared once all are in.
   for (LockFile& lk : key_locks_) {

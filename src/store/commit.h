@@ -1,31 +1,33 @@
 // The commit protocol: the one type that owns a write from its first lock to its last
 // release (after SQLite's pager and LevelDB's DBImpl::Write). Store::CommitGroup makes
-// one and runs it. The states it passes through, in order (each step of Run), are marked
-// by the fault points PATH:STEP of every write path; docs/DESIGN.md gives the crash
-// reasoning of each.
+// one and runs it. Its states, their order, their fault points and their steps of
+// docs/DESIGN.md are in commit_state.h; Advance is the one way from one to the next. What
+// each state holds (checked by Advance, TigerBeetle-style, on every transition):
 //
 //   kStart      nothing held.
 //   kLocked     key slots, then account slots ascending, held; any flag a dead writer left
-//               has been repaired and cleared (fault point `locks_held`).
+//               has been repaired and cleared.
 //   kEvaluated  events checked on working copies; records built. A refused event changes
 //               nothing. A copy may come from this store's own last commit instead of the
-//               file (StoreImpl::own_states_); kAppended then happens only if no other
+//               file (StoreImpl::own_states_); the append then happens only if no other
 //               record joined the journal since, else the files are read and the events
-//               evaluated again (still nothing in the journal).
-//   kInFlight   every slot the records touch has its repair flag set (`flags_set`): from
-//               here a crash leaves a signal that outlives this process.
-//   kAppended   the records are in the journal, not yet durable (`before_journal_write`,
-//               `before_journal_publish`, `after_journal_write`).
-//   kCommitted  the journal is synced up to them: the commit point (`before_journal_sync`,
-//               `after_journal_sync`).
-//   kInstalled  every account file replaced, then its keys/index entry set to the txn it
-//               was installed from, and every key slot of keys/index pointed at its newest
-//               record, each flag cleared as its file was (`after_temp_write`,
-//               `after_rename`, `after_key_index`).
-//   kDone       all released; success is reported only now (`done`).
+//               evaluated again (kInFlight -> kEvaluated, still nothing in the journal).
+//   kInFlight   every slot the records touch has its repair flag set: from here a crash
+//               leaves a signal that outlives this process.
+//   kEncoded, kWritten, kAppended (and kSegmentCreated when the append filled a
+//               segment): the journal's steps (JournalStep), reported to this protocol,
+//               which is the journal's JournalSteps: the records go into the journal, not
+//               yet durable. Every flag stays set.
+//   kSyncing, kCommitted: the journal is synced up to them: the commit point.
+//   kTempWritten, kFileInstalled (per account), kKeyIndexed (per key slot), kInstalled:
+//               every account file replaced, its flag cleared and its lock released, then
+//               its keys/index entry set to the txn it was installed from; every key slot
+//               of keys/index pointed at its newest record, then the key flags cleared.
+//   kDone       all released; success is reported only now.
+//   kUnchanged  nothing written (every event refused or replayed); nothing held, no flag.
 //
-// Failure policy: before kInFlight, everything is released and nothing changed. From
-// kInFlight on, a failure releases the locks and leaves the flags, so whoever takes a
+// Failure policy (kFailed): before kInFlight, everything is released and nothing changed.
+// From kInFlight on, a failure releases the locks and leaves the flags, so whoever takes a
 // slot next repairs it from the journal; after kCommitted the store is also marked, and
 // the caller is told the change is committed.
 #pragma once
@@ -35,16 +37,30 @@
 #include <string>
 #include <vector>
 
+#include "commit_state.h"
+#include "journal_steps.h"
 #include "store_impl.h"
 
 namespace drovebank {
 
-class CommitProtocol {
+class CommitProtocol final : private JournalSteps {
  public:
   CommitProtocol(StoreImpl* store, std::vector<Event> events, std::string_view fault_path);
+  // Runs the commit to kDone, kUnchanged or kFailed. Call once.
   Result<std::vector<EventResult>> Run();
+  CommitState state() const { return state_; }
 
  private:
+  Result<std::vector<EventResult>> RunSteps();
+  // The one way between states: checks that `to` may follow the current state
+  // (commit_state.cc's table), emits `to`'s fault point, and checks what `to` holds.
+  // A transition or an invariant that fails is a bug in this file: the process aborts
+  // there, which is a crash in the state it was in, and recovery from a crash in any state
+  // is what the protocol is built for.
+  void Advance(CommitState to);
+  void CheckHolds(CommitState s) const;
+  // The journal's steps within Append and Sync, as this protocol's states.
+  void Reached(JournalStep step) override;
   Status RefuseIfMarked();
   Status LockKeys();
   void MatchKnownKeys();
@@ -59,6 +75,8 @@ class CommitProtocol {
   void KeepOwnStates(const std::map<AccountId, StoreImpl::OwnState>& installed);
   Status SetFlags();
   Status AppendAndSync();
+  // Releases every lock (their flags as they are) and ends in kUnchanged.
+  Result<std::vector<EventResult>> EndUnchanged();
   // `installed`, when given, gets each account's state and file size as written.
   Status Install(std::map<AccountId, StoreImpl::OwnState>* installed);
   Status FailAfterCommit(const Status& s);
@@ -66,6 +84,8 @@ class CommitProtocol {
 
   StoreImpl* store_;
   Env* env_;
+  CommitState state_ = CommitState::kStart;
+  AccountId installing_ = 0;  // the account of kTempWritten and kFileInstalled
   std::vector<Event> events_;
   std::string fault_path_;
 

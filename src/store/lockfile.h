@@ -188,6 +188,8 @@ class LockFile {
   bool held() const { return held_; }
   // Right after Hold or TryHold: whether a writer that died left the flag set.
   bool needs_repair() const { return flag_known_ && flag_on_; }
+  // Whether the flag is set as far as this holder knows (found set, or set by it).
+  bool flag_on() const { return flag_known_ && flag_on_; }
   LockSlot slot() const { return slot_; }
   const LockPaths& paths() const { return paths_; }
 
