@@ -157,7 +157,7 @@ TEST_CASE("account tree: recover --full fails on a shard folder it cannot list, 
       op.first = "Ada";
       op.last = "Lovelace";
       op.amount = 100;
-      REQUIRE((*s)->Commit(Event{{op}, ""}, "open").ok());
+      REQUIRE((*s)->Commit(Event{{op}, ""}).ok());
     }
   }
   UnlistableEnv env(t / "accounts/00/00/00");

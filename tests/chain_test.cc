@@ -660,7 +660,7 @@ TEST_CASE("reports: a walk of every account adds up while another session transf
         total += a.balance;
         if (++visited == back) {
           auto t = (*writer)->Commit(
-              Event{{testing::Money(OpKind::kTransfer, 6, 2500, back)}, ""}, "transfer");
+              Event{{testing::Money(OpKind::kTransfer, 6, 2500, back)}, ""});
           REQUIRE(t.ok());
         }
         return true;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "drovebank/env_wrapper.h"
+#include "drovebank/fault_path.h"
 #include "drovebank/store.h"
 #include "store/journal_steps.h"
 #include "store_ops.h"
@@ -109,6 +110,7 @@ TEST_CASE("commit_state: past the commit point no transition leads back", "[prot
 
 TEST_CASE("commit_state: deposits, transfers and keyed commits take the table's path",
           "[protocol]") {
+  DB_FAULT_PATH("test");  // the path the recorder listens to
   TempDir dir;
   PointRecorder env;
   StoreOptions o;
@@ -117,8 +119,8 @@ TEST_CASE("commit_state: deposits, transfers and keyed commits take the table's 
   auto opened = Store::Open(o);
   REQUIRE(opened.ok());
   Store& s = **opened;
-  REQUIRE(s.Commit(Event{{OpenOp("Ada", "Lovelace", 100)}, ""}, "test").ok());
-  REQUIRE(s.Commit(Event{{OpenOp("Mary", "Somerville", 0)}, ""}, "test").ok());
+  REQUIRE(s.Commit(Event{{OpenOp("Ada", "Lovelace", 100)}, ""}).ok());
+  REQUIRE(s.Commit(Event{{OpenOp("Mary", "Somerville", 0)}, ""}).ok());
 
   struct Case {
     const char* what;
@@ -134,7 +136,7 @@ TEST_CASE("commit_state: deposits, transfers and keyed commits take the table's 
   for (Case& c : cases) {
     INFO(c.what);
     env.points.clear();
-    REQUIRE(s.Commit(std::move(c.event), "test").ok());
+    REQUIRE(s.Commit(std::move(c.event)).ok());
     std::vector<std::string> want = {"locks_held", "flags_set", "before_journal_write",
                                      "before_journal_publish", "after_journal_write",
                                      "before_journal_sync", "after_journal_sync"};
@@ -157,7 +159,7 @@ TEST_CASE("commit_state: deposits, transfers and keyed commits take the table's 
 
   SECTION("a refused commit ends unchanged, past no flag") {
     env.points.clear();
-    auto r = s.Commit(Event{{Money(OpKind::kWithdraw, 2, 1'000'000)}, ""}, "test");
+    auto r = s.Commit(Event{{Money(OpKind::kWithdraw, 2, 1'000'000)}, ""});
     REQUIRE(!r.ok());
     CHECK(r.status().code() == Code::kInsufficientFunds);
     CHECK(env.points == std::vector<std::string>{"locks_held"});

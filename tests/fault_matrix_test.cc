@@ -21,6 +21,7 @@
 
 #include "testing/fault_injection.h"
 #include "testing/power_loss_env.h"
+#include "drovebank/fault_path.h"
 #include "drovebank/recovery.h"
 #include "drovebank/store.h"
 #include "store/journal.h"
@@ -308,7 +309,7 @@ void SweepPowerLoss(PowerLossMode mode) {
       open.first = "Ada";
       open.last = "Lovelace";
       open.amount = amount;
-      REQUIRE(s->Commit(Event{{open}, ""}, "open").ok());
+      REQUIRE(s->Commit(Event{{open}, ""}).ok());
     }
     before = States(*s, ids);
   }
@@ -320,7 +321,8 @@ void SweepPowerLoss(PowerLossMode mode) {
     auto tracer = MakeFaultEnv(after_env, FaultSpec{}, tmp / "trace");
     auto s = OpenWith(traced, tracer.get(), v.segment_bytes);
     fs::remove(tmp / "trace");  // only the points of the operation, not of opening
-    REQUIRE(s->Commit(v.event, v.name).ok());
+    DB_FAULT_PATH(v.name);
+    REQUIRE(s->Commit(v.event).ok());
     after = States(*s, ids);
   }
   REQUIRE(before != after);
@@ -345,7 +347,8 @@ void SweepPowerLoss(PowerLossMode mode) {
       power->ArmPowerLossAt(point.substr(0, point.find(':')), point.substr(point.find(':') + 1),
                             hit);
       // Whatever it answers: the power is gone, the store is discarded.
-      (void)s->Commit(v.event, v.name);
+      DB_FAULT_PATH(v.name);
+      (void)s->Commit(v.event);
       REQUIRE(power->power_lost());
       INFO(power->power_loss_status().message());
       REQUIRE(power->power_loss_status().ok());

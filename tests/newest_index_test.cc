@@ -38,7 +38,7 @@ Op MakeOp(OpKind kind, AccountId id, Cents amount, AccountId to = 0) {
 std::vector<AccountId> RandomHistory(Store& s, int accounts, int ops, unsigned seed) {
   std::vector<AccountId> ids;
   for (int i = 0; i < accounts; ++i) {
-    auto r = s.Commit(Event{{MakeOp(OpKind::kOpen, 0, 1000)}, ""}, "open");
+    auto r = s.Commit(Event{{MakeOp(OpKind::kOpen, 0, 1000)}, ""});
     REQUIRE(r.ok());
     ids.push_back(r->record.ops[0].id);
   }
@@ -50,7 +50,7 @@ std::vector<AccountId> RandomHistory(Store& s, int accounts, int ops, unsigned s
             : rng() % 2 == 0 ? MakeOp(OpKind::kWithdraw, a, amount)
                              : MakeOp(OpKind::kTransfer, a, amount, b);
     if (op.kind == OpKind::kTransfer && a == b) continue;
-    (void)s.Commit(Event{{op}, i % 5 == 0 ? "k" + std::to_string(i) : ""}, "test");
+    (void)s.Commit(Event{{op}, i % 5 == 0 ? "k" + std::to_string(i) : ""});
   }
   return ids;
 }
@@ -87,7 +87,7 @@ TEST_CASE("newest index: every account's newest state, once, across many segment
       }
 
       // Commits after the build: Latest sees them, the build's pass does not.
-      REQUIRE(s->Commit(Event{{MakeOp(OpKind::kDeposit, ids[0], 7)}, ""}, "test").ok());
+      REQUIRE(s->Commit(Event{{MakeOp(OpKind::kDeposit, ids[0], 7)}, ""}).ok());
       auto latest = index->Latest(Impl(*s).journal(), ids[0]);
       REQUIRE(latest.ok());
       CHECK(*latest == *s->Get(ids[0]));

@@ -99,7 +99,7 @@ Cents FileBalance(const std::string& data, AccountId id) {
 }
 
 Code Run(Store& s, const Op& op, const std::string& key = "") {
-  auto r = s.Commit(Event{{op}, key}, "deposit");
+  auto r = s.Commit(Event{{op}, key});
   return r.ok() ? Code::kOk : r.status().code();
 }
 
@@ -277,7 +277,7 @@ TEST_CASE("own states: four sessions in bursts on three accounts lose and invent
           Op op = kind == 0   ? Money(OpKind::kDeposit, from, amount)
                   : kind == 1 ? Money(OpKind::kWithdraw, from, amount)
                               : Money(OpKind::kTransfer, from, amount, to);
-          auto r = s->Commit(Event{{op}, ""}, "deposit");
+          auto r = s->Commit(Event{{op}, ""});
           if (!r.ok()) {
             CHECK(r.status().code() == Code::kInsufficientFunds);
             continue;

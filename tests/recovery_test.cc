@@ -198,7 +198,7 @@ TEST_CASE("recover: after a failed fdatasync the kept journal tail is written an
     MustOpen(**store, 100);
     Op dep = Money(OpKind::kDeposit, 1, 250);
     env.fail_next_ = true;
-    auto failed = (*store)->Commit(Event{{dep}, ""}, "deposit");
+    auto failed = (*store)->Commit(Event{{dep}, ""});
     REQUIRE_FALSE(failed.ok());
     CHECK(failed.status().maybe_applied());
   }
@@ -236,7 +236,7 @@ TEST_CASE("recover: an entry of keys/index behind the journal is reported, then 
     REQUIRE(store.ok());
     MustOpen(**store, 100);
     Op dep = Money(OpKind::kDeposit, 1, 5);
-    auto r = (*store)->Commit(Event{{dep}, "pay-1"}, "deposit");
+    auto r = (*store)->Commit(Event{{dep}, "pay-1"});
     REQUIRE(r.ok());
     txn = r->record.txn;
   }
@@ -309,7 +309,7 @@ TEST_CASE("recover: --check while a writer commits reports nothing", "[recover][
     }
     for (int i = 0; !stop; ++i) {
       Op dep = Money(OpKind::kDeposit, 1, 1);
-      auto r = (*store)->Commit(Event{{dep}, i % 2 ? fmt::format("w-{}", i) : ""}, "deposit");
+      auto r = (*store)->Commit(Event{{dep}, i % 2 ? fmt::format("w-{}", i) : ""});
       if (!r.ok()) {
         writer_status = r.status();
         writer_failed = true;
@@ -348,7 +348,7 @@ TEST_CASE("recover: --check waits for a record still being written and reports o
     REQUIRE(store.ok());
     MustOpen(**store, 0);
     Op dep = Money(OpKind::kDeposit, 1, 5);
-    REQUIRE((*store)->Commit(Event{{dep}, "last"}, "deposit").ok());
+    REQUIRE((*store)->Commit(Event{{dep}, "last"}).ok());
   }
   std::string seg;
   for (const auto& e : std::filesystem::directory_iterator(Layout(data).journal())) {

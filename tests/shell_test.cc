@@ -38,7 +38,7 @@ void Seed(const std::string& dir) {
     op.first = first;
     op.last = "Test";
     op.amount = amount;
-    REQUIRE(s->Commit(Event{{op}, ""}, "open").ok());
+    REQUIRE(s->Commit(Event{{op}, ""}).ok());
   }
 }
 
@@ -282,7 +282,7 @@ TEST_CASE(
     op.kind = OpKind::kWithdraw;
     op.id = 1;
     op.amount = 5000;
-    REQUIRE(other->Commit(Event{{op}, ""}, "withdraw").ok());
+    REQUIRE(other->Commit(Event{{op}, ""}).ok());
   };
   CHECK(s.Run(src) == 3);  // refused by a bank rule
   CHECK(Contains(s.err.text(),
@@ -367,7 +367,7 @@ TEST_CASE("shell completion: account ids by prefix, command names and options",
     op.last = std::to_string(i);
     opens.push_back(Event{{op}, ""});
   }
-  REQUIRE(store->CommitGroup(opens, "open").ok());
+  REQUIRE(store->CommitGroup(opens).ok());
   auto expect = [](const std::string& prefix) {
     std::vector<std::string> ids;
     for (int id = 1; id <= 120; ++id) {

@@ -40,7 +40,7 @@ inline Op Rename(AccountId id, std::string first, std::string last) {
 
 // Opens an account of Ada Lovelace with `amount`; the test stops if that fails.
 inline AccountId MustOpen(Store& s, Cents amount) {
-  auto r = s.Commit(Event{{OpenOp("Ada", "Lovelace", amount)}, ""}, "open");
+  auto r = s.Commit(Event{{OpenOp("Ada", "Lovelace", amount)}, ""});
   REQUIRE(r.ok());
   return r->record.ops[0].id;
 }

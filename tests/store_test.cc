@@ -52,7 +52,7 @@ TEST_CASE("store: a group opening thousands of accounts keeps a bounded number o
   size_t before = testing::OpenFdCount();
   std::vector<Event> group;
   for (int i = 0; i < 3000; ++i) group.push_back(Event{{OpenOp("Ada", "Lovelace", 1)}, ""});
-  auto r = s->CommitGroup(std::move(group), "batch");
+  auto r = s->CommitGroup(std::move(group));
   REQUIRE(r.ok());
   size_t after = testing::OpenFdCount();
   // The env keeps up to 128 parent directories open; 3000 accounts span 31 of them.
@@ -64,7 +64,7 @@ TEST_CASE("store: open allocates consecutive ids and keeps names exactly", "[sto
   TempDir dir;
   auto s = OpenStore(dir);
   for (AccountId want = 1; want <= 5; ++want) CHECK(MustOpen(*s, 100) == want);
-  auto r = s->Commit(Event{{OpenOp("Mary Ann", "O'Brien, Jr. \"Ziggy\"", 0)}, ""}, "open");
+  auto r = s->Commit(Event{{OpenOp("Mary Ann", "O'Brien, Jr. \"Ziggy\"", 0)}, ""});
   REQUIRE(r.ok());
   auto a = s->Get(r->record.ops[0].id);
   REQUIRE(a.ok());
@@ -78,22 +78,22 @@ TEST_CASE("store: reserved ids are never allocated, across a restart and a check
   {
     auto s = OpenStore(dir);
     CHECK(MustOpen(*s, 100) == 1);
-    auto txn = s->ReserveIds(9, "import");
+    auto txn = s->ReserveIds(9);
     REQUIRE(txn.ok());
     CHECK(*txn != 0);
-    auto again = s->ReserveIds(5, "import");  // below what is used: nothing to commit
+    auto again = s->ReserveIds(5);  // below what is used: nothing to commit
     REQUIRE(again.ok());
     CHECK(*again == 0);
     CHECK(MustOpen(*s, 100) == 10);
-    CHECK(!s->ReserveIds(0, "import").ok());
-    REQUIRE(s->ReserveIds(15, "import").ok());
+    CHECK(!s->ReserveIds(0).ok());
+    REQUIRE(s->ReserveIds(15).ok());
   }
   // A reboot: the shared state is rebuilt from the journal alone.
   std::filesystem::remove(dir / "data/journal/state");
   {
     auto s = OpenStore(dir);
     CHECK(MustOpen(*s, 100) == 16);
-    REQUIRE(s->ReserveIds(20, "import").ok());
+    REQUIRE(s->ReserveIds(20).ok());
     REQUIRE(s->Checkpoint(/*wait=*/true).ok());
   }
   // After a checkpoint the reservation lives on in CHECKPOINT's max_id.
@@ -125,7 +125,7 @@ TEST_CASE("store: each rule refuses and changes nothing", "[store]") {
       {close_a, Code::kRuleFailed},
   };
   for (const Case& c : cases) {
-    auto r = s->Commit(Event{{c.op}, ""}, "test");
+    auto r = s->Commit(Event{{c.op}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == c.code);
     CHECK(Balance(*s, a) == 1000);
@@ -142,11 +142,11 @@ TEST_CASE("store: a closed account refuses everything but reads", "[store]") {
   Op close;
   close.kind = OpKind::kClose;
   close.id = a;
-  REQUIRE(s->Commit(Event{{close}, ""}, "close").ok());
+  REQUIRE(s->Commit(Event{{close}, ""}).ok());
   for (const Op& op :
        {Money(OpKind::kDeposit, a, 1), Money(OpKind::kWithdraw, a, 1),
         Money(OpKind::kTransfer, b, 1, a), Money(OpKind::kTransfer, a, 1, b), close}) {
-    auto r = s->Commit(Event{{op}, ""}, "test");
+    auto r = s->Commit(Event{{op}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kClosed);
   }
@@ -162,15 +162,13 @@ TEST_CASE("store: a multi-op event is all or nothing", "[store]") {
   // The third op fails: the first two must not apply.
   auto bad = s->Commit(Event{{Money(OpKind::kDeposit, a, 50), Money(OpKind::kTransfer, a, 500, b),
                               Money(OpKind::kWithdraw, b, 501)},
-                             ""},
-                       "commit");
+                             ""});
   REQUIRE_FALSE(bad.ok());
   CHECK(Balance(*s, a) == 1000);
   CHECK(Balance(*s, b) == 0);
   auto good = s->Commit(Event{{Money(OpKind::kDeposit, a, 50), Money(OpKind::kTransfer, a, 500, b),
                                Money(OpKind::kWithdraw, b, 500)},
-                              ""},
-                        "commit");
+                              ""});
   REQUIRE(good.ok());
   CHECK(Balance(*s, a) == 550);
   CHECK(Balance(*s, b) == 0);
@@ -185,7 +183,7 @@ TEST_CASE("store: a group commits each event on its own and chains history", "[s
   AccountId a = MustOpen(*s, 100);
   std::vector<Event> events;
   for (int i = 0; i < 5; ++i) events.push_back(Event{{Money(OpKind::kWithdraw, a, 30)}, ""});
-  auto r = s->CommitGroup(events, "batch");
+  auto r = s->CommitGroup(events);
   REQUIRE(r.ok());
   int ok = 0;
   for (auto& e : *r) ok += e.status.ok();
@@ -204,15 +202,15 @@ TEST_CASE("store: an idempotency key replays the original and refuses another re
   TempDir dir;
   auto s = OpenStore(dir);
   AccountId a = MustOpen(*s, 0);
-  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-1"}, "deposit");
+  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-1"});
   REQUIRE(first.ok());
   CHECK_FALSE(first->replayed);
-  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-1"}, "deposit");
+  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-1"});
   REQUIRE(again.ok());
   CHECK(again->replayed);
   CHECK(again->record.txn == first->record.txn);
   CHECK(Balance(*s, a) == 700);
-  auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 701)}, "k-1"}, "deposit");
+  auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 701)}, "k-1"});
   REQUIRE_FALSE(other.ok());
   CHECK(other.status().code() == Code::kKeyReused);
   CHECK(Balance(*s, a) == 700);
@@ -244,24 +242,22 @@ TEST_CASE("store: keys that share a slot each find their own record through the 
   std::vector<std::string> keys = KeysOfOneSlot(3);
   std::vector<std::uint64_t> txns;
   // One key alone, then two in one group: the group chains its second to its first.
-  auto one = s->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, keys[0]}, "deposit");
+  auto one = s->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, keys[0]});
   REQUIRE(one.ok());
   txns.push_back(one->record.txn);
   auto group = s->CommitGroup({Event{{Money(OpKind::kDeposit, a, 2)}, keys[1]},
-                               Event{{Money(OpKind::kDeposit, a, 3)}, keys[2]}},
-                              "batch");
+                               Event{{Money(OpKind::kDeposit, a, 3)}, keys[2]}});
   REQUIRE(group.ok());
   for (const EventResult& r : *group) txns.push_back(r.record.txn);
   for (int reopen = 0; reopen < 2; ++reopen) {
     for (size_t i = 0; i < keys.size(); ++i) {
       CAPTURE(reopen, i);
       auto again =
-          s->Commit(Event{{Money(OpKind::kDeposit, a, static_cast<Cents>(i + 1))}, keys[i]},
-                    "deposit");
+          s->Commit(Event{{Money(OpKind::kDeposit, a, static_cast<Cents>(i + 1))}, keys[i]});
       REQUIRE(again.ok());
       CHECK(again->replayed);
       CHECK(again->record.txn == txns[i]);
-      auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 9)}, keys[i]}, "deposit");
+      auto other = s->Commit(Event{{Money(OpKind::kDeposit, a, 9)}, keys[i]});
       CHECK(other.status().code() == Code::kKeyReused);
     }
     s.reset();
@@ -275,7 +271,7 @@ TEST_CASE("store: a key whose index update was lost is found again by the slot's
   TempDir dir;
   auto s = OpenStore(dir);
   AccountId a = MustOpen(*s, 0);
-  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-lost"}, "deposit");
+  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-lost"});
   REQUIRE(first.ok());
   s.reset();
   // What a writer killed between its journal sync and its index update leaves: the slot
@@ -287,7 +283,7 @@ TEST_CASE("store: a key whose index update was lost is found again by the slot's
     REQUIRE((*locks)->SetNeedsRepair(KeySlot("k-lost"), true).ok());
   }
   s = OpenStore(dir);
-  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-lost"}, "deposit");
+  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-lost"});
   REQUIRE(again.ok());
   CHECK(again->replayed);
   CHECK(again->record.txn == first->record.txn);
@@ -299,7 +295,7 @@ TEST_CASE("store: a key file written by an earlier build still replays its recor
   TempDir dir;
   auto s = OpenStore(dir);
   AccountId a = MustOpen(*s, 0);
-  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-old"}, "deposit");
+  auto first = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-old"});
   REQUIRE(first.ok());
   s.reset();
   // The earlier build kept the record in keys/XX/KEY.json and had no keys/index.
@@ -313,7 +309,7 @@ TEST_CASE("store: a key file written by an earlier build still replays its recor
   }
   std::filesystem::remove(layout.KeyIndexPath());
   s = OpenStore(dir);
-  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-old"}, "deposit");
+  auto again = s->Commit(Event{{Money(OpKind::kDeposit, a, 700)}, "k-old"});
   REQUIRE(again.ok());
   CHECK(again->replayed);
   CHECK(again->record.txn == first->record.txn);
@@ -324,8 +320,7 @@ TEST_CASE("store: list pages by id and search ignores case", "[store]") {
   TempDir dir;
   auto s = OpenStore(dir);
   for (int i = 0; i < 45; ++i) {
-    REQUIRE(s->Commit(Event{{OpenOp(i % 2 ? "Grace" : "Alan", i % 3 ? "Hopper" : "Turing", i)}, ""},
-                      "open")
+    REQUIRE(s->Commit(Event{{OpenOp(i % 2 ? "Grace" : "Alan", i % 3 ? "Hopper" : "Turing", i)}, ""})
                 .ok());
   }
   auto p3 = s->List(3, 20);
@@ -349,7 +344,7 @@ TEST_CASE("store: a repair flag left by a dead writer is repaired before the acc
   std::string path = Impl(*s).layout().AccountPath(a);
   auto before = s->env()->ReadFile(path);
   REQUIRE(before.ok());
-  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
   // A writer that committed to the journal and died before its file was replaced: the
   // old file is back in place and the account's flag is still set; its lock, released by
   // the kernel when it died, is free.
@@ -396,7 +391,7 @@ TEST_CASE("store: a history walk holds one journal segment at a time, however ma
   auto& s = *opened;
   AccountId a = MustOpen(*s, 0);
   for (int i = 1; i <= 60; ++i) {
-    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}, "deposit").ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}).ok());
   }
   auto segs = Impl(*s).journal().Segments();
   REQUIRE(segs.ok());
@@ -425,7 +420,7 @@ TEST_CASE("store: segments rotate, checkpoints advance, history spans segments",
   auto& s = *opened;
   AccountId a = MustOpen(*s, 0);
   for (int i = 1; i <= 60; ++i) {
-    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}, "deposit").ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, i)}, ""}).ok());
   }
   auto segs = Impl(*s).journal().Segments();
   REQUIRE(segs.ok());
@@ -471,7 +466,7 @@ TEST_CASE("store: files proven right after a segment rotation find their records
   constexpr AccountId kGroup = 25;
   std::vector<Event> opens;
   for (AccountId i = 0; i < kAccounts; ++i) opens.push_back(Event{{OpenOp("F", "L", 1000)}, ""});
-  auto made = s->CommitGroup(std::move(opens), "batch");
+  auto made = s->CommitGroup(std::move(opens));
   REQUIRE(made.ok());
   std::map<AccountId, Cents> want;
   for (AccountId id = 1; id <= kAccounts; ++id) want[id] = 1000;
@@ -487,7 +482,7 @@ TEST_CASE("store: files proven right after a segment rotation find their records
         group.push_back(Event{{Money(OpKind::kDeposit, id, amount)},
                               "r" + std::to_string(round) + "-" + std::to_string(id)});
       }
-      auto r = s->CommitGroup(std::move(group), "batch");
+      auto r = s->CommitGroup(std::move(group));
       REQUIRE(r.ok());
       for (const EventResult& e : *r) REQUIRE(e.status.ok());
       auto after = Impl(*s).journal().Segments();
@@ -557,23 +552,23 @@ TEST_CASE("store: a commit warms the files it will replace only in a store big e
     // 3 accounts, below a threshold of 4: nothing is warmed.
     auto s = OpenWarmStore(dir, &env, 4);
     for (int i = 0; i < 3; ++i) MustOpen(*s, 1000);
-    REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, 1, 100, 2)}, ""}, "transfer").ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, 1, 100, 2)}, ""}).ok());
     CHECK(env.TakeWarmed().empty());
   }
   // From the threshold on, each commit warms exactly the accounts it replaces, and the
   // result is the same as without.
   auto s = OpenWarmStore(dir, &env, 3);
-  REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, 2, 50, 3)}, ""}, "transfer").ok());
+  REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, 2, 50, 3)}, ""}).ok());
   std::vector<std::string> warmed = env.TakeWarmed();
   std::sort(warmed.begin(), warmed.end());
   CHECK(warmed == std::vector<std::string>{layout.AccountPath(2), layout.AccountPath(3)});
-  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, 1, 7)}, ""}, "deposit").ok());
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, 1, 7)}, ""}).ok());
   CHECK(env.TakeWarmed() == std::vector<std::string>{layout.AccountPath(1)});
   CHECK(Balance(*s, 1) == 907);
   CHECK(Balance(*s, 2) == 1050);
   CHECK(Balance(*s, 3) == 1050);
   // A refused event warms too (the check needs the locks first) and changes nothing.
-  auto refused = s->Commit(Event{{Money(OpKind::kWithdraw, 3, 5000)}, ""}, "withdraw");
+  auto refused = s->Commit(Event{{Money(OpKind::kWithdraw, 3, 5000)}, ""});
   CHECK(refused.status().code() == Code::kInsufficientFunds);
   CHECK(env.TakeWarmed() == std::vector<std::string>{layout.AccountPath(3)});
   CHECK(Balance(*s, 3) == 1050);
@@ -632,24 +627,23 @@ TEST_CASE("store: a steady-state deposit, transfer or keyed deposit allocates an
   AccountId b = MustOpen(**s, 100);
   // The first write after an open makes this process's spare once, the first keyed one
   // keys/index.
-  REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-first"}, "deposit").ok());
+  REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-first"}).ok());
   for (int round = 0; round < 3; ++round) {
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
-    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}, "deposit").ok());
+    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
     CHECK(env.creates == 0);
     CHECK(env.renames == 0);
     CHECK(env.unlinks == 0);
     CHECK(env.exchanges == 1);
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
-    REQUIRE((*s)->Commit(Event{{Money(OpKind::kTransfer, a, 2, b)}, ""}, "transfer").ok());
+    REQUIRE((*s)->Commit(Event{{Money(OpKind::kTransfer, a, 2, b)}, ""}).ok());
     CHECK(env.creates == 0);
     CHECK(env.renames == 0);
     CHECK(env.unlinks == 0);
     CHECK(env.exchanges == 2);
     // A keyed commit: the key is found, and kept, through the journal and keys/index.
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
-    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-" + std::to_string(round)},
-                         "deposit")
+    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-" + std::to_string(round)})
                 .ok());
     CHECK(env.creates == 0);
     CHECK(env.renames == 0);

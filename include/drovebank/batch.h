@@ -74,7 +74,6 @@ struct BatchOptions {
   bool auto_keys = true;     // false: events without a key get none (a re-run re-applies)
   bool parallel = false;     // customer format: one process per customer
   std::optional<AccountId> account;  // customer format: the shared account
-  std::string fault_path = "batch";
   // The root of the automatic keys (AutoKey); empty: the input's hash. A run of an input
   // after an earlier one ran to its end (`--again`) has its own root.
   std::string key_root;

@@ -112,15 +112,14 @@ class Store {
   // Success: durable and visible. Rule failures
   // (NotFound, Closed, InsufficientFunds, Limit, RuleFailed, KeyReused) and Busy change
   // nothing. IOError with maybe_applied() means the record may be committed: recover
-  // settles it. `fault_path` names the write path for fault points ("deposit", "commit").
-  virtual Result<EventResult> Commit(Event event, std::string_view fault_path) = 0;
+  // settles it. Its fault points are on the write path DB_FAULT_PATH named (fault_path.h).
+  virtual Result<EventResult> Commit(Event event) = 0;
 
   // Commits events in one group: their accounts locked once, each event checked in
   // order against the state the earlier ones left, each success its own record, all
   // records written with one append and one sync. A refused event does not stop the
   // others; its EventResult carries the reason. A failed write fails the whole call.
-  virtual Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events,
-                                                       std::string_view fault_path) = 0;
+  virtual Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events) = 0;
 
   // Accounts by id (closed ones too), `page_size` a page; page past the end is empty.
   virtual Result<Page<Account>> List(size_t page, size_t page_size) = 0;
@@ -171,9 +170,8 @@ class Store {
   // used). When the largest id the committed records use (opens and reservations) is
   // below `last`, commits one record that reserves them (Event::reserve_ids) and returns
   // its txn; otherwise commits nothing and returns 0, so calling it again changes nothing.
-  // `last` is in 1..kMaxAccountId (else InvalidArgument). Errors as for Commit;
-  // `fault_path` names the write path.
-  virtual Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path) = 0;
+  // `last` is in 1..kMaxAccountId (else InvalidArgument). Errors as for Commit.
+  virtual Result<std::uint64_t> ReserveIds(AccountId last) = 0;
 
   // Makes every committed change durable in the account files and records how far the
   // journal is applied. With wait=false it returns Ok at once if another process is

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "drovebank/fault_path.h"
 #include "drovebank/clock.h"
 
 namespace drovebank {
@@ -61,7 +62,8 @@ Result<BatchRun> ChooseBatchRun(Store& store, const std::string& hash, bool agai
 Status MarkRunEnd(Store& store, const BatchRun& run) {
   Event end;
   end.key = RunEndKey(run.key_root);
-  return store.Commit(std::move(end), "batch-end").status();
+  DB_FAULT_PATH("batch-end");
+  return store.Commit(std::move(end)).status();
 }
 
 }  // namespace drovebank

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/fault_path.h"
 #include "drovebank/search.h"
 #include "cli.h"
 #include "cli_usage.h"
@@ -71,7 +72,8 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   DB_RETURN_IF_ERROR(ValidateMemo(a.memo));
   op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-  DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}, path));
+  DB_FAULT_PATH(path);
+  DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}));
   ctx.Committed(res.record.txn);
   const Op& done = res.record.ops.at(0);
   nlohmann::json j = RecordJsonView(res.record);
@@ -252,7 +254,8 @@ void AddOpenCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
       DB_ASSIGN_OR_RETURN(op.amount, ParseAmount(a->amount));
       if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, CreatingStoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "open"));
+      DB_FAULT_PATH("open");
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}));
       ctx.Committed(res.record.txn);
       const RecordAccount& ra = res.record.accounts.at(0);
       nlohmann::json j = AccountJson(ra.state);
@@ -333,7 +336,8 @@ void AddCloseCommand(const Subcommand& subcommand, CliContext& ctx,
       DB_ASSIGN_OR_RETURN(op.id, ParseAccountId(a->id));
       if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "close"));
+      DB_FAULT_PATH("close");
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}));
       ctx.Committed(res.record.txn);
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);
       j["txn"] = res.record.txn;
@@ -367,7 +371,8 @@ void AddRenameCommand(const Subcommand& subcommand, CliContext& ctx,
       DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
       if (!a->key.empty()) DB_RETURN_IF_ERROR(ValidateKey(a->key));
       DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
-      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}, "rename"));
+      DB_FAULT_PATH("rename");
+      DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a->key}));
       ctx.Committed(res.record.txn);
       const Op& done = res.record.ops.at(0);
       nlohmann::json j = AccountJson(res.record.accounts.at(0).state);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/fault_path.h"
 #include "exit_codes.h"
 
 namespace drovebank {
@@ -62,7 +63,8 @@ Result<EventResult> Reverse(Store* store, std::uint64_t txn, const std::string& 
   DB_RETURN_IF_ERROR(ValidateMemo(memo));
   DB_ASSIGN_OR_RETURN(Record original, store->FindTxn(txn));
   DB_ASSIGN_OR_RETURN(Event event, ReversalOf(original, memo));
-  auto res = store->Commit(std::move(event), "reverse");
+  DB_FAULT_PATH("reverse");
+  auto res = store->Commit(std::move(event));
   // The key says it: replayed (the same reversal again) or reused (another memo).
   if (res.ok() && res->replayed) return AlreadyReversed(store, txn);
   if (!res.ok() && res.status().code() == Code::kKeyReused) return AlreadyReversed(store, txn);

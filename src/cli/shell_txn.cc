@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/fault_path.h"
 #include "exit_codes.h"
 
 namespace drovebank {
@@ -47,7 +48,8 @@ Result<EventResult> PendingTransaction::Commit(Store* store) {
     op.memo = staged.memo;
     event.ops.push_back(op);
   }
-  return store->Commit(std::move(event), "commit");
+  DB_FAULT_PATH("commit");
+  return store->Commit(std::move(event));
 }
 
 Status PendingTransaction::WorkingStates(Store* store, const std::vector<AccountId>& ids,

@@ -1,5 +1,6 @@
 #include "commit.h"
 
+#include "drovebank/fault_path.h"
 #include "key_index.h"
 
 #include <fmt/format.h>
@@ -30,9 +31,12 @@ std::string EventRequest(const Event& e) {
 
 }  // namespace
 
-CommitProtocol::CommitProtocol(StoreImpl* store, std::vector<Event> events,
-                               std::string_view fault_path)
-    : store_(store), env_(store->env_), events_(std::move(events)), fault_path_(fault_path) {
+CommitProtocol::CommitProtocol(StoreImpl* store, std::vector<Event> events)
+    : store_(store),
+      parts_(store->ForCommit()),
+      env_(parts_.env),
+      events_(std::move(events)),
+      fault_path_(FaultPath()) {
   results_.resize(events_.size());
   pending_.assign(events_.size(), true);
 }
@@ -68,7 +72,7 @@ void CommitProtocol::Reached(JournalStep step) {
 Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   // Taken, not shared: any return before the end leaves the store without them, so a
   // commit that failed anywhere (its records perhaps in the journal) is never built on.
-  own_ = std::exchange(store_->own_states_, {});
+  own_ = std::exchange(*parts_.own_states, {});
   DB_RETURN_IF_ERROR(RefuseIfMarked());
   DB_RETURN_IF_ERROR(LockKeys());
   MatchKnownKeys();
@@ -83,10 +87,10 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   // round trip on a shared file system, for a guess. A shared store is rewritten in
   // place, never renamed over, so there is nothing to warm.
   std::jthread warm;  // joined before the files are written, or on any early return
-  if (!ids_.empty() && ids_.size() <= kWarmAccounts && !store_->in_place_ &&
-      store_->journal_->account_count_seen() >= store_->warm_from_accounts_) {
+  if (!ids_.empty() && ids_.size() <= kWarmAccounts && !parts_.in_place &&
+      parts_.journal->account_count_seen() >= parts_.warm_from_accounts) {
     std::vector<std::string> paths;
-    for (AccountId id : ids_) paths.push_back(store_->layout_.AccountPath(id));
+    for (AccountId id : ids_) paths.push_back(parts_.layout->AccountPath(id));
     try {
       warm = std::jthread([env = env_, paths = std::move(paths)] { env->WarmForReplace(paths); });
     } catch (const std::system_error&) {
@@ -105,14 +109,14 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
     Advance(CommitState::kEvaluated);
   }
   if (records_.empty()) {  // every event refused or replayed
-    store_->own_states_ = std::move(own_);
+    *parts_.own_states = std::move(own_);
     return EndUnchanged();
   }
 
   // Everything the install needs is secured before the commit point, so that a Busy
   // (another process holding every spare slot, or a reader's lock on one) always means
   // that nothing changed. The spare slot is the only one the install takes.
-  if (!store_->in_place_) DB_RETURN_IF_ERROR(store_->locks_->SparePath().status());
+  if (!parts_.in_place) DB_RETURN_IF_ERROR(parts_.locks->SparePath().status());
   DB_RETURN_IF_ERROR(SetFlags());
   Advance(CommitState::kInFlight);
   DB_RETURN_IF_ERROR(AppendAndSync());
@@ -126,15 +130,15 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   if (warm.joinable()) warm.join();
   // Why decided before the install: a big batch group would otherwise copy every state
   // it installs, only for KeepOwnStates to drop them.
-  bool keep = store_->journal_->unchanged_at_last_append() && ids_.size() <= kOwnStates;
+  bool keep = parts_.journal->unchanged_at_last_append() && ids_.size() <= kOwnStates;
   std::map<AccountId, StoreImpl::OwnState> installed;
   DB_RETURN_IF_ERROR(Install(keep ? &installed : nullptr));
   Advance(CommitState::kInstalled);
   ReleaseAll();
   if (keep) KeepOwnStates(installed);
   Advance(CommitState::kDone);
-  if (store_->journal_->rotated()) {
-    store_->journal_->clear_rotated();
+  if (parts_.journal->rotated()) {
+    parts_.journal->clear_rotated();
     (void)store_->Checkpoint(/*wait=*/false);
   }
   return results_;
@@ -205,7 +209,7 @@ Status CommitProtocol::RefuseIfMarked() {
   if (!store_->NeedsRecovery()) return Status::Ok();
   // Say why, from the marker's last line: it names the corrupt file or the failed call.
   std::string why;
-  if (auto text = env_->ReadFile(store_->layout_.recovery_marker()); text.ok()) {
+  if (auto text = env_->ReadFile(parts_.layout->recovery_marker()); text.ok()) {
     std::string_view t = *text;
     while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
     auto nl = t.rfind('\n');
@@ -225,14 +229,14 @@ Status CommitProtocol::LockKeys() {
     DB_RETURN_IF_ERROR(ValidateKey(e.key));
     by_slot[KeySlot(e.key)].push_back(e.key);
   }
-  const Layout& layout = store_->layout_;
+  const Layout& layout = *parts_.layout;
   key_locks_.reserve(by_slot.size());
   for (auto& [slot, keys] : by_slot) {
-    key_locks_.emplace_back(store_->locks_.get(), slot, layout.KeyLock(keys.front()));
+    key_locks_.emplace_back(parts_.locks, slot, layout.KeyLock(keys.front()));
     LockFile& lk = key_locks_.back();
-    DB_RETURN_IF_ERROR(lk.Hold(store_->lock_wait_));
+    DB_RETURN_IF_ERROR(lk.Hold(*parts_.lock_wait));
     if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairKeySlot(&lk).status());
-    DB_ASSIGN_OR_RETURN(key_heads_[slot], store_->key_index_->Head(slot.offset));
+    DB_ASSIGN_OR_RETURN(key_heads_[slot], parts_.key_index->Head(slot.offset));
     for (const std::string& key : keys) {
       DB_ASSIGN_OR_RETURN(std::optional<Record> rec, store_->FindKeyed(key));
       if (rec) seen_keys_.emplace(key, std::move(*rec));
@@ -267,7 +271,7 @@ Status CommitProtocol::AllocateIds() {
     for (Op& op : events_[i].ops) {
       // An open with an id given (legacy import keeps ids) checks it is free below.
       if (op.kind == OpKind::kOpen && op.id == 0) {
-        DB_ASSIGN_OR_RETURN(op.id, store_->journal_->AllocateId());
+        DB_ASSIGN_OR_RETURN(op.id, parts_.journal->AllocateId());
       }
       ids_.insert(op.id);
       if (op.kind == OpKind::kTransfer) ids_.insert(op.to);
@@ -280,16 +284,16 @@ Status CommitProtocol::AllocateIds() {
 Status CommitProtocol::LockAccounts() {
   for (AccountId id : ids_) {
     auto [it, _] = locks_.emplace(
-        id, LockFile(store_->locks_.get(), AccountSlot(id), store_->layout_.AccountLock(id)));
+        id, LockFile(parts_.locks, AccountSlot(id), parts_.layout->AccountLock(id)));
     // Why the flag of an account with an own state is not read: a dead writer's flag
     // guards a record only if that record is in the journal, and then the append refuses
     // the own state and EvaluateFromFiles repairs the file from the journal first.
     if (own_.count(id) != 0) {
-      DB_RETURN_IF_ERROR(it->second.HoldWithoutFlag(store_->lock_wait_));
+      DB_RETURN_IF_ERROR(it->second.HoldWithoutFlag(*parts_.lock_wait));
       flag_unread_.insert(id);
       continue;
     }
-    DB_RETURN_IF_ERROR(it->second.Hold(store_->lock_wait_));
+    DB_RETURN_IF_ERROR(it->second.Hold(*parts_.lock_wait));
     if (it->second.needs_repair()) {
       own_.erase(id);
       DB_RETURN_IF_ERROR(store_->RepairAccount(id, &it->second).status());
@@ -382,7 +386,7 @@ Status CommitProtocol::ClearUnusedFlags() {
 void CommitProtocol::KeepOwnStates(const std::map<AccountId, StoreImpl::OwnState>& installed) {
   if (own_.size() + installed.size() > kOwnStates) own_.clear();
   for (const auto& [id, st] : installed) own_[id] = st;
-  store_->own_states_ = std::move(own_);
+  *parts_.own_states = std::move(own_);
 }
 
 // Each event in order on copies; each success becomes a record.
@@ -462,7 +466,7 @@ Status CommitProtocol::AppendAndSync() {
   // A failed append cuts its bytes off (or marks the store); a failed sync marks it. In
   // both cases the flags stay set, so a record that did reach the disk is repaired.
   DB_ASSIGN_OR_RETURN(std::optional<JournalPos> pos,
-                      store_->journal_->Append(&records_, !from_own_.empty(), this));
+                      parts_.journal->Append(&records_, !from_own_.empty(), this));
   if (!pos) {
     // Another writer's record joined the journal since this store's last: the own states
     // may be stale (kInFlight -> kEvaluated). The second append is unconditional, as every
@@ -472,9 +476,9 @@ Status CommitProtocol::AppendAndSync() {
     if (records_.empty()) return Status::Ok();
     DB_RETURN_IF_ERROR(SetFlags());
     Advance(CommitState::kInFlight);
-    DB_ASSIGN_OR_RETURN(pos, store_->journal_->Append(&records_, false, this));
+    DB_ASSIGN_OR_RETURN(pos, parts_.journal->Append(&records_, false, this));
   }
-  return store_->journal_->Sync(*pos, this);
+  return parts_.journal->Sync(*pos, this);
 }
 
 Status CommitProtocol::FailAfterCommit(const Status& s) {
@@ -525,7 +529,7 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     // copy exposes), so a session's commit costs no extra call, a round trip on a shared
     // file system.
     if (working_read_.count(id) && !from_own_.count(id)) {
-      if (Status s = store_->key_index_->SetAccountHead(id, it->second.last_txn); !s.ok()) {
+      if (Status s = parts_.key_index->SetAccountHead(id, it->second.last_txn); !s.ok()) {
         return FailAfterCommit(s);
       }
     }
@@ -537,7 +541,7 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (!records_[k].key.empty()) newest[KeySlot(records_[k].key)] = records_[k].txn;
   }
   for (const auto& [slot, txn] : newest) {
-    if (Status s = store_->key_index_->SetHead(slot.offset, txn); !s.ok()) {
+    if (Status s = parts_.key_index->SetHead(slot.offset, txn); !s.ok()) {
       return FailAfterCommit(s);
     }
     Advance(CommitState::kKeyIndexed);

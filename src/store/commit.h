@@ -45,7 +45,8 @@ namespace drovebank {
 
 class CommitProtocol final : private JournalSteps {
  public:
-  CommitProtocol(StoreImpl* store, std::vector<Event> events, std::string_view fault_path);
+  // The fault points are on the write path the caller named (DB_FAULT_PATH, fault_path.h).
+  CommitProtocol(StoreImpl* store, std::vector<Event> events);
   // Runs the commit to kDone, kUnchanged or kFailed. Call once.
   Result<std::vector<EventResult>> Run();
   CommitState state() const { return state_; }
@@ -82,7 +83,8 @@ class CommitProtocol final : private JournalSteps {
   Status FailAfterCommit(const Status& s);
   void ReleaseAll();
 
-  StoreImpl* store_;
+  StoreImpl* store_;  // its repair and read routines
+  StoreImpl::CommitParts parts_;
   Env* env_;
   CommitState state_ = CommitState::kStart;
   AccountId installing_ = 0;  // the account of kTempWritten and kFileInstalled

@@ -263,15 +263,15 @@ Result<Account> StoreImpl::GetAccount(AccountId id, bool prove) {
   return ReadAccount(id, /*mark=*/true, nullptr, prove);
 }
 
-Result<EventResult> StoreImpl::Commit(Event event, std::string_view fault_path) {
+Result<EventResult> StoreImpl::Commit(Event event) {
   std::vector<Event> events;
   events.push_back(std::move(event));
-  DB_ASSIGN_OR_RETURN(auto results, CommitGroup(std::move(events), fault_path));
+  DB_ASSIGN_OR_RETURN(auto results, CommitGroup(std::move(events)));
   if (!results[0].status.ok()) return results[0].status;
   return std::move(results[0]);
 }
 
-Result<std::uint64_t> StoreImpl::ReserveIds(AccountId last, std::string_view fault_path) {
+Result<std::uint64_t> StoreImpl::ReserveIds(AccountId last) {
   if (last == 0 || last > kMaxAccountId) {
     return Status::InvalidArgument(
         fmt::format("cannot reserve ids up to {}: ids are 1 to {}", last, kMaxAccountId));
@@ -287,12 +287,11 @@ Result<std::uint64_t> StoreImpl::ReserveIds(AccountId last, std::string_view fau
   if (used >= last) return std::uint64_t{0};
   Event e;
   e.reserve_ids = last;
-  DB_ASSIGN_OR_RETURN(EventResult res, Commit(std::move(e), fault_path));
+  DB_ASSIGN_OR_RETURN(EventResult res, Commit(std::move(e)));
   return res.record.txn;
 }
 
-Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> events,
-                                                    std::string_view fault_path) {
+Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> events) {
   if (read_only_) {
     return Status::IOError(
         fmt::format("store is read-only ({} opened to read only): nothing changed",
@@ -309,7 +308,7 @@ Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> event
     }
   }
   OwnLinksBeforeCommit();
-  return CommitProtocol(this, std::move(events), fault_path).Run();
+  return CommitProtocol(this, std::move(events)).Run();
 }
 
 // A hard-link backup (cp -al) taken while this process has the store open (a shell

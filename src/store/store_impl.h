@@ -36,9 +36,8 @@ class StoreImpl final : public Store {
 
   // The contract (store.h).
   Result<Account> Get(AccountId id) override;
-  Result<EventResult> Commit(Event event, std::string_view fault_path) override;
-  Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events,
-                                               std::string_view fault_path) override;
+  Result<EventResult> Commit(Event event) override;
+  Result<std::vector<EventResult>> CommitGroup(std::vector<Event> events) override;
   Result<Page<Account>> List(size_t page, size_t page_size) override;
   Result<Page<Account>> Search(std::string_view text, size_t page, size_t page_size) override;
   Result<Page<HistoryEntry>> History(AccountId id, size_t page, size_t page_size) override;
@@ -54,7 +53,7 @@ class StoreImpl final : public Store {
   Result<std::uint64_t> ReversedBy(std::uint64_t txn) override;
   Result<std::optional<Record>> FindKey(std::string_view key) override;
   AccountId MaxAccountId() const override;
-  Result<std::uint64_t> ReserveIds(AccountId last, std::string_view fault_path) override;
+  Result<std::uint64_t> ReserveIds(AccountId last) override;
   Status Checkpoint(bool wait) override;
   Status MarkNeedsRecovery(std::string_view why) override;
   bool NeedsRecovery() override;
@@ -115,13 +114,29 @@ class StoreImpl final : public Store {
   // lost. Reports the repair to StoreOptions::on_repair. Leaves the repair flag as it is.
   Status RestoreAccountFile(LockFile* held, const Account& state);
 
- private:
-  // For a file that proves but names a txn below `installed`: Corruption saying the file
-  // was set back, or, when that txn did not change the account, that the index entry is
-  // wrong. Ok when the journal does not have that txn (no evidence: see there).
-  Status ProveNotSetBack(const Account& file, std::uint64_t installed);
-  friend class CommitProtocol;
-  StoreImpl(Env* env, Layout layout, LockWait wait);
+  // For the commit protocol (commit.h), which gets the store's parts as one struct rather
+  // than by friendship, and calls the routines below.
+  // An own state (see own_states_): an account's state as this store's commit installed
+  // it, with its file's size.
+  struct OwnState {
+    Account state;
+    std::uint64_t size = 0;
+  };
+  struct CommitParts {
+    Env* env;
+    const Layout* layout;
+    const LockWait* lock_wait;
+    bool in_place;  // a shared file system: account files are rewritten in place
+    std::uint64_t warm_from_accounts;
+    Journal* journal;
+    LockTable* locks;
+    KeyIndex* key_index;
+    std::map<AccountId, OwnState>* own_states;
+  };
+  CommitParts ForCommit() {
+    return CommitParts{env_,           &layout_,     &lock_wait_,      in_place_,  warm_from_accounts_,
+                       journal_.get(), locks_.get(), key_index_.get(), &own_states_};
+  }
 
   // The record committed under `key`, if any: the slot's chain in keys/index, then the
   // key file an older build wrote. Call with the key's slot held (and repaired).
@@ -132,6 +147,20 @@ class StoreImpl final : public Store {
   // `prove`: the file is proven against the journal (ProveAccount) before it is returned.
   Result<Account> ReadAccount(AccountId id, bool mark = true, std::uint64_t* file_size = nullptr,
                               bool prove = true);
+  // With `held` holding the slot: brings the file(s) up to the journal's newest state
+  // (adopting a dead appender's record and syncing the journal first), then clears the
+  // slot's repair flag. The flag stays on any failure. Returns whether a file was rewritten.
+  Result<bool> RepairAccount(AccountId id, LockFile* held);
+  Result<bool> RepairKeySlot(LockFile* held);
+  Status EnsureAccountDirs(AccountId id);
+
+ private:
+  // For a file that proves but names a txn below `installed`: Corruption saying the file
+  // was set back, or, when that txn did not change the account, that the index entry is
+  // wrong. Ok when the journal does not have that txn (no evidence: see there).
+  Status ProveNotSetBack(const Account& file, std::uint64_t installed);
+  StoreImpl(Env* env, Layout layout, LockWait wait);
+
   // Get, with the proof only when `prove` (reports prove what they show through the view
   // of the journal's tail instead: TailView).
   Result<Account> GetAccount(AccountId id, bool prove);
@@ -158,11 +187,6 @@ class StoreImpl final : public Store {
 
   // Makes every record after the checkpoint durable, then streams them to `fn`.
   Status ForEachSinceCheckpoint(const Journal::RecordFn& fn);
-  // With `held` holding the slot: brings the file(s) up to the journal's newest state
-  // (adopting a dead appender's record and syncing the journal first), then clears the
-  // slot's repair flag. The flag stays on any failure. Returns whether a file was rewritten.
-  Result<bool> RepairAccount(AccountId id, LockFile* held);
-  Result<bool> RepairKeySlot(LockFile* held);
 
   // The two installs every path that brings a target up to the journal ends in (replay,
   // repair, checkpoint, recover). With `held` holding the account: rewrites its file with
@@ -186,7 +210,6 @@ class StoreImpl final : public Store {
   // Makes the named files and their directories durable with per-file fdatasync and
   // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
   Status SyncFiles(const std::vector<std::string>& paths);
-  Status EnsureAccountDirs(AccountId id);
   void OwnLinksBeforeCommit();
 
   Env* env_;
@@ -202,14 +225,10 @@ class StoreImpl final : public Store {
   bool read_only_ = false;
   std::uint64_t read_only_accounts_ = 0;
   std::function<void(const FileRepair&)> on_repair_;
-  // The states this store's own commits installed, each with its file's size, kept only
-  // while no other writer's record has joined the journal since (see
-  // CommitProtocol::ReadAccounts): a session that commits again to an account reads
-  // nothing of it. Emptied by any commit that does not end in success.
-  struct OwnState {
-    Account state;
-    std::uint64_t size = 0;
-  };
+  // The states this store's own commits installed, kept only while no other writer's
+  // record has joined the journal since (see CommitProtocol::ReadAccounts): a session that
+  // commits again to an account reads nothing of it. Emptied by any commit that does not
+  // end in success.
   std::map<AccountId, OwnState> own_states_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/fault_path.h"
 #include "drovebank/batch.h"
 #include "exact_json.h"
 
@@ -165,6 +166,7 @@ OpLine ParseOpObject(const nlohmann::json& j, size_t line) {
 
 Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* out,
                    BatchSummary* summary) {
+  DB_FAULT_PATH("batch");
   DB_ASSIGN_OR_RETURN(Store * store, options.open_store());
   size_t group_size = std::max<size_t>(1, options.group_size);
   std::vector<OpLine> pending;  // every line of the group, valid or not, in order
@@ -179,7 +181,7 @@ Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* ou
     }
     std::vector<EventResult> results;
     if (!events.empty()) {
-      DB_ASSIGN_OR_RETURN(results, store->CommitGroup(std::move(events), options.fault_path));
+      DB_ASSIGN_OR_RETURN(results, store->CommitGroup(std::move(events)));
     }
     size_t k = 0;
     bool wrote = false;

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "drovebank/fault_path.h"
 #include "drovebank/batch.h"
 
 namespace drovebank {
@@ -42,11 +43,12 @@ bool IsRuleRefusal(Code c) {
 // commits what is pending first, so it sees every earlier event of this customer.
 Status RunCustomer(Store* store, const Customer& c, size_t index, AccountId account,
                    const std::string& hash, const BatchOptions& options, CustomerRun* run) {
+  DB_FAULT_PATH("batch");
   std::vector<Event> group;
   std::vector<Interface> kinds;
   auto flush = [&]() -> Status {
     if (group.empty()) return Status::Ok();
-    DB_ASSIGN_OR_RETURN(auto results, store->CommitGroup(std::move(group), options.fault_path));
+    DB_ASSIGN_OR_RETURN(auto results, store->CommitGroup(std::move(group)));
     bool wrote = false;
     for (size_t i = 0; i < results.size(); ++i) {
       const EventResult& r = results[i];
@@ -97,6 +99,7 @@ Status RunCustomer(Store* store, const Customer& c, size_t index, AccountId acco
 Result<AccountId> SharedAccount(Store* store, const CustomerBatch& batch,
                                 const std::string& hash, const BatchOptions& options,
                                 BatchSummary* summary) {
+  DB_FAULT_PATH("batch");
   if (options.account) {
     DB_RETURN_IF_ERROR(store->Get(*options.account).status());
     return *options.account;
@@ -112,7 +115,7 @@ Result<AccountId> SharedAccount(Store* store, const CustomerBatch& batch,
   op.amount = *batch.branch_balance;
   std::string key = options.auto_keys ? AutoKey(hash, "open") : std::string();
   DB_ASSIGN_OR_RETURN(EventResult res,
-                      store->Commit(Event{{op}, std::move(key)}, options.fault_path));
+                      store->Commit(Event{{op}, std::move(key)}));
   summary->opened = !res.replayed;
   return res.record.ops.at(0).id;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "drovebank/fault_path.h"
 #include "drovebank/import_legacy.h"
 
 namespace drovebank {
@@ -103,6 +104,7 @@ int ImportReport::ExitCode() const {
 
 Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
                                   const ImportOptions& options) {
+  DB_FAULT_PATH("import");
   Result<LegacyPlan> plan = PlanLegacyImport(store->env(), dir);
   if (!plan.ok()) {
     const Status& s = plan.status();
@@ -131,7 +133,7 @@ Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
       op.amount = todo[i].balance;
       events.push_back(Event{{op}, LegacyImportKey(todo[i].id)});
     }
-    Result<std::vector<EventResult>> res = store->CommitGroup(std::move(events), "import");
+    Result<std::vector<EventResult>> res = store->CommitGroup(std::move(events));
     if (!res.ok()) {
       const Status& s = res.status();
       return Status(s.code(), fmt::format("import stopped after {} of {} account(s): {}; running "
@@ -148,7 +150,7 @@ Result<ImportReport> ImportLegacy(Store* store, const std::string& dir,
   // other; the opens above already used up ids to the largest imported one. A file in
   // error keeps its id too: fixed and imported again later, it must not find it taken.
   if (AccountId last = report.plan.LastIdUsed(); last != 0) {
-    Result<std::uint64_t> txn = store->ReserveIds(last, "import");
+    Result<std::uint64_t> txn = store->ReserveIds(last);
     if (!txn.ok()) {
       const Status& s = txn.status();
       return Status(s.code(),
