@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "drovebank/batch.h"
+#include "batch_parse.h"
 #include "exact_json.h"
 
 namespace drovebank {

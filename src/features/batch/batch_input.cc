@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "drovebank/batch.h"
+#include "batch_parse.h"
 
 namespace drovebank {
 

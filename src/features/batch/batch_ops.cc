@@ -7,6 +7,7 @@
 
 #include "drovebank/fault_path.h"
 #include "drovebank/batch.h"
+#include "batch_parse.h"
 #include "exact_json.h"
 
 namespace drovebank {

@@ -14,6 +14,7 @@
 
 #include "drovebank/fault_path.h"
 #include "drovebank/batch.h"
+#include "batch_parse.h"
 
 namespace drovebank {
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drovebank/batch.h"
+#include "batch_parse.h"
 #include "drovebank/money.h"
 #include "drovebank/status.h"
 
