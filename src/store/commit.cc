@@ -16,7 +16,7 @@ namespace drovebank {
 
 namespace {
 
-constexpr size_t kWarmAccounts = 16;  // see the warming thread in Run
+constexpr size_t kWarmAccounts = 16;  // see StartWarming
 constexpr size_t kOwnStates = 64;     // the most StoreImpl::own_states_ keeps
 
 // The request text a key is compared by: the ops', and a reservation's when there is one
@@ -69,6 +69,29 @@ void CommitProtocol::Reached(JournalStep step) {
   }
 }
 
+// Why a thread: replacing an account file modifies its inode, and in a big store that
+// inode's disk block is usually not cached, so the rename would stop ~1 ms to read it
+// (docs/BENCHMARKS.md, finding 9). Warming it here overlaps that read with the locks,
+// the append and the journal sync. Only for a few accounts, and only in a big store:
+// warming dirties the inode before the sync, which cost a small store's deposits 17%
+// (finding 12), and a small store's inode blocks stay cached anyway. The size is the
+// one last seen, not looked up: the look was five system calls a commit, each a network
+// round trip on a shared file system, for a guess. A shared store is rewritten in
+// place, never renamed over, so there is nothing to warm.
+std::jthread CommitProtocol::StartWarming() {
+  if (ids_.empty() || ids_.size() > kWarmAccounts || parts_.in_place ||
+      parts_.journal->account_count_seen() < parts_.warm_from_accounts) {
+    return {};
+  }
+  std::vector<std::string> paths;
+  for (AccountId id : ids_) paths.push_back(parts_.layout->AccountPath(id));
+  try {
+    return std::jthread([env = env_, paths = std::move(paths)] { env->WarmForReplace(paths); });
+  } catch (const std::system_error&) {
+    return {};  // no thread, no warming: only slower
+  }
+}
+
 Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   // Taken, not shared: any return before the end leaves the store without them, so a
   // commit that failed anywhere (its records perhaps in the journal) is never built on.
@@ -77,26 +100,7 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   DB_RETURN_IF_ERROR(LockKeys());
   MatchKnownKeys();
   DB_RETURN_IF_ERROR(AllocateIds());
-  // Why a thread: replacing an account file modifies its inode, and in a big store that
-  // inode's disk block is usually not cached, so the rename would stop ~1 ms to read it
-  // (docs/BENCHMARKS.md, finding 9). Warming it here overlaps that read with the locks,
-  // the append and the journal sync. Only for a few accounts, and only in a big store:
-  // warming dirties the inode before the sync, which cost a small store's deposits 17%
-  // (finding 12), and a small store's inode blocks stay cached anyway. The size is the
-  // one last seen, not looked up: the look was five system calls a commit, each a network
-  // round trip on a shared file system, for a guess. A shared store is rewritten in
-  // place, never renamed over, so there is nothing to warm.
-  std::jthread warm;  // joined before the files are written, or on any early return
-  if (!ids_.empty() && ids_.size() <= kWarmAccounts && !parts_.in_place &&
-      parts_.journal->account_count_seen() >= parts_.warm_from_accounts) {
-    std::vector<std::string> paths;
-    for (AccountId id : ids_) paths.push_back(parts_.layout->AccountPath(id));
-    try {
-      warm = std::jthread([env = env_, paths = std::move(paths)] { env->WarmForReplace(paths); });
-    } catch (const std::system_error&) {
-      // No thread, no warming: only slower.
-    }
-  }
+  std::jthread warm = StartWarming();  // joined before the files are written, or on return
   DB_RETURN_IF_ERROR(LockAccounts());
   Advance(CommitState::kLocked);
   DB_RETURN_IF_ERROR(ReadAccounts());

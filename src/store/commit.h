@@ -34,6 +34,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,8 @@ class CommitProtocol final : private JournalSteps {
   Status LockKeys();
   void MatchKnownKeys();
   Status AllocateIds();
+  // A thread that warms the accounts' inodes for the install, when worth it; else none.
+  std::jthread StartWarming();
   Status LockAccounts();
   Status ReadAccounts();
   Status ReadAccount(AccountId id);

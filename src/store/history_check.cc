@@ -18,6 +18,11 @@ std::uint64_t NamesHash(const std::string& first, const std::string& last) {
   return std::hash<std::string>{}(first + '\n' + last);
 }
 
+Status Bad(const Record& r, AccountId id, const std::string& what) {
+  return Status::Corruption(
+      fmt::format("txn {} does not follow from account {}'s history: {}", r.txn, id, what));
+}
+
 }  // namespace
 
 Status AccountHistoryFollower::Feed(const Record& r) {
@@ -25,31 +30,10 @@ Status AccountHistoryFollower::Feed(const Record& r) {
     started_ = true;
     whole_ = r.txn == 1;
   }
-  auto bad = [&](AccountId id, const std::string& what) {
-    return Status::Corruption(fmt::format(
-        "txn {} does not follow from account {}'s history: {}", r.txn, id, what));
-  };
-  // The states the ops start from. Names are not carried (a hash stands for them): an
-  // op that sets them (open) leaves them non-empty in `trial`.
-  std::map<AccountId, Account> trial;
-  std::set<AccountId> unknown;  // a cut journal: accounts whose first state is this record's
-  for (const Op& op : r.ops) {
-    for (AccountId id : {op.id, op.to}) {
-      if (id == 0 || trial.count(id)) continue;
-      if (auto s = seen_.find(id); s != seen_.end()) {
-        Account a;
-        a.id = id;
-        a.balance = s->second.balance;
-        a.closed = s->second.closed;
-        a.version = s->second.version;
-        trial[id] = a;
-      } else if (!whole_ && op.kind != OpKind::kOpen) {
-        unknown.insert(id);
-      }
-    }
-  }
-  if (!unknown.empty()) {
-    // Nothing to follow from: take the record's states as the accounts' first.
+  Accounts trial;
+  if (!StartingStates(r, &trial)) {
+    // A cut journal, and an account whose first state is this record's: nothing to follow
+    // from, so the record's states are taken as the accounts' first.
     for (const RecordAccount& ra : r.accounts) {
       const Account& a = ra.state;
       seen_[a.id] = Seen{a.balance, a.version, r.txn, NamesHash(a.first, a.last), a.closed};
@@ -57,52 +41,100 @@ Status AccountHistoryFollower::Feed(const Record& r) {
     return Status::Ok();
   }
   std::set<AccountId> touched;
+  DB_RETURN_IF_ERROR(ReplayOps(r, &trial, &touched));
+  return CheckCarried(r, trial, touched);
+}
+
+// The states the ops start from. Names are not carried (a hash stands for them): an op
+// that sets them (open) leaves them non-empty in `trial`.
+bool AccountHistoryFollower::StartingStates(const Record& r, Accounts* trial) const {
+  bool known = true;
+  for (const Op& op : r.ops) {
+    for (AccountId id : {op.id, op.to}) {
+      if (id == 0 || trial->count(id)) continue;
+      if (auto s = seen_.find(id); s != seen_.end()) {
+        Account a;
+        a.id = id;
+        a.balance = s->second.balance;
+        a.closed = s->second.closed;
+        a.version = s->second.version;
+        (*trial)[id] = a;
+      } else if (!whole_ && op.kind != OpKind::kOpen) {
+        known = false;
+      }
+    }
+  }
+  return known;
+}
+
+// Each op again, on `trial`; its results must be the record's.
+Status AccountHistoryFollower::ReplayOps(const Record& r, Accounts* trial,
+                                         std::set<AccountId>* touched) const {
   for (size_t i = 0; i < r.ops.size(); ++i) {
     Op op = r.ops[i];
     if (op.kind == OpKind::kOpen) {
       // Not ApplyOp: it would judge an old record's names by today's rules.
-      if (trial.count(op.id)) return bad(op.id, "it is opened a second time");
+      if (trial->count(op.id)) return Bad(r, op.id, "it is opened a second time");
       Account a;
       a.id = op.id;
       a.first = op.first;
       a.last = op.last;
       a.balance = op.amount;
-      trial[op.id] = a;
+      (*trial)[op.id] = a;
       op.after = op.amount;
     } else if (op.kind == OpKind::kRename) {
-      // Not ApplyOp either, for the same reason; the names it had must be the ones given.
-      auto at = trial.find(op.id);
-      if (at == trial.end()) return bad(op.id, "no earlier record opens it");
-      if (at->second.closed) return bad(op.id, fmt::format("op {} renames a closed account", i + 1));
-      auto before = seen_.find(op.id);
-      if (before != seen_.end() && before->second.names != NamesHash(op.was_first, op.was_last)) {
-        return bad(op.id, fmt::format("op {} says it was named otherwise before", i + 1));
-      }
-      at->second.first = op.first;
-      at->second.last = op.last;
-      op.after = at->second.balance;
+      DB_RETURN_IF_ERROR(ReplayRename(r, i, &op, trial));
     } else {
       for (AccountId id : {op.id, op.to}) {
-        if (id != 0 && !trial.count(id)) return bad(id, "no earlier record opens it");
+        if (id != 0 && !trial->count(id)) return Bad(r, id, "no earlier record opens it");
       }
-      Status s = ApplyOp(&op, &trial);
-      if (!s.ok()) return bad(op.id, fmt::format("op {} breaks a rule: {}", i + 1, s.message()));
+      Status s = ApplyOp(&op, trial);
+      if (!s.ok()) {
+        return Bad(r, op.id, fmt::format("op {} breaks a rule: {}", i + 1, s.message()));
+      }
     }
     if (op.after != r.ops[i].after) {
-      return bad(op.id, fmt::format("op {} says balance {} after it, the rules give {}", i + 1,
-                                    FormatCents(r.ops[i].after), FormatCents(op.after)));
+      return Bad(r, op.id, fmt::format("op {} says balance {} after it, the rules give {}", i + 1,
+                                       FormatCents(r.ops[i].after), FormatCents(op.after)));
     }
     if (op.to_after != r.ops[i].to_after) {
-      return bad(op.to, fmt::format("op {} says balance {} after it, the rules give {}", i + 1,
-                                    FormatCents(r.ops[i].to_after), FormatCents(op.to_after)));
+      return Bad(r, op.to, fmt::format("op {} says balance {} after it, the rules give {}", i + 1,
+                                       FormatCents(r.ops[i].to_after), FormatCents(op.to_after)));
     }
-    touched.insert(op.id);
-    if (op.kind == OpKind::kTransfer) touched.insert(op.to);
+    touched->insert(op.id);
+    if (op.kind == OpKind::kTransfer) touched->insert(op.to);
   }
+  return Status::Ok();
+}
+
+// Not ApplyOp either, for the same reason as an open; the names it had must be the ones
+// given.
+Status AccountHistoryFollower::ReplayRename(const Record& r, size_t i, Op* op,
+                                            Accounts* trial) const {
+  auto at = trial->find(op->id);
+  if (at == trial->end()) return Bad(r, op->id, "no earlier record opens it");
+  if (at->second.closed) {
+    return Bad(r, op->id, fmt::format("op {} renames a closed account", i + 1));
+  }
+  auto before = seen_.find(op->id);
+  if (before != seen_.end() && before->second.names != NamesHash(op->was_first, op->was_last)) {
+    return Bad(r, op->id, fmt::format("op {} says it was named otherwise before", i + 1));
+  }
+  at->second.first = op->first;
+  at->second.last = op->last;
+  op->after = at->second.balance;
+  return Status::Ok();
+}
+
+// The record carries exactly the accounts its ops touch, each as the rules left it.
+Status AccountHistoryFollower::CheckCarried(const Record& r, const Accounts& trial,
+                                            const std::set<AccountId>& touched) {
   std::set<AccountId> carried;
   for (const RecordAccount& ra : r.accounts) {
     const Account& got = ra.state;
-    if (!touched.count(got.id)) return bad(got.id, "the record carries it, but no op touches it");
+    if (!touched.count(got.id)) {
+      return Bad(r, got.id, "the record carries it, but no op touches it");
+    }
     carried.insert(got.id);
     const Account& want = trial.at(got.id);
     auto before = seen_.find(got.id);
@@ -110,32 +142,45 @@ Status AccountHistoryFollower::Feed(const Record& r) {
                               ? (before != seen_.end() ? before->second.names : 0)
                               : NamesHash(want.first, want.last);
     std::uint64_t prev_txn = before != seen_.end() ? before->second.last_txn : 0;
-    if (got.balance != want.balance) {
-      return bad(got.id, fmt::format("balance {} in the record, the rules give {}",
-                                     FormatCents(got.balance), FormatCents(want.balance)));
-    }
-    if (got.closed != want.closed) {
-      return bad(got.id, fmt::format("status {} in the record, the rules give {}",
-                                     got.closed ? "closed" : "open", want.closed ? "closed" : "open"));
-    }
-    if (got.version != want.version + 1) {
-      return bad(got.id, fmt::format("version {} in the record, {} expected", got.version,
-                                     want.version + 1));
-    }
-    if (got.last_txn != r.txn) {
-      return bad(got.id, fmt::format("last_txn {} in the record, which is txn {}", got.last_txn, r.txn));
-    }
-    if (ra.prev_txn != prev_txn) {
-      return bad(got.id, fmt::format("prev_txn {} in the record, but its previous record is txn {}",
-                                     ra.prev_txn, prev_txn));
-    }
-    if (NamesHash(got.first, got.last) != names) {
-      return bad(got.id, "its name in the record is not the name it was given");
-    }
+    DB_RETURN_IF_ERROR(CheckState(r, ra, want, prev_txn, names));
     seen_[got.id] = Seen{got.balance, got.version, r.txn, names, got.closed};
   }
   for (AccountId id : touched) {
-    if (!carried.count(id)) return bad(id, "an op touches it, but the record does not carry its state");
+    if (!carried.count(id)) {
+      return Bad(r, id, "an op touches it, but the record does not carry its state");
+    }
+  }
+  return Status::Ok();
+}
+
+Status AccountHistoryFollower::CheckState(const Record& r, const RecordAccount& ra,
+                                          const Account& want, std::uint64_t prev_txn,
+                                          std::uint64_t names) {
+  const Account& got = ra.state;
+  if (got.balance != want.balance) {
+    return Bad(r, got.id, fmt::format("balance {} in the record, the rules give {}",
+                                      FormatCents(got.balance), FormatCents(want.balance)));
+  }
+  if (got.closed != want.closed) {
+    return Bad(r, got.id,
+               fmt::format("status {} in the record, the rules give {}",
+                           got.closed ? "closed" : "open", want.closed ? "closed" : "open"));
+  }
+  if (got.version != want.version + 1) {
+    return Bad(r, got.id, fmt::format("version {} in the record, {} expected", got.version,
+                                      want.version + 1));
+  }
+  if (got.last_txn != r.txn) {
+    return Bad(r, got.id,
+               fmt::format("last_txn {} in the record, which is txn {}", got.last_txn, r.txn));
+  }
+  if (ra.prev_txn != prev_txn) {
+    return Bad(r, got.id,
+               fmt::format("prev_txn {} in the record, but its previous record is txn {}",
+                           ra.prev_txn, prev_txn));
+  }
+  if (NamesHash(got.first, got.last) != names) {
+    return Bad(r, got.id, "its name in the record is not the name it was given");
   }
   return Status::Ok();
 }

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include "drovebank/record.h"
@@ -30,6 +32,16 @@ class AccountHistoryFollower {
   Status Feed(const Record& r);
 
  private:
+  using Accounts = std::map<AccountId, Account>;
+  // Fills `trial` with the states the record's ops start from; false when an account's
+  // earlier states are cut away (a journal that does not start at txn 1).
+  bool StartingStates(const Record& r, Accounts* trial) const;
+  Status ReplayOps(const Record& r, Accounts* trial, std::set<AccountId>* touched) const;
+  Status ReplayRename(const Record& r, size_t i, Op* op, Accounts* trial) const;
+  Status CheckCarried(const Record& r, const Accounts& trial, const std::set<AccountId>& touched);
+  static Status CheckState(const Record& r, const RecordAccount& ra, const Account& want,
+                           std::uint64_t prev_txn, std::uint64_t names);
+
   struct Seen {
     Cents balance = 0;
     std::uint64_t version = 0;
