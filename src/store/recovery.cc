@@ -94,6 +94,79 @@ Status MigrateFormat1Locks(Env* env, const Layout& layout, LockTable* table, Rec
   return Status::Ok();
 }
 
+// Moves account `id`'s file `p` to quarantine/, saying why.
+Status QuarantineAccountFile(Env* env, const Layout& layout, AccountId id, const std::string& p,
+                             std::string_view why, RecoverReport* r) {
+  DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
+  std::string dest =
+      fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id, NowMillis());
+  DB_RETURN_IF_ERROR(env->Rename(p, dest));
+  ++r->quarantined;
+  r->notes.push_back(fmt::format("moved {} ({}) to {}", p, why, dest));
+  return Status::Ok();
+}
+
+// A journal that has no account at all beside account files is a lost journal, not a
+// store of strays: moving every account away would make it worse. Nothing is moved.
+Status RefuseLostJournal(Env* env, const Layout& layout) {
+  size_t files = 0;
+  DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId, const std::string&) {
+    ++files;
+    return Status::Ok();
+  }));
+  if (files == 0) return Status::Ok();
+  return Status::Corruption(fmt::format(
+      "the journal holds no account, but {} account file(s) exist: the journal is lost or "
+      "emptied; restore {} from a backup; nothing was moved",
+      files, layout.journal()));
+}
+
+// recover never makes a store: a folder without the marks of one (FORMAT, lock tables,
+// journal segments) is refused before anything in it is touched. With --accept-loss, the
+// journal is then cut to its whole history first.
+Status RefuseIfNotAStore(const RecoverOptions& o, Env* env, const std::string& data_dir,
+                           RecoverReport* r) {
+  Layout at(data_dir);
+  if (!env->Stat(at.root()).ok()) {
+    return Status::InvalidArgument(
+        fmt::format("there is no data directory at {}; nothing changed", at.root()));
+  }
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, at));
+  if (format.version == 0) {
+    return Status::InvalidArgument(fmt::format(
+        "{} is not a drovebank data directory (it has no FORMAT marker, lock tables or "
+        "journal segments); nothing changed",
+        at.root()));
+  }
+  if (o.accept_loss) DB_RETURN_IF_ERROR(CutJournalToWholeHistory(env, at, r));
+  return Status::Ok();
+}
+
+// tmp/: the spares stay (reused by the next writer; never read); only what drovebank writes
+// there otherwise is removed: a regular `*.tmp` file (format 1's temp files). Anything else
+// (a folder, a link, a file of another name) goes to quarantine/.
+Status ClearTemps(Env* env, const Layout& layout, RecoverReport* r) {
+  DB_ASSIGN_OR_RETURN(auto temp_names, env->ListDir(layout.tmp()));
+  for (const std::string& n : temp_names) {
+    if (IsSpareName(n)) continue;
+    auto st = env->Stat(layout.tmp() + "/" + n);
+    if (!st.ok() && st.status().code() == Code::kNotFound) continue;
+    if (st.ok() && st->is_regular && !st->is_symlink && n.ends_with(".tmp")) {
+      Status s = env->Unlink(layout.tmp() + "/" + n);
+      if (!s.ok() && s.code() != Code::kNotFound) return s;
+      ++r->temps_removed;
+      r->notes.push_back(fmt::format("removed temp file tmp/{}", EscapeForTerminal(n)));
+      continue;
+    }
+    DB_ASSIGN_OR_RETURN(std::string kept, MoveToQuarantine(env, layout, layout.tmp(), n));
+    ++r->temps_removed;
+    ++r->quarantined;
+    r->notes.push_back(fmt::format("moved tmp/{}, which no drovebank writes, to {}",
+                                   EscapeForTerminal(n), EscapeForTerminal(kept)));
+  }
+  return Status::Ok();
+}
+
 // recover --full: every account's newest state in the whole journal against its file;
 // stale or corrupt files rebuilt, files the journal cannot account for quarantined.
 Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverReport* r) {
@@ -130,15 +203,6 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
     if (rec.key.empty()) return Status::Ok();
     return store->ApplyKey(rec, /*wait=*/true).status();
   }));
-  auto quarantine = [&](AccountId id, const std::string& p, std::string_view why) -> Status {
-    DB_RETURN_IF_ERROR(env->MakeDir(layout.quarantine(), 0700));
-    std::string dest = fmt::format("{}/account-{:08}-{}.csv", layout.quarantine(), id,
-                                   NowMillis());
-    DB_RETURN_IF_ERROR(env->Rename(p, dest));
-    ++r->quarantined;
-    r->notes.push_back(fmt::format("moved {} ({}) to {}", p, why, dest));
-    return Status::Ok();
-  };
   for (AccountId id : differing) {
     // A writer may have committed since the index was built, so look again under the
     // account's lock with the journal's newest records. A writer commits to the journal
@@ -154,28 +218,15 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
     auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
     if (cur.ok() && !(*cur == latest)) DB_RETURN_IF_ERROR(store->RestoreAccountFile(&lock, latest));
   }
-  // A journal that has no account at all beside account files is a lost journal, not a
-  // store of strays: moving every account away would make it worse. Nothing is moved.
-  if (index.accounts() == 0) {
-    size_t files = 0;
-    DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId, const std::string&) {
-      ++files;
-      return Status::Ok();
-    }));
-    if (files > 0) {
-      return Status::Corruption(fmt::format(
-          "the journal holds no account, but {} account file(s) exist: the journal is lost or "
-          "emptied; restore {} from a backup; nothing was moved",
-          files, layout.journal()));
-    }
-  }
+  if (index.accounts() == 0) DB_RETURN_IF_ERROR(RefuseLostJournal(env, layout));
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
     ++r->accounts_verified;
     if (index.Has(id)) return Status::Ok();
     auto text = env->ReadFile(p);
     bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
-    return quarantine(id, p,
-                      readable ? "an account the journal never had" : "corrupt, not in the journal");
+    return QuarantineAccountFile(
+        env, layout, id, p,
+        readable ? "an account the journal never had" : "corrupt, not in the journal", r);
   }));
   return Status::Ok();
 }
@@ -244,23 +295,7 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
 
   StoreOptions so;
   so.data_dir = ResolveDataDir(o.data_dir);
-  // recover never makes a store: a folder without the marks of one (FORMAT, lock tables,
-  // journal segments) is refused before anything in it is touched.
-  {
-    Layout at(so.data_dir);
-    if (!env->Stat(at.root()).ok()) {
-      return Status::InvalidArgument(
-          fmt::format("there is no data directory at {}; nothing changed", at.root()));
-    }
-    DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, at));
-    if (format.version == 0) {
-      return Status::InvalidArgument(fmt::format(
-          "{} is not a drovebank data directory (it has no FORMAT marker, lock tables or "
-          "journal segments); nothing changed",
-          at.root()));
-    }
-    if (o.accept_loss) DB_RETURN_IF_ERROR(CutJournalToWholeHistory(env, at, r));
-  }
+  DB_RETURN_IF_ERROR(RefuseIfNotAStore(o, env, so.data_dir, r));
   so.env = env;
   so.lock_wait.timeout_seconds = o.lock_timeout;
   so.upgrade = true;
@@ -295,26 +330,7 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   }
   env->FaultPoint("recover", "after_flags");
 
-  DB_ASSIGN_OR_RETURN(auto temp_names, env->ListDir(layout.tmp()));
-  for (const std::string& n : temp_names) {
-    if (IsSpareName(n)) continue;  // reused by the next writer; never read
-    // Only what drovebank writes there is removed: a regular `*.tmp` file (format 1's temp
-    // files). Anything else (a folder, a link, a file of another name) goes to quarantine/.
-    auto st = env->Stat(layout.tmp() + "/" + n);
-    if (!st.ok() && st.status().code() == Code::kNotFound) continue;
-    if (st.ok() && st->is_regular && !st->is_symlink && n.ends_with(".tmp")) {
-      Status s = env->Unlink(layout.tmp() + "/" + n);
-      if (!s.ok() && s.code() != Code::kNotFound) return s;
-      ++r->temps_removed;
-      r->notes.push_back(fmt::format("removed temp file tmp/{}", EscapeForTerminal(n)));
-      continue;
-    }
-    DB_ASSIGN_OR_RETURN(std::string kept, MoveToQuarantine(env, layout, layout.tmp(), n));
-    ++r->temps_removed;
-    ++r->quarantined;
-    r->notes.push_back(fmt::format("moved tmp/{}, which no drovebank writes, to {}",
-                                   EscapeForTerminal(n), EscapeForTerminal(kept)));
-  }
+  DB_RETURN_IF_ERROR(ClearTemps(env, layout, r));
   env->FaultPoint("recover", "after_temps");
 
   if (o.full) {
