@@ -189,6 +189,48 @@ size_t ParallelLimit() {
   return std::max<size_t>(1, limit);
 }
 
+struct Child {
+  size_t index;  // of the customer
+  pid_t pid;
+  int fd;  // the read end of its report pipe
+};
+
+// Reads the child's report to its end and waits for it; returns its wait status.
+int Reap(const Child& child, std::string* report) {
+  *report = ReadAllFd(child.fd);
+  ::close(child.fd);
+  int wstatus = 0;
+  while (::waitpid(child.pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  return wstatus;
+}
+
+// A child's report: "ok APPLIED REPLAYED REFUSED GROUPS" and its results line, or
+// "err CODE" and the message. A child that ended without either may have applied part of
+// its events.
+Status TakeReport(const std::string& report, int wstatus, std::uint64_t id,
+                  std::vector<std::string>* entries, BatchSummary* summary) {
+  size_t nl = report.find('\n');
+  CustomerRun run;
+  if (report.rfind("ok ", 0) == 0 && nl != std::string::npos &&
+      std::sscanf(report.c_str(), "ok %zu %zu %zu %zu", &run.applied, &run.replayed,
+                  &run.refused, &run.groups) == 4) {
+    Add(summary, run);
+    entries->push_back(report.substr(nl + 1));
+    return Status::Ok();
+  }
+  int code = 0;
+  if (report.rfind("err ", 0) == 0 && nl != std::string::npos &&
+      std::sscanf(report.c_str(), "err %d", &code) == 1) {
+    return Status(static_cast<Code>(code), report.substr(nl + 1));
+  }
+  int exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  return Status::IOError(fmt::format("the process of customer {} ended with code {} before "
+                                     "reporting; its events may be partly applied",
+                                     id, exit_code))
+      .set_maybe_applied();
+}
+
 Status RunParallel(const CustomerBatch& batch, AccountId account, const std::string& hash,
                    const BatchOptions& options, std::vector<std::string>* entries,
                    BatchSummary* summary) {
@@ -198,11 +240,6 @@ Status RunParallel(const CustomerBatch& batch, AccountId account, const std::str
   std::fflush(nullptr);
   int go[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  struct Child {
-    size_t index;
-    pid_t pid;
-    int fd;
-  };
   // Why a window, not every customer at once: 600 customers under `ulimit -n 300` ran
   // 287 and then failed to make a pipe. The first `limit` start together (the go pipe);
   // each one that ends is replaced by the next customer, in file order.
@@ -251,11 +288,8 @@ Status RunParallel(const CustomerBatch& batch, AccountId account, const std::str
   while (!running.empty()) {
     Child child = running.front();
     running.pop_front();
-    std::string report = ReadAllFd(child.fd);
-    ::close(child.fd);
-    int wstatus = 0;
-    while (::waitpid(child.pid, &wstatus, 0) < 0 && errno == EINTR) {
-    }
+    std::string report;
+    int wstatus = Reap(child, &report);
     if (next < batch.customers.size()) {
       if (Status s = start(next); !s.ok()) {
         stop_starting(s);
@@ -263,39 +297,16 @@ Status RunParallel(const CustomerBatch& batch, AccountId account, const std::str
         ++next;
       }
     }
-    std::uint64_t id = batch.customers[child.index].id;
-    size_t nl = report.find('\n');
-    CustomerRun run;
-    if (report.rfind("ok ", 0) == 0 && nl != std::string::npos &&
-        std::sscanf(report.c_str(), "ok %zu %zu %zu %zu", &run.applied, &run.replayed,
-                    &run.refused, &run.groups) == 4) {
-      Add(summary, run);
-      entries->push_back(report.substr(nl + 1));
-      continue;
-    }
-    Status s;
-    int code = 0;
-    if (report.rfind("err ", 0) == 0 && nl != std::string::npos &&
-        std::sscanf(report.c_str(), "err %d", &code) == 1) {
-      s = Status(static_cast<Code>(code), report.substr(nl + 1));
-    } else {
-      int exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-      s = Status::IOError(fmt::format("the process of customer {} ended with code {} before "
-                                      "reporting; its events may be partly applied",
-                                      id, exit_code))
-              .set_maybe_applied();
-    }
+    Status s = TakeReport(report, wstatus, batch.customers[child.index].id, entries, summary);
     if (failure.ok()) failure = s;
   }
-  if (!failure.ok() && not_run > 0) {
-    // Say what did not run; what did is counted in the summary and stands.
-    failure = Status(failure.code(),
-                     fmt::format("{}; {} customer(s) were not run (run the same input again to "
-                                 "finish them)",
-                                 failure.message(), not_run))
-                  .set_maybe_applied(failure.maybe_applied());
-  }
-  return failure;
+  if (failure.ok() || not_run == 0) return failure;
+  // Say what did not run; what did is counted in the summary and stands.
+  return Status(failure.code(),
+                fmt::format("{}; {} customer(s) were not run (run the same input again to "
+                            "finish them)",
+                            failure.message(), not_run))
+      .set_maybe_applied(failure.maybe_applied());
 }
 
 }  // namespace
