@@ -113,12 +113,8 @@ TEST_CASE("commit_state: deposits, transfers and keyed commits take the table's 
   DB_FAULT_PATH("test");  // the path the recorder listens to
   TempDir dir;
   PointRecorder env;
-  StoreOptions o;
-  o.data_dir = dir / "data";
-  o.env = &env;
-  auto opened = Store::Open(o);
-  REQUIRE(opened.ok());
-  Store& s = **opened;
+  auto opened = testing::MustOpenStore(dir / "data", &env);
+  Store& s = *opened;
   REQUIRE(s.Commit(Event{{OpenOp("Ada", "Lovelace", 100)}, ""}).ok());
   REQUIRE(s.Commit(Event{{OpenOp("Mary", "Somerville", 0)}, ""}).ok());
 

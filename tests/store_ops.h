@@ -3,6 +3,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 
 #include "drovebank/store.h"
@@ -36,6 +37,16 @@ inline Op Rename(AccountId id, std::string first, std::string last) {
   op.first = std::move(first);
   op.last = std::move(last);
   return op;
+}
+
+// The store in `data`, every file operation through `env`; the test stops if it fails.
+inline std::unique_ptr<Store> MustOpenStore(const std::string& data, Env* env) {
+  StoreOptions o;
+  o.data_dir = data;
+  o.env = env;
+  auto s = Store::Open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
 }
 
 // Opens an account of Ada Lovelace with `amount`; the test stops if that fails.

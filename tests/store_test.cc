@@ -618,39 +618,35 @@ TEST_CASE("store: a steady-state deposit, transfer or keyed deposit allocates an
           "[store]") {
   TempDir dir;
   InodeCountingEnv env;
-  StoreOptions o;
-  o.data_dir = dir / "data";
-  o.env = &env;
-  auto s = Store::Open(o);
-  REQUIRE(s.ok());
-  AccountId a = MustOpen(**s, 100);
-  AccountId b = MustOpen(**s, 100);
+  auto s = testing::MustOpenStore(dir / "data", &env);
+  AccountId a = MustOpen(*s, 100);
+  AccountId b = MustOpen(*s, 100);
   // The first write after an open makes this process's spare once, the first keyed one
   // keys/index.
-  REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-first"}).ok());
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-first"}).ok());
   for (int round = 0; round < 3; ++round) {
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
-    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
     CHECK(env.creates == 0);
     CHECK(env.renames == 0);
     CHECK(env.unlinks == 0);
     CHECK(env.exchanges == 1);
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
-    REQUIRE((*s)->Commit(Event{{Money(OpKind::kTransfer, a, 2, b)}, ""}).ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, a, 2, b)}, ""}).ok());
     CHECK(env.creates == 0);
     CHECK(env.renames == 0);
     CHECK(env.unlinks == 0);
     CHECK(env.exchanges == 2);
     // A keyed commit: the key is found, and kept, through the journal and keys/index.
     env.creates = env.renames = env.unlinks = env.exchanges = 0;
-    REQUIRE((*s)->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-" + std::to_string(round)})
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 1)}, "key-" + std::to_string(round)})
                 .ok());
     CHECK(env.creates == 0);
     CHECK(env.renames == 0);
     CHECK(env.unlinks == 0);
     CHECK(env.exchanges == 1);
   }
-  CHECK(Balance(**s, a) == 100 + 1 + 3 * 5 - 3 * 2 + 3);
+  CHECK(Balance(*s, a) == 100 + 1 + 3 * 5 - 3 * 2 + 3);
 }
 
 }  // namespace
