@@ -38,24 +38,19 @@ Result<std::string> JsonString(const json& v, std::string_view what) {
   return v.get<std::string>();
 }
 
-Status ParseOpFields(const json& j, Event* event) {
-  if (!j.is_object()) return Status::InvalidArgument("a line must be one JSON object");
-  if (!j.contains("op")) return Status::InvalidArgument("missing \"op\"");
-  DB_ASSIGN_OR_RETURN(std::string name, JsonString(j["op"], "op"));
-  auto kind = ParseOpKind(name);
-  if (!kind.ok() || *kind == OpKind::kRename) {  // a rename is `drovebank rename`'s alone
-    return Status::InvalidArgument(fmt::format(
-        "unknown op \"{}\": expected open, deposit, withdraw, transfer or close", name));
+// The fields an op takes besides "op", "key" and (for money) "memo"; each is required but
+// an open's "amount".
+std::vector<std::string_view> FieldsOf(OpKind kind) {
+  switch (kind) {
+    case OpKind::kOpen: return {"first", "last", "amount"};
+    case OpKind::kTransfer: return {"from", "to", "amount"};
+    case OpKind::kClose: return {"id"};
+    default: return {"id", "amount"};
   }
-  Op op;
-  op.kind = *kind;
-  std::vector<std::string_view> allowed;
-  switch (op.kind) {
-    case OpKind::kOpen: allowed = {"first", "last", "amount"}; break;
-    case OpKind::kTransfer: allowed = {"from", "to", "amount"}; break;
-    case OpKind::kClose: allowed = {"id"}; break;
-    default: allowed = {"id", "amount"};
-  }
+}
+
+Status CheckFieldNames(const json& j, const Op& op, std::string_view name) {
+  std::vector<std::string_view> allowed = FieldsOf(op.kind);
   bool money = op.kind != OpKind::kOpen && op.kind != OpKind::kClose;
   for (const auto& [field, value] : j.items()) {
     if (field == "op" || field == "key" || (field == "memo" && money)) continue;
@@ -70,51 +65,72 @@ Status ParseOpFields(const json& j, Event* event) {
       return Status::InvalidArgument(fmt::format("op {} needs \"{}\"", name, field));
     }
   }
-  switch (op.kind) {
+  return Status::Ok();
+}
+
+Status ReadOpValues(const json& j, Op* op) {
+  switch (op->kind) {
     case OpKind::kOpen: {
-      DB_ASSIGN_OR_RETURN(op.first, JsonString(j["first"], "first"));
-      DB_ASSIGN_OR_RETURN(op.last, JsonString(j["last"], "last"));
-      op.first = TrimName(op.first);
-      op.last = TrimName(op.last);
-      DB_RETURN_IF_ERROR(ValidateNewName(op.first, "first name"));
-      DB_RETURN_IF_ERROR(ValidateNewName(op.last, "last name"));
+      DB_ASSIGN_OR_RETURN(op->first, JsonString(j["first"], "first"));
+      DB_ASSIGN_OR_RETURN(op->last, JsonString(j["last"], "last"));
+      op->first = TrimName(op->first);
+      op->last = TrimName(op->last);
+      DB_RETURN_IF_ERROR(ValidateNewName(op->first, "first name"));
+      DB_RETURN_IF_ERROR(ValidateNewName(op->last, "last name"));
       if (j.contains("amount")) {
-        DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
+        DB_ASSIGN_OR_RETURN(op->amount, JsonMoney(j["amount"], "amount"));
       }
-      break;
+      return Status::Ok();
     }
     case OpKind::kTransfer: {
-      DB_ASSIGN_OR_RETURN(op.id, JsonId(j["from"], "from"));
-      DB_ASSIGN_OR_RETURN(op.to, JsonId(j["to"], "to"));
-      DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
+      DB_ASSIGN_OR_RETURN(op->id, JsonId(j["from"], "from"));
+      DB_ASSIGN_OR_RETURN(op->to, JsonId(j["to"], "to"));
+      DB_ASSIGN_OR_RETURN(op->amount, JsonMoney(j["amount"], "amount"));
       break;
     }
     case OpKind::kClose: {
-      DB_ASSIGN_OR_RETURN(op.id, JsonId(j["id"], "id"));
-      break;
+      DB_ASSIGN_OR_RETURN(op->id, JsonId(j["id"], "id"));
+      return Status::Ok();
     }
     default: {
-      DB_ASSIGN_OR_RETURN(op.id, JsonId(j["id"], "id"));
-      DB_ASSIGN_OR_RETURN(op.amount, JsonMoney(j["amount"], "amount"));
+      DB_ASSIGN_OR_RETURN(op->id, JsonId(j["id"], "id"));
+      DB_ASSIGN_OR_RETURN(op->amount, JsonMoney(j["amount"], "amount"));
     }
   }
-  if (op.kind != OpKind::kOpen && op.kind != OpKind::kClose && op.amount == 0) {
-    return Status::InvalidArgument("the amount must be above 0.00");
+  if (op->amount == 0) return Status::InvalidArgument("the amount must be above 0.00");
+  return Status::Ok();
+}
+
+Status ReadKey(const json& j, Event* event) {
+  DB_ASSIGN_OR_RETURN(event->key, JsonString(j["key"], "key"));
+  DB_RETURN_IF_ERROR(ValidateKey(event->key));
+  // Refused here too (the store refuses the whole group) so that only this line fails.
+  if (event->key.rfind(kReversalKeyPrefix, 0) == 0) {
+    return Status::InvalidArgument(
+        fmt::format("key \"{}\": keys starting with '{}' are kept for `reverse`", event->key,
+                    kReversalKeyPrefix));
   }
+  return Status::Ok();
+}
+
+Status ParseOpFields(const json& j, Event* event) {
+  if (!j.is_object()) return Status::InvalidArgument("a line must be one JSON object");
+  if (!j.contains("op")) return Status::InvalidArgument("missing \"op\"");
+  DB_ASSIGN_OR_RETURN(std::string name, JsonString(j["op"], "op"));
+  auto kind = ParseOpKind(name);
+  if (!kind.ok() || *kind == OpKind::kRename) {  // a rename is `drovebank rename`'s alone
+    return Status::InvalidArgument(fmt::format(
+        "unknown op \"{}\": expected open, deposit, withdraw, transfer or close", name));
+  }
+  Op op;
+  op.kind = *kind;
+  DB_RETURN_IF_ERROR(CheckFieldNames(j, op, name));
+  DB_RETURN_IF_ERROR(ReadOpValues(j, &op));
   if (j.contains("memo")) {
     DB_ASSIGN_OR_RETURN(op.memo, JsonString(j["memo"], "memo"));
     DB_RETURN_IF_ERROR(ValidateMemo(op.memo));
   }
-  if (j.contains("key")) {
-    DB_ASSIGN_OR_RETURN(event->key, JsonString(j["key"], "key"));
-    DB_RETURN_IF_ERROR(ValidateKey(event->key));
-    // Refused here too (the store refuses the whole group) so that only this line fails.
-    if (event->key.rfind(kReversalKeyPrefix, 0) == 0) {
-      return Status::InvalidArgument(fmt::format(
-          "key \"{}\": keys starting with '{}' are kept for `reverse`", event->key,
-          kReversalKeyPrefix));
-    }
-  }
+  if (j.contains("key")) DB_RETURN_IF_ERROR(ReadKey(j, event));
   event->ops.push_back(std::move(op));
   return Status::Ok();
 }
