@@ -181,53 +181,82 @@ OpLine ParseOpObject(const nlohmann::json& j, size_t line) {
   return out;
 }
 
+namespace {
+
+// One group of lines: its valid events committed with one CommitGroup, then every line's
+// result printed in input order.
+class OpsGroup {
+ public:
+  OpsGroup(Store* store, std::FILE* out, BatchSummary* summary)
+      : store_(store), out_(out), summary_(summary) {}
+
+  size_t size() const { return pending_.size(); }
+  // Takes the line, or leaves it and returns false when its key is in this group already
+  // (flush first: in separate groups the second replays the first, whatever the group size).
+  bool Add(OpLine* l) {
+    if (l->status.ok()) {
+      if (!l->event.key.empty() && !keys_.insert(l->event.key).second) return false;
+      ++valid_;
+    }
+    pending_.push_back(std::move(*l));
+    return true;
+  }
+
+  Status Flush() {
+    std::vector<Event> events;
+    events.reserve(valid_);
+    for (OpLine& l : pending_) {
+      if (l.status.ok()) events.push_back(std::move(l.event));
+    }
+    std::vector<EventResult> results;
+    if (!events.empty()) {
+      DB_ASSIGN_OR_RETURN(results, store_->CommitGroup(std::move(events)));
+    }
+    size_t k = 0;
+    bool wrote = false;
+    for (const OpLine& l : pending_) {
+      if (!l.status.ok()) {
+        ++summary_->invalid;
+        NoteFailure(summary_, l.status);
+        Emit(out_, ErrorLine(l.line, l.status));
+        continue;
+      }
+      const EventResult& r = results[k++];
+      if (!r.status.ok()) {
+        ++summary_->refused;
+        NoteFailure(summary_, r.status);
+        Emit(out_, ErrorLine(l.line, r.status));
+      } else {
+        ++(r.replayed ? summary_->replayed : summary_->applied);
+        wrote = wrote || !r.replayed;
+        Emit(out_, SuccessLine(l.line, r));
+      }
+    }
+    if (wrote) ++summary_->groups;
+    std::fflush(out_);
+    pending_.clear();
+    keys_.clear();
+    valid_ = 0;
+    return Status::Ok();
+  }
+
+ private:
+  Store* store_;
+  std::FILE* out_;
+  BatchSummary* summary_;
+  std::vector<OpLine> pending_;  // every line of the group, valid or not, in order
+  size_t valid_ = 0;
+  std::set<std::string> keys_;
+};
+
+}  // namespace
+
 Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* out,
                    BatchSummary* summary) {
   DB_FAULT_PATH("batch");
   DB_ASSIGN_OR_RETURN(Store * store, options.open_store());
   size_t group_size = std::max<size_t>(1, options.group_size);
-  std::vector<OpLine> pending;  // every line of the group, valid or not, in order
-  size_t valid = 0;
-  std::set<std::string> group_keys;
-
-  auto flush = [&]() -> Status {
-    std::vector<Event> events;
-    events.reserve(valid);
-    for (OpLine& l : pending) {
-      if (l.status.ok()) events.push_back(std::move(l.event));
-    }
-    std::vector<EventResult> results;
-    if (!events.empty()) {
-      DB_ASSIGN_OR_RETURN(results, store->CommitGroup(std::move(events)));
-    }
-    size_t k = 0;
-    bool wrote = false;
-    for (const OpLine& l : pending) {
-      if (!l.status.ok()) {
-        ++summary->invalid;
-        NoteFailure(summary, l.status);
-        Emit(out, ErrorLine(l.line, l.status));
-        continue;
-      }
-      const EventResult& r = results[k++];
-      if (!r.status.ok()) {
-        ++summary->refused;
-        NoteFailure(summary, r.status);
-        Emit(out, ErrorLine(l.line, r.status));
-      } else {
-        ++(r.replayed ? summary->replayed : summary->applied);
-        wrote = wrote || !r.replayed;
-        Emit(out, SuccessLine(l.line, r));
-      }
-    }
-    if (wrote) ++summary->groups;
-    std::fflush(out);
-    pending.clear();
-    group_keys.clear();
-    valid = 0;
-    return Status::Ok();
-  };
-
+  OpsGroup group(store, out, summary);
   std::string text;
   size_t line = 0;
   std::optional<CsvHeader> header;  // CSV: the first non-blank line names the columns
@@ -246,19 +275,13 @@ Status RunOpsBatch(BatchInput* input, const BatchOptions& options, std::FILE* ou
       l.event.key = AutoKey(options.key_root.empty() ? input->hash() : options.key_root,
                             std::to_string(line));
     }
-    if (l.status.ok()) {
-      // A key twice in one group would be refused as reused; in separate groups the
-      // second replays the first, whatever the group size.
-      if (!l.event.key.empty() && !group_keys.insert(l.event.key).second) {
-        DB_RETURN_IF_ERROR(flush());
-        group_keys.insert(l.event.key);
-      }
-      ++valid;
+    if (!group.Add(&l)) {
+      DB_RETURN_IF_ERROR(group.Flush());
+      group.Add(&l);
     }
-    pending.push_back(std::move(l));
-    if (pending.size() >= group_size) DB_RETURN_IF_ERROR(flush());
+    if (group.size() >= group_size) DB_RETURN_IF_ERROR(group.Flush());
   }
-  if (!pending.empty()) DB_RETURN_IF_ERROR(flush());
+  if (group.size() > 0) DB_RETURN_IF_ERROR(group.Flush());
   return Status::Ok();
 }
 
