@@ -339,6 +339,39 @@ Result<ExportFormat> ParseExportFormat(std::string_view name) {
       "export format '{}' is not one of hledger, ledger, beancount, csv", name.substr(0, 32)));
 }
 
+namespace {
+
+// The accounts open at the start of the range, declared, and their balances as one
+// entry; `held` is emptied.
+void OpenRange(Writer* w, const std::string& since_date, std::map<AccountId, Held>* held,
+               ExportSummary* sum) {
+  auto account = [](AccountId id, const Held& h) {
+    Account a;
+    a.id = id;
+    a.first = h.first;  // the names then: a later rename is an entry of the range
+    a.last = h.last;
+    a.balance = h.balance;
+    return a;
+  };
+  for (const auto& [id, h] : *held) {
+    if (h.closed) continue;
+    w->Declare(account(id, h), since_date);
+    ++sum->accounts;
+  }
+  if (sum->accounts == 0) return;
+  w->BeginOpening(since_date);
+  __int128 total = 0;
+  for (const auto& [id, h] : *held) {
+    if (h.closed) continue;
+    w->Opening(account(id, h));
+    total += h.balance;
+  }
+  w->EndOpening(total);
+  held->clear();
+}
+
+}  // namespace
+
 Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
   std::unique_ptr<Writer> w = MakeWriter(o.format, o.out);
   w->Begin();
@@ -348,33 +381,9 @@ Result<ExportSummary> ExportJournal(Store& store, const ExportOptions& o) {
   bool started = !ranged;
   std::int64_t last_ms = std::numeric_limits<std::int64_t>::min();
 
-  // The accounts open at the start of the range, declared, and their balances as one entry.
-  auto start = [&]() -> Status {
+  auto start = [&]() {
     started = true;
-    std::vector<Account> open;
-    auto account = [](AccountId id, const Held& h) {
-      Account a;
-      a.id = id;
-      a.first = h.first;  // the names then: a later rename is an entry of the range
-      a.last = h.last;
-      a.balance = h.balance;
-      return a;
-    };
-    for (const auto& [id, h] : held) {
-      if (h.closed) continue;
-      w->Declare(account(id, h), o.since_date);
-      ++sum.accounts;
-    }
-    if (sum.accounts == 0) return Status::Ok();
-    w->BeginOpening(o.since_date);
-    __int128 total = 0;
-    for (const auto& [id, h] : held) {
-      if (h.closed) continue;
-      w->Opening(account(id, h));
-      total += h.balance;
-    }
-    w->EndOpening(total);
-    held.clear();
+    OpenRange(w.get(), o.since_date, &held, &sum);
     return Status::Ok();
   };
 
