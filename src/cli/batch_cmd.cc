@@ -53,25 +53,8 @@ bool IsStdin(const std::string& file) {
          path.st_dev == in.st_dev && path.st_ino == in.st_ino;
 }
 
-Status RunBatch(CliContext& ctx, const BatchArgs& a) {
-  if (ctx.stdin_is_script && IsStdin(a.file)) {
-    return Status::InvalidArgument(fmt::format(
-        "{} would read this script's following lines as its input: in a script, give it "
-        "a file ({} FILE), or run `drovebank {} -` outside the shell; nothing changed",
-        a.csv_only ? "import-csv -" : "batch -", a.csv_only ? "import-csv" : "batch",
-        a.csv_only ? "import-csv" : "batch"));
-  }
-  BatchOptions options;
-  options.group_size = a.group_size;
-  options.parallel = a.parallel;
-  options.auto_keys = !a.no_auto_keys;
-  if (!a.account.empty()) {
-    DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a.account));
-    options.account = id;
-  }
-  options.open_store = [&ctx]() { return ctx.GetStore(); };
-  options.close_store = [&ctx]() { ctx.store.reset(); };
-
+// The input, checked against the options that apply to its format only.
+Result<BatchInput> OpenInput(const BatchArgs& a, const BatchOptions& options) {
   auto opened = BatchInput::Open(a.file);
   // A missing input file is a mistake in the command line (exit 2), not a bank rule.
   if (!opened.ok() && opened.status().code() == Code::kNotFound) {
@@ -92,6 +75,41 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
     return Status::InvalidArgument(
         "--again starts a new run of automatic keys, which --no-auto-keys turns off");
   }
+  return input;
+}
+
+// A run that failed after `done` changes: never "nothing was changed" after changes; they
+// stand, and a run again finishes.
+Status SayWhatStands(const Status& s, size_t done) {
+  if (done == 0 || s.maybe_applied() ||
+      (s.code() != Code::kIOError && s.code() != Code::kInternal)) {
+    return s;
+  }
+  return Status(s.code(), fmt::format("{}; {} change{} of this run {} committed and stand{}",
+                                      s.message(), done, done == 1 ? "" : "s",
+                                      done == 1 ? "was" : "were", done == 1 ? "s" : ""));
+}
+
+Status RunBatch(CliContext& ctx, const BatchArgs& a) {
+  if (ctx.stdin_is_script && IsStdin(a.file)) {
+    return Status::InvalidArgument(fmt::format(
+        "{} would read this script's following lines as its input: in a script, give it "
+        "a file ({} FILE), or run `drovebank {} -` outside the shell; nothing changed",
+        a.csv_only ? "import-csv -" : "batch -", a.csv_only ? "import-csv" : "batch",
+        a.csv_only ? "import-csv" : "batch"));
+  }
+  BatchOptions options;
+  options.group_size = a.group_size;
+  options.parallel = a.parallel;
+  options.auto_keys = !a.no_auto_keys;
+  if (!a.account.empty()) {
+    DB_ASSIGN_OR_RETURN(AccountId id, ParseAccountId(a.account));
+    options.account = id;
+  }
+  options.open_store = [&ctx]() { return ctx.GetStore(); };
+  options.close_store = [&ctx]() { ctx.store.reset(); };
+
+  DB_ASSIGN_OR_RETURN(BatchInput input, OpenInput(a, options));
   // Which run of this input: a new one, an interrupted one to resume, or (without
   // --again) none, when an earlier run got to its end.
   std::optional<BatchRun> run;
@@ -122,15 +140,7 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
     if (summary.applied + summary.replayed > 0) {
       PrintSummary(ctx, input.format(), summary, a.csv_only ? "import-csv" : "batch");
     }
-    size_t done = summary.applied + (summary.opened ? 1 : 0);
-    if (done > 0 && !s.maybe_applied() &&
-        (s.code() == Code::kIOError || s.code() == Code::kInternal)) {
-      // Never "nothing was changed" after changes: they stand, and a run again finishes.
-      s = Status(s.code(), fmt::format("{}; {} change{} of this run {} committed and stand{}",
-                                       s.message(), done, done == 1 ? "" : "s",
-                                       done == 1 ? "was" : "were", done == 1 ? "s" : ""));
-    }
-    return s;
+    return SayWhatStands(s, summary.applied + (summary.opened ? 1 : 0));
   }
   PrintSummary(ctx, input.format(), summary, a.csv_only ? "import-csv" : "batch");
   ctx.exit_code = summary.first_failure.ok() ? kExitOk : ExitCodeFor(summary.first_failure.code());
