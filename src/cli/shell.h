@@ -128,6 +128,11 @@ class Shell {
 
  private:
   int RunCommand(std::vector<std::string> args, bool* quit);
+  // The shell's own words: help, begin, commit/abort, next/prev.
+  int RunHelp(const std::vector<std::string>& args);
+  int RunBegin(const std::vector<std::string>& args);
+  int RunCommitOrAbort(const std::vector<std::string>& args);
+  int RunPaging(const std::vector<std::string>& args);
   int RunApp(std::vector<std::string> args);
   int RunMenu(char letter, bool* quit);
   int EndTransaction(std::string_view why);

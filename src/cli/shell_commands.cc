@@ -134,75 +134,85 @@ int Shell::RunCommand(std::vector<std::string> args, bool* quit) {
     *quit = true;
     return kExitOk;
   }
-  if (w == "help") {
-    if (args.size() > 2) return Fail(Status::InvalidArgument("help takes one command name"));
-    if (args.size() == 1) {
-      Say(ShellHelpText(CommandNames(ctx_)));
-      return kExitOk;
-    }
-    if (args.size() == 2 && (args[1] == "quit" || args[1] == "exit" ||
-                             std::find(ShellOnlyWords().begin(), ShellOnlyWords().end(), args[1]) !=
-                                 ShellOnlyWords().end())) {
-      Say(ShellHelpText(CommandNames(ctx_)));
-      return kExitOk;
-    }
-    return RunApp({args.size() == 2 ? args[1] : "help", "--help"});
-  }
-  if (w == "begin") {
-    auto key = ParseBeginKey(args);
-    if (!key.ok()) return Fail(key.status());
-    if (txn_) {
-      return Fail(
-          Status::InvalidArgument("a transaction is already open; commit or abort it first"));
-    }
-    txn_ = std::make_unique<PendingTransaction>(*key);
-    nlohmann::json j = {{"transaction", "begun"}};
-    if (!key->empty()) j["key"] = *key;
-    ctx_.Print(j, "Transaction begun: changes are staged until `commit` (`abort` discards them).");
-    return kExitOk;
-  }
-  if (w == "commit" || w == "abort") {
-    if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
-    if (!txn_) {
-      return Fail(Status::InvalidArgument(
-          fmt::format("there is no transaction to {}; `begin` starts one", w)));
-    }
-    if (w == "abort") return EndTransaction("aborted");
-    // Why only at a terminal: the person who staged the changes over many lines sees the
-    // whole of the one change before it is made; a script's output stays one report a line.
-    if (in_.interactive() && !ctx_.json && !txn_->ops().empty()) Say(ApplyingText(*txn_));
-    std::string saved = ctx_.program;
-    ctx_.program = ErrorPrefix();
-    if (CommitAndReport(ctx_, *txn_)) txn_.reset();
-    ctx_.program = saved;
-    return ctx_.exit_code;
-  }
+  if (w == "help") return RunHelp(args);
+  if (w == "begin") return RunBegin(args);
+  if (w == "commit" || w == "abort") return RunCommitOrAbort(args);
   if (w == "show" && args.size() == 1 && txn_) {
     PrintPendingSummary(ctx_, *txn_);
     return kExitOk;
   }
-  if (w == "next" || w == "prev") {
-    if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
-    if (ctx_.last_paged.empty()) {
-      return Fail(Status::InvalidArgument(
-          fmt::format("`{}` pages through the last list, search or history; run one first", w)));
-    }
-    if (w == "prev" && ctx_.last_page <= 1) {
-      return Fail(Status::InvalidArgument("already on the first page"));
-    }
-    // Past the end there is only an empty page; say so, as prev does at the start. (Rows
-    // added since the listing are seen by running it again.)
-    if (w == "next" && ctx_.last_page >= ctx_.last_pages) {
-      return Fail(Status::InvalidArgument(fmt::format(
-          "already on the last page ({} of {}); run the {} again to see anything added since",
-          ctx_.last_page, ctx_.last_pages, ctx_.last_paged[0])));
-    }
-    std::vector<std::string> again = ctx_.last_paged;
-    again.push_back("--page");
-    again.push_back(std::to_string(w == "next" ? ctx_.last_page + 1 : ctx_.last_page - 1));
-    return RunApp(std::move(again));
-  }
+  if (w == "next" || w == "prev") return RunPaging(args);
   return RunApp(std::move(args));
+}
+
+int Shell::RunHelp(const std::vector<std::string>& args) {
+  if (args.size() > 2) return Fail(Status::InvalidArgument("help takes one command name"));
+  if (args.size() == 1) {
+    Say(ShellHelpText(CommandNames(ctx_)));
+    return kExitOk;
+  }
+  if (args.size() == 2 && (args[1] == "quit" || args[1] == "exit" ||
+                           std::find(ShellOnlyWords().begin(), ShellOnlyWords().end(), args[1]) !=
+                               ShellOnlyWords().end())) {
+    Say(ShellHelpText(CommandNames(ctx_)));
+    return kExitOk;
+  }
+  return RunApp({args.size() == 2 ? args[1] : "help", "--help"});
+}
+
+int Shell::RunBegin(const std::vector<std::string>& args) {
+  auto key = ParseBeginKey(args);
+  if (!key.ok()) return Fail(key.status());
+  if (txn_) {
+    return Fail(
+        Status::InvalidArgument("a transaction is already open; commit or abort it first"));
+  }
+  txn_ = std::make_unique<PendingTransaction>(*key);
+  nlohmann::json j = {{"transaction", "begun"}};
+  if (!key->empty()) j["key"] = *key;
+  ctx_.Print(j, "Transaction begun: changes are staged until `commit` (`abort` discards them).");
+  return kExitOk;
+}
+
+int Shell::RunCommitOrAbort(const std::vector<std::string>& args) {
+  const std::string& w = args[0];
+  if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
+  if (!txn_) {
+    return Fail(Status::InvalidArgument(
+        fmt::format("there is no transaction to {}; `begin` starts one", w)));
+  }
+  if (w == "abort") return EndTransaction("aborted");
+  // Why only at a terminal: the person who staged the changes over many lines sees the
+  // whole of the one change before it is made; a script's output stays one report a line.
+  if (in_.interactive() && !ctx_.json && !txn_->ops().empty()) Say(ApplyingText(*txn_));
+  std::string saved = ctx_.program;
+  ctx_.program = ErrorPrefix();
+  if (CommitAndReport(ctx_, *txn_)) txn_.reset();
+  ctx_.program = saved;
+  return ctx_.exit_code;
+}
+
+int Shell::RunPaging(const std::vector<std::string>& args) {
+  const std::string& w = args[0];
+  if (args.size() > 1) return Fail(Status::InvalidArgument(w + " takes no arguments"));
+  if (ctx_.last_paged.empty()) {
+    return Fail(Status::InvalidArgument(
+        fmt::format("`{}` pages through the last list, search or history; run one first", w)));
+  }
+  if (w == "prev" && ctx_.last_page <= 1) {
+    return Fail(Status::InvalidArgument("already on the first page"));
+  }
+  // Past the end there is only an empty page; say so, as prev does at the start. (Rows
+  // added since the listing are seen by running it again.)
+  if (w == "next" && ctx_.last_page >= ctx_.last_pages) {
+    return Fail(Status::InvalidArgument(fmt::format(
+        "already on the last page ({} of {}); run the {} again to see anything added since",
+        ctx_.last_page, ctx_.last_pages, ctx_.last_paged[0])));
+  }
+  std::vector<std::string> again = ctx_.last_paged;
+  again.push_back("--page");
+  again.push_back(std::to_string(w == "next" ? ctx_.last_page + 1 : ctx_.last_page - 1));
+  return RunApp(std::move(again));
 }
 
 }  // namespace drovebank
