@@ -201,8 +201,4 @@ bool StoreExistsAt(const std::string& dir);
 // store read-only, so that a read creates nothing in a store it cannot write.
 bool StoreWritableAt(const std::string& dir);
 
-// Rules: applies one op to `accounts` (the working states, by id). Fails with the rule
-// that refuses it and leaves `accounts` unchanged; fills op->after / op->to_after.
-Status ApplyOp(Op* op, std::map<AccountId, Account>* accounts);
-
 }  // namespace drovebank

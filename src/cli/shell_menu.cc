@@ -5,6 +5,7 @@
 // named command, so output, --json and transactions behave exactly as for commands.
 #include <fmt/format.h>
 
+#include "drovebank/rules.h"
 #include "exit_codes.h"
 #include "shell.h"
 #include "shell_internal.h"

@@ -2,6 +2,7 @@
 // think for minutes between `begin` and `commit`, and no account may stay locked that long.
 // The price is that another session can change an account meanwhile; the store re-checks
 // every rule at commit against the state it then locks, so a stale plan is refused whole.
+#include "drovebank/rules.h"
 #include "shell_txn.h"
 
 #include <fmt/format.h>

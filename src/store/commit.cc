@@ -1,3 +1,4 @@
+#include "drovebank/rules.h"
 #include "commit.h"
 
 #include "drovebank/fault_path.h"

@@ -1,3 +1,4 @@
+#include "drovebank/rules.h"
 #include "history_check.h"
 
 #include <functional>

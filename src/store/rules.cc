@@ -1,6 +1,7 @@
 // The bank's rules, evaluated on working copies so a refused op changes nothing.
 #include <fmt/format.h>
 
+#include "drovebank/rules.h"
 #include "store_impl.h"
 
 namespace drovebank {
