@@ -526,7 +526,11 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (installed != nullptr) (*installed)[id] = StoreImpl::OwnState{it->second, content.size()};
     installing_ = id;
     Advance(CommitState::kTempWritten);
-    if (Status s = lk.Commit(); !s.ok()) return FailAfterCommit(s);
+    // LockFile::Commit's three steps, each its own: the file replaced, then (it now
+    // matches the journal) its flag cleared, then its lock let go.
+    if (Status s = lk.InstallTemp(); !s.ok()) return FailAfterCommit(s);
+    if (Status s = lk.Repaired(); !s.ok()) return FailAfterCommit(s);
+    if (Status s = lk.Release(); !s.ok()) return FailAfterCommit(s);
     // After the file, never before: the entry must not name a state the file lacks. Only
     // when this commit read the account's file: a shell session or batch building on its
     // own states moves the entry at its first commit on the account, not at every one

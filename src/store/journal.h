@@ -210,12 +210,33 @@ class Journal {
   // `synced_before`: how far the previous boot's state (checksum intact) said it had
   // synced, evidence that a bad record up to there rotted rather than tore.
   Status Initialize(std::optional<JournalPos> synced_before);
+  // Initialize's parts. The segments to read (segment 1 made when there is none;
+  // Corruption when the checkpoint's is missing). One segment's records from `start` on
+  // (`last`: the newest segment, where a torn tail is cut off), each checked to follow from
+  // the one before it (CheckKeptRecords), made durable (RewriteKept) and added to `tail`:
+  // returns where the kept records end.
+  Result<std::vector<std::uint64_t>> SegmentsToInitialize(const CheckpointInfo& ckpt);
+  Result<std::uint64_t> KeepSegmentTail(std::uint64_t seg, std::uint64_t start, bool last,
+                                        std::optional<JournalPos> synced_before,
+                                        ChainFollower* chain, std::vector<Record>* tail);
+  Status CheckKeptRecords(std::uint64_t seg, std::uint64_t start, std::string_view bytes,
+                          const ScanResult& scan, std::optional<JournalPos> synced_before,
+                          ChainFollower* chain);
+  Status RewriteKept(std::uint64_t seg, std::uint64_t start, std::string_view bytes,
+                     const ScanResult& scan);
   // The chain head in st_ (valid under the append mutex after LoadState).
   void SetHead(const ChainHead& head);
   ChainHead StateHead() const;
   Status EnsureSegmentOpen(std::uint64_t seg);
   Status AdoptTail(std::uint64_t size);
   Status Rotate(JournalSteps* steps);
+  // Append's publishing, under the append mutex: `records`, `written` bytes ending in
+  // chain head `head`, become part of the state, which is saved.
+  Status Publish(const std::vector<Record>& records, std::uint64_t written,
+                 const ChainHead& head);
+  // Sync's end, with the leader lock held (or its wait ended): the outcome `s` of the
+  // fdatasync that covered up to `target`, recorded in the state under the append mutex.
+  Status PublishSynced(Status s, JournalPos target);
   Status MarkNeedsRecovery(std::string_view why);
   Result<std::string> ReadSegment(std::uint64_t seg) const;
 

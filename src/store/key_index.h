@@ -1,4 +1,4 @@
-// keys/index: for each key slot (lockfile.h KeySlot), the txn of the newest journal
+// keys/index: for each key slot (lock_table.h KeySlot), the txn of the newest journal
 // record committed under a key of that slot. Each keyed record names the slot's previous
 // one (Record::key_prev), so a key is found by walking that chain through the journal:
 // no file per key, no inode per keyed commit. docs/FORMAT.md has the layout.

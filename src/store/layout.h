@@ -25,7 +25,7 @@ class Layout {
   std::string recovery_marker() const { return root_ + "/NEEDS_RECOVERY"; }
   // The format marker (format 3 on): what makes a folder a store (docs/FORMAT.md).
   std::string format_marker() const { return root_ + "/FORMAT"; }
-  // The lock tables (lockfile.h): a byte per account, a byte per key slot (and the spare
+  // The lock tables (lock_table.h): a byte per account, a byte per key slot (and the spare
   // slots), and the holders' notes.
   std::string AccountLockTable() const { return root_ + "/locks/accounts"; }
   std::string KeyLockTable() const { return root_ + "/locks/keys"; }

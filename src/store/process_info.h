@@ -1,5 +1,5 @@
 // Who this process is (for lock holders' notes and the journal's boot check). Nothing
-// here decides whether a lock is held: the kernel does (lockfile.h).
+// here decides whether a lock is held: the kernel does (lock_table.h).
 #pragma once
 
 #include <cstdint>

@@ -9,201 +9,38 @@
 //    the inode keeps its number from being given to a new file the model would then mistake
 //    for the old one. A pin is dropped once no durable entry and no open descriptor needs it.
 //
-// The bookkeeping (reading contents, pins, the restore) uses raw system calls, not the target:
-// it is not the store's I/O, so it must neither consume a fault armed in a wrapped fault
-// injector nor show up in its trace.
+// The bookkeeping (reading contents, pins, the restore) uses raw system calls, not the target
+// (power_loss_fs.h); the restore itself is power_loss_restore.cc.
 #include "power_loss_env.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <compare>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "power_loss_fs.h"
+#include "power_loss_restore.h"
+
 namespace drovebank {
+namespace power_loss {
 namespace {
-
-namespace fs = std::filesystem;
-
-struct InoKey {
-  std::uint64_t dev = 0;
-  std::uint64_t ino = 0;
-  auto operator<=>(const InoKey&) const = default;
-};
-
-InoKey KeyOf(const struct stat& st) {
-  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
-}
-
-enum class Kind { kFile, kDir, kSymlink, kOther };
-
-// What a directory entry names, as far as the model cares.
-struct Entry {
-  Kind kind = Kind::kOther;
-  InoKey key;            // the inode, for kFile
-  unsigned mode = 0700;  // permission bits, to recreate a kDir
-  std::string target;    // for kSymlink
-};
-
-// Directories are compared by kind only: the env can neither remove nor rename one, so a
-// directory under a name is the one that was there.
-bool SameEntry(const Entry& a, const Entry& b) {
-  if (a.kind != b.kind) return false;
-  switch (a.kind) {
-    case Kind::kFile:
-      return a.key == b.key;
-    case Kind::kSymlink:
-      return a.target == b.target;
-    case Kind::kDir:
-    case Kind::kOther:
-      return true;
-  }
-  return false;
-}
-
-Status Errno(int err, std::string_view what, const std::string& path) {
-  return ErrnoStatus(err, fmt::format("power-loss model: {} {}", what, path));
-}
 
 Status PowerLost() {
   Status s = Status::IOError("power lost");
   s.set_sys_errno(EIO);
   return s;
-}
-
-// Absolute and lexically normal, without a trailing slash, so "d/", "./d" and "/abs/d" all
-// name one directory in the model.
-std::string Normalize(const std::string& path) {
-  fs::path p(path);
-  if (p.is_relative()) {
-    std::error_code ec;
-    fs::path cwd = fs::current_path(ec);
-    if (!ec) p = cwd / p;
-  }
-  std::string s = p.lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
-std::string Parent(const std::string& p) {
-  auto pos = p.rfind('/');
-  if (pos == std::string::npos) return ".";
-  if (pos == 0) return "/";
-  return p.substr(0, pos);
-}
-
-std::string BaseName(const std::string& p) {
-  auto pos = p.rfind('/');
-  return pos == std::string::npos ? p : p.substr(pos + 1);
-}
-
-std::string Join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-// lstat as an Entry; nullopt when nothing has that name.
-Result<std::optional<Entry>> LookUp(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return std::optional<Entry>();
-    return Errno(errno, "lstat", path);
-  }
-  Entry e;
-  e.mode = st.st_mode & 07777;
-  if (S_ISREG(st.st_mode)) {
-    e.kind = Kind::kFile;
-    e.key = KeyOf(st);
-  } else if (S_ISDIR(st.st_mode)) {
-    e.kind = Kind::kDir;
-  } else if (S_ISLNK(st.st_mode)) {
-    e.kind = Kind::kSymlink;
-    std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-    if (n < 0) return Errno(errno, "readlink", path);
-    buf.resize(static_cast<size_t>(n));
-    e.target = std::move(buf);
-  }
-  return std::optional<Entry>(std::move(e));
-}
-
-// Reads from offset 0 to the end; 0 or the errno.
-int PReadAll(int fd, std::string* out) {
-  out->clear();
-  char buf[65536];
-  off_t off = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return 0;
-    out->append(buf, static_cast<size_t>(n));
-    off += n;
-  }
-}
-
-// The whole content of the file behind `fd`. A write-only or O_PATH descriptor cannot be
-// read, so then the file is reopened for reading through /proc/self/fd.
-Result<std::string> ReadFd(int fd) {
-  std::string out;
-  int err = PReadAll(fd, &out);
-  if (err == 0) return out;
-  if (err != EBADF) return Errno(err, "pread", fmt::format("fd {}", fd));
-  std::string proc = fmt::format("/proc/self/fd/{}", fd);
-  int rfd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
-  if (rfd < 0) return Errno(errno, "reopen", proc);
-  err = PReadAll(rfd, &out);
-  ::close(rfd);
-  if (err != 0) return Errno(err, "read", proc);
-  return out;
-}
-
-// Replaces the content of `path` (creating it when `create`) with `data`.
-Status WriteWhole(const std::string& path, const std::string& data, unsigned mode, bool create) {
-  int flags = O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0);
-  int fd = ::open(path.c_str(), flags, mode);
-  if (fd < 0) return Errno(errno, "restore open", path);
-  std::string_view rest = data;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status s = Errno(errno, "restore write", path);
-      ::close(fd);
-      return s;
-    }
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return Status::Ok();
-}
-
-Status RemoveEntry(const std::string& path, Kind kind) {
-  if (kind == Kind::kDir) {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-    if (ec) return Errno(ec.value(), "restore remove", path);
-    return Status::Ok();
-  }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno(errno, "restore unlink", path);
-  return Status::Ok();
 }
 
 class PowerLossEnvImpl final : public PowerLossEnv {
@@ -452,7 +289,7 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     std::lock_guard<std::mutex> lock(mu_);
     if (lost_) return loss_status_;
     lost_ = true;
-    loss_status_ = Restore();
+    loss_status_ = RestoreTree(dirs_, inodes_, paths_);
     // The reboot: what belonged to the old boot goes, as the new boot id would make the
     // journal ignore it. Which content survived in it is then beside the point. On a
     // shared mount the journal stamps its state shared-volume instead of with a boot id
@@ -482,18 +319,12 @@ class PowerLossEnvImpl final : public PowerLossEnv {
   }
 
  private:
-  struct InodeState {
-    std::string durable;
-    unsigned mode = 0600;  // permission bits, to recreate the file
-  };
   struct OpenFile {
     InoKey key;
     bool is_dir = false;
     std::string path;  // normalized, as opened
     bool write_through = false;  // shared mount: each write durable at return (O_DSYNC)
   };
-  // For each name the env changed in a directory: what it durably names (nullopt: nothing).
-  using DurableNames = std::map<std::string, std::optional<Entry>>;
   struct Arm {
     std::string path;
     std::string step;
@@ -687,83 +518,6 @@ class PowerLossEnvImpl final : public PowerLossEnv {
     pins_.clear();
   }
 
-  Status Restore() {
-    // Parents before children: a directory whose own entry is undone goes with its
-    // contents before anything is restored inside it.
-    std::vector<std::string> order;
-    for (const auto& [dir, names] : dirs_) order.push_back(dir);
-    std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
-      auto da = std::count(a.begin(), a.end(), '/');
-      auto db = std::count(b.begin(), b.end(), '/');
-      return da != db ? da < db : a < b;
-    });
-
-    // Phase 1: what every name involved names now, looked up before anything changes, so
-    // a recreated file that gets a recycled inode number is never taken for the old inode.
-    std::map<std::string, std::map<std::string, std::optional<Entry>>> now;
-    for (const std::string& dir : order) {
-      for (const auto& [name, durable] : dirs_[dir]) {
-        DB_ASSIGN_OR_RETURN(now[dir][name], LookUp(Join(dir, name)));
-      }
-    }
-    // Files written through the env under names it never changed: only the content reverts.
-    std::vector<std::pair<std::string, InoKey>> rewrites;
-    for (const auto& [key, path] : paths_) {
-      auto d = dirs_.find(Parent(path));
-      if (d != dirs_.end() && d->second.count(BaseName(path)) != 0) continue;
-      DB_ASSIGN_OR_RETURN(std::optional<Entry> e, LookUp(path));
-      if (e && e->kind == Kind::kFile && e->key == key) rewrites.emplace_back(path, key);
-    }
-
-    // Phase 2: every changed name back to its durable entry and content.
-    for (const std::string& dir : order) {
-      DB_ASSIGN_OR_RETURN(std::optional<Entry> d, LookUp(dir));
-      if (!d || d->kind != Kind::kDir) continue;  // removed with an undone parent
-      for (const auto& [name, want] : dirs_[dir]) {
-        const std::optional<Entry>& cur = now[dir][name];
-        std::string p = Join(dir, name);
-        bool same = cur && want && SameEntry(*cur, *want);
-        if (cur && !same) DB_RETURN_IF_ERROR(RemoveEntry(p, cur->kind));
-        if (!want) continue;
-        switch (want->kind) {
-          case Kind::kFile: {
-            auto it = inodes_.find(want->key);
-            if (it == inodes_.end()) {
-              if (same) break;  // never written through the env: still its baseline
-              return Status::Internal(
-                  fmt::format("power-loss model: no durable content known for {}", p));
-            }
-            DB_RETURN_IF_ERROR(WriteWhole(p, it->second.durable, it->second.mode, !same));
-            break;
-          }
-          case Kind::kDir:
-            if (!same && ::mkdir(p.c_str(), want->mode) != 0) {
-              return Errno(errno, "restore mkdir", p);
-            }
-            break;
-          case Kind::kSymlink:
-            if (!same && ::symlink(want->target.c_str(), p.c_str()) != 0) {
-              return Errno(errno, "restore symlink", p);
-            }
-            break;
-          case Kind::kOther:
-            if (!same) {
-              return Status::Internal(
-                  fmt::format("power-loss model: cannot recreate special file {}", p));
-            }
-            break;
-        }
-      }
-    }
-
-    // Phase 3.
-    for (const auto& [path, key] : rewrites) {
-      const InodeState& st = inodes_[key];
-      DB_RETURN_IF_ERROR(WriteWhole(path, st.durable, st.mode, false));
-    }
-    return Status::Ok();
-  }
-
   const bool shared_;  // PowerLossMode::kSharedMount
   mutable std::mutex mu_;
   std::atomic<bool> lost_{false};
@@ -778,9 +532,10 @@ class PowerLossEnvImpl final : public PowerLossEnv {
 };
 
 }  // namespace
+}  // namespace power_loss
 
 std::unique_ptr<PowerLossEnv> MakePowerLossEnv(Env* base, PowerLossMode mode) {
-  return std::make_unique<PowerLossEnvImpl>(base, mode);
+  return std::make_unique<power_loss::PowerLossEnvImpl>(base, mode);
 }
 
 }  // namespace drovebank

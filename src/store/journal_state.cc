@@ -1,0 +1,301 @@
+// The journal's shared state, journal/state (journal_state.h): opening the journal, loading
+// and saving the state under the append mutex, and rebuilding it from the segments when it
+// is not this boot's (Initialize: after a reboot or a crash, replaying the tail).
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "journal.h"
+#include "journal_state.h"
+#include "process_info.h"
+
+namespace drovebank {
+
+using journal_internal::ByteLock;
+using journal_internal::kAppendLockByte;
+using journal_internal::NothingChanged;
+
+namespace {
+
+constexpr std::uint64_t kStateMagic = 0x64726f7665737433ULL;  // "drovest3"
+
+std::uint32_t StateCrc(const void* st, size_t n) {
+  return static_cast<std::uint32_t>(
+      std::strtoul(Crc32Hex(std::string_view(static_cast<const char*>(st), n)).c_str(), nullptr, 16));
+}
+
+}  // namespace
+
+Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes)
+    : env_(env),
+      layout_(layout),
+      replay_(std::move(replay)),
+      segment_bytes_(segment_bytes),
+      // Why no boot id on a shared file system: every host has its own, so each would take
+      // the others' state for a stale one and rebuild it (replaying) under their running
+      // writers. There the state needs none: every write is O_DSYNC, so the segment bytes
+      // it publishes are durable before the state names them, and no reboot of a client can
+      // leave the state ahead of the servers' disks.
+      session_(env->IsShared(layout.JournalStatePath()) ? std::string(kSharedSession)
+                                                           : Self().boot_id),
+      write_through_(env->IsShared(layout.JournalStatePath())),
+      st_(std::make_unique<State>()) {}
+
+Journal::~Journal() {
+  if (lookup_fd_ >= 0) (void)env_->Close(lookup_fd_);
+  if (state_fd_ >= 0) (void)env_->Close(state_fd_);
+  if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
+}
+
+Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, ReplayFn replay,
+                                               std::uint64_t segment_bytes, LockWait lock_wait,
+                                               int state_fd) {
+  std::unique_ptr<Journal> j(new Journal(env, layout, std::move(replay), segment_bytes));
+  j->lock_wait_ = std::move(lock_wait);
+  j->state_fd_ = state_fd;
+  DB_RETURN_IF_ERROR(j->Attach());
+  return j;
+}
+
+Result<std::unique_ptr<Journal>> Journal::OpenReadOnly(Env* env, const Layout& layout) {
+  return std::unique_ptr<Journal>(new Journal(env, layout, nullptr, kSegmentBytes));
+}
+
+Status Journal::Reinitialize() {
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
+  if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
+  seg_fd_ = -1;
+  own_next_txn_ = 0;
+  return Initialize(std::nullopt);
+}
+
+Status Journal::Attach() {
+  if (state_fd_ < 0) {
+    DB_ASSIGN_OR_RETURN(state_fd_, env_->OpenBootFile(layout_.JournalStatePath()));
+  }
+  // Read under the mutex at every append: see KeepUncached. Only its first bytes mean
+  // anything (docs/FORMAT.md).
+  KeepUncached(env_, layout_.JournalStatePath(), state_fd_, /*writable=*/true);
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
+  return LoadState();
+}
+
+// Under the append mutex. A state another boot wrote (or none, or a damaged one) is
+// rebuilt from the segments, replaying their tail: the one place where the journal
+// decides what the disk really holds.
+Status Journal::LoadState() const {
+  State st{};
+  auto n = env_->PRead(state_fd_, reinterpret_cast<char*>(&st), sizeof st, 0);
+  if (!n.ok()) return n.status();
+  bool valid = *n == sizeof st && st.magic == kStateMagic &&
+               st.crc == StateCrc(&st, offsetof(State, crc)) &&
+               std::strncmp(st.boot_id, session_.c_str(), sizeof st.boot_id) == 0;
+  if (!valid) {
+    // Another boot's state with its checksum intact still says how far that boot synced:
+    // evidence, when a record up to there fails its check, that it rotted (Initialize).
+    bool whole = *n == sizeof st && st.magic == kStateMagic &&
+                 st.crc == StateCrc(&st, offsetof(State, crc));
+    std::optional<JournalPos> synced;
+    if (whole) synced = JournalPos{st.synced_seg, st.synced_end};
+    return const_cast<Journal*>(this)->Initialize(synced);
+  }
+  *st_ = st;
+  return Status::Ok();
+}
+
+Status Journal::SaveState() {
+  static_assert(sizeof(State) == 192, "docs/FORMAT.md describes 192 bytes");
+  st_->magic = kStateMagic;
+  std::memset(st_->boot_id, 0, sizeof st_->boot_id);
+  std::strncpy(st_->boot_id, session_.c_str(), sizeof st_->boot_id - 1);
+  st_->pad = 0;
+  st_->crc = StateCrc(st_.get(), offsetof(State, crc));
+  return env_->PWrite(state_fd_, std::string_view(reinterpret_cast<const char*>(st_.get()), sizeof(State)), 0);
+}
+
+Status Journal::MarkNeedsRecovery(std::string_view why) {
+  return WriteRecoveryMarker(env_, layout_, why);
+}
+
+// Runs with the append mutex held and no valid shared state: after a reboot (power loss
+// or not), or when a process died while updating the shared state.
+Status Journal::Initialize(std::optional<JournalPos> synced_before) {
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, ReadCheckpoint());
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env_, layout_));
+  DB_ASSIGN_OR_RETURN(auto segs, SegmentsToInitialize(ckpt));
+  // The chain's head at the checkpoint: written there since format 3; for an older
+  // checkpoint, followed from the first record (once: the next checkpoint writes it).
+  ChainHead head;
+  if (ckpt.head) {
+    head = *ckpt.head;
+  } else if (ckpt.last_txn != 0) {
+    DB_ASSIGN_OR_RETURN(head, HeadAt(ckpt.pos));
+  }
+  ChainFollower chain(head, format.chained_from);
+  std::uint64_t last_seg = segs.back();
+  std::uint64_t last_end = 0;
+  std::vector<Record> tail;
+  for (std::uint64_t seg : segs) {
+    if (seg < ckpt.pos.seg) continue;
+    std::uint64_t start = seg == ckpt.pos.seg ? ckpt.pos.offset : 0;
+    DB_ASSIGN_OR_RETURN(std::uint64_t end, KeepSegmentTail(seg, start, seg == last_seg,
+                                                           synced_before, &chain, &tail));
+    if (seg == last_seg) last_end = end;
+  }
+  if (replay_ && !tail.empty()) DB_RETURN_IF_ERROR(replay_(tail));
+
+  *st_ = State{};
+  st_->next_txn = ckpt.last_txn + 1;
+  st_->max_id = ckpt.max_id;
+  st_->account_count = ckpt.account_count;
+  for (const Record& r : tail) {
+    st_->next_txn = r.txn + 1;
+    st_->account_count += AccountsOpened(r);
+    st_->max_id = std::max<std::uint64_t>(st_->max_id, LargestIdUsed(r));
+  }
+  st_->seg = last_seg;
+  st_->end = last_end;
+  st_->synced_seg = last_seg;
+  st_->synced_end = last_end;
+  SetHead(chain.head());
+  st_->chained_from = format.chained_from;
+  return SaveState();
+}
+
+Result<std::vector<std::uint64_t>> Journal::SegmentsToInitialize(const CheckpointInfo& ckpt) {
+  DB_ASSIGN_OR_RETURN(auto segs, Segments());
+  if (segs.empty()) {
+    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(1), O_WRONLY | O_CREAT, 0600));
+    (void)env_->Close(fd);
+    DB_RETURN_IF_ERROR(env_->SyncDir(layout_.journal()));
+    segs.push_back(1);
+  }
+  if (ckpt.pos.seg != 0 &&
+      std::find(segs.begin(), segs.end(), ckpt.pos.seg) == segs.end()) {
+    std::string why = fmt::format(
+        "journal/CHECKPOINT names segment {}, which is missing; restore it from a backup, or "
+        "rebuild from the records left with `recover --accept-loss`",
+        SegmentPath(ckpt.pos.seg));
+    (void)MarkNeedsRecovery(why);
+    return Status::Corruption(why);
+  }
+  return segs;
+}
+
+Result<std::uint64_t> Journal::KeepSegmentTail(std::uint64_t seg, std::uint64_t start, bool last,
+                                               std::optional<JournalPos> synced_before,
+                                               ChainFollower* chain, std::vector<Record>* tail) {
+  DB_ASSIGN_OR_RETURN(std::string bytes, ReadSegment(seg));
+  if (start > bytes.size()) {
+    (void)MarkNeedsRecovery(fmt::format("journal segment {} is shorter than the checkpoint says",
+                                        SegmentPath(seg)));
+    return Status::Corruption(fmt::format(
+        "journal segment {} is shorter than journal/CHECKPOINT says ({} < {} bytes): records "
+        "the account files were built from are gone; restore the segment from a backup, or "
+        "rebuild from the records left with `recover --accept-loss` (recover --check names "
+        "what is missing)",
+        SegmentPath(seg), bytes.size(), start));
+  }
+  ScanResult scan = ScanRecords(std::string_view(bytes).substr(start));
+  if (scan.corrupt_middle || (scan.torn_tail && !last)) {
+    (void)MarkNeedsRecovery(fmt::format("journal segment {} is corrupt", SegmentPath(seg)));
+    return Status::Corruption(
+        fmt::format("journal segment {} is corrupt; run recover", SegmentPath(seg)));
+  }
+  DB_RETURN_IF_ERROR(CheckKeptRecords(seg, start, bytes, scan, synced_before, chain));
+  DB_RETURN_IF_ERROR(RewriteKept(seg, start, bytes, scan));
+  for (Record& r : scan.records) tail->push_back(std::move(r));
+  return start + scan.good_bytes;
+}
+
+Status Journal::CheckKeptRecords(std::uint64_t seg, std::uint64_t start, std::string_view bytes,
+                                 const ScanResult& scan, std::optional<JournalPos> synced_before,
+                                 ChainFollower* chain) {
+  // Every record kept must follow from the one before it: a record changed by hand
+  // (its CRC recomputed) breaks the chain here, before anyone builds on it.
+  std::string_view scanned = bytes.substr(start);
+  for (size_t i = 0; i < scan.records.size(); ++i) {
+    if (Status c = chain->Feed(scan.records[i], RecordJsonAt(scanned, scan, i)); !c.ok()) {
+      std::string why = fmt::format("{} (segment {}, byte {})", c.message(), SegmentPath(seg),
+                                    start + (i == 0 ? 0 : scan.ends[i - 1]));
+      (void)MarkNeedsRecovery(why);
+      return Status::Corruption(why + "; run recover --check");
+    }
+  }
+  // Rot is never mistaken for a torn write: a bad record that this boot's predecessor
+  // had synced, or that an account file already names, was acknowledged. Cutting it
+  // would lose it and hand its txn out again, so the store is marked instead.
+  if (!scan.torn_tail) return Status::Ok();
+  std::uint64_t bad_at = start + scan.good_bytes;
+  DB_ASSIGN_OR_RETURN(std::optional<std::string> evidence,
+                      TailEvidence(env_, layout_, bytes.substr(bad_at), JournalPos{seg, bad_at},
+                                   synced_before, chain->head().txn + 1));
+  if (!evidence) return Status::Ok();
+  std::string why = fmt::format(
+      "journal record txn {} at byte {} of {} fails its checksum, but {}: the record "
+      "was acknowledged and has rotted; restore the segment from a backup, or cut the "
+      "journal back to the record before it with `recover --accept-loss` (recover "
+      "--check explains)",
+      chain->head().txn + 1, bad_at, SegmentPath(seg), *evidence);
+  (void)MarkNeedsRecovery(why);
+  return Status::Corruption(why);
+}
+
+// What is kept must be durable before anyone builds on it: the previous boot may have
+// written it without syncing. An incomplete last record (a torn tail) was never
+// synced as a whole, so never acknowledged: it is cut off. Why write the kept bytes
+// again rather than only fdatasync: after a failed fdatasync Linux may mark the
+// unwritten pages clean, so a later fdatasync of the same file succeeds without
+// writing them, and KeepSegmentTail's read may have come from those pages. Writing them anew
+// makes them dirty, so this sync really writes what every reader from now on builds
+// on (at most the tail since the checkpoint).
+Status Journal::RewriteKept(std::uint64_t seg, std::uint64_t start, std::string_view bytes,
+                            const ScanResult& scan) {
+  DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_WRONLY));
+  Status s = scan.torn_tail ? env_->Truncate(fd, start + scan.good_bytes) : Status::Ok();
+  if (s.ok() && scan.good_bytes > 0) {
+    s = env_->PWrite(fd, bytes.substr(start, scan.good_bytes), start);
+  }
+  if (s.ok()) s = env_->DataSync(fd);
+  (void)env_->Close(fd);
+  return s;
+}
+void Journal::SetHead(const ChainHead& head) {
+  st_->head_txn = head.txn;
+  std::memcpy(st_->head_hash, head.hash.data(), sizeof st_->head_hash);
+}
+
+ChainHead Journal::StateHead() const {
+  ChainHead head;
+  head.txn = st_->head_txn;
+  std::memcpy(head.hash.data(), st_->head_hash, head.hash.size());
+  return head;
+}
+
+Status Journal::LockedSnapshot() const {
+  ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+  DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
+  DB_RETURN_IF_ERROR(LoadState());
+  return const_cast<Journal*>(this)->CatchUp();
+}
+
+std::uint64_t Journal::account_count_seen() const { return st_->account_count; }
+
+AccountId Journal::max_id() const {
+  if (state_fd_ < 0 || !LockedSnapshot().ok()) return 0;
+  return static_cast<AccountId>(st_->max_id);
+}
+
+std::uint64_t Journal::account_count() const {
+  if (state_fd_ < 0 || !LockedSnapshot().ok()) return 0;
+  return st_->account_count;
+}
+
+}  // namespace drovebank
