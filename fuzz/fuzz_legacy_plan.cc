@@ -86,6 +86,7 @@ class MemoryDir final : public Env {
   Result<bool> ByteLocked(int, std::uint64_t) override { return Unexpected(); }
   void FaultPoint(std::string_view, std::string_view) override {}
   Result<int> OpenBootFile(const std::string&) override { return Unexpected(); }
+  void Confine(const std::string&, bool) override {}
   bool IsShared(const std::string&) override { return false; }
 
  private:

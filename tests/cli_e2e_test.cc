@@ -14,6 +14,7 @@
 #include "store/lockfile.h"
 #include "store/process_info.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace {
 

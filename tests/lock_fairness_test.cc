@@ -20,6 +20,7 @@
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

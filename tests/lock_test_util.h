@@ -10,6 +10,7 @@
 #include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank::testing {
 

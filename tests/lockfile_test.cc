@@ -18,6 +18,7 @@
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

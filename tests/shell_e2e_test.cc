@@ -16,6 +16,7 @@
 #include "store/layout.h"
 #include "store/lockfile.h"
 #include "shell_test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

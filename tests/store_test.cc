@@ -16,6 +16,7 @@
 #include "drovebank/env_wrapper.h"
 #include "store_ops.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

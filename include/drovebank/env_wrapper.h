@@ -75,6 +75,9 @@ class EnvWrapper : public Env {
   Result<bool> ByteLocked(int fd, std::uint64_t offset) override {
     return target_->ByteLocked(fd, offset);
   }
+  void Confine(const std::string& root, bool read_only) override {
+    target_->Confine(root, read_only);
+  }
   bool IsShared(const std::string& path) override { return target_->IsShared(path); }
   Result<int> OpenBootFile(const std::string& path) override { return target_->OpenBootFile(path); }
   void FaultPoint(std::string_view path, std::string_view step) override {

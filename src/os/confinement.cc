@@ -69,6 +69,12 @@ Status WalkBeneath(const std::string& path, const std::string& root, int root_fd
 
 }  // namespace
 
+Confinement::~Confinement() {
+  for (auto& [root, fd] : root_fds_) ::close(fd);
+  for (auto& [key, fd] : dir_fds_) ::close(fd);
+  for (int fd : forgotten_dir_fds_) ::close(fd);
+}
+
 void Confinement::Add(const std::string& root, bool shared, bool read_only) {
   std::lock_guard<std::mutex> l(mu_);
   if (std::find(roots_.begin(), roots_.end(), root) == roots_.end()) roots_.push_back(root);

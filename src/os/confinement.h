@@ -48,10 +48,12 @@ struct Resolved {
 class Confinement {
  public:
   Confinement() = default;
+  // Closes the root and directory descriptors it kept.
+  ~Confinement();
   Confinement(const Confinement&) = delete;
   Confinement& operator=(const Confinement&) = delete;
 
-  // Confines the paths below `root` from now on (ConfinePaths). `read_only` is sticky
+  // Confines the paths below `root` from now on (Env::Confine). `read_only` is sticky
   // towards writable: once registered writable, a root stays so.
   void Add(const std::string& root, bool shared, bool read_only);
   // Whether `path` lies below a root on a shared file system / confined read-only.

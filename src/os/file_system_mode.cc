@@ -45,7 +45,7 @@ std::string MountType(const std::string& dir) {
   return best_type;
 }
 
-// The mode without the mount table's type name: what ConfinePaths needs at every store
+// The mode without the mount table's type name: what Confine needs at every store
 // open, where reading /proc/self/mountinfo would be start-up work for a display string.
 SharedFsMode Classify(const std::string& root, std::string* statfs_dir) {
   SharedFsMode m;
@@ -112,12 +112,8 @@ std::string FileSystemModeLine(const SharedFsMode& m) {
                      m.reads.empty() ? "" : "; " + m.reads);
 }
 
-void ConfinePaths(const std::string& root, bool read_only) {
-  if (root.empty()) return;
-  static_cast<PosixEnvImpl*>(PosixEnv())->Confine(root, read_only);
-}
-
 void PosixEnvImpl::Confine(const std::string& root, bool read_only) {
+  if (root.empty()) return;
   std::string dir;
   confinement_.Add(root, Classify(root, &dir).shared, read_only);
 }

@@ -230,8 +230,8 @@ Result<int> PosixEnvImpl::OpenBootFile(const std::string& path) {
 bool PosixEnvImpl::IsShared(const std::string& path) { return confinement_.Shared(path); }
 
 Env* PosixEnv() {
-  static PosixEnvImpl env;
-  return &env;
+  static PosixEnvImpl* env = new PosixEnvImpl;
+  return env;
 }
 
 }  // namespace drovebank

@@ -20,6 +20,9 @@ namespace drovebank {
 
 FileInfo ToFileInfo(const struct stat& st);
 
+// One instance serves any number of data directories (Confine), each by its own root
+// descriptor and cached directories. A descriptor it opened is closed through it (Close),
+// or its shared-file-system twins are not closed with it.
 class PosixEnvImpl final : public Env {
  public:
   Result<int> Open(const std::string& path, int flags, unsigned mode) override;
@@ -47,12 +50,10 @@ class PosixEnvImpl final : public Env {
   Status LockByteShared(int fd, std::uint64_t offset) override;
   Status WaitLockByte(int fd, std::uint64_t offset) override;
   Result<bool> ByteLocked(int fd, std::uint64_t offset) override;
+  void Confine(const std::string& root, bool read_only) override;
   bool IsShared(const std::string& path) override;
   Result<int> OpenBootFile(const std::string& path) override;
   void FaultPoint(std::string_view, std::string_view) override {}
-
-  // ConfinePaths (env.h) for this Env.
-  void Confine(const std::string& root, bool read_only);
 
  private:
   // A whole file through one O_DIRECT descriptor, its size refreshed first: the servers'
@@ -66,5 +67,13 @@ class PosixEnvImpl final : public Env {
   Confinement confinement_;
   SharedFds shared_fds_;
 };
+
+// The process's PosixEnv, the base of DefaultEnv() and of the tests' Envs. Its tables are
+// its own (nothing of it is a global), but the programs make one per process: DefaultEnv()
+// is process-wide, since the fault injector over it counts a fault point's hits, and the
+// power-loss model tracks unsynced writes, across every store the process opens; and so
+// every store of the process shares one cache of open directories. Made at first use and
+// never destroyed: a thread still running at exit may use its descriptors.
+Env* PosixEnv();
 
 }  // namespace drovebank

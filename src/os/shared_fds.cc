@@ -45,6 +45,13 @@ Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset
   return got;
 }
 
+SharedFds::~SharedFds() {
+  for (auto& [fd, sf] : fds_) {
+    if (sf.direct >= 0 && sf.direct != fd) ::close(sf.direct);
+    if (sf.refresh >= 0) ::close(sf.refresh);
+  }
+}
+
 void SharedFds::Add(int fd, bool writable, bool no_refresh, bool opened_direct) {
   std::lock_guard<std::mutex> l(mu_);
   any_.store(true, std::memory_order_relaxed);

@@ -37,6 +37,8 @@ Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset
 class SharedFds {
  public:
   SharedFds() = default;
+  // Closes the twins still open (the descriptors themselves are the caller's).
+  ~SharedFds();
   SharedFds(const SharedFds&) = delete;
   SharedFds& operator=(const SharedFds&) = delete;
 

@@ -101,7 +101,7 @@ class StoreCheck {
     if (!env_->Stat(layout_.root()).ok()) {
       return Status::NotFound(fmt::format("no data directory at {}", layout_.root()));
     }
-    ConfinePaths(layout_.root(), /*read_only=*/true);
+    env_->Confine(layout_.root(), /*read_only=*/true);
     DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env_, layout_));
     if (format.version == 0) {
       return Status::InvalidArgument(fmt::format(

@@ -107,7 +107,7 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
     return Status::InvalidArgument(fmt::format(
         "data directory {} is writable by other users; run: chmod go-w {}", root, root));
   }
-  ConfinePaths(root);
+  env->Confine(root, /*read_only=*/false);
   // Every command passes here: one stat tells an initialised directory (tmp/ is made
   // last) from a new one, instead of five mkdir calls each time.
   if (env->Stat(layout.tmp()).ok()) return Status::Ok();

@@ -31,7 +31,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
         fmt::format("data directory {} is a symbolic link; give the real path", layout.root()));
   }
   if (!st.is_dir) return Status::InvalidArgument(fmt::format("{} is not a directory", layout.root()));
-  ConfinePaths(layout.root(), /*read_only=*/true);
+  env->Confine(layout.root(), /*read_only=*/true);
   std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->read_only_ = true;
   // Attached first, as a writer is: the lock tables opened below are then the inodes the
