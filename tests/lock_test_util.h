@@ -22,7 +22,7 @@ inline Layout NewLayout(const TempDir& d) {
 }
 
 inline std::unique_ptr<LockTable> Table(const Layout& layout) {
-  auto t = LockTable::Open(PosixEnv(), layout, false);
+  auto t = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(t.ok());
   return std::move(t).value();
 }

@@ -185,10 +185,4 @@ struct EnvFdCloser {
   }
 };
 
-// For a file of fixed layout read in small pieces (a lock table, journal/state) at `path`,
-// open as `fd`: on a shared file system, grows it (sparse) to Env::kUncachedBytes when
-// `writable` and takes its size, so that later reads of it skip the cache drop. Elsewhere
-// nothing. A failure only forgoes that saving, so none is returned.
-void KeepUncached(Env* env, const std::string& path, int fd, bool writable);
-
 }  // namespace drovebank
