@@ -43,6 +43,7 @@ enum class EnvCall {
   kGrow,
   kStatFd,
   kStat,
+  kAccess,
   kRename,
   kReplaceFile,
   kWarmForReplace,
@@ -91,6 +92,9 @@ class RecordingEnv final : public Env {
   Status Grow(int fd, std::uint64_t n) override { return Saw(EnvCall::kGrow)->Grow(fd, n); }
   Result<FileInfo> StatFd(int fd) override { return Saw(EnvCall::kStatFd)->StatFd(fd); }
   Result<FileInfo> Stat(const std::string& p) override { return Saw(EnvCall::kStat)->Stat(p); }
+  Status Access(const std::string& p, int how) override {
+    return Saw(EnvCall::kAccess)->Access(p, how);
+  }
   Status Rename(const std::string& a, const std::string& b) override {
     return Saw(EnvCall::kRename)->Rename(a, b);
   }
@@ -211,6 +215,8 @@ constexpr std::array<Row, kCallCount> kRows = {{
      [](Env& e, const Tree& t) { return e.StatFd(t.fd).status(); }},
     {EnvCall::kStat, "Stat", Fault::kFails, Power::kForwarded, Lost::kFails,
      [](Env& e, const Tree& t) { return e.Stat(t / "f").status(); }},
+    {EnvCall::kAccess, "Access", Fault::kFails, Power::kForwarded, Lost::kFails,
+     [](Env& e, const Tree& t) { return e.Access(t / "f", W_OK); }},
     {EnvCall::kRename, "Rename", Fault::kFails, Power::kModelled, Lost::kFails,
      [](Env& e, const Tree& t) { return e.Rename(t / "f2", t / "h"); }},
     {EnvCall::kReplaceFile, "ReplaceFile", Fault::kFails, Power::kModelled, Lost::kFails,

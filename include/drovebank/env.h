@@ -63,6 +63,11 @@ class Env {
   virtual Result<FileInfo> StatFd(int fd) = 0;
   // lstat(2): a symlink is reported as one, never followed.
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
+  // access(2) with `how` (F_OK, or a mask of R_OK, W_OK, X_OK): Ok when the real user may
+  // reach `path` so, what Stat cannot tell (groups, ACLs, a read-only mount). As access(2)
+  // does, and unlike every other call, a symbolic link as the last component is followed;
+  // below a confined root the components before it are walked as for any call.
+  virtual Status Access(const std::string& path, int how) = 0;
 
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Replaces `to` with the file at `from` atomically, as rename(2) does, for a temp file

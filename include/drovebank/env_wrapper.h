@@ -42,6 +42,7 @@ class EnvWrapper : public Env {
   Status Grow(int fd, std::uint64_t size) override { return target_->Grow(fd, size); }
   Result<FileInfo> StatFd(int fd) override { return target_->StatFd(fd); }
   Result<FileInfo> Stat(const std::string& path) override { return target_->Stat(path); }
+  Status Access(const std::string& path, int how) override { return target_->Access(path, how); }
   Status Rename(const std::string& from, const std::string& to) override {
     return target_->Rename(from, to);
   }

@@ -37,6 +37,7 @@ class PosixEnvImpl final : public Env {
   Status Grow(int fd, std::uint64_t size) override;
   Result<FileInfo> StatFd(int fd) override;
   Result<FileInfo> Stat(const std::string& path) override;
+  Status Access(const std::string& path, int how) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Result<bool> ReplaceFile(const std::string& from, const std::string& to) override;
   void WarmForReplace(const std::vector<std::string>& paths) override;

@@ -1,4 +1,4 @@
-// PosixEnv's calls on names and directories: stat, rename, unlink, mkdir, rmdir, list,
+// PosixEnv's calls on names and directories: stat, access, rename, unlink, mkdir, rmdir, list,
 // directory sync. Each resolves its path(s) through the Confinement, so below a data
 // directory no symbolic link is followed.
 #include <dirent.h>
@@ -22,6 +22,17 @@ Result<FileInfo> PosixEnvImpl::Stat(const std::string& path) {
   DB_RETURN_IF_ERROR(walk);
   if (err != 0) return ErrnoStatus(err, fmt::format("stat {}", path));
   return ToFileInfo(st);
+}
+
+Status PosixEnvImpl::Access(const std::string& path, int how) {
+  Resolved r;
+  Status walk;
+  int err = confinement_.CallAt(path, &r, &walk, [&](const Resolved& at) {
+    return ::faccessat(at.dir, at.base.c_str(), how, 0) == 0;
+  });
+  DB_RETURN_IF_ERROR(walk);
+  if (err != 0) return ErrnoStatus(err, fmt::format("access {}", path));
+  return Status::Ok();
 }
 
 Status PosixEnvImpl::Rename(const std::string& from, const std::string& to) {

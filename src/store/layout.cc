@@ -64,19 +64,19 @@ std::string ResolveDataDir(const std::string& flag) {
   return "data";
 }
 
-bool StoreExistsAt(const std::string& dir) {
+bool StoreExistsAt(Env* env, const std::string& dir) {
   Layout layout(dir);
   // Why the journal too: a format 1 store has no lock tables, and Store::Open refuses it
   // naming `recover`, which must still find it.
-  return ::access(layout.format_marker().c_str(), F_OK) == 0 ||
-         ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
-         ::access(layout.journal().c_str(), F_OK) == 0;
+  return env->Access(layout.format_marker(), F_OK).ok() ||
+         env->Access(layout.AccountLockTable(), F_OK).ok() ||
+         env->Access(layout.journal(), F_OK).ok();
 }
 
-bool StoreWritableAt(const std::string& dir) {
+bool StoreWritableAt(Env* env, const std::string& dir) {
   Layout layout(dir);
   for (const std::string& p : {layout.root(), layout.journal(), layout.AccountLockTable()}) {
-    if (::access(p.c_str(), W_OK) != 0) return false;
+    if (!env->Access(p, W_OK).ok()) return false;
   }
   return true;
 }

@@ -59,6 +59,9 @@ class GatedEnv : public EnvWrapper {
   Result<FileInfo> Stat(const std::string& path) override {
     return Gated([&] { return EnvWrapper::Stat(path); });
   }
+  Status Access(const std::string& path, int how) override {
+    return Gated([&] { return EnvWrapper::Access(path, how); });
+  }
   Status Rename(const std::string& from, const std::string& to) override {
     return Gated([&] { return EnvWrapper::Rename(from, to); });
   }
