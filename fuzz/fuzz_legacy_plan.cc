@@ -69,6 +69,7 @@ class MemoryDir final : public Env {
   Status Truncate(int, std::uint64_t) override { return Unexpected(); }
   Status Grow(int, std::uint64_t) override { return Unexpected(); }
   Result<FileInfo> StatFd(int) override { return Unexpected(); }
+  Status Access(const std::string&, int) override { return Unexpected(); }
   Status Rename(const std::string&, const std::string&) override { return Unexpected(); }
   Status Unlink(const std::string&) override { return Unexpected(); }
   Status MakeDir(const std::string&, unsigned) override { return Unexpected(); }
@@ -86,6 +87,7 @@ class MemoryDir final : public Env {
   Result<bool> ByteLocked(int, std::uint64_t) override { return Unexpected(); }
   void FaultPoint(std::string_view, std::string_view) override {}
   Result<int> OpenBootFile(const std::string&) override { return Unexpected(); }
+  void Confine(const std::string&, bool) override {}
   bool IsShared(const std::string&) override { return false; }
 
  private:

@@ -13,6 +13,7 @@
 #include "drovebank/store.h"
 #include "drovebank/env_wrapper.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

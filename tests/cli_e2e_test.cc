@@ -14,6 +14,7 @@
 #include "store/lockfile.h"
 #include "store/process_info.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace {
 
@@ -144,7 +145,8 @@ TEST_CASE("cli: every documented exit code comes from the real program", "[cli][
 
   SECTION("4: an account locked by a live process, past --lock-timeout") {
     // This test process holds the lock, as a session mid-commit would.
-    auto table = drovebank::LockTable::Open(drovebank::PosixEnv(), layout, false);
+    auto table =
+        drovebank::LockTable::Open(drovebank::PosixEnv(), layout, drovebank::StorageMode{}, false);
     REQUIRE(table.ok());
     drovebank::LockFile held(table->get(), drovebank::AccountSlot(1), layout.AccountLock(1));
     REQUIRE(held.TryHold().ok());

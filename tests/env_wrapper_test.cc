@@ -23,6 +23,7 @@
 #include "test_util.h"
 #include "testing/fault_injection.h"
 #include "testing/power_loss_env.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -42,6 +43,7 @@ enum class EnvCall {
   kGrow,
   kStatFd,
   kStat,
+  kAccess,
   kRename,
   kReplaceFile,
   kWarmForReplace,
@@ -55,6 +57,7 @@ enum class EnvCall {
   kUnlockByte,
   kWaitLockByte,
   kByteLocked,
+  kConfine,
   kIsShared,
   kOpenBootFile,
   kFaultPoint,
@@ -89,6 +92,9 @@ class RecordingEnv final : public Env {
   Status Grow(int fd, std::uint64_t n) override { return Saw(EnvCall::kGrow)->Grow(fd, n); }
   Result<FileInfo> StatFd(int fd) override { return Saw(EnvCall::kStatFd)->StatFd(fd); }
   Result<FileInfo> Stat(const std::string& p) override { return Saw(EnvCall::kStat)->Stat(p); }
+  Status Access(const std::string& p, int how) override {
+    return Saw(EnvCall::kAccess)->Access(p, how);
+  }
   Status Rename(const std::string& a, const std::string& b) override {
     return Saw(EnvCall::kRename)->Rename(a, b);
   }
@@ -122,6 +128,7 @@ class RecordingEnv final : public Env {
   Result<bool> ByteLocked(int fd, std::uint64_t o) override {
     return Saw(EnvCall::kByteLocked)->ByteLocked(fd, o);
   }
+  void Confine(const std::string& r, bool ro) override { Saw(EnvCall::kConfine)->Confine(r, ro); }
   bool IsShared(const std::string& p) override { return Saw(EnvCall::kIsShared)->IsShared(p); }
   Result<int> OpenBootFile(const std::string& p) override {
     return Saw(EnvCall::kOpenBootFile)->OpenBootFile(p);
@@ -167,6 +174,7 @@ enum class Lost {
   kClosesFails,  // Close: the descriptor is still closed (no leak), then "power lost"
   kDropped,      // a hint or a fault point: nothing happens
   kAnswers,      // IsShared: answered from the model's mode
+  kPassesOn,     // Confine: it changes nothing on disk, and the target still resolves paths
 };
 
 struct Row {
@@ -207,6 +215,8 @@ constexpr std::array<Row, kCallCount> kRows = {{
      [](Env& e, const Tree& t) { return e.StatFd(t.fd).status(); }},
     {EnvCall::kStat, "Stat", Fault::kFails, Power::kForwarded, Lost::kFails,
      [](Env& e, const Tree& t) { return e.Stat(t / "f").status(); }},
+    {EnvCall::kAccess, "Access", Fault::kFails, Power::kForwarded, Lost::kFails,
+     [](Env& e, const Tree& t) { return e.Access(t / "f", W_OK); }},
     {EnvCall::kRename, "Rename", Fault::kFails, Power::kModelled, Lost::kFails,
      [](Env& e, const Tree& t) { return e.Rename(t / "f2", t / "h"); }},
     {EnvCall::kReplaceFile, "ReplaceFile", Fault::kFails, Power::kModelled, Lost::kFails,
@@ -237,6 +247,11 @@ constexpr std::array<Row, kCallCount> kRows = {{
      [](Env& e, const Tree& t) { return e.WaitLockByte(t.fd, 0); }},
     {EnvCall::kByteLocked, "ByteLocked", Fault::kFails, Power::kForwarded, Lost::kFails,
      [](Env& e, const Tree& t) { return e.ByteLocked(t.fd, 0).status(); }},
+    {EnvCall::kConfine, "Confine", Fault::kPassesOn, Power::kForwarded, Lost::kPassesOn,
+     [](Env& e, const Tree& t) {
+       e.Confine(t.dir, /*read_only=*/false);
+       return Status::Ok();
+     }},
     {EnvCall::kIsShared, "IsShared", Fault::kPassesOn, Power::kModelled, Lost::kAnswers,
      [](Env& e, const Tree& t) {
        (void)e.IsShared(t.dir);
@@ -338,6 +353,11 @@ TEST_CASE("env wrapper: the power-loss model models or deliberately forwards eve
           CHECK(s.message() == "power lost");
           CHECK(target2.seen == Only(EnvCall::kClose));
           CHECK(::fcntl(t.fd, F_GETFD) == -1);
+          break;
+        case Lost::kPassesOn:
+          CHECK(s.ok());
+          CHECK(target2.seen == Only(row.call));
+          ::close(t.fd);
           break;
         case Lost::kDropped:
         case Lost::kAnswers:

@@ -28,6 +28,7 @@
 #include "leftovers.h"
 #include "store_ops.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

@@ -29,7 +29,8 @@ std::string MakeDataDir(const TempDir& dir) {
 
 std::unique_ptr<Journal> OpenJournal(const std::string& data, std::uint64_t segment_bytes) {
   auto j = Journal::Open(
-      DefaultEnv(), Layout(data), [](const std::vector<Record>&) { return Status::Ok(); },
+      DefaultEnv(), Layout(data), StorageMode{},
+      [](const std::vector<Record>&) { return Status::Ok(); },
       segment_bytes);
   REQUIRE(j.ok());
   return std::move(j).value();

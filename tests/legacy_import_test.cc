@@ -15,6 +15,7 @@
 
 #include "drovebank/env.h"
 #include "temp_dir.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

@@ -20,6 +20,7 @@
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -103,7 +104,7 @@ TEST_CASE("lock wait: a killed waiter leaves the line, the next one gets the loc
   pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    auto table = LockTable::Open(PosixEnv(), layout, false);
+    auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
     if (!table.ok()) ::_exit(2);
     LockFile lk(table->get(), AccountSlot(2), layout.AccountLock(2));
     LockWait w;

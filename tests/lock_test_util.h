@@ -10,6 +10,7 @@
 #include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank::testing {
 
@@ -21,7 +22,7 @@ inline Layout NewLayout(const TempDir& d) {
 }
 
 inline std::unique_ptr<LockTable> Table(const Layout& layout) {
-  auto t = LockTable::Open(PosixEnv(), layout, false);
+  auto t = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(t.ok());
   return std::move(t).value();
 }

@@ -18,6 +18,7 @@
 #include "drovebank/store.h"
 #include "lock_test_util.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -46,7 +47,7 @@ pid_t HolderChild(const Layout& layout, LockSlot slot, bool mark) {
   REQUIRE(pid >= 0);
   if (pid == 0) {
     ::close(p[0]);
-    auto t = LockTable::Open(PosixEnv(), layout, false);
+    auto t = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
     if (!t.ok()) ::_exit(2);
     LockFile lk(t->get(), slot, Target(layout));
     if (!lk.TryHold().ok()) ::_exit(3);

@@ -18,6 +18,7 @@
 #include "store_ops.h"
 #include "store/layout.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

@@ -19,6 +19,7 @@
 #include "drovebank/env.h"
 #include "testing/power_loss_env.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -43,7 +44,7 @@ struct stat StatOf(const std::string& path) {
 
 TEST_CASE("posix env: warming many files touches each one's atime and nothing else") {
   TempDir dir;
-  ConfinePaths(dir.path());
+  PosixEnv()->Confine(dir.path(), /*read_only=*/false);
   // More files than warming threads, so every thread's stride is exercised.
   std::vector<std::string> paths;
   for (int i = 0; i < 21; ++i) {
@@ -64,7 +65,7 @@ TEST_CASE("posix env: warming many files touches each one's atime and nothing el
 
 TEST_CASE("posix env: warming skips missing files and never follows a symbolic link") {
   TempDir dir;
-  ConfinePaths(dir.path());
+  PosixEnv()->Confine(dir.path(), /*read_only=*/false);
   std::string target = dir / "target";
   Spit(target, "x");
   SetTimes(target, 1000);
@@ -133,7 +134,7 @@ TEST_CASE("posix env: PWrite writes at an offset, RemoveDir removes an empty dir
 // Confines the env to `dir` and makes dir/a/b with a file in it, through the env, so that
 // a/b is in its cache of open directories. Returns dir/a/b.
 std::string CachedSubdir(const TempDir& dir, Env* env) {
-  ConfinePaths(dir.path());
+  env->Confine(dir.path(), /*read_only=*/false);
   std::string sub = dir / "a/b";
   REQUIRE(env->MakeDir(dir / "a", 0700).ok());
   REQUIRE(env->MakeDir(sub, 0700).ok());

@@ -20,6 +20,7 @@
 #include "drovebank/env.h"
 #include "testing/fault_injection.h"
 #include "temp_dir.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {

@@ -20,6 +20,7 @@
 #include "drovebank/env_wrapper.h"
 #include "store_ops.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -62,7 +63,7 @@ TEST_CASE("recover: repair flags of dead writers are settled, a live writer's is
   Layout layout(data);
   std::vector<LockSlot> planted;
   {
-    auto table = LockTable::Open(PosixEnv(), layout, false);
+    auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
     REQUIRE(table.ok());
     for (int n = 0; n < 6; ++n) {
       planted.push_back(n % 2 == 0 ? AccountSlot(1000 + n) : KeySlot(fmt::format("killed-{}", n)));
@@ -70,7 +71,7 @@ TEST_CASE("recover: repair flags of dead writers are settled, a live writer's is
     }
   }
   // A live writer's flag (this process, through another table): nothing may touch it.
-  auto live_table = LockTable::Open(PosixEnv(), layout, false);
+  auto live_table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(live_table.ok());
   LockFile live(live_table->get(), AccountSlot(7), layout.AccountLock(7));
   REQUIRE(live.TryHold().ok());
@@ -88,7 +89,7 @@ TEST_CASE("recover: repair flags of dead writers are settled, a live writer's is
   Status s = Recover(o, &settled);
   // recover waits for the live writer's lock and gives up: the rest is settled.
   CHECK(s.code() == Code::kBusy);
-  auto table = LockTable::Open(PosixEnv(), layout, false);
+  auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(table.ok());
   for (const LockSlot& slot : planted) {
     auto flag = (*table)->NeedsRepair(slot);

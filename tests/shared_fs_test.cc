@@ -15,6 +15,7 @@
 #include "drovebank/env.h"
 #include "drovebank/money.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 using drovebank::testing::Drovebank;
 using drovebank::testing::Recover;
@@ -84,11 +85,11 @@ TEST_CASE("shared fs: account files are rewritten in place and journal/state has
 TEST_CASE("shared fs: PosixEnv writes through (O_DSYNC) only below a shared root", "[env]") {
   TempDir shared_dir, local_dir;
   ::setenv("DROVEBANK_FS", "shared", 1);
-  drovebank::ConfinePaths(shared_dir.path());
-  ::setenv("DROVEBANK_FS", "local", 1);
-  drovebank::ConfinePaths(local_dir.path());
-  ::unsetenv("DROVEBANK_FS");
   drovebank::Env* env = drovebank::PosixEnv();
+  env->Confine(shared_dir.path(), /*read_only=*/false);
+  ::setenv("DROVEBANK_FS", "local", 1);
+  env->Confine(local_dir.path(), /*read_only=*/false);
+  ::unsetenv("DROVEBANK_FS");
   CHECK(env->IsShared(shared_dir / "f"));
   CHECK_FALSE(env->IsShared(local_dir / "f"));
   for (const auto* dir : {&shared_dir, &local_dir}) {

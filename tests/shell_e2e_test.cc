@@ -16,6 +16,7 @@
 #include "store/layout.h"
 #include "store/lockfile.h"
 #include "shell_test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -267,7 +268,7 @@ TEST_CASE("shell e2e: waiting for a locked account is announced and Ctrl-C cance
   REQUIRE(term.WaitFor("Opened account 1"));
   // This test process holds account 1's lock, as another session mid-commit would.
   Layout layout(t / "data");
-  auto table = LockTable::Open(PosixEnv(), layout, false);
+  auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(table.ok());
   LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());
@@ -302,7 +303,7 @@ TEST_CASE("cli e2e: a one-shot command's lock wait is announced on a terminal an
   REQUIRE(std::system(("env -u DROVEBANK_FAULT " + db + " open Ada Lovelace 100 >/dev/null")
                           .c_str()) == 0);
   Layout layout(t / "data");
-  auto table = LockTable::Open(PosixEnv(), layout, false);
+  auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(table.ok());
   LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());

@@ -12,6 +12,7 @@
 #include "store/layout.h"
 #include "store/lockfile.h"
 #include "shell_test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -131,7 +132,7 @@ TEST_CASE("shell script: a locked account is named while waiting, the wait times
   REQUIRE(setup.exit_code == 0);
   // This test process holds account 1's lock, as another session mid-commit would.
   Layout layout(t / "data");
-  auto table = LockTable::Open(PosixEnv(), layout, false);
+  auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(table.ok());
   LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());
@@ -148,7 +149,7 @@ TEST_CASE("shell script: Ctrl-C cancels a lock wait cleanly and stops the script
   TempDir t;
   REQUIRE(RunWithPipe(t, DROVEBANK_BIN, Dir(t), "open Ada Lovelace 100\n").exit_code == 0);
   Layout layout(t / "data");
-  auto table = LockTable::Open(PosixEnv(), layout, false);
+  auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
   REQUIRE(table.ok());
   LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
   REQUIRE(held.TryHold().ok());

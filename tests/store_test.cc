@@ -16,6 +16,7 @@
 #include "drovebank/env_wrapper.h"
 #include "store_ops.h"
 #include "test_util.h"
+#include "os/posix_env.h"
 
 namespace drovebank {
 namespace {
@@ -278,7 +279,7 @@ TEST_CASE("store: a key whose index update was lost is found again by the slot's
   // flagged, the index not pointing at the record.
   ZeroIndexSlot(dir, "k-lost");
   {
-    auto locks = LockTable::Open(DefaultEnv(), Layout(dir / "data"), false);
+    auto locks = LockTable::Open(DefaultEnv(), Layout(dir / "data"), StorageMode{}, false);
     REQUIRE(locks.ok());
     REQUIRE((*locks)->SetNeedsRepair(KeySlot("k-lost"), true).ok());
   }
@@ -363,7 +364,7 @@ TEST_CASE("store: a flag whose writer is alive is left to it; the file read as i
   AccountId a = MustOpen(*s, 100);
   // Another session (its own lock table: another open file description) holds the lock
   // mid-commit, flag set.
-  auto other = LockTable::Open(PosixEnv(), Impl(*s).layout(), false);
+  auto other = LockTable::Open(PosixEnv(), Impl(*s).layout(), StorageMode{}, false);
   REQUIRE(other.ok());
   LockFile held(other->get(), AccountSlot(a), Impl(*s).layout().AccountLock(a));
   REQUIRE(held.TryHold().ok());

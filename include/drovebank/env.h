@@ -63,6 +63,11 @@ class Env {
   virtual Result<FileInfo> StatFd(int fd) = 0;
   // lstat(2): a symlink is reported as one, never followed.
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
+  // access(2) with `how` (F_OK, or a mask of R_OK, W_OK, X_OK): Ok when the real user may
+  // reach `path` so, what Stat cannot tell (groups, ACLs, a read-only mount). As access(2)
+  // does, and unlike every other call, a symbolic link as the last component is followed;
+  // below a confined root the components before it are walked as for any call.
+  virtual Status Access(const std::string& path, int how) = 0;
 
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Replaces `to` with the file at `from` atomically, as rename(2) does, for a temp file
@@ -104,6 +109,19 @@ class Env {
   // on a read-only descriptor, takes nothing.
   virtual Result<bool> ByteLocked(int fd, std::uint64_t offset) = 0;
 
+  // From now on the Env follows no symbolic link in any component of a path below `root`
+  // (the data directory, already checked not to be a link): paths root + "/..." are walked
+  // one openat(O_NOFOLLOW) at a time and a call fails with IOError naming the link (or
+  // InvalidArgument for a ".." component). It also decides, once, whether `root` is on a
+  // shared file system (SharedFsMode), which IsShared then answers for every path below it.
+  // Paths elsewhere are unaffected. Idempotent; the store calls it when it opens a data
+  // directory, before any other call on a path below it. `read_only` (until a call without
+  // it for the same root): on a shared file system, the Env then never makes a client drop
+  // its caches, since that changes files' mtime, so reads may lag another host's latest
+  // write by the client's cache time (a second). Nothing to report: a root that cannot be
+  // opened fails the first call on a path below it.
+  virtual void Confine(const std::string& root, bool read_only) = 0;
+
   // Whether `path` lies on a file system that several hosts share (a FUSE mount such as
   // GlusterFS, or any store when DROVEBANK_FS=shared): there no client cache is coherent
   // with another host's writes, so the Env itself works around them (see SharedFsMode).
@@ -133,7 +151,7 @@ class Env {
   // what they do with it (RocksDB's rule: a test Env models every call that ships).
 };
 
-// How PosixEnv treats a data directory, decided once by ConfinePaths: `shared` on a FUSE
+// How PosixEnv treats a data directory, decided once by Env::Confine: `shared` on a FUSE
 // file system (statfs) or when DROVEBANK_FS=shared, never when DROVEBANK_FS=local. On a
 // shared one every descriptor it opens for writing is O_DSYNC (a write is on the servers,
 // durable and visible to every client, when it returns: GlusterFS's write-behind would
@@ -153,19 +171,6 @@ SharedFsMode FileSystemMode(const std::string& root);
 // One line for people: "file system: fuse.glusterfs, shared mode (a FUSE file system: ...)".
 std::string FileSystemModeLine(const SharedFsMode& mode);
 
-// The POSIX implementation.
-Env* PosixEnv();
-
-// From now on PosixEnv follows no symbolic link in any component of a path below `root`
-// (the data directory, already checked not to be a link): paths root + "/..." are walked
-// one openat(O_NOFOLLOW) at a time and the call fails with IOError naming the link (or
-// InvalidArgument for a ".." component). Paths elsewhere are unaffected. Idempotent.
-// `read_only` (until a call without it for the same root): on a shared file system,
-// PosixEnv then never makes
-// a client drop its caches, since that changes files' mtime (see Refresh in posix_env.cc),
-// so reads may lag another host's latest write by the client's cache time (a second).
-void ConfinePaths(const std::string& root, bool read_only = false);
-
 // The Env the programs use: PosixEnv, wrapped by the fault injector when the build has
 // DROVEBANK_FAULT_INJECTION and the DROVEBANK_FAULT environment variable is set
 // (see docs/RELIABILITY.md for its syntax).
@@ -184,11 +189,5 @@ struct EnvFdCloser {
     if (fd >= 0) (void)env->Close(fd);
   }
 };
-
-// For a file of fixed layout read in small pieces (a lock table, journal/state) at `path`,
-// open as `fd`: on a shared file system, grows it (sparse) to Env::kUncachedBytes when
-// `writable` and takes its size, so that later reads of it skip the cache drop. Elsewhere
-// nothing. A failure only forgoes that saving, so none is returned.
-void KeepUncached(Env* env, const std::string& path, int fd, bool writable);
 
 }  // namespace drovebank

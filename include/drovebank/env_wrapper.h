@@ -42,6 +42,7 @@ class EnvWrapper : public Env {
   Status Grow(int fd, std::uint64_t size) override { return target_->Grow(fd, size); }
   Result<FileInfo> StatFd(int fd) override { return target_->StatFd(fd); }
   Result<FileInfo> Stat(const std::string& path) override { return target_->Stat(path); }
+  Status Access(const std::string& path, int how) override { return target_->Access(path, how); }
   Status Rename(const std::string& from, const std::string& to) override {
     return target_->Rename(from, to);
   }
@@ -74,6 +75,9 @@ class EnvWrapper : public Env {
   }
   Result<bool> ByteLocked(int fd, std::uint64_t offset) override {
     return target_->ByteLocked(fd, offset);
+  }
+  void Confine(const std::string& root, bool read_only) override {
+    target_->Confine(root, read_only);
   }
   bool IsShared(const std::string& path) override { return target_->IsShared(path); }
   Result<int> OpenBootFile(const std::string& path) override { return target_->OpenBootFile(path); }

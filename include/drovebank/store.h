@@ -194,11 +194,11 @@ class Store {
 std::string ResolveDataDir(const std::string& flag);
 
 // Whether `dir` holds a store (its lock tables or its journal), of any format.
-bool StoreExistsAt(const std::string& dir);
+bool StoreExistsAt(Env* env, const std::string& dir);
 
 // Whether this process may write the store at `dir`: its directory, its journal directory
-// and its account lock table (access(2) W_OK). A caller that finds it may not opens the
+// and its account lock table (Env::Access W_OK). A caller that finds it may not opens the
 // store read-only, so that a read creates nothing in a store it cannot write.
-bool StoreWritableAt(const std::string& dir);
+bool StoreWritableAt(Env* env, const std::string& dir);
 
 }  // namespace drovebank

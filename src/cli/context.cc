@@ -90,7 +90,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   // TZ names (history, statement, export, txn, --json results): a zone glibc would take
   // as UTC without a word is refused first, whatever the command.
   DB_RETURN_IF_ERROR(CheckTimeZone());
-  bool exists = StoreExistsAt(dir);
+  bool exists = StoreExistsAt(DefaultEnv(), dir);
   if (access == StoreAccess::kCreate && read_only) {
     return Status::InvalidArgument("init creates a store, which --read-only forbids; nothing changed");
   }
@@ -108,7 +108,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   opts.data_dir = dir;
   // Why decide here and not on the first failed write: a read must not create
   // journal/state or anything else in a store it cannot (or must not) write.
-  opts.read_only = exists && (read_only || !StoreWritableAt(dir));
+  opts.read_only = exists && (read_only || !StoreWritableAt(DefaultEnv(), dir));
   if (access != StoreAccess::kRead && opts.read_only) return ReadOnlyRefusal(dir);
   opts.lock_wait = extra_wait;
   opts.lock_wait.timeout_seconds = lock_timeout;

@@ -51,7 +51,7 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
     SharedFsMode fs = FileSystemMode(where);
     std::string mode = FileSystemModeLine(fs);
     // Whether a store is there: a name that merely would be used is not a data directory.
-    bool store = StoreExistsAt(where);
+    bool store = StoreExistsAt(DefaultEnv(), where);
     ctx.Print({{"program", "drovebank"},
                {"version", number},
                {"data_dir", where},
@@ -72,7 +72,7 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
   init->callback([&ctx, dir]() {
     if (!dir->empty()) ctx.data_dir = *dir;
     std::string where = ResolveDataDir(ctx.data_dir);
-    if (StoreExistsAt(where)) {
+    if (StoreExistsAt(DefaultEnv(), where)) {
       ctx.Print({{"data_dir", where}, {"created", false}},
                 fmt::format("{} already holds a drovebank store; nothing changed", where));
       return;

@@ -2,6 +2,7 @@
 // programs scripts/run builds): the OS itself, and DROVEBANK_FAULT is inert. With fault
 // injection on, CMake leaves this file out and DefaultEnv() is src/testing/fault_env.cc's.
 #include "drovebank/env.h"
+#include "posix_env.h"
 
 namespace drovebank {
 

@@ -25,16 +25,4 @@ Status WriteFileDurably(Env* env, const std::string& path, std::string_view data
   return env->SyncDir(dir.empty() ? "." : dir);
 }
 
-void KeepUncached(Env* env, const std::string& path, int fd, bool writable) {
-  if (!env->IsShared(path)) return;
-  // The size is looked up before growing: a fallocate that changes nothing still sets
-  // the file's mtime, and a process that only reads (recover --check) must leave the
-  // store exactly as it found it.
-  if (writable) {
-    auto info = env->StatFd(fd);
-    if (info.ok() && info->size < Env::kUncachedBytes) (void)env->Grow(fd, Env::kUncachedBytes);
-  }
-  (void)env->StatFd(fd);
-}
-
 }  // namespace drovebank

@@ -28,7 +28,8 @@ Status KeepCut(Env* env, const Layout& layout, std::uint64_t seg, std::uint64_t 
 }  // namespace
 
 Status CutJournalToWholeHistory(Env* env, const Layout& layout, RecoverReport* r) {
-  DB_ASSIGN_OR_RETURN(auto journal, Journal::OpenReadOnly(env, layout));
+  DB_ASSIGN_OR_RETURN(auto journal,
+                      Journal::OpenReadOnly(env, layout, DecideStorageMode(env, layout)));
   DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal->ReadCheckpoint());
   DB_ASSIGN_OR_RETURN(auto segs, journal->Segments());

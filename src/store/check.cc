@@ -33,12 +33,12 @@ std::map<AccountId, Account> NewestStates(const std::vector<Record>& records) {
 // format 1 lock files, leftover temp files. Returns the lock table, read-only (nullptr for a
 // format 1 store, which has none).
 Result<std::unique_ptr<LockTable>> CheckLocksAndLeftovers(Env* env, const Layout& layout,
-                                                          RecoverReport* r) {
+                                                          StorageMode mode, RecoverReport* r) {
   if (env->Stat(layout.recovery_marker()).ok()) {
     r->marker_cleared = true;
     r->notes.push_back("the store is marked as needing recovery (NEEDS_RECOVERY)");
   }
-  auto table = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);
+  auto table = LockTable::Open(env, layout, mode, /*create=*/false, /*read_only=*/true);
   if (!table.ok() && table.status().code() == Code::kNotFound) {
     ++r->dead_locks;
     r->notes.push_back("the store is in format 1 (lock files): recover upgrades it");
@@ -101,7 +101,8 @@ class StoreCheck {
     if (!env_->Stat(layout_.root()).ok()) {
       return Status::NotFound(fmt::format("no data directory at {}", layout_.root()));
     }
-    ConfinePaths(layout_.root(), /*read_only=*/true);
+    env_->Confine(layout_.root(), /*read_only=*/true);
+    mode_ = DecideStorageMode(env_, layout_);
     DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env_, layout_));
     if (format.version == 0) {
       return Status::InvalidArgument(fmt::format(
@@ -113,7 +114,7 @@ class StoreCheck {
       ++r_->dead_locks;
       r_->notes.push_back("the store is in format 2 (no hash chain): recover upgrades it to format 3");
     }
-    DB_ASSIGN_OR_RETURN(table_, CheckLocksAndLeftovers(env_, layout_, r_));
+    DB_ASSIGN_OR_RETURN(table_, CheckLocksAndLeftovers(env_, layout_, mode_, r_));
     DB_ASSIGN_OR_RETURN(bool readable, Snapshot());
     if (!readable) return Status::Ok();
     DB_RETURN_IF_ERROR(FollowChain(env_, layout_, *journal_, snapshot_end_, o_, r_));
@@ -128,7 +129,7 @@ class StoreCheck {
   // The journal from the checkpoint to its end now; false (noted as a repair) when it
   // cannot be read, and then nothing else is compared.
   Result<bool> Snapshot() {
-    DB_ASSIGN_OR_RETURN(journal_, Journal::OpenReadOnly(env_, layout_));
+    DB_ASSIGN_OR_RETURN(journal_, Journal::OpenReadOnly(env_, layout_, mode_));
     DB_ASSIGN_OR_RETURN(ckpt_, journal_->ReadCheckpoint());
     snapshot_end_ = journal_->End();
     auto records = journal_->ReadRange(ckpt_.pos, snapshot_end_);
@@ -141,7 +142,7 @@ class StoreCheck {
     r_->records_replayed = records_.size();
     // Only to wait for writers (a lock changes no file); absent on a store we cannot write.
     if (table_ != nullptr) {
-      if (auto rw = LockTable::Open(env_, layout_, /*create=*/false); rw.ok()) {
+      if (auto rw = LockTable::Open(env_, layout_, mode_, /*create=*/false); rw.ok()) {
         writable_locks_ = std::move(rw).value();
       }
     }
@@ -289,6 +290,7 @@ class StoreCheck {
   Env* env_;
   RecoverReport* r_;
   Layout layout_;
+  StorageMode mode_;  // decided once the root is confined (Run)
   std::unique_ptr<LockTable> table_;           // read-only; nullptr for format 1
   std::unique_ptr<LockTable> writable_locks_;  // to wait for writers, where we may
   std::unique_ptr<Journal> journal_;

@@ -20,7 +20,7 @@ FileInstaller::FileInstaller(FileInstaller&& o) noexcept
 
 Status FileInstaller::WriteTemp(std::string_view content) {
   Env* env = table_->env();
-  if (env->IsShared(target_)) {
+  if (table_->mode().shared) {
     in_place_ = std::string(content);
     written_ = true;
     return Status::Ok();
@@ -94,7 +94,7 @@ Status FileInstaller::WriteInPlace(const std::string& target) {
 }
 
 Status FileInstaller::InstallOver(const std::string& target) {
-  if (table_->env()->IsShared(target)) {
+  if (table_->mode().shared) {
     DB_RETURN_IF_ERROR(WriteInPlace(target));
     written_ = false;
     return Status::Ok();

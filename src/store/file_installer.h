@@ -3,7 +3,7 @@
 // through LockTable::SparePath), which then takes the target's place in one exchange
 // (Env::ReplaceFile: renameat2 RENAME_EXCHANGE where the file system has it), so a reader
 // sees the old version or the new one, never a mix. On a shared file system
-// (Env::IsShared) the content is kept in memory instead and written over the target in
+// (StorageMode) the content is kept in memory instead and written over the target in
 // place (file_installer.cc says why). The caller holds the slot's lock throughout; the
 // installer takes none and never touches the repair flag (LockFile does: lockfile.h).
 #pragma once

@@ -27,6 +27,7 @@
 #include "chain.h"
 #include "journal_steps.h"
 #include "layout.h"
+#include "storage_mode.h"
 #include "drovebank/record.h"
 #include "drovebank/status.h"
 
@@ -81,7 +82,8 @@ class Journal {
   // append a wait that ends is Busy/Cancelled with nothing changed; in Sync, after it, the
   // commit goes on without the lock. `state_fd`, when not -1, is journal/state already
   // open and attached (src/store/own_links.h); the journal owns it from then on.
-  static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, ReplayFn replay,
+  static Result<std::unique_ptr<Journal>> Open(Env* env, const Layout& layout, StorageMode mode,
+                                               ReplayFn replay,
                                                std::uint64_t segment_bytes = kSegmentBytes,
                                                LockWait lock_wait = {}, int state_fd = -1);
   ~Journal();
@@ -90,7 +92,8 @@ class Journal {
   // Sync and AllocateId must not be called; End() is the end of the last segment once it
   // ends on a whole record (a live writer's record still being copied in is waited for;
   // a tail that stays torn for a second is returned as it is).
-  static Result<std::unique_ptr<Journal>> OpenReadOnly(Env* env, const Layout& layout);
+  static Result<std::unique_ptr<Journal>> OpenReadOnly(Env* env, const Layout& layout,
+                                                       StorageMode mode);
 
   // Rebuilds the shared state from disk now (replaying), as after a reboot: `recover` uses
   // it so a failed sync or a torn tail is settled from what the disk really holds.
@@ -200,7 +203,8 @@ class Journal {
   struct State;
   // Whether the byte before `at` is a record's closing newline (true if unreadable).
   bool EndsOnRecord(JournalPos at) const;
-  Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes);
+  Journal(Env* env, const Layout& layout, StorageMode mode, ReplayFn replay,
+          std::uint64_t segment_bytes);
   Status Attach();
   // Each needs the append mutex held.
   Status LoadState() const;  // reads journal/state into st_, rebuilding it if not this boot's
@@ -242,10 +246,11 @@ class Journal {
 
   Env* env_;
   Layout layout_;
+  StorageMode mode_;
   ReplayFn replay_;
   std::uint64_t segment_bytes_;
   // What journal/state is stamped with and must match: this boot's id, or kSharedSession
-  // on a shared file system (Env::IsShared).
+  // in shared mode (StorageMode).
   std::string session_;
   static constexpr std::string_view kSharedSession = "shared-volume";
   // On a shared file system every write is O_DSYNC, so an append is durable when its

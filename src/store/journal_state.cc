@@ -31,9 +31,11 @@ std::uint32_t StateCrc(const void* st, size_t n) {
 
 }  // namespace
 
-Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t segment_bytes)
+Journal::Journal(Env* env, const Layout& layout, StorageMode mode, ReplayFn replay,
+                 std::uint64_t segment_bytes)
     : env_(env),
       layout_(layout),
+      mode_(mode),
       replay_(std::move(replay)),
       segment_bytes_(segment_bytes),
       // Why no boot id on a shared file system: every host has its own, so each would take
@@ -41,9 +43,8 @@ Journal::Journal(Env* env, const Layout& layout, ReplayFn replay, std::uint64_t 
       // writers. There the state needs none: every write is O_DSYNC, so the segment bytes
       // it publishes are durable before the state names them, and no reboot of a client can
       // leave the state ahead of the servers' disks.
-      session_(env->IsShared(layout.JournalStatePath()) ? std::string(kSharedSession)
-                                                           : Self().boot_id),
-      write_through_(env->IsShared(layout.JournalStatePath())),
+      session_(mode.shared ? std::string(kSharedSession) : Self().boot_id),
+      write_through_(mode.shared),
       st_(std::make_unique<State>()) {}
 
 Journal::~Journal() {
@@ -52,18 +53,20 @@ Journal::~Journal() {
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
 }
 
-Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, ReplayFn replay,
+Result<std::unique_ptr<Journal>> Journal::Open(Env* env, const Layout& layout, StorageMode mode,
+                                               ReplayFn replay,
                                                std::uint64_t segment_bytes, LockWait lock_wait,
                                                int state_fd) {
-  std::unique_ptr<Journal> j(new Journal(env, layout, std::move(replay), segment_bytes));
+  std::unique_ptr<Journal> j(new Journal(env, layout, mode, std::move(replay), segment_bytes));
   j->lock_wait_ = std::move(lock_wait);
   j->state_fd_ = state_fd;
   DB_RETURN_IF_ERROR(j->Attach());
   return j;
 }
 
-Result<std::unique_ptr<Journal>> Journal::OpenReadOnly(Env* env, const Layout& layout) {
-  return std::unique_ptr<Journal>(new Journal(env, layout, nullptr, kSegmentBytes));
+Result<std::unique_ptr<Journal>> Journal::OpenReadOnly(Env* env, const Layout& layout,
+                                                       StorageMode mode) {
+  return std::unique_ptr<Journal>(new Journal(env, layout, mode, nullptr, kSegmentBytes));
 }
 
 Status Journal::Reinitialize() {
@@ -81,7 +84,7 @@ Status Journal::Attach() {
   }
   // Read under the mutex at every append: see KeepUncached. Only its first bytes mean
   // anything (docs/FORMAT.md).
-  KeepUncached(env_, layout_.JournalStatePath(), state_fd_, /*writable=*/true);
+  KeepUncached(env_, mode_, state_fd_, /*writable=*/true);
   ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
   DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
   return LoadState();

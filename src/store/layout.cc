@@ -64,19 +64,19 @@ std::string ResolveDataDir(const std::string& flag) {
   return "data";
 }
 
-bool StoreExistsAt(const std::string& dir) {
+bool StoreExistsAt(Env* env, const std::string& dir) {
   Layout layout(dir);
   // Why the journal too: a format 1 store has no lock tables, and Store::Open refuses it
   // naming `recover`, which must still find it.
-  return ::access(layout.format_marker().c_str(), F_OK) == 0 ||
-         ::access(layout.AccountLockTable().c_str(), F_OK) == 0 ||
-         ::access(layout.journal().c_str(), F_OK) == 0;
+  return env->Access(layout.format_marker(), F_OK).ok() ||
+         env->Access(layout.AccountLockTable(), F_OK).ok() ||
+         env->Access(layout.journal(), F_OK).ok();
 }
 
-bool StoreWritableAt(const std::string& dir) {
+bool StoreWritableAt(Env* env, const std::string& dir) {
   Layout layout(dir);
   for (const std::string& p : {layout.root(), layout.journal(), layout.AccountLockTable()}) {
-    if (::access(p.c_str(), W_OK) != 0) return false;
+    if (!env->Access(p, W_OK).ok()) return false;
   }
   return true;
 }
@@ -107,7 +107,7 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
     return Status::InvalidArgument(fmt::format(
         "data directory {} is writable by other users; run: chmod go-w {}", root, root));
   }
-  ConfinePaths(root);
+  env->Confine(root, /*read_only=*/false);
   // Every command passes here: one stat tells an initialised directory (tmp/ is made
   // last) from a new one, instead of five mkdir calls each time.
   if (env->Stat(layout.tmp()).ok()) return Status::Ok();

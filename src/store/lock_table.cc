@@ -48,18 +48,18 @@ std::optional<LockOwner> ParseLockOwner(std::string_view text, std::uint64_t slo
   return o;
 }
 
-Result<std::unique_ptr<LockTable>> LockTable::Open(Env* env, const Layout& layout, bool create,
-                                                   bool read_only) {
-  std::unique_ptr<LockTable> t(new LockTable(env, layout.tmp()));
+Result<std::unique_ptr<LockTable>> LockTable::Open(Env* env, const Layout& layout,
+                                                   StorageMode mode, bool create, bool read_only) {
+  std::unique_ptr<LockTable> t(new LockTable(env, layout.tmp(), mode));
   int flags = read_only ? O_RDONLY : (O_RDWR | (create ? O_CREAT : 0));
   DB_ASSIGN_OR_RETURN(t->accounts_fd_, env->Open(layout.AccountLockTable(), flags, 0600));
   DB_ASSIGN_OR_RETURN(t->keys_fd_, env->Open(layout.KeyLockTable(), flags, 0600));
   DB_ASSIGN_OR_RETURN(t->owners_fd_, env->Open(layout.LockOwners(), flags, 0600));
   // Every lock taken reads a flag and writes an owner note: on a shared file system each
   // read of a small file costs a cache drop first, a round trip, unless the file is big.
-  KeepUncached(env, layout.AccountLockTable(), t->accounts_fd_, !read_only);
-  KeepUncached(env, layout.KeyLockTable(), t->keys_fd_, !read_only);
-  KeepUncached(env, layout.LockOwners(), t->owners_fd_, !read_only);
+  KeepUncached(env, mode, t->accounts_fd_, !read_only);
+  KeepUncached(env, mode, t->keys_fd_, !read_only);
+  KeepUncached(env, mode, t->owners_fd_, !read_only);
   return t;
 }
 

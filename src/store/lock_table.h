@@ -25,6 +25,7 @@
 #include "drovebank/env.h"
 #include "drovebank/lock_wait.h"
 #include "drovebank/status.h"
+#include "storage_mode.h"
 
 namespace drovebank {
 
@@ -63,8 +64,8 @@ class LockTable {
   // Opens the tables, creating them when `create` (a new store or `recover`'s upgrade);
   // NotFound when missing otherwise. `read_only` opens them without write access: Lock
   // and the flag setters must not be called then.
-  static Result<std::unique_ptr<LockTable>> Open(Env* env, const Layout& layout, bool create,
-                                                 bool read_only = false);
+  static Result<std::unique_ptr<LockTable>> Open(Env* env, const Layout& layout, StorageMode mode,
+                                                 bool create, bool read_only = false);
   ~LockTable();
   LockTable(const LockTable&) = delete;
   LockTable& operator=(const LockTable&) = delete;
@@ -98,10 +99,12 @@ class LockTable {
   // FileInstaller writes (file_installer.h).
   Result<std::string> SparePath();
 
+  StorageMode mode() const { return mode_; }
   Env* env() const { return env_; }
 
  private:
-  LockTable(Env* env, std::string tmp_dir) : env_(env), tmp_dir_(std::move(tmp_dir)) {}
+  LockTable(Env* env, std::string tmp_dir, StorageMode mode)
+      : env_(env), tmp_dir_(std::move(tmp_dir)), mode_(mode) {}
   int FdOf(LockTableKind t) const { return t == LockTableKind::kAccounts ? accounts_fd_ : keys_fd_; }
   // The number an owner note names (unique across both tables) and where its line is.
   static std::uint64_t NoteKey(LockSlot slot);
@@ -110,6 +113,7 @@ class LockTable {
 
   Env* env_;
   std::string tmp_dir_;
+  StorageMode mode_;  // the store's, decided when it was opened
   int accounts_fd_ = -1;
   int keys_fd_ = -1;
   int owners_fd_ = -1;

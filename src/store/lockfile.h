@@ -73,7 +73,7 @@ class LockFile {
   // step). Requires held().
   Status Repaired();
   // Writes the spare file (truncated first; created only the first time). Requires held().
-  // On a shared file system (Env::IsShared) the content is kept in memory instead, and
+  // In shared mode (StorageMode) the content is kept in memory instead, and
   // InstallTemp and Install write it over the target in place (file_installer.h).
   Status WriteTemp(std::string_view content);
   // The target's size as the holder read it under this lock (FileInstaller::set_target_size).

@@ -63,7 +63,9 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
   std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->warm_from_accounts_ = options.warm_from_accounts;
-  store->in_place_ = env->IsShared(layout.accounts());
+  // Decided once here and given to every part that differs by it.
+  StorageMode mode = DecideStorageMode(env, layout);
+  store->in_place_ = mode.shared;
   store->on_repair_ = options.on_repair;
   bool format1 = false;
   if (Result<FileInfo> t = env->Stat(layout.AccountLockTable()); !t.ok()) {
@@ -84,7 +86,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
     OwnLinksReport copies;
     DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &copies));
   }
-  auto locks = LockTable::Open(env, layout, /*create=*/format1);
+  auto locks = LockTable::Open(env, layout, mode, /*create=*/format1);
   store->upgraded_ = format1;
   if (!locks.ok()) return locks.status();
   store->locks_ = std::move(locks).value();
@@ -98,7 +100,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   StoreImpl* raw = store.get();
   DB_ASSIGN_OR_RETURN(store->journal_,
                       Journal::Open(
-                          env, layout,
+                          env, layout, mode,
                           [raw](const std::vector<Record>& records) {
                             return raw->ApplyRecords(records, /*wait=*/false).status();
                           },
@@ -326,7 +328,7 @@ void StoreImpl::OwnLinksBeforeCommit() {
   Result<int> fd = OwnLinkedFiles(env_, layout_, journal_->state_fd(), &report);
   if (!fd.ok() || report.copied.empty()) return;
   journal_->ReplaceStateFd(*fd);
-  auto locks = LockTable::Open(env_, layout_, /*create=*/false);
+  auto locks = LockTable::Open(env_, layout_, locks_->mode(), /*create=*/false);
   if (locks.ok()) {
     locks_ = std::move(locks).value();
   } else {

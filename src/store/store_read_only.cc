@@ -31,14 +31,15 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
         fmt::format("data directory {} is a symbolic link; give the real path", layout.root()));
   }
   if (!st.is_dir) return Status::InvalidArgument(fmt::format("{} is not a directory", layout.root()));
-  ConfinePaths(layout.root(), /*read_only=*/true);
+  env->Confine(layout.root(), /*read_only=*/true);
+  StorageMode mode = DecideStorageMode(env, layout);
   std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->read_only_ = true;
   // Attached first, as a writer is: the lock tables opened below are then the inodes the
   // writers use, never copies a writer is just replacing them with (own_links.h).
   DB_ASSIGN_OR_RETURN(store->attach_fd_, AttachToStore(env, layout, /*writable=*/false,
                                                        options.lock_wait));
-  auto locks = LockTable::Open(env, layout, /*create=*/false, /*read_only=*/true);
+  auto locks = LockTable::Open(env, layout, mode, /*create=*/false, /*read_only=*/true);
   if (!locks.ok() && locks.status().code() == Code::kNotFound) {
     return NeedsReplay(layout, "it was written by an older drovebank (format 1)");
   }
@@ -50,7 +51,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
                                            "recover upgrades it",
                                            format.version));
   }
-  DB_ASSIGN_OR_RETURN(store->journal_, Journal::OpenReadOnly(env, layout));
+  DB_ASSIGN_OR_RETURN(store->journal_, Journal::OpenReadOnly(env, layout, mode));
   DB_RETURN_IF_ERROR(store->CheckExactForReading());
   return store;
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "drovebank/env.h"
+#include "posix_env.h"
 #include "fault_injection.h"
 #include "gated_env.h"
 #include "power_loss_env.h"

@@ -3,9 +3,9 @@
 // are each one Gate, not a check written into every call.
 //
 // Contract: each call that returns a Status or a Result first calls Gate(); when that
-// fails, the call returns its Status and never reaches the target. The three calls that
+// fails, the call returns its Status and never reaches the target. The four calls that
 // cannot report a failure pass straight through: WarmForReplace (a hint whose failures
-// are ignored), IsShared and FaultPoint. A subclass that models a call overrides it and
+// are ignored), Confine, IsShared and FaultPoint. A subclass that models a call overrides it and
 // asks Gate() itself. tests/env_wrapper_test.cc proves every call is gated or listed.
 #pragma once
 
@@ -58,6 +58,9 @@ class GatedEnv : public EnvWrapper {
   }
   Result<FileInfo> Stat(const std::string& path) override {
     return Gated([&] { return EnvWrapper::Stat(path); });
+  }
+  Status Access(const std::string& path, int how) override {
+    return Gated([&] { return EnvWrapper::Access(path, how); });
   }
   Status Rename(const std::string& from, const std::string& to) override {
     return Gated([&] { return EnvWrapper::Rename(from, to); });
