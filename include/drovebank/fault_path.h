@@ -41,7 +41,8 @@ inline std::string_view FaultPath() { return FaultPathScope::Current(); }
 
 #else
 
-#define DB_FAULT_PATH(path) static_cast<void>(0)
+// The path is still named, so a parameter that carries it is not unused.
+#define DB_FAULT_PATH(path) static_cast<void>(path)
 inline std::string_view FaultPath() { return {}; }
 
 #endif
