@@ -16,6 +16,7 @@
 
 #include "drovebank/batch.h"
 #include "drovebank/validate.h"
+#include "features/batch/batch_parse.h"
 #include "fuzz_check_op.h"
 #include "fuzz_util.h"
 
