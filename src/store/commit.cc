@@ -164,14 +164,11 @@ void CommitProtocol::CheckHolds(CommitState s) const {
                  std::string(InfoOf(s).name).c_str(), what);
     std::abort();
   };
+  // The slots SetFlags flagged: what the records touch, worked out once there.
   auto touched = [&](auto&& fn) {
-    for (const Record& r : records_) {
-      for (const RecordAccount& ra : r.accounts) fn(locks_.at(ra.state.id));
-    }
+    for (AccountId id : flagged_accounts_) fn(locks_.at(id));
     for (const LockFile& lk : key_locks_) {
-      for (const Record& r : records_) {
-        if (!r.key.empty() && KeySlot(r.key) == lk.slot()) fn(lk);
-      }
+      if (flagged_keys_.count(lk.slot()) != 0) fn(lk);
     }
   };
   switch (s) {
@@ -454,15 +451,15 @@ void CommitProtocol::Evaluate() {
 // must leave a sign on each slot it touched that only a completed repair removes. The
 // kernel lock says nothing once its holder is dead; the flag byte does.
 Status CommitProtocol::SetFlags() {
-  std::set<AccountId> touched;
-  std::set<LockSlot> keyed;
+  flagged_accounts_.clear();
+  flagged_keys_.clear();
   for (const Record& r : records_) {
-    for (const RecordAccount& ra : r.accounts) touched.insert(ra.state.id);
-    if (!r.key.empty()) keyed.insert(KeySlot(r.key));
+    for (const RecordAccount& ra : r.accounts) flagged_accounts_.insert(ra.state.id);
+    if (!r.key.empty()) flagged_keys_.insert(KeySlot(r.key));
   }
-  for (AccountId id : touched) DB_RETURN_IF_ERROR(locks_.at(id).MarkInFlight());
+  for (AccountId id : flagged_accounts_) DB_RETURN_IF_ERROR(locks_.at(id).MarkInFlight());
   for (LockFile& lk : key_locks_) {
-    if (keyed.count(lk.slot()) != 0) DB_RETURN_IF_ERROR(lk.MarkInFlight());
+    if (flagged_keys_.count(lk.slot()) != 0) DB_RETURN_IF_ERROR(lk.MarkInFlight());
   }
   return Status::Ok();
 }

@@ -109,6 +109,10 @@ class CommitProtocol final : private JournalSteps {
   std::map<AccountId, Account> working_at_read_;  // working_ before Evaluate
   std::map<LockSlot, std::uint64_t> key_heads_locked_;  // key_heads_ before Evaluate
   std::vector<Record> records_;
+  // What SetFlags flagged (every account and key slot the records touch), which
+  // CheckHolds checks from kInFlight to kCommitted.
+  std::set<AccountId> flagged_accounts_;
+  std::set<LockSlot> flagged_keys_;
   std::vector<size_t> record_event_;
 };
 
