@@ -54,13 +54,6 @@ std::string TrimName(std::string_view name);
 // these rules stays readable.)
 Status ValidateNewName(std::string_view name, std::string_view what);
 
-// Columns `s` (valid UTF-8) takes on a terminal: 0 for combining marks and the invisible
-// characters above, 2 for East Asian wide characters and emoji, else 1.
-size_t DisplayWidth(std::string_view s);
-// `s` cut to at most `width` columns, ending in "…" when it was cut; then padded with
-// spaces to exactly `width` columns (on the right, or on the left when `right_align`).
-std::string FitColumn(std::string_view s, size_t width, bool right_align = false);
-
 // A memo (free text kept with a deposit, withdrawal or transfer) is UTF-8 like a name,
 // at most 200 characters (counted as names are) and 800 code points, with no control
 // characters (C0, DEL, C1) and none of the invisible or direction-changing characters

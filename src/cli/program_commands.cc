@@ -12,7 +12,9 @@
 
 namespace drovebank {
 
-void AddProgramCommands(CLI::App& app, CliContext& ctx) {
+namespace {
+
+void AddHelp(CLI::App& app, CliContext& ctx) {
   auto topic = std::make_shared<std::string>();
   auto* help = app.add_subcommand("help", "Show the help of the program or of COMMAND");
   OwnArgs(help, topic);
@@ -33,7 +35,9 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
     }
     fmt::print(ctx.out, "{}", root->get_subcommand(*topic)->help(root->get_name()));
   });
+}
 
+void AddVersion(CLI::App& app, CliContext& ctx) {
   auto verbose = std::make_shared<bool>(false);
   auto* version = app.add_subcommand("version", "Print the version (as --version and -V do)");
   OwnArgs(version, verbose);
@@ -62,7 +66,9 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
               fmt::format("{}\ndata directory: {}{}\n{}", line, where,
                           store ? "" : " (no store there yet: `drovebank init` makes one)", mode));
   });
+}
 
+void AddInit(CLI::App& app, CliContext& ctx) {
   auto dir = std::make_shared<std::string>();
   auto* init = app.add_subcommand(
       "init", "Create an empty store in DIR (default: -d, $DROVEBANK_DATA, else ./data)");
@@ -85,6 +91,14 @@ void AddProgramCommands(CLI::App& app, CliContext& ctx) {
     ctx.Print({{"data_dir", where}, {"created", true}},
               fmt::format("Created an empty drovebank store at {}", where));
   });
+}
+
+}  // namespace
+
+void AddProgramCommands(CLI::App& app, CliContext& ctx) {
+  AddHelp(app, ctx);
+  AddVersion(app, ctx);
+  AddInit(app, ctx);
 }
 
 }  // namespace drovebank

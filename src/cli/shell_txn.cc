@@ -4,6 +4,7 @@
 // every rule at commit against the state it then locks, so a stale plan is refused whole.
 #include "drovebank/rules.h"
 #include "shell_txn.h"
+#include "columns.h"
 
 #include <fmt/format.h>
 

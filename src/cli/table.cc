@@ -6,6 +6,7 @@
 
 #include "drovebank/account.h"
 #include "color.h"
+#include "columns.h"
 #include "drovebank/validate.h"
 
 namespace drovebank {

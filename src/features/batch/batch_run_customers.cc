@@ -231,25 +231,66 @@ Status TakeReport(const std::string& report, int wstatus, std::uint64_t id,
       .set_maybe_applied();
 }
 
-Status RunParallel(const CustomerBatch& batch, AccountId account, const std::string& hash,
-                   const BatchOptions& options, std::vector<std::string>* entries,
-                   BatchSummary* summary) {
-  // Nothing of the parent's store may be shared with the children (OFD locks belong to
-  // open file descriptions, which fork shares).
-  options.close_store();
-  std::fflush(nullptr);
-  int go[2];
-  if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  // Why a window, not every customer at once: 600 customers under `ulimit -n 300` ran
-  // 287 and then failed to make a pipe. The first `limit` start together (the go pipe);
-  // each one that ends is replaced by the next customer, in file order.
-  const size_t limit = ParallelLimit();
-  std::deque<Child> running;
-  Status failure;
-  size_t next = 0;        // the next customer to start
-  size_t not_run = 0;     // customers never started after a failed pipe or fork
-  bool released = false;  // the go pipe is closed: children start at once
-  auto start = [&](size_t i) -> Status {
+// The customers' processes. Why a window, not every customer at once: 600 customers
+// under `ulimit -n 300` ran 287 and then failed to make a pipe. The first `limit` start
+// together (the go pipe); each one that ends is replaced by the next customer, in file
+// order.
+class CustomerWindow {
+ public:
+  CustomerWindow(const CustomerBatch& batch, AccountId account, const std::string& hash,
+                 const BatchOptions& options, int go_read, int go_write)
+      : batch_(batch), account_(account), hash_(hash), options_(options),
+        go_{go_read, go_write} {}
+
+  // Starts the first window; the children wait on the go pipe until Release.
+  void Fill() {
+    while (next_ < batch_.customers.size() && running_.size() < ParallelLimit()) {
+      if (!StartNext()) break;
+    }
+  }
+  // Closes the go pipe: the first window starts now (or, after a failed fork, finds EOF).
+  void Release() {
+    ::close(go_[0]);
+    ::close(go_[1]);
+    released_ = true;
+  }
+  // Reaps each child in the order they started, starting the next customer in its place.
+  void Drain(std::vector<std::string>* entries, BatchSummary* summary) {
+    while (!running_.empty()) {
+      Child child = running_.front();
+      running_.pop_front();
+      std::string report;
+      int wstatus = Reap(child, &report);
+      if (next_ < batch_.customers.size()) StartNext();
+      Status s = TakeReport(report, wstatus, batch_.customers[child.index].id, entries, summary);
+      if (failure_.ok()) failure_ = s;
+    }
+  }
+  // The first failure, with the customers never started named.
+  Status Outcome() const {
+    if (failure_.ok() || not_run_ == 0) return failure_;
+    // Say what did not run; what did is counted in the summary and stands.
+    return Status(failure_.code(),
+                  fmt::format("{}; {} customer(s) were not run (run the same input again to "
+                              "finish them)",
+                              failure_.message(), not_run_))
+        .set_maybe_applied(failure_.maybe_applied());
+  }
+
+ private:
+  // Forks the next customer's process; on a failed pipe or fork no further one starts.
+  bool StartNext() {
+    Status s = Start(next_);
+    if (s.ok()) {
+      ++next_;
+      return true;
+    }
+    if (failure_.ok()) failure_ = s;
+    not_run_ = batch_.customers.size() - next_;
+    next_ = batch_.customers.size();
+    return false;
+  }
+  Status Start(size_t i) {
     int rep[2];
     if (::pipe2(rep, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
     pid_t pid = ::fork();
@@ -260,53 +301,43 @@ Status RunParallel(const CustomerBatch& batch, AccountId account, const std::str
       return ErrnoStatus(err, "fork");
     }
     if (pid == 0) {
-      if (!released) ::close(go[1]);
+      if (!released_) ::close(go_[1]);
       ::close(rep[0]);
-      for (const Child& ch : running) ::close(ch.fd);
-      ChildMain(batch.customers[i], i + 1, account, hash, options, released ? -1 : go[0],
-                rep[1]);
+      for (const Child& ch : running_) ::close(ch.fd);
+      ChildMain(batch_.customers[i], i + 1, account_, hash_, options_,
+                released_ ? -1 : go_[0], rep[1]);
     }
     ::close(rep[1]);
-    running.push_back({i, pid, rep[0]});
+    running_.push_back({i, pid, rep[0]});
     return Status::Ok();
-  };
-  auto stop_starting = [&](const Status& s) {
-    if (failure.ok()) failure = s;
-    not_run = batch.customers.size() - next;
-    next = batch.customers.size();
-  };
-  while (next < batch.customers.size() && running.size() < limit) {
-    if (Status s = start(next); !s.ok()) {
-      stop_starting(s);
-      break;
-    }
-    ++next;
   }
-  ::close(go[0]);
-  ::close(go[1]);  // the first window starts now (or, after a failed fork, finds EOF too)
-  released = true;
-  while (!running.empty()) {
-    Child child = running.front();
-    running.pop_front();
-    std::string report;
-    int wstatus = Reap(child, &report);
-    if (next < batch.customers.size()) {
-      if (Status s = start(next); !s.ok()) {
-        stop_starting(s);
-      } else {
-        ++next;
-      }
-    }
-    Status s = TakeReport(report, wstatus, batch.customers[child.index].id, entries, summary);
-    if (failure.ok()) failure = s;
-  }
-  if (failure.ok() || not_run == 0) return failure;
-  // Say what did not run; what did is counted in the summary and stands.
-  return Status(failure.code(),
-                fmt::format("{}; {} customer(s) were not run (run the same input again to "
-                            "finish them)",
-                            failure.message(), not_run))
-      .set_maybe_applied(failure.maybe_applied());
+
+  const CustomerBatch& batch_;
+  AccountId account_;
+  const std::string& hash_;
+  const BatchOptions& options_;
+  int go_[2];
+  std::deque<Child> running_;
+  Status failure_;
+  size_t next_ = 0;         // the next customer to start
+  size_t not_run_ = 0;      // customers never started after a failed pipe or fork
+  bool released_ = false;   // the go pipe is closed: children start at once
+};
+
+Status RunParallel(const CustomerBatch& batch, AccountId account, const std::string& hash,
+                   const BatchOptions& options, std::vector<std::string>* entries,
+                   BatchSummary* summary) {
+  // Nothing of the parent's store may be shared with the children (OFD locks belong to
+  // open file descriptions, which fork shares).
+  options.close_store();
+  std::fflush(nullptr);
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  CustomerWindow window(batch, account, hash, options, go[0], go[1]);
+  window.Fill();
+  window.Release();
+  window.Drain(entries, summary);
+  return window.Outcome();
 }
 
 }  // namespace
