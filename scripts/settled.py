@@ -1,7 +1,13 @@
 """The one check that a store is settled, for the Python drivers.
 
-scripts/fault-injection, scripts/strace-sweep and scripts/chaos run it after their last
-`recover`; tests/leftovers.h is its C++ side for the unit tests (the same file rules).
+scripts/fault-injection, scripts/strace-sweep and scripts/chaos import it and run it after
+their last `recover`; the C++ tests run it as a program (tests/settled.h):
+
+    python3 scripts/settled.py [--recover BIN] [--files-only] DATA
+
+prints each problem on a line and exits 1 when there is one, 0 when the store is settled
+(2 on a usage error). --files-only checks the file rules alone (leftovers), without
+running recover or reading the journal.
 
 A settled store:
 
@@ -163,3 +169,23 @@ def problems(recover, data, env=None):
     """Everything that keeps the store at `data` from being settled; [] when it is."""
     return (recover_check(recover, data, env) +
             [f"left over: {x}" for x in leftovers(data)] + journal_problems(data))
+
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description="Whether a drovebank store is settled.")
+    ap.add_argument("--recover", default="recover", help="the recover program to run")
+    ap.add_argument("--files-only", action="store_true",
+                    help="only the file rules: nothing left over in locks/, tmp/ and the rest")
+    ap.add_argument("data", help="the data directory")
+    args = ap.parse_args(argv)
+    found = ([f"left over: {x}" for x in leftovers(args.data)] if args.files_only
+             else problems(args.recover, args.data))
+    for line in found:
+        print(line)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))

@@ -10,7 +10,7 @@
 #include "drovebank/account.h"
 #include "testing/fault_injection.h"
 #include "drovebank/money.h"
-#include "leftovers.h"
+#include "settled.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -75,7 +75,7 @@ void Sweep(const Write& w, const std::vector<std::pair<std::string, int>>& steps
         RunResult check = testing::Recover(dir, {"--check"});
         INFO(check.out);
         CHECK(check.exit_code == 0);
-        CHECK(testing::Leftovers(dir).empty());
+        CHECK(testing::SettledProblems(dir).empty());
         Cents a = BalanceOf(dir, 1), b = BalanceOf(dir, 2) - 500;
         bool before = a == kA && b == kB;
         bool after = a == w.a_after && b == w.b_after;
@@ -156,7 +156,7 @@ TEST_CASE("protocol: a keyed deposit killed at any step, then the same key again
       RunResult check = testing::Recover(dir, {"--check"});
       INFO(check.out);
       CHECK(check.exit_code == 0);
-      CHECK(testing::Leftovers(dir).empty());
+      CHECK(testing::SettledProblems(dir).empty());
       CHECK(BalanceOf(dir, 1) == kA + 100);
       CHECK(BalanceOf(dir, 2) == kB + 700);
       // And once more after recover, when only the journal and keys/index remember it.

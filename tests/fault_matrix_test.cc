@@ -25,7 +25,7 @@
 #include "drovebank/recovery.h"
 #include "drovebank/store.h"
 #include "store/journal.h"
-#include "leftovers.h"
+#include "settled.h"
 #include "store_ops.h"
 #include "test_util.h"
 #include "os/posix_env.h"
@@ -84,8 +84,6 @@ std::pair<std::string, std::string> ShownPair(const std::string& dir) {
   return {Shown(dir, 1), Shown(dir, 2)};
 }
 
-// Files left in locks/ or tmp/ (empty wait-queue directories are allowed).
-using testing::Leftovers;
 
 // recover settles, then finds nothing to do, and leaves no lock or temp file.
 void RecoverSettles(const std::string& dir) {
@@ -95,7 +93,7 @@ void RecoverSettles(const std::string& dir) {
   RunResult check = Recover(dir, {"--check"});
   INFO(check.out);
   CHECK(check.exit_code == 0);
-  CHECK(Leftovers(dir).empty());
+  CHECK(testing::SettledProblems(dir).empty());
 }
 
 std::map<std::string, std::string> Fault(const std::string& spec, int hit = 1) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <type_traits>
 
-#include "leftovers.h"
+#include "settled.h"
 #include "lock_test_util.h"
 #include "require_run.h"
 #include "run_drovebank.h"
@@ -82,26 +82,23 @@ TEST_CASE("test helpers: a TempDir is private, writable, and gone at scope end",
   CHECK_FALSE(std::filesystem::exists(path));
 }
 
-// Leftovers (the C++ side of scripts/settled.py's file rules) finds each kind of stray
-// state planted in a settled store, and nothing in the store itself.
-TEST_CASE("test helpers: Leftovers finds every stray file, and none in a settled store",
+// SettledProblems runs scripts/settled.py, the drivers' check, which must find each kind of
+// stray state planted in a settled store, and nothing in the store itself.
+TEST_CASE("test helpers: the settled check finds every stray file, and none in a settled store",
           "[helpers]") {
   testing::TempDir t;
   std::string data = t / "data";
   testing::Must(testing::Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
   testing::Must(testing::Drovebank(data, {"deposit", "1", "5"}));
-  REQUIRE(testing::Leftovers(data).empty());
-  const std::vector<std::pair<std::string, std::string>> plants = {
-      {"tmp/stray", data + "/tmp/stray"},
-      {"locks/1.lock", data + "/locks/1.lock"},
-      {"accounts/00/00/00/01.csv.tmp", data + "/accounts/00/00/00/01.csv.tmp"},
-      {"NEEDS_RECOVERY", "NEEDS_RECOVERY"},
-  };
-  for (const auto& [rel, found] : plants) {
+  REQUIRE(testing::SettledProblems(data).empty());
+  const std::vector<std::string> plants = {"tmp/stray", "locks/1.lock",
+                                           "accounts/00/00/00/01.csv.tmp", "NEEDS_RECOVERY"};
+  for (const std::string& rel : plants) {
     INFO(rel);
     testing::Spit(data + "/" + rel, "");
-    std::vector<std::string> left = testing::Leftovers(data);
-    CHECK(left == std::vector<std::string>{found});
+    CHECK(testing::SettledProblems(data, /*files_only=*/true) ==
+          std::vector<std::string>{"left over: " + rel});
+    CHECK_FALSE(testing::SettledProblems(data).empty());
     std::filesystem::remove(data + "/" + rel);
   }
   std::string flags = testing::Slurp(data + "/locks/accounts");
@@ -109,9 +106,10 @@ TEST_CASE("test helpers: Leftovers finds every stray file, and none in a settled
   std::string set = flags;
   set[1] = '1';
   testing::Spit(data + "/locks/accounts", set);
-  CHECK(testing::Leftovers(data) == std::vector<std::string>{"repair flag set: accounts slot 1"});
+  CHECK(testing::SettledProblems(data, true) ==
+        std::vector<std::string>{"left over: repair flag set: accounts slot 1"});
   testing::Spit(data + "/locks/accounts", flags);
-  CHECK(testing::Leftovers(data).empty());
+  CHECK(testing::SettledProblems(data).empty());
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ class Env {
   virtual Status Grow(int fd, std::uint64_t size) = 0;
   // fstat(2). On a shared file system (IsShared) the size is the servers', not a client
   // cache's; and once it showed at least kUncachedBytes, reads below that size skip the
-  // cache drop that makes small files fresh (see PosixEnv).
+  // cache drop that makes small files fresh (see SharedFsEnv).
   virtual Result<FileInfo> StatFd(int fd) = 0;
   // lstat(2): a symlink is reported as one, never followed.
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
@@ -151,12 +151,13 @@ class Env {
   // what they do with it (RocksDB's rule: a test Env models every call that ships).
 };
 
-// How PosixEnv treats a data directory, decided once by Env::Confine: `shared` on a FUSE
-// file system (statfs) or when DROVEBANK_FS=shared, never when DROVEBANK_FS=local. On a
-// shared one every descriptor it opens for writing is O_DSYNC (a write is on the servers,
-// durable and visible to every client, when it returns: GlusterFS's write-behind would
-// otherwise hold it), PRead and ReadFile read with O_DIRECT (no client cache), and StatFd
-// first makes the client fetch the file's size anew. `type` names the file system as the
+// How the process Env (SharedFsEnv over the plain POSIX Env) treats a data directory,
+// decided once by Env::Confine: `shared` on a FUSE file system (statfs) or when
+// DROVEBANK_FS=shared, never when DROVEBANK_FS=local. On a shared one every descriptor it
+// opens for writing is O_DSYNC (a write is on the servers, durable and visible to every
+// client, when it returns: GlusterFS's write-behind would otherwise hold it), PRead and
+// ReadFile read with O_DIRECT (no client cache), and StatFd first makes the client fetch
+// the file's size anew. `type` names the file system as the
 // mount table does ("fuse.glusterfs", "ext4"), for --version --verbose and recover --check.
 struct SharedFsMode {
   bool shared = false;

@@ -75,24 +75,9 @@ Confinement::~Confinement() {
   for (int fd : forgotten_dir_fds_) ::close(fd);
 }
 
-void Confinement::Add(const std::string& root, bool shared, bool read_only) {
+void Confinement::Add(const std::string& root) {
   std::lock_guard<std::mutex> l(mu_);
   if (std::find(roots_.begin(), roots_.end(), root) == roots_.end()) roots_.push_back(root);
-  shared_roots_[root] = shared;
-  // Sticky towards writable: a process that writes the store must always refresh, or it
-  // could build on a stale balance; only a process that never opened it writable skips it.
-  auto it = read_only_roots_.find(root);
-  read_only_roots_[root] = read_only && (it == read_only_roots_.end() || it->second);
-}
-
-bool Confinement::Shared(const std::string& path) {
-  std::lock_guard<std::mutex> l(mu_);
-  return SharedLocked(path);
-}
-
-bool Confinement::ReadOnly(const std::string& path) {
-  std::lock_guard<std::mutex> l(mu_);
-  return ReadOnlyLocked(path);
 }
 
 const std::string* Confinement::RootOf(const std::string& path) const {
@@ -102,20 +87,6 @@ const std::string* Confinement::RootOf(const std::string& path) const {
     }
   }
   return nullptr;
-}
-
-bool Confinement::ReadOnlyLocked(const std::string& path) const {
-  const std::string* r = RootOf(path);
-  if (r == nullptr) return false;
-  auto it = read_only_roots_.find(*r);
-  return it != read_only_roots_.end() && it->second;
-}
-
-bool Confinement::SharedLocked(const std::string& path) const {
-  const std::string* r = RootOf(path);
-  if (r == nullptr) return false;
-  auto it = shared_roots_.find(*r);
-  return it != shared_roots_.end() && it->second;
 }
 
 void Confinement::ForgetDir(const std::string& key) {
@@ -145,14 +116,10 @@ void Confinement::ForgetDirsBelow(const std::string& path) {
   }
 }
 
-// The confining root of `path` ("" for none) and a descriptor of it, opened once and kept;
-// also whether the path is on a shared or read-only store.
-Status Confinement::FindRoot(const std::string& path, std::string* root, int* root_fd,
-                             Resolved* out) {
+// The confining root of `path` ("" for none) and a descriptor of it, opened once and kept.
+Status Confinement::FindRoot(const std::string& path, std::string* root, int* root_fd) {
   std::lock_guard<std::mutex> l(mu_);
   if (const std::string* r = RootOf(path)) *root = *r;
-  out->shared = SharedLocked(path);
-  out->read_only = ReadOnlyLocked(path);
   if (root->empty()) return Status::Ok();
   auto it = root_fds_.find(*root);
   if (it == root_fds_.end()) {
@@ -208,7 +175,7 @@ bool Confinement::ResolveParentAtOnce(const std::string& root, int root_fd, std:
 Status Confinement::Resolve(const std::string& path, Resolved* out, bool use_cache) {
   std::string root;
   int root_fd = -1;
-  DB_RETURN_IF_ERROR(FindRoot(path, &root, &root_fd, out));
+  DB_RETURN_IF_ERROR(FindRoot(path, &root, &root_fd));
   if (root.empty()) {
     out->base = path;
     return Status::Ok();

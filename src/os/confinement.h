@@ -5,6 +5,14 @@
 // call. Below a registered root no symbolic link (and no "..") is ever followed, not even
 // as an intermediate directory; a path elsewhere is used as given (AT_FDCWD). Every method
 // is safe to call from several threads.
+//
+// Why a part of the plain Env and not an Env that wraps it (as SharedFsEnv is): Env's calls
+// take paths, so a wrapper could only check a path's components (lstat each) and then
+// hand the path down, and the kernel would walk it again: a directory swapped for a
+// symbolic link between the check and the call is followed (a time-of-check-to-time-of-use
+// race). The guarantee holds only when the call itself is made on a directory descriptor
+// reached without following links (openat2 RESOLVE_NO_SYMLINKS, or an O_NOFOLLOW walk), so
+// confinement is how the plain Env makes each call, not a rule around the calls.
 #pragma once
 
 #include <fcntl.h>
@@ -29,8 +37,6 @@ struct Resolved {
   int dir = AT_FDCWD;
   bool owned = true;  // false: `dir` is a cached root or directory descriptor, not ours to close
   std::string cache_key;  // set when `dir` came from the directory cache (DirKey)
-  bool shared = false;  // below a root on a shared file system (FileSystemMode)
-  bool read_only = false;  // ... confined read-only: no Refresh
   std::string base;
   Resolved() = default;
   Resolved(const Resolved&) = delete;
@@ -53,12 +59,8 @@ class Confinement {
   Confinement(const Confinement&) = delete;
   Confinement& operator=(const Confinement&) = delete;
 
-  // Confines the paths below `root` from now on (Env::Confine). `read_only` is sticky
-  // towards writable: once registered writable, a root stays so.
-  void Add(const std::string& root, bool shared, bool read_only);
-  // Whether `path` lies below a root on a shared file system / confined read-only.
-  bool Shared(const std::string& path);
-  bool ReadOnly(const std::string& path);
+  // Confines the paths below `root` from now on (Env::Confine).
+  void Add(const std::string& root);
 
   // `path` as a directory descriptor and a name in it (see the contract above).
   Status Resolve(const std::string& path, Resolved* out, bool use_cache = true);
@@ -101,9 +103,7 @@ class Confinement {
 
  private:
   const std::string* RootOf(const std::string& path) const;  // caller holds mu_
-  bool ReadOnlyLocked(const std::string& path) const;
-  bool SharedLocked(const std::string& path) const;
-  Status FindRoot(const std::string& path, std::string* root, int* root_fd, Resolved* out);
+  Status FindRoot(const std::string& path, std::string* root, int* root_fd);
   bool ResolveParentAtOnce(const std::string& root, int root_fd, std::string_view rel,
                            bool use_cache, Resolved* out);
   void ForgetDir(const std::string& key);
@@ -115,9 +115,7 @@ class Confinement {
   // Roots registered by Add. Paths are compared as text: the store builds every path as
   // root + "/" + relative, so a prefix match is exact.
   std::mutex mu_;
-  std::vector<std::string> roots_;
-  std::map<std::string, bool> shared_roots_;     // guarded by mu_
-  std::map<std::string, bool> read_only_roots_;  // guarded by mu_
+  std::vector<std::string> roots_;  // guarded by mu_
   // One O_PATH descriptor per confined root, opened at its first use and kept: why not
   // open and close the root for every call, as a first version did: that was two of the
   // five system calls of every path operation, and a deposit makes about six.

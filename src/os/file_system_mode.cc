@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "posix_env.h"
+#include "shared_fs_env.h"
 
 namespace drovebank {
 namespace {
@@ -112,10 +113,13 @@ std::string FileSystemModeLine(const SharedFsMode& m) {
                      m.reads.empty() ? "" : "; " + m.reads);
 }
 
-void PosixEnvImpl::Confine(const std::string& root, bool read_only) {
-  if (root.empty()) return;
+bool IsSharedFileSystem(const std::string& root) {
   std::string dir;
-  confinement_.Add(root, Classify(root, &dir).shared, read_only);
+  return Classify(root, &dir).shared;
+}
+
+void PosixEnvImpl::Confine(const std::string& root, bool) {
+  if (!root.empty()) confinement_.Add(root);
 }
 
 }  // namespace drovebank

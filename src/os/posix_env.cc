@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <thread>
+
+#include "shared_fs_env.h"
 
 namespace drovebank {
 
@@ -29,19 +29,10 @@ FileInfo ToFileInfo(const struct stat& st) {
 Result<int> PosixEnvImpl::Open(const std::string& path, int flags, unsigned mode) {
   Resolved r;
   Status walk;
-  bool shared = false;
-  bool writable = (flags & O_ACCMODE) != O_RDONLY;
   int fd = -1;
   int failed = confinement_.CallAt(path, &r, &walk, [&](const Resolved& at) {
-    // Why O_DSYNC on a shared file system: GlusterFS's write-behind keeps a write in the
-    // client (and its close returns before the flush) where no other host sees it, and
-    // an fdatasync only flushes this client's own writes. Through an O_DSYNC descriptor
-    // a write is on the servers, durable, when it returns (measured: seen by the other
-    // mount at once, 0 stale in 40).
-    shared = at.shared && (flags & (O_DIRECTORY | O_PATH)) == 0;
-    int how = flags | (shared && writable ? O_DSYNC : 0);
     do {
-      fd = ::openat(at.dir, at.base.c_str(), how | O_CLOEXEC | O_NOFOLLOW, mode);
+      fd = ::openat(at.dir, at.base.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
     } while (fd < 0 && errno == EINTR);
     return fd >= 0;
   });
@@ -56,12 +47,10 @@ Result<int> PosixEnvImpl::Open(const std::string& path, int flags, unsigned mode
     errno = err;
   }
   if (fd < 0) return ErrnoStatus(errno, fmt::format("open {}", path));
-  if (shared) shared_fds_.Add(fd, writable, r.read_only, (flags & O_DIRECT) != 0);
   return fd;
 }
 
 Status PosixEnvImpl::Close(int fd) {
-  shared_fds_.Remove(fd);
   // close(2) is not retried on EINTR: on Linux the descriptor is gone either way.
   if (::close(fd) != 0 && errno != EINTR) return ErrnoStatus(errno, "close");
   return Status::Ok();
@@ -93,21 +82,6 @@ Status PosixEnvImpl::PWrite(int fd, std::string_view data, std::uint64_t offset)
 }
 
 Result<size_t> PosixEnvImpl::PRead(int fd, char* buf, size_t n, std::uint64_t offset) {
-  if (int direct = shared_fds_.DirectOf(fd); direct >= 0) {
-    Result<size_t> got = size_t{0};
-    if (offset + n <= shared_fds_.UncachedSize(fd)) {
-      // A short read below the size seen means the file changed size since: the
-      // cache drop and the read again, as for any file.
-      got = DirectPRead(direct, buf, n, offset);
-      if (got.ok() && *got == n) return got;
-    }
-    if (got.ok()) {
-      shared_fds_.Refresh(fd);
-      got = DirectPRead(direct, buf, n, offset);
-    }
-    if (got.ok() || got.status().sys_errno() != EINVAL) return got;
-    shared_fds_.RefuseDirect(fd);  // then the plain read below
-  }
   ssize_t r;
   do {
     r = ::pread(fd, buf, n, static_cast<off_t>(offset));
@@ -117,7 +91,6 @@ Result<size_t> PosixEnvImpl::PRead(int fd, char* buf, size_t n, std::uint64_t of
 }
 
 Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
-  if (IsShared(path)) return ReadShared(path);
   DB_ASSIGN_OR_RETURN(int fd, Open(path, O_RDONLY, 0));
   std::string out;
   // Sized up front: growing by doubling would briefly hold a journal segment three
@@ -141,54 +114,6 @@ Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
   return out;
 }
 
-Result<std::string> PosixEnvImpl::ReadShared(const std::string& path) {
-  // Why again: a file another host replaced by rename (journal/CHECKPOINT, at every
-  // shell's exit) can still be this client's cached inode, which the servers no longer
-  // know: ESTALE, from the open or the read. The name, looked up again once the
-  // client's entry cache lets go of it (GlusterFS: 1 s), is the new file.
-  Result<std::string> got = ReadSharedOnce(path);
-  for (int wait_ms : {20, 100, 300, 600, 1000}) {
-    if (got.ok() || got.status().sys_errno() != ESTALE) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    got = ReadSharedOnce(path);
-  }
-  return got;
-}
-
-Result<std::string> PosixEnvImpl::ReadSharedOnce(const std::string& path) {
-  // Read-write where allowed, so that Refresh needs no second descriptor.
-  bool read_only = confinement_.ReadOnly(path);
-  auto opened = Open(path, (read_only ? O_RDONLY : O_RDWR) | O_DIRECT, 0);
-  if (!opened.ok() && opened.status().code() != Code::kNotFound && !read_only) {
-    opened = Open(path, O_RDONLY | O_DIRECT, 0);
-  }
-  // A file system without O_DIRECT (EINVAL): plain reads, as fresh as its caches allow.
-  if (!opened.ok() && opened.status().code() == Code::kIOError) opened = Open(path, O_RDONLY, 0);
-  DB_ASSIGN_OR_RETURN(int fd, std::move(opened));
-  EnvFdCloser closer{this, fd};
-  shared_fds_.Refresh(fd);
-  constexpr size_t kChunk = 1 << 20;
-  std::string out;
-  std::string chunk(kChunk, '\0');
-  int direct = shared_fds_.DirectOf(fd);
-  for (;;) {
-    auto n = direct >= 0 ? DirectPRead(direct, chunk.data(), kChunk, out.size())
-                         : PRead(fd, chunk.data(), kChunk, out.size());
-    if (!n.ok() && direct >= 0 && n.status().sys_errno() == EINVAL) {
-      shared_fds_.RefuseDirect(fd);
-      direct = -1;
-      continue;
-    }
-    if (!n.ok()) {
-      return Status::IOError(fmt::format("read {}: {}", path, n.status().message()))
-          .set_sys_errno(n.status().sys_errno());
-    }
-    out.append(chunk.data(), *n);
-    if (*n < kChunk) break;
-  }
-  return out;
-}
-
 Status PosixEnvImpl::Sync(int fd) {
   if (::fsync(fd) != 0) return ErrnoStatus(errno, "fsync");
   return Status::Ok();
@@ -205,11 +130,8 @@ Status PosixEnvImpl::Truncate(int fd, std::uint64_t size) {
 }
 
 Result<FileInfo> PosixEnvImpl::StatFd(int fd) {
-  bool shared = shared_fds_.Has(fd);
-  if (shared) shared_fds_.Refresh(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat");
-  if (shared) shared_fds_.SawSize(fd, static_cast<std::uint64_t>(st.st_size));
   return ToFileInfo(st);
 }
 
@@ -227,10 +149,11 @@ Result<int> PosixEnvImpl::OpenBootFile(const std::string& path) {
   return Open(path, O_RDWR | O_CREAT, 0600);
 }
 
-bool PosixEnvImpl::IsShared(const std::string& path) { return confinement_.Shared(path); }
+// The shared-file-system rules are SharedFsEnv's (shared_fs_env.h), which wraps this one.
+bool PosixEnvImpl::IsShared(const std::string&) { return false; }
 
 Env* PosixEnv() {
-  static PosixEnvImpl* env = new PosixEnvImpl;
+  static Env* env = new SharedFsEnv(new PosixEnvImpl);
   return env;
 }
 

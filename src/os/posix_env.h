@@ -3,8 +3,8 @@
 // open, read, write, sync, stat), posix_names.cc (names and directories), posix_locks.cc
 // (byte-range locks), posix_warm.cc (warming inodes before a rename), file_system_mode.cc
 // (which data directories are on a shared file system). The paths below a data directory
-// are resolved by its Confinement (confinement.h), the descriptors on a shared file system
-// tracked by its SharedFds (shared_fds.h).
+// are resolved by its Confinement (confinement.h). It knows nothing of shared file systems:
+// SharedFsEnv (shared_fs_env.h) wraps it with their rules.
 #pragma once
 
 #include <sys/stat.h>
@@ -14,15 +14,13 @@
 
 #include "confinement.h"
 #include "drovebank/env.h"
-#include "shared_fds.h"
 
 namespace drovebank {
 
 FileInfo ToFileInfo(const struct stat& st);
 
 // One instance serves any number of data directories (Confine), each by its own root
-// descriptor and cached directories. A descriptor it opened is closed through it (Close),
-// or its shared-file-system twins are not closed with it.
+// descriptor and cached directories. IsShared is always false here.
 class PosixEnvImpl final : public Env {
  public:
   Result<int> Open(const std::string& path, int flags, unsigned mode) override;
@@ -57,20 +55,16 @@ class PosixEnvImpl final : public Env {
   void FaultPoint(std::string_view, std::string_view) override {}
 
  private:
-  // A whole file through one O_DIRECT descriptor, its size refreshed first: the servers'
-  // content, not a client cache's.
-  Result<std::string> ReadShared(const std::string& path);
-  Result<std::string> ReadSharedOnce(const std::string& path);
   // Reads the file's first block and touches its atime, which reads its inode's block:
   // what a rename over the file will need. Failures only mean a colder rename later.
   void WarmOne(const std::string& path);
 
   Confinement confinement_;
-  SharedFds shared_fds_;
 };
 
-// The process's PosixEnv, the base of DefaultEnv() and of the tests' Envs. Its tables are
-// its own (nothing of it is a global), but the programs make one per process: DefaultEnv()
+// The process's operating-system Env: SharedFsEnv over PosixEnvImpl, the base of
+// DefaultEnv() and of the tests' Envs. Their tables are their own (nothing of them is a
+// global), but the programs make one stack per process: DefaultEnv()
 // is process-wide, since the fault injector over it counts a fault point's hits, and the
 // power-loss model tracks unsynced writes, across every store the process opens; and so
 // every store of the process shares one cache of open directories. Made at first use and

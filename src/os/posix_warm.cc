@@ -19,8 +19,6 @@ void PosixEnvImpl::WarmForReplace(const std::vector<std::string>& paths) {
   // inode (here an atime update, later the rename's ctime) reads that block: about 1 ms
   // for a cold account of a big store. Cold blocks are scattered over the inode table,
   // so several threads keep several reads in flight instead of paying them one by one.
-  // On a shared file system there is no local inode block to warm, only round trips.
-  if (!paths.empty() && IsShared(paths.front())) return;
   ParallelFor(paths.size(), kWarmThreads, [&](size_t i) { WarmOne(paths[i]); });
 }
 

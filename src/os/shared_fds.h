@@ -1,4 +1,4 @@
-// PosixEnv's descriptors opened below a root on a shared file system, and what each needs
+// SharedFsEnv's descriptors opened below a root on a shared file system, and what each needs
 // for reads that reach the servers rather than a client's cache.
 //
 // Why a side table and not flags on the descriptor: a GlusterFS client serves reads from

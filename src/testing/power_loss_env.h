@@ -29,7 +29,7 @@
 //  - IsShared is true for every path, so the store takes its shared-mode paths (O_DSYNC
 //    appends without fdatasync, in-place account installs, a state stamped shared-volume).
 //  - Every write (Write, PWrite) on a descriptor opened for writing (not O_DIRECTORY or
-//    O_PATH: where PosixEnv adds O_DSYNC in shared mode) is durable when it returns: its
+//    O_PATH: where SharedFsEnv adds O_DSYNC in shared mode) is durable when it returns: its
 //    bytes, and the size they reach, over the inode's durable content. Nothing else of the
 //    file: a Truncate is not a write, and O_DSYNC does not cover it, so it becomes durable
 //    only with a later Sync/DataSync (which still makes the whole content durable).

@@ -1,0 +1,68 @@
+// The shared-file-system rules as an Env that wraps the plain POSIX one (posix_env.h): what
+// a data directory on a file system several hosts share (GlusterFS, NFS, any FUSE one, or
+// DROVEBANK_FS=shared) needs so that every host sees every other's committed writes.
+//
+// Below a root that Confine found shared (and only there), it
+//   - opens every descriptor for writing O_DSYNC: a write is on the servers, durable and
+//     seen by every client, when it returns;
+//   - reads through an O_DIRECT twin of each descriptor (SharedFds), after making the
+//     client drop its cached size and small-file content (SharedFds::Refresh), so a read
+//     shows the servers' bytes, not a client cache's;
+//   - reads whole files (ReadFile) the same way, retrying a name another host replaced
+//     (ESTALE);
+//   - makes StatFd report the servers' size;
+//   - warms nothing before a rename (no local inode block to warm).
+// Everywhere else each call goes to the target unchanged, and a process with no shared
+// root takes no mutex on any call. IsShared answers for the roots Confine registered.
+//
+// Per instance: its roots and descriptors are its own. The target must be the Env whose
+// descriptors these are (the POSIX one): the twins reopen them through /proc/self/fd.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "drovebank/env_wrapper.h"
+#include "shared_fds.h"
+
+namespace drovebank {
+
+class SharedFsEnv final : public EnvWrapper {
+ public:
+  explicit SharedFsEnv(Env* target) : EnvWrapper(target) {}
+
+  Result<int> Open(const std::string& path, int flags, unsigned mode) override;
+  Status Close(int fd) override;
+  Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override;
+  Result<std::string> ReadFile(const std::string& path) override;
+  Result<FileInfo> StatFd(int fd) override;
+  void WarmForReplace(const std::vector<std::string>& paths) override;
+  void Confine(const std::string& root, bool read_only) override;
+  bool IsShared(const std::string& path) override;
+  Result<int> OpenBootFile(const std::string& path) override;
+
+ private:
+  struct Root {
+    bool shared = false;
+    bool read_only = false;  // confined read-only: never makes a client drop its caches
+  };
+  // The root `path` lies below, if it is a shared one.
+  bool SharedRoot(const std::string& path, Root* out);
+  // A whole file through one O_DIRECT descriptor, its size refreshed first.
+  Result<std::string> ReadShared(const std::string& path);
+  Result<std::string> ReadSharedOnce(const std::string& path, bool read_only);
+
+  std::mutex mu_;
+  // Paths are compared as text: the store builds every path as root + "/" + relative.
+  std::map<std::string, Root> roots_;  // guarded by mu_
+  std::atomic<bool> any_shared_{false};
+  SharedFds fds_;
+};
+
+// Whether the data directory `root` is on a shared file system: FileSystemMode's verdict
+// without the mount table's type name (a display string that would cost start-up work).
+bool IsSharedFileSystem(const std::string& root);
+
+}  // namespace drovebank

@@ -1,0 +1,120 @@
+// src/os/shared_fs_env: the shared-file-system rules as an Env over the plain POSIX one.
+// What it changes is seen from below, by a recording Env between it and PosixEnvImpl.
+#include "os/shared_fs_env.h"
+
+#include <fcntl.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "drovebank/env_wrapper.h"
+#include "os/posix_env.h"
+#include "temp_dir.h"
+
+using drovebank::Env;
+using drovebank::EnvWrapper;
+using drovebank::PosixEnvImpl;
+using drovebank::SharedFsEnv;
+using drovebank::testing::TempDir;
+
+namespace {
+
+// Records the flags of every Open and counts the calls that reach the plain Env.
+class Below final : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  drovebank::Result<int> Open(const std::string& path, int flags, unsigned mode) override {
+    opens.push_back({path, flags});
+    return EnvWrapper::Open(path, flags, mode);
+  }
+  drovebank::Result<std::string> ReadFile(const std::string& path) override {
+    ++read_files;
+    return EnvWrapper::ReadFile(path);
+  }
+  void WarmForReplace(const std::vector<std::string>& paths) override {
+    ++warms;
+    EnvWrapper::WarmForReplace(paths);
+  }
+  struct Opened {
+    std::string path;
+    int flags;
+  };
+  std::vector<Opened> opens;
+  int read_files = 0;
+  int warms = 0;
+};
+
+// Confines `root` with DROVEBANK_FS forcing the verdict (`mode`: "shared" or "local").
+void ConfineAs(Env* env, const std::string& root, const char* mode) {
+  ::setenv("DROVEBANK_FS", mode, 1);
+  env->Confine(root, /*read_only=*/false);
+  ::unsetenv("DROVEBANK_FS");
+}
+
+}  // namespace
+
+TEST_CASE("shared_fs_env: below a shared root it writes through and reads direct; elsewhere "
+          "every call reaches the plain Env unchanged",
+          "[shared_fs_env][env]") {
+  TempDir shared_dir, local_dir;
+  PosixEnvImpl plain;
+  CHECK_FALSE(plain.IsShared(shared_dir / "f"));  // the plain Env knows no shared roots
+  Below below(&plain);
+  SharedFsEnv env(&below);
+  ConfineAs(&env, shared_dir.path(), "shared");
+  ConfineAs(&env, local_dir.path(), "local");
+  CHECK(env.IsShared(shared_dir / "f"));
+  CHECK_FALSE(env.IsShared(local_dir / "f"));
+  CHECK_FALSE(env.IsShared(shared_dir.path()));  // the root itself is not below it
+
+  for (const TempDir* dir : {&shared_dir, &local_dir}) {
+    bool shared = dir == &shared_dir;
+    INFO((shared ? "shared" : "local"));
+    below.opens.clear();
+    below.read_files = below.warms = 0;
+    std::string path = *dir / "f";
+    auto fd = env.Open(path, O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd.ok());
+    REQUIRE(below.opens.size() == 1);
+    CHECK(((below.opens[0].flags & O_DSYNC) != 0) == shared);
+    REQUIRE(env.PWrite(*fd, "0123456789", 0).ok());
+    char buf[4] = {};
+    auto n = env.PRead(*fd, buf, sizeof buf, 3);
+    REQUIRE(n.ok());
+    CHECK(std::string(buf, *n) == "3456");
+    auto info = env.StatFd(*fd);
+    REQUIRE(info.ok());
+    CHECK(info->size == 10);
+    REQUIRE(env.Close(*fd).ok());
+    // A whole-file read: through its own O_DIRECT descriptor when shared.
+    auto whole = env.ReadFile(path);
+    REQUIRE(whole.ok());
+    CHECK(*whole == "0123456789");
+    CHECK(below.read_files == (shared ? 0 : 1));
+    if (shared) {
+      REQUIRE(below.opens.size() == 2);
+      CHECK((below.opens[1].flags & O_DIRECT) != 0);
+    }
+    env.WarmForReplace({path});
+    CHECK(below.warms == (shared ? 0 : 1));
+    // A directory descriptor is never made O_DSYNC.
+    auto dfd = env.Open(dir->path(), O_RDONLY | O_DIRECTORY, 0);
+    REQUIRE(dfd.ok());
+    CHECK((below.opens.back().flags & O_DSYNC) == 0);
+    REQUIRE(env.Close(*dfd).ok());
+  }
+}
+
+TEST_CASE("shared_fs_env: the roots are the instance's own", "[shared_fs_env][env]") {
+  TempDir dir;
+  PosixEnvImpl plain;
+  SharedFsEnv one(&plain), two(&plain);
+  ConfineAs(&one, dir.path(), "shared");
+  CHECK(one.IsShared(dir / "f"));
+  CHECK_FALSE(two.IsShared(dir / "f"));
+  // A later verdict for the same root replaces the first.
+  ConfineAs(&one, dir.path(), "local");
+  CHECK_FALSE(one.IsShared(dir / "f"));
+}
