@@ -284,6 +284,16 @@ class Journal {
   mutable std::vector<std::uint64_t> lookup_segs_;
   mutable int lookup_fd_ = -1;
   mutable std::uint64_t lookup_seg_ = 0;
+  // LookUpIn's last window of a segment's end: read again when the segment or its size
+  // differs, or none is kept.
+  Status ReadLookupTail(std::uint64_t seg, std::uint64_t size, std::uint64_t want) const;
+  mutable std::string lookup_tail_;
+  mutable bool lookup_tail_kept_ = false;
+  mutable std::uint64_t lookup_tail_seg_ = 0;
+  mutable std::uint64_t lookup_tail_size_ = 0;
+  mutable std::uint64_t lookup_tail_from_ = 0;
+  mutable size_t lookup_tail_pos_ = 0;  // where its first whole line starts
+  mutable std::uint64_t lookup_tail_first_txn_ = 0;
   Result<Record> LookUpIn(std::uint64_t seg, std::uint64_t txn) const;
   mutable size_t max_cached_segments_ = 0;
   const SegmentIndex* IndexOf(std::uint64_t seg, bool active, std::uint64_t want) const;

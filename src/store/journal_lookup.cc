@@ -13,7 +13,7 @@ namespace drovebank {
 
 namespace {
 
-constexpr size_t kWindow = 4096;
+constexpr size_t kWindow = 8192;
 
 // The txn a record line names ("txn" sorts last among its keys, and no string in it can
 // hold an unescaped quote), or 0 when it names none.
@@ -29,7 +29,9 @@ class SegmentReader {
   SegmentReader(Env* env, int fd, std::uint64_t size) : env_(env), fd_(fd), size_(size) {}
 
   // The first whole line that starts at or after `from` and before `below`: its start and
-  // bytes (without the LF). nullopt when none starts there.
+  // bytes (without the LF). nullopt when none starts there. Usually one read: the window
+  // at `from - 1` holds the newline before the line and the line itself (a record is a
+  // few hundred bytes); a longer one is read on to its end.
   Result<std::optional<std::pair<std::uint64_t, std::string>>> LineFrom(std::uint64_t from,
                                                                         std::uint64_t below) {
     using Found = std::optional<std::pair<std::uint64_t, std::string>>;
@@ -40,24 +42,39 @@ class SegmentReader {
       start = *nl + 1;
     }
     if (start >= below) return Found();
-    DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> end, NewlineFrom(start, size_));
-    if (!end) return Found();  // a tail being written: not a record yet
-    std::string line(*end - start, '\0');
-    DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd_, line.data(), line.size(), start));
-    if (n != line.size()) return Found();
-    return Found(std::in_place, start, std::move(line));
+    std::string line;
+    for (std::uint64_t pos = start;;) {
+      if (pos >= size_) return Found();  // a tail being written: not a record yet
+      if (!Holds(pos)) DB_RETURN_IF_ERROR(Fill(pos));
+      if (!Holds(pos)) return Found();
+      std::string_view rest = std::string_view(buf_).substr(static_cast<size_t>(pos - buf_at_));
+      auto nl = rest.find('\n');
+      line.append(rest.substr(0, nl));
+      if (nl != std::string_view::npos) return Found(std::in_place, start, std::move(line));
+      pos += rest.size();
+    }
   }
 
  private:
+  bool Holds(std::uint64_t pos) const { return pos >= buf_at_ && pos < buf_at_ + buf_.size(); }
+
+  // buf_ = the window of the file at `at`.
+  Status Fill(std::uint64_t at) {
+    buf_.resize(static_cast<size_t>(std::min<std::uint64_t>(kWindow, size_ - at)));
+    DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd_, buf_.data(), buf_.size(), at));
+    buf_.resize(n);
+    buf_at_ = at;
+    return Status::Ok();
+  }
+
   Result<std::optional<std::uint64_t>> NewlineFrom(std::uint64_t at, std::uint64_t below) {
-    std::string buf(kWindow, '\0');
-    while (at < below) {
-      size_t want = static_cast<size_t>(std::min<std::uint64_t>(kWindow, size_ - at));
-      DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd_, buf.data(), want, at));
-      if (n == 0) break;
-      auto nl = std::string_view(buf.data(), n).find('\n');
+    while (at < below && at < size_) {
+      if (!Holds(at)) DB_RETURN_IF_ERROR(Fill(at));
+      if (!Holds(at)) break;
+      std::string_view rest = std::string_view(buf_).substr(static_cast<size_t>(at - buf_at_));
+      auto nl = rest.find('\n');
       if (nl != std::string_view::npos) return std::optional<std::uint64_t>(at + nl);
-      at += n;
+      at += rest.size();
     }
     return std::optional<std::uint64_t>();
   }
@@ -65,6 +82,8 @@ class SegmentReader {
   Env* env_;
   int fd_;
   std::uint64_t size_;
+  std::string buf_;           // the last window read
+  std::uint64_t buf_at_ = 0;  // its offset in the file
 };
 
 }  // namespace
@@ -81,6 +100,7 @@ Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
     if (listing == 1 && lookup_fd_ >= 0) {  // and the descriptor afresh: a name's inode may
       (void)env_->Close(lookup_fd_);         // have been replaced (a linked empty segment)
       lookup_fd_ = -1;
+      lookup_tail_kept_ = false;
     }
     auto it = std::upper_bound(lookup_segs_.begin(), lookup_segs_.end(), txn);
     bool newest = it == lookup_segs_.end();
@@ -101,40 +121,35 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
   if (lookup_fd_ < 0 || lookup_seg_ != seg) {
     if (lookup_fd_ >= 0) (void)env_->Close(lookup_fd_);
     lookup_fd_ = -1;
+    lookup_tail_kept_ = false;
     DB_ASSIGN_OR_RETURN(lookup_fd_, env_->Open(SegmentPath(seg), O_RDONLY));
     lookup_seg_ = seg;
   }
   DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(lookup_fd_));
   // The last records first, in one read: a file names the record that last changed its
-  // account, which in a busy store is nearly always among the newest.
+  // account, which in a busy store is nearly always among the newest. The window is kept
+  // while the segment does not grow, so a walk over many files (a report proves each one)
+  // reads it once and skips it for every txn before its first.
   constexpr std::uint64_t kTail = 64 << 10;
   std::uint64_t hi = info.size;
   if (info.size > 0) {
-    std::uint64_t from = info.size > kTail ? info.size - kTail : 0;
-    std::string buf(static_cast<size_t>(info.size - from), '\0');
-    DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(lookup_fd_, buf.data(), buf.size(), from));
-    buf.resize(n);
-    std::string_view view = buf;
-    size_t pos = 0;
-    if (from > 0) {  // the first whole line starts after the first newline
-      pos = view.find('\n');
-      pos = pos == std::string_view::npos ? view.size() : pos + 1;
+    if (!lookup_tail_kept_ || lookup_tail_seg_ != seg || lookup_tail_size_ != info.size) {
+      DB_RETURN_IF_ERROR(ReadLookupTail(seg, info.size, kTail));
     }
-    std::uint64_t first_txn = 0;
-    for (size_t at = pos; at < view.size();) {
-      size_t nl = view.find('\n', at);
-      if (nl == std::string_view::npos) break;  // a record being written
-      std::string_view line = view.substr(at, nl - at);
-      std::uint64_t t = TxnOf(line);
-      if (first_txn == 0) first_txn = t;
-      if (t == txn) return DecodeRecordLine(line);
-      if (t > txn) break;
-      at = nl + 1;
-    }
-    if (first_txn != 0 && first_txn <= txn) {
+    std::string_view view = lookup_tail_;
+    if (lookup_tail_first_txn_ != 0 && lookup_tail_first_txn_ <= txn) {
+      for (size_t at = lookup_tail_pos_; at < view.size();) {
+        size_t nl = view.find('\n', at);
+        if (nl == std::string_view::npos) break;  // a record being written
+        std::string_view line = view.substr(at, nl - at);
+        std::uint64_t t = TxnOf(line);
+        if (t == txn) return DecodeRecordLine(line);
+        if (t > txn) break;
+        at = nl + 1;
+      }
       return Status::NotFound(fmt::format("no transaction {}", txn));
     }
-    hi = from + pos;  // the record, if here, starts before the window
+    hi = lookup_tail_from_ + lookup_tail_pos_;  // the record, if here, starts before the window
   }
   SegmentReader reader(env_, lookup_fd_, info.size);
   // Bisect on line starts: lo is a line start at or before the record, hi past it.
@@ -163,6 +178,28 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
     at = line->first + line->second.size() + 1;
   }
   return Status::NotFound(fmt::format("no transaction {}", txn));
+}
+
+Status Journal::ReadLookupTail(std::uint64_t seg, std::uint64_t size, std::uint64_t want) const {
+  lookup_tail_kept_ = false;  // until read whole
+  std::uint64_t from = size > want ? size - want : 0;
+  lookup_tail_.resize(static_cast<size_t>(size - from));
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(lookup_fd_, lookup_tail_.data(), lookup_tail_.size(), from));
+  lookup_tail_.resize(n);
+  std::string_view view = lookup_tail_;
+  size_t pos = 0;
+  if (from > 0) {  // the first whole line starts after the first newline
+    pos = view.find('\n');
+    pos = pos == std::string_view::npos ? view.size() : pos + 1;
+  }
+  size_t nl = view.find('\n', pos);
+  lookup_tail_first_txn_ = nl == std::string_view::npos ? 0 : TxnOf(view.substr(pos, nl - pos));
+  lookup_tail_from_ = from;
+  lookup_tail_pos_ = pos;
+  lookup_tail_size_ = size;
+  lookup_tail_seg_ = seg;
+  lookup_tail_kept_ = true;
+  return Status::Ok();
 }
 
 }  // namespace drovebank

@@ -33,7 +33,7 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
                                        if (seen++ < skip) return true;
-                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, false));
+                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, /*prove=*/true));
                                        DB_ASSIGN_OR_RETURN(auto a, StateAt(view, file));
                                        if (a) out.items.push_back(std::move(*a));
                                        return out.items.size() < page_size;
@@ -56,7 +56,7 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
   DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
-                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, false));
+                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, /*prove=*/true));
                                        DB_ASSIGN_OR_RETURN(auto at, StateAt(view, file));
                                        if (!at) return true;
                                        Account& a = *at;
@@ -90,7 +90,7 @@ Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&
                                        if (pending != view.newest.end() && pending->first == id) {
                                          ++pending;
                                        }
-                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, false));
+                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, /*prove=*/true));
                                        DB_ASSIGN_OR_RETURN(auto a, StateAt(view, file));
                                        if (!a) return true;
                                        DB_ASSIGN_OR_RETURN(more, fn(*a));
