@@ -15,30 +15,12 @@
 #include "drovebank/validate.h"
 #include "drovebank/time_zone.h"
 #include "test_util.h"
+#include "tz_scope.h"
 
 namespace drovebank {
 namespace {
 
-// Sets TZ (nullopt: unsets it) for one scope, and puts it back.
-class TzScope {
- public:
-  explicit TzScope(std::optional<std::string> tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    Set(tz);
-  }
-  ~TzScope() { Set(old_); }
-
- private:
-  static void Set(const std::optional<std::string>& tz) {
-    if (tz) {
-      ::setenv("TZ", tz->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-  std::optional<std::string> old_;
-};
+using testing::TzScope;
 
 TEST_CASE("time zone: POSIX rules are whole or refused", "[dates][tz]") {
   for (const char* ok : {"UTC0", "GMT0", "JST-9", "EST5", "EST+5", "EST5EDT", "<+03>-3",
