@@ -1,4 +1,4 @@
-// Status and Result as a module (include/drovebank/status.h, src/base/status.cc): every
+// Status as a module (include/drovebank/status.h, src/base/status.cc): every
 // code's name, errno mapped to NotFound, Busy or IOError with the errno kept, and Annotate
 // prefixing context while keeping the code and the flags.
 #include "drovebank/status.h"
@@ -57,18 +57,6 @@ TEST_CASE("status: Annotate prefixes context and keeps the code, errno and maybe
   Status ok = Status::Ok().Annotate("nothing");
   CHECK(ok.ok());
   CHECK(ok.message().empty());
-}
-
-TEST_CASE("status: a Result holds its value or the Status that explains its absence",
-          "[status]") {
-  Result<std::string> v(std::string("value"));
-  REQUIRE(v.ok());
-  CHECK(*v == "value");
-  CHECK(v->size() == 5);
-  Result<std::string> e(Status::NotFound("no account 7"));
-  CHECK_FALSE(e.ok());
-  CHECK(e.status().code() == Code::kNotFound);
-  CHECK(e.status().message() == "no account 7");
 }
 
 }  // namespace
