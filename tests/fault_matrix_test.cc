@@ -41,27 +41,6 @@ using testing::Rename;
 using testing::Recover;
 using testing::TempDir;
 
-// ---- The fault spec ----------------------------------------------------------------
-
-TEST_CASE("faults: DROVEBANK_FAULT names a point and one of the four kinds", "[faults]") {
-  auto [text, kind] =
-      GENERATE(std::pair<std::string, FaultKind>{"crash", FaultKind::kCrash},
-               std::pair<std::string, FaultKind>{"eio", FaultKind::kEio},
-               std::pair<std::string, FaultKind>{"enospc", FaultKind::kEnospc},
-               std::pair<std::string, FaultKind>{"powerloss", FaultKind::kPowerLoss});
-  auto spec = ParseFaultSpec("transfer:after_rename:" + text);
-  REQUIRE(spec.ok());
-  CHECK(spec->path == "transfer");
-  CHECK(spec->step == "after_rename");
-  CHECK(spec->kind == kind);
-  CHECK(spec->hit == 1);
-  for (const std::string& bad : std::vector<std::string>{"transfer:after_rename:" + text + "x",
-                                                         "transfer:" + text, text, ""}) {
-    CAPTURE(bad);
-    CHECK(ParseFaultSpec(bad).status().code() == Code::kInvalidArgument);
-  }
-}
-
 // ---- Through the real programs -------------------------------------------------------
 
 // Two accounts: 1 with 100.00, 2 with 50.00.

@@ -198,21 +198,5 @@ TEST_CASE("lockfile: taking, committing and releasing makes no file but the firs
   CHECK(*PosixEnv()->ReadFile(layout.root() + "/x") == "round 4");
 }
 
-TEST_CASE("lockfile: owner notes parse back and never name another slot", "[lockfile]") {
-  LockOwner o{4242, "ledger-host", 1795317641962};
-  std::string line = FormatLockOwner(o, 17);
-  CHECK(line.size() == kOwnerLineBytes);
-  auto back = ParseLockOwner(line, 17);
-  REQUIRE(back);
-  CHECK(back->pid == 4242);
-  CHECK(back->host == "ledger-host");
-  CHECK(back->since_ms == 1795317641962);
-  CHECK_FALSE(ParseLockOwner(line, 18));
-  CHECK_FALSE(ParseLockOwner("", 17));
-  CHECK_FALSE(ParseLockOwner("17 x y z", 17));
-  LockOwner longhost{1, std::string(300, 'h'), 2};
-  CHECK(FormatLockOwner(longhost, 3).size() == kOwnerLineBytes);
-}
-
 }  // namespace
 }  // namespace drovebank

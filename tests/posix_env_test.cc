@@ -1,6 +1,8 @@
 // PosixEnv's cache hint: WarmForReplace touches what a later replace needs, and never
 // changes a file's contents, follows a link, or fails on a path that is not there.
-// ReplaceFile, PWrite, RemoveDir and the lock calls: the contracts the store relies on.
+// PWrite, RemoveDir and Grow: the contracts the store relies on. ReplaceFile is
+// posix_names_test.cc, the lock calls posix_locks_test.cc, the directory cache
+// confinement_test.cc.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,33 +86,6 @@ TEST_CASE("posix env: warming skips missing files and never follows a symbolic l
 
 // ReplaceFile: an exchange when there is a file to replace (the old version stays at the
 // spare's name, the same inode reused next time), a plain rename when there is not.
-TEST_CASE("posix env: ReplaceFile exchanges with an existing file and renames onto a new name") {
-  TempDir dir;
-  Env* env = PosixEnv();
-  std::ofstream(dir / "spare") << "new";
-  std::ofstream(dir / "target") << "old";
-  struct stat spare_before {}, target_before {};
-  REQUIRE(::stat((dir / "spare").c_str(), &spare_before) == 0);
-  REQUIRE(::stat((dir / "target").c_str(), &target_before) == 0);
-  auto kept = env->ReplaceFile(dir / "spare", dir / "target");
-  REQUIRE(kept.ok());
-  CHECK(*kept);
-  CHECK(*env->ReadFile(dir / "target") == "new");
-  CHECK(*env->ReadFile(dir / "spare") == "old");
-  struct stat spare_after {}, target_after {};
-  REQUIRE(::stat((dir / "spare").c_str(), &spare_after) == 0);
-  REQUIRE(::stat((dir / "target").c_str(), &target_after) == 0);
-  CHECK(target_after.st_ino == spare_before.st_ino);
-  CHECK(spare_after.st_ino == target_before.st_ino);
-
-  auto renamed = env->ReplaceFile(dir / "spare", dir / "fresh");
-  REQUIRE(renamed.ok());
-  CHECK_FALSE(*renamed);
-  CHECK(*env->ReadFile(dir / "fresh") == "old");
-  CHECK_FALSE(env->Stat(dir / "spare").ok());
-  CHECK(env->ReplaceFile(dir / "missing", dir / "fresh").status().code() == Code::kNotFound);
-}
-
 TEST_CASE("posix env: PWrite writes at an offset, RemoveDir removes an empty directory only") {
   TempDir dir;
   Env* env = PosixEnv();
@@ -131,65 +106,6 @@ TEST_CASE("posix env: PWrite writes at an offset, RemoveDir removes an empty dir
   CHECK_FALSE(env->Stat(dir / "d").ok());
 }
 
-// Confines the env to `dir` and makes dir/a/b with a file in it, through the env, so that
-// a/b is in its cache of open directories. Returns dir/a/b.
-std::string CachedSubdir(const TempDir& dir, Env* env) {
-  env->Confine(dir.path(), /*read_only=*/false);
-  std::string sub = dir / "a/b";
-  REQUIRE(env->MakeDir(dir / "a", 0700).ok());
-  REQUIRE(env->MakeDir(sub, 0700).ok());
-  Spit(sub + "/f", "old");
-  REQUIRE(env->Stat(sub + "/f").ok());
-  return sub;
-}
-
-TEST_CASE("posix env: a directory removed and made again behind the env's back is walked anew") {
-  // The env keeps the parent directories it walked to open. Removed by hand (or by another
-  // program) and made again, the old descriptor names a dead directory: every kind of call
-  // must still reach the new one.
-  TempDir dir;
-  Env* env = PosixEnv();
-  std::string sub = CachedSubdir(dir, env);
-  for (int round = 0; round < 2; ++round) {
-    std::filesystem::remove_all(dir / "a");
-    std::filesystem::create_directories(sub);
-    Spit(sub + "/f", "new");
-    CHECK(env->Stat(sub + "/f").ok());
-    auto text = env->ReadFile(sub + "/f");
-    REQUIRE(text.ok());
-    CHECK(*text == "new");
-    auto fd = env->Open(sub + "/g", O_WRONLY | O_CREAT, 0600);
-    REQUIRE(fd.ok());
-    REQUIRE(env->Close(*fd).ok());
-    CHECK(std::filesystem::exists(sub + "/g"));
-    CHECK(env->Rename(sub + "/g", sub + "/h").ok());
-    CHECK(env->Unlink(sub + "/h").ok());
-    CHECK(env->MakeDir(sub + "/c", 0700).ok());
-    CHECK(std::filesystem::is_directory(sub + "/c"));
-  }
-}
-
-TEST_CASE("posix env: calls that find no name in a live cached directory keep no descriptor") {
-  // ENOENT on a name that is simply not there (a spare not made yet, a new account's file)
-  // must not be taken for a stale cached directory: the env would walk again and keep the
-  // old descriptor open, one more per call, until a big batch ran out of descriptors.
-  TempDir dir;
-  Env* env = PosixEnv();
-  std::string sub = CachedSubdir(dir, env);
-  size_t before = testing::OpenFdCount();
-  for (int i = 0; i < 300; ++i) {
-    std::string name = sub + "/new-" + std::to_string(i);
-    CHECK(env->Open(sub + "/missing", O_WRONLY, 0).status().code() == Code::kNotFound);
-    CHECK(env->Stat(sub + "/missing").status().code() == Code::kNotFound);
-    CHECK(env->Unlink(sub + "/missing").code() == Code::kNotFound);
-    Spit(sub + "/spare", "y");
-    auto replaced = env->ReplaceFile(sub + "/spare", name);  // onto a new name: ENOENT first
-    REQUIRE(replaced.ok());
-  }
-  CHECK(testing::OpenFdCount() <= before + 2);
-  CHECK(std::filesystem::exists(sub + "/new-299"));
-}
-
 TEST_CASE("posix env: Grow lengthens with zeros and never shortens or changes a byte") {
   TempDir dir;
   Spit(dir / "f", "abc");
@@ -205,23 +121,6 @@ TEST_CASE("posix env: Grow lengthens with zeros and never shortens or changes a 
   CHECK(bytes.substr(0, 3) == "abc");
   CHECK(bytes.back() == 'Z');
   REQUIRE(env->Close(*fd).ok());
-}
-
-TEST_CASE("posix env: ByteLocked sees another description's lock, also on a read-only one") {
-  TempDir dir;
-  Env* env = PosixEnv();
-  auto a = env->Open(dir / "t", O_RDWR | O_CREAT, 0600);
-  auto b = env->Open(dir / "t", O_RDONLY, 0);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  CHECK_FALSE(*env->ByteLocked(*b, 7));
-  REQUIRE(env->LockByte(*a, 7, false).ok());
-  CHECK(*env->ByteLocked(*b, 7));
-  CHECK_FALSE(*env->ByteLocked(*b, 8));
-  CHECK_FALSE(*env->ByteLocked(*a, 7));  // its own lock is no conflict
-  REQUIRE(env->Close(*a).ok());          // closing releases it
-  CHECK_FALSE(*env->ByteLocked(*b, 7));
-  REQUIRE(env->Close(*b).ok());
 }
 
 }  // namespace

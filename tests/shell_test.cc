@@ -1,6 +1,6 @@
-// The shell engine driven by scripted input: tokenizer, menu, named commands,
-// transactions. (Script mode through the real program: shell_script_test.cc; a real
-// terminal: shell_e2e_test.cc.)
+// The shell engine driven by scripted input: menu, named commands, transactions. (The
+// tokenizer: shell_tokenize_test.cc; script mode through the real program:
+// shell_script_test.cc; a real terminal: shell_e2e_test.cc.)
 #include <catch2/catch.hpp>
 
 #include "cli/shell_internal.h"
@@ -49,43 +49,6 @@ std::uint64_t LastTxn(Store* s, AccountId id) {
 }
 
 }  // namespace
-
-TEST_CASE("shell tokenizer: quoting like sh", "[shell][tokenize]") {
-  struct Case {
-    const char* line;
-    std::vector<std::string> words;
-  };
-  std::vector<Case> cases = {
-      {"", {}},
-      {"   \t ", {}},
-      {"deposit 7 10.00", {"deposit", "7", "10.00"}},
-      {"  list   --page  2 ", {"list", "--page", "2"}},
-      {"open \"Mary Ann\" Smith", {"open", "Mary Ann", "Smith"}},
-      {"open Sean 'O'\"'\"'Brien'", {"open", "Sean", "O'Brien"}},
-      {"open Sean O\\'Brien", {"open", "Sean", "O'Brien"}},
-      {"open \"a \\\"b\\\" c\" x", {"open", "a \"b\" c", "x"}},
-      {"open \"back\\\\slash\" \"keep\\n\"", {"open", "back\\slash", "keep\\n"}},
-      {"x '' \"\" y", {"x", "", "", "y"}},
-      {"a'b'\"c\"d", {"abcd"}},
-      {"# only a comment", {}},
-      {"show 1 # the first", {"show", "1"}},
-      {"search a#b", {"search", "a#b"}},
-      {"search '#x'", {"search", "#x"}},
-      {"open 'tab\there' x", {"open", "tab\there", "x"}},
-  };
-  for (const Case& c : cases) {
-    INFO(c.line);
-    auto w = TokenizeShellLine(c.line);
-    REQUIRE(w.ok());
-    CHECK(*w == c.words);
-  }
-  for (const char* bad : {"open 'Ada", "open \"Ada", "open Ada\\", "x \"a\\\""}) {
-    INFO(bad);
-    auto w = TokenizeShellLine(bad);
-    REQUIRE_FALSE(w.ok());
-    CHECK(w.status().code() == Code::kInvalidArgument);
-  }
-}
 
 TEST_CASE("shell menu: create asks each value in turn and re-asks a bad one", "[shell][menu]") {
   TempDir tmp;

@@ -1,0 +1,103 @@
+// Each account's history follows from the one before, as a module
+// (src/store/history_check.h): the records a real store wrote are followed clean, and a
+// record whose result, carried state, version, history link or open breaks the rules is
+// Corruption naming its txn, even though no hash or CRC is involved here. recover --check
+// on forged journals is chain_test.cc.
+#include "store/history_check.h"
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/journal.h"
+#include "store_ops.h"
+#include "test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Money;
+using testing::MustOpen;
+using testing::MustOpenStore;
+using testing::OpenOp;
+using testing::Rename;
+using testing::TempDir;
+
+// Records 1-6 of a store: two opens, a deposit, a transfer, a rename, a withdrawal.
+std::vector<Record> SixRecords(const TempDir& dir) {
+  std::string data = dir / "data";
+  {
+    auto s = MustOpenStore(data, DefaultEnv());
+    AccountId a = MustOpen(*s, 10000);
+    AccountId b = MustOpen(*s, 5000);
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 250)}, ""}).ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, a, 1000, b)}, ""}).ok());
+    REQUIRE(s->Commit(Event{{Rename(b, "Mary", "Somerville")}, ""}).ok());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kWithdraw, b, 1)}, ""}).ok());
+  }
+  auto j = Journal::OpenReadOnly(DefaultEnv(), Layout(data), StorageMode{});
+  REQUIRE(j.ok());
+  auto records = (*j)->ReadRange(JournalPos{}, (*j)->End());
+  REQUIRE(records.ok());
+  REQUIRE(records->size() == 6);
+  return *records;
+}
+
+// The first failure of following `records`, Ok when there is none.
+Status Follow(const std::vector<Record>& records) {
+  AccountHistoryFollower f;
+  for (const Record& r : records) {
+    Status s = f.Feed(r);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+TEST_CASE("history check: a store's own records follow one from another", "[history_check]") {
+  TempDir dir;
+  std::vector<Record> records = SixRecords(dir);
+  CHECK(Follow(records).ok());
+  // Cut away its head, the journal is followed from the first state each account shows.
+  CHECK(Follow({records.begin() + 3, records.end()}).ok());
+}
+
+TEST_CASE("history check: a record the rules do not make is Corruption naming its txn",
+          "[history_check]") {
+  TempDir dir;
+  const std::vector<Record> good = SixRecords(dir);
+  // Each forgery, applied to a copy of record 4 (the transfer), its txn.
+  std::vector<std::pair<const char*, std::function<void(Record*)>>> forgeries = {
+      {"an op's result", [](Record* r) { r->ops[0].after += 1; }},
+      {"a carried balance", [](Record* r) { r->accounts[0].state.balance += 100; }},
+      {"a carried version", [](Record* r) { r->accounts[1].state.version += 1; }},
+      {"the history link", [](Record* r) { r->accounts[0].prev_txn = 1; }},
+      {"a carried name", [](Record* r) { r->accounts[1].state.first = "Eve"; }},
+      {"an account left out", [](Record* r) { r->accounts.pop_back(); }},
+      {"the amount, results kept", [](Record* r) { r->ops[0].amount += 1; }},
+  };
+  for (const auto& [what, forge] : forgeries) {
+    INFO(what);
+    std::vector<Record> records = good;
+    REQUIRE(records[3].txn == 4);
+    REQUIRE(records[3].ops[0].kind == OpKind::kTransfer);
+    forge(&records[3]);
+    Status s = Follow(records);
+    CHECK(s.code() == Code::kCorruption);
+    CHECK(s.message().rfind("txn 4 does not follow", 0) == 0);
+  }
+
+  // An account opened twice, and one named before its open.
+  std::vector<Record> twice = good;
+  twice[1].ops[0].id = twice[0].ops[0].id;
+  twice[1].accounts[0].state.id = twice[0].ops[0].id;
+  CHECK(Follow(twice).code() == Code::kCorruption);
+  Status again = Follow(twice);
+  CHECK(again.message().find("opened a second time") != std::string::npos);
+  Status unopened = Follow({good[0], good[3]});  // a whole journal: account 2 never opened
+  CHECK(unopened.code() == Code::kCorruption);
+  CHECK(unopened.message().find("no earlier record opens it") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace drovebank

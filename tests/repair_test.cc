@@ -1,0 +1,130 @@
+// Bringing files up to the journal as a module (src/store/repair.cc): a checkpoint records
+// how far the files are durable (and one already running elsewhere is not waited for);
+// an open that rebuilds the journal's state replays its tail onto files behind it; a
+// dead writer's flag is settled before a list reads the tree. Crashes at each step are
+// recovery_test.cc and fault_matrix_test.cc.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "drovebank/file_repair.h"
+#include "lock_test_util.h"
+#include "store/journal.h"
+#include "store_ops.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Money;
+using testing::MustOpen;
+using testing::MustOpenStore;
+using testing::Slurp;
+using testing::Spit;
+using testing::Table;
+using testing::TempDir;
+
+std::unique_ptr<Journal> OpenJournal(const std::string& data) {
+  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
+                         [](const std::vector<Record>&) { return Status::Ok(); });
+  REQUIRE(j.ok());
+  return std::move(j).value();
+}
+
+// A store whose on_repair reports land in `repairs`.
+std::unique_ptr<Store> OpenReporting(const std::string& data, std::vector<FileRepair>* repairs) {
+  StoreOptions o;
+  o.data_dir = data;
+  o.on_repair = [repairs](const FileRepair& r) { repairs->push_back(r); };
+  auto s = Store::Open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+TEST_CASE("repair: a checkpoint records the journal's end, and one running elsewhere is not "
+          "waited for",
+          "[repair]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  auto s = MustOpenStore(data, DefaultEnv());
+  AccountId a = MustOpen(*s, 100);
+  MustOpen(*s, 200);
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, "pay-1"}).ok());
+  REQUIRE(s->Checkpoint(true).ok());
+
+  auto j = OpenJournal(data);
+  auto c = j->ReadCheckpoint();
+  REQUIRE(c.ok());
+  CHECK(c->pos == j->End());
+  CHECK(c->last_txn == 3);
+  CHECK(c->max_id == 2);
+  CHECK(c->account_count == 2);
+  REQUIRE(c->head);
+  CHECK(*c->head == *j->HeadAt(j->End()));
+
+  REQUIRE(j->LockCheckpoint(false).ok());  // another checkpointer is at work
+  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
+  REQUIRE(s->Checkpoint(false).ok());
+  CHECK(j->ReadCheckpoint()->last_txn == 3);  // not moved, not waited for
+  j->UnlockCheckpoint();
+  REQUIRE(s->Checkpoint(false).ok());
+  CHECK(j->ReadCheckpoint()->last_txn == 4);
+  CHECK(j->ReadCheckpoint()->pos == j->End());
+}
+
+TEST_CASE("repair: an open that rebuilds the journal's state replays its tail onto a file "
+          "behind it",
+          "[repair]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  Layout layout(data);
+  std::string behind;
+  {
+    auto s = MustOpenStore(data, DefaultEnv());
+    AccountId a = MustOpen(*s, 100);
+    behind = Slurp(layout.AccountPath(a));
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
+  }
+  const std::string now = Slurp(layout.AccountPath(1));
+  Spit(layout.AccountPath(1), behind);  // as if the install never reached the disk
+  REQUIRE(::unlink(layout.JournalStatePath().c_str()) == 0);  // as after a reboot
+
+  std::vector<FileRepair> repairs;
+  auto s = OpenReporting(data, &repairs);
+  REQUIRE(repairs.size() == 1);
+  CHECK(repairs[0].id == 1);
+  CHECK(repairs[0].found == FileRepair::Found::kBehind);
+  CHECK(Slurp(layout.AccountPath(1)) == now);
+  CHECK(s->Get(1)->balance == 105);
+}
+
+TEST_CASE("repair: a dead writer's flag is settled before a list reads the tree", "[repair]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  Layout layout(data);
+  {
+    auto s = MustOpenStore(data, DefaultEnv());
+    MustOpen(*s, 100);
+    MustOpen(*s, 200);
+  }
+  const std::string two = Slurp(layout.AccountPath(2));
+  std::vector<FileRepair> repairs;
+  auto s = OpenReporting(data, &repairs);
+  // A writer died after committing account 2's open and before its file was there.
+  REQUIRE(::unlink(layout.AccountPath(2).c_str()) == 0);
+  {
+    auto t = Table(layout);
+    REQUIRE(t->SetNeedsRepair(AccountSlot(2), true).ok());
+  }
+  auto page = s->List(1, 10);
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 2);
+  CHECK(page->items[1].id == 2);
+  CHECK(page->items[1].balance == 200);
+  REQUIRE(repairs.size() == 1);
+  CHECK(repairs[0].found == FileRepair::Found::kMissing);
+  CHECK(Slurp(layout.AccountPath(2)) == two);
+  CHECK_FALSE(*Table(layout)->NeedsRepair(AccountSlot(2)));
+}
+
+}  // namespace
+}  // namespace drovebank
