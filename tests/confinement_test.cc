@@ -92,7 +92,7 @@ TEST_CASE("confinement: a path below a root is a directory and a name, never thr
   Spit(root + "/a/b/f", "x");
   REQUIRE(::symlink(elsewhere.path().c_str(), (root + "/a/link").c_str()) == 0);
   Confinement c;
-  c.Add(root, /*shared=*/false, /*read_only=*/false);
+  c.Add(root);
 
   for (bool cache : {true, false}) {
     INFO("cache " << cache);
@@ -116,23 +116,6 @@ TEST_CASE("confinement: a path below a root is a directory and a name, never thr
     CHECK(r.dir == AT_FDCWD);
     CHECK(r.base == p);
   }
-}
-
-TEST_CASE("confinement: a root's shared mark is its latest, its read-only mark sticks towards "
-          "writable",
-          "[confinement]") {
-  Confinement c;
-  c.Add("/d/one", /*shared=*/true, /*read_only=*/true);
-  CHECK(c.Shared("/d/one/accounts"));
-  CHECK(c.ReadOnly("/d/one/accounts"));
-  CHECK_FALSE(c.Shared("/d/onex/accounts"));  // a sibling is not below it
-  CHECK_FALSE(c.Shared("/d/one"));            // nor is the root itself
-  c.Add("/d/one", /*shared=*/false, /*read_only=*/false);
-  CHECK_FALSE(c.Shared("/d/one/accounts"));
-  CHECK_FALSE(c.ReadOnly("/d/one/accounts"));
-  c.Add("/d/one", /*shared=*/false, /*read_only=*/true);
-  CHECK_FALSE(c.ReadOnly("/d/one/accounts"));  // once writable, always refreshed
-  CHECK_FALSE(c.ReadOnly("/elsewhere/x"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "os/shared_fs_env.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -117,4 +118,37 @@ TEST_CASE("shared_fs_env: the roots are the instance's own", "[shared_fs_env][en
   // A later verdict for the same root replaces the first.
   ConfineAs(&one, dir.path(), "local");
   CHECK_FALSE(one.IsShared(dir / "f"));
+}
+
+// A root confined read-only is read without write access (a read-only store never makes
+// a client drop its caches); once confined writable it stays so, or a writer could build on
+// a stale balance. A sibling of the root, and the root itself, are not below it.
+TEST_CASE("shared_fs_env: a root's read-only mark sticks towards writable", "[shared_fs_env][env]") {
+  TempDir dir;
+  std::string root = dir / "one";
+  ::mkdir(root.c_str(), 0700);
+  std::string path = root + "/f";
+  PosixEnvImpl plain;
+  Below below(&plain);
+  SharedFsEnv env(&below);
+  {
+    auto fd = env.Open(path, O_RDWR | O_CREAT, 0600);  // not confined yet: made plainly
+    REQUIRE(fd.ok());
+    REQUIRE(env.Close(*fd).ok());
+  }
+  auto read_flags = [&] {
+    below.opens.clear();
+    REQUIRE(env.ReadFile(path).ok());
+    REQUIRE_FALSE(below.opens.empty());
+    return below.opens.front().flags & O_ACCMODE;
+  };
+  ::setenv("DROVEBANK_FS", "shared", 1);
+  env.Confine(root, /*read_only=*/true);
+  CHECK(read_flags() == O_RDONLY);
+  CHECK_FALSE(env.IsShared(root + "x/f"));
+  env.Confine(root, /*read_only=*/false);
+  CHECK(read_flags() == O_RDWR);
+  env.Confine(root, /*read_only=*/true);
+  ::unsetenv("DROVEBANK_FS");
+  CHECK(read_flags() == O_RDWR);  // once writable, always refreshed
 }
