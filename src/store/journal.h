@@ -282,18 +282,26 @@ class Journal {
   // LookUpTxn's: the segment names as last listed (segments are only ever added, with
   // higher names), and one read-only descriptor of the segment it read last.
   mutable std::vector<std::uint64_t> lookup_segs_;
-  mutable int lookup_fd_ = -1;
-  mutable std::uint64_t lookup_seg_ = 0;
-  // LookUpIn's last window of a segment's end: read again when the segment or its size
-  // differs, or none is kept.
-  Status ReadLookupTail(std::uint64_t seg, std::uint64_t size, std::uint64_t want) const;
-  mutable std::string lookup_tail_;
-  mutable bool lookup_tail_kept_ = false;
-  mutable std::uint64_t lookup_tail_seg_ = 0;
-  mutable std::uint64_t lookup_tail_size_ = 0;
-  mutable std::uint64_t lookup_tail_from_ = 0;
-  mutable size_t lookup_tail_pos_ = 0;  // where its first whole line starts
-  mutable std::uint64_t lookup_tail_first_txn_ = 0;
+  // LookUpIn's open segments, a few at once: a report proves files that name records
+  // all over the journal, and reopening a segment for each switch was a third of its
+  // opens. Each keeps the window of its end that LookUpIn read last, valid while the
+  // segment has the size it had then.
+  struct LookupSegment {
+    int fd = -1;
+    std::uint64_t used = 0;  // lookup_tick_ at the last use: the least recent is closed
+    bool tail_kept = false;
+    std::uint64_t tail_size = 0;
+    std::uint64_t tail_from = 0;
+    size_t tail_pos = 0;  // where the window's first whole line starts
+    std::uint64_t tail_first_txn = 0;
+    std::string tail;
+  };
+  static constexpr size_t kLookupSegments = 8;
+  Result<LookupSegment*> LookupOpen(std::uint64_t seg) const;
+  Status ReadLookupTail(LookupSegment* ls, std::uint64_t size, std::uint64_t want) const;
+  void CloseLookups() const;
+  mutable std::map<std::uint64_t, LookupSegment> lookup_open_;
+  mutable std::uint64_t lookup_tick_ = 0;
   Result<Record> LookUpIn(std::uint64_t seg, std::uint64_t txn) const;
   mutable size_t max_cached_segments_ = 0;
   const SegmentIndex* IndexOf(std::uint64_t seg, bool active, std::uint64_t want) const;

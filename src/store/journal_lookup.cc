@@ -97,11 +97,9 @@ Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
     if (listing == 1 || lookup_segs_.empty()) {
       DB_ASSIGN_OR_RETURN(lookup_segs_, Segments());
     }
-    if (listing == 1 && lookup_fd_ >= 0) {  // and the descriptor afresh: a name's inode may
-      (void)env_->Close(lookup_fd_);         // have been replaced (a linked empty segment)
-      lookup_fd_ = -1;
-      lookup_tail_kept_ = false;
-    }
+    // And the descriptors afresh: a name's inode may have been replaced (a linked empty
+    // segment).
+    if (listing == 1) CloseLookups();
     auto it = std::upper_bound(lookup_segs_.begin(), lookup_segs_.end(), txn);
     bool newest = it == lookup_segs_.end();
     // As FindTxn: a crash between creating a segment and publishing it can leave one whose
@@ -118,14 +116,8 @@ Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
 }
 
 Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
-  if (lookup_fd_ < 0 || lookup_seg_ != seg) {
-    if (lookup_fd_ >= 0) (void)env_->Close(lookup_fd_);
-    lookup_fd_ = -1;
-    lookup_tail_kept_ = false;
-    DB_ASSIGN_OR_RETURN(lookup_fd_, env_->Open(SegmentPath(seg), O_RDONLY));
-    lookup_seg_ = seg;
-  }
-  DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(lookup_fd_));
+  DB_ASSIGN_OR_RETURN(LookupSegment * ls, LookupOpen(seg));
+  DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(ls->fd));
   // The last records first, in one read: a file names the record that last changed its
   // account, which in a busy store is nearly always among the newest. The window is kept
   // while the segment does not grow, so a walk over many files (a report proves each one)
@@ -133,12 +125,12 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
   constexpr std::uint64_t kTail = 64 << 10;
   std::uint64_t hi = info.size;
   if (info.size > 0) {
-    if (!lookup_tail_kept_ || lookup_tail_seg_ != seg || lookup_tail_size_ != info.size) {
-      DB_RETURN_IF_ERROR(ReadLookupTail(seg, info.size, kTail));
+    if (!ls->tail_kept || ls->tail_size != info.size) {
+      DB_RETURN_IF_ERROR(ReadLookupTail(ls, info.size, kTail));
     }
-    std::string_view view = lookup_tail_;
-    if (lookup_tail_first_txn_ != 0 && lookup_tail_first_txn_ <= txn) {
-      for (size_t at = lookup_tail_pos_; at < view.size();) {
+    std::string_view view = ls->tail;
+    if (ls->tail_first_txn != 0 && ls->tail_first_txn <= txn) {
+      for (size_t at = ls->tail_pos; at < view.size();) {
         size_t nl = view.find('\n', at);
         if (nl == std::string_view::npos) break;  // a record being written
         std::string_view line = view.substr(at, nl - at);
@@ -149,9 +141,9 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
       }
       return Status::NotFound(fmt::format("no transaction {}", txn));
     }
-    hi = lookup_tail_from_ + lookup_tail_pos_;  // the record, if here, starts before the window
+    hi = ls->tail_from + ls->tail_pos;  // the record, if here, starts before the window
   }
-  SegmentReader reader(env_, lookup_fd_, info.size);
+  SegmentReader reader(env_, ls->fd, info.size);
   // Bisect on line starts: lo is a line start at or before the record, hi past it.
   std::uint64_t lo = 0;
   while (hi - lo > 2 * kWindow) {
@@ -180,25 +172,49 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
   return Status::NotFound(fmt::format("no transaction {}", txn));
 }
 
-Status Journal::ReadLookupTail(std::uint64_t seg, std::uint64_t size, std::uint64_t want) const {
-  lookup_tail_kept_ = false;  // until read whole
+Result<Journal::LookupSegment*> Journal::LookupOpen(std::uint64_t seg) const {
+  ++lookup_tick_;
+  auto it = lookup_open_.find(seg);
+  if (it == lookup_open_.end()) {
+    if (lookup_open_.size() >= kLookupSegments) {
+      auto oldest = std::min_element(lookup_open_.begin(), lookup_open_.end(),
+                                     [](const auto& a, const auto& b) {
+                                       return a.second.used < b.second.used;
+                                     });
+      (void)env_->Close(oldest->second.fd);
+      lookup_open_.erase(oldest);
+    }
+    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_RDONLY));
+    it = lookup_open_.emplace(seg, LookupSegment{}).first;
+    it->second.fd = fd;
+  }
+  it->second.used = lookup_tick_;
+  return &it->second;
+}
+
+void Journal::CloseLookups() const {
+  for (auto& [seg, ls] : lookup_open_) (void)env_->Close(ls.fd);
+  lookup_open_.clear();
+}
+
+Status Journal::ReadLookupTail(LookupSegment* ls, std::uint64_t size, std::uint64_t want) const {
+  ls->tail_kept = false;  // until read whole
   std::uint64_t from = size > want ? size - want : 0;
-  lookup_tail_.resize(static_cast<size_t>(size - from));
-  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(lookup_fd_, lookup_tail_.data(), lookup_tail_.size(), from));
-  lookup_tail_.resize(n);
-  std::string_view view = lookup_tail_;
+  ls->tail.resize(static_cast<size_t>(size - from));
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(ls->fd, ls->tail.data(), ls->tail.size(), from));
+  ls->tail.resize(n);
+  std::string_view view = ls->tail;
   size_t pos = 0;
   if (from > 0) {  // the first whole line starts after the first newline
     pos = view.find('\n');
     pos = pos == std::string_view::npos ? view.size() : pos + 1;
   }
   size_t nl = view.find('\n', pos);
-  lookup_tail_first_txn_ = nl == std::string_view::npos ? 0 : TxnOf(view.substr(pos, nl - pos));
-  lookup_tail_from_ = from;
-  lookup_tail_pos_ = pos;
-  lookup_tail_size_ = size;
-  lookup_tail_seg_ = seg;
-  lookup_tail_kept_ = true;
+  ls->tail_first_txn = nl == std::string_view::npos ? 0 : TxnOf(view.substr(pos, nl - pos));
+  ls->tail_from = from;
+  ls->tail_pos = pos;
+  ls->tail_size = size;
+  ls->tail_kept = true;
   return Status::Ok();
 }
 

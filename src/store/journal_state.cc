@@ -48,7 +48,7 @@ Journal::Journal(Env* env, const Layout& layout, StorageMode mode, ReplayFn repl
       st_(std::make_unique<State>()) {}
 
 Journal::~Journal() {
-  if (lookup_fd_ >= 0) (void)env_->Close(lookup_fd_);
+  CloseLookups();
   if (state_fd_ >= 0) (void)env_->Close(state_fd_);
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
 }
