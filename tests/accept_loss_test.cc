@@ -11,22 +11,15 @@
 #include <vector>
 
 #include "drovebank/recovery.h"
-#include "store/journal.h"
 #include "store/recovery_parts.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::PathExists;
-using testing::Slurp;
-using testing::Spit;
-using testing::TempDir;
+using namespace testing;
 
 struct Journaled {
   std::string data;
@@ -35,25 +28,13 @@ struct Journaled {
 };
 
 // Five records (one keyed), checkpointed at the journal's start, in one segment.
-Journaled FiveRecords(const TempDir& dir) {
+Journaled FiveJournaled(const TempDir& dir) {
   Journaled j;
-  j.data = dir / "data";
-  {
-    auto s = MustOpenStore(j.data, DefaultEnv());
-    AccountId a = MustOpen(*s, 10000);
-    AccountId b = MustOpen(*s, 5000);
-    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 500)}, "pay-1"}).ok());
-    REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, b, 1000, a)}, ""}).ok());
-    REQUIRE(s->Commit(Event{{Money(OpKind::kWithdraw, a, 1)}, ""}).ok());
-  }
-  auto journal = Journal::OpenReadOnly(DefaultEnv(), Layout(j.data), StorageMode{});
-  REQUIRE(journal.ok());
-  REQUIRE((*journal)->Segments()->size() == 1);
-  j.segment = (*journal)->SegmentPath((*journal)->Segments()->front());
-  REQUIRE((*journal)->ForEach(JournalPos{}, (*journal)->End(), [&](Record&, JournalPos at) {
-                       j.starts.push_back(at.offset);
-                       return Status::Ok();
-                     }).ok());
+  j.data = FiveRecords(dir, "pay-1");
+  auto journal = OpenJournalReadOnly(j.data);
+  REQUIRE(journal->Segments()->size() == 1);
+  j.segment = journal->SegmentPath(journal->Segments()->front());
+  for (const JournalPos& at : RecordStarts(*journal)) j.starts.push_back(at.offset);
   REQUIRE(j.starts.size() == 5);
   return j;
 }
@@ -68,7 +49,7 @@ std::vector<std::string> Quarantined(const std::string& data) {
 TEST_CASE("accept loss: a whole journal of an unmarked store is refused, nothing changed",
           "[accept_loss]") {
   TempDir dir;
-  Journaled j = FiveRecords(dir);
+  Journaled j = FiveJournaled(dir);
   Layout layout(j.data);
   std::string segment = Slurp(j.segment);
   std::string checkpoint = Slurp(layout.journal() + "/CHECKPOINT");
@@ -88,7 +69,7 @@ TEST_CASE("accept loss: the journal is cut at its first broken record, the cut k
           "everything rebuilt from the start",
           "[accept_loss]") {
   TempDir dir;
-  Journaled j = FiveRecords(dir);
+  Journaled j = FiveJournaled(dir);
   Layout layout(j.data);
   const std::string segment = Slurp(j.segment);
   // A byte of record 3's JSON rots: records 3 to 5 are no longer a whole history.
@@ -118,7 +99,7 @@ TEST_CASE("accept loss: the journal is cut at its first broken record, the cut k
 TEST_CASE("accept loss: a marked store with a whole journal is let through, nothing cut",
           "[accept_loss]") {
   TempDir dir;
-  Journaled j = FiveRecords(dir);
+  Journaled j = FiveJournaled(dir);
   Layout layout(j.data);
   const std::string segment = Slurp(j.segment);
   REQUIRE(WriteRecoveryMarker(DefaultEnv(), layout, "a test marks it").ok());

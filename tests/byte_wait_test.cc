@@ -17,48 +17,45 @@ namespace {
 
 using testing::TempDir;
 
-// Two open file descriptions of one file: their OFD locks exclude each other like two
-// processes'.
+// Two open file descriptions of one file in a scratch directory: their OFD locks exclude
+// each other like two processes'. `wait` ends after `timeout_seconds`.
 struct TwoFds {
-  explicit TwoFds(const TempDir& dir) {
+  explicit TwoFds(double timeout_seconds) {
     env = DefaultEnv();
     a = *env->Open(dir / "locks", O_RDWR | O_CREAT, 0600);
     b = *env->Open(dir / "locks", O_RDWR, 0600);
+    wait.timeout_seconds = timeout_seconds;
   }
   ~TwoFds() {
     (void)env->Close(a);
     (void)env->Close(b);
   }
+  TempDir dir;
   Env* env;
   int a = -1;
   int b = -1;
+  LockWait wait;
 };
 
 TEST_CASE("byte wait: a free byte is taken at once, one held elsewhere is Busy after the "
           "timeout, naming it",
           "[byte_wait]") {
-  TempDir dir;
-  TwoFds f(dir);
-  LockWait wait;
-  wait.timeout_seconds = 0.05;
-  REQUIRE(LockByteWithin(f.env, f.a, 5, wait, "byte five").ok());
-  CHECK(LockByteWithin(f.env, f.b, 6, wait, "byte six").ok());  // its neighbour is free
+  TwoFds f(0.05);
+  REQUIRE(LockByteWithin(f.env, f.a, 5, f.wait, "byte five").ok());
+  CHECK(LockByteWithin(f.env, f.b, 6, f.wait, "byte six").ok());  // its neighbour is free
 
-  Status s = LockByteWithin(f.env, f.b, 5, wait, "byte five");
+  Status s = LockByteWithin(f.env, f.b, 5, f.wait, "byte five");
   CHECK(s.code() == Code::kBusy);
   CHECK(s.message() == "timed out after 0.05 s waiting for byte five");
-  CHECK(WaitForByteLock(f.env, f.b, 5, wait, "byte five").code() == Code::kBusy);
+  CHECK(WaitForByteLock(f.env, f.b, 5, f.wait, "byte five").code() == Code::kBusy);
 }
 
 TEST_CASE("byte wait: a cancelled wait is Cancelled and takes nothing", "[byte_wait]") {
-  TempDir dir;
-  TwoFds f(dir);
+  TwoFds f(600);  // only the cancel can end it
   REQUIRE(f.env->LockByte(f.a, 0, /*wait=*/false).ok());
-  LockWait wait;
-  wait.timeout_seconds = 600;  // only the cancel can end it
   int polls = 0;
-  wait.cancelled = [&] { return ++polls >= 2; };
-  Status s = LockByteWithin(f.env, f.b, 0, wait, "the thing");
+  f.wait.cancelled = [&] { return ++polls >= 2; };
+  Status s = LockByteWithin(f.env, f.b, 0, f.wait, "the thing");
   CHECK(s.code() == Code::kCancelled);
   CHECK(s.message() == "gave up waiting for the thing");
   CHECK(polls >= 2);
@@ -66,13 +63,10 @@ TEST_CASE("byte wait: a cancelled wait is Cancelled and takes nothing", "[byte_w
 }
 
 TEST_CASE("byte wait: a waiter gets the byte once its holder lets it go", "[byte_wait]") {
-  TempDir dir;
-  TwoFds f(dir);
+  TwoFds f(600);  // only the release can end it
   REQUIRE(f.env->LockByte(f.a, 9, /*wait=*/false).ok());
-  LockWait wait;
-  wait.timeout_seconds = 600;  // only the release can end it
   Status got = Status::Internal("not run");
-  std::thread waiter([&] { got = LockByteWithin(f.env, f.b, 9, wait, "byte nine"); });
+  std::thread waiter([&] { got = LockByteWithin(f.env, f.b, 9, f.wait, "byte nine"); });
   // Whether the release comes before the waiter blocks or after, it must get the byte.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(f.env->UnlockByte(f.a, 9).ok());

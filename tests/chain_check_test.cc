@@ -5,52 +5,22 @@
 // real program are chain_test.cc.
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "drovebank/recovery.h"
-#include "store/journal.h"
 #include "store/recovery_parts.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::TempDir;
+using namespace testing;
 
-// Five records: two opens, a deposit, a transfer, a withdrawal.
-std::string FiveRecords(const TempDir& dir) {
-  std::string data = dir / "data";
-  auto s = MustOpenStore(data, DefaultEnv());
-  AccountId a = MustOpen(*s, 10000);
-  AccountId b = MustOpen(*s, 5000);
-  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 500)}, ""}).ok());
-  REQUIRE(s->Commit(Event{{Money(OpKind::kTransfer, b, 1000, a)}, ""}).ok());
-  REQUIRE(s->Commit(Event{{Money(OpKind::kWithdraw, a, 1)}, ""}).ok());
-  return data;
-}
-
-std::unique_ptr<Journal> ReadOnly(const std::string& data) {
-  auto j = Journal::OpenReadOnly(DefaultEnv(), Layout(data), StorageMode{});
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
-
-// The position after record `txn`.
+// The position after record `txn` (the records are txns 1, 2, ...).
 JournalPos After(const Journal& j, std::uint64_t txn) {
-  JournalPos next = j.End();
-  bool seen = false;
-  REQUIRE(j.ForEach(JournalPos{}, j.End(), [&](Record& r, JournalPos at) {
-             if (seen) {
-               next = at;
-               seen = false;
-             }
-             if (r.txn == txn) seen = true;
-             return Status::Ok();
-           }).ok());
-  return next;
+  std::vector<JournalPos> starts = RecordStarts(j);
+  return txn < starts.size() ? starts[txn] : j.End();
 }
 
 Status Follow(const std::string& data, const Journal& j, const std::string& expect_head,
@@ -65,7 +35,7 @@ TEST_CASE("chain check: a store's journal follows to the head its journal gives"
           "[chain_check]") {
   TempDir dir;
   std::string data = FiveRecords(dir);
-  auto j = ReadOnly(data);
+  auto j = OpenJournalReadOnly(data);
   RecoverReport r;
   REQUIRE(Follow(data, *j, "", &r).ok());
   CHECK(r.chain_records == 5);
@@ -81,7 +51,7 @@ TEST_CASE("chain check: a head written down is matched on the chain, and one off
           "[chain_check]") {
   TempDir dir;
   std::string data = FiveRecords(dir);
-  auto j = ReadOnly(data);
+  auto j = OpenJournalReadOnly(data);
   auto at3 = j->HeadAt(After(*j, 3));
   REQUIRE(at3.ok());
   REQUIRE(at3->txn == 3);
@@ -109,25 +79,23 @@ TEST_CASE("chain check: a head written down is matched on the chain, and one off
 TEST_CASE("chain check: journal/CHECKPOINT's head must lie on the chain", "[chain_check]") {
   TempDir dir;
   std::string data = FiveRecords(dir);
-  auto w = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [](const std::vector<Record>&) { return Status::Ok(); });
-  REQUIRE(w.ok());
-  auto ckpt = (*w)->ReadCheckpoint();
+  auto w = OpenJournal(data);
+  auto ckpt = w->ReadCheckpoint();
   REQUIRE(ckpt.ok());
   CheckpointInfo c = *ckpt;
-  c.pos = After(**w, 2);
+  c.pos = After(*w, 2);
   c.last_txn = 2;
-  auto head = (*w)->HeadAt(c.pos);
+  auto head = w->HeadAt(c.pos);
   REQUIRE(head.ok());
   c.head = *head;
-  REQUIRE((*w)->WriteCheckpoint(c).ok());
+  REQUIRE(w->WriteCheckpoint(c).ok());
   RecoverReport good;
-  CHECK(Follow(data, *ReadOnly(data), "", &good).ok());
+  CHECK(Follow(data, *OpenJournalReadOnly(data), "", &good).ok());
 
   c.head->hash[5] ^= 0x10;
-  REQUIRE((*w)->WriteCheckpoint(c).ok());
+  REQUIRE(w->WriteCheckpoint(c).ok());
   RecoverReport bad;
-  Status s = Follow(data, *ReadOnly(data), "", &bad);
+  Status s = Follow(data, *OpenJournalReadOnly(data), "", &bad);
   CHECK(s.code() == Code::kCorruption);
   CHECK(s.message().find("journal/CHECKPOINT") != std::string::npos);
 }

@@ -12,28 +12,13 @@
 #include "drovebank/recovery.h"
 #include "lock_test_util.h"
 #include "store/recovery_parts.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 
 namespace drovebank {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::Slurp;
-using testing::Spit;
-using testing::Table;
-using testing::TempDir;
-
-std::string ThreeRecords(const TempDir& dir) {
-  std::string data = dir / "data";
-  auto s = MustOpenStore(data, DefaultEnv());
-  AccountId a = MustOpen(*s, 10000);
-  MustOpen(*s, 5000);
-  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 500)}, ""}).ok());
-  return data;
-}
+using namespace testing;
 
 // Every file under `dir` with its bytes, but those that are rewritten without changing the
 // store (as scripts/fault_injection.py's snapshot leaves them out): journal/state, the lock

@@ -23,6 +23,17 @@ using testing::Spit;
 using testing::Table;
 using testing::TempDir;
 
+// A store's layout in a scratch directory, its lock table with its spare, and a target
+// file x in the data directory holding `old`.
+struct Installing {
+  explicit Installing(const std::string& old) { Spit(target, old); }
+  TempDir dir;
+  Layout layout = NewLayout(dir);
+  std::unique_ptr<LockTable> table = Table(layout);
+  std::string target = layout.root() + "/x";
+  std::string spare = *table->SparePath();
+};
+
 ino_t InodeOf(const std::string& path) {
   struct stat st;
   REQUIRE(::lstat(path.c_str(), &st) == 0);
@@ -32,28 +43,23 @@ ino_t InodeOf(const std::string& path) {
 TEST_CASE("file installer: the spare takes the target's place, the old version becomes the "
           "spare",
           "[file_installer]") {
-  TempDir dir;
-  Layout layout = NewLayout(dir);
-  auto table = Table(layout);
-  std::string target = layout.root() + "/x";
-  Spit(target, "old version");
-  std::string spare = *table->SparePath();
+  Installing f("old version");
 
-  FileInstaller in(table.get(), target);
+  FileInstaller in(f.table.get(), f.target);
   CHECK_FALSE(in.written());
   REQUIRE(in.WriteTemp("new version").ok());
   CHECK(in.written());
-  CHECK(Slurp(target) == "old version");  // nothing installed yet
-  CHECK(Slurp(spare) == "new version");
-  REQUIRE(in.InstallOver(target).ok());
+  CHECK(Slurp(f.target) == "old version");  // nothing installed yet
+  CHECK(Slurp(f.spare) == "new version");
+  REQUIRE(in.InstallOver(f.target).ok());
   CHECK_FALSE(in.written());
-  CHECK(Slurp(target) == "new version");
-  CHECK(Slurp(spare) == "old version");  // exchanged, reused next time
+  CHECK(Slurp(f.target) == "new version");
+  CHECK(Slurp(f.spare) == "old version");  // exchanged, reused next time
 
   // A shorter version is cut to its own length.
   REQUIRE(in.WriteTemp("v3").ok());
-  REQUIRE(in.InstallOver(target).ok());
-  CHECK(Slurp(target) == "v3");
+  REQUIRE(in.InstallOver(f.target).ok());
+  CHECK(Slurp(f.target) == "v3");
 
   // Forget leaves the target as it is; a moved-from installer has nothing written.
   REQUIRE(in.WriteTemp("never installed").ok());
@@ -62,36 +68,31 @@ TEST_CASE("file installer: the spare takes the target's place, the old version b
   CHECK_FALSE(in.written());  // NOLINT(bugprone-use-after-move): the contract says so
   moved.Forget();
   CHECK_FALSE(moved.written());
-  CHECK(Slurp(target) == "v3");
+  CHECK(Slurp(f.target) == "v3");
 }
 
 TEST_CASE("file installer: a spare that is a hard link or a symbolic link is replaced, never "
           "written through",
           "[file_installer]") {
-  TempDir dir;
-  Layout layout = NewLayout(dir);
-  auto table = Table(layout);
-  std::string target = layout.root() + "/x";
-  std::string spare = *table->SparePath();
-  Spit(target, "old");
+  Installing f("old");
 
-  Spit(dir / "backup", "a backup's bytes");
-  ::unlink(spare.c_str());
-  REQUIRE(::link((dir / "backup").c_str(), spare.c_str()) == 0);
-  FileInstaller in(table.get(), target);
+  Spit(f.dir / "backup", "a backup's bytes");
+  ::unlink(f.spare.c_str());
+  REQUIRE(::link((f.dir / "backup").c_str(), f.spare.c_str()) == 0);
+  FileInstaller in(f.table.get(), f.target);
   REQUIRE(in.WriteTemp("new").ok());
-  CHECK(Slurp(dir / "backup") == "a backup's bytes");
-  CHECK(InodeOf(spare) != InodeOf(dir / "backup"));
-  REQUIRE(in.InstallOver(target).ok());
-  CHECK(Slurp(target) == "new");
+  CHECK(Slurp(f.dir / "backup") == "a backup's bytes");
+  CHECK(InodeOf(f.spare) != InodeOf(f.dir / "backup"));
+  REQUIRE(in.InstallOver(f.target).ok());
+  CHECK(Slurp(f.target) == "new");
 
-  Spit(dir / "victim", "not yours");
-  ::unlink(spare.c_str());
-  REQUIRE(::symlink((dir / "victim").c_str(), spare.c_str()) == 0);
+  Spit(f.dir / "victim", "not yours");
+  ::unlink(f.spare.c_str());
+  REQUIRE(::symlink((f.dir / "victim").c_str(), f.spare.c_str()) == 0);
   REQUIRE(in.WriteTemp("newer").ok());
-  CHECK(Slurp(dir / "victim") == "not yours");
-  REQUIRE(in.InstallOver(target).ok());
-  CHECK(Slurp(target) == "newer");
+  CHECK(Slurp(f.dir / "victim") == "not yours");
+  REQUIRE(in.InstallOver(f.target).ok());
+  CHECK(Slurp(f.target) == "newer");
 }
 
 TEST_CASE("file installer: on a shared file system the target is rewritten in place",

@@ -18,23 +18,8 @@ namespace {
 using testing::TempDir;
 
 // DROVEBANK_FS set (nullopt: unset) for one scope, and put back.
-class FsScope {
- public:
-  explicit FsScope(std::optional<std::string> v) {
-    if (const char* old = std::getenv("DROVEBANK_FS")) old_ = old;
-    Set(v);
-  }
-  ~FsScope() { Set(old_); }
-
- private:
-  static void Set(const std::optional<std::string>& v) {
-    if (v) {
-      ::setenv("DROVEBANK_FS", v->c_str(), 1);
-    } else {
-      ::unsetenv("DROVEBANK_FS");
-    }
-  }
-  std::optional<std::string> old_;
+struct FsScope : testing::EnvScope {
+  explicit FsScope(std::optional<std::string> v) : EnvScope("DROVEBANK_FS", std::move(v)) {}
 };
 
 TEST_CASE("file system mode: DROVEBANK_FS forces the mode, and O_DIRECT is tried only on a "

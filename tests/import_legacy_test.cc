@@ -7,6 +7,7 @@
 #include "drovebank/import_legacy.h"
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ std::string LegacyData(const TempDir& dir) {
   return dir / "legacy";
 }
 
+// LegacyData, and a store made beside it in `dir`/data.
+struct LegacyAndStore {
+  std::string legacy;
+  std::unique_ptr<Store> store;
+};
+LegacyAndStore WithStore(const TempDir& dir) {
+  std::string legacy = LegacyData(dir);
+  return {legacy, MustOpenStore(dir / "data", DefaultEnv())};
+}
+
 std::vector<ImportOutcome> Outcomes(const ImportReport& r) {
   std::vector<ImportOutcome> out;
   for (const ImportedAccount& a : r.accounts) out.push_back(a.outcome);
@@ -39,8 +50,7 @@ TEST_CASE("import legacy: accounts keep their ids and keys, ids are reserved, a 
           "changes nothing",
           "[import_legacy]") {
   TempDir dir;
-  std::string legacy = LegacyData(dir);
-  auto s = MustOpenStore(dir / "data", DefaultEnv());
+  auto [legacy, s] = WithStore(dir);
   ImportOptions o;
   o.group_size = 2;
   std::vector<size_t> progress;
@@ -80,8 +90,7 @@ TEST_CASE("import legacy: the same account here is already imported, another is 
           "left unchanged",
           "[import_legacy]") {
   TempDir dir;
-  std::string legacy = LegacyData(dir);
-  auto s = MustOpenStore(dir / "data", DefaultEnv());
+  auto [legacy, s] = WithStore(dir);
   // Opened here by other means: 1 as the legacy file says, 2 with other data.
   Op same = OpenOp("Ann", "Lee", 10000);
   same.id = 1;

@@ -5,27 +5,22 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::MustOpenStore;
-using testing::TempDir;
+using namespace testing;
 
-std::unique_ptr<Journal> OpenJournal(const std::string& data) {
-  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [](const std::vector<Record>&) { return Status::Ok(); });
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
-
-std::string NewStore(const TempDir& dir) {
-  std::string data = dir / "data";
-  MustOpenStore(data, DefaultEnv());
-  return data;
+// A checkpoint at `pos` with no chain head (as format 2 wrote them).
+CheckpointInfo Headless(JournalPos pos, std::uint64_t last_txn, AccountId max_id,
+                        std::uint64_t account_count) {
+  return {.pos = pos,
+          .last_txn = last_txn,
+          .max_id = max_id,
+          .account_count = account_count,
+          .head = std::nullopt};
 }
 
 TEST_CASE("journal checkpoint: what is written is read back, head or none; missing is the "
@@ -33,8 +28,8 @@ TEST_CASE("journal checkpoint: what is written is read back, head or none; missi
           "[journal_checkpoint]") {
   TempDir dir;
   std::string data = NewStore(dir);
-  auto j = OpenJournal(data);
   std::string path = data + "/journal/CHECKPOINT";
+  auto j = OpenJournal(data);
   ::unlink(path.c_str());
   auto none = j->ReadCheckpoint();
   REQUIRE(none.ok());
@@ -42,11 +37,7 @@ TEST_CASE("journal checkpoint: what is written is read back, head or none; missi
   CHECK(none->last_txn == 0);
   CHECK_FALSE(none->head);
 
-  CheckpointInfo c;
-  c.pos = JournalPos{17, 4096};
-  c.last_txn = 41;
-  c.max_id = 99999999;
-  c.account_count = 12;
+  CheckpointInfo c = Headless(JournalPos{17, 4096}, 41, 99999999, 12);
   REQUIRE(j->WriteCheckpoint(c).ok());
   auto back = j->ReadCheckpoint();
   REQUIRE(back.ok());
@@ -73,11 +64,7 @@ TEST_CASE("journal checkpoint: any damage is Corruption, never a guess", "[journ
   TempDir dir;
   std::string data = NewStore(dir);
   auto j = OpenJournal(data);
-  CheckpointInfo c;
-  c.pos = JournalPos{1, 300};
-  c.last_txn = 3;
-  c.max_id = 2;
-  c.account_count = 2;
+  CheckpointInfo c = Headless(JournalPos{1, 300}, 3, 2, 2);
   REQUIRE(j->WriteCheckpoint(c).ok());
   std::string path = data + "/journal/CHECKPOINT";
   const std::string good = testing::Slurp(path);

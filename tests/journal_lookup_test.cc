@@ -6,49 +6,35 @@
 #include <string>
 #include <vector>
 
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::MustOpenStore;
-using testing::TempDir;
+using namespace testing;
 
-std::unique_ptr<Journal> OpenJournal(const std::string& data) {
-  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [](const std::vector<Record>&) { return Status::Ok(); });
-  REQUIRE(j.ok());
-  return std::move(j).value();
+// One group of 3000 deposits with long requests appended to the journal of the store in
+// `data` and synced: about 1 MiB in one segment, 16 times the 64 KiB read from its end.
+void BigSegment(const std::string& data) {
+  auto j = OpenJournal(data);
+  std::vector<Record> records;
+  for (int i = 0; i < 3000; ++i) {
+    records.push_back(
+        Deposit(1 + i % 7, i + 1, "deposit " + std::to_string(i) + " " + std::string(200, 'x')));
+  }
+  auto pos = j->Append(&records, false, nullptr);
+  REQUIRE(pos.ok());
+  REQUIRE(j->Sync(**pos, nullptr).ok());
+  REQUIRE(j->Segments()->size() == 1);
 }
 
 TEST_CASE("journal lookup: every txn of a big segment is found by bisection, others are "
           "NotFound",
           "[journal_lookup]") {
   TempDir dir;
-  std::string data = dir / "data";
-  MustOpenStore(data, DefaultEnv());
-  {
-    auto j = OpenJournal(data);
-    // One group of 3000 deposits with long requests: about 1 MiB in one segment, 16 times
-    // the 64 KiB read from its end.
-    std::vector<Record> records;
-    for (int i = 0; i < 3000; ++i) {
-      Record r;
-      Op op;
-      op.kind = OpKind::kDeposit;
-      op.id = 1 + i % 7;
-      op.amount = i + 1;
-      r.ops.push_back(op);
-      r.request = "deposit " + std::to_string(i) + " " + std::string(200, 'x');
-      records.push_back(r);
-    }
-    auto pos = j->Append(&records, false, nullptr);
-    REQUIRE(pos.ok());
-    REQUIRE(j->Sync(**pos, nullptr).ok());
-    REQUIRE(j->Segments()->size() == 1);
-  }
+  std::string data = NewStore(dir);
+  BigSegment(data);
   auto reader = OpenJournal(data);
   auto all = reader->ReadRange(JournalPos{}, reader->End());  // the truth, read in order
   REQUIRE(all.ok());

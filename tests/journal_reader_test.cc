@@ -8,47 +8,35 @@
 #include <vector>
 
 #include "drovebank/record.h"
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::MustOpenStore;
-using testing::TempDir;
+using namespace testing;
 
-// A journal of 30 deposit records (amounts 1..30) in segments of about 600 bytes.
-std::unique_ptr<Journal> ThirtyRecords(const std::string& data) {
-  MustOpenStore(data, DefaultEnv());
-  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [](const std::vector<Record>&) { return Status::Ok(); }, 600);
-  REQUIRE(j.ok());
+// A journal of 30 deposit records (amounts 1..30) in segments of about 600 bytes, of a
+// store made in `dir`/data.
+std::unique_ptr<Journal> ThirtyRecords(const TempDir& dir) {
+  auto j = OpenJournal(NewStore(dir), 600);
   for (int i = 0; i < 30; ++i) {
-    Record r;
-    Op op;
-    op.kind = OpKind::kDeposit;
-    op.id = 1;
-    op.amount = i + 1;
-    r.ops.push_back(op);
-    r.request = "deposit";
-    std::vector<Record> one = {r};
-    REQUIRE((*j)->Append(&one, false, nullptr).ok());
+    std::vector<Record> one = {Deposit(1, i + 1)};
+    REQUIRE(j->Append(&one, false, nullptr).ok());
   }
-  return std::move(j).value();
+  return j;
 }
 
 TEST_CASE("journal reader: segments in order, named by their first txn, records in order "
           "across them",
           "[journal_reader]") {
   TempDir dir;
-  std::string data = dir / "data";
-  auto j = ThirtyRecords(data);
+  auto j = ThirtyRecords(dir);
   auto segs = j->Segments();
   REQUIRE(segs.ok());
   REQUIRE(segs->size() >= 3);
   CHECK(std::is_sorted(segs->begin(), segs->end()));
-  CHECK(j->SegmentPath(1) == data + "/journal/0000000000000001.log");
+  CHECK(j->SegmentPath(1) == dir / "data/journal/0000000000000001.log");
   for (std::uint64_t seg : *segs) {
     INFO("segment " << seg);
     CHECK(testing::PathExists(j->SegmentPath(seg)));
@@ -72,11 +60,7 @@ TEST_CASE("journal reader: segments in order, named by their first txn, records 
 
   // From any record's start: ForEach hands its position, and reading from there gives the
   // rest.
-  std::vector<JournalPos> starts;
-  REQUIRE(j->ForEach(JournalPos{}, j->End(), [&](Record&, JournalPos at) {
-               starts.push_back(at);
-               return Status::Ok();
-             }).ok());
+  std::vector<JournalPos> starts = RecordStarts(*j);
   REQUIRE(starts.size() == 30);
   CHECK(std::is_sorted(starts.begin(), starts.end()));
   auto rest = j->ReadRange(starts[17], j->End());
@@ -93,8 +77,7 @@ TEST_CASE("journal reader: each record's JSON is the segment's bytes, and a call
           "ends the walk",
           "[journal_reader]") {
   TempDir dir;
-  std::string data = dir / "data";
-  auto j = ThirtyRecords(data);
+  auto j = ThirtyRecords(dir);
   size_t seen = 0;
   REQUIRE(j->ForEachLine(JournalPos{}, j->End(),
                          [&](Record& r, JournalPos at, std::string_view json) {

@@ -11,44 +11,25 @@
 #include <string>
 #include <vector>
 
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::TempDir;
+using namespace testing;
 
-// A store of two accounts and a deposit (txns 1-3), closed.
-std::string ThreeRecords(const TempDir& dir) {
-  std::string data = dir / "data";
-  auto s = MustOpenStore(data, DefaultEnv());
-  AccountId a = MustOpen(*s, 100);
-  MustOpen(*s, 200);
-  REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
-  return data;
-}
-
+// The journal of the store in `data`, opened counting the txns its open hands to replay.
 struct Opened {
+  explicit Opened(const std::string& data) {
+    journal = OpenJournal(data, kSegmentBytes, [this](const std::vector<Record>& tail) {
+      for (const Record& r : tail) replayed.push_back(r.txn);
+      return Status::Ok();
+    });
+  }
   std::unique_ptr<Journal> journal;
   std::vector<std::uint64_t> replayed;  // the txns handed to replay
 };
-
-Opened OpenCounting(const std::string& data) {
-  Opened o;
-  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [&o](const std::vector<Record>& tail) {
-                           for (const Record& r : tail) o.replayed.push_back(r.txn);
-                           return Status::Ok();
-                         });
-  REQUIRE(j.ok());
-  o.journal = std::move(j).value();
-  return o;
-}
 
 TEST_CASE("journal state: this boot's state is taken as it is; a damaged or another boot's is "
           "rebuilt from the segments",
@@ -61,7 +42,7 @@ TEST_CASE("journal state: this boot's state is taken as it is; a damaged or anot
 
   JournalPos end;
   {
-    Opened o = OpenCounting(data);
+    Opened o(data);
     CHECK(o.replayed.empty());  // this boot's, checksum intact: nothing to replay
     end = o.journal->End();
     CHECK(o.journal->max_id() == 2);
@@ -74,7 +55,7 @@ TEST_CASE("journal state: this boot's state is taken as it is; a damaged or anot
     std::string bad = good;
     bad[at] = static_cast<char>(bad[at] ^ 0x5a);
     testing::Spit(state_path, bad);
-    Opened o = OpenCounting(data);
+    Opened o(data);
     CHECK(o.replayed == std::vector<std::uint64_t>{1, 2, 3});
     CHECK(o.journal->End() == end);
     CHECK(o.journal->max_id() == 2);

@@ -11,43 +11,16 @@
 #include "drovebank/store.h"
 #include "store/journal_steps.h"
 #include "store/layout.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
+using testing::Deposit;
+using testing::NewStore;
+using testing::OpenJournal;
 using testing::TempDir;
-
-// A data directory made by the store, then closed: the journal's files exist, empty.
-std::string MakeDataDir(const TempDir& dir) {
-  std::string data = dir / "data";
-  StoreOptions o;
-  o.data_dir = data;
-  REQUIRE(Store::Open(o).ok());
-  return data;
-}
-
-std::unique_ptr<Journal> OpenJournal(const std::string& data, std::uint64_t segment_bytes) {
-  auto j = Journal::Open(
-      DefaultEnv(), Layout(data), StorageMode{},
-      [](const std::vector<Record>&) { return Status::Ok(); },
-      segment_bytes);
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
-
-// A deposit record of account `id` (the journal checks no rule: it numbers, chains and
-// stores what it is given).
-Record Deposit(AccountId id, Cents amount) {
-  Record r;
-  Op op;
-  op.kind = OpKind::kDeposit;
-  op.id = id;
-  op.amount = amount;
-  r.ops.push_back(op);
-  r.request = "deposit";
-  return r;
-}
 
 struct StepLog final : JournalSteps {
   void Reached(JournalStep step) override { steps.push_back(step); }
@@ -56,7 +29,7 @@ struct StepLog final : JournalSteps {
 
 TEST_CASE("journal: an append numbers, chains and reports its steps in order", "[journal]") {
   TempDir dir;
-  std::string data = MakeDataDir(dir);
+  std::string data = NewStore(dir);
   auto j = OpenJournal(data, kSegmentBytes);
   std::vector<Record> records = {Deposit(1, 5), Deposit(2, 7), Deposit(1, 9)};
   StepLog log;
@@ -88,7 +61,7 @@ TEST_CASE("journal: an append numbers, chains and reports its steps in order", "
 TEST_CASE("journal: the own-states append writes nothing once another journal appended",
           "[journal]") {
   TempDir dir;
-  std::string data = MakeDataDir(dir);
+  std::string data = NewStore(dir);
   auto mine = OpenJournal(data, kSegmentBytes);
   auto other = OpenJournal(data, kSegmentBytes);  // another process, as far as locks go
   std::vector<Record> first = {Deposit(1, 1)};
@@ -115,7 +88,7 @@ TEST_CASE("journal: the own-states append writes nothing once another journal ap
 TEST_CASE("journal: appends past the segment size rotate, and every record stays found",
           "[journal]") {
   TempDir dir;
-  std::string data = MakeDataDir(dir);
+  std::string data = NewStore(dir);
   auto j = OpenJournal(data, 600);  // a few records a segment
   std::vector<std::uint64_t> txns;
   size_t rotations = 0;
@@ -151,7 +124,7 @@ TEST_CASE("journal: appends past the segment size rotate, and every record stays
 TEST_CASE("journal: ids are handed out once each, past every id a record used",
           "[journal]") {
   TempDir dir;
-  std::string data = MakeDataDir(dir);
+  std::string data = NewStore(dir);
   auto j = OpenJournal(data, kSegmentBytes);
   auto a = j->AllocateId();
   auto b = j->AllocateId();

@@ -7,41 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::MustOpenStore;
-using testing::Slurp;
-using testing::Spit;
-using testing::TempDir;
-
-std::unique_ptr<Journal> OpenJournal(const std::string& data) {
-  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [](const std::vector<Record>&) { return Status::Ok(); });
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
-
-Record Deposit(AccountId id, Cents amount) {
-  Record r;
-  Op op;
-  op.kind = OpKind::kDeposit;
-  op.id = id;
-  op.amount = amount;
-  r.ops.push_back(op);
-  r.request = "deposit";
-  return r;
-}
-
-std::string NewStore(const TempDir& dir) {
-  std::string data = dir / "data";
-  MustOpenStore(data, DefaultEnv());
-  return data;
-}
+using namespace testing;
 
 TEST_CASE("journal writer: a group is numbered from the next txn and read back in order",
           "[journal_writer]") {

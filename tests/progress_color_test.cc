@@ -10,19 +10,12 @@
 
 #include "cli/color.h"
 #include "cli/progress.h"
+#include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-std::string Contents(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  return out;
-}
+using testing::Contents;
 
 ProgressOptions Forced(std::FILE* f, std::chrono::milliseconds interval) {
   ProgressOptions o;

@@ -18,6 +18,7 @@
 #include "store/lockfile.h"
 #include "drovebank/store.h"
 #include "drovebank/env_wrapper.h"
+#include "journal_ops.h"
 #include "store_ops.h"
 #include "test_util.h"
 #include "os/posix_env.h"
@@ -27,16 +28,8 @@ namespace {
 
 using testing::MustOpen;
 using testing::Money;
+using testing::NewStore;  // no accounts: a lock needs none
 using testing::TempDir;
-
-// A data directory with its layout made (and no accounts: a lock needs none).
-std::string NewStore(const TempDir& d) {
-  StoreOptions so;
-  so.data_dir = d / "data";
-  auto store = Store::Open(so);
-  REQUIRE(store.ok());
-  return so.data_dir;
-}
 
 void Plant(const std::string& path, const std::string& content) {
   REQUIRE(WriteFileDurably(PosixEnv(), path, content).ok());

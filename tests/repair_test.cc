@@ -9,26 +9,12 @@
 
 #include "drovebank/file_repair.h"
 #include "lock_test_util.h"
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 
 namespace drovebank {
 namespace {
 
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::Slurp;
-using testing::Spit;
-using testing::Table;
-using testing::TempDir;
-
-std::unique_ptr<Journal> OpenJournal(const std::string& data) {
-  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                         [](const std::vector<Record>&) { return Status::Ok(); });
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
+using namespace testing;
 
 // A store whose on_repair reports land in `repairs`.
 std::unique_ptr<Store> OpenReporting(const std::string& data, std::vector<FileRepair>* repairs) {
@@ -76,8 +62,8 @@ TEST_CASE("repair: an open that rebuilds the journal's state replays its tail on
           "[repair]") {
   TempDir dir;
   std::string data = dir / "data";
+  std::string behind;  // account 1's file before the deposit
   Layout layout(data);
-  std::string behind;
   {
     auto s = MustOpenStore(data, DefaultEnv());
     AccountId a = MustOpen(*s, 100);

@@ -4,6 +4,7 @@
 #include "cli/report_util.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -67,18 +68,25 @@ TEST_CASE("report util: a history entry's cells line up with its columns, its JS
     FAIL("no column " << name);
     return std::string();
   };
-  CHECK(cell("txn", Column::kBoth) == "7");
-  CHECK(cell("time", Column::kBoth) == "1970-01-01T00:00:00.000Z");
-  CHECK(cell("kind", Column::kBoth) == "transfer");
-  CHECK(cell("amount", Column::kBoth) == "-2.50");
-  CHECK(cell("counterpart", Column::kTextOnly) == "to 3");
-  CHECK(cell("counterpart", Column::kDataOnly) == "3");
-  CHECK(cell("direction", Column::kDataOnly) == "out");
-  CHECK(cell("balance_after", Column::kBoth) == "97.50");
-  CHECK(cell("memo", Column::kTextOnly) == "reversed by 9; rent");
-  CHECK(cell("memo", Column::kDataOnly) == "rent");
-  CHECK(cell("reverses", Column::kDataOnly) == "");
-  CHECK(cell("reversed_by", Column::kDataOnly) == "9");
+  // Each column's cell, by where the column shows.
+  const std::map<Column::Show, std::map<std::string, std::string>> want = {
+      {Column::kBoth,
+       {{"txn", "7"},
+        {"time", "1970-01-01T00:00:00.000Z"},
+        {"kind", "transfer"},
+        {"amount", "-2.50"},
+        {"balance_after", "97.50"}}},
+      {Column::kTextOnly, {{"counterpart", "to 3"}, {"memo", "reversed by 9; rent"}}},
+      {Column::kDataOnly,
+       {{"counterpart", "3"}, {"direction", "out"}, {"memo", "rent"}, {"reverses", ""},
+        {"reversed_by", "9"}}},
+  };
+  for (const auto& [show, texts] : want) {
+    for (const auto& [name, text] : texts) {
+      INFO("column " << name << ", shown " << static_cast<int>(show));
+      CHECK(cell(name, show) == text);
+    }
+  }
 
   nlohmann::json item = HistoryItem(e);
   CHECK(item["amount"] == "2.50");

@@ -19,13 +19,7 @@ namespace drovebank {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::PathExists;
-using testing::Slurp;
-using testing::Spit;
-using testing::TempDir;
+using namespace testing;
 
 TEST_CASE("restore file: edited, missing and set-back files are each restored and reported "
           "once; only the edited one is kept",

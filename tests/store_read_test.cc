@@ -32,6 +32,16 @@ std::uint64_t MustCommit(Store& s, Op op, std::string key = "") {
   return r->record.txn;
 }
 
+// `page` is one of `pages` pages of `total` accounts, and holds accounts `ids` in order.
+void CheckPage(const Result<Page<Account>>& page, size_t total, size_t pages,
+               const std::vector<AccountId>& ids) {
+  REQUIRE(page.ok());
+  CHECK(page->total == total);
+  CHECK(page->pages == pages);
+  REQUIRE(page->items.size() == ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) CHECK(page->items[i].id == ids[i]);
+}
+
 TEST_CASE("store read: history is newest first, from the account's side, in pages",
           "[store_read]") {
   TempDir dir;
@@ -86,13 +96,7 @@ TEST_CASE("store read: list and search page by id", "[store_read]") {
   const char* names[] = {"Ada", "Mary", "ada", "Grace", "ADA"};
   for (const char* n : names) Open(*s, n, "Test", 100);
 
-  auto p2 = s->List(2, 2);
-  REQUIRE(p2.ok());
-  CHECK(p2->total == 5);
-  CHECK(p2->pages == 3);
-  REQUIRE(p2->items.size() == 2);
-  CHECK(p2->items[0].id == 3);
-  CHECK(p2->items[1].id == 4);
+  CheckPage(s->List(2, 2), 5, 3, {3, 4});
   auto p3 = s->List(3, 2);
   REQUIRE(p3.ok());
   REQUIRE(p3->items.size() == 1);
@@ -100,13 +104,7 @@ TEST_CASE("store read: list and search page by id", "[store_read]") {
   CHECK(s->List(4, 2)->items.empty());
   CHECK(s->List(0, 2).status().code() == Code::kInvalidArgument);
 
-  auto found = s->Search("ada", 1, 2);
-  REQUIRE(found.ok());
-  CHECK(found->total == 3);
-  CHECK(found->pages == 2);
-  REQUIRE(found->items.size() == 2);
-  CHECK(found->items[0].id == 1);
-  CHECK(found->items[1].id == 3);
+  CheckPage(s->Search("ada", 1, 2), 3, 2, {1, 3});
   auto next = s->Search("ada", 2, 2);
   REQUIRE(next.ok());
   REQUIRE(next->items.size() == 1);

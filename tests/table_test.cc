@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace drovebank {
 namespace {
 
@@ -24,12 +26,7 @@ std::string Printed(OutputFormat format, const std::vector<Column>& columns, Fn 
     TableWriter t(f, format, columns, "rows");
     write(t);
   }
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::string out = testing::Contents(f);
   std::fclose(f);
   return out;
 }

@@ -6,40 +6,30 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
-#include "store/journal.h"
-#include "store_ops.h"
+#include "journal_ops.h"
 #include "test_util.h"
 
 namespace drovebank {
 namespace {
 
-using testing::Money;
-using testing::MustOpen;
-using testing::MustOpenStore;
-using testing::TempDir;
+using namespace testing;
 
 struct LastRecord {
   std::string line;  // the whole line, newline included
   JournalPos at;
 };
 
-// Accounts 1 (last changed by txn 3) and 2 (txn 2); the last record is txn 3, a deposit.
-LastRecord ThreeRecords(const std::string& data) {
-  {
-    auto s = MustOpenStore(data, DefaultEnv());
-    AccountId a = MustOpen(*s, 100);
-    MustOpen(*s, 200);
-    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, a, 5)}, ""}).ok());
-  }
-  auto j = Journal::OpenReadOnly(DefaultEnv(), Layout(data), StorageMode{});
-  REQUIRE(j.ok());
+// The last record of ThreeRecords' store in `dir`/data (txn 3, a deposit; account 1 was
+// last changed by txn 3, account 2 by txn 2).
+LastRecord LastOfThree(const TempDir& dir) {
+  auto j = OpenJournalReadOnly(ThreeRecords(dir));
+  std::vector<JournalPos> starts = RecordStarts(*j);
+  REQUIRE(starts.size() == 3);
   LastRecord last;
-  REQUIRE((*j)->ForEach(JournalPos{}, (*j)->End(), [&](Record& r, JournalPos at) {
-                 if (r.txn == 3) last.at = at;
-                 return Status::Ok();
-               }).ok());
-  std::string seg = testing::Slurp((*j)->SegmentPath(last.at.seg));
+  last.at = starts[2];
+  std::string seg = Slurp(j->SegmentPath(last.at.seg));
   last.line = seg.substr(last.at.offset);
   REQUIRE(last.line.back() == '\n');
   REQUIRE(std::count(last.line.begin(), last.line.end(), '\n') == 1);
@@ -49,8 +39,8 @@ LastRecord ThreeRecords(const std::string& data) {
 TEST_CASE("tail evidence: an account file naming the txn or a later one, else a possible tear",
           "[tail_evidence]") {
   TempDir dir;
+  LastRecord last = LastOfThree(dir);
   std::string data = dir / "data";
-  LastRecord last = ThreeRecords(data);
   Layout layout(data);
   Env* env = DefaultEnv();
 
@@ -82,8 +72,8 @@ TEST_CASE("tail evidence: an account file naming the txn or a later one, else a 
 
 TEST_CASE("tail evidence: the previous boot synced past the whole line", "[tail_evidence]") {
   TempDir dir;
+  LastRecord last = LastOfThree(dir);
   std::string data = dir / "data";
-  LastRecord last = ThreeRecords(data);
   Layout layout(data);
   Env* env = DefaultEnv();
   std::uint64_t line_end = last.at.offset + last.line.size();

@@ -3,14 +3,17 @@
 #pragma once
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -66,6 +69,44 @@ inline std::string Which(const std::string& tool) {
   }
   return "";
 }
+// Everything written to `f` so far (flushed, then read from its start; `f` stays open).
+inline std::string Contents(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return out;
+}
+
+// The environment variable `name` set to `value` (nullopt: unset) for one scope, and put
+// back at its end; `after` (if any) runs after each change, as tzset() must after TZ's.
+class EnvScope {
+ public:
+  EnvScope(std::string name, std::optional<std::string> value, void (*after)() = nullptr)
+      : name_(std::move(name)), after_(after) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
+    Set(value);
+  }
+  ~EnvScope() { Set(old_); }
+  EnvScope(const EnvScope&) = delete;
+  EnvScope& operator=(const EnvScope&) = delete;
+
+ private:
+  void Set(const std::optional<std::string>& value) {
+    if (value) {
+      ::setenv(name_.c_str(), value->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+    if (after_ != nullptr) after_();
+  }
+  std::string name_;
+  void (*after_)();
+  std::optional<std::string> old_;
+};
+
 // Whether anything (a link included, not followed) is at `path`.
 inline bool PathExists(const std::string& path) {
   struct stat st;

@@ -2,34 +2,22 @@
 // drovebank/dates.h is read from the environment.
 #pragma once
 
-#include <stdlib.h>
 #include <time.h>
 
-#include <cstdlib>
 #include <optional>
 #include <string>
+
+#include "test_util.h"
 
 namespace drovebank::testing {
 
 // Sets TZ (nullopt: unsets it) for one scope, and puts it back.
 class TzScope {
  public:
-  explicit TzScope(std::optional<std::string> tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    Set(tz);
-  }
-  ~TzScope() { Set(old_); }
+  explicit TzScope(std::optional<std::string> tz) : env_("TZ", std::move(tz), [] { ::tzset(); }) {}
 
  private:
-  static void Set(const std::optional<std::string>& tz) {
-    if (tz) {
-      ::setenv("TZ", tz->c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-  std::optional<std::string> old_;
+  EnvScope env_;
 };
 
 }  // namespace drovebank::testing
