@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "drovebank/env_wrapper.h"
 #include "journal_ops.h"
 #include "test_util.h"
 
@@ -52,6 +53,72 @@ TEST_CASE("journal lookup: every txn of a big segment is found by bisection, oth
   CHECK(j->LookUpTxn(0).status().code() == Code::kNotFound);
   CHECK(j->LookUpTxn(all->back().txn + 1).status().code() == Code::kNotFound);
   CHECK(j->LookUpTxn(all->back().txn + 1000).status().code() == Code::kNotFound);
+}
+
+// Counts the reads that reach the file system.
+class CountingReads final : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
+    ++preads;
+    return EnvWrapper::PRead(fd, buf, n, offset);
+  }
+  int preads = 0;
+};
+
+// A report proves every account file it reads, each naming a record anywhere in the
+// journal: after a few look-ups in one segment, the segment's lines are indexed once and
+// each record is then one read (a bisection is about ten). Records appended after the
+// index was made, before and inside the new end window, are still found.
+TEST_CASE("journal lookup: many look-ups in one segment read each record once, and records "
+          "appended since are found",
+          "[journal_lookup]") {
+  TempDir dir;
+  std::string data = NewStore(dir);
+  BigSegment(data);
+  auto reader = OpenJournal(data);
+  auto all = reader->ReadRange(JournalPos{}, reader->End());
+  REQUIRE(all.ok());
+  const size_t n = all->size();
+
+  CountingReads env(DefaultEnv());
+  auto opened = Journal::Open(&env, Layout(data), StorageMode{},
+                              [](const std::vector<Record>&) { return Status::Ok(); });
+  REQUIRE(opened.ok());
+  auto j = std::move(opened).value();
+  int before = env.preads;
+  for (size_t k = 0; k < n; ++k) {
+    const Record& want = (*all)[(k * 7) % n];  // every record, out of order
+    auto got = j->LookUpTxn(want.txn);
+    REQUIRE(got.ok());
+    REQUIRE(*got == want);
+  }
+  INFO("reads for " << n << " look-ups: " << env.preads - before);
+  CHECK(env.preads - before < static_cast<int>(2 * n));
+  CHECK(j->cached_segments() == 0);  // not the whole-segment cache of FindTxn
+
+  // 600 more records, about 150 KiB: past the index and past the old end window, and
+  // more than the new end window holds.
+  {
+    auto w = OpenJournal(data);
+    std::vector<Record> more;
+    for (int i = 0; i < 600; ++i) {
+      more.push_back(Deposit(1 + i % 7, i + 1, "more " + std::to_string(i) + std::string(200, 'y')));
+    }
+    auto pos = w->Append(&more, false, nullptr);
+    REQUIRE(pos.ok());
+    REQUIRE(w->Sync(**pos, nullptr).ok());
+  }
+  auto grown = reader->ReadRange(JournalPos{}, OpenJournal(data)->End());
+  REQUIRE(grown.ok());
+  REQUIRE(grown->size() == n + 600);
+  for (size_t i = n; i < grown->size(); i += 13) {
+    INFO("txn " << (*grown)[i].txn);
+    auto got = j->LookUpTxn((*grown)[i].txn);
+    REQUIRE(got.ok());
+    CHECK(*got == (*grown)[i]);
+  }
+  CHECK(j->LookUpTxn(grown->back().txn + 1).status().code() == Code::kNotFound);
 }
 
 }  // namespace

@@ -295,8 +295,22 @@ class Journal {
     size_t tail_pos = 0;  // where the window's first whole line starts
     std::uint64_t tail_first_txn = 0;
     std::string tail;
+    // After kIndexAfter look-ups, where each line before the end window starts: a walk
+    // proving many files then reads each record with one pread instead of a bisection.
+    struct Line {
+      std::uint64_t txn;
+      std::uint32_t offset;
+      std::uint32_t length;
+    };
+    std::uint32_t lookups = 0;
+    bool indexed = false;
+    std::uint64_t indexed_end = 0;  // the index holds every whole line before it
+    std::vector<Line> index;        // by txn
   };
   static constexpr size_t kLookupSegments = 8;
+  static constexpr std::uint32_t kIndexAfter = 32;
+  Status IndexLookupSegment(LookupSegment* ls, std::uint64_t end) const;
+  Result<std::optional<Record>> LookUpIndexed(const LookupSegment& ls, std::uint64_t txn) const;
   Result<LookupSegment*> LookupOpen(std::uint64_t seg) const;
   Status ReadLookupTail(LookupSegment* ls, std::uint64_t size, std::uint64_t want) const;
   void CloseLookups() const;

@@ -143,9 +143,20 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
     }
     hi = ls->tail_from + ls->tail_pos;  // the record, if here, starts before the window
   }
-  SegmentReader reader(env_, ls->fd, info.size);
   // Bisect on line starts: lo is a line start at or before the record, hi past it.
   std::uint64_t lo = 0;
+  if (!ls->indexed && ++ls->lookups > kIndexAfter && hi <= UINT32_MAX) {
+    DB_RETURN_IF_ERROR(IndexLookupSegment(ls, hi));
+  }
+  if (ls->indexed) {
+    DB_ASSIGN_OR_RETURN(std::optional<Record> found, LookUpIndexed(*ls, txn));
+    if (found) return std::move(*found);
+    if (!ls->index.empty() && ls->index.back().txn > txn) {
+      return Status::NotFound(fmt::format("no transaction {}", txn));
+    }
+    lo = std::min(ls->indexed_end, hi);  // past the index: the lines after it
+  }
+  SegmentReader reader(env_, ls->fd, info.size);
   while (hi - lo > 2 * kWindow) {
     std::uint64_t mid = lo + (hi - lo) / 2;
     DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(mid, hi));
@@ -170,6 +181,49 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
     at = line->first + line->second.size() + 1;
   }
   return Status::NotFound(fmt::format("no transaction {}", txn));
+}
+
+Status Journal::IndexLookupSegment(LookupSegment* ls, std::uint64_t end) const {
+  ls->indexed = false;
+  ls->index.clear();
+  constexpr size_t kChunk = 1 << 20;
+  std::string buf;  // the bytes from `at`: a line cut by the chunk's end stays for the next
+  std::uint64_t at = 0;
+  while (at + buf.size() < end) {
+    size_t keep = buf.size();
+    size_t want = static_cast<size_t>(std::min<std::uint64_t>(kChunk, end - at - keep));
+    buf.resize(keep + want);
+    DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(ls->fd, buf.data() + keep, want, at + keep));
+    buf.resize(keep + n);
+    if (n == 0) break;
+    std::string_view view = buf;
+    size_t pos = 0;
+    for (size_t nl; (nl = view.find('\n', pos)) != std::string_view::npos; pos = nl + 1) {
+      std::uint64_t t = TxnOf(view.substr(pos, nl - pos));
+      if (t == 0 || (!ls->index.empty() && t <= ls->index.back().txn)) continue;
+      ls->index.push_back({t, static_cast<std::uint32_t>(at + pos),
+                           static_cast<std::uint32_t>(nl - pos)});
+    }
+    buf.erase(0, pos);
+    at += pos;
+  }
+  ls->indexed_end = at;
+  ls->indexed = true;
+  return Status::Ok();
+}
+
+Result<std::optional<Record>> Journal::LookUpIndexed(const LookupSegment& ls,
+                                                     std::uint64_t txn) const {
+  auto it = std::lower_bound(ls.index.begin(), ls.index.end(), txn,
+                             [](const LookupSegment::Line& l, std::uint64_t t) { return l.txn < t; });
+  if (it == ls.index.end() || it->txn != txn) return std::optional<Record>();
+  std::string line(it->length, '\0');
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(ls.fd, line.data(), line.size(), it->offset));
+  if (n != line.size() || TxnOf(line) != txn) {
+    return Status::Corruption(fmt::format("txn {}'s record changed under its index", txn));
+  }
+  DB_ASSIGN_OR_RETURN(Record r, DecodeRecordLine(line));
+  return std::optional<Record>(std::move(r));
 }
 
 Result<Journal::LookupSegment*> Journal::LookupOpen(std::uint64_t seg) const {
