@@ -15,34 +15,47 @@ namespace {
 
 using namespace testing;
 
-// One group of 3000 deposits with long requests appended to the journal of the store in
-// `data` and synced: about 1 MiB in one segment, 16 times the 64 KiB read from its end.
-void BigSegment(const std::string& data) {
-  auto j = OpenJournal(data);
-  std::vector<Record> records;
-  for (int i = 0; i < 3000; ++i) {
-    records.push_back(
-        Deposit(1 + i % 7, i + 1, "deposit " + std::to_string(i) + " " + std::string(200, 'x')));
+// One group of `count` deposits with long requests appended to the journal of the store in
+// `data` and synced (3000 make about 1 MiB, 16 times the 64 KiB read from a segment's end);
+// returns every record the journal then holds, read in order: the truth to compare with.
+std::vector<Record> AppendDeposits(const std::string& data, int count, const std::string& tag) {
+  {
+    auto j = OpenJournal(data);
+    std::vector<Record> records;
+    for (int i = 0; i < count; ++i) {
+      records.push_back(
+          Deposit(1 + i % 7, i + 1, tag + " " + std::to_string(i) + " " + std::string(200, 'x')));
+    }
+    auto pos = j->Append(&records, false, nullptr);
+    REQUIRE(pos.ok());
+    REQUIRE(j->Sync(**pos, nullptr).ok());
+    REQUIRE(j->Segments()->size() == 1);
   }
-  auto pos = j->Append(&records, false, nullptr);
-  REQUIRE(pos.ok());
-  REQUIRE(j->Sync(**pos, nullptr).ok());
-  REQUIRE(j->Segments()->size() == 1);
+  auto reader = OpenJournal(data);
+  auto all = reader->ReadRange(JournalPos{}, reader->End());
+  REQUIRE(all.ok());
+  return std::move(all).value();
+}
+
+// A new store whose journal is one segment of 3000 records; returns them.
+std::vector<Record> BigSegment(const TempDir& dir, std::string* data) {
+  *data = NewStore(dir);
+  std::vector<Record> all = AppendDeposits(*data, 3000, "deposit");
+  REQUIRE(all.size() == 3000);
+  return all;
 }
 
 TEST_CASE("journal lookup: every txn of a big segment is found by bisection, others are "
           "NotFound",
           "[journal_lookup]") {
   TempDir dir;
-  std::string data = NewStore(dir);
-  BigSegment(data);
-  auto reader = OpenJournal(data);
-  auto all = reader->ReadRange(JournalPos{}, reader->End());  // the truth, read in order
-  REQUIRE(all.ok());
-  REQUIRE(all->size() == 3000);
+  std::string data;
+  const std::vector<Record> truth = BigSegment(dir, &data), *all = &truth;
 
-  auto j = OpenJournal(data);  // nothing cached: each look-up reads pieces
-  for (size_t i = 0; i < all->size(); i += (i < 10 || i > 2990) ? 1 : 97) {
+  // Nothing cached, and fewer look-ups than make the segment indexed (32): each one
+  // bisects, reading pieces.
+  auto j = OpenJournal(data);
+  for (size_t i = 0; i < all->size(); i += (i < 5 || i > 2994) ? 1 : 199) {
     const Record& want = (*all)[i];
     INFO("txn " << want.txn);
     auto got = j->LookUpTxn(want.txn);
@@ -74,11 +87,8 @@ TEST_CASE("journal lookup: many look-ups in one segment read each record once, a
           "appended since are found",
           "[journal_lookup]") {
   TempDir dir;
-  std::string data = NewStore(dir);
-  BigSegment(data);
-  auto reader = OpenJournal(data);
-  auto all = reader->ReadRange(JournalPos{}, reader->End());
-  REQUIRE(all.ok());
+  std::string data;
+  const std::vector<Record> truth = BigSegment(dir, &data), *all = &truth;
   const size_t n = all->size();
 
   CountingReads env(DefaultEnv());
@@ -99,18 +109,8 @@ TEST_CASE("journal lookup: many look-ups in one segment read each record once, a
 
   // 600 more records, about 150 KiB: past the index and past the old end window, and
   // more than the new end window holds.
-  {
-    auto w = OpenJournal(data);
-    std::vector<Record> more;
-    for (int i = 0; i < 600; ++i) {
-      more.push_back(Deposit(1 + i % 7, i + 1, "more " + std::to_string(i) + std::string(200, 'y')));
-    }
-    auto pos = w->Append(&more, false, nullptr);
-    REQUIRE(pos.ok());
-    REQUIRE(w->Sync(**pos, nullptr).ok());
-  }
-  auto grown = reader->ReadRange(JournalPos{}, OpenJournal(data)->End());
-  REQUIRE(grown.ok());
+  const std::vector<Record> grown_truth = AppendDeposits(data, 600, "more");
+  const std::vector<Record>* grown = &grown_truth;
   REQUIRE(grown->size() == n + 600);
   for (size_t i = n; i < grown->size(); i += 13) {
     INFO("txn " << (*grown)[i].txn);

@@ -280,6 +280,23 @@ Status RepairCorruptFiles(const RecoverOptions& o, Env* env, StoreImpl* store) {
   return Status::Ok();
 }
 
+// How recover opens the store: upgrading an older format, each file repair counted and
+// described in the report.
+StoreOptions RecoverStoreOptions(const RecoverOptions& o, Env* env, RecoverReport* r) {
+  StoreOptions so;
+  so.data_dir = ResolveDataDir(o.data_dir);
+  so.env = env;
+  so.lock_wait.timeout_seconds = o.lock_timeout;
+  so.upgrade = true;
+  so.on_repair = [r](const FileRepair& repair) {
+    ++r->files_repaired;
+    if (!repair.kept_as.empty()) ++r->quarantined;
+    r->notes.push_back(DescribeFileRepair(repair));
+    r->repairs.push_back(repair);
+  };
+  return so;
+}
+
 }  // namespace
 
 Status Recover(const RecoverOptions& given, RecoverReport* r) {
@@ -293,18 +310,8 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   RecoverOptions o = given;
   o.full = o.full || o.accept_loss;  // every file is rebuilt from what is left
 
-  StoreOptions so;
-  so.data_dir = ResolveDataDir(o.data_dir);
+  StoreOptions so = RecoverStoreOptions(o, env, r);
   DB_RETURN_IF_ERROR(RefuseIfNotAStore(o, env, so.data_dir, r));
-  so.env = env;
-  so.lock_wait.timeout_seconds = o.lock_timeout;
-  so.upgrade = true;
-  so.on_repair = [r](const FileRepair& repair) {
-    ++r->files_repaired;
-    if (!repair.kept_as.empty()) ++r->quarantined;
-    r->notes.push_back(DescribeFileRepair(repair));
-    r->repairs.push_back(repair);
-  };
   DB_ASSIGN_OR_RETURN(auto store, StoreImpl::OpenWritable(so));
   const Layout& layout = store->layout();
   bool marked = store->NeedsRecovery();
