@@ -98,22 +98,21 @@ void SharedFsEnv::WarmForReplace(const std::vector<std::string>& paths) {
 }
 
 Result<std::string> SharedFsEnv::ReadFile(const std::string& path) {
-  if (!IsShared(path)) return target()->ReadFile(path);
-  return ReadShared(path);
+  Root root;
+  if (!SharedRoot(path, &root)) return target()->ReadFile(path);
+  return ReadShared(path, root.read_only);
 }
 
-Result<std::string> SharedFsEnv::ReadShared(const std::string& path) {
-  Root root;
-  SharedRoot(path, &root);
+Result<std::string> SharedFsEnv::ReadShared(const std::string& path, bool read_only) {
   // Why again: a file another host replaced by rename (journal/CHECKPOINT, at every
   // shell's exit) can still be this client's cached inode, which the servers no longer
   // know: ESTALE, from the open or the read. The name, looked up again once the
   // client's entry cache lets go of it (GlusterFS: 1 s), is the new file.
-  Result<std::string> got = ReadSharedOnce(path, root.read_only);
+  Result<std::string> got = ReadSharedOnce(path, read_only);
   for (int wait_ms : {20, 100, 300, 600, 1000}) {
     if (got.ok() || got.status().sys_errno() != ESTALE) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    got = ReadSharedOnce(path, root.read_only);
+    got = ReadSharedOnce(path, read_only);
   }
   return got;
 }

@@ -51,7 +51,7 @@ class SharedFsEnv final : public EnvWrapper {
   // The root `path` lies below, if it is a shared one.
   bool SharedRoot(const std::string& path, Root* out);
   // A whole file through one O_DIRECT descriptor, its size refreshed first.
-  Result<std::string> ReadShared(const std::string& path);
+  Result<std::string> ReadShared(const std::string& path, bool read_only);
   Result<std::string> ReadSharedOnce(const std::string& path, bool read_only);
 
   std::mutex mu_;

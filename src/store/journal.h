@@ -289,8 +289,7 @@ class Journal {
   struct LookupSegment {
     int fd = -1;
     std::uint64_t used = 0;  // lookup_tick_ at the last use: the least recent is closed
-    bool tail_kept = false;
-    std::uint64_t tail_size = 0;
+    std::uint64_t tail_size = 0;  // the segment's size when `tail` was read; 0: none kept
     std::uint64_t tail_from = 0;
     size_t tail_pos = 0;  // where the window's first whole line starts
     std::uint64_t tail_first_txn = 0;

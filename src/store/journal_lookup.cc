@@ -8,20 +8,13 @@
 #include <cstdlib>
 
 #include "journal.h"
+#include "record_lines.h"
 
 namespace drovebank {
 
 namespace {
 
 constexpr size_t kWindow = 8192;
-
-// The txn a record line names ("txn" sorts last among its keys, and no string in it can
-// hold an unescaped quote), or 0 when it names none.
-std::uint64_t TxnOf(std::string_view line) {
-  auto at = line.rfind("\"txn\":");
-  if (at == std::string_view::npos) return 0;
-  return std::strtoull(std::string(line.substr(at + 6, 20)).c_str(), nullptr, 10);
-}
 
 // Reads the segment open at `fd` through pread windows.
 class SegmentReader {
@@ -125,7 +118,7 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
   constexpr std::uint64_t kTail = 64 << 10;
   std::uint64_t hi = info.size;
   if (info.size > 0) {
-    if (!ls->tail_kept || ls->tail_size != info.size) {
+    if (ls->tail_size != info.size) {
       DB_RETURN_IF_ERROR(ReadLookupTail(ls, info.size, kTail));
     }
     std::string_view view = ls->tail;
@@ -134,7 +127,7 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
         size_t nl = view.find('\n', at);
         if (nl == std::string_view::npos) break;  // a record being written
         std::string_view line = view.substr(at, nl - at);
-        std::uint64_t t = TxnOf(line);
+        std::uint64_t t = TxnOfLine(line);
         if (t == txn) return DecodeRecordLine(line);
         if (t > txn) break;
         at = nl + 1;
@@ -164,7 +157,7 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
       hi = mid;
       continue;
     }
-    std::uint64_t t = TxnOf(line->second);
+    std::uint64_t t = TxnOfLine(line->second);
     if (t == txn) return DecodeRecordLine(line->second);
     if (t != 0 && t < txn) {
       lo = line->first + line->second.size() + 1;
@@ -175,7 +168,7 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
   for (std::uint64_t at = lo; at < hi;) {
     DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(at, hi));
     if (!line) break;
-    std::uint64_t t = TxnOf(line->second);
+    std::uint64_t t = TxnOfLine(line->second);
     if (t == txn) return DecodeRecordLine(line->second);
     if (t > txn) break;
     at = line->first + line->second.size() + 1;
@@ -196,14 +189,11 @@ Status Journal::IndexLookupSegment(LookupSegment* ls, std::uint64_t end) const {
     DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(ls->fd, buf.data() + keep, want, at + keep));
     buf.resize(keep + n);
     if (n == 0) break;
-    std::string_view view = buf;
-    size_t pos = 0;
-    for (size_t nl; (nl = view.find('\n', pos)) != std::string_view::npos; pos = nl + 1) {
-      std::uint64_t t = TxnOf(view.substr(pos, nl - pos));
-      if (t == 0 || (!ls->index.empty() && t <= ls->index.back().txn)) continue;
-      ls->index.push_back({t, static_cast<std::uint32_t>(at + pos),
-                           static_cast<std::uint32_t>(nl - pos)});
-    }
+    size_t pos = ForEachRecordLine(buf, [&](std::uint64_t t, size_t offset, size_t length) {
+      if (!ls->index.empty() && t <= ls->index.back().txn) return;  // kept sorted by txn
+      ls->index.push_back({t, static_cast<std::uint32_t>(at + offset),
+                           static_cast<std::uint32_t>(length)});
+    });
     buf.erase(0, pos);
     at += pos;
   }
@@ -219,7 +209,7 @@ Result<std::optional<Record>> Journal::LookUpIndexed(const LookupSegment& ls,
   if (it == ls.index.end() || it->txn != txn) return std::optional<Record>();
   std::string line(it->length, '\0');
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(ls.fd, line.data(), line.size(), it->offset));
-  if (n != line.size() || TxnOf(line) != txn) {
+  if (n != line.size() || TxnOfLine(line) != txn) {
     return Status::Corruption(fmt::format("txn {}'s record changed under its index", txn));
   }
   DB_ASSIGN_OR_RETURN(Record r, DecodeRecordLine(line));
@@ -252,7 +242,7 @@ void Journal::CloseLookups() const {
 }
 
 Status Journal::ReadLookupTail(LookupSegment* ls, std::uint64_t size, std::uint64_t want) const {
-  ls->tail_kept = false;  // until read whole
+  ls->tail_size = 0;  // none kept until read whole
   std::uint64_t from = size > want ? size - want : 0;
   ls->tail.resize(static_cast<size_t>(size - from));
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(ls->fd, ls->tail.data(), ls->tail.size(), from));
@@ -264,11 +254,10 @@ Status Journal::ReadLookupTail(LookupSegment* ls, std::uint64_t size, std::uint6
     pos = pos == std::string_view::npos ? view.size() : pos + 1;
   }
   size_t nl = view.find('\n', pos);
-  ls->tail_first_txn = nl == std::string_view::npos ? 0 : TxnOf(view.substr(pos, nl - pos));
+  ls->tail_first_txn = nl == std::string_view::npos ? 0 : TxnOfLine(view.substr(pos, nl - pos));
   ls->tail_from = from;
   ls->tail_pos = pos;
   ls->tail_size = size;
-  ls->tail_kept = true;
   return Status::Ok();
 }
 

@@ -15,6 +15,7 @@
 
 #include "journal.h"
 #include "journal_state.h"
+#include "record_lines.h"
 
 namespace drovebank {
 
@@ -229,21 +230,9 @@ const Journal::SegmentIndex* Journal::IndexOf(std::uint64_t seg, bool active,
   SegmentIndex idx;
   idx.read_active = active;
   idx.bytes = std::move(bytes).value();
-  std::string_view view = idx.bytes;
-  size_t pos = 0;
-  while (pos < view.size()) {
-    size_t nl = view.find('\n', pos);
-    if (nl == std::string_view::npos) break;
-    std::string_view line = view.substr(pos, nl - pos);
-    // "txn" sorts last among the record's keys; names cannot hold an unescaped quote.
-    auto tpos = line.rfind("\"txn\":");
-    if (tpos != std::string_view::npos) {
-      idx.index.push_back(
-          {std::strtoull(std::string(line.substr(tpos + 6, 20)).c_str(), nullptr, 10), pos,
-           nl - pos});
-    }
-    pos = nl + 1;
-  }
+  ForEachRecordLine(idx.bytes, [&](std::uint64_t txn, size_t offset, size_t length) {
+    idx.index.push_back({txn, offset, length});
+  });
   return &segment_cache_.insert_or_assign(seg, std::move(idx)).first->second;
 }
 
