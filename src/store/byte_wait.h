@@ -4,6 +4,7 @@
 // make a caller wait no longer than LockWait::timeout_seconds.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -17,9 +18,12 @@ namespace drovebank {
 // (F_OFD_SETLKW) while a watchdog thread watches the clock and wait.cancelled. The caller
 // has already tried once without waiting. Returns Ok (held), Busy("timed out after T s
 // waiting for WHAT"), Cancelled("gave up waiting for WHAT") or the lock call's error.
-// wait.on_wait is the caller's business: it is not called here.
-[[nodiscard]] Status WaitForByteLock(Env* env, int fd, std::uint64_t offset, const LockWait& wait,
-                                     std::string_view what);
+// wait.on_wait is the caller's business: it is not called here. `watch_every`: how often
+// the watchdog looks at the clock and the cancel (tests stretch it); a wait that gets the
+// lock returns at once, whatever it is.
+[[nodiscard]] Status WaitForByteLock(
+    Env* env, int fd, std::uint64_t offset, const LockWait& wait, std::string_view what,
+    std::chrono::milliseconds watch_every = std::chrono::milliseconds(20));
 
 // The lock at once when it is free (one F_OFD_SETLK), else WaitForByteLock: for callers
 // with nothing to do between the try and the wait (the journal's mutexes).
