@@ -217,5 +217,101 @@ TEST_CASE("links: a backup taken while a shell session has the store open is not
   Must(Recover(snap, {"--check"}));
 }
 
+// A session at a terminal lets go of the store while its user types (Store::Pause), so
+// another writer, alone then, gives the store files of its own; the session takes up the
+// new ones at its next command. Without that, the writer would find the session attached
+// and write the backup's inodes in place.
+TEST_CASE("links: a backup taken while a terminal session waits at its prompt is not written by "
+          "another writer, nor by the session after",
+          "[integrity][local-only][shell]") {
+  for (bool read_only : {false, true}) {
+    DYNAMIC_SECTION((read_only ? "a read-only session" : "a writing session")) {
+      LinkedStore store;
+      const std::string& data = store.data;
+      const std::string& snap = store.snap;
+      std::map<std::string, std::string> before;
+      TestSession session(data);
+      session.ctx.read_only = read_only;
+      std::vector<std::string> lines = read_only
+          ? std::vector<std::string>{"show 1", "show 2", "show 1"}
+          : std::vector<std::string>{"deposit 1 1", "deposit 2 1", "transfer 1 2 1", "show 1"};
+      ScriptSource src(lines, /*interactive=*/true);
+      src.before[1] = [&] {  // while the session waits at its prompt
+        store.Backup();
+        before = FilesUnder(snap);
+        Must(Drovebank(data, {"deposit", "1", "5", "--lock-timeout", "2"}));
+        CheckLinks(data, 1);
+      };
+      CHECK(session.Run(src) == 0);
+      INFO(session.out.text() << session.err.text());
+      REQUIRE(!before.empty());
+      CheckUnchanged(before);
+      CheckLinks(data, 1);
+      CHECK(session.out.text().find("120.00") != std::string::npos);
+      Must(Recover(data, {"--check"}));
+      Must(Recover(snap, {"--check"}));
+      // The session's descriptors moved to the store's new inodes: another writer alone
+      // again, and the store still consistent after it.
+      Must(Drovebank(data, {"deposit", "2", "1"}));
+      Must(Recover(data, {"--check"}));
+    }
+  }
+}
+
+// On a shared file system the store's files are written in place, and giving them inodes
+// of their own would leave other hosts' cached names on the old ones for a while: a store
+// with a hard-link copy there is only read until the copy is gone. Nothing is written
+// through, reads go on, and the refusal names the copy and the way out.
+TEST_CASE("links: on a shared file system a store with a hard-link copy is read, and never "
+          "written until the copy is gone",
+          "[integrity][local-only][shell]") {
+  testing::EnvScope shared("DROVEBANK_FS", std::string("shared"));
+  LinkedStore store;
+  const std::string& data = store.data;
+  const std::string& snap = store.snap;
+  SECTION("one-shot commands and recover") {
+    store.Backup();
+    const std::map<std::string, std::string> before = FilesUnder(snap);
+    RunResult w = Drovebank(data, {"deposit", "1", "1"});
+    INFO(w.out << w.err);
+    CHECK(w.exit_code == 1);
+    CHECK(w.err.find("hard-link copy") != std::string::npos);
+    CHECK(w.err.find("nothing changed") != std::string::npos);
+    RunResult r = Recover(data);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("hard-link copy") != std::string::npos);
+    RunResult show = Drovebank(data, {"show", "1"});
+    CHECK(show.exit_code == 0);
+    CHECK(show.out.find("115.00") != std::string::npos);
+    CheckUnchanged(before);
+    boost::filesystem::remove_all(snap);
+    Must(Drovebank(data, {"deposit", "1", "1"}));
+    CHECK(Drovebank(data, {"show", "1"}).out.find("116.00") != std::string::npos);
+    Must(Recover(data, {"--check"}));
+  }
+  SECTION("a terminal session waiting at its prompt") {
+    std::map<std::string, std::string> before;
+    TestSession session(data);
+    ScriptSource src({"deposit 1 1", "deposit 1 1", "show 1", "deposit 1 1", "show 1"},
+                     /*interactive=*/true);
+    src.before[1] = [&] {
+      store.Backup();
+      before = FilesUnder(snap);
+    };
+    src.before[3] = [&] {
+      CheckUnchanged(before);
+      boost::filesystem::remove_all(snap);
+    };
+    session.Run(src);  // at a terminal a refused line does not decide the exit status
+    INFO(session.out.text() << session.err.text());
+    REQUIRE(!before.empty());
+    CHECK(session.err.text().find("hard-link copy") != std::string::npos);
+    CHECK(session.out.text().find("117.00") != std::string::npos);
+    CHECK(Drovebank(data, {"show", "1"}).out.find("117.00") != std::string::npos);
+    Must(Recover(data, {"--check"}));
+  }
+}
+
 }  // namespace
 }  // namespace drovebank

@@ -182,12 +182,27 @@ class Store {
   virtual Status MarkNeedsRecovery(std::string_view why) = 0;
   virtual bool NeedsRecovery() = 0;
 
+  // While the process waits for its user (a shell at its prompt), lets go of its
+  // attachment to the store (src/store/own_links.h): a writer alone on the store may then
+  // give its in-place files inodes of their own after a hard-link backup, which no process
+  // holding the store open would allow. Does nothing while a lock is held. No other method
+  // may be called until Resume().
+  virtual void Pause() = 0;
+  // Attaches again (waiting, as Open does, for a writer that is making copies); when the
+  // in-place files were given new inodes meanwhile, opens them anew. Does nothing when not
+  // paused.
+  [[nodiscard]] virtual Status Resume() = 0;
+
   // How later lock waits behave (the shell changes it per command).
   virtual void set_lock_wait(LockWait w) = 0;
   virtual Env* env() = 0;
   // True when Open created the lock tables of a format 1 store (StoreOptions::upgrade).
   virtual bool upgraded() const = 0;
   virtual bool read_only() const = 0;
+  // Why the store is read-only when read-only was not asked for ("" otherwise): on a
+  // shared file system, a hard-link copy shares its files (Store::Open says so here
+  // instead of failing, so that reads still work).
+  virtual const std::string& read_only_why() const = 0;
 };
 
 // The data directory: `flag` if non-empty, else $DROVEBANK_DATA, else "./data".

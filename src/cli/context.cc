@@ -75,6 +75,7 @@ void CliContext::Committed(std::uint64_t txn, size_t count) {
 }
 
 Status CliContext::ReadOnlyRefusal(const std::string& dir) const {
+  if (store && !store->read_only_why().empty()) return Status::IOError(store->read_only_why());
   return Status::IOError(fmt::format("store is read-only ({}): nothing changed",
                                      read_only ? "--read-only"
                                                : fmt::format("{} cannot be written", dir)));
@@ -84,6 +85,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   std::string dir = ResolveDataDir(data_dir);
   if (store) {
     if (access != StoreAccess::kRead && store->read_only()) return ReadOnlyRefusal(dir);
+    DB_RETURN_IF_ERROR(store->Resume());  // a shell's store, let go of at its prompt
     return store.get();
   }
   // Every command that reads or writes a store may show a time or read a day in the zone
@@ -119,6 +121,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   }
 #endif
   DB_ASSIGN_OR_RETURN(store, Store::Open(opts));
+  if (access != StoreAccess::kRead && store->read_only()) return ReadOnlyRefusal(dir);
   return store.get();
 }
 

@@ -130,6 +130,13 @@ std::optional<int> Shell::WhileAborted(const std::vector<std::string>& words) {
       aborted_by_line_)));
 }
 
+InputLine Shell::ReadLine(const std::string& prompt) {
+  // Why only at a terminal: a script's next line is (nearly always) there at once, and
+  // letting go and taking up again would cost it four system calls a line.
+  if (in_.interactive() && ctx_.store) ctx_.store->Pause();
+  return in_.Read(prompt);
+}
+
 int Shell::Run() {
   if (in_.interactive() && !ctx_.json) {
     Say(
@@ -144,7 +151,7 @@ int Shell::Run() {
       interrupted = true;
       break;
     }
-    InputLine l = in_.Read(Prompt());
+    InputLine l = ReadLine(Prompt());
     if (l.kind == InputLine::kInterrupted) {
       if (in_.interactive()) continue;  // the line is cleared, as in psql
       interrupted = true;
@@ -187,7 +194,8 @@ int Shell::Run() {
   // It only moves committed changes into the account files, so a failure changes no
   // committed result; the message says so.
   if (ctx_.store) {
-    Status s = ctx_.store->Checkpoint(/*wait=*/true);
+    Status s = ctx_.store->Resume();
+    if (s.ok()) s = ctx_.store->Checkpoint(/*wait=*/true);
     if (!s.ok()) {
       int code = Fail(Status(s.code(), fmt::format("the checkpoint at exit failed: {}; the "
                                                    "commits above stand: they are in the "

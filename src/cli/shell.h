@@ -137,6 +137,10 @@ class Shell {
   int RunMenu(char letter, bool* quit);
   int EndTransaction(std::string_view why);
   // Menu questions (shell_menu.cc).
+  // One line from the input. At a terminal the store is let go of while the person types
+  // (Store::Pause; GetStore takes it up again): a session left open for hours must not
+  // keep other writers from giving the store files of its own after a hard-link backup.
+  InputLine ReadLine(const std::string& prompt);
   bool Ask(const std::string& question, const std::function<Status(const std::string&)>& check,
            std::string* answer);
   Result<std::map<AccountId, Account>> WorkingStates(const std::vector<AccountId>& ids);

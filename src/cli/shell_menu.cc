@@ -28,7 +28,7 @@ std::string Trim(const std::string& s) {
 bool Shell::Ask(const std::string& question, const std::function<Status(const std::string&)>& check,
                 std::string* answer) {
   for (;;) {
-    InputLine l = in_.Read(question + ": ");
+    InputLine l = ReadLine(question + ": ");
     if (l.kind == InputLine::kInterrupted) {
       ctx_.Print({{"cancelled", true}}, "Cancelled; nothing changed.");
       return false;

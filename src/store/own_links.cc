@@ -16,9 +16,10 @@ std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/
 
 // One try: the shared lock on the descriptor's inode, then the check that the path still
 // names it. Ok(true) when attached, Ok(false) when the path names another inode now.
-Result<bool> TryAttach(Env* env, int fd, const std::string& path) {
+Result<bool> TryAttach(Env* env, int fd, const std::string& path, FileInfo* held_out) {
   DB_RETURN_IF_ERROR(env->LockByteShared(fd, kAttachByte));
   DB_ASSIGN_OR_RETURN(FileInfo held, env->StatFd(fd));
+  if (held_out != nullptr) *held_out = held;
   auto named = env->Stat(path);
   if (!named.ok() && named.status().code() != Code::kNotFound) return named.status();
   return named.ok() && named->dev == held.dev && named->ino == held.ino;
@@ -71,19 +72,30 @@ Result<int> CopyToOwnInode(Env* env, const Layout& layout, const std::string& pa
 
 }  // namespace
 
+Status LinkedOnSharedFs(const Layout& layout, std::uint64_t links) {
+  return Status::IOError(fmt::format(
+      "{} is on a shared file system and its journal/state has {} links: a hard-link copy of "
+      "the store (cp -al, rsync --link-dest, rsnapshot) shares its files, which drovebank "
+      "writes in place there, so any write would change the copy too. Remove the copy or "
+      "make it a real one (cp -a), then try again; until then the store is only read; "
+      "nothing changed",
+      layout.root(), links));
+}
+
 std::vector<std::string> InPlaceFiles(const Layout& layout) {
   return {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners(),
           layout.KeyIndexPath(), layout.JournalStatePath()};
 }
 
-Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const LockWait& wait) {
+Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const LockWait& wait,
+                          FileInfo* held) {
   const std::string path = layout.JournalStatePath();
   auto start = std::chrono::steady_clock::now();
   for (;;) {
     auto opened = writable ? env->OpenBootFile(path) : env->Open(path, O_RDONLY);
     if (!opened.ok() && !writable && opened.status().code() == Code::kNotFound) return -1;
     DB_ASSIGN_OR_RETURN(int fd, std::move(opened));
-    Result<bool> attached = TryAttach(env, fd, path);
+    Result<bool> attached = TryAttach(env, fd, path, held);
     if (attached.ok() && *attached) return fd;
     (void)env->Close(fd);
     if (!attached.ok() && attached.status().code() != Code::kBusy) return attached.status();

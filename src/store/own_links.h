@@ -24,6 +24,11 @@
 //   DB_ASSIGN_OR_RETURN(state_fd, OwnLinkedFiles(env, layout, state_fd, &report));
 //   ... open the lock tables, then the journal with state_fd; keys/index is opened later ...
 //
+// A process waiting for its user (a shell at a terminal) lets go of its attachment
+// (Store::Pause) and attaches again before its next command (Store::Resume): if the path
+// names another inode by then, it opens the in-place files anew. On a shared file system
+// nothing is copied; a linked store is only read there (LinkedOnSharedFs).
+//
 // Crash reasoning: each copy is whole and durable before its rename, and the rename is
 // atomic, so after a crash at any step every name holds either the linked inode or a copy
 // of it with the same bytes; the next writer copies whatever is still linked. A temp file
@@ -49,9 +54,17 @@ inline constexpr std::uint64_t kAttachByte = 103;
 // the shared attach lock and makes sure the path still names that inode (if not, closes
 // it and starts again). Waits at most wait.timeout_seconds for a writer that is making
 // copies (Busy after, naming it). A read-only open of a store without journal/state
-// returns -1: there is nothing to attach to.
+// returns -1: there is nothing to attach to. `held`, when given, gets the attached inode's
+// FileInfo (its link count tells of a hard-link copy at no extra call).
 [[nodiscard]] Result<int> AttachToStore(Env* env, const Layout& layout, bool writable,
-                                        const LockWait& wait);
+                                        const LockWait& wait, FileInfo* held = nullptr);
+
+// On a shared file system the store's files are written in place (FileInstaller says
+// why), and giving them new inodes would leave other hosts' cached names on the old ones
+// for a while: a store whose journal/state has `links` links there is not written at all.
+// The refusal: names the store, why, and the way out (remove the copy, or make it a real
+// one), and says nothing changed.
+Status LinkedOnSharedFs(const Layout& layout, std::uint64_t links);
 
 // The in-place files, journal/state last (it carries the attach lock).
 std::vector<std::string> InPlaceFiles(const Layout& layout);

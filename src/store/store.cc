@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "commit.h"
@@ -55,13 +57,24 @@ Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key) {
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
-  Result<std::unique_ptr<StoreImpl>> impl = options.read_only ? StoreImpl::OpenReadOnly(options)
-                                                              : StoreImpl::OpenWritable(options);
+  bool linked_shared = false;
+  Result<std::unique_ptr<StoreImpl>> impl = options.read_only
+                                                ? StoreImpl::OpenReadOnly(options)
+                                                : StoreImpl::OpenWritable(options, &linked_shared);
+  if (!impl.ok() && linked_shared) {
+    // A reader writes nothing, so the copy is safe from it: reads go on, writes are
+    // refused with the writable open's reason.
+    auto reader = StoreImpl::OpenReadOnly(options);
+    if (!reader.ok()) return impl.status();
+    (*reader)->set_read_only_why(std::string(impl.status().message()));
+    impl = std::move(reader);
+  }
   if (!impl.ok()) return impl.status();
   return std::unique_ptr<Store>(std::move(impl).value());
 }
 
-Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& options) {
+Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& options,
+                                                           bool* linked_shared) {
   Env* env = options.env != nullptr ? options.env : DefaultEnv();
   Layout layout(options.data_dir);
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
@@ -84,8 +97,14 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   }
   // Attached before any in-place file is opened, so each descriptor below is the inode
   // every other process uses (src/store/own_links.h).
-  DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env, layout, /*writable=*/true, options.lock_wait));
+  FileInfo held;
+  DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env, layout, /*writable=*/true,
+                                                  options.lock_wait, &held));
   EnvFdCloser state{env, attached};
+  if (store->in_place_ && held.nlink > 1) {
+    if (linked_shared != nullptr) *linked_shared = true;
+    return LinkedOnSharedFs(layout, held.nlink);
+  }
   if (!store->in_place_) {
     OwnLinksReport copies;
     DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &copies));
@@ -331,15 +350,74 @@ void StoreImpl::OwnLinksBeforeCommit() {
   OwnLinksReport report;
   Result<int> fd = OwnLinkedFiles(env_, layout_, journal_->state_fd(), &report);
   if (!fd.ok() || report.copied.empty()) return;
-  journal_->ReplaceStateFd(*fd);
-  auto locks = LockTable::Open(env_, layout_, locks_->mode(), /*create=*/false);
+  ReopenInPlaceFiles(*fd);
+}
+
+int StoreImpl::AttachFd() const { return read_only_ ? attach_fd_ : journal_->state_fd(); }
+
+void StoreImpl::ReopenInPlaceFiles(int state_fd) {
+  if (read_only_) {
+    attach_fd_ = state_fd;
+  } else {
+    journal_->ReplaceStateFd(state_fd);
+  }
+  auto locks = LockTable::Open(env_, layout_, locks_->mode(), /*create=*/false, read_only_);
   if (locks.ok()) {
     locks_ = std::move(locks).value();
-  } else {
+  } else if (!read_only_) {
     (void)MarkNeedsRecovery(fmt::format("the lock tables could not be opened again after "
                                         "they were copied: {}", locks.status().message()));
   }
   key_index_->Reopen();
+}
+
+// Why let go at the prompt: an attachment held for the whole of a session would keep every
+// other writer from ever being alone on the store, so a hard-link backup taken during a day
+// of shell work would be written through by every commit of that day. A session waiting
+// for its user holds no lock and has nothing in flight; letting go costs one fcntl.
+void StoreImpl::Pause() {
+  int fd = AttachFd();
+  if (paused_ || fd < 0 || locks_->HoldsAny()) return;
+  paused_ = env_->UnlockByte(fd, kAttachByte).ok();
+}
+
+// Crash reasoning: none is needed, nothing is written. The descriptors kept over the pause
+// are right as long as the path still names their inode; if a writer gave the files new
+// inodes meanwhile, the old ones now belong to the backup alone, and locks taken on them
+// would exclude no one: they are dropped (closing the old descriptor) only after the new
+// journal/state is attached.
+Status StoreImpl::Resume() {
+  if (!paused_) return Status::Ok();
+  int fd = AttachFd();
+  const std::string path = layout_.JournalStatePath();
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    Status s = env_->LockByteShared(fd, kAttachByte);
+    if (s.ok()) break;
+    if (s.code() != Code::kBusy) return s;
+    // A writer holds it exclusively: it is making copies (milliseconds).
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited > lock_wait_.timeout_seconds || (lock_wait_.cancelled && lock_wait_.cancelled())) {
+      return Status::Busy(fmt::format(
+          "timed out after {:g} s waiting for another process to finish giving {} files of "
+          "its own; nothing changed", lock_wait_.timeout_seconds, layout_.root()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  DB_ASSIGN_OR_RETURN(FileInfo held, env_->StatFd(fd));
+  // A hard-link copy made while the session waited, on a shared file system: the store's
+  // files cannot be given inodes of their own there (LinkedOnSharedFs), so the session
+  // stays paused and refuses every command until the copy is gone.
+  if (in_place_ && !read_only_ && held.nlink > 1) return LinkedOnSharedFs(layout_, held.nlink);
+  paused_ = false;
+  auto named = env_->Stat(path);
+  if (named.ok() && named->dev == held.dev && named->ino == held.ino) return Status::Ok();
+  if (!named.ok() && named.status().code() != Code::kNotFound) return named.status();
+  DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env_, layout_, !read_only_, lock_wait_));
+  if (attached < 0) return Status::NotFound(fmt::format("{} is gone", layout_.Relative(path)));
+  ReopenInPlaceFiles(attached);
+  (void)env_->Close(fd);  // releases this process's locks on the old inode
+  return Status::Ok();
 }
 
 Status StoreImpl::EnsureAccountDirs(AccountId id) {

@@ -30,7 +30,10 @@ class StoreImpl final : public Store {
  public:
   ~StoreImpl() override;
   // Store::Open without the read-only case.
-  static Result<std::unique_ptr<StoreImpl>> OpenWritable(const StoreOptions& options);
+  // `linked_shared`, when given, is set when the refusal is LinkedOnSharedFs (a hard-link
+  // copy of a store on a shared file system): Store::Open then opens it read-only.
+  static Result<std::unique_ptr<StoreImpl>> OpenWritable(const StoreOptions& options,
+                                                         bool* linked_shared = nullptr);
   // The read-only store (store_read_only.cc): Open's path for StoreOptions::read_only.
   static Result<std::unique_ptr<StoreImpl>> OpenReadOnly(const StoreOptions& options);
 
@@ -57,10 +60,14 @@ class StoreImpl final : public Store {
   Status Checkpoint(bool wait) override;
   Status MarkNeedsRecovery(std::string_view why) override;
   bool NeedsRecovery() override;
+  void Pause() override;
+  Status Resume() override;
   void set_lock_wait(LockWait w) override { lock_wait_ = std::move(w); }
   Env* env() override { return env_; }
   bool upgraded() const override { return upgraded_; }
   bool read_only() const override { return read_only_; }
+  const std::string& read_only_why() const override { return read_only_why_; }
+  void set_read_only_why(std::string why) { read_only_why_ = std::move(why); }
 
   // Beyond the contract: for recover, the journal's replay and tests.
   // Proves a decoded account file against the journal's record it names (last_txn): Ok
@@ -211,6 +218,12 @@ class StoreImpl final : public Store {
   // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
   Status SyncFiles(const std::vector<std::string>& paths);
   void OwnLinksBeforeCommit();
+  // The descriptor that carries this process's attachment: journal/state's.
+  int AttachFd() const;
+  // After the in-place files were given new inodes: `state_fd` (attached to the new
+  // journal/state) takes the old one's place, and the lock tables and keys/index are
+  // opened anew. A lock table that cannot be opened marks the store.
+  void ReopenInPlaceFiles(int state_fd);
 
   Env* env_;
   Layout layout_;
@@ -223,6 +236,8 @@ class StoreImpl final : public Store {
   bool upgraded_ = false;
   int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
+  bool paused_ = false;       // Pause: the attachment let go of until Resume
+  std::string read_only_why_;  // why read-only when not asked to be (Store::read_only_why)
   std::uint64_t read_only_accounts_ = 0;
   std::function<void(const FileRepair&)> on_repair_;
   // The states this store's own commits installed, kept only while no other writer's
