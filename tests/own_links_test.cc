@@ -96,6 +96,21 @@ void CheckLinks(const std::string& data, std::uint64_t links) {
   }
 }
 
+// After a shell session across a backup of `store`: the backup byte for byte as it was
+// taken (`before`), the store with inodes of its own, `balance` among what the session
+// printed, and both stores consistent.
+void CheckSessionKeptBackup(const LinkedStore& store,
+                            const std::map<std::string, std::string>& before,
+                            TestSession& session, const std::string& balance) {
+  INFO(session.out.text() << session.err.text());
+  REQUIRE(!before.empty());
+  CheckUnchanged(before);
+  CheckLinks(store.data, 1);
+  CHECK(session.out.text().find(balance) != std::string::npos);
+  Must(Recover(store.data, {"--check"}));
+  Must(Recover(store.snap, {"--check"}));
+}
+
 TEST_CASE("links: a hard-link backup of a store is never changed by later writes",
           "[e2e][integrity][local-only]") {
   LinkedStore store;
@@ -208,13 +223,7 @@ TEST_CASE("links: a backup taken while a shell session has the store open is not
     before = FilesUnder(snap);
   };
   CHECK(session.Run(src) == 0);
-  INFO(session.out.text() << session.err.text());
-  REQUIRE(!before.empty());
-  CheckUnchanged(before);
-  CheckLinks(data, 1);
-  CHECK(session.out.text().find("115.00") != std::string::npos);
-  Must(Recover(data, {"--check"}));
-  Must(Recover(snap, {"--check"}));
+  CheckSessionKeptBackup(store, before, session, "115.00");
 }
 
 // A session at a terminal lets go of the store while its user types (Store::Pause), so
@@ -243,13 +252,7 @@ TEST_CASE("links: a backup taken while a terminal session waits at its prompt is
         CheckLinks(data, 1);
       };
       CHECK(session.Run(src) == 0);
-      INFO(session.out.text() << session.err.text());
-      REQUIRE(!before.empty());
-      CheckUnchanged(before);
-      CheckLinks(data, 1);
-      CHECK(session.out.text().find("120.00") != std::string::npos);
-      Must(Recover(data, {"--check"}));
-      Must(Recover(snap, {"--check"}));
+      CheckSessionKeptBackup(store, before, session, "120.00");
       // The session's descriptors moved to the store's new inodes: another writer alone
       // again, and the store still consistent after it.
       Must(Drovebank(data, {"deposit", "2", "1"}));

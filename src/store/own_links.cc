@@ -72,19 +72,47 @@ Result<int> CopyToOwnInode(Env* env, const Layout& layout, const std::string& pa
 
 }  // namespace
 
-Status LinkedOnSharedFs(const Layout& layout, std::uint64_t links) {
+Status RefuseLinkedOnSharedFs(const Layout& layout, bool shared, const FileInfo& state) {
+  if (!shared || state.nlink <= 1) return Status::Ok();
   return Status::IOError(fmt::format(
       "{} is on a shared file system and its journal/state has {} links: a hard-link copy of "
       "the store (cp -al, rsync --link-dest, rsnapshot) shares its files, which drovebank "
       "writes in place there, so any write would change the copy too. Remove the copy or "
       "make it a real one (cp -a), then try again; until then the store is only read; "
       "nothing changed",
-      layout.root(), links));
+      layout.root(), state.nlink));
 }
 
 std::vector<std::string> InPlaceFiles(const Layout& layout) {
   return {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners(),
           layout.KeyIndexPath(), layout.JournalStatePath()};
+}
+
+namespace {
+
+// Busy when a waiter that started at `start` has waited long enough (or was cancelled):
+// a writer giving the store copies of its own takes milliseconds, not that.
+Status WaitedForCopier(std::chrono::steady_clock::time_point start, const Layout& layout,
+                       const LockWait& wait) {
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (waited <= wait.timeout_seconds && !(wait.cancelled && wait.cancelled())) return Status::Ok();
+  return Status::Busy(fmt::format(
+      "timed out after {:g} s waiting to open the store: another process holds byte {} "
+      "of {} exclusively (it gives the store's files their own inodes); nothing changed",
+      wait.timeout_seconds, kAttachByte, layout.Relative(layout.JournalStatePath())));
+}
+
+}  // namespace
+
+Result<bool> AttachAgain(Env* env, const Layout& layout, int fd, const LockWait& wait,
+                         FileInfo* held) {
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    Result<bool> attached = TryAttach(env, fd, layout.JournalStatePath(), held);
+    if (attached.ok() || attached.status().code() != Code::kBusy) return attached;
+    DB_RETURN_IF_ERROR(WaitedForCopier(start, layout, wait));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const LockWait& wait,
@@ -101,13 +129,7 @@ Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const L
     if (!attached.ok() && attached.status().code() != Code::kBusy) return attached.status();
     // Busy: a writer is giving the store copies of its own (milliseconds); or the path
     // names a new inode already, which the next turn opens.
-    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (waited > wait.timeout_seconds || (wait.cancelled && wait.cancelled())) {
-      return Status::Busy(fmt::format(
-          "timed out after {:g} s waiting to open the store: another process holds byte {} "
-          "of {} exclusively (it gives the store's files their own inodes); nothing changed",
-          wait.timeout_seconds, kAttachByte, layout.Relative(path)));
-    }
+    DB_RETURN_IF_ERROR(WaitedForCopier(start, layout, wait));
     if (!attached.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }

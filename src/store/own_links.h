@@ -27,7 +27,7 @@
 // A process waiting for its user (a shell at a terminal) lets go of its attachment
 // (Store::Pause) and attaches again before its next command (Store::Resume): if the path
 // names another inode by then, it opens the in-place files anew. On a shared file system
-// nothing is copied; a linked store is only read there (LinkedOnSharedFs).
+// nothing is copied; a linked store is only read there (RefuseLinkedOnSharedFs).
 //
 // Crash reasoning: each copy is whole and durable before its rename, and the rename is
 // atomic, so after a crash at any step every name holds either the linked inode or a copy
@@ -59,12 +59,21 @@ inline constexpr std::uint64_t kAttachByte = 103;
 [[nodiscard]] Result<int> AttachToStore(Env* env, const Layout& layout, bool writable,
                                         const LockWait& wait, FileInfo* held = nullptr);
 
+// For a process attached through `fd` that let go of its attachment (Store::Pause): takes
+// the shared attach lock on it again, waiting as AttachToStore does for a writer making
+// copies, and says whether the path still names that inode (false: attach anew with
+// AttachToStore). `held` gets the inode's FileInfo.
+[[nodiscard]] Result<bool> AttachAgain(Env* env, const Layout& layout, int fd,
+                                       const LockWait& wait, FileInfo* held);
+
 // On a shared file system the store's files are written in place (FileInstaller says
 // why), and giving them new inodes would leave other hosts' cached names on the old ones
-// for a while: a store whose journal/state has `links` links there is not written at all.
-// The refusal: names the store, why, and the way out (remove the copy, or make it a real
-// one), and says nothing changed.
-Status LinkedOnSharedFs(const Layout& layout, std::uint64_t links);
+// for a while: a store whose journal/state (`state`, as attached) has more than one link
+// there is not written at all. Ok when not `shared` or not linked; else the refusal, which
+// names the store, why and the way out (remove the copy, or make it a real one), and says
+// nothing changed.
+[[nodiscard]] Status RefuseLinkedOnSharedFs(const Layout& layout, bool shared,
+                                            const FileInfo& state);
 
 // The in-place files, journal/state last (it carries the attach lock).
 std::vector<std::string> InPlaceFiles(const Layout& layout);

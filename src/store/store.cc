@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <utility>
 
 #include "commit.h"
@@ -101,9 +99,9 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env, layout, /*writable=*/true,
                                                   options.lock_wait, &held));
   EnvFdCloser state{env, attached};
-  if (store->in_place_ && held.nlink > 1) {
+  if (Status linked = RefuseLinkedOnSharedFs(layout, store->in_place_, held); !linked.ok()) {
     if (linked_shared != nullptr) *linked_shared = true;
-    return LinkedOnSharedFs(layout, held.nlink);
+    return linked;
   }
   if (!store->in_place_) {
     OwnLinksReport copies;
@@ -389,32 +387,18 @@ void StoreImpl::Pause() {
 Status StoreImpl::Resume() {
   if (!paused_) return Status::Ok();
   int fd = AttachFd();
-  const std::string path = layout_.JournalStatePath();
-  auto start = std::chrono::steady_clock::now();
-  for (;;) {
-    Status s = env_->LockByteShared(fd, kAttachByte);
-    if (s.ok()) break;
-    if (s.code() != Code::kBusy) return s;
-    // A writer holds it exclusively: it is making copies (milliseconds).
-    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (waited > lock_wait_.timeout_seconds || (lock_wait_.cancelled && lock_wait_.cancelled())) {
-      return Status::Busy(fmt::format(
-          "timed out after {:g} s waiting for another process to finish giving {} files of "
-          "its own; nothing changed", lock_wait_.timeout_seconds, layout_.root()));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  DB_ASSIGN_OR_RETURN(FileInfo held, env_->StatFd(fd));
+  FileInfo held;
+  DB_ASSIGN_OR_RETURN(bool same, AttachAgain(env_, layout_, fd, lock_wait_, &held));
   // A hard-link copy made while the session waited, on a shared file system: the store's
-  // files cannot be given inodes of their own there (LinkedOnSharedFs), so the session
-  // stays paused and refuses every command until the copy is gone.
-  if (in_place_ && !read_only_ && held.nlink > 1) return LinkedOnSharedFs(layout_, held.nlink);
+  // files cannot be given inodes of their own there, so the session stays paused and
+  // refuses every command until the copy is gone.
+  DB_RETURN_IF_ERROR(RefuseLinkedOnSharedFs(layout_, in_place_ && !read_only_, held));
   paused_ = false;
-  auto named = env_->Stat(path);
-  if (named.ok() && named->dev == held.dev && named->ino == held.ino) return Status::Ok();
-  if (!named.ok() && named.status().code() != Code::kNotFound) return named.status();
+  if (same) return Status::Ok();
   DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env_, layout_, !read_only_, lock_wait_));
-  if (attached < 0) return Status::NotFound(fmt::format("{} is gone", layout_.Relative(path)));
+  if (attached < 0) {
+    return Status::NotFound(fmt::format("{} is gone", layout_.Relative(layout_.JournalStatePath())));
+  }
   ReopenInPlaceFiles(attached);
   (void)env_->Close(fd);  // releases this process's locks on the old inode
   return Status::Ok();

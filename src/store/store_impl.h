@@ -30,7 +30,7 @@ class StoreImpl final : public Store {
  public:
   ~StoreImpl() override;
   // Store::Open without the read-only case.
-  // `linked_shared`, when given, is set when the refusal is LinkedOnSharedFs (a hard-link
+  // `linked_shared`, when given, is set when the refusal is RefuseLinkedOnSharedFs (a hard-link
   // copy of a store on a shared file system): Store::Open then opens it read-only.
   static Result<std::unique_ptr<StoreImpl>> OpenWritable(const StoreOptions& options,
                                                          bool* linked_shared = nullptr);
