@@ -165,6 +165,42 @@ TEST_CASE("shell: named commands run exactly as the one-shot subcommands", "[she
   CHECK(lists == 2);
 }
 
+// A shell line of a built-in command builds that command's options alone (BuildApp's
+// `only`: the whole table was 73% of a shell deposit's instructions). Its help, which
+// CLI11 draws from every option and positional, must be what the whole table gives, for
+// every built-in command and the alias `bal`, and the alias must run.
+TEST_CASE("shell: a line built with its own command alone parses and helps as the whole table",
+          "[shell][commands]") {
+  TempDir tmp;
+  Seed(tmp.path());
+  for (std::string name : {"open", "show", "deposit", "withdraw", "transfer", "close", "rename",
+                           "list", "search", "history", "txn", "balance", "bal", "statement",
+                           "export"}) {
+    INFO(name);
+    REQUIRE_FALSE(CoreCommand(name).empty());
+    TestSession s(tmp.path());
+    ScriptSource src({name + " --help"}, /*interactive=*/false);
+    CHECK(s.Run(src) == 0);
+    CliContext ctx;
+    auto whole = BuildApp(ctx, /*with_globals=*/false);
+    auto alone = BuildApp(ctx, /*with_globals=*/false, CoreCommand(name));
+    CHECK(alone->get_subcommands({}).size() == 1);
+    std::string want = whole->get_subcommand(name)->help();
+    CHECK(alone->get_subcommand(name)->help() == want);
+    CHECK(s.out.text() == want + "\n");
+  }
+  TestSession s(tmp.path());
+  // An extension's command (reverse_test.cc runs the real one) is found in the whole table.
+  s.ctx.extensions.push_back([](CLI::App& app, CliContext& c) {
+    app.add_subcommand("frob", "an extension's command")->callback([&c] { c.Fail(Status::Busy("frobbed")); });
+  });
+  ScriptSource src({"bal", "frob", "frobnicate"}, /*interactive=*/false);
+  s.Run(src);
+  CHECK(Contains(s.out.text(), "105.00"));  // the total of Ada's and Bob's, through `bal`
+  CHECK(Contains(s.err.text(), "line 2: frobbed"));
+  CHECK(Contains(s.err.text(), "line 3: unknown command 'frobnicate'"));
+}
+
 TEST_CASE("shell transaction: commit applies every staged change as one record", "[shell][txn]") {
   TempDir tmp;
   Seed(tmp.path());

@@ -91,6 +91,10 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals,
 // `app`, or only the one `only` names (nothing when it names another command).
 void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only);
 
+// The built-in subcommand `word` names (its alias `bal` included), or empty when it is not
+// one (a shell word, an extension's command, a typo).
+std::string_view CoreCommand(std::string_view word);
+
 // The built-in subcommand argv names (skipping the global options and their values), or
 // empty when it names none, asks only for help or version, or is unclear.
 std::string_view CoreCommandNamed(int argc, char** argv);

@@ -28,10 +28,18 @@ namespace drovebank {
 // options was half of a deposit's instructions. Knowing the command from argv, only its
 // options are built; anything unclear (help, a typo, an extension) builds them all, so
 // parsing and its messages are never different.
-std::string_view CoreCommandNamed(int argc, char** argv) {
+std::string_view CoreCommand(std::string_view word) {
   static constexpr std::string_view kCore[] = {
       "open", "show",    "deposit", "withdraw",  "transfer", "close",  "rename", "list",
       "search", "history", "txn",   "balance", "statement", "export"};
+  if (word == "bal") return "balance";
+  for (std::string_view name : kCore) {
+    if (word == name) return name;
+  }
+  return {};
+}
+
+std::string_view CoreCommandNamed(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") return {};
@@ -44,11 +52,7 @@ std::string_view CoreCommandNamed(int argc, char** argv) {
       continue;
     }
     if (arg.empty() || arg[0] == '-') continue;
-    if (arg == "bal") return "balance";
-    for (std::string_view name : kCore) {
-      if (arg == name) return name;
-    }
-    return {};
+    return CoreCommand(arg);
   }
   return {};
 }

@@ -196,7 +196,15 @@ Status ShowPending(CliContext& ctx, PendingTransaction& txn, CLI::App* sub) {
   return Status::Ok();
 }
 
+// The subcommand `name` of `app`, or nullptr when the App was built for another command
+// alone (CLI11's get_subcommand throws instead).
+CLI::App* SubcommandOrNull(CLI::App& app, std::string_view name) {
+  auto found = app.get_subcommands([name](CLI::App* c) { return c->get_name() == name; });
+  return found.empty() ? nullptr : found.front();
+}
+
 void Refuse(CliContext& ctx, CLI::App* sub, std::string_view what) {
+  if (sub == nullptr) return;
   sub->callback([&ctx, what = std::string(what)]() {
     ctx.Fail(Status::InvalidArgument(
         fmt::format("{} cannot be part of a transaction; commit or abort first", what)));
@@ -209,26 +217,25 @@ void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction&
   for (auto [name, kind] :
        {std::pair{"deposit", OpKind::kDeposit}, std::pair{"withdraw", OpKind::kWithdraw},
         std::pair{"transfer", OpKind::kTransfer}}) {
-    CLI::App* sub = app.get_subcommand(name);
+    CLI::App* sub = SubcommandOrNull(app, name);
+    if (sub == nullptr) continue;
     OpKind k = kind;
     sub->callback([&ctx, &txn, sub, k]() {
       Status s = StageFromArgs(ctx, txn, sub, k);
       if (!s.ok()) ctx.Fail(s);
     });
   }
-  CLI::App* show = app.get_subcommand("show");
-  show->callback([&ctx, &txn, show]() {
-    Status s = ShowPending(ctx, txn, show);
-    if (!s.ok()) ctx.Fail(s);
-  });
-  Refuse(ctx, app.get_subcommand("open"), "open");
-  Refuse(ctx, app.get_subcommand("close"), "close");
-  Refuse(ctx, app.get_subcommand("rename"), "rename");
-  // A reversal commits at once under its own key: it cannot join a staged transaction.
-  for (CLI::App* reverse :
-       app.get_subcommands([](CLI::App* c) { return c->get_name() == "reverse"; })) {
-    Refuse(ctx, reverse, "reverse");
+  if (CLI::App* show = SubcommandOrNull(app, "show")) {
+    show->callback([&ctx, &txn, show]() {
+      Status s = ShowPending(ctx, txn, show);
+      if (!s.ok()) ctx.Fail(s);
+    });
   }
+  Refuse(ctx, SubcommandOrNull(app, "open"), "open");
+  Refuse(ctx, SubcommandOrNull(app, "close"), "close");
+  Refuse(ctx, SubcommandOrNull(app, "rename"), "rename");
+  // A reversal commits at once under its own key: it cannot join a staged transaction.
+  Refuse(ctx, SubcommandOrNull(app, "reverse"), "reverse");
 }
 
 void PrintPendingSummary(CliContext& ctx, const PendingTransaction& txn) {

@@ -57,7 +57,8 @@ std::string DescribeRequest(const Op& op);
 
 // Rebinds the commands of a per-line App for use inside `txn`: deposit, withdraw and
 // transfer stage instead of writing; show ID shows pending balances; open, close and
-// --txn on a single op are refused (they cannot be part of a transaction).
+// --txn on a single op are refused (they cannot be part of a transaction). The App may
+// hold only the line's own command (BuildApp's `only`): what it lacks is skipped.
 void BindTransactionCommands(CLI::App& app, CliContext& ctx, PendingTransaction& txn);
 
 // `show` with no id inside a transaction: the staged ops and the pending balances.
