@@ -97,7 +97,26 @@ Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
   // times over (old buffer, new buffer twice its size), which is most of a whole-journal
   // pass's memory.
   struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size) + 1);
+  size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  // The first read asks for one byte more than fstat saw: getting exactly the size back is
+  // the end of the file, so an account file is read in one call, not two (every commit
+  // and every report reads them). Anything else (a file that grew, a short read from a
+  // FUSE file system) goes on reading to the end, as before.
+  out.resize(size + 1);
+  ssize_t first;
+  do {
+    first = ::read(fd, out.data(), size + 1);
+  } while (first < 0 && errno == EINTR);
+  if (first < 0) {
+    Status s = ErrnoStatus(errno, fmt::format("read {}", path));
+    ::close(fd);
+    return s;
+  }
+  out.resize(static_cast<size_t>(first));
+  if (first == 0 || (size > 0 && static_cast<size_t>(first) == size)) {
+    ::close(fd);
+    return out;
+  }
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
