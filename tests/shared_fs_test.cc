@@ -158,6 +158,25 @@ TEST_CASE("shared fs: a deposit in a running shell session makes at most 16 file
   CHECK(per_deposit <= 16.5);
 }
 
+// The same ratchet on a local file system (the speed issue's count of calls a shell
+// deposit makes; sqlite3's shell makes 9 an UPDATE). Today's figure is 26 (calls naming a
+// file of the store; a getpid besides): 29 before the append took the sync-leader lock
+// itself (Journal::Append). A change that adds a call to every deposit fails here.
+TEST_CASE("local fs: a deposit in a running shell session makes at most 26 file system calls",
+          "[cli][calls]") {
+  if (::access("/usr/bin/strace", X_OK) != 0) {
+    WARN("strace not installed (scripts/setup installs it): not counted");
+    return;
+  }
+  TempDir d;
+  int twenty = FileCallsOfSession(d / "a", 20, "local", d / "trace-a");
+  int forty = FileCallsOfSession(d / "b", 40, "local", d / "trace-b");
+  double per_deposit = (forty - twenty) / 20.0;
+  INFO("20 deposits: " << twenty << " calls, 40 deposits: " << forty);
+  CHECK(per_deposit > 10);  // the trace saw the store at all
+  CHECK(per_deposit <= 26.5);
+}
+
 // Some FUSE file systems (LazyFS among them) open O_DIRECT and then refuse its reads with
 // EINVAL, where GlusterFS serves them. strace fails the Nth pread of a command with EINVAL,
 // for every N the command makes: each time the store must fall back to a plain read of

@@ -25,6 +25,10 @@ namespace drovebank {
     Env* env, int fd, std::uint64_t offset, const LockWait& wait, std::string_view what,
     std::chrono::milliseconds watch_every = std::chrono::milliseconds(20));
 
+// How many watchdog threads this process has started: one for all its waits (a child
+// forked after one starts its own). For tests and diagnostics.
+std::uint64_t WatchdogThreadsStarted();
+
 // The lock at once when it is free (one F_OFD_SETLK), else WaitForByteLock: for callers
 // with nothing to do between the try and the wait (the journal's mutexes).
 [[nodiscard]] Status LockByteWithin(Env* env, int fd, std::uint64_t offset, const LockWait& wait,

@@ -268,6 +268,11 @@ class Journal {
   // and whether the journal stood there at the append after it (see Append).
   std::uint64_t own_next_txn_ = 0;
   bool unchanged_at_last_append_ = false;
+  // Whether this Journal holds the sync-leader lock, taken by its last Append for the end
+  // it published (leads_to_), for the Sync that follows (see Append).
+  bool leading_ = false;
+  JournalPos leads_to_{};
+  void StopLeading();
   struct SegmentIndex {
     struct Entry {
       std::uint64_t txn;
