@@ -20,6 +20,8 @@ Figures (docs/BENCHMARKS.md explains each):
   (5) a batch of 100k events vs SQLite applying 100k updates in one transaction
   (6) with --mount DIR (a GlusterFS mount, e.g. scripts/cluster up's m1): deposits in one
       shell session on a store there (shared mode, detected) vs the same on local disk
+  (7) shell sessions reading scripts of deposits or transfers (one, and four at once) vs
+      the sqlite3 command-line shell running the same changes (time ratios)
 
 Bench data lives in a temporary directory on the repository's file system (never a tmpfs);
 the big stores of (4) are built once through the batch path and cached beside it
@@ -350,6 +352,74 @@ class Bench:
         self.report.add(f"### (3) Concurrent sessions on disjoint accounts, aggregate ({reps} alternating runs)\n\n" + table(
             ["sessions", "drovebank", "SQLite", "drovebank / SQLite"], rows))
 
+    # (7) --------------------------------------------------------------------------------
+    def fig7(self):
+        """What a person runs: one shell session (or four) reading a script of durable
+        commands, against the sqlite3 command-line shell on a WAL database with
+        synchronous=FULL running the same changes as autocommit statements (a transfer:
+        BEGIN, the debit if funds cover it, the credit if the debit happened, COMMIT)."""
+        count = 2000
+        reps = 3
+        data, _ = self.store(8, sqlite=False, fresh=True)
+        sdb = os.path.join(self.work, "shell-8.db")
+        run([self.t["sqlite_bench"], "init", sdb, "8"])
+        head = "PRAGMA synchronous=FULL;\n.timeout 10000\n"
+
+        def dep(i, ids):
+            k = ids[i % len(ids)]
+            return f"deposit {k} 1.00\n", f"UPDATE accounts SET balance = balance + 100 WHERE id = {k};\n"
+
+        def xfer(i, ids):
+            a, b = ids[i % len(ids)], ids[(i + 1) % len(ids)]
+            return (f"transfer {a} {b} 0.01\n",
+                    f"BEGIN; UPDATE accounts SET balance = balance - 1 WHERE id = {a} AND balance >= 1; "
+                    f"UPDATE accounts SET balance = balance + 1 WHERE id = {b} AND changes() = 1; COMMIT;\n")
+
+        def scripts(gen, ids, tag):
+            d = [gen(i, ids) for i in range(count)]
+            dp = os.path.join(self.work, f"shell-{tag}.txt")
+            sp = os.path.join(self.work, f"shell-{tag}.sql")
+            with open(dp, "w") as f:
+                f.writelines(x for x, _ in d)
+            with open(sp, "w") as f:
+                f.write(head)
+                f.writelines(y for _, y in d)
+            return dp, sp
+
+        # (label, generator, the accounts of each session, target of the time ratio)
+        rows_in = [("deposits, 8 accounts", dep, [list(range(1, 9))], 0.67),
+                   ("deposits, one account", dep, [[1]], 0.67),
+                   ("transfers, 8 accounts", xfer, [list(range(1, 9))], 0.83),
+                   ("4 sessions of deposits, 2 accounts each", dep,
+                    [[2 * k + 1, 2 * k + 2] for k in range(4)], 0.5)]
+        self.commands += [f"drovebank -d STORE < SCRIPT   # one shell session: {count} lines of "
+                          "`deposit ID 1.00` (or `transfer A B 0.01`)",
+                          "sqlite3 DB < SCRIPT.sql   # PRAGMA synchronous=FULL; .timeout 10000; "
+                          f"{count} autocommit UPDATEs (a transfer: BEGIN; 2 UPDATEs; COMMIT), WAL",
+                          "4 sessions: four of each at once, each on its own 2 accounts"]
+        rows = []
+        for label, gen, sessions, goal in rows_in:
+            d_t, s_t = [], []
+            for i in range(reps):
+                made = [scripts(gen, ids, f"{len(rows)}-{i}-{k}") for k, ids in enumerate(sessions)]
+                pair = [("d", [(self.db(data), dp) for dp, _ in made]),
+                        ("s", [([self.t["sqlite3"], sdb], sp) for _, sp in made])]
+                for who, cmds in (pair if i % 2 == 0 else pair[::-1]):
+                    t0 = time.perf_counter()
+                    started = [spawn(argv, stdin=stdin) for argv, stdin in cmds]
+                    for st, (argv, _) in zip(started, cmds):
+                        if wait(*st).code != 0:
+                            raise SystemExit(f"bench: {' '.join(argv)} exited non-zero")
+                    (d_t if who == "d" else s_t).append(time.perf_counter() - t0)
+            n = count * len(sessions)
+            rs = [a / b for a, b in zip(d_t, s_t)]
+            rows.append([label, spread([n / t for t in d_t], ops), spread([n / t for t in s_t], ops),
+                         spread(rs, ratio), f"≤ {goal}"])
+            self.report.target(f"(7) shell: {label}, time / sqlite3 shell", med(rs), goal, False)
+        self.report.add(f"### (7) Shell sessions against the sqlite3 shell ({count} lines a session, "
+                        f"{reps} alternating runs; ratio of times, lower is better)\n\n" + table(
+            ["work", "drovebank shell", "sqlite3 shell", "drovebank / sqlite3 time", "target"], rows))
+
     # (4) --------------------------------------------------------------------------------
     def fig4(self):
         sizes = [1000, 100_000, 1_000_000] if not self.a.quick else [1000, 10_000]
@@ -634,7 +704,7 @@ def main():
     work = tempfile.mkdtemp(prefix="drovebank-bench-", dir=base)
     os.chmod(work, 0o700)
     TIME["bin"], TIME["out"] = tools["time"], os.path.join(work, "time.out")
-    figures = [int(x) for x in a.only.split(",") if x] or ([1, 2, 5] if a.quick else [1, 2, 3, 4, 5])
+    figures = [int(x) for x in a.only.split(",") if x] or ([1, 2, 5] if a.quick else [1, 2, 3, 4, 5, 7])
     if a.mount and not a.only:
         figures.append(6)
     started = datetime.datetime.now(datetime.timezone.utc)
