@@ -1,4 +1,5 @@
 #include "drovebank/record.h"
+#include "record_lines.h"
 
 #include <fmt/format.h>
 
@@ -114,7 +115,9 @@ std::uint64_t AccountsOpened(const Record& r) {
       r.ops.begin(), r.ops.end(), [](const Op& op) { return op.kind == OpKind::kOpen; }));
 }
 
-std::string RecordJson(const Record& r) {
+// The reference encoder: a nlohmann DOM, its keys sorted, dumped. RecordJson writes the
+// same bytes without the DOM, and uses this one for any string that is not plain ASCII.
+std::string RecordJsonDom(const Record& r) {
   json ops = json::array();
   for (const Op& op : r.ops) {
     json o = {{"op", OpKindName(op.kind)}, {"id", op.id}, {"amount", op.amount},

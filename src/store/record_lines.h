@@ -11,6 +11,13 @@
 
 namespace drovebank {
 
+struct Record;
+
+// RecordJson's bytes made through a nlohmann DOM (src/store/record.cc): the reference the
+// direct encoder (src/store/record_json.cc) must match byte for byte, and what it uses for
+// a record with a string that is not plain ASCII.
+std::string RecordJsonDom(const Record& r);
+
 // The txn a record line names ("txn" sorts last among its keys, and no string in it can
 // hold an unescaped quote), or 0 when it names none.
 inline std::uint64_t TxnOfLine(std::string_view line) {
