@@ -22,6 +22,7 @@ Figures (docs/BENCHMARKS.md explains each):
       shell session on a store there (shared mode, detected) vs the same on local disk
   (7) shell sessions reading scripts of deposits or transfers (one, and four at once) vs
       the sqlite3 command-line shell running the same changes (time ratios)
+  (8) search and balance over 200k accounts vs the sqlite3 shell's LIKE and SUM
 
 Bench data lives in a temporary directory on the repository's file system (never a tmpfs);
 the big stores of (4) are built once through the batch path and cached beside it
@@ -420,6 +421,41 @@ class Bench:
                         f"{reps} alternating runs; ratio of times, lower is better)\n\n" + table(
             ["work", "drovebank shell", "sqlite3 shell", "drovebank / sqlite3 time", "target"], rows))
 
+    # (8) --------------------------------------------------------------------------------
+    def fig8(self):
+        """The reports that read every account, at 200k accounts, against the sqlite3 shell
+        answering the same question (the speed issue's last two rows)."""
+        n = 200_000
+        reps = 3
+        data, sdb = self.store(n)
+        cmds = {
+            "search": (self.db(data, "search", "L1234", "--all"),
+                       [self.t["sqlite3"], sdb, "SELECT id, first, last, balance FROM accounts "
+                        "WHERE first LIKE '%1234%' OR last LIKE '%1234%';"]),
+            "balance": (self.db(data, "balance"),
+                        [self.t["sqlite3"], sdb, "SELECT COUNT(*), SUM(balance) FROM accounts "
+                         "WHERE closed = 0;"]),
+        }
+        self.commands += [f"drovebank -d STORE search L1234 --all   # {n:,} accounts",
+                          "sqlite3 DB \"SELECT id, first, last, balance FROM accounts WHERE first "
+                          "LIKE '%1234%' OR last LIKE '%1234%';\"",
+                          "drovebank -d STORE balance",
+                          "sqlite3 DB \"SELECT COUNT(*), SUM(balance) FROM accounts WHERE closed = 0;\""]
+        rows = []
+        for label, (d, q) in cmds.items():
+            run(d)  # warm the caches, both sides
+            run(q)
+            d_t, s_t = [], []
+            for i in range(reps):
+                for who, argv in ([("d", d), ("s", q)] if i % 2 == 0 else [("s", q), ("d", d)]):
+                    (d_t if who == "d" else s_t).append(run(argv).wall)
+            rs = [a / b for a, b in zip(d_t, s_t)]
+            rows.append([label, spread(d_t, ms), spread(s_t, ms), spread(rs, ratio), "≤ 5"])
+            self.report.target(f"(8) {label} at 200k accounts, time / sqlite3", med(rs), 5, False)
+        self.report.add(f"### (8) Reports over every account at {n:,} accounts against the sqlite3 "
+                        f"shell ({reps} alternating runs, caches warm; ratio of times)\n\n" + table(
+            ["report", "drovebank", "sqlite3", "drovebank / sqlite3 time", "target"], rows))
+
     # (4) --------------------------------------------------------------------------------
     def fig4(self):
         sizes = [1000, 100_000, 1_000_000] if not self.a.quick else [1000, 10_000]
@@ -704,7 +740,7 @@ def main():
     work = tempfile.mkdtemp(prefix="drovebank-bench-", dir=base)
     os.chmod(work, 0o700)
     TIME["bin"], TIME["out"] = tools["time"], os.path.join(work, "time.out")
-    figures = [int(x) for x in a.only.split(",") if x] or ([1, 2, 5] if a.quick else [1, 2, 3, 4, 5, 7])
+    figures = [int(x) for x in a.only.split(",") if x] or ([1, 2, 5] if a.quick else [1, 2, 3, 4, 5, 7, 8])
     if a.mount and not a.only:
         figures.append(6)
     started = datetime.datetime.now(datetime.timezone.utc)

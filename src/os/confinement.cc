@@ -71,8 +71,6 @@ Status WalkBeneath(const std::string& path, const std::string& root, int root_fd
 
 Confinement::~Confinement() {
   for (auto& [root, fd] : root_fds_) ::close(fd);
-  for (auto& [key, fd] : dir_fds_) ::close(fd);
-  for (int fd : forgotten_dir_fds_) ::close(fd);
 }
 
 void Confinement::Add(const std::string& root) {
@@ -93,7 +91,6 @@ void Confinement::ForgetDir(const std::string& key) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = dir_fds_.find(key);
   if (it == dir_fds_.end()) return;
-  forgotten_dir_fds_.push_back(it->second);
   dir_fds_.erase(it);
 }
 
@@ -101,14 +98,13 @@ void Confinement::ForgetDirsBelow(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   const std::string* root = RootOf(path);
   if (root == nullptr || path.size() <= root->size()) {
-    for (auto& [key, fd] : dir_fds_) forgotten_dir_fds_.push_back(fd);
     dir_fds_.clear();
+    dir_order_.clear();
     return;
   }
   std::string key = DirKey(*root, std::string_view(path).substr(root->size() + 1));
   for (auto it = dir_fds_.begin(); it != dir_fds_.end();) {
     if (it->first == key || it->first.starts_with(key + "/")) {
-      forgotten_dir_fds_.push_back(it->second);
       it = dir_fds_.erase(it);
     } else {
       ++it;
@@ -148,8 +144,9 @@ bool Confinement::ResolveParentAtOnce(const std::string& root, int root_fd, std:
   if (use_cache && last + 1 < rel.size()) {
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = dir_fds_.find(key); it != dir_fds_.end()) {
-      out->dir = it->second;
+      out->dir = it->second->fd;
       out->owned = false;
+      out->held = it->second;
       out->cache_key = std::move(key);
       out->base = std::string(rel.substr(last + 1));
       return true;
@@ -160,8 +157,17 @@ bool Confinement::ResolveParentAtOnce(const std::string& root, int root_fd, std:
     out->dir = dir;
     out->base = std::string(rel.substr(last + 1));
     std::lock_guard<std::mutex> l(mu_);
-    if (dir_fds_.size() < kMaxDirFds && dir_fds_.emplace(key, dir).second) {
+    if (dir_fds_.count(key) == 0) {
+      // The oldest kept goes (a walk moves on from it), never the one in use now.
+      while (dir_fds_.size() >= kMaxDirFds && !dir_order_.empty()) {
+        dir_fds_.erase(dir_order_.front());
+        dir_order_.pop_front();
+      }
+      auto cached = std::make_shared<const CachedDir>(dir);
+      dir_fds_.emplace(key, cached);
+      dir_order_.push_back(key);
       out->owned = false;
+      out->held = std::move(cached);
       out->cache_key = std::move(key);
     }
     return true;
@@ -192,9 +198,10 @@ Status Confinement::Resolve(const std::string& path, Resolved* out, bool use_cac
 }
 
 // Why look at the directory rather than forget on any ENOENT: ENOENT is also the plain
-// answer for a name that is not there (a spare not made yet, a new account's file), and a
-// forgotten descriptor stays open, so forgetting a live directory kept one more descriptor
-// per such call (a batch opening 10,000 accounts in one group ran out of them).
+// answer for a name that is not there (a spare not made yet, a new account's file), and
+// forgetting a live directory on every such call would walk again each time (and, when a
+// forgotten descriptor was kept open, a batch opening 10,000 accounts in one group ran out
+// of them).
 bool Confinement::ForgetStale(int err, std::initializer_list<const Resolved*> used) {
   if (err != ENOENT) return false;
   bool stale = false;

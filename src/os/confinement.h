@@ -22,6 +22,8 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,10 +35,21 @@ namespace drovebank {
 
 // A path split for an *at(2) call: `dir` holds the last component `base`. dir is AT_FDCWD
 // (and base the whole path) when no root confines the path.
+// A directory descriptor the cache keeps; closed when neither the cache nor any Resolved
+// that borrowed it holds it any more (the cache may drop it while a call still uses it).
+struct CachedDir {
+  int fd;
+  explicit CachedDir(int f) : fd(f) {}
+  ~CachedDir() { ::close(fd); }
+  CachedDir(const CachedDir&) = delete;
+  CachedDir& operator=(const CachedDir&) = delete;
+};
+
 struct Resolved {
   int dir = AT_FDCWD;
   bool owned = true;  // false: `dir` is a cached root or directory descriptor, not ours to close
   std::string cache_key;  // set when `dir` came from the directory cache (DirKey)
+  std::shared_ptr<const CachedDir> held;  // that cached directory, kept open while used
   std::string base;
   Resolved() = default;
   Resolved(const Resolved&) = delete;
@@ -47,6 +60,7 @@ struct Resolved {
     dir = AT_FDCWD;
     owned = true;
     cache_key.clear();
+    held.reset();
     base.clear();
   }
 };
@@ -125,10 +139,12 @@ class Confinement {
   // about a third of its calls were these walks. Directories inside a data directory are
   // never renamed and only the format 1 wait queues are ever removed, but a user may
   // remove one by hand: a call on a cached directory that fails with ENOENT, when `fstat`
-  // shows the directory removed, forgets it and walks again.
-  // A forgotten descriptor is kept open, not closed: another thread may be using it.
-  std::unordered_map<std::string, int> dir_fds_;  // guarded by mu_
-  std::vector<int> forgotten_dir_fds_;            // guarded by mu_
+  // shows the directory removed, forgets it and walks again. At most kMaxDirFds are kept;
+  // a new one then takes the place of another (a report walking 2,000 leaf directories
+  // made an openat2 and a close for every account once the first 128 were kept). A
+  // descriptor forgotten or pushed out is closed once no call uses it (CachedDir).
+  std::unordered_map<std::string, std::shared_ptr<const CachedDir>> dir_fds_;  // guarded by mu_
+  std::deque<std::string> dir_order_;  // the keys in the order kept (some since forgotten); mu_
 };
 
 }  // namespace drovebank

@@ -21,6 +21,7 @@ void KeyIndex::Reopen() {
   if (fd_ >= 0) (void)env_->Close(fd_);
   fd_ = -1;
   writable_ = false;
+  known_absent_ = false;
 }
 
 Status KeyIndex::OpenFor(bool write) {
@@ -52,8 +53,12 @@ Status KeyIndex::SetAccountHead(AccountId id, std::uint64_t txn) {
 
 Result<std::uint64_t> KeyIndex::ReadEntry(std::uint64_t entry) {
   if (fd_ < 0) {
+    if (known_absent_) return std::uint64_t{0};
     Status s = OpenFor(/*write=*/false);
-    if (s.code() == Code::kNotFound) return std::uint64_t{0};
+    if (s.code() == Code::kNotFound) {
+      known_absent_ = true;
+      return std::uint64_t{0};
+    }
     DB_RETURN_IF_ERROR(s);
   }
   unsigned char b[kEntryBytes] = {};

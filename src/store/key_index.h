@@ -42,6 +42,12 @@ class KeyIndex {
 
   const std::string& path() const { return path_; }
 
+  // A read finding no file answers 0 (no entry) and remembers that the file is not there,
+  // so a walk over every account does not try to open it for each one (two calls an
+  // account); Recheck forgets that, at each look at the store from outside (a commit, a
+  // read of one account, the start of a walk). Writing creates the file.
+  void Recheck() { known_absent_ = false; }
+
  private:
   Status OpenFor(bool write);
   Result<std::uint64_t> ReadEntry(std::uint64_t entry);
@@ -51,6 +57,7 @@ class KeyIndex {
   std::string path_;
   int fd_ = -1;
   bool writable_ = false;
+  bool known_absent_ = false;
 };
 
 }  // namespace drovebank

@@ -257,7 +257,10 @@ Status StoreImpl::ProveNotSetBack(const Account& file, std::uint64_t installed) 
       path, file.last_txn, file.version, installed));
 }
 
-Result<Account> StoreImpl::Get(AccountId id) { return GetAccount(id, /*prove=*/true); }
+Result<Account> StoreImpl::Get(AccountId id) {
+  key_index_->Recheck();  // a look from outside: whether keys/index exists is looked at again
+  return GetAccount(id, /*prove=*/true);
+}
 
 Result<Account> StoreImpl::GetAccount(AccountId id, bool prove) {
   if (read_only_) return GetReadOnly(id, prove);
@@ -331,6 +334,7 @@ Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> event
     }
   }
   OwnLinksBeforeCommit();
+  key_index_->Recheck();
   return CommitProtocol(this, std::move(events)).Run();
 }
 

@@ -7,6 +7,7 @@
 
 #include "drovebank/search.h"
 #include "account_tree.h"
+#include "key_index.h"
 #include "store_impl.h"
 
 namespace drovebank {
@@ -100,6 +101,7 @@ Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&
 }
 
 Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
+  key_index_->Recheck();  // a walk starts: whether keys/index exists is looked at again
   TailView view;
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   JournalPos end = journal_->End();
