@@ -311,6 +311,8 @@ class Journal {
     std::uint64_t indexed_end = 0;  // the index holds every whole line before it
     std::vector<Line> index;        // by txn
   };
+  // Whether the segment's line index already holds `txn`, before the tail window.
+  static bool IndexHolds(const LookupSegment& ls, std::uint64_t txn);
   static constexpr size_t kLookupSegments = 8;
   static constexpr std::uint32_t kIndexAfter = 32;
   Status IndexLookupSegment(LookupSegment* ls, std::uint64_t end) const;

@@ -108,15 +108,18 @@ Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
   return Status::NotFound(fmt::format("no transaction {}", txn));
 }
 
+// Its line is where the index says, whatever the segment has grown by since (records are
+// only appended), so a walk proving many files skips the segment's fstat too (one pread a
+// file, not two calls).
+bool Journal::IndexHolds(const LookupSegment& ls, std::uint64_t txn) {
+  return ls.indexed && !ls.index.empty() && txn <= ls.index.back().txn &&
+         (ls.tail_first_txn == 0 || txn < ls.tail_first_txn);
+}
+
 Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
   DB_ASSIGN_OR_RETURN(LookupSegment * ls, LookupOpen(seg));
-  // A txn the line index already holds, before the tail window: its line is where the
-  // index says, whatever the segment has grown by since (records are only appended), so
-  // a walk proving many files skips the fstat too (one pread a file, not two calls).
-  if (ls->indexed && !ls->index.empty() && txn <= ls->index.back().txn &&
-      (ls->tail_first_txn == 0 || txn < ls->tail_first_txn)) {
-    DB_ASSIGN_OR_RETURN(std::optional<Record> found, LookUpIndexed(*ls, txn));
-    if (found) return std::move(*found);
+  if (IndexHolds(*ls, txn)) {  // a failure here is met again on the way below
+    if (auto found = LookUpIndexed(*ls, txn); found.ok() && *found) return std::move(**found);
   }
   DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(ls->fd));
   // The last records first, in one read: a file names the record that last changed its
