@@ -20,10 +20,10 @@
 
 #include <cerrno>
 #include <initializer_list>
-#include <map>
-#include <mutex>
 #include <deque>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,8 +33,6 @@
 
 namespace drovebank {
 
-// A path split for an *at(2) call: `dir` holds the last component `base`. dir is AT_FDCWD
-// (and base the whole path) when no root confines the path.
 // A directory descriptor the cache keeps; closed when neither the cache nor any Resolved
 // that borrowed it holds it any more (the cache may drop it while a call still uses it).
 struct CachedDir {
@@ -45,6 +43,8 @@ struct CachedDir {
   CachedDir& operator=(const CachedDir&) = delete;
 };
 
+// A path split for an *at(2) call: `dir` holds the last component `base`. dir is AT_FDCWD
+// (and base the whole path) when no root confines the path.
 struct Resolved {
   int dir = AT_FDCWD;
   bool owned = true;  // false: `dir` is a cached root or directory descriptor, not ours to close

@@ -103,32 +103,22 @@ Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
   // and every report reads them). Anything else (a file that grew, a short read from a
   // FUSE file system) goes on reading to the end, as before.
   out.resize(size + 1);
-  ssize_t first;
-  do {
-    first = ::read(fd, out.data(), size + 1);
-  } while (first < 0 && errno == EINTR);
-  if (first < 0) {
-    Status s = ErrnoStatus(errno, fmt::format("read {}", path));
-    ::close(fd);
-    return s;
-  }
-  out.resize(static_cast<size_t>(first));
-  if (first == 0 || (size > 0 && static_cast<size_t>(first) == size)) {
-    ::close(fd);
-    return out;
-  }
-  char buf[16384];
+  size_t have = 0;
+  bool first = true;
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (have == out.size()) out.resize(out.size() + 16384);
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
     if (n < 0) {
       if (errno == EINTR) continue;
       Status s = ErrnoStatus(errno, fmt::format("read {}", path));
       ::close(fd);
       return s;
     }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    have += static_cast<size_t>(n);
+    if (n == 0 || (first && size > 0 && have == size)) break;
+    first = false;
   }
+  out.resize(have);
   ::close(fd);
   return out;
 }

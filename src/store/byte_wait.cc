@@ -101,6 +101,7 @@ class Watchdog {
     std::lock_guard<std::mutex> g(mu_);
     waiters_.erase(std::find(waiters_.begin(), waiters_.end(), w));
   }
+  static std::uint64_t Started() { return started_.load(); }
 
  private:
   void Retire() {
@@ -144,11 +145,7 @@ class Watchdog {
   static constexpr std::chrono::milliseconds kDefaultEvery{20};
   static constexpr int kIdleLooks = 50;  // a second at the default period
   static inline std::atomic<Watchdog*> instance_{nullptr};
-
- public:
   static inline std::atomic<std::uint64_t> started_{0};
-
- private:
   bool asleep_ = false;
   std::chrono::milliseconds period_{kDefaultEvery};
   std::mutex mu_;
@@ -211,7 +208,7 @@ Status WaitForByteLock(Env* env, int fd, std::uint64_t offset, const LockWait& w
   return busy();
 }
 
-std::uint64_t WatchdogThreadsStarted() { return Watchdog::started_.load(); }
+std::uint64_t WatchdogThreadsStarted() { return Watchdog::Started(); }
 
 Status LockByteWithin(Env* env, int fd, std::uint64_t offset, const LockWait& wait,
                       std::string_view what) {

@@ -241,6 +241,9 @@ class Journal {
   // Sync's end, with the leader lock held (or its wait ended): the outcome `s` of the
   // fdatasync that covered up to `target`, recorded in the state under the append mutex.
   Status PublishSynced(Status s, JournalPos target);
+  // The sync itself, with the leader lock held (or its wait ended) and the segment of
+  // `target` open: the kSyncing step, one fdatasync, PublishSynced.
+  Status SyncTo(JournalPos target, JournalSteps* steps);
   Status MarkNeedsRecovery(std::string_view why);
   Result<std::string> ReadSegment(std::uint64_t seg) const;
 

@@ -277,9 +277,7 @@ Status Journal::Sync(JournalPos pos, JournalSteps* steps) {
     // Taken by the Append of `pos`, with the end it published: nothing can be synced
     // beyond what that append saw, so this one fdatasync is the one Sync would make
     // after its look at the state (the state's sync_failed was checked by that append).
-    if (steps != nullptr) steps->Reached(JournalStep::kSyncing);
-    JournalPos target = leads_to_;
-    Status s = PublishSynced(env_->DataSync(seg_fd_), target);
+    Status s = SyncTo(leads_to_, steps);
     StopLeading();
     return s;
   }
@@ -316,6 +314,10 @@ Status Journal::Sync(JournalPos pos, JournalSteps* steps) {
   // newer segment means `pos` is already durable.
   if (target.seg != pos.seg) return Status::Ok();
   DB_RETURN_IF_ERROR(EnsureSegmentOpen(target.seg));
+  return SyncTo(target, steps);
+}
+
+Status Journal::SyncTo(JournalPos target, JournalSteps* steps) {
   if (steps != nullptr) steps->Reached(JournalStep::kSyncing);
   return PublishSynced(env_->DataSync(seg_fd_), target);
 }
