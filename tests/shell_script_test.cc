@@ -1,5 +1,6 @@
 // The shell reading a script from a pipe: the real program, stdin never a terminal.
 #include <signal.h>
+#include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,5 +224,31 @@ TEST_CASE(
   }
 }
 #endif
+
+namespace {
+
+// The shell lets go of the store before a read that may wait (Shell::ReadLine): a line
+// already in stdio's buffer, or bytes or the end in the pipe, say the read will not wait.
+TEST_CASE("shell: a script's next line is ready when it is buffered or in the pipe, not before",
+          "[shell]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  std::FILE* in = ::fdopen(fds[0], "r");
+  REQUIRE(in != nullptr);
+  StreamLineSource src(in);
+  CHECK(!src.Ready());  // nothing written yet
+  REQUIRE(::write(fds[1], "show 1\nshow 2\n", 14) == 14);
+  CHECK(src.Ready());
+  CHECK(src.Read("").text == "show 1");  // both lines now in stdio's buffer
+  CHECK(src.Ready());                    // the pipe is empty: the buffer says so
+  CHECK(src.Read("").text == "show 2");
+  CHECK(!src.Ready());
+  REQUIRE(::close(fds[1]) == 0);
+  CHECK(src.Ready());  // the end of the input: reading it does not wait
+  CHECK(src.Read("").kind == InputLine::kEnd);
+  std::fclose(in);
+}
+
+}  // namespace
 
 }  // namespace drovebank

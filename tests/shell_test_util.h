@@ -57,9 +57,11 @@ class ScriptSource : public LineSource {
   }
   bool interactive() const override { return interactive_; }
   size_t line_number() const override { return line_; }
+  bool Ready() const override { return ready; }
 
   std::vector<std::string> prompts;
   std::map<size_t, std::function<void()>> before;
+  bool ready = true;  // false: a script whose next line is never there before it is read
 
  private:
   std::vector<std::string> lines_;

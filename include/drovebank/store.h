@@ -182,7 +182,8 @@ class Store {
   virtual Status MarkNeedsRecovery(std::string_view why) = 0;
   virtual bool NeedsRecovery() = 0;
 
-  // While the process waits for its user (a shell at its prompt), lets go of its
+  // While the process waits for its user (a shell at its prompt, or reading a script whose
+  // next line is not there yet), lets go of its
   // attachment to the store (src/store/own_links.h): a writer alone on the store may then
   // give its in-place files inodes of their own after a hard-link backup, which no process
   // holding the store open would allow. Does nothing while a lock is held. No other method
@@ -192,6 +193,12 @@ class Store {
   // in-place files were given new inodes meanwhile, opens them anew. Does nothing when not
   // paused.
   [[nodiscard]] virtual Status Resume() = 0;
+  // A check point, for a process that keeps a store open across commands (a shell between
+  // two lines of a script): one look at whether a hard-link copy of the store appeared, and
+  // if so, the in-place files given inodes of their own, or way made for the writer doing
+  // it (src/store/own_links.h). Commits and long reads make their own. Resumes first when
+  // paused; does nothing while a lock is held.
+  [[nodiscard]] virtual Status CheckPoint() = 0;
 
   // How later lock waits behave (the shell changes it per command).
   virtual void set_lock_wait(LockWait w) = 0;

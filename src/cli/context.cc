@@ -85,7 +85,8 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   std::string dir = ResolveDataDir(data_dir);
   if (store) {
     if (access != StoreAccess::kRead && store->read_only()) return ReadOnlyRefusal(dir);
-    DB_RETURN_IF_ERROR(store->Resume());  // a shell's store, let go of at its prompt
+    // A shell's store: taken up again if let go of at the prompt, and a check point.
+    DB_RETURN_IF_ERROR(store->CheckPoint());
     return store.get();
   }
   // Every command that reads or writes a store may show a time or read a day in the zone

@@ -131,9 +131,12 @@ std::optional<int> Shell::WhileAborted(const std::vector<std::string>& words) {
 }
 
 InputLine Shell::ReadLine(const std::string& prompt) {
-  // Why only at a terminal: a script's next line is (nearly always) there at once, and
-  // letting go and taking up again would cost it four system calls a line.
-  if (in_.interactive() && ctx_.store) ctx_.store->Pause();
+  // Why not before every line: a script's next line is nearly always there at once, and
+  // letting go and taking up again would cost it four system calls a line. A script whose
+  // next line is not there yet (a program feeding the shell as it goes) may keep it waiting
+  // for any time, as a person at the terminal does, and holding the store open all that
+  // time would keep every writer from giving a hard-link backup's files back to it alone.
+  if (ctx_.store && (in_.interactive() || !in_.Ready())) ctx_.store->Pause();
   return in_.Read(prompt);
 }
 

@@ -59,6 +59,9 @@ class LineSource {
   virtual size_t line_number() const = 0;
   // Offers a completed command line to the history (interactive sources keep it).
   virtual void Remember(const std::string& line) { (void)line; }
+  // False when reading the next line may have to wait for it (a script piped in by a
+  // program that has not written it yet): the shell lets go of the store first.
+  virtual bool Ready() const { return true; }
 };
 
 // Reads lines from a stdio stream without prompts (a script piped to the shell).
@@ -69,6 +72,7 @@ class StreamLineSource : public LineSource {
   InputLine Read(const std::string& prompt) override;
   bool interactive() const override { return interactive_; }
   size_t line_number() const override { return line_; }
+  bool Ready() const override;
 
  private:
   std::FILE* in_;

@@ -6,6 +6,7 @@
 // newline while the interrupt flag says the line does not count.
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -49,6 +50,21 @@ InputLine StreamLineSource::Read(const std::string& prompt) {
     std::free(buf);
     return {InputLine::kEnd, ""};
   }
+}
+
+// Why glibc's FILE fields: stdio has no call that says whether a whole line is buffered
+// (gnulib's freadahead reads the same two fields on glibc). Elsewhere the buffer is taken
+// as empty, which at worst lets go of the store for a line that was there.
+bool StreamLineSource::Ready() const {
+#ifdef __GLIBC__
+  const char* at = in_->_IO_read_ptr;
+  const char* end = in_->_IO_read_end;
+  if (at != nullptr && at < end && std::memchr(at, '\n', static_cast<size_t>(end - at)) != nullptr) {
+    return true;
+  }
+#endif
+  pollfd p = {::fileno(in_), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;  // a line's bytes, or the end of the input
 }
 
 std::string DefaultHistoryFile() {

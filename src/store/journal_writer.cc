@@ -14,6 +14,7 @@
 #include "drovebank/clock.h"
 #include "journal.h"
 #include "journal_state.h"
+#include "own_links.h"
 
 namespace drovebank {
 
@@ -111,8 +112,14 @@ Status Journal::CatchUp() {
   }
   // Never append through a link: a hard-link backup (cp -al, rsync --link-dest) holds the
   // same inode, and its copy of the journal must stay as it was taken. The next record
-  // goes into a new segment of this store's own; an empty one is made anew.
-  if (info.nlink > 1 && !write_through_) {
+  // goes into a new segment of this store's own; an empty one is made anew. On a shared
+  // file system nothing is given a new inode (own_links.h): the append is refused there,
+  // before anything is written, and so is every commit of a session that was running when
+  // the copy was made (a new one opens the store read-only).
+  if (info.nlink > 1 && write_through_) {
+    return RefuseLinkedOnSharedFs(layout_, /*shared=*/true, info, SegmentPath(st_->seg));
+  }
+  if (info.nlink > 1) {
     if (st_->end > 0) {
       FaultPointSteps steps(env_, "journal");
       DB_RETURN_IF_ERROR(Rotate(&steps));

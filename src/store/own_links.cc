@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -13,6 +14,11 @@ namespace drovebank {
 namespace {
 
 std::string DirOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+// Seconds since `start`.
+double Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 // One try: the shared lock on the descriptor's inode, then the check that the path still
 // names it. Ok(true) when attached, Ok(false) when the path names another inode now.
@@ -72,15 +78,17 @@ Result<int> CopyToOwnInode(Env* env, const Layout& layout, const std::string& pa
 
 }  // namespace
 
-Status RefuseLinkedOnSharedFs(const Layout& layout, bool shared, const FileInfo& state) {
+Status RefuseLinkedOnSharedFs(const Layout& layout, bool shared, const FileInfo& state,
+                              const std::string& path) {
   if (!shared || state.nlink <= 1) return Status::Ok();
   return Status::IOError(fmt::format(
-      "{} is on a shared file system and its journal/state has {} links: a hard-link copy of "
+      "{} is on a shared file system and its {} has {} links: a hard-link copy of "
       "the store (cp -al, rsync --link-dest, rsnapshot) shares its files, which drovebank "
       "writes in place there, so any write would change the copy too. Remove the copy or "
       "make it a real one (cp -a), then try again; until then the store is only read; "
       "nothing changed",
-      layout.root(), state.nlink));
+      layout.root(), layout.Relative(path.empty() ? layout.JournalStatePath() : path),
+      state.nlink));
 }
 
 std::vector<std::string> InPlaceFiles(const Layout& layout) {
@@ -94,8 +102,7 @@ namespace {
 // a writer giving the store copies of its own takes milliseconds, not that.
 Status WaitedForCopier(std::chrono::steady_clock::time_point start, const Layout& layout,
                        const LockWait& wait) {
-  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (waited <= wait.timeout_seconds && !(wait.cancelled && wait.cancelled())) return Status::Ok();
+  if (Since(start) <= wait.timeout_seconds && !(wait.cancelled && wait.cancelled())) return Status::Ok();
   return Status::Busy(fmt::format(
       "timed out after {:g} s waiting to open the store: another process holds byte {} "
       "of {} exclusively (it gives the store's files their own inodes); nothing changed",
@@ -158,7 +165,26 @@ Result<int> CopyLinked(Env* env, const Layout& layout, const std::vector<std::st
 
 }  // namespace
 
-Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report) {
+namespace {
+
+// With kCopyByte held: the shared attachment on `state_fd` turned exclusive (a conversion,
+// tried every 2 ms), which succeeds once every other process has let go. Busy when they
+// have not within the copier's wait.
+Status WaitToBeAlone(Env* env, int state_fd, const LockWait& wait) {
+  const double limit = std::min(wait.timeout_seconds, kCopierWaitSeconds);
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    Status s = env->LockByte(state_fd, kAttachByte, /*wait=*/false);
+    if (s.code() != Code::kBusy) return s;
+    if (Since(start) >= limit || (wait.cancelled && wait.cancelled())) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace
+
+Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLinksReport* report,
+                           const LockWait& wait) {
   std::vector<std::string> linked;
   for (const std::string& p : InPlaceFiles(layout)) {
     auto info = p == layout.JournalStatePath() ? env->StatFd(state_fd) : env->Stat(p);
@@ -167,21 +193,56 @@ Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLink
     if (info->nlink > 1) linked.push_back(p);
   }
   if (linked.empty()) return state_fd;
+  Status intent = env->LockByte(state_fd, kCopyByte, /*wait=*/false);
+  if (intent.code() == Code::kBusy) {
+    report->other_copier = true;
+    return state_fd;
+  }
+  DB_RETURN_IF_ERROR(intent);
   // The attachment turned exclusive: no other process has the store open, and none can
   // open it until this one is done (they wait in AttachToStore).
-  Status alone = env->LockByte(state_fd, kAttachByte, /*wait=*/false);
-  if (alone.code() == Code::kBusy) return state_fd;
-  DB_RETURN_IF_ERROR(alone);
+  Status alone = WaitToBeAlone(env, state_fd, wait);
+  if (!alone.ok()) {
+    (void)env->UnlockByte(state_fd, kCopyByte);
+    report->gave_up = alone.code() == Code::kBusy;
+    if (report->gave_up) return state_fd;
+    return alone;
+  }
   env->FaultPoint("own_links", "begin");
   Result<int> attached = CopyLinked(env, layout, linked, state_fd, report);
   if (!attached.ok() || *attached == state_fd) {
     // Back to shared (a conversion, which a shared holder never blocks).
     (void)env->LockByteShared(state_fd, kAttachByte);
+    (void)env->UnlockByte(state_fd, kCopyByte);
     return attached;
   }
-  (void)env->Close(state_fd);  // releases the exclusive lock on the old inode
+  (void)env->Close(state_fd);  // releases the exclusive lock and kCopyByte on the old inode
   env->FaultPoint("own_links", "done");
   return attached;
+}
+
+bool CopyWanted(Env* env, int fd) {
+  Status probe = env->LockByteShared(fd, kCopyByte);
+  if (probe.ok()) (void)env->UnlockByte(fd, kCopyByte);
+  return probe.code() == Code::kBusy;
+}
+
+void WaitForCopier(Env* env, int fd, const LockWait& wait) {
+  auto start = std::chrono::steady_clock::now();
+  while (CopyWanted(env, fd) && Since(start) < wait.timeout_seconds &&
+         !(wait.cancelled && wait.cancelled())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Result<int> MakeWayForCopier(Env* env, const Layout& layout, int fd, bool writable,
+                             const LockWait& wait) {
+  if (!CopyWanted(env, fd)) return fd;
+  Status let_go = env->UnlockByte(fd, kAttachByte);
+  if (let_go.ok()) WaitForCopier(env, fd, wait);
+  (void)env->Close(fd);
+  DB_RETURN_IF_ERROR(let_go);
+  return AttachToStore(env, layout, writable, wait);
 }
 
 }  // namespace drovebank

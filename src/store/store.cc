@@ -105,7 +105,13 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   }
   if (!store->in_place_) {
     OwnLinksReport copies;
-    DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &copies));
+    DB_ASSIGN_OR_RETURN(state.fd, OwnLinkedFiles(env, layout, attached, &copies, options.lock_wait));
+    if (copies.other_copier) {
+      state.fd = -1;  // MakeWayForCopier closes it when it lets go
+      DB_ASSIGN_OR_RETURN(state.fd, MakeWayForCopier(env, layout, attached, /*writable=*/true,
+                                                     options.lock_wait));
+    }
+    if (copies.gave_up) store->copier_wait_ = false;
   }
   auto locks = LockTable::Open(env, layout, mode, /*create=*/format1);
   store->upgraded_ = format1;
@@ -333,79 +339,10 @@ Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> event
           kReversalKeyPrefix));
     }
   }
-  OwnLinksBeforeCommit();
+  // A check point (store_links.cc): the one the command began with, when nothing ran since.
+  DB_RETURN_IF_ERROR(CheckLinks(/*keep_fresh=*/false));
   key_index_->Recheck();
   return CommitProtocol(this, std::move(events)).Run();
-}
-
-// A hard-link backup (cp -al) taken while this process has the store open (a shell
-// session): before a commit writes any in-place file (owner notes, flags, journal/state),
-// one fstat of journal/state tells whether it has more than one link now. If so, and no
-// slot lock is held and no other process is attached, the in-place files get inodes of
-// their own and the lock tables and keys/index are opened anew. A copy that cannot be made
-// (disk full) leaves everything as it was: the commit goes on in place, as with another
-// process attached, and the next commit or open tries again.
-void StoreImpl::OwnLinksBeforeCommit() {
-  if (in_place_ || locks_->HoldsAny()) return;
-  auto state = env_->StatFd(journal_->state_fd());
-  if (!state.ok() || state->nlink <= 1) return;
-  OwnLinksReport report;
-  Result<int> fd = OwnLinkedFiles(env_, layout_, journal_->state_fd(), &report);
-  if (!fd.ok() || report.copied.empty()) return;
-  ReopenInPlaceFiles(*fd);
-}
-
-int StoreImpl::AttachFd() const { return read_only_ ? attach_fd_ : journal_->state_fd(); }
-
-void StoreImpl::ReopenInPlaceFiles(int state_fd) {
-  if (read_only_) {
-    attach_fd_ = state_fd;
-  } else {
-    journal_->ReplaceStateFd(state_fd);
-  }
-  auto locks = LockTable::Open(env_, layout_, locks_->mode(), /*create=*/false, read_only_);
-  if (locks.ok()) {
-    locks_ = std::move(locks).value();
-  } else if (!read_only_) {
-    (void)MarkNeedsRecovery(fmt::format("the lock tables could not be opened again after "
-                                        "they were copied: {}", locks.status().message()));
-  }
-  key_index_->Reopen();
-}
-
-// Why let go at the prompt: an attachment held for the whole of a session would keep every
-// other writer from ever being alone on the store, so a hard-link backup taken during a day
-// of shell work would be written through by every commit of that day. A session waiting
-// for its user holds no lock and has nothing in flight; letting go costs one fcntl.
-void StoreImpl::Pause() {
-  int fd = AttachFd();
-  if (paused_ || fd < 0 || locks_->HoldsAny()) return;
-  paused_ = env_->UnlockByte(fd, kAttachByte).ok();
-}
-
-// Crash reasoning: none is needed, nothing is written. The descriptors kept over the pause
-// are right as long as the path still names their inode; if a writer gave the files new
-// inodes meanwhile, the old ones now belong to the backup alone, and locks taken on them
-// would exclude no one: they are dropped (closing the old descriptor) only after the new
-// journal/state is attached.
-Status StoreImpl::Resume() {
-  if (!paused_) return Status::Ok();
-  int fd = AttachFd();
-  FileInfo held;
-  DB_ASSIGN_OR_RETURN(bool same, AttachAgain(env_, layout_, fd, lock_wait_, &held));
-  // A hard-link copy made while the session waited, on a shared file system: the store's
-  // files cannot be given inodes of their own there, so the session stays paused and
-  // refuses every command until the copy is gone.
-  DB_RETURN_IF_ERROR(RefuseLinkedOnSharedFs(layout_, in_place_ && !read_only_, held));
-  paused_ = false;
-  if (same) return Status::Ok();
-  DB_ASSIGN_OR_RETURN(int attached, AttachToStore(env_, layout_, !read_only_, lock_wait_));
-  if (attached < 0) {
-    return Status::NotFound(fmt::format("{} is gone", layout_.Relative(layout_.JournalStatePath())));
-  }
-  ReopenInPlaceFiles(attached);
-  (void)env_->Close(fd);  // releases this process's locks on the old inode
-  return Status::Ok();
 }
 
 Status StoreImpl::EnsureAccountDirs(AccountId id) {

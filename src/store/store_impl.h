@@ -62,6 +62,7 @@ class StoreImpl final : public Store {
   bool NeedsRecovery() override;
   void Pause() override;
   Status Resume() override;
+  Status CheckPoint() override;
   void set_lock_wait(LockWait w) override { lock_wait_ = std::move(w); }
   Env* env() override { return env_; }
   bool upgraded() const override { return upgraded_; }
@@ -217,7 +218,15 @@ class StoreImpl final : public Store {
   // Makes the named files and their directories durable with per-file fdatasync and
   // directory fsync, on a few threads (the checkpoint's, in place of syncfs).
   Status SyncFiles(const std::vector<std::string>& paths);
-  void OwnLinksBeforeCommit();
+  // A check point (store_links.cc): journal/state's link count, from `fresh_state_` or one
+  // fstat, and when linked, CooperateOnLinks. `keep_fresh`: an unlinked count found is kept
+  // for the next check point (the command's first commit).
+  Status CheckLinks(bool keep_fresh);
+  // With journal/state (attached through `fd`) linked: a writer gives the in-place files
+  // inodes of their own; a reader, or a writer another is ahead of, makes way for it.
+  Status CooperateOnLinks(int fd);
+  // Every kCheckPointEvery steps (accounts, records) of a long read: CheckLinks.
+  Status WalkCheckPoint();
   // The descriptor that carries this process's attachment: journal/state's.
   int AttachFd() const;
   // After the in-place files were given new inodes: `state_fd` (attached to the new
@@ -237,6 +246,11 @@ class StoreImpl final : public Store {
   int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
   bool paused_ = false;       // Pause: the attachment let go of until Resume
+  // journal/state's FileInfo as the last check point (or Resume) saw it, kept for the next
+  // check point when nothing ran in between (CheckLinks).
+  std::optional<FileInfo> fresh_state_;
+  bool copier_wait_ = true;  // false once a copier's wait was given up on: tries only, after
+  std::uint64_t walk_steps_ = 0;  // steps of long reads, for WalkCheckPoint
   std::string read_only_why_;  // why read-only when not asked to be (Store::read_only_why)
   std::uint64_t read_only_accounts_ = 0;
   std::function<void(const FileRepair&)> on_repair_;

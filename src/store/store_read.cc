@@ -33,6 +33,7 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
+                                       DB_RETURN_IF_ERROR(WalkCheckPoint());
                                        if (seen++ < skip) return true;
                                        DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, /*prove=*/true));
                                        DB_ASSIGN_OR_RETURN(auto a, StateAt(view, file));
@@ -57,6 +58,7 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
   DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
+                                       DB_RETURN_IF_ERROR(WalkCheckPoint());
                                        DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, /*prove=*/true));
                                        DB_ASSIGN_OR_RETURN(auto at, StateAt(view, file));
                                        if (!at) return true;
@@ -86,6 +88,7 @@ Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&
   };
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
+                                       DB_RETURN_IF_ERROR(WalkCheckPoint());
                                        DB_RETURN_IF_ERROR(flush_before(id));
                                        if (!more) return false;
                                        if (pending != view.newest.end() && pending->first == id) {
@@ -185,6 +188,7 @@ Status StoreImpl::ForEachRecord(
   }
   bool stopped = false;
   Status s = journal_->ForEach(JournalPos{}, end, [&](Record& r, JournalPos at) -> Status {
+    DB_RETURN_IF_ERROR(WalkCheckPoint());
     if (progress) progress(before[at.seg] + at.offset, total);
     DB_ASSIGN_OR_RETURN(bool more, fn(r));
     if (more) return Status::Ok();
@@ -208,6 +212,7 @@ Status StoreImpl::ForEachChange(AccountId id,
   journal_->set_max_cached_segments(1);
   std::uint64_t txn = acct.last_txn;
   while (txn != 0) {
+    DB_RETURN_IF_ERROR(WalkCheckPoint());
     DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
     std::uint64_t prev = 0;
     for (const RecordAccount& ra : r.accounts) {

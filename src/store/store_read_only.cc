@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <utility>
 
 #include "drovebank/account.h"
+#include "own_links.h"
 #include "store_impl.h"
 
 namespace drovebank {
@@ -37,8 +39,16 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
   store->read_only_ = true;
   // Attached first, as a writer is: the lock tables opened below are then the inodes the
   // writers use, never copies a writer is just replacing them with (own_links.h).
+  FileInfo held;
   DB_ASSIGN_OR_RETURN(store->attach_fd_, AttachToStore(env, layout, /*writable=*/false,
-                                                       options.lock_wait));
+                                                       options.lock_wait, &held));
+  // A hard-link copy of the store, and a writer waiting to give it files of its own: a
+  // reader that has only just come makes way at once (own_links.h).
+  if (store->attach_fd_ >= 0 && held.nlink > 1) {
+    int fd = std::exchange(store->attach_fd_, -1);  // MakeWayForCopier closes it if need be
+    DB_ASSIGN_OR_RETURN(store->attach_fd_,
+                        MakeWayForCopier(env, layout, fd, /*writable=*/false, options.lock_wait));
+  }
   auto locks = LockTable::Open(env, layout, mode, /*create=*/false, /*read_only=*/true);
   if (!locks.ok() && locks.status().code() == Code::kNotFound) {
     return NeedsReplay(layout, "it was written by an older drovebank (format 1)");
