@@ -227,19 +227,20 @@ bool CopyWanted(Env* env, int fd) {
   return probe.code() == Code::kBusy;
 }
 
-void WaitForCopier(Env* env, int fd, const LockWait& wait) {
+bool WaitForCopier(Env* env, int fd, const LockWait& wait) {
   auto start = std::chrono::steady_clock::now();
-  while (CopyWanted(env, fd) && Since(start) < wait.timeout_seconds &&
-         !(wait.cancelled && wait.cancelled())) {
+  while (CopyWanted(env, fd)) {
+    if (Since(start) >= wait.timeout_seconds || (wait.cancelled && wait.cancelled())) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  return true;
 }
 
 Result<int> MakeWayForCopier(Env* env, const Layout& layout, int fd, bool writable,
                              const LockWait& wait) {
   if (!CopyWanted(env, fd)) return fd;
   Status let_go = env->UnlockByte(fd, kAttachByte);
-  if (let_go.ok()) WaitForCopier(env, fd, wait);
+  if (let_go.ok()) (void)WaitForCopier(env, fd, wait);  // then attaches again either way
   (void)env->Close(fd);
   DB_RETURN_IF_ERROR(let_go);
   return AttachToStore(env, layout, writable, wait);

@@ -131,8 +131,9 @@ struct OwnLinksReport {
 bool CopyWanted(Env* env, int fd);
 
 // For a process that let go of its attachment on `fd` for a copier: waits, up to
-// wait.timeout_seconds, until kCopyByte is free (the copies made, or given up).
-void WaitForCopier(Env* env, int fd, const LockWait& wait);
+// wait.timeout_seconds, until kCopyByte is free (the copies made, or given up). False when
+// it was still taken at the end (a copier stopped, say, by SIGSTOP).
+bool WaitForCopier(Env* env, int fd, const LockWait& wait);
 
 // At an open, for a process attached through `fd` (journal/state with more than one link)
 // that does not copy: when a copier wants the store alone, lets go, waits for it, closes

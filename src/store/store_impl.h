@@ -250,6 +250,7 @@ class StoreImpl final : public Store {
   // check point when nothing ran in between (CheckLinks).
   std::optional<FileInfo> fresh_state_;
   bool copier_wait_ = true;  // false once a copier's wait was given up on: tries only, after
+  bool make_way_ = true;     // false once a copier was waited for in vain: never again
   std::uint64_t walk_steps_ = 0;  // steps of long reads, for WalkCheckPoint
   std::string read_only_why_;  // why read-only when not asked to be (Store::read_only_why)
   std::uint64_t read_only_accounts_ = 0;

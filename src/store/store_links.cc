@@ -121,10 +121,12 @@ Status StoreImpl::CooperateOnLinks(int fd) {
     if (report.gave_up) copier_wait_ = false;
     if (!report.other_copier) return Status::Ok();
   }
-  if (!CopyWanted(env_, fd)) return Status::Ok();
+  // A copier that kept byte 104 past a whole lock wait (stopped, say) is not waited for
+  // again: a long read would otherwise wait that long at each of its check points.
+  if (!make_way_ || !CopyWanted(env_, fd)) return Status::Ok();
   Pause();
   if (!paused_) return Status::Ok();
-  WaitForCopier(env_, fd, lock_wait_);
+  make_way_ = WaitForCopier(env_, fd, lock_wait_);
   return Resume();
 }
 
