@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "drovebank/account.h"
@@ -47,6 +48,11 @@ struct StoreOptions {
   // once each, after the file is replaced; `recover` reports from it. Called with the
   // file's lock held: it must not take a lock or call into the store.
   std::function<void(const FileRepair&)> on_repair;
+  // Told, once a process, of what a user should know that is no failure: on a shared file
+  // system, appends that each wait about a second inside the journal mutex, commit after
+  // commit (another host's AFR eager lock on a file both write; the message names the
+  // GlusterFS option that removes the wait, docs/DESIGN.md "Scaling out").
+  std::function<void(std::string_view)> on_notice;
 };
 
 // One all-or-nothing unit: its ops become one journal record, or nothing.

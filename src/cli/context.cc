@@ -115,6 +115,11 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   if (access != StoreAccess::kRead && opts.read_only) return ReadOnlyRefusal(dir);
   opts.lock_wait = extra_wait;
   opts.lock_wait.timeout_seconds = lock_timeout;
+  std::FILE* notices = err;
+  opts.on_notice = [notices](std::string_view note) {
+    fmt::print(notices, "drovebank: {}\n", note);
+    std::fflush(notices);
+  };
 #ifdef DROVEBANK_FAULT_INJECTION
   // Tests shrink segments to exercise rotation and checkpoints; never in a release build.
   if (const char* seg = std::getenv("DROVEBANK_SEGMENT_BYTES")) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "commit.h"
@@ -82,6 +83,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   StorageMode mode = DecideStorageMode(env, layout);
   store->in_place_ = mode.shared;
   store->on_repair_ = options.on_repair;
+  store->on_notice_ = options.on_notice;
   bool format1 = false;
   if (Result<FileInfo> t = env->Stat(layout.AccountLockTable()); !t.ok()) {
     if (t.status().code() != Code::kNotFound) return t.status();
@@ -342,7 +344,34 @@ Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> event
   // A check point (store_links.cc): the one the command began with, when nothing ran since.
   DB_RETURN_IF_ERROR(CheckLinks(/*keep_fresh=*/false));
   key_index_->Recheck();
-  return CommitProtocol(this, std::move(events)).Run();
+  const auto start = std::chrono::steady_clock::now();
+  auto committed = CommitProtocol(this, std::move(events)).Run();
+  if (in_place_) {
+    NoteCommitTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return committed;
+}
+
+// Why these bounds: on GlusterFS a file that two hosts write moves between them through
+// AFR's eager lock, which its last writer keeps for cluster.post-op-delay-secs (1 s by
+// default) after its last write; a commit writes several such files (the flags, the
+// journal segment, journal/state), and then waits about that long, commit after commit
+// (docs/DESIGN.md, "Scaling out"). A brick that does not answer stalls for the ping timeout
+// (42 s) instead, and one slow commit is no pattern. A lock held that long by another
+// session three commits in a row would look the same: the note says what else it can be.
+void StoreImpl::NoteCommitTime(double seconds) {
+  bool stalled = seconds >= kStallSeconds && seconds < kHungSeconds;
+  stalls_in_a_row_ = stalled ? stalls_in_a_row_ + 1 : 0;
+  if (stalls_in_a_row_ != kStallsToNotice || !on_notice_) return;
+  on_notice_(fmt::format(
+      "note: {} commits in a row each took about {:.1f} s on this shared volume. On "
+      "GlusterFS that is another host writing the same store: each file both write moves "
+      "between hosts through AFR's eager lock, which the last writer keeps for "
+      "cluster.post-op-delay-secs (1 s by default). `gluster volume set VOLUME "
+      "cluster.post-op-delay-secs 0` removes the wait (each write then takes the lock "
+      "itself, and one host alone commits about half as fast); docs/DESIGN.md, \"Scaling "
+      "out\". (Or another session holds a lock these commits need for that long.)",
+      kStallsToNotice, seconds));
 }
 
 Status StoreImpl::EnsureAccountDirs(AccountId id) {

@@ -255,6 +255,14 @@ class StoreImpl final : public Store {
   std::string read_only_why_;  // why read-only when not asked to be (Store::read_only_why)
   std::uint64_t read_only_accounts_ = 0;
   std::function<void(const FileRepair&)> on_repair_;
+  // StoreOptions::on_notice, and the commits that took a second-long kind of time in a row
+  // on a shared file system (NoteCommitTime: told at kStallsToNotice, once a process).
+  std::function<void(std::string_view)> on_notice_;
+  int stalls_in_a_row_ = 0;
+  static constexpr int kStallsToNotice = 3;
+  static constexpr double kStallSeconds = 0.5;
+  static constexpr double kHungSeconds = 5.0;
+  void NoteCommitTime(double seconds);
   // The states this store's own commits installed, kept only while no other writer's
   // record has joined the journal since (see CommitProtocol::ReadAccounts): a session that
   // commits again to an account reads nothing of it. Emptied by any commit that does not
