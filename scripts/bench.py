@@ -23,12 +23,15 @@ Figures (docs/BENCHMARKS.md explains each):
   (7) shell sessions reading scripts of deposits or transfers (one, and four at once) vs
       the sqlite3 command-line shell running the same changes (time ratios)
   (8) search and balance over 200k accounts vs the sqlite3 shell's LIKE and SUM
+  (9) with --mounts M1,M2[,M3] (mounts of one GlusterFS volume, each standing in for a
+      host): one session, two and three hosts, and four sessions on two hosts, all at once,
+      beside one session on local disk (issue 29's growth targets)
 
 Bench data lives in a temporary directory on the repository's file system (never a tmpfs);
 the big stores of (4) are built once through the batch path and cached beside it
 (--rebuild builds them again). Options: --build-dir DIR (default build/), --only 1,2,...,
 --no-write (print, do not touch docs/), --keep (keep the temporary directory), --mount DIR
-(adds figure 6; --only 6 runs it alone).
+(adds figure 6; --only 6 runs it alone), --mounts M1,M2[,M3] (adds figure 9).
 """
 
 import argparse
@@ -559,6 +562,64 @@ class Bench:
         finally:
             shutil.rmtree(mount_work, ignore_errors=True)
 
+    # (9) --------------------------------------------------------------------------------
+    def fig9(self):
+        """Several hosts: shell sessions on mounts of one volume, each mount a host (a UTS
+        namespace of its own, so the host names differ), on disjoint accounts, all at once."""
+        mounts = [m for m in self.a.mounts.split(",") if m]
+        if len(mounts) < 2:
+            raise SystemExit("bench: figure 9 needs --mounts M1,M2[,M3] (mounts of one volume)")
+        one = 40 if self.a.quick else 60     # deposits of a session alone
+        many = 8 if self.a.quick else 12     # of each session beside others (~1/s collapsed)
+        configs = [("one session, one host", [0], one),
+                   ("two sessions, two hosts", [0, 1], many),
+                   ("four sessions, two on each of two hosts", [0, 0, 1, 1], many)]
+        if len(mounts) >= 3:
+            configs.insert(2, ("three sessions, three hosts", [0, 1, 2], many))
+        work = tempfile.mkdtemp(prefix="drovebank-bench-", dir=mounts[0])
+        name = os.path.basename(work)
+        self.commands += ["unshare --uts sh -c 'hostname host-M; drovebank -d MOUNT/STORE < "
+                          "DEPOSITS' for each session, all at once; one store per row, made "
+                          "through the first mount"]
+
+        def sessions(store_of, hosts, count):
+            argvs = []
+            for i, m in enumerate(hosts):
+                script = os.path.join(self.work, f"hosts-{i}.txt")
+                with open(script, "w") as f:
+                    f.writelines(f"deposit {i + 1} 0.{random.randrange(1, 100):02d}\n" for _ in range(count))
+                argvs.append([shutil.which("unshare") or "/usr/bin/unshare", "--uts", "sh", "-c",
+                              'hostname "host-$1"; exec "$2" -d "$3" < "$4" > /dev/null',
+                              "_", str(m + 1), self.t["drovebank"], store_of(m), script])
+            for i in range(len(hosts)):
+                run(self.db(store_of(0), "open", f"H{i}", "Bench", "100.00"))
+            wall, _ = run_all(argvs)
+            return len(hosts) * count / wall
+
+        try:
+            rows, rate = [], {}
+            local = os.path.join(self.work, "hosts-local")
+            rate["local"] = sessions(lambda m: local, [0], one)
+            per_s = lambda x: f"{x:,.1f}/s"  # noqa: E731  (the collapsed rows are near 1/s)
+            rows.append(["one session, local disk", per_s(rate["local"]), ""])
+            for k, (label, hosts, count) in enumerate(configs):
+                store = f"{name}/s{k}"
+                rate[label] = sessions(lambda m: os.path.join(mounts[m], store), hosts, count)
+                rows.append([label, per_s(rate[label]),
+                             ratio(rate[label] / rate["one session, one host"])])
+            self.report.add(f"### (9) Several hosts: shell sessions on {len(mounts)} mounts of one "
+                            f"volume, disjoint accounts, all at once ({one} deposits alone, {many} "
+                            "each beside others)\n\n" + table(
+                                ["sessions", "deposits/s, all together", "/ one session on the mount"], rows))
+            base = rate["one session, one host"]
+            self.report.target("(9) four sessions on two hosts / one session",
+                               rate["four sessions, two on each of two hosts"] / base, 1.5, True)
+            if len(mounts) >= 3:
+                self.report.target("(9) three hosts / one session",
+                                   rate["three sessions, three hosts"] / base, 1.2, True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     # (5) --------------------------------------------------------------------------------
     def fig5(self):
         count = 10_000 if self.a.quick else 100_000
@@ -730,6 +791,8 @@ def main():
     p.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS-HISTORY.md or the plot")
     p.add_argument("--keep", action="store_true", help="keep the temporary bench directory")
     p.add_argument("--mount", default="", help="a cluster mount for figure 6 (deposits there vs local disk)")
+    p.add_argument("--mounts", default="", help="comma-separated mounts of one volume, one a host, "
+                                                "for figure 9 (several hosts at once)")
     a = p.parse_args()
     build_dir = os.path.abspath(a.build_dir)
     tools = build_tools(build_dir)
@@ -743,6 +806,8 @@ def main():
     figures = [int(x) for x in a.only.split(",") if x] or ([1, 2, 5] if a.quick else [1, 2, 3, 4, 5, 7, 8])
     if a.mount and not a.only:
         figures.append(6)
+    if a.mounts and not a.only:
+        figures.append(9)
     started = datetime.datetime.now(datetime.timezone.utc)
     info = machine(work)
     log(f"bench data in {work} (cache {cache}); figures {figures}")
