@@ -49,9 +49,9 @@ struct StoreOptions {
   // file's lock held: it must not take a lock or call into the store.
   std::function<void(const FileRepair&)> on_repair;
   // Told, once a process, of what a user should know that is no failure: on a shared file
-  // system, appends that each wait about a second inside the journal mutex, commit after
-  // commit (another host's AFR eager lock on a file both write; the message names the
-  // GlusterFS option that removes the wait, docs/DESIGN.md "Scaling out").
+  // system, three commits in a row that each took 0.5-5 s (another host's AFR eager lock
+  // on the files both write; the message names the GlusterFS option that removes the wait,
+  // docs/DESIGN.md "Scaling out").
   std::function<void(std::string_view)> on_notice;
 };
 

@@ -116,9 +116,7 @@ Status Journal::CatchUp() {
   // file system nothing is given a new inode (own_links.h): the append is refused there,
   // before anything is written, and so is every commit of a session that was running when
   // the copy was made (a new one opens the store read-only).
-  if (info.nlink > 1 && write_through_) {
-    return RefuseLinkedOnSharedFs(layout_, /*shared=*/true, info, SegmentPath(st_->seg));
-  }
+  DB_RETURN_IF_ERROR(RefuseLinkedOnSharedFs(layout_, write_through_, info, SegmentPath(st_->seg)));
   if (info.nlink > 1) {
     if (st_->end > 0) {
       FaultPointSteps steps(env_, "journal");
