@@ -35,16 +35,32 @@ killed session's lines without one count as killed. A session alone on the store
 its own last states rather than reading the files (docs/DESIGN.md, step 3): with few
 workers (--workers 2) the kills fall inside that path too.
 
-With --mounts A,B (mount points of one GlusterFS volume, e.g. from `scripts/cluster up`;
-needs root) the store is a fresh directory on the volume, the workers take turns between
-the mounts, each mount's workers run in their own UTS namespace (host names host-a,
-host-b, ...), and once per run a brick's glusterfsd is SIGKILLed and later restarted
-(`gluster volume start VOL force`). recover runs from the last mount, recover --check from
-every mount, and three more checks run:
+With --mounts A,B[,C...] (mount points of one GlusterFS volume, e.g. from `scripts/cluster
+up`; needs root) the store is a fresh directory on the volume, the workers take turns
+between the mounts, each mount's workers run in their own UTS namespace (host names host-a,
+host-b, ...), and for the middle third of the run the cluster suffers one fault (--fault):
+
+  kill-brick        a data brick's glusterfsd is SIGKILLed, then restarted (`gluster
+                    volume start VOL force`); the default
+  hang-brick        a data brick's glusterfsd is stopped (SIGSTOP) for longer than the
+                    volume's network.ping-timeout (`scripts/cluster up --ping-timeout S`
+                    makes it short), so that every client gives up on it, then continued
+  kill-client       a host lost in the middle of a commit: one more operation runs on the
+                    last mount under strace, which stops it (SIGSTOP) as it enters its first
+                    write(2), the journal append, with its repair flags set and the
+                    journal's append lock held; then that mount's FUSE client is SIGKILLed
+                    (its locks go with its connections), then the stopped process; that
+                    mount's workers pause, and the mount comes back (mounted again, the
+                    host restarted) for the last third
+
+recover runs from the last mount, recover --check from every mount, and three more checks
+run:
 
   same files        every mount shows the same files with the same bytes
   heal              `gluster volume heal VOL info` lists no entry on any brick (waited for)
-  brick             the brick was killed and came back
+  fault             the fault happened as planned: the brick killed and restarted; hung for
+                    longer than the ping timeout, then continued; or the operation stopped
+                    at the journal append, the client killed, the mount back
 
 The schedule of operations (kinds, accounts, amounts, keys, kill intervals) depends only
 on --seed; which operations the kills hit depends on timing. Ends with "N passed, N
@@ -119,24 +135,33 @@ class Chaos:
         self.outcomes = []
         self.kills = 0
         self.stop = threading.Event()
+        self.down = set()  # mounts whose client is dead (--fault kill-client)
 
-    def cmd(self, args, key=None, worker=0):
-        m = worker % len(self.datas)
-        c = [self.drovebank, "-d", self.datas[m], "--json", "--lock-timeout",
-             str(self.a.lock_timeout)] + args
+    def cmd(self, args, key=None, worker=0, mount=None, wrap=()):
+        """The command line of one operation; on the mount `mount` (an index) if given,
+        else the worker's; `wrap` goes before drovebank (strace)."""
+        m = worker % len(self.datas) if mount is None else mount
+        c = list(wrap) + [self.drovebank, "-d", self.datas[m], "--json", "--lock-timeout",
+                          str(self.a.lock_timeout)] + args
         c = c + ["--txn", key] if key else c
         if self.a.mounts:
             # A host of its own per mount. unshare and sh both exec, so the pid the killer
-            # signals is the drovebank process itself.
+            # signals is the drovebank process itself (or the wrapper's).
             c = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"',
                  f"host-{chr(ord('a') + m)}"] + c
         return c
+
+    def wait_mount(self, w):
+        """While the worker's mount is down (its client killed), its host does no work."""
+        while w % len(self.datas) in self.down and not self.stop.is_set():
+            time.sleep(0.1)
 
     def session_worker(self, w):
         """Runs the worker's schedule as shell sessions of 1 to --session-ops operations."""
         rng = random.Random(f"{self.a.seed}/sessions/{w}")
         ops = schedule(self.a.seed, w, self.a.accounts)
         while not self.stop.is_set():
+            self.wait_mount(w)
             batch = [Outcome(w, *next(ops)) for _ in range(rng.randint(1, self.a.session_ops))]
             lines = "".join(" ".join(o.args + ["--txn", o.key]) + "\n" for o in batch)
             t0 = time.monotonic()
@@ -192,6 +217,7 @@ class Chaos:
         if self.a.session_ops > 0:
             return self.session_worker(w)
         for n, kind, args, key in schedule(self.a.seed, w, self.a.accounts):
+            self.wait_mount(w)
             if self.stop.is_set():
                 return
             o = Outcome(w, n, kind, args, key)
@@ -229,22 +255,24 @@ class Chaos:
                 except ProcessLookupError:
                     pass
 
-    def run(self, brick=None):
+    def run(self, fault=None):
         threads = [threading.Thread(target=self.worker, args=(w,)) for w in range(self.a.workers)]
         k = threading.Thread(target=self.killer)
         for t in threads:
             t.start()
         k.start()
-        if brick is None:
+        if fault is None:
             time.sleep(self.a.duration)
         else:
-            # Down for the middle third of the run: writers commit with a brick missing and
-            # again while it heals.
-            time.sleep(self.a.duration / 3)
-            brick.kill()
-            time.sleep(self.a.duration / 3)
-            brick.restart()
-            time.sleep(self.a.duration / 3)
+            # For the middle third of the run (at least as long as the fault needs): writers
+            # commit with the fault in place, and again while the cluster heals.
+            third = self.a.duration / 3
+            time.sleep(third)
+            t0 = time.monotonic()
+            fault.start()
+            time.sleep(max(0.0, max(third, fault.min_secs()) - (time.monotonic() - t0)))
+            fault.end()
+            time.sleep(third)
         self.stop.set()
         for t in threads:
             t.join()
@@ -267,11 +295,24 @@ def volume_of(mount):
     return None
 
 
-class Brick:
-    """One brick of the volume, killed and restarted once per run."""
+def mount_source(mount):
+    """What is mounted at `mount` ("HOST:/VOL"), from the mount table."""
+    mount = os.path.realpath(mount)
+    with open("/proc/self/mounts") as fh:
+        for line in fh:
+            src, point = line.split()[:2]
+            if point == mount:
+                return src
+    return None
 
-    def __init__(self, vol, seed):
+
+class Brick:
+    """One data brick of the volume, killed and restarted (kill-brick) or stopped and
+    continued (hang-brick) in the middle of the run."""
+
+    def __init__(self, vol, seed, hang=False):
         self.vol = vol
+        self.hang = hang
         info = gluster("volume", "info", vol).stdout
         # A data brick, not the arbiter: losing one leaves a single full copy.
         bricks = [l.split(":", 2)[2].split()[0] for l in info.splitlines()
@@ -281,18 +322,133 @@ class Brick:
             sys.exit(f"chaos: volume {vol} has no bricks: {info}")
         self.path = random.Random(f"{seed}/brick").choice(bricks)
         self.events = []
+        self.ping = None
+        if hang:
+            out = gluster("volume", "get", vol, "network.ping-timeout").stdout
+            vals = [l.split()[-1] for l in out.splitlines() if l.startswith("network.ping-timeout")]
+            self.ping = float(vals[0]) if vals else None
+        self.hung_secs = 0.0
 
-    def kill(self):
-        p = subprocess.run(["pkill", "-9", "-f", "--", f"--brick-name {self.path}( |$)"])
-        self.events.append(("killed", p.returncode == 0))
+    def describe(self):
+        if self.hang:
+            return (f"brick {self.path} of {self.vol} hung past its ping timeout "
+                    f"({self.ping:g} s) in the middle third")
+        return f"brick {self.path} of {self.vol} killed for the middle third"
 
-    def restart(self):
-        p = gluster("volume", "start", self.vol, "force")
-        self.events.append(("restarted", p.returncode == 0))
+    def min_secs(self):
+        # Past the ping timeout by a margin: the clients drop the brick, then work without it.
+        return self.ping + 3.0 if self.hang and self.ping is not None else 0.0
+
+    def signal(self, sig):
+        return subprocess.run(["pkill", f"-{sig}", "-f", "--", f"--brick-name {self.path}( |$)"])
+
+    def start(self):
+        if self.hang:
+            self.t0 = time.monotonic()
+            self.events.append(("hung", self.signal("STOP").returncode == 0))
+        else:
+            self.events.append(("killed", self.signal("KILL").returncode == 0))
+
+    def end(self):
+        if self.hang:
+            self.hung_secs = time.monotonic() - self.t0
+            self.events.append(("continued", self.signal("CONT").returncode == 0))
+        else:
+            p = gluster("volume", "start", self.vol, "force")
+            self.events.append(("restarted", p.returncode == 0))
 
     def problems(self):
-        if self.events != [("killed", True), ("restarted", True)]:
-            return [f"brick {self.path}: {self.events} (want killed, then restarted)"]
+        want = [("hung", True), ("continued", True)] if self.hang else \
+            [("killed", True), ("restarted", True)]
+        out = []
+        if self.events != want:
+            out.append(f"brick {self.path}: {self.events} (want {want})")
+        if self.hang and (self.ping is None or self.hung_secs <= self.ping):
+            out.append(f"brick {self.path} hung {self.hung_secs:.1f} s, not past the ping "
+                       f"timeout ({self.ping})")
+        return out
+
+
+class Client:
+    """A host lost mid-commit (--fault kill-client): one operation on the last mount is
+    stopped by strace as it enters its first write(2), the journal append; that mount's
+    FUSE client is then SIGKILLed, then the stopped process. Mounted again at end()."""
+
+    def __init__(self, chaos, vol):
+        self.c = chaos
+        self.vol = vol
+        self.m = len(chaos.datas) - 1
+        self.mount = os.path.dirname(chaos.datas[self.m])
+        self.src = mount_source(self.mount)
+        self.log = os.path.join(tempfile.mkdtemp(prefix="chaos-client-"), "strace")
+        self.events = []
+        self.stopped_at = ""
+
+    def describe(self):
+        return (f"the client of {self.mount} killed while an operation there was stopped at "
+                f"its journal append, the mount back for the last third")
+
+    def min_secs(self):
+        return 0.0
+
+    def start(self):
+        c = self.c
+        o = Outcome(c.a.workers, 1, "transfer", ["transfer", "1", "2", "1.00"],
+                    f"chaos-{c.a.seed}-lost-host")
+        wrap = ["strace", "-f", "-qq", "-y", "-o", self.log, "-e", "trace=write",
+                "-e", "inject=write:signal=STOP:when=1"]
+        t0 = time.monotonic()
+        p = subprocess.Popen(c.cmd(o.args, o.key, mount=self.m, wrap=wrap),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=c.env)
+        pid = None
+        deadline = t0 + c.a.lock_timeout + c.a.slack
+        while pid is None and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+            try:
+                with open(self.log, errors="replace") as fh:
+                    lines = fh.read().splitlines()
+            except FileNotFoundError:
+                continue  # strace not started yet
+            for i, line in enumerate(lines):
+                if "stopped by SIGSTOP" in line:
+                    pid = int(line.split()[0])
+                    self.stopped_at = next((l for l in reversed(lines[:i]) if " write(" in l), "")
+        self.events.append(("stopped at the append",
+                            pid is not None and ".log>" in self.stopped_at))
+        # The host goes: its client first, with the operation still inside its commit.
+        c.down.add(self.m)
+        k = subprocess.run(["pkill", "-9", "-f", "--", f"glusterfs .*--volfile-id=/{self.vol} {self.mount}$"])
+        self.events.append(("client killed", k.returncode == 0))
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            o.out, o.err = p.communicate(timeout=c.a.op_timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            o.out, o.err = p.communicate()
+            o.hung = True
+        o.secs = time.monotonic() - t0
+        o.rc = p.returncode
+        o.killed = pid is not None
+        with c.lock:
+            c.outcomes.append(o)
+
+    def end(self):
+        subprocess.run(["umount", "-l", self.mount])
+        p = subprocess.run(["timeout", "60", "mount", "-t", "glusterfs", self.src, self.mount])
+        self.events.append(("mounted again", p.returncode == 0))
+        self.c.down.discard(self.m)
+
+    def problems(self):
+        want = [("stopped at the append", True), ("client killed", True), ("mounted again", True)]
+        if self.events != want:
+            return [f"{self.mount}: {self.events} (want {want}); the stop: "
+                    f"{self.stopped_at or 'none, strace log ' + self.log}"]
+        shutil.rmtree(os.path.dirname(self.log), ignore_errors=True)
         return []
 
 
@@ -373,6 +529,9 @@ def main():
     ap.add_argument("--work-dir", default=None)
     ap.add_argument("--mounts", default=None,
                     help="comma-separated mount points of one GlusterFS volume")
+    ap.add_argument("--fault", default="kill-brick",
+                    choices=["kill-brick", "hang-brick", "kill-client"],
+                    help="with --mounts: what the cluster suffers in the middle third")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     a.build_dir = a.build_dir or os.path.join(root, "build")
@@ -382,7 +541,7 @@ def main():
     for p in ("drovebank", "recover"):
         if not os.access(os.path.join(a.build_dir, p), os.X_OK):
             sys.exit(f"chaos: {a.build_dir}/{p} is missing; build first")
-    brick = None
+    fault = None
     if a.mounts:
         mounts = [os.path.abspath(m) for m in a.mounts.split(",") if m]
         if os.geteuid() != 0:
@@ -392,7 +551,6 @@ def main():
             sys.exit(f"chaos: --mounts wants two or more GlusterFS mounts of one volume; "
                      f"got {mounts} (volumes {sorted(map(str, vols))}); scripts/cluster up makes them")
         vol = vols.pop()
-        brick = Brick(vol, a.seed)
         name = f"chaos-{a.seed}-{os.getpid()}"
         work = None
         datas = [os.path.join(m, name) for m in mounts]
@@ -403,6 +561,13 @@ def main():
     started = time.monotonic()
 
     c = Chaos(a, datas)
+    if a.mounts:
+        if a.fault == "kill-client":
+            fault = Client(c, vol)
+        else:
+            fault = Brick(vol, a.seed, hang=a.fault == "hang-brick")
+            if fault.hang and fault.ping is None:
+                sys.exit(f"chaos: cannot read network.ping-timeout of {vol}")
     for i in range(a.accounts):
         p = subprocess.run(c.cmd(["open", "Hot", f"Account{i + 1}", f"{OPENING / 100:.2f}"]),
                            capture_output=True, text=True, env=c.env)
@@ -411,8 +576,8 @@ def main():
     print(f"chaos: seed {a.seed}, {a.workers} workers on {a.accounts} hot accounts for "
           f"{a.duration:g} s, a kill every ~{a.kill_interval:g} s, lock timeout "
           f"{a.lock_timeout:g} s; store {' and '.join(datas)}"
-          + (f"; brick {brick.path} of {brick.vol} killed for the middle third" if brick else ""))
-    c.run(brick)
+          + (f"; {fault.describe()}" if fault else ""))
+    c.run(fault)
     t0 = time.monotonic()
     rec = subprocess.run([c.recover, "-d", datas[-1]], capture_output=True, text=True,
                          env=c.env)
@@ -509,9 +674,9 @@ def main():
                         not (o.key not in keys and keys2.get(o.key, 0) == 0)]
     results.append(("replay", replay_problems))
     replay_secs = time.monotonic() - replay_started
-    if brick:
-        results.append(("brick", brick.problems()))
-        results.append(("heal", wait_healed(brick.vol)))
+    if fault:
+        results.append(("fault", fault.problems()))
+        results.append(("heal", wait_healed(vol)))
         results.append(("same files", same_files(datas)))
 
     lat = sorted(o.secs for o in alive) or [0.0]
@@ -541,7 +706,7 @@ def main():
     if failed:
         print(f"reproduce the schedule: scripts/chaos --seed {a.seed} --workers {a.workers} "
               f"--accounts {a.accounts} --duration {a.duration:g} --kill-interval "
-              f"{a.kill_interval:g}{' --mounts ' + a.mounts if a.mounts else ''}"
+              f"{a.kill_interval:g}{' --mounts ' + a.mounts + ' --fault ' + a.fault if a.mounts else ''}"
               f"{f' --session-ops {a.session_ops}' if a.session_ops else ''}; "
               f"store kept at {data}")
     elif a.mounts:
