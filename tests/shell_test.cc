@@ -201,6 +201,59 @@ TEST_CASE("shell: a line built with its own command alone parses and helps as th
   CHECK(Contains(s.err.text(), "line 3: unknown command 'frobnicate'"));
 }
 
+// A session keeps one App per command and parses it again for each line (OwnArgs puts
+// the defaults back before each parse). A line's options must never carry into the next
+// line of the same command: a key would make the next deposit a replay that changes
+// nothing, an output format would change the next report.
+TEST_CASE("shell: a line's options never carry into the next line of the same command",
+          "[shell][commands]") {
+  SECTION("changes: each unkeyed line after a keyed one applies") {
+    struct Case {
+      std::vector<std::string> lines;
+      Cents ada, bob;
+    };
+    for (const Case& c : std::vector<Case>{
+             {{"deposit 1 1 --txn k1", "deposit 1 1"}, 10200, 500},
+             {{"withdraw 1 1 --txn k2 --memo rent", "withdraw 1 1"}, 9800, 500},
+             {{"transfer 1 2 1 --txn k3", "transfer 1 2 1"}, 9800, 700},
+             {{"deposit 1 1 --txn k4 --bogus", "deposit 1 1"}, 10100, 500},  // a refused line
+         }) {
+      INFO(c.lines[0]);
+      TempDir tmp;
+      Seed(tmp.path());
+      TestSession s(tmp.path());
+      ScriptSource src(c.lines, /*interactive=*/false);
+      s.Run(src);
+      auto store = OpenStore(tmp.path());
+      CHECK(BalanceOf(store.get(), 1) == c.ada);
+      CHECK(BalanceOf(store.get(), 2) == c.bob);
+      CHECK_FALSE(Contains(s.out.text(), "already applied"));
+    }
+  }
+  SECTION("reports: two lines print what each prints alone") {
+    TempDir tmp;
+    Seed(tmp.path());
+    auto run = [&](const std::vector<std::string>& lines) {
+      TestSession s(tmp.path());
+      ScriptSource src(lines, /*interactive=*/false);
+      CHECK(s.Run(src) == 0);
+      return s.out.text();
+    };
+    for (const auto& [first, second] : std::vector<std::pair<std::string, std::string>>{
+             {"list --all -O csv", "list"},
+             {"list --page-size 1", "list"},
+             {"balance -O json", "balance"},
+             {"search Ada -O csv", "search Bob"},
+             {"history 1 -O csv", "history 1"},
+             {"statement 1 --month 2026-12 -O json", "statement 1 --month 2026-12"},
+             {"history 1 --page-size 1", "history 2"},
+         }) {
+      INFO(first << " then " << second);
+      CHECK(run({first, second}) == run({first}) + run({second}));
+    }
+  }
+}
+
 TEST_CASE("shell transaction: commit applies every staged change as one record", "[shell][txn]") {
   TempDir tmp;
   Seed(tmp.path());

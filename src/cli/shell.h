@@ -162,6 +162,10 @@ class Shell {
   CliContext& ctx_;
   LineSource& in_;
   ShellOptions options_;
+  // The App of each command word's core command ("" for the whole table), built at its
+  // first line and parsed again for each later one (OwnArgs puts the defaults back). Not
+  // used inside a transaction, whose lines get Apps of their own (BindTransactionCommands).
+  std::map<std::string, std::unique_ptr<CLI::App>, std::less<>> apps_;
   std::unique_ptr<PendingTransaction> txn_;
   // Script mode, as psql: the line whose failure aborted the open transaction (0: none).
   // Until `commit` (which then applies nothing and fails) or `abort`, lines are not run.

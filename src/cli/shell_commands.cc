@@ -1,6 +1,6 @@
-// The shell's named commands: the one-shot subcommands (a fresh BuildApp per line, so the
-// shell and the command line can never disagree, and each line parses into fresh defaults)
-// plus the shell's own words.
+// The shell's named commands: the one-shot subcommands (BuildApp's Apps, so the shell and
+// the command line can never disagree; one per command for the session, each line parsed
+// into fresh defaults, see OwnArgs) plus the shell's own words.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -110,11 +110,24 @@ int Shell::RunApp(std::vector<std::string> args) {
   // deposit's instructions (callgrind: 1.33M a line, the store's work 0.18M). A built-in
   // command parses the same alone (its App is the same), as one-shot commands do; other
   // words get the whole table, so unknown commands and extensions are found as before.
-  auto app = BuildApp(ctx_, /*with_globals=*/false, CoreCommand(args[0]));
+  std::unique_ptr<CLI::App> own;  // inside a transaction: this line's alone
+  CLI::App* app = nullptr;
+  std::string_view core = CoreCommand(args[0]);
+  if (txn_) {
+    own = BuildApp(ctx_, /*with_globals=*/false, core);
+    app = own.get();
+    BindTransactionCommands(*app, ctx_, *txn_);
+  } else {
+    auto it = apps_.find(core);
+    if (it == apps_.end()) {
+      it = apps_.emplace(std::string(core), BuildApp(ctx_, /*with_globals=*/false, core)).first;
+    }
+    app = it->second.get();
+    app->clear();  // CLI11 clears only an App whose last parse got far enough; this one always
+  }
   if (!IsSubcommand(*app, args[0])) {
     return Fail(UnknownCommand(args[0], CommandNames(ctx_), "; type help for the list"));
   }
-  if (txn_) BindTransactionCommands(*app, ctx_, *txn_);
   std::string saved = ctx_.program;
   ctx_.program = ErrorPrefix();  // App names were copied above; errors get "line N"
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them so
