@@ -1,17 +1,20 @@
-#include <boost/crc.hpp>
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <charconv>
+#include <cstdint>
 #include <vector>
 
 #include "drovebank/account.h"
 
 namespace drovebank {
 
+// zlib's CRC-32 (the ISO-HDLC one: reflected, polynomial 0x04C11DB7, all ones in and
+// out), the same as Boost's crc_32_type, which this used before: that one goes a byte at
+// a time through a table, and was 6.7% of a shell deposit's instructions (callgrind).
 std::string Crc32Hex(std::string_view data) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data(), data.size());
-  return fmt::format("{:08x}", crc.checksum());
+  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef*>(data.data()), data.size());
+  return fmt::format("{:08x}", static_cast<std::uint32_t>(crc));
 }
 
 std::string CsvCell(std::string_view cell) {
