@@ -1,10 +1,12 @@
 // Journal records on hostile bytes: DecodeRecordLine on the raw line, and ParseRecordJson
 // on the bytes as JSON (behind the CRC, which the fuzzer cannot forge). Properties: no
-// crash; a decoded record has its accounts in range; Encode then Decode gives it back.
+// crash; a decoded record has its accounts in range; Encode then Decode gives it back;
+// whatever the direct decoder takes, the DOM parser takes, equal.
 #include <cstdint>
 
 #include "drovebank/record.h"
 #include "fuzz_util.h"
+#include "store/record_lines.h"
 
 using namespace drovebank;
 
@@ -38,6 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     CheckRecord(*line);
   } else {
     FUZZ_CHECK(line.status().code() == Code::kCorruption);
+  }
+  if (auto direct = DecodeRecordDirect(in)) {
+    auto dom = ParseRecordJsonDom(in);
+    FUZZ_CHECK(dom.ok() && *dom == *direct);
   }
   auto json = ParseRecordJson(in);
   if (json.ok()) {

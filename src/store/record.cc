@@ -162,7 +162,7 @@ std::string RecordJsonDom(const Record& r) {
 namespace {
 
 // One element of a record's "ops". Throws what json::at and Int throw on a missing field
-// or a wrong type; ParseRecordJson catches it.
+// or a wrong type; ParseRecordJsonDom catches it.
 Result<Op> ParseRecordOp(const json& o) {
   Op op;
   auto kind = ParseOpKind(o.at("op").get<std::string>());
@@ -174,37 +174,20 @@ Result<Op> ParseRecordOp(const json& o) {
   if (op.kind == OpKind::kTransfer) {
     op.to = Int<AccountId>(o.at("to"));
     op.to_after = Int<Cents>(o.at("to_after"));
-    if (!IdInRange(op.to) || !CentsInRange(op.to_after)) {
-      return Status::Corruption("record holds a transfer out of range");
-    }
   }
-  if (!IdInRange(op.id) || !CentsInRange(op.amount) || !CentsInRange(op.after)) {
-    return Status::Corruption("record holds an operation out of range");
-  }
-  if (op.kind == OpKind::kOpen) {
+  if (op.kind == OpKind::kOpen || op.kind == OpKind::kRename) {
     op.first = o.at("first").get<std::string>();
     op.last = o.at("last").get<std::string>();
-    if (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok()) {
-      return Status::Corruption("record opens an account with an invalid name");
-    }
   }
   if (op.kind == OpKind::kRename) {
-    op.first = o.at("first").get<std::string>();
-    op.last = o.at("last").get<std::string>();
     op.was_first = o.at("was_first").get<std::string>();
     op.was_last = o.at("was_last").get<std::string>();
-    for (const std::string* name : {&op.first, &op.last, &op.was_first, &op.was_last}) {
-      if (!ValidateName(*name, "name").ok()) {
-        return Status::Corruption("record renames an account with an invalid name");
-      }
-    }
   }
   if (o.contains("memo")) {
     op.memo = o.at("memo").get<std::string>();
-    if (op.memo.empty() || !ValidateMemo(op.memo).ok()) {
-      return Status::Corruption("record holds an invalid memo");
-    }
+    if (op.memo.empty()) return Status::Corruption("record holds an invalid memo");
   }
+  DB_RETURN_IF_ERROR(CheckRecordOp(op));
   return op;
 }
 
@@ -220,17 +203,75 @@ Result<RecordAccount> ParseRecordAccount(const json& a, std::uint64_t txn) {
   ra.state.version = Int<std::uint64_t>(a.at("version"));
   ra.state.last_txn = txn;
   ra.prev_txn = Int<std::uint64_t>(a.at("prev_txn"));
-  if (ra.state.id == 0 || ra.state.id > kMaxAccountId || ra.state.balance < 0 ||
-      ra.state.balance > kMaxCents || !ValidateName(ra.state.first, "first").ok() ||
-      !ValidateName(ra.state.last, "last").ok()) {
-    return Status::Corruption("record holds an account out of range or badly named");
-  }
+  DB_RETURN_IF_ERROR(CheckRecordAccount(ra));
   return ra;
 }
 
 }  // namespace
 
-Result<Record> ParseRecordJson(std::string_view text) {
+Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present) {
+  // The key names a file (keys/XX/KEY.json): a bad one must never reach a path.
+  if (!r.key.empty() && !ValidateKey(r.key).ok()) {
+    return Status::Corruption("record holds an invalid transaction key");
+  }
+  // Absent in records written before keys/index (their keys have key files): 0 ends
+  // the slot's chain there, which is where those files take over.
+  if (present.key_prev) {
+    if (r.key.empty()) return Status::Corruption("record chains a key it does not have");
+    if (r.key_prev != 0 && r.key_prev >= r.txn) {
+      return Status::Corruption("record's key chain does not go back");
+    }
+  }
+  if (present.reserve_ids && !IdInRange(r.reserve_ids)) {
+    return Status::Corruption("record reserves account ids out of range");
+  }
+  if (present.reverses && (r.reverses == 0 || r.reverses >= r.txn)) {
+    return Status::Corruption("record reverses a txn that is not an earlier one");
+  }
+  if (present.prev_hash) {
+    bool hex = r.prev_hash.size() == 64 &&
+               std::all_of(r.prev_hash.begin(), r.prev_hash.end(), [](char c) {
+                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+               });
+    if (!hex) return Status::Corruption("record's prev_hash is not 64 hex digits");
+  }
+  return Status::Ok();
+}
+
+Status CheckRecordOp(const Op& op) {
+  if (op.kind == OpKind::kTransfer && (!IdInRange(op.to) || !CentsInRange(op.to_after))) {
+    return Status::Corruption("record holds a transfer out of range");
+  }
+  if (!IdInRange(op.id) || !CentsInRange(op.amount) || !CentsInRange(op.after)) {
+    return Status::Corruption("record holds an operation out of range");
+  }
+  if (op.kind == OpKind::kOpen &&
+      (!ValidateName(op.first, "first").ok() || !ValidateName(op.last, "last").ok())) {
+    return Status::Corruption("record opens an account with an invalid name");
+  }
+  if (op.kind == OpKind::kRename) {
+    for (const std::string* name : {&op.first, &op.last, &op.was_first, &op.was_last}) {
+      if (!ValidateName(*name, "name").ok()) {
+        return Status::Corruption("record renames an account with an invalid name");
+      }
+    }
+  }
+  if (!op.memo.empty() && !ValidateMemo(op.memo).ok()) {
+    return Status::Corruption("record holds an invalid memo");
+  }
+  return Status::Ok();
+}
+
+Status CheckRecordAccount(const RecordAccount& ra) {
+  if (ra.state.id == 0 || ra.state.id > kMaxAccountId || ra.state.balance < 0 ||
+      ra.state.balance > kMaxCents || !ValidateName(ra.state.first, "first").ok() ||
+      !ValidateName(ra.state.last, "last").ok()) {
+    return Status::Corruption("record holds an account out of range or badly named");
+  }
+  return Status::Ok();
+}
+
+Result<Record> ParseRecordJsonDom(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("record is not a JSON object");
   // Field access throws on a wrong type; that is the one exception this parser catches,
@@ -241,39 +282,18 @@ Result<Record> ParseRecordJson(std::string_view text) {
     r.time_ms = Int<std::int64_t>(j.at("time"));
     r.key = j.at("key").get<std::string>();
     r.request = j.at("req").get<std::string>();
-    // The key names a file (keys/XX/KEY.json): a bad one must never reach a path.
-    if (!r.key.empty() && !ValidateKey(r.key).ok()) {
-      return Status::Corruption("record holds an invalid transaction key");
-    }
+    RecordFieldsPresent present;
+    present.key_prev = j.contains("key_prev");
+    present.reserve_ids = j.contains("reserve_ids");
+    present.reverses = j.contains("reverses");
+    present.prev_hash = j.contains("prev_hash");
+    if (present.key_prev) r.key_prev = Int<std::uint64_t>(j.at("key_prev"));
+    if (present.reserve_ids) r.reserve_ids = Int<AccountId>(j.at("reserve_ids"));
+    if (present.reverses) r.reverses = Int<std::uint64_t>(j.at("reverses"));
+    if (present.prev_hash) r.prev_hash = j.at("prev_hash").get<std::string>();
+    DB_RETURN_IF_ERROR(CheckRecordHead(r, present));
     if (!j.at("ops").is_array() || !j.at("accounts").is_array()) {
       return Status::Corruption("record ops or accounts are not arrays");
-    }
-    // Absent in records written before keys/index (their keys have key files): 0 ends
-    // the slot's chain there, which is where those files take over.
-    if (j.contains("key_prev")) {
-      if (r.key.empty()) return Status::Corruption("record chains a key it does not have");
-      r.key_prev = Int<std::uint64_t>(j.at("key_prev"));
-      if (r.key_prev != 0 && r.key_prev >= r.txn) return Status::Corruption("record's key chain does not go back");
-    }
-    if (j.contains("reserve_ids")) {
-      r.reserve_ids = Int<AccountId>(j.at("reserve_ids"));
-      if (!IdInRange(r.reserve_ids)) {
-        return Status::Corruption("record reserves account ids out of range");
-      }
-    }
-    if (j.contains("reverses")) {
-      r.reverses = Int<std::uint64_t>(j.at("reverses"));
-      if (r.reverses == 0 || r.reverses >= r.txn) {
-        return Status::Corruption("record reverses a txn that is not an earlier one");
-      }
-    }
-    if (j.contains("prev_hash")) {
-      r.prev_hash = j.at("prev_hash").get<std::string>();
-      bool hex = r.prev_hash.size() == 64 &&
-                 std::all_of(r.prev_hash.begin(), r.prev_hash.end(), [](char c) {
-                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-                 });
-      if (!hex) return Status::Corruption("record's prev_hash is not 64 hex digits");
     }
     for (const json& o : j.at("ops")) {
       DB_ASSIGN_OR_RETURN(Op op, ParseRecordOp(o));
@@ -287,6 +307,13 @@ Result<Record> ParseRecordJson(std::string_view text) {
   } catch (const std::exception& e) {  // json::exception, or Int's out_of_range
     return Status::Corruption(fmt::format("record field: {}", e.what()));
   }
+}
+
+Result<Record> ParseRecordJson(std::string_view text) {
+  // The direct decoder takes what the encoder writes; anything else, damage included, is
+  // left to the DOM parser, which alone words the errors.
+  if (std::optional<Record> r = DecodeRecordDirect(text)) return std::move(*r);
+  return ParseRecordJsonDom(text);
 }
 
 std::string EncodeRecord(const Record& r) { return EncodeRecordJson(RecordJson(r)); }

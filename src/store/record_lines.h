@@ -6,17 +6,40 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
-namespace drovebank {
+#include "drovebank/record.h"
+#include "drovebank/status.h"
 
-struct Record;
+namespace drovebank {
 
 // RecordJson's bytes made through a nlohmann DOM (src/store/record.cc): the reference the
 // direct encoder (src/store/record_json.cc) must match byte for byte, and what it uses for
 // a record with a string that is not plain ASCII.
 std::string RecordJsonDom(const Record& r);
+
+// ParseRecordJson through a nlohmann DOM (src/store/record.cc): the reference the direct
+// decoder must agree with, and what decides (and words the error of) every record the
+// direct decoder does not take.
+Result<Record> ParseRecordJsonDom(std::string_view text);
+
+// A record in exactly the form the encoder writes (no white space, known keys in any order, none twice,
+// integers without fraction or exponent, strings of printable ASCII whose only escapes are
+// \" and \\), decoded without a DOM (src/store/record_decode.cc); nullopt for anything else,
+// and for any record the checks below refuse. Whatever it returns, ParseRecordJsonDom
+// returns too (tests/record_decode_test.cc sweeps both).
+std::optional<Record> DecodeRecordDirect(std::string_view text);
+
+// The checks of a record's fields once read, shared by both decoders. Which optional
+// fields of the record's object were there (present, even at their defaults):
+struct RecordFieldsPresent {
+  bool key_prev = false, reserve_ids = false, reverses = false, prev_hash = false;
+};
+Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present);
+Status CheckRecordOp(const Op& op);  // after a memo present but empty was refused
+Status CheckRecordAccount(const RecordAccount& ra);
 
 // The txn a record line names ("txn" sorts last among its keys, and no string in it can
 // hold an unescaped quote), or 0 when it names none.
