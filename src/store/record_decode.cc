@@ -209,6 +209,17 @@ bool ReadAccount(Reader& in, RecordAccount* out) {
   return true;
 }
 
+// `[elem,...]`, each read by read(in, &elem) into `out`.
+template <class T>
+bool ReadArray(Reader& in, bool (*read)(Reader&, T*), std::vector<T>* out) {
+  return in.Array([&] {
+    T v;
+    if (!read(in, &v)) return false;
+    out->push_back(std::move(v));
+    return true;
+  });
+}
+
 }  // namespace
 
 std::optional<Record> DecodeRecordDirect(std::string_view text) {
@@ -224,24 +235,8 @@ std::optional<Record> DecodeRecordDirect(std::string_view text) {
     if (key == "time") return (have |= 2, in.Int(&r.time_ms));
     if (key == "key") return (have |= 4, in.String(&r.key));
     if (key == "req") return (have |= 8, in.String(&r.request));
-    if (key == "ops") {
-      have |= 16;
-      return in.Array([&] {
-        Op op;
-        if (!ReadOp(in, &op)) return false;
-        ops.push_back(std::move(op));
-        return true;
-      });
-    }
-    if (key == "accounts") {
-      have |= 32;
-      return in.Array([&] {
-        RecordAccount ra;
-        if (!ReadAccount(in, &ra)) return false;
-        accounts.push_back(std::move(ra));
-        return true;
-      });
-    }
+    if (key == "ops") return (have |= 16, ReadArray(in, ReadOp, &ops));
+    if (key == "accounts") return (have |= 32, ReadArray(in, ReadAccount, &accounts));
     if (key == "key_prev") return (present.key_prev = true, in.Int(&r.key_prev));
     if (key == "reserve_ids") return (present.reserve_ids = true, in.Int(&r.reserve_ids));
     if (key == "reverses") return (present.reverses = true, in.Int(&r.reverses));
