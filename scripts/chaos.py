@@ -284,26 +284,21 @@ def gluster(*args, timeout=60):
                           capture_output=True, text=True)
 
 
-def volume_of(mount):
-    """The GlusterFS volume mounted at `mount`, from the mount table."""
+def mount_source(mount):
+    """What the mount table says is mounted at `mount` by GlusterFS ("HOST:/VOL"), or None."""
     mount = os.path.realpath(mount)
     with open("/proc/self/mounts") as fh:
         for line in fh:
             src, point, fstype = line.split()[:3]
             if point == mount and fstype == "fuse.glusterfs":
-                return src.rpartition(":/")[2]
-    return None
-
-
-def mount_source(mount):
-    """What is mounted at `mount` ("HOST:/VOL"), from the mount table."""
-    mount = os.path.realpath(mount)
-    with open("/proc/self/mounts") as fh:
-        for line in fh:
-            src, point = line.split()[:2]
-            if point == mount:
                 return src
     return None
+
+
+def volume_of(mount):
+    """The GlusterFS volume mounted at `mount`, or None."""
+    src = mount_source(mount)
+    return src.rpartition(":/")[2] if src else None
 
 
 class Brick:

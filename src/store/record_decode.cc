@@ -39,12 +39,8 @@ class Reader {
   // as they stand.
   bool String(std::string_view* out) {
     if (!Eat('"')) return false;
-    size_t start = p_;
-    for (; p_ < s_.size() && Plain(s_[p_]); ++p_) {
-    }
-    if (!Eat('"')) return false;
-    *out = s_.substr(start, p_ - 1 - start);
-    return true;
+    *out = PlainRun();
+    return Eat('"');
   }
   // A value: printable ASCII, and the two escapes of printable ASCII the encoder writes
   // (\" and \\; a request quotes names). Any other escape, a control byte or UTF-8 is
@@ -53,10 +49,7 @@ class Reader {
     if (!Eat('"')) return false;
     out->clear();
     while (p_ < s_.size()) {
-      size_t start = p_;
-      for (; p_ < s_.size() && Plain(s_[p_]); ++p_) {
-      }
-      out->append(s_.substr(start, p_ - start));
+      out->append(PlainRun());
       if (Eat('"')) return true;
       if (!Eat('\\') || p_ >= s_.size() || (s_[p_] != '"' && s_[p_] != '\\')) return false;
       out->push_back(s_[p_++]);
@@ -139,9 +132,16 @@ class Reader {
   }
 
  private:
-  static bool Plain(char c) {
-    return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 &&
-           static_cast<unsigned char>(c) <= 0x7e;
+  // The bytes from here that stand for themselves in a JSON string: printable ASCII but
+  // the quote and the backslash.
+  std::string_view PlainRun() {
+    size_t start = p_;
+    while (p_ < s_.size()) {
+      auto c = static_cast<unsigned char>(s_[p_]);
+      if (c == '"' || c == '\\' || c < 0x20 || c > 0x7e) break;
+      ++p_;
+    }
+    return s_.substr(start, p_ - start);
   }
 
   std::string_view s_;

@@ -25,11 +25,11 @@ std::string RecordJsonDom(const Record& r);
 // direct decoder does not take.
 Result<Record> ParseRecordJsonDom(std::string_view text);
 
-// A record in exactly the form the encoder writes (no white space, known keys in any order, none twice,
-// integers without fraction or exponent, strings of printable ASCII whose only escapes are
-// \" and \\), decoded without a DOM (src/store/record_decode.cc); nullopt for anything else,
-// and for any record the checks below refuse. Whatever it returns, ParseRecordJsonDom
-// returns too (tests/record_decode_test.cc sweeps both).
+// A record in the form the encoder writes (no white space, known keys in any order and
+// none twice, integers without fraction or exponent, strings of printable ASCII whose only
+// escapes are \" and \\), decoded without a DOM (src/store/record_decode.cc); nullopt for
+// anything else, and for any record the checks below refuse. Whatever it returns,
+// ParseRecordJsonDom returns too (tests/record_decode_test.cc sweeps both).
 std::optional<Record> DecodeRecordDirect(std::string_view text);
 
 // The checks of a record's fields once read, shared by both decoders. Which optional
