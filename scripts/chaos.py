@@ -468,8 +468,7 @@ def tree_digest(data):
     for dirpath, _, files in os.walk(data):
         for f in files:
             full = os.path.join(dirpath, f)
-            with open(full, "rb") as fh:
-                out[os.path.relpath(full, data)] = hashlib.sha256(fh.read()).hexdigest()
+            out[os.path.relpath(full, data)] = hashlib.sha256(settled.read_bytes(full)).hexdigest()
     return out
 
 
@@ -656,8 +655,12 @@ def main():
         if replayed != present:
             replay_problems.append(f"re-issuing {o.key}: replayed={replayed} but it was "
                                    f"{'present' if present else 'absent'}")
-        if present and settled.account_rows(data) != before:
-            replay_problems.append(f"re-issuing {o.key} (present) changed balances")
+        after = settled.account_rows(data) if present else before
+        if after != before:
+            diff = [f"{i}: {before.get(i)} -> {after.get(i)}"
+                    for i in sorted(set(before) | set(after)) if before.get(i) != after.get(i)]
+            replay_problems.append(f"re-issuing {o.key} (present) changed account files: "
+                                   + "; ".join(diff))
     problems, recs = conservation(data)
     replay_problems += problems
     keys2 = {}

@@ -28,12 +28,89 @@ Account files are read as CSV (RFC 4180, docs/FORMAT.md): a name may hold a comm
 """
 
 import csv
+import ctypes
+import errno
+import io
 import json
+import mmap
 import os
 import subprocess
 
 LOCK_TABLES = ("accounts", "keys", "owners")
 KEY_SLOTS = 1 << 20  # locks/keys: the flags are its first KEY_SLOTS bytes
+
+
+FALLOC_FL_KEEP_SIZE = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+_fuse_mounts = None
+
+
+def on_fuse(path):
+    """Whether `path` lives on a FUSE mount (the mount table's longest prefix of it)."""
+    global _fuse_mounts
+    if _fuse_mounts is None:
+        _fuse_mounts = []
+        with open("/proc/self/mounts") as fh:
+            for line in fh:
+                fields = line.split()
+                point = fields[1].encode().decode("unicode_escape")
+                _fuse_mounts.append((point, fields[2].startswith("fuse")))
+        _fuse_mounts.sort(key=lambda m: len(m[0]), reverse=True)
+    real = os.path.realpath(path)
+    for point, fuse in _fuse_mounts:
+        if real == point or real.startswith(point.rstrip("/") + "/"):
+            return fuse
+    return False
+
+
+def read_bytes(path):
+    """The file's bytes as the servers hold them. On a FUSE mount (GlusterFS) a plain read
+    is answered from what this client cached: the kernel's page cache and the size it
+    last saw, and GlusterFS's quick-read (docs/DESIGN.md, shared mode); after a brick came
+    back, a copy many versions old (docs/RELIABILITY-HISTORY.md, finding 13). So, as drovebank's own reads do there: an
+    fallocate(FALLOC_FL_KEEP_SIZE) of the first byte, which allocates nothing but goes to
+    the servers and drops the client's copy and size, then reads with O_DIRECT into an
+    aligned buffer. A file system that refuses either reads plainly."""
+    if not on_fuse(path):
+        with open(path, "rb") as fh:
+            return fh.read()
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except PermissionError:
+        fd = os.open(path, os.O_RDONLY)
+    try:
+        if _libc.fallocate(fd, FALLOC_FL_KEEP_SIZE, ctypes.c_long(0), ctypes.c_long(1)) != 0:
+            err = ctypes.get_errno()
+            if err not in (errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL):
+                raise OSError(err, os.strerror(err), path)
+        try:
+            dfd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+        except OSError as e:
+            if e.errno != errno.EINVAL:
+                raise
+            return os.pread(fd, os.fstat(fd).st_size + 1, 0)
+        try:
+            out, buf, off = bytearray(), mmap.mmap(-1, 1 << 20), 0
+            while True:
+                try:
+                    n = os.preadv(dfd, [buf], off)
+                except OSError as e:
+                    if e.errno != errno.EINVAL or off:
+                        raise
+                    return os.pread(fd, os.fstat(fd).st_size + 1, 0)
+                out += buf[:n]
+                off += n
+                if n < len(buf):
+                    return bytes(out)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(fd)
+
+
+def read_text(path):
+    """read_bytes as text, its newlines untranslated."""
+    return read_bytes(path).decode()
 
 
 def cents(text):
@@ -84,8 +161,8 @@ def account_rows(data):
             if not f.endswith(".csv"):
                 continue
             rel = os.path.relpath(os.path.join(dirpath, f[:-4]), root).replace("/", "")
-            with open(os.path.join(dirpath, f), newline="") as fh:
-                rows = list(csv.DictReader(fh))
+            text = read_text(os.path.join(dirpath, f))
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
             out[int(rel)] = rows[0] if len(rows) == 1 and None not in rows[0] else None
     return out
 
@@ -96,14 +173,11 @@ def journal_records(data):
     recs, bad = [], []
     jdir = os.path.join(data, "journal")
     for name in sorted(n for n in os.listdir(jdir) if n.endswith(".log")):
-        with open(os.path.join(jdir, name)) as fh:
-            for line in fh:
-                if not line.endswith("\n"):
-                    break
-                try:
-                    recs.append(json.loads(line.rstrip("\n").partition(" ")[2]))
-                except ValueError:
-                    bad.append(f"{name}: a line that is not a record: {line[:80]!r}")
+        for line in read_text(os.path.join(jdir, name)).split("\n")[:-1]:
+            try:
+                recs.append(json.loads(line.partition(" ")[2]))
+            except ValueError:
+                bad.append(f"{name}: a line that is not a record: {line[:80]!r}")
     recs.sort(key=lambda r: r["txn"])
     return recs, bad
 
