@@ -8,6 +8,7 @@
 // StoreOptions::on_repair once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -149,6 +150,9 @@ class StoreImpl final : public Store {
   // The record committed under `key`, if any: the slot's chain in keys/index, then the
   // key file an older build wrote. Call with the key's slot held (and repaired).
   Result<std::optional<Record>> FindKeyed(std::string_view key);
+  // Whether keys/ holds anything but keys/index (an older build's key directories), or
+  // could not be listed: then FindKeyed looks for a key file.
+  bool HasLegacyKeyDirs();
   // The account file, decoded; a corrupt one is Corruption, and marks the store when
   // `mark` (pass false only for a read without the account's lock, which may be torn).
   // `file_size`, when given, gets the size of the file decoded.
@@ -249,6 +253,12 @@ class StoreImpl final : public Store {
   // journal/state's FileInfo as the last check point (or Resume) saw it, kept for the next
   // check point when nothing ran in between (CheckLinks).
   std::optional<FileInfo> fresh_state_;
+  // Whether keys/ holds a key directory an older build wrote (keys/XX/): unknown until
+  // FindKeyed first needs it, then listed once. No build since keys/index writes one, and
+  // a store written by one before it opens only after recover upgraded it, so the answer
+  // holds for the life of the process.
+  enum class LegacyKeys : int { kUnknown, kNone, kSome };
+  std::atomic<LegacyKeys> legacy_keys_{LegacyKeys::kUnknown};
   bool copier_wait_ = true;  // false once a copier's wait was given up on: tries only, after
   bool make_way_ = true;     // false once a copier was waited for in vain: never again
   std::uint64_t walk_steps_ = 0;  // steps of long reads, for WalkCheckPoint
