@@ -240,7 +240,7 @@ Status CommitProtocol::LockKeys() {
     if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairKeySlot(&lk).status());
     DB_ASSIGN_OR_RETURN(key_heads_[slot], parts_.key_index->Head(slot.offset));
     for (const std::string& key : keys) {
-      DB_ASSIGN_OR_RETURN(std::optional<Record> rec, store_->FindKeyed(key));
+      DB_ASSIGN_OR_RETURN(std::optional<Record> rec, store_->FindKeyed(key, key_heads_[slot]));
       if (rec) seen_keys_.emplace(key, std::move(*rec));
     }
   }

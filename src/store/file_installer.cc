@@ -31,6 +31,10 @@ Status FileInstaller::WriteTemp(std::string_view content) {
   // overwrite and a cut instead of O_TRUNC: the old version is about as long as the new,
   // so its data block is reused; truncating to 0 first would free the block and allocate
   // another at every commit, metadata that each journal fdatasync then has to commit.
+  // The cut is made only when the spare is longer than the new version: a write over a
+  // file no longer than itself leaves exactly its own bytes (one call fewer a commit,
+  // most commits; ftruncate to the same length changes nothing but the file's times).
+  std::uint64_t spare_size = 0;
   auto fd = env->Open(spare, O_WRONLY | O_NOFOLLOW, 0600);
   if (fd.ok()) {
     // Never through a link: the spare's inode may be a file a hard-link backup (cp -al,
@@ -42,6 +46,8 @@ Status FileInstaller::WriteTemp(std::string_view content) {
       if (!info.ok()) return info.status();
       DB_RETURN_IF_ERROR(env->Unlink(spare));
       fd = Status::NotFound("spare replaced");
+    } else {
+      spare_size = info->size;
     }
   } else if (fd.status().sys_errno() == ELOOP) {
     // A symbolic link at the spare's name: removed, never followed.
@@ -54,7 +60,7 @@ Status FileInstaller::WriteTemp(std::string_view content) {
   if (!fd.ok()) return fd.status();
   written_ = true;
   Status s = env->PWrite(*fd, content, 0);
-  if (s.ok()) s = env->Truncate(*fd, content.size());
+  if (s.ok() && spare_size > content.size()) s = env->Truncate(*fd, content.size());
   Status c = env->Close(*fd);
   return s.ok() ? c : s;
 }

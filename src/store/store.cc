@@ -22,8 +22,14 @@ StoreImpl::~StoreImpl() {
   if (attach_fd_ >= 0) (void)env_->Close(attach_fd_);
 }
 
-Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key) {
-  DB_ASSIGN_OR_RETURN(std::uint64_t txn, key_index_->Head(KeySlot(key).offset));
+Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key,
+                                                   std::optional<std::uint64_t> head) {
+  std::uint64_t txn = 0;
+  if (head) {
+    txn = *head;
+  } else {
+    DB_ASSIGN_OR_RETURN(txn, key_index_->Head(KeySlot(key).offset));
+  }
   while (txn != 0) {
     // The look-up, not FindTxn: FindTxn keeps each segment it reads whole, and a batch
     // checking its automatic keys against a long journal would hold all of it (a batch of

@@ -148,8 +148,11 @@ class StoreImpl final : public Store {
   }
 
   // The record committed under `key`, if any: the slot's chain in keys/index, then the
-  // key file an older build wrote. Call with the key's slot held (and repaired).
-  Result<std::optional<Record>> FindKeyed(std::string_view key);
+  // key file an older build wrote. Call with the key's slot held (and repaired). `head`,
+  // when given, is the slot's keys/index entry as read under that same hold (a commit has
+  // just read it), so it is not read again.
+  Result<std::optional<Record>> FindKeyed(std::string_view key,
+                                          std::optional<std::uint64_t> head = std::nullopt);
   // Whether keys/ holds anything but keys/index (an older build's key directories), or
   // could not be listed: then FindKeyed looks for a key file.
   bool HasLegacyKeyDirs();
