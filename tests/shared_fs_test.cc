@@ -116,41 +116,59 @@ TEST_CASE("shared fs: PosixEnv writes through (O_DSYNC) only below a shared root
 
 namespace {
 
+bool HaveStrace() {
+  if (::access("/usr/bin/strace", X_OK) == 0) return true;
+  WARN("strace not installed (scripts/setup installs it): not counted");
+  return false;
+}
+
+// Runs drovebank -d `data` `args` (with `env`, `input` on stdin) under strace -f -y, checks
+// it exits 0 and gives its output, and fills `calls` with the traced lines naming a file
+// below `data` (a call strace splits in two lines counts once).
+drovebank::testing::RunResult TraceStoreCalls(const std::string& data,
+                                              const std::vector<std::string>& args,
+                                              std::map<std::string, std::string> env,
+                                              const std::string& input,
+                                              std::vector<std::string>* calls) {
+  // Why: LeakSanitizer cannot run under ptrace, so a sanitizer build's traced run would
+  // die at exit; its leak check is off for this one run (other builds ignore the variable).
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env["ASAN_OPTIONS"] = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
+  std::string trace = data + ".trace";
+  std::vector<std::string> argv = {"-f", "-y", "-o", trace, DROVEBANK_BIN, "-d", data};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = drovebank::testing::RunProgram("/usr/bin/strace", argv,
+                                          drovebank::testing::WithEnv(env, input));
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(trace);
+  calls->clear();
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(data) != std::string::npos && line.find("resumed>") == std::string::npos) {
+      calls->push_back(line);
+    }
+  }
+  return r;
+}
+
 // System calls naming a file below `data` that a shell session of `deposits` deposits on
-// one account makes, start and exit included (strace -f -y; a call strace splits in two
-// lines counts once).
-int FileCallsOfSession(const std::string& data, int deposits, const std::string& mode,
-                       const std::string& trace) {
+// one account makes, start and exit included.
+int FileCallsOfSession(const std::string& data, int deposits, const std::string& mode) {
   std::map<std::string, std::string> env = {{"DROVEBANK_FS", mode}};
   REQUIRE(Drovebank(data, {"open", "Ada", "Lovelace", "100"}, env).exit_code == 0);
   std::string input;
   for (int i = 0; i < deposits; ++i) input += "deposit 1 1\n";
-  // Why: LeakSanitizer cannot run under ptrace, so a sanitizer build's traced session would
-  // die at exit; its leak check is off for this one run (other builds ignore the variable).
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  env["ASAN_OPTIONS"] = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-  auto r = drovebank::testing::RunProgram(
-      "/usr/bin/strace", {"-f", "-y", "-o", trace, DROVEBANK_BIN, "-d", data},
-      drovebank::testing::WithEnv(env, input));
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(trace);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find(data) != std::string::npos && line.find("resumed>") == std::string::npos) ++n;
-  }
-  return n;
+  std::vector<std::string> calls;
+  TraceStoreCalls(data, {}, env, input, &calls);
+  return static_cast<int>(calls.size());
 }
 
 // The calls a deposit in a running shell session makes in `mode` (the difference of two
 // sessions leaves out the start and exit), checked against `most`; skipped without strace.
 void CheckCallsPerDeposit(const std::string& mode, double most) {
-  if (::access("/usr/bin/strace", X_OK) != 0) {
-    WARN("strace not installed (scripts/setup installs it): not counted");
-    return;
-  }
+  if (!HaveStrace()) return;
   TempDir d;
-  int twenty = FileCallsOfSession(d / "a", 20, mode, d / "trace-a");
-  int forty = FileCallsOfSession(d / "b", 40, mode, d / "trace-b");
+  int twenty = FileCallsOfSession(d / "a", 20, mode);
+  int forty = FileCallsOfSession(d / "b", 40, mode);
   double per_deposit = (forty - twenty) / 20.0;
   INFO(mode << ": 20 deposits: " << twenty << " calls, 40 deposits: " << forty);
   CHECK(per_deposit > 10);  // the trace saw the store at all
@@ -188,10 +206,7 @@ TEST_CASE("local fs: a deposit in a running shell session makes at most 25 file 
 // what the cache keeps.
 TEST_CASE("local fs: balance over every account makes at most 6 file system calls an account",
           "[cli][calls]") {
-  if (::access("/usr/bin/strace", X_OK) != 0) {
-    WARN("strace not installed (scripts/setup installs it): not counted");
-    return;
-  }
+  if (!HaveStrace()) return;
   TempDir d;
   std::string data = d / "data";
   constexpr int kAccounts = 25600;
@@ -204,19 +219,10 @@ TEST_CASE("local fs: balance over every account makes at most 6 file system call
   }
   std::map<std::string, std::string> env = {{"DROVEBANK_FS", "local"}};
   REQUIRE(Drovebank(data, {"batch", "--no-auto-keys", "--group-size", "10000", opens}, env).exit_code == 0);
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  env["ASAN_OPTIONS"] = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-  std::string trace = d / "trace";
-  auto r = drovebank::testing::RunProgram(
-      "/usr/bin/strace", {"-f", "-y", "-o", trace, DROVEBANK_BIN, "-d", data, "balance"},
-      drovebank::testing::WithEnv(env));
-  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> calls;
+  auto r = TraceStoreCalls(data, {"balance"}, env, "", &calls);
   REQUIRE(r.out.find("25600.00") != std::string::npos);
-  std::ifstream in(trace);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find(data) != std::string::npos && line.find("resumed>") == std::string::npos) ++n;
-  }
+  size_t n = calls.size();
   double per_account = static_cast<double>(n) / kAccounts;
   INFO(n << " calls for " << kAccounts << " accounts");
   CHECK(per_account > 4);  // the trace saw the walk at all
@@ -232,10 +238,7 @@ TEST_CASE("local fs: balance over every account makes at most 6 file system call
 // trace counts the reads of keys/index (two an event before, one now).
 TEST_CASE("local fs: a batch of new automatic keys looks for no key file of an earlier build",
           "[cli][calls]") {
-  if (::access("/usr/bin/strace", X_OK) != 0) {
-    WARN("strace not installed (scripts/setup installs it): not counted");
-    return;
-  }
+  if (!HaveStrace()) return;
   TempDir d;
   std::string data = d / "data";
   constexpr int kEvents = 2000;
@@ -253,21 +256,12 @@ TEST_CASE("local fs: a batch of new automatic keys looks for no key file of an e
   // One keyed commit first, so keys/index exists and every event of the traced batch
   // reads its slot's entry (a store without the file answers 0 without a read).
   REQUIRE(Drovebank(data, {"deposit", "1", "0.01", "--txn", "first"}, env).exit_code == 0);
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  env["ASAN_OPTIONS"] = std::string(asan != nullptr ? asan : "") + ":detect_leaks=0";
-  std::string trace = d / "trace";
-  auto r = drovebank::testing::RunProgram(
-      "/usr/bin/strace", {"-f", "-y", "-o", trace, DROVEBANK_BIN, "-d", data, "batch", events},
-      drovebank::testing::WithEnv(env));
-  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines;
+  TraceStoreCalls(data, {"batch", events}, env, "", &lines);
   REQUIRE(Drovebank(data, {"show", "1"}, env).out.find("3.01") != std::string::npos);
-  std::ifstream in(trace);
-  int calls = 0, missing = 0, index_reads = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find(data) == std::string::npos || line.find("resumed>") != std::string::npos) {
-      continue;
-    }
-    ++calls;
+  size_t calls = lines.size();
+  int missing = 0, index_reads = 0;
+  for (const std::string& line : lines) {
     if (line.find("ENOENT") != std::string::npos) ++missing;
     if (line.find("pread64(") != std::string::npos &&
         line.find("/keys/index>") != std::string::npos) {
@@ -276,7 +270,7 @@ TEST_CASE("local fs: a batch of new automatic keys looks for no key file of an e
   }
   INFO(calls << " calls, " << missing << " of them ENOENT, " << index_reads
              << " reads of keys/index, for " << kEvents << " events");
-  CHECK(calls > kEvents);  // the trace saw the batch at all
+  CHECK(calls > static_cast<size_t>(kEvents));  // the trace saw the batch at all
   CHECK(missing <= 20);
   // An event reads its key slot's keys/index entry once: the commit's look-up of the key
   // takes the entry the commit read under the same slot lock (it read it again before).
