@@ -287,11 +287,9 @@ def gluster(*args, timeout=60):
 def mount_source(mount):
     """What the mount table says is mounted at `mount` by GlusterFS ("HOST:/VOL"), or None."""
     mount = os.path.realpath(mount)
-    with open("/proc/self/mounts") as fh:
-        for line in fh:
-            src, point, fstype = line.split()[:3]
-            if point == mount and fstype == "fuse.glusterfs":
-                return src
+    for src, point, fstype in settled.mount_table():
+        if point == mount and fstype == "fuse.glusterfs":
+            return src
     return None
 
 

@@ -45,17 +45,22 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _fuse_mounts = None
 
 
+def mount_table():
+    """The mount table now: (source, mount point, file system type) per mount, the point's
+    octal escapes (a space is \\040) decoded."""
+    with open("/proc/self/mounts") as fh:
+        return [(src, point.encode().decode("unicode_escape"), fstype)
+                for src, point, fstype in (line.split()[:3] for line in fh)]
+
+
 def on_fuse(path):
-    """Whether `path` lives on a FUSE mount (the mount table's longest prefix of it)."""
+    """Whether `path` lives on a FUSE mount (the mount table's longest prefix of it; the
+    table is read once a process)."""
     global _fuse_mounts
     if _fuse_mounts is None:
-        _fuse_mounts = []
-        with open("/proc/self/mounts") as fh:
-            for line in fh:
-                fields = line.split()
-                point = fields[1].encode().decode("unicode_escape")
-                _fuse_mounts.append((point, fields[2].startswith("fuse")))
-        _fuse_mounts.sort(key=lambda m: len(m[0]), reverse=True)
+        _fuse_mounts = sorted(((point, fstype.startswith("fuse"))
+                               for _, point, fstype in mount_table()),
+                              key=lambda m: len(m[0]), reverse=True)
     real = os.path.realpath(path)
     for point, fuse in _fuse_mounts:
         if real == point or real.startswith(point.rstrip("/") + "/"):
@@ -83,29 +88,36 @@ def read_bytes(path):
             err = ctypes.get_errno()
             if err not in (errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL):
                 raise OSError(err, os.strerror(err), path)
-        try:
-            dfd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-        except OSError as e:
-            if e.errno != errno.EINVAL:
-                raise
-            return os.pread(fd, os.fstat(fd).st_size + 1, 0)
-        try:
-            out, buf, off = bytearray(), mmap.mmap(-1, 1 << 20), 0
-            while True:
-                try:
-                    n = os.preadv(dfd, [buf], off)
-                except OSError as e:
-                    if e.errno != errno.EINVAL or off:
-                        raise
-                    return os.pread(fd, os.fstat(fd).st_size + 1, 0)
-                out += buf[:n]
-                off += n
-                if n < len(buf):
-                    return bytes(out)
-        finally:
-            os.close(dfd)
+        direct = _read_direct(path)
+        return direct if direct is not None else os.pread(fd, os.fstat(fd).st_size + 1, 0)
     finally:
         os.close(fd)
+
+
+def _read_direct(path):
+    """The file's bytes read with O_DIRECT into an aligned buffer, or None when the file
+    system refuses the open or the first read with EINVAL (read it plainly then)."""
+    try:
+        dfd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+        return None
+    try:
+        out, buf, off = bytearray(), mmap.mmap(-1, 1 << 20), 0
+        while True:
+            try:
+                n = os.preadv(dfd, [buf], off)
+            except OSError as e:
+                if e.errno != errno.EINVAL or off:
+                    raise
+                return None
+            out += buf[:n]
+            off += n
+            if n < len(buf):
+                return bytes(out)
+    finally:
+        os.close(dfd)
 
 
 def read_text(path):

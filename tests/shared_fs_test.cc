@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -210,13 +211,11 @@ TEST_CASE("local fs: balance over every account makes at most 6 file system call
   TempDir d;
   std::string data = d / "data";
   constexpr int kAccounts = 25600;
-  std::string opens = d / "opens.jsonl";
-  {
-    std::ofstream out(opens);
-    for (int i = 1; i <= kAccounts; ++i) {
-      out << R"({"op":"open","first":"F)" << i << R"(","last":"L)" << i << R"(","amount":"1.00"})" << "\n";
-    }
+  std::string opens = d / "opens.jsonl", lines;
+  for (int i = 1; i <= kAccounts; ++i) {
+    lines += fmt::format(R"({{"op":"open","first":"F{0}","last":"L{0}","amount":"1.00"}})" "\n", i);
   }
+  drovebank::testing::Spit(opens, lines);
   std::map<std::string, std::string> env = {{"DROVEBANK_FS", "local"}};
   REQUIRE(Drovebank(data, {"batch", "--no-auto-keys", "--group-size", "10000", opens}, env).exit_code == 0);
   std::vector<std::string> calls;
@@ -242,13 +241,11 @@ TEST_CASE("local fs: a batch of new automatic keys looks for no key file of an e
   TempDir d;
   std::string data = d / "data";
   constexpr int kEvents = 2000;
-  std::string events = d / "deposits.jsonl";
-  {
-    std::ofstream out(events);
-    for (int i = 0; i < kEvents; ++i) {
-      out << R"({"op":"deposit","id":)" << (i % 10 + 1) << R"(,"amount":"0.01"})" << "\n";
-    }
+  std::string events = d / "deposits.jsonl", input;
+  for (int i = 0; i < kEvents; ++i) {
+    input += fmt::format(R"({{"op":"deposit","id":{},"amount":"0.01"}})" "\n", i % 10 + 1);
   }
+  drovebank::testing::Spit(events, input);
   std::map<std::string, std::string> env = {{"DROVEBANK_FS", "local"}};
   for (int i = 0; i < 10; ++i) {
     REQUIRE(Drovebank(data, {"open", "F", "L", "1"}, env).exit_code == 0);

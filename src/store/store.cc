@@ -49,13 +49,8 @@ Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key,
   // Keys committed by builds before keys/index each have a file. A store with no key
   // directory has none: a batch of fresh keys would pay three failing calls an event
   // looking for one (BENCHMARKS-HISTORY.md, "Where the batch's time goes now").
-  if (legacy_keys_.load(std::memory_order_relaxed) == LegacyKeys::kUnknown) {
-    legacy_keys_.store(HasLegacyKeyDirs() ? LegacyKeys::kSome : LegacyKeys::kNone,
-                       std::memory_order_relaxed);
-  }
-  if (legacy_keys_.load(std::memory_order_relaxed) == LegacyKeys::kNone) {
-    return std::optional<Record>();
-  }
+  if (!legacy_key_dirs_) legacy_key_dirs_ = HasLegacyKeyDirs();
+  if (!*legacy_key_dirs_) return std::optional<Record>();
   auto text = env_->ReadFile(layout_.KeyPath(key));
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) return std::optional<Record>();

@@ -8,7 +8,6 @@
 // StoreOptions::on_repair once.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -260,8 +259,7 @@ class StoreImpl final : public Store {
   // FindKeyed first needs it, then listed once. No build since keys/index writes one, and
   // a store written by one before it opens only after recover upgraded it, so the answer
   // holds for the life of the process.
-  enum class LegacyKeys : int { kUnknown, kNone, kSome };
-  std::atomic<LegacyKeys> legacy_keys_{LegacyKeys::kUnknown};
+  std::optional<bool> legacy_key_dirs_;
   bool copier_wait_ = true;  // false once a copier's wait was given up on: tries only, after
   bool make_way_ = true;     // false once a copier was waited for in vain: never again
   std::uint64_t walk_steps_ = 0;  // steps of long reads, for WalkCheckPoint
