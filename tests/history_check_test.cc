@@ -6,6 +6,7 @@
 #include "store/history_check.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <functional>
 #include <string>
 #include <vector>
@@ -44,22 +45,80 @@ std::vector<Record> SixRecords(const TempDir& dir) {
   return *records;
 }
 
-// The first failure of following `records`, Ok when there is none.
-Status Follow(const std::vector<Record>& records) {
-  AccountHistoryFollower f;
+// The records fed so far, by txn: the follower's source of states it reads back.
+AccountHistoryFollower::RecordSource SourceOf(const std::vector<Record>& records) {
+  return [&records](std::uint64_t txn) -> Result<Record> {
+    for (const Record& r : records) {
+      if (r.txn == txn) return r;
+    }
+    return Status::NotFound(fmt::format("no transaction {}", txn));
+  };
+}
+
+// The first failure of following `records`, Ok when there is none. `slots`: the whole
+// states the follower keeps (1: nearly every state is read back from its record).
+Status Follow(const std::vector<Record>& records, size_t slots = 1 << 14,
+              std::uint64_t* reads_back = nullptr) {
+  AccountHistoryFollower f(SourceOf(records), slots);
   for (const Record& r : records) {
     Status s = f.Feed(r);
     if (!s.ok()) return s;
   }
+  if (reads_back) *reads_back = f.reads_back();
   return Status::Ok();
 }
 
 TEST_CASE("history check: a store's own records follow one from another", "[history_check]") {
   TempDir dir;
   std::vector<Record> records = SixRecords(dir);
-  CHECK(Follow(records).ok());
-  // Cut away its head, the journal is followed from the first state each account shows.
-  CHECK(Follow({records.begin() + 3, records.end()}).ok());
+  std::vector<Record> cut(records.begin() + 3, records.end());
+  for (size_t slots : {size_t{1} << 14, size_t{1}}) {
+    INFO("whole states kept: " << slots);
+    std::uint64_t reads_back = 0;
+    CHECK(Follow(records, slots, &reads_back).ok());
+    // With one slot, the two accounts take turns in it: the deposit reads account a back
+    // (b's open took the slot), the transfer reads b back; the rest find it kept.
+    CHECK(reads_back == (slots == 1 ? 2u : 0u));
+    // Cut away its head, the journal is followed from the first state each account shows.
+    CHECK(Follow(cut, slots).ok());
+  }
+}
+
+TEST_CASE("history check: a state read back from a record changed since is Corruption",
+          "[history_check]") {
+  TempDir dir;
+  const std::vector<Record> good = SixRecords(dir);
+  std::vector<Record> served = good;  // what the source hands back, changed after the walk
+  bool changed = false;
+  AccountHistoryFollower f(
+      [&](std::uint64_t txn) -> Result<Record> {
+        Record r = served.at(txn - 1);
+        if (changed) r.accounts.clear();
+        return r;
+      },
+      1);
+  for (size_t i = 0; i < good.size(); ++i) {
+    if (i == 3) changed = true;  // before the transfer, whose accounts are read back
+    Status s = f.Feed(good[i]);
+    if (i < 3) {
+      REQUIRE(s.ok());
+      continue;
+    }
+    CHECK(s.code() == Code::kCorruption);
+    CHECK(s.message().find("no longer carries account") != std::string::npos);
+    break;
+  }
+  // A source that cannot read the record any more fails the walk too.
+  AccountHistoryFollower lost([](std::uint64_t) -> Result<Record> {
+    return Status::IOError("segment gone");
+  }, 1);
+  Status s = Status::Ok();
+  for (const Record& r : good) {
+    s = lost.Feed(r);
+    if (!s.ok()) break;
+  }
+  CHECK(s.code() == Code::kCorruption);
+  CHECK(s.message().find("cannot be read again: segment gone") != std::string::npos);
 }
 
 TEST_CASE("history check: a record the rules do not make is Corruption naming its txn",
@@ -76,15 +135,20 @@ TEST_CASE("history check: a record the rules do not make is Corruption naming it
       {"an account left out", [](Record* r) { r->accounts.pop_back(); }},
       {"the amount, results kept", [](Record* r) { r->ops[0].amount += 1; }},
   };
-  for (const auto& [what, forge] : forgeries) {
-    INFO(what);
-    std::vector<Record> records = good;
-    REQUIRE(records[3].txn == 4);
-    REQUIRE(records[3].ops[0].kind == OpKind::kTransfer);
-    forge(&records[3]);
-    Status s = Follow(records);
-    CHECK(s.code() == Code::kCorruption);
-    CHECK(s.message().rfind("txn 4 does not follow", 0) == 0);
+  forgeries.push_back({"an account carried twice", [](Record* r) {
+                         r->accounts.push_back(r->accounts[0]);
+                       }});
+  for (size_t slots : {size_t{1} << 14, size_t{1}}) {
+    for (const auto& [what, forge] : forgeries) {
+      INFO(what << ", whole states kept: " << slots);
+      std::vector<Record> records = good;
+      REQUIRE(records[3].txn == 4);
+      REQUIRE(records[3].ops[0].kind == OpKind::kTransfer);
+      forge(&records[3]);
+      Status s = Follow(records, slots);
+      CHECK(s.code() == Code::kCorruption);
+      CHECK(s.message().rfind("txn 4 does not follow", 0) == 0);
+    }
   }
 
   // An account opened twice, and one named before its open.

@@ -18,7 +18,9 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
     expect = *h;
   }
   ChainFollower chain(ChainHead{}, format.chained_from);
-  AccountHistoryFollower history;
+  // An account's state that has left the follower's cache is read back from the record
+  // the walk passed, one small read (Journal::LookUpTxn).
+  AccountHistoryFollower history([&journal](std::uint64_t txn) { return journal.LookUpTxn(txn); });
   // Each head written down (the checkpoint's, the one given) is checked as the walk
   // passes its txn.
   auto check_at = [&](const std::optional<ChainHead>& want, std::string_view what) -> Status {

@@ -1,8 +1,11 @@
 #include "drovebank/rules.h"
 #include "history_check.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,34 +29,92 @@ Status Bad(const Record& r, AccountId id, const std::string& what) {
 
 }  // namespace
 
+AccountHistoryFollower::AccountHistoryFollower(RecordSource source, size_t recent_slots)
+    : recent_(std::max<size_t>(recent_slots, 1)), source_(std::move(source)) {}
+
+AccountHistoryFollower::~AccountHistoryFollower() = default;
+
 Status AccountHistoryFollower::Feed(const Record& r) {
   if (!started_) {
     started_ = true;
     whole_ = r.txn == 1;
   }
+  Before before;
+  DB_RETURN_IF_ERROR(Gather(r, &before));
   Accounts trial;
-  if (!StartingStates(r, &trial)) {
+  if (!StartingStates(r, before, &trial)) {
     // A cut journal, and an account whose first state is this record's: nothing to follow
     // from, so the record's states are taken as the accounts' first.
     for (const RecordAccount& ra : r.accounts) {
       const Account& a = ra.state;
-      seen_[a.id] = Seen{a.balance, a.version, r.txn, NamesHash(a.first, a.last), a.closed};
+      Remember(a.id, Seen{a.balance, a.version, r.txn, NamesHash(a.first, a.last), a.closed});
     }
     return Status::Ok();
   }
   std::set<AccountId> touched;
-  DB_RETURN_IF_ERROR(ReplayOps(r, &trial, &touched));
-  return CheckCarried(r, trial, touched);
+  DB_RETURN_IF_ERROR(ReplayOps(r, before, &trial, &touched));
+  return CheckCarried(r, before, trial, touched);
+}
+
+Status AccountHistoryFollower::Gather(const Record& r, Before* before) {
+  auto add = [&](AccountId id) -> Status {
+    if (id == 0 || before->count(id)) return Status::Ok();
+    DB_ASSIGN_OR_RETURN(std::optional<Seen> seen, Find(id));
+    if (seen) before->emplace(id, *seen);
+    return Status::Ok();
+  };
+  for (const Op& op : r.ops) {
+    DB_RETURN_IF_ERROR(add(op.id));
+    DB_RETURN_IF_ERROR(add(op.to));
+  }
+  for (const RecordAccount& ra : r.accounts) DB_RETURN_IF_ERROR(add(ra.state.id));
+  return Status::Ok();
+}
+
+Result<std::optional<AccountHistoryFollower::Seen>> AccountHistoryFollower::Find(AccountId id) {
+  size_t page = id / kPage;
+  std::uint64_t txn = page < newest_.size() && newest_[page] ? newest_[page][id % kPage] : 0;
+  if (txn == 0) return std::optional<Seen>();
+  const Slot& slot = recent_[id % recent_.size()];
+  if (slot.id == id) return std::optional<Seen>(slot.seen);
+  ++reads_back_;
+  auto rec = source_(txn);
+  if (!rec.ok()) {
+    return Status::Corruption(fmt::format(
+        "account {}'s newest record so far, txn {}, cannot be read again: {}", id, txn,
+        rec.status().message()));
+  }
+  std::optional<Seen> seen;
+  for (const RecordAccount& ra : rec->accounts) {  // the last one counts, as when it was fed
+    const Account& a = ra.state;
+    if (a.id == id) seen = Seen{a.balance, a.version, txn, NamesHash(a.first, a.last), a.closed};
+  }
+  if (rec->txn != txn || !seen) {
+    return Status::Corruption(fmt::format(
+        "txn {} no longer carries account {}: the journal changed while it was checked", txn,
+        id));
+  }
+  recent_[id % recent_.size()] = Slot{id, *seen};
+  return seen;
+}
+
+void AccountHistoryFollower::Remember(AccountId id, const Seen& seen) {
+  size_t page = id / kPage;
+  if (page >= newest_.size()) newest_.resize(page + 1);
+  if (!newest_[page]) newest_[page] = std::make_unique<std::uint64_t[]>(kPage);  // zeroed
+  newest_[page][id % kPage] = seen.last_txn;
+  recent_[id % recent_.size()] = Slot{id, seen};
 }
 
 // The states the ops start from. Names are not carried (a hash stands for them): an op
 // that sets them (open) leaves them non-empty in `trial`.
-bool AccountHistoryFollower::StartingStates(const Record& r, Accounts* trial) const {
+bool AccountHistoryFollower::StartingStates(const Record& r, const Before& before,
+                                            Accounts* trial) const {
   bool known = true;
   for (const Op& op : r.ops) {
     for (AccountId id : {op.id, op.to}) {
       if (id == 0 || trial->count(id)) continue;
-      if (auto s = seen_.find(id); s != seen_.end()) {
+      if (auto s = before.find(id); s != before.end()) {
         Account a;
         a.id = id;
         a.balance = s->second.balance;
@@ -69,8 +130,8 @@ bool AccountHistoryFollower::StartingStates(const Record& r, Accounts* trial) co
 }
 
 // Each op again, on `trial`; its results must be the record's.
-Status AccountHistoryFollower::ReplayOps(const Record& r, Accounts* trial,
-                                         std::set<AccountId>* touched) const {
+Status AccountHistoryFollower::ReplayOps(const Record& r, const Before& before,
+                                         Accounts* trial, std::set<AccountId>* touched) const {
   for (size_t i = 0; i < r.ops.size(); ++i) {
     Op op = r.ops[i];
     if (op.kind == OpKind::kOpen) {
@@ -84,7 +145,7 @@ Status AccountHistoryFollower::ReplayOps(const Record& r, Accounts* trial,
       (*trial)[op.id] = a;
       op.after = op.amount;
     } else if (op.kind == OpKind::kRename) {
-      DB_RETURN_IF_ERROR(ReplayRename(r, i, &op, trial));
+      DB_RETURN_IF_ERROR(ReplayRename(r, before, i, &op, trial));
     } else {
       for (AccountId id : {op.id, op.to}) {
         if (id != 0 && !trial->count(id)) return Bad(r, id, "no earlier record opens it");
@@ -110,15 +171,15 @@ Status AccountHistoryFollower::ReplayOps(const Record& r, Accounts* trial,
 
 // Not ApplyOp either, for the same reason as an open; the names it had must be the ones
 // given.
-Status AccountHistoryFollower::ReplayRename(const Record& r, size_t i, Op* op,
-                                            Accounts* trial) const {
+Status AccountHistoryFollower::ReplayRename(const Record& r, const Before& before, size_t i,
+                                            Op* op, Accounts* trial) const {
   auto at = trial->find(op->id);
   if (at == trial->end()) return Bad(r, op->id, "no earlier record opens it");
   if (at->second.closed) {
     return Bad(r, op->id, fmt::format("op {} renames a closed account", i + 1));
   }
-  auto before = seen_.find(op->id);
-  if (before != seen_.end() && before->second.names != NamesHash(op->was_first, op->was_last)) {
+  auto was = before.find(op->id);
+  if (was != before.end() && was->second.names != NamesHash(op->was_first, op->was_last)) {
     return Bad(r, op->id, fmt::format("op {} says it was named otherwise before", i + 1));
   }
   at->second.first = op->first;
@@ -128,7 +189,8 @@ Status AccountHistoryFollower::ReplayRename(const Record& r, size_t i, Op* op,
 }
 
 // The record carries exactly the accounts its ops touch, each as the rules left it.
-Status AccountHistoryFollower::CheckCarried(const Record& r, const Accounts& trial,
+Status AccountHistoryFollower::CheckCarried(const Record& r, const Before& before,
+                                            const Accounts& trial,
                                             const std::set<AccountId>& touched) {
   std::set<AccountId> carried;
   for (const RecordAccount& ra : r.accounts) {
@@ -136,15 +198,17 @@ Status AccountHistoryFollower::CheckCarried(const Record& r, const Accounts& tri
     if (!touched.count(got.id)) {
       return Bad(r, got.id, "the record carries it, but no op touches it");
     }
-    carried.insert(got.id);
+    if (!carried.insert(got.id).second) {
+      return Bad(r, got.id, "the record carries it twice");
+    }
     const Account& want = trial.at(got.id);
-    auto before = seen_.find(got.id);
+    auto was = before.find(got.id);
     std::uint64_t names = want.first.empty() && want.last.empty()
-                              ? (before != seen_.end() ? before->second.names : 0)
+                              ? (was != before.end() ? was->second.names : 0)
                               : NamesHash(want.first, want.last);
-    std::uint64_t prev_txn = before != seen_.end() ? before->second.last_txn : 0;
+    std::uint64_t prev_txn = was != before.end() ? was->second.last_txn : 0;
     DB_RETURN_IF_ERROR(CheckState(r, ra, want, prev_txn, names));
-    seen_[got.id] = Seen{got.balance, got.version, r.txn, names, got.closed};
+    Remember(got.id, Seen{got.balance, got.version, r.txn, names, got.closed});
   }
   for (AccountId id : touched) {
     if (!carried.count(id)) {

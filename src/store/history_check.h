@@ -7,9 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
-#include <unordered_map>
+#include <vector>
 
 #include "drovebank/record.h"
 #include "drovebank/status.h"
@@ -27,21 +30,28 @@ namespace drovebank {
 // The first failure is Corruption naming the txn, the account and what differs.
 // A journal whose first record is not txn 1 (its head cut away) is followed from the
 // first state each account shows, and those states are taken as they are.
+//
+// Memory is bounded by the accounts, not the journal, and small per account: for each
+// account only the txn of its newest record so far (8 bytes, in pages of ids), and the whole
+// state of the most recently touched few thousand. An account's state that has left that
+// cache is read back from its newest record through `source` (Journal::LookUpTxn), which the
+// walk has already checked; were that record changed meanwhile, the next walk's hash chain
+// finds it, and a record that no longer carries the account is Corruption here.
 class AccountHistoryFollower {
  public:
+  // The record of a txn the follower was fed earlier.
+  using RecordSource = std::function<Result<Record>(std::uint64_t txn)>;
+  // `recent_slots`: how many whole states the cache holds (tests make it 1, so that every
+  // state is read back).
+  explicit AccountHistoryFollower(RecordSource source, size_t recent_slots = size_t{1} << 14);
+  ~AccountHistoryFollower();
+
   Status Feed(const Record& r);
 
- private:
-  using Accounts = std::map<AccountId, Account>;
-  // Fills `trial` with the states the record's ops start from; false when an account's
-  // earlier states are cut away (a journal that does not start at txn 1).
-  bool StartingStates(const Record& r, Accounts* trial) const;
-  Status ReplayOps(const Record& r, Accounts* trial, std::set<AccountId>* touched) const;
-  Status ReplayRename(const Record& r, size_t i, Op* op, Accounts* trial) const;
-  Status CheckCarried(const Record& r, const Accounts& trial, const std::set<AccountId>& touched);
-  static Status CheckState(const Record& r, const RecordAccount& ra, const Account& want,
-                           std::uint64_t prev_txn, std::uint64_t names);
+  // How many times a state was read back through `source` (tests count them).
+  std::uint64_t reads_back() const { return reads_back_; }
 
+ private:
   struct Seen {
     Cents balance = 0;
     std::uint64_t version = 0;
@@ -49,7 +59,37 @@ class AccountHistoryFollower {
     std::uint64_t names = 0;  // a hash of first and last
     bool closed = false;
   };
-  std::unordered_map<AccountId, Seen> seen_;
+  using Accounts = std::map<AccountId, Account>;
+  using Before = std::map<AccountId, Seen>;  // the record's accounts as the records before left them
+
+  // The states of every account `r` names, as the records before it left them.
+  Status Gather(const Record& r, Before* before);
+  Result<std::optional<Seen>> Find(AccountId id);
+  void Remember(AccountId id, const Seen& seen);
+  // Fills `trial` with the states the record's ops start from; false when an account's
+  // earlier states are cut away (a journal that does not start at txn 1).
+  bool StartingStates(const Record& r, const Before& before, Accounts* trial) const;
+  Status ReplayOps(const Record& r, const Before& before, Accounts* trial,
+                   std::set<AccountId>* touched) const;
+  Status ReplayRename(const Record& r, const Before& before, size_t i, Op* op,
+                      Accounts* trial) const;
+  Status CheckCarried(const Record& r, const Before& before, const Accounts& trial,
+                      const std::set<AccountId>& touched);
+  static Status CheckState(const Record& r, const RecordAccount& ra, const Account& want,
+                           std::uint64_t prev_txn, std::uint64_t names);
+
+  // The txn of each account's newest record so far, 0 for none: pages of kPage ids, each
+  // made at its first account.
+  static constexpr AccountId kPage = 4096;
+  std::vector<std::unique_ptr<std::uint64_t[]>> newest_;
+  // The whole state of recently touched accounts, one slot per id modulo its size.
+  struct Slot {
+    AccountId id = 0;
+    Seen seen;
+  };
+  std::vector<Slot> recent_;
+  RecordSource source_;
+  std::uint64_t reads_back_ = 0;
   bool started_ = false;
   bool whole_ = false;  // the journal starts at txn 1
 };
