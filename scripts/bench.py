@@ -461,6 +461,10 @@ class Bench:
 
     # (4) --------------------------------------------------------------------------------
     def fig4(self):
+        cache = os.path.join(os.path.dirname(self.t["drovebank"]), "CMakeCache.txt")
+        if "DROVEBANK_FAULT_INJECTION:BOOL=ON" not in open(cache).read():
+            raise SystemExit("bench: figure 4 crashes deposits through DROVEBANK_FAULT; this build "
+                             "has no fault hooks (configure it with -DDROVEBANK_FAULT_INJECTION=ON)")
         sizes = [1000, 100_000, 1_000_000] if not self.a.quick else [1000, 10_000]
         reps = 30
         stores = {n: self.store(n, sqlite=False)[0] for n in sizes}
@@ -468,9 +472,11 @@ class Bench:
                           "drovebank -d STORE list", "drovebank -d STORE search L777",
                           "10 × DROVEBANK_FAULT=deposit:after_journal_sync:crash drovebank -d STORE "
                           "deposit ID 1.00 (at once), then: recover -d STORE",
-                          "recover -d STORE --full"]
+                          "recover -d STORE --full", "drovebank -d STORE balance",
+                          "drovebank -d STORE list --all -O csv > FILE   # rows a second"]
+        walks = ("search", "balance", "list --all", "recover --full")
         lat = {n: [] for n in sizes}
-        rss = {(n, c): 0 for n in sizes for c in ("deposit", "list", "search", "recover", "recover --full")}
+        rss = {(n, c): 0 for n in sizes for c in ("deposit", "list", "recover") + walks}
         for i in range(reps):  # the sizes alternate round by round
             for n in (sizes if i % 2 == 0 else sizes[::-1]):
                 r = run(self.db(stores[n], "deposit", str(random.randint(1, n)), "1.00"))
@@ -483,6 +489,9 @@ class Bench:
         searching = {n: [] for n in sizes}
         recovering = {n: [] for n in sizes}
         full = {n: [] for n in sizes}
+        balancing = {n: [] for n in sizes}
+        listing_all = {n: [] for n in sizes}
+        rows_out = {n: 0 for n in sizes}
         rounds = 4  # the last round measures peak RSS (under GNU time), the others time
         for i in range(rounds):
             wrapped = i == rounds - 1
@@ -507,22 +516,40 @@ class Bench:
             r = run([self.t["recover"], "-d", stores[n], "--full"], rss=True)
             full[n].append(r.wall)
             rss[(n, "recover --full")] = r.rss_kb
+            r = run(self.db(stores[n], "balance"), rss=True)
+            balancing[n].append(r.wall)
+            rss[(n, "balance")] = r.rss_kb
+            out = os.path.join(self.work, "list-all.csv")
+            r = run(self.db(stores[n], "list", "--all", "-O", "csv"), stdout=out, rss=True)
+            listing_all[n].append(r.wall)
+            rss[(n, "list --all")] = r.rss_kb
+            with open(out, "rb") as f:
+                rows_out[n] = sum(1 for _ in f) - 1  # the header line
+            os.unlink(out)
+            if rows_out[n] < n:
+                raise SystemExit(f"bench: list --all printed {rows_out[n]} rows of {n} accounts")
         rows = []
         for n in sizes:
             rows.append([f"{n:,}", spread(lat[n], ms), spread(listing[n], ms), ms(searching[n][0]),
+                         ms(balancing[n][0]),
+                         f"{listing_all[n][0]:.2f} s ({rows_out[n] / listing_all[n][0]:,.0f} rows/s)",
                          spread(recovering[n], ms), f"{full[n][0]:.2f} s"])
-        rss_rows = [[f"{n:,}"] + [mb(rss[(n, c)]) for c in
-                                  ("deposit", "list", "search", "recover", "recover --full")]
+        rss_rows = [[f"{n:,}"] + [mb(rss[(n, c)]) for c in ("deposit", "list", "recover") + walks]
                     for n in sizes]
         self.report.add(f"### (4) Store size ({reps} alternating deposits, 3 alternating rounds of list and crash+recover)\n\n" + table(
-            ["accounts", "deposit", "list (first page)", "search", "recover after 10 crashed deposits",
-             "recover --full"], rows) + "\n\nPeak RSS (largest of the runs):\n\n" + table(
-            ["accounts", "deposit", "list", "search", "recover", "recover --full"], rss_rows))
+            ["accounts", "deposit", "list (first page)", "search", "balance", "list --all",
+             "recover after 10 crashed deposits", "recover --full"], rows) +
+            "\n\nPeak RSS (largest of the runs):\n\n" + table(
+            ["accounts", "deposit", "list", "recover"] + list(walks), rss_rows))
         small, big = sizes[0], sizes[-1]
         self.report.target(f"(4) deposit latency {big:,} / {small:,}", med(lat[big]) / med(lat[small]), 1.2, False)
         self.report.target(f"(4) recover after crash {big:,} / {small:,}",
                            med(recovering[big]) / med(recovering[small]), 1.5, False)
         self.report.target("(4) peak RSS of every command, MB", max(rss.values()) / 1024, 20, False)
+        self.report.target(f"(4) search at {big:,} accounts, s", searching[big][0], 1.0, False)
+        self.report.target(f"(4) balance at {big:,} accounts, s", balancing[big][0], 1.0, False)
+        self.report.target(f"(4) list --all at {big:,} accounts, rows/s",
+                           rows_out[big] / listing_all[big][0], 1_000_000, True)
 
     # (6) --------------------------------------------------------------------------------
     def fig6(self):
