@@ -61,7 +61,7 @@ Status Follow(const std::vector<Record>& records, size_t slots = 1 << 14,
               std::uint64_t* reads_back = nullptr) {
   AccountHistoryFollower f(SourceOf(records), slots);
   for (const Record& r : records) {
-    Status s = f.Feed(r);
+    Status s = f.Feed(r, r.txn);
     if (!s.ok()) return s;
   }
   if (reads_back) *reads_back = f.reads_back();
@@ -84,19 +84,36 @@ TEST_CASE("history check: a store's own records follow one from another", "[hist
   }
 }
 
-TEST_CASE("history check: states read back through the journal's own look-up, one slot kept",
+TEST_CASE("history check: states read back from the journal where the walk found them, one slot kept",
           "[history_check]") {
   TempDir dir;
   const std::vector<Record> good = SixRecords(dir);
   auto j = Journal::OpenReadOnly(DefaultEnv(), Layout(dir / "data"), StorageMode{});
   REQUIRE(j.ok());
   const Journal& journal = **j;
+  std::vector<JournalPos> at;  // where each record starts; a record's place is its index + 1
+  REQUIRE(journal.ForEach({0, 0}, journal.End(), [&](Record&, JournalPos pos) {
+    at.push_back(pos);
+    return Status::Ok();
+  }).ok());
+  REQUIRE(at.size() == good.size());
   auto follow = [&](const std::vector<Record>& records, std::uint64_t* reads_back) {
-    AccountHistoryFollower f([&](std::uint64_t txn) { return journal.LookUpTxn(txn); }, 1);
-    for (const Record& r : records) DB_RETURN_IF_ERROR(f.Feed(r));
+    AccountHistoryFollower f([&](std::uint64_t where) { return journal.RecordAt(at.at(where - 1)); },
+                             1);
+    for (size_t i = 0; i < records.size(); ++i) DB_RETURN_IF_ERROR(f.Feed(records[i], i + 1));
     *reads_back = f.reads_back();
     return Status::Ok();
   };
+  // RecordAt gives each record back, and nothing where no record starts.
+  for (size_t i = 0; i < at.size(); ++i) {
+    auto r = journal.RecordAt(at[i]);
+    REQUIRE(r.ok());
+    CHECK(r->txn == good[i].txn);
+  }
+  CHECK(journal.RecordAt(JournalPos{at[1].seg, at[1].offset + 1}).status().code() ==
+        Code::kCorruption);
+  CHECK(journal.RecordAt(JournalPos{at[1].seg, at[1].offset - 1}).status().code() ==
+        Code::kCorruption);
   std::uint64_t reads_back = 0;
   CHECK(follow(good, &reads_back).ok());
   CHECK(reads_back == 2);
@@ -124,7 +141,7 @@ TEST_CASE("history check: a state read back from a record changed since is Corru
       1);
   for (size_t i = 0; i < good.size(); ++i) {
     if (i == 3) changed = true;  // before the transfer, whose accounts are read back
-    Status s = f.Feed(good[i]);
+    Status s = f.Feed(good[i], good[i].txn);
     if (i < 3) {
       REQUIRE(s.ok());
       continue;
@@ -139,7 +156,7 @@ TEST_CASE("history check: a state read back from a record changed since is Corru
   }, 1);
   Status s = Status::Ok();
   for (const Record& r : good) {
-    s = lost.Feed(r);
+    s = lost.Feed(r, r.txn);
     if (!s.ok()) break;
   }
   CHECK(s.code() == Code::kCorruption);

@@ -1,6 +1,9 @@
 // recover's walk of the hash chain (recovery_parts.h: FollowChain).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "journal.h"
 #include "history_check.h"
 #include "recovery_parts.h"
@@ -19,8 +22,24 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
   }
   ChainFollower chain(ChainHead{}, format.chained_from);
   // An account's state that has left the follower's cache is read back from the record
-  // the walk passed, one small read (Journal::LookUpTxn).
-  AccountHistoryFollower history([&journal](std::uint64_t txn) { return journal.LookUpTxn(txn); });
+  // the walk passed, one small read (Journal::RecordAt). A record's place packs its
+  // segment's ordinal + 1 above 40 bits of offset (segments are a few MiB), so 0 is none.
+  DB_ASSIGN_OR_RETURN(std::vector<std::uint64_t> segs, journal.Segments());
+  constexpr int kOffsetBits = 40;
+  auto pack = [&segs](JournalPos at) -> Result<std::uint64_t> {
+    auto it = std::lower_bound(segs.begin(), segs.end(), at.seg);
+    if (it == segs.end() || *it != at.seg || at.offset >> kOffsetBits != 0 ||
+        segs.size() >= (std::uint64_t{1} << (64 - kOffsetBits)) - 1) {
+      return Status::Internal(fmt::format("cannot place byte {} of segment {}", at.offset,
+                                          at.seg));
+    }
+    return (static_cast<std::uint64_t>(it - segs.begin()) + 1) << kOffsetBits | at.offset;
+  };
+  AccountHistoryFollower history([&](std::uint64_t where) {
+    std::uint64_t ordinal = (where >> kOffsetBits) - 1;
+    return journal.RecordAt(
+        JournalPos{segs.at(ordinal), where & ((std::uint64_t{1} << kOffsetBits) - 1)});
+  });
   // Each head written down (the checkpoint's, the one given) is checked as the walk
   // passes its txn.
   auto check_at = [&](const std::optional<ChainHead>& want, std::string_view what) -> Status {
@@ -36,7 +55,10 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
   Status walked = journal.ForEachLine(
       JournalPos{0, 0}, end, [&](Record& rec, JournalPos at, std::string_view json) -> Status {
         Status fed = chain.Feed(rec, json);
-        if (fed.ok()) fed = history.Feed(rec);
+        if (fed.ok()) {
+          DB_ASSIGN_OR_RETURN(std::uint64_t where, pack(at));
+          fed = history.Feed(rec, where);
+        }
         if (!fed.ok()) {
           return Status::Corruption(fmt::format("{} ({}, byte {})", fed.message(),
                                                 layout.Relative(journal.SegmentPath(at.seg)),

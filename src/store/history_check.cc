@@ -34,7 +34,7 @@ AccountHistoryFollower::AccountHistoryFollower(RecordSource source, size_t recen
 
 AccountHistoryFollower::~AccountHistoryFollower() = default;
 
-Status AccountHistoryFollower::Feed(const Record& r) {
+Status AccountHistoryFollower::Feed(const Record& r, std::uint64_t where) {
   if (!started_) {
     started_ = true;
     whole_ = r.txn == 1;
@@ -47,13 +47,14 @@ Status AccountHistoryFollower::Feed(const Record& r) {
     // from, so the record's states are taken as the accounts' first.
     for (const RecordAccount& ra : r.accounts) {
       const Account& a = ra.state;
-      Remember(a.id, Seen{a.balance, a.version, r.txn, NamesHash(a.first, a.last), a.closed});
+      Remember(a.id, Seen{a.balance, a.version, r.txn, NamesHash(a.first, a.last), a.closed},
+               where);
     }
     return Status::Ok();
   }
   std::set<AccountId> touched;
   DB_RETURN_IF_ERROR(ReplayOps(r, before, &trial, &touched));
-  return CheckCarried(r, before, trial, touched);
+  return CheckCarried(r, where, before, trial, touched);
 }
 
 Status AccountHistoryFollower::Gather(const Record& r, Before* before) {
@@ -73,36 +74,38 @@ Status AccountHistoryFollower::Gather(const Record& r, Before* before) {
 
 Result<std::optional<AccountHistoryFollower::Seen>> AccountHistoryFollower::Find(AccountId id) {
   size_t page = id / kPage;
-  std::uint64_t txn = page < newest_.size() && newest_[page] ? newest_[page][id % kPage] : 0;
-  if (txn == 0) return std::optional<Seen>();
+  std::uint64_t where = page < newest_.size() && newest_[page] ? newest_[page][id % kPage] : 0;
+  if (where == 0) return std::optional<Seen>();
   const Slot& slot = recent_[id % recent_.size()];
   if (slot.id == id) return std::optional<Seen>(slot.seen);
   ++reads_back_;
-  auto rec = source_(txn);
+  auto rec = source_(where);
   if (!rec.ok()) {
     return Status::Corruption(fmt::format(
-        "account {}'s newest record so far, txn {}, cannot be read again: {}", id, txn,
+        "account {}'s newest record so far cannot be read again: {}", id,
         rec.status().message()));
   }
   std::optional<Seen> seen;
   for (const RecordAccount& ra : rec->accounts) {  // the last one counts, as when it was fed
     const Account& a = ra.state;
-    if (a.id == id) seen = Seen{a.balance, a.version, txn, NamesHash(a.first, a.last), a.closed};
+    if (a.id == id) {
+      seen = Seen{a.balance, a.version, rec->txn, NamesHash(a.first, a.last), a.closed};
+    }
   }
-  if (rec->txn != txn || !seen) {
+  if (!seen) {
     return Status::Corruption(fmt::format(
-        "txn {} no longer carries account {}: the journal changed while it was checked", txn,
-        id));
+        "txn {} no longer carries account {}: the journal changed while it was checked",
+        rec->txn, id));
   }
   recent_[id % recent_.size()] = Slot{id, *seen};
   return seen;
 }
 
-void AccountHistoryFollower::Remember(AccountId id, const Seen& seen) {
+void AccountHistoryFollower::Remember(AccountId id, const Seen& seen, std::uint64_t where) {
   size_t page = id / kPage;
   if (page >= newest_.size()) newest_.resize(page + 1);
   if (!newest_[page]) newest_[page] = std::make_unique<std::uint64_t[]>(kPage);  // zeroed
-  newest_[page][id % kPage] = seen.last_txn;
+  newest_[page][id % kPage] = where;
   recent_[id % recent_.size()] = Slot{id, seen};
 }
 
@@ -189,8 +192,8 @@ Status AccountHistoryFollower::ReplayRename(const Record& r, const Before& befor
 }
 
 // The record carries exactly the accounts its ops touch, each as the rules left it.
-Status AccountHistoryFollower::CheckCarried(const Record& r, const Before& before,
-                                            const Accounts& trial,
+Status AccountHistoryFollower::CheckCarried(const Record& r, std::uint64_t where,
+                                            const Before& before, const Accounts& trial,
                                             const std::set<AccountId>& touched) {
   std::set<AccountId> carried;
   for (const RecordAccount& ra : r.accounts) {
@@ -208,7 +211,7 @@ Status AccountHistoryFollower::CheckCarried(const Record& r, const Before& befor
                               : NamesHash(want.first, want.last);
     std::uint64_t prev_txn = was != before.end() ? was->second.last_txn : 0;
     DB_RETURN_IF_ERROR(CheckState(r, ra, want, prev_txn, names));
-    Remember(got.id, Seen{got.balance, got.version, r.txn, names, got.closed});
+    Remember(got.id, Seen{got.balance, got.version, r.txn, names, got.closed}, where);
   }
   for (AccountId id : touched) {
     if (!carried.count(id)) {

@@ -32,21 +32,23 @@ namespace drovebank {
 // first state each account shows, and those states are taken as they are.
 //
 // Memory is bounded by the accounts, not the journal, and small per account: for each
-// account only the txn of its newest record so far (8 bytes, in pages of ids), and the whole
+// account only where its newest record so far is (8 bytes, in pages of ids), and the whole
 // state of the most recently touched few thousand. An account's state that has left that
-// cache is read back from its newest record through `source` (Journal::LookUpTxn), which the
+// cache is read back from its newest record through `source` (Journal::RecordAt), which the
 // walk has already checked; were that record changed meanwhile, the next walk's hash chain
 // finds it, and a record that no longer carries the account is Corruption here.
 class AccountHistoryFollower {
  public:
-  // The record of a txn the follower was fed earlier.
-  using RecordSource = std::function<Result<Record>(std::uint64_t txn)>;
+  // The record the follower was fed earlier with `where`.
+  using RecordSource = std::function<Result<Record>(std::uint64_t where)>;
   // `recent_slots`: how many whole states the cache holds (tests make it 1, so that every
   // state is read back).
   explicit AccountHistoryFollower(RecordSource source, size_t recent_slots = size_t{1} << 14);
   ~AccountHistoryFollower();
 
-  Status Feed(const Record& r);
+  // `where`: the record's place, never 0, as `source` takes it back (a packed journal
+  // position; tests use the txn).
+  Status Feed(const Record& r, std::uint64_t where);
 
   // How many times a state was read back through `source` (tests count them).
   std::uint64_t reads_back() const { return reads_back_; }
@@ -65,7 +67,7 @@ class AccountHistoryFollower {
   // The states of every account `r` names, as the records before it left them.
   Status Gather(const Record& r, Before* before);
   Result<std::optional<Seen>> Find(AccountId id);
-  void Remember(AccountId id, const Seen& seen);
+  void Remember(AccountId id, const Seen& seen, std::uint64_t where);
   // Fills `trial` with the states the record's ops start from; false when an account's
   // earlier states are cut away (a journal that does not start at txn 1).
   bool StartingStates(const Record& r, const Before& before, Accounts* trial) const;
@@ -73,14 +75,17 @@ class AccountHistoryFollower {
                    std::set<AccountId>* touched) const;
   Status ReplayRename(const Record& r, const Before& before, size_t i, Op* op,
                       Accounts* trial) const;
-  Status CheckCarried(const Record& r, const Before& before, const Accounts& trial,
-                      const std::set<AccountId>& touched);
+  Status CheckCarried(const Record& r, std::uint64_t where, const Before& before,
+                      const Accounts& trial, const std::set<AccountId>& touched);
   static Status CheckState(const Record& r, const RecordAccount& ra, const Account& want,
                            std::uint64_t prev_txn, std::uint64_t names);
 
-  // The txn of each account's newest record so far, 0 for none: pages of kPage ids, each
-  // made at its first account.
-  static constexpr AccountId kPage = 4096;
+  // Where each account's newest record so far is, 0 for none: pages of kPage ids, each
+  // made at its first account. A page is 512 KiB, above malloc's threshold for mapping
+  // memory of its own, so the pages go back to the system with the follower (32 KiB pages
+  // stayed in the heap: recover --check --full at 1M accounts peaked 4 MB higher, with
+  // the index of the next pass built beside them).
+  static constexpr AccountId kPage = 65536;
   std::vector<std::unique_ptr<std::uint64_t[]>> newest_;
   // The whole state of recently touched accounts, one slot per id modulo its size.
   struct Slot {

@@ -183,6 +183,10 @@ class Journal {
   // whole (journal_lookup.cc): for one look-up, as the proof of an account file makes.
   // Uses the cache when FindTxn has the segment already.
   Result<Record> LookUpTxn(std::uint64_t txn) const;
+  // The record whose line starts at `at`, a position ForEach or ForEachLine handed out:
+  // one pread of a small window (more for a longer record), through LookUpTxn's
+  // descriptors. Corruption when no whole record line starts there.
+  Result<Record> RecordAt(JournalPos at) const;
   // How many segments FindTxn keeps read and indexed: 0 (the default) keeps every one it
   // reads; n keeps the n most recently read, dropping the lowest-numbered first. A walk
   // down a long history chain (Store::ForEachChange) sets 1 for its length: it goes

@@ -108,6 +108,19 @@ Result<Record> Journal::LookUpTxn(std::uint64_t txn) const {
   return Status::NotFound(fmt::format("no transaction {}", txn));
 }
 
+Result<Record> Journal::RecordAt(JournalPos at) const {
+  DB_ASSIGN_OR_RETURN(LookupSegment * ls, LookupOpen(at.seg));
+  // The size bounds nothing here: a read past the end returns short, and a line cut by the
+  // end is no line.
+  SegmentReader reader(env_, ls->fd, UINT64_MAX);
+  DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(at.offset, UINT64_MAX));
+  if (!line || line->first != at.offset) {
+    return Status::Corruption(fmt::format("no record starts at byte {} of {}", at.offset,
+                                          SegmentPath(at.seg)));
+  }
+  return DecodeRecordLine(line->second);
+}
+
 // Its line is where the index says, whatever the segment has grown by since (records are
 // only appended), so a walk proving many files skips the segment's fstat too (one pread a
 // file, not two calls).
