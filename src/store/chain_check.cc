@@ -1,11 +1,9 @@
 // recover's walk of the hash chain (recovery_parts.h: FollowChain).
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <vector>
-
 #include "journal.h"
 #include "history_check.h"
+#include "newest_index.h"
 #include "recovery_parts.h"
 
 namespace drovebank {
@@ -22,23 +20,10 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
   }
   ChainFollower chain(ChainHead{}, format.chained_from);
   // An account's state that has left the follower's cache is read back from the record
-  // the walk passed, one small read (Journal::RecordAt). A record's place packs its
-  // segment's ordinal + 1 above 40 bits of offset (segments are a few MiB), so 0 is none.
-  DB_ASSIGN_OR_RETURN(std::vector<std::uint64_t> segs, journal.Segments());
-  constexpr int kOffsetBits = 40;
-  auto pack = [&segs](JournalPos at) -> Result<std::uint64_t> {
-    auto it = std::lower_bound(segs.begin(), segs.end(), at.seg);
-    if (it == segs.end() || *it != at.seg || at.offset >> kOffsetBits != 0 ||
-        segs.size() >= (std::uint64_t{1} << (64 - kOffsetBits)) - 1) {
-      return Status::Internal(fmt::format("cannot place byte {} of segment {}", at.offset,
-                                          at.seg));
-    }
-    return (static_cast<std::uint64_t>(it - segs.begin()) + 1) << kOffsetBits | at.offset;
-  };
-  AccountHistoryFollower history([&](std::uint64_t where) {
-    std::uint64_t ordinal = (where >> kOffsetBits) - 1;
-    return journal.RecordAt(
-        JournalPos{segs.at(ordinal), where & ((std::uint64_t{1} << kOffsetBits) - 1)});
+  // the walk passed, one small read (Journal::RecordAt), found by its packed position.
+  DB_ASSIGN_OR_RETURN(PackedPositions places, PackedPositions::Of(journal));
+  AccountHistoryFollower history([&](std::uint64_t where) -> Result<Record> {
+    return journal.RecordAt(*places.Unpack(where));
   });
   // Each head written down (the checkpoint's, the one given) is checked as the walk
   // passes its txn.
@@ -56,7 +41,7 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
       JournalPos{0, 0}, end, [&](Record& rec, JournalPos at, std::string_view json) -> Status {
         Status fed = chain.Feed(rec, json);
         if (fed.ok()) {
-          DB_ASSIGN_OR_RETURN(std::uint64_t where, pack(at));
+          DB_ASSIGN_OR_RETURN(std::uint64_t where, places.Pack(journal, at));
           fed = history.Feed(rec, where);
         }
         if (!fed.ok()) {

@@ -7,18 +7,33 @@
 namespace drovebank {
 
 namespace {
-// A segment is far below 2^40 bytes, and 2^24 segments of 4 MiB are 64 TiB of journal.
 constexpr int kOffsetBits = 40;
 constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << kOffsetBits) - 1;
 }  // namespace
 
-std::uint64_t NewestIndex::Pack(JournalPos pos) const {
+Result<PackedPositions> PackedPositions::Of(const Journal& journal) {
+  PackedPositions p;
+  DB_ASSIGN_OR_RETURN(p.segs_, journal.Segments());
+  if (p.segs_.size() >= (std::uint64_t{1} << (64 - kOffsetBits)) - 1) {
+    return Status::Internal("the journal has too many segments to index");
+  }
+  return p;
+}
+
+Result<std::uint64_t> PackedPositions::Pack(const Journal& journal, JournalPos pos) const {
+  if (pos.offset > kOffsetMask) {
+    return Status::Corruption(fmt::format("journal segment {} is larger than 2^40 bytes",
+                                          journal.SegmentPath(pos.seg)));
+  }
   auto it = std::lower_bound(segs_.begin(), segs_.end(), pos.seg);
-  // +1 so that 0 means "no state"; Build checked both limits.
+  if (it == segs_.end() || *it != pos.seg) {
+    return Status::Internal(fmt::format("journal segment {} was made after the walk began",
+                                        journal.SegmentPath(pos.seg)));
+  }
   return (static_cast<std::uint64_t>(it - segs_.begin()) + 1) << kOffsetBits | pos.offset;
 }
 
-std::optional<JournalPos> NewestIndex::Unpack(std::uint64_t packed) const {
+std::optional<JournalPos> PackedPositions::Unpack(std::uint64_t packed) const {
   if (packed == 0) return std::nullopt;
   return JournalPos{segs_[(packed >> kOffsetBits) - 1], packed & kOffsetMask};
 }
@@ -26,17 +41,10 @@ std::optional<JournalPos> NewestIndex::Unpack(std::uint64_t packed) const {
 Result<NewestIndex> NewestIndex::Build(const Journal& journal, AccountId max_id) {
   NewestIndex ix;
   ix.where_.reserve(static_cast<size_t>(max_id) + 1);
-  DB_ASSIGN_OR_RETURN(ix.segs_, journal.Segments());
-  if (ix.segs_.size() >= (std::uint64_t{1} << (64 - kOffsetBits)) - 1) {
-    return Status::Internal("the journal has too many segments to index");
-  }
+  DB_ASSIGN_OR_RETURN(ix.places_, PackedPositions::Of(journal));
   ix.end_ = journal.End();
-  DB_RETURN_IF_ERROR(journal.ForEach({0, 0}, ix.end_, [&](Record& r, JournalPos at) {
-    if (at.offset > kOffsetMask) {
-      return Status::Corruption(fmt::format("journal segment {} is larger than 2^40 bytes",
-                                            journal.SegmentPath(at.seg)));
-    }
-    std::uint64_t packed = ix.Pack(at);
+  DB_RETURN_IF_ERROR(journal.ForEach({0, 0}, ix.end_, [&](Record& r, JournalPos at) -> Status {
+    DB_ASSIGN_OR_RETURN(std::uint64_t packed, ix.places_.Pack(journal, at));
     for (const RecordAccount& ra : r.accounts) {
       AccountId id = ra.state.id;
       if (id >= ix.where_.size()) {
@@ -55,8 +63,8 @@ Result<NewestIndex> NewestIndex::Build(const Journal& journal, AccountId max_id)
 }
 
 Status NewestIndex::ForEachNewest(const Journal& journal, const StateFn& fn) const {
-  return journal.ForEach({0, 0}, end_, [&](Record& r, JournalPos at) {
-    std::uint64_t packed = Pack(at);
+  return journal.ForEach({0, 0}, end_, [&](Record& r, JournalPos at) -> Status {
+    DB_ASSIGN_OR_RETURN(std::uint64_t packed, places_.Pack(journal, at));
     for (size_t i = 0; i < r.accounts.size(); ++i) {
       AccountId id = r.accounts[i].state.id;
       if (where_[id] != packed) continue;
@@ -72,7 +80,7 @@ Status NewestIndex::ForEachNewest(const Journal& journal, const StateFn& fn) con
 }
 
 Result<Account> NewestIndex::Latest(const Journal& journal, AccountId id) const {
-  std::optional<JournalPos> from = Has(id) ? Unpack(where_[id]) : JournalPos{0, 0};
+  std::optional<JournalPos> from = Has(id) ? places_.Unpack(where_[id]) : JournalPos{0, 0};
   std::optional<Account> newest;
   DB_RETURN_IF_ERROR(journal.ForEach(*from, journal.End(), [&](Record& r, JournalPos) {
     for (const RecordAccount& ra : r.accounts) {

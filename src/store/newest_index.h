@@ -14,6 +14,22 @@
 
 namespace drovebank {
 
+// Journal positions in 8 bytes, as the whole-history walks keep one an account: the
+// segment's ordinal in a listing taken before the walk, + 1, above 40 bits of offset, so 0
+// stands for none. A segment is far below 2^40 bytes, and 2^24 segments of 4 MiB are
+// 64 TiB of journal.
+class PackedPositions {
+ public:
+  // Lists the journal's segments now. Internal when there are too many to number.
+  static Result<PackedPositions> Of(const Journal& journal);
+  // Corruption when the offset does not fit; Internal when the segment was not listed.
+  Result<std::uint64_t> Pack(const Journal& journal, JournalPos pos) const;
+  std::optional<JournalPos> Unpack(std::uint64_t packed) const;
+
+ private:
+  std::vector<std::uint64_t> segs_;  // segment names, ascending
+};
+
 class NewestIndex {
  public:
   // Streams the journal from its beginning to its current end once. `max_id` (the largest
@@ -39,11 +55,8 @@ class NewestIndex {
   Result<Account> Latest(const Journal& journal, AccountId id) const;
 
  private:
-  std::uint64_t Pack(JournalPos pos) const;
-  std::optional<JournalPos> Unpack(std::uint64_t packed) const;
-
-  std::vector<std::uint64_t> segs_;   // segment names; an ordinal packs into 24 bits
-  std::vector<std::uint64_t> where_;  // by id: Pack(position of the newest record) or 0
+  PackedPositions places_;
+  std::vector<std::uint64_t> where_;  // by id: places_.Pack(position of the newest record) or 0
   JournalPos end_;
   size_t accounts_ = 0;
 };
