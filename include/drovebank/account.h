@@ -36,6 +36,13 @@ inline constexpr std::string_view kAccountHeader =
 // (comma, quote, or a leading = + - @ so spreadsheets never read a formula).
 std::string EncodeAccountFile(const Account& a);
 
+// The file's record line without its checksum and LF: the seven fields of the header
+// before `checksum`. journal/SNAPSHOT holds one per account (FORMAT.md).
+std::string EncodeAccountLine(const Account& a);
+// Its decoder, for lines whose bytes something else proves (the snapshot's hash): the
+// names are not validated again. Corruption for anything else that is wrong.
+Result<Account> DecodeAccountLine(std::string_view line);
+
 // Decodes a file produced by EncodeAccountFile. Corruption (never a guess) when the
 // syntax, the header, a field, the checksum, or the id (must equal `expected_id`
 // when it is non-zero) is wrong; the message says which.

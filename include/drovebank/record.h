@@ -75,6 +75,12 @@ struct Record {
   // The txn this record reverses (`drovebank reverse`), committed under the key
   // ReversalKey(reverses); 0 (the usual case) for any other record.
   std::uint64_t reverses = 0;
+  // A record that vouches for journal/SNAPSHOT (src/store/snapshot.h): the state of every
+  // account after txn snapshot_at (an earlier one) is the file whose BLAKE2b-256 is
+  // snapshot_hash (64 hex digits). 0 and "" (the usual case) for any other record. Such a
+  // record has no ops and no accounts.
+  std::uint64_t snapshot_at = 0;
+  std::string snapshot_hash{};
   // Format 3's hash chain (src/store/chain.h): the chain hash of the record before this
   // one, 64 hex digits, filled in by Journal::Append. Empty in records of format 2.
   std::string prev_hash;

@@ -35,6 +35,9 @@ struct StoreOptions {
   // A commit of a few accounts warms their files on a thread (Env::WarmForReplace) once
   // the store holds this many accounts; tests use 0 to warm in any store.
   std::uint64_t warm_from_accounts = 100'000;
+  // How many records a checkpoint lets journal/SNAPSHOT fall behind before it writes it
+  // anew; 0: the default (the larger of 4,096 and a 32nd of the accounts). Tests use 1.
+  std::uint64_t snapshot_every = 0;
   // Create the lock tables of a store written by format 1 (which has none) instead of
   // refusing it: only `recover`, which then carries its old lock files over.
   bool upgrade = false;
@@ -65,6 +68,10 @@ struct Event {
   // The txn this event reverses (Record::reverses); 0: none. Only with the key
   // ReversalKey(reverses), and a key with that prefix only with it (else InvalidArgument).
   std::uint64_t reverses = 0;
+  // Record::snapshot_at and snapshot_hash: only the store's own checkpoint sets them, on
+  // an event with no ops.
+  std::uint64_t snapshot_at = 0;
+  std::string snapshot_hash{};
 };
 
 struct EventResult {

@@ -217,6 +217,10 @@ nlohmann::json RecordJsonView(const Record& r) {
   if (!r.key.empty()) j["key"] = r.key;
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
   if (r.reverses != 0) j["reverses"] = r.reverses;
+  if (r.snapshot_at != 0) {
+    j["snapshot_at"] = r.snapshot_at;
+    j["snapshot_hash"] = r.snapshot_hash;
+  }
   return j;
 }
 

@@ -289,7 +289,11 @@ void AddTxnCommand(const Subcommand& subcommand, CliContext& ctx, const std::sha
         text += fmt::format("  reserve account ids up to {} (never given to a new account)\n",
                             r.reserve_ids);
       }
-      if (r.ops.empty() && r.reserve_ids == 0) {  // batch_runs.h: the end of a run
+      if (r.snapshot_at != 0) {
+        text += fmt::format(
+            "  vouches for journal/SNAPSHOT: every account's state after txn {} (BLAKE2b {})\n",
+            r.snapshot_at, r.snapshot_hash);
+      } else if (r.ops.empty() && r.reserve_ids == 0) {  // batch_runs.h: the end of a run
         text += "  the end of a batch or import-csv run: its input again is refused without "
                 "--again\n";
       }

@@ -31,10 +31,13 @@ std::string CsvCell(std::string_view cell) {
   return out;
 }
 
+std::string EncodeAccountLine(const Account& a) {
+  return fmt::format("{},{},{},{},{},{},{}", a.id, CsvCell(a.first), CsvCell(a.last),
+                     FormatCents(a.balance), a.closed ? "closed" : "open", a.version, a.last_txn);
+}
+
 std::string EncodeAccountFile(const Account& a) {
-  std::string body = fmt::format("{},{},{},{},{},{},{}", a.id, CsvCell(a.first), CsvCell(a.last),
-                                 FormatCents(a.balance), a.closed ? "closed" : "open", a.version,
-                                 a.last_txn);
+  std::string body = EncodeAccountLine(a);
   return fmt::format("{}\n{},{}\n", kAccountHeader, body, Crc32Hex(body));
 }
 
@@ -103,7 +106,8 @@ Status SplitAccountFile(std::string_view text, std::string_view* body, std::stri
   return Status::Ok();
 }
 
-Result<Account> DecodeAccountBody(std::string_view body, AccountId expected_id) {
+Result<Account> DecodeAccountBody(std::string_view body, AccountId expected_id,
+                                  bool check_names = true) {
   std::vector<std::string> f;
   if (!SplitCsv(body, &f) || f.size() != 7) return Corrupt("account record is not 7 CSV fields");
   Account a;
@@ -113,7 +117,8 @@ Result<Account> DecodeAccountBody(std::string_view body, AccountId expected_id) 
   if (expected_id != 0 && a.id != expected_id) {
     return Corrupt(fmt::format("account file holds account {} instead of {}", a.id, expected_id));
   }
-  if (!ValidateName(f[1], "first name").ok() || !ValidateName(f[2], "last name").ok()) {
+  if (check_names &&
+      (!ValidateName(f[1], "first name").ok() || !ValidateName(f[2], "last name").ok())) {
     return Corrupt("account record has an invalid name");
   }
   a.first = std::move(f[1]);
@@ -147,6 +152,10 @@ Result<Account> DecodeAccountFileUnverified(std::string_view text, AccountId exp
   std::string_view body, sum;
   DB_RETURN_IF_ERROR(SplitAccountFile(text, &body, &sum));
   return DecodeAccountBody(body, expected_id);
+}
+
+Result<Account> DecodeAccountLine(std::string_view line) {
+  return DecodeAccountBody(line, 0, /*check_names=*/false);
 }
 
 bool IsChecksumMismatch(const Status& decode_error) {

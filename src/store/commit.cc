@@ -27,6 +27,7 @@ std::string EventRequest(const Event& e) {
   if (e.reserve_ids != 0) {
     text += fmt::format("{}reserve-ids {}", text.empty() ? "" : "; ", e.reserve_ids);
   }
+  if (e.snapshot_at != 0) text += fmt::format("snapshot {}", e.snapshot_at);
   return text;
 }
 
@@ -434,6 +435,8 @@ void CommitProtocol::Evaluate() {
     r.ops = events_[i].ops;
     r.reserve_ids = events_[i].reserve_ids;
     r.reverses = events_[i].reverses;
+    r.snapshot_at = events_[i].snapshot_at;
+    r.snapshot_hash = events_[i].snapshot_hash;
     for (AccountId id : touched) {
       Account& a = trial[id];
       a.version += 1;

@@ -33,6 +33,7 @@ class Layout {
   // The journal's state (docs/FORMAT.md): written in place, its lock bytes the journal's
   // mutexes and the attach lock (own_links.h).
   std::string JournalStatePath() const { return root_ + "/journal/state"; }
+  std::string SnapshotPath() const { return root_ + "/journal/SNAPSHOT"; }
 
   // A path under root() relative to it ("accounts/00/00/00/02.csv"), for reports; any
   // other path as it is.

@@ -154,6 +154,10 @@ std::string RecordJsonDom(const Record& r) {
   // Only when set: the records of every other write keep their exact bytes.
   if (r.reserve_ids != 0) j["reserve_ids"] = r.reserve_ids;
   if (r.reverses != 0) j["reverses"] = r.reverses;
+  if (r.snapshot_at != 0) {
+    j["snapshot_at"] = r.snapshot_at;
+    j["snapshot_hash"] = r.snapshot_hash;
+  }
   if (!r.key.empty()) j["key_prev"] = r.key_prev;
   if (!r.prev_hash.empty()) j["prev_hash"] = r.prev_hash;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -209,6 +213,16 @@ Result<RecordAccount> ParseRecordAccount(const json& a, std::uint64_t txn) {
 
 }  // namespace
 
+namespace {
+
+bool IsHashHex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
 Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present) {
   // The key names a file (keys/XX/KEY.json): a bad one must never reach a path.
   if (!r.key.empty() && !ValidateKey(r.key).ok()) {
@@ -228,12 +242,19 @@ Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present) {
   if (present.reverses && (r.reverses == 0 || r.reverses >= r.txn)) {
     return Status::Corruption("record reverses a txn that is not an earlier one");
   }
-  if (present.prev_hash) {
-    bool hex = r.prev_hash.size() == 64 &&
-               std::all_of(r.prev_hash.begin(), r.prev_hash.end(), [](char c) {
-                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-               });
-    if (!hex) return Status::Corruption("record's prev_hash is not 64 hex digits");
+  if (present.snapshot_at != present.snapshot_hash) {
+    return Status::Corruption("record names a snapshot without both its txn and its hash");
+  }
+  if (present.snapshot_at) {
+    if (r.snapshot_at == 0 || r.snapshot_at >= r.txn) {
+      return Status::Corruption("record vouches for a snapshot that is not of an earlier txn");
+    }
+    if (!IsHashHex(r.snapshot_hash)) {
+      return Status::Corruption("record's snapshot_hash is not 64 hex digits");
+    }
+  }
+  if (present.prev_hash && !IsHashHex(r.prev_hash)) {
+    return Status::Corruption("record's prev_hash is not 64 hex digits");
   }
   return Status::Ok();
 }
@@ -287,10 +308,14 @@ Result<Record> ParseRecordJsonDom(std::string_view text) {
     present.reserve_ids = j.contains("reserve_ids");
     present.reverses = j.contains("reverses");
     present.prev_hash = j.contains("prev_hash");
+    present.snapshot_at = j.contains("snapshot_at");
+    present.snapshot_hash = j.contains("snapshot_hash");
     if (present.key_prev) r.key_prev = Int<std::uint64_t>(j.at("key_prev"));
     if (present.reserve_ids) r.reserve_ids = Int<AccountId>(j.at("reserve_ids"));
     if (present.reverses) r.reverses = Int<std::uint64_t>(j.at("reverses"));
     if (present.prev_hash) r.prev_hash = j.at("prev_hash").get<std::string>();
+    if (present.snapshot_at) r.snapshot_at = Int<std::uint64_t>(j.at("snapshot_at"));
+    if (present.snapshot_hash) r.snapshot_hash = j.at("snapshot_hash").get<std::string>();
     DB_RETURN_IF_ERROR(CheckRecordHead(r, present));
     if (!j.at("ops").is_array() || !j.at("accounts").is_array()) {
       return Status::Corruption("record ops or accounts are not arrays");
@@ -302,6 +327,9 @@ Result<Record> ParseRecordJsonDom(std::string_view text) {
     for (const json& a : j.at("accounts")) {
       DB_ASSIGN_OR_RETURN(RecordAccount ra, ParseRecordAccount(a, r.txn));
       r.accounts.push_back(std::move(ra));
+    }
+    if (r.snapshot_at != 0 && (!r.ops.empty() || !r.accounts.empty())) {
+      return Status::Corruption("record vouches for a snapshot and changes accounts too");
     }
     return r;
   } catch (const std::exception& e) {  // json::exception, or Int's out_of_range

@@ -241,10 +241,15 @@ std::optional<Record> DecodeRecordDirect(std::string_view text) {
     if (key == "reserve_ids") return (present.reserve_ids = true, in.Int(&r.reserve_ids));
     if (key == "reverses") return (present.reverses = true, in.Int(&r.reverses));
     if (key == "prev_hash") return (present.prev_hash = true, in.String(&r.prev_hash));
+    if (key == "snapshot_at") return (present.snapshot_at = true, in.Int(&r.snapshot_at));
+    if (key == "snapshot_hash") {
+      return (present.snapshot_hash = true, in.String(&r.snapshot_hash));
+    }
     return false;
   });
   if (!ok || !in.AtEnd() || have != 63) return std::nullopt;
   if (!CheckRecordHead(r, present).ok()) return std::nullopt;
+  if (r.snapshot_at != 0 && (!ops.empty() || !accounts.empty())) return std::nullopt;
   for (RecordAccount& ra : accounts) ra.state.last_txn = r.txn;
   r.ops = std::move(ops);
   r.accounts = std::move(accounts);

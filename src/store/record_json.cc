@@ -150,6 +150,10 @@ std::string RecordJson(const Record& r) {
   w.Key("req"), w.String(r.request);
   if (r.reserve_ids != 0) w.Key("reserve_ids"), w.Number(r.reserve_ids);
   if (r.reverses != 0) w.Key("reverses"), w.Number(r.reverses);
+  if (r.snapshot_at != 0) {
+    w.Key("snapshot_at"), w.Number(r.snapshot_at);
+    w.Key("snapshot_hash"), w.String(r.snapshot_hash);
+  }
   w.Key("time"), w.Number(r.time_ms);
   w.Key("txn"), w.Number(r.txn);
   w.Close('}');

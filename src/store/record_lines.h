@@ -36,6 +36,7 @@ std::optional<Record> DecodeRecordDirect(std::string_view text);
 // fields of the record's object were there (present, even at their defaults):
 struct RecordFieldsPresent {
   bool key_prev = false, reserve_ids = false, reverses = false, prev_hash = false;
+  bool snapshot_at = false, snapshot_hash = false;
 };
 Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present);
 Status CheckRecordOp(const Op& op);  // after a memo present but empty was refused

@@ -342,6 +342,17 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
 
   if (o.full) {
     DB_RETURN_IF_ERROR(VerifyAll(o, env, store.get(), r));
+    DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> forged, store->SnapshotDiffersFromFiles());
+    if (forged) {
+      DB_ASSIGN_OR_RETURN(std::string kept,
+                          MoveToQuarantine(env, layout, layout.journal(), "SNAPSHOT"));
+      ++r->quarantined;
+      return Status::Corruption(fmt::format(
+          "journal/SNAPSHOT does not hold the accounts' states after txn {}, yet a journal "
+          "record vouches for it: the journal was changed and its chain rebuilt (the file is "
+          "moved to {}; reports walk the account files until a checkpoint writes a new one)",
+          *forged, kept));
+    }
   } else if (marked) {
     DB_RETURN_IF_ERROR(RepairCorruptFiles(o, env, store.get()));
   }

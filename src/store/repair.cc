@@ -267,13 +267,25 @@ Status StoreImpl::SyncFiles(const std::vector<std::string>& paths) {
 // per file. The files are first checked to hold at least the journal's versions.
 Status StoreImpl::Checkpoint(bool wait) {
   if (read_only_) return Status::Ok();  // nothing was written, so nothing to make durable
+  // The snapshot's own record may rotate the journal, whose commit then checkpoints: this
+  // process holds the lock already (an OFD lock is not taken twice), and this checkpoint
+  // covers it.
+  if (checkpointing_) return Status::Ok();
   Status locked = journal_->LockCheckpoint(wait);
   if (!locked.ok()) return locked.code() == Code::kBusy ? Status::Ok() : locked;
+  checkpointing_ = true;
   struct Unlock {
-    Journal* j;
-    ~Unlock() { j->UnlockCheckpoint(); }
-  } unlock{journal_.get()};
+    StoreImpl* s;
+    ~Unlock() {
+      s->checkpointing_ = false;
+      s->journal_->UnlockCheckpoint();
+    }
+  } unlock{this};
+  DB_RETURN_IF_ERROR(CheckpointFiles());
+  return RefreshSnapshot();
+}
 
+Status StoreImpl::CheckpointFiles() {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   JournalPos end = journal_->End();
   if (end <= ckpt.pos) return Status::Ok();

@@ -98,6 +98,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   DB_RETURN_IF_ERROR(PrepareDataDir(env, layout));
   std::unique_ptr<StoreImpl> store(new StoreImpl(env, layout, options.lock_wait));
   store->warm_from_accounts_ = options.warm_from_accounts;
+  store->snapshot_every_ = options.snapshot_every;
   // Decided once here and given to every part that differs by it.
   StorageMode mode = DecideStorageMode(env, layout);
   store->in_place_ = mode.shared;
@@ -353,6 +354,9 @@ Result<std::vector<EventResult>> StoreImpl::CommitGroup(std::vector<Event> event
   // The reversal keys are what makes "already reversed" safe: a user's key must never
   // take one, and a reversal must use exactly its own.
   for (const Event& e : events) {
+    if (e.snapshot_at != 0 || !e.snapshot_hash.empty()) {
+      return Status::InvalidArgument("only the store's checkpoint vouches for a snapshot");
+    }
     bool reserved = e.key.rfind(kReversalKeyPrefix, 0) == 0;
     if (e.reverses != 0 ? e.key != ReversalKey(e.reverses) : reserved) {
       return Status::InvalidArgument(fmt::format(

@@ -21,6 +21,7 @@
 #include "layout.h"
 #include "lockfile.h"
 #include "own_links.h"
+#include "snapshot.h"
 
 namespace drovebank {
 
@@ -78,6 +79,16 @@ class StoreImpl final : public Store {
   // ProveAccount, and then, for a file that names a txn below `installed` (keys/index's
   // AccountHead, read before the file), ProveNotSetBack.
   Status ProveFile(const Account& file, std::uint64_t installed);
+  // The txn after which journal/SNAPSHOT holds every account, when a journal record
+  // vouches for it; nullopt when there is none (reports then walk the files). For
+  // `recover --check` and tests.
+  Result<std::optional<std::uint64_t>> ProvenSnapshotAt();
+  // recover --full, with every file proven and brought up to the journal: whether the
+  // proven journal/SNAPSHOT holds exactly the states the files give as of its txn (the
+  // bytes a snapshot written from them would hold, hashed). A forger who rebuilt the chain
+  // after changing the file and its record is caught here and nowhere else. nullopt when
+  // it does, or there is none; else the txn it claims to be at.
+  Result<std::optional<std::uint64_t>> SnapshotDiffersFromFiles();
   KeyIndex& key_index() { return *key_index_; }
   const Layout& layout() const { return layout_; }
   Journal& journal() { return *journal_; }
@@ -188,6 +199,42 @@ class StoreImpl final : public Store {
     std::map<AccountId, Account> newest;
   };
   Result<TailView> TakeTailView();
+  // The view from `from` (where the chain's head is `head`, after txn `from_txn`) to
+  // `end`, the chain checked on the way; `seen` is shown each record too.
+  Result<TailView> TailBetween(JournalPos from, std::optional<ChainHead> head,
+                               std::uint64_t from_txn, JournalPos end,
+                               const std::function<void(const Record&)>& seen = {});
+  // journal/SNAPSHOT when a record vouches for it (snapshot.h): the file, its hash, and the
+  // view of the journal from its position to `end` (nullopt: the journal's synced end).
+  // nullopt when there is no such snapshot: the caller walks the account files.
+  struct SnapshotView {
+    std::unique_ptr<SnapshotReader> reader;
+    ChainHash hash;
+    TailView tail;
+  };
+  Result<std::optional<SnapshotView>> TakeSnapshotView(std::optional<JournalPos> end = {});
+  // Every account as of the view's end, ascending ids, until fn returns false: the
+  // snapshot's lines, each replaced by the tail's state where the tail changed it, and the
+  // accounts the tail opened.
+  Status ForEachInSnapshot(SnapshotView& view,
+                           const std::function<Result<bool>(const Account&)>& fn);
+  // The walk of every account file, as of the view's end (StateAt), ascending ids.
+  Status ForEachInFiles(const TailView& view,
+                        const std::function<Result<bool>(const Account&)>& fn);
+  // Every account as of one committed end: through the snapshot when one is proven, else
+  // the files.
+  Status ForEachCommitted(const std::function<Result<bool>(const Account&)>& fn);
+  // At a checkpoint, with its lock held: writes journal/SNAPSHOT anew at the checkpoint's
+  // position when there is no proven one or it is snapshot_every_ records (default: the
+  // larger of kSnapshotMinRecords and a 32nd of the accounts) behind. Steps and crash
+  // reasoning in store_snapshot.cc.
+  Status RefreshSnapshot();
+  // Checkpoint's first part, with its lock held: the files up to the journal's end made
+  // durable, then journal/CHECKPOINT (DESIGN.md "Checkpoints").
+  Status CheckpointFiles();
+  std::uint64_t snapshot_every_ = 0;
+  bool checkpointing_ = false;  // Checkpoint runs: a commit's own checkpoint waits for it
+  static constexpr std::uint64_t kSnapshotMinRecords = 4096;
   // The account as of the view's end, from its file's state; nullopt when it did not
   // exist then (opened since).
   Result<std::optional<Account>> StateAt(const TailView& view, const Account& file);

@@ -30,6 +30,17 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> snap, TakeSnapshotView());
+  if (snap) {
+    DB_RETURN_IF_ERROR(ForEachInSnapshot(*snap, [&](const Account& a) -> Result<bool> {
+      if (seen++ < skip) return true;
+      out.items.push_back(a);
+      return out.items.size() < page_size;
+    }));
+    out.total = AccountCount();
+    out.pages = PageCount(out.total, page_size);
+    return out;
+  }
   DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
@@ -55,27 +66,29 @@ Result<Page<Account>> StoreImpl::Search(std::string_view text, size_t page, size
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
-  DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
-  DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
-                                     [&](AccountId id, const std::string&) -> Result<bool> {
-                                       DB_RETURN_IF_ERROR(WalkCheckPoint());
-                                       DB_ASSIGN_OR_RETURN(Account file, GetAccount(id, /*prove=*/true));
-                                       DB_ASSIGN_OR_RETURN(auto at, StateAt(view, file));
-                                       if (!at) return true;
-                                       Account& a = *at;
-                                       if (!query.Matches(a)) return true;
-                                       if (out.total++ >= skip && out.items.size() < page_size) {
-                                         out.items.push_back(std::move(a));
-                                       }
-                                       return true;
-                                     }));
+  DB_RETURN_IF_ERROR(ForEachCommitted([&](const Account& a) -> Result<bool> {
+    if (!query.Matches(a)) return true;
+    if (out.total++ >= skip && out.items.size() < page_size) out.items.push_back(a);
+    return true;
+  }));
   out.pages = PageCount(out.total, page_size);
   return out;
 }
 
 Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&)>& fn) {
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
+  return ForEachCommitted(fn);
+}
+
+Status StoreImpl::ForEachCommitted(const std::function<Result<bool>(const Account&)>& fn) {
+  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> snap, TakeSnapshotView());
+  if (snap) return ForEachInSnapshot(*snap, fn);
   DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
+  return ForEachInFiles(view, fn);
+}
+
+Status StoreImpl::ForEachInFiles(const TailView& view,
+                                 const std::function<Result<bool>(const Account&)>& fn) {
   // An account the tail opened whose file is not there yet (its writer is installing it)
   // is still in the view: each is handed over in id order with the files.
   auto pending = view.newest.begin();
@@ -105,7 +118,6 @@ Status StoreImpl::ForEachAccount(const std::function<Result<bool>(const Account&
 
 Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
   key_index_->Recheck();  // a walk starts: whether keys/index exists is looked at again
-  TailView view;
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   JournalPos end = journal_->End();
   // The view's end must be committed: a record published but not yet synced may still
@@ -113,14 +125,22 @@ Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
   // and then this costs a look at the state only.
   FaultPointSteps report_steps(env_, "report");
   if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, &report_steps));
-  view.end_txn = ckpt.last_txn;
+  return TailBetween(ckpt.pos, ckpt.head, ckpt.last_txn, end);
+}
+
+Result<StoreImpl::TailView> StoreImpl::TailBetween(JournalPos from, std::optional<ChainHead> head,
+                                                   std::uint64_t from_txn, JournalPos end,
+                                                   const std::function<void(const Record&)>& seen) {
+  TailView view;
+  view.end_txn = from_txn;
   // Each record of the tail is checked against the one before it on the way (the chain),
   // so what the view shows is vouched for by the journal, not only by the files.
   std::optional<ChainFollower> chain;
-  if (ckpt.head) chain.emplace(*ckpt.head, ~std::uint64_t{0});
-  DB_RETURN_IF_ERROR(journal_->ForEachLine(ckpt.pos, end,
+  if (head) chain.emplace(*head, ~std::uint64_t{0});
+  DB_RETURN_IF_ERROR(journal_->ForEachLine(from, end,
                                            [&](Record& r, JournalPos, std::string_view json) {
                                              if (chain) DB_RETURN_IF_ERROR(chain->Feed(r, json));
+                                             if (seen) seen(r);
                                              view.end_txn = r.txn;
                                              for (RecordAccount& ra : r.accounts) {
                                                view.newest[ra.state.id] = std::move(ra.state);

@@ -1,0 +1,166 @@
+// journal/SNAPSHOT (snapshot.h): reading it as one committed state with the journal's tail,
+// and writing it anew at a checkpoint.
+#include <fmt/format.h>
+
+#include "drovebank/fault_path.h"
+#include "commit.h"
+#include "key_index.h"
+#include "store_impl.h"
+
+namespace drovebank {
+
+Result<std::optional<StoreImpl::SnapshotView>> StoreImpl::TakeSnapshotView(
+    std::optional<JournalPos> end_at) {
+  using None = std::optional<SnapshotView>;
+  auto reader = SnapshotReader::Open(env_, layout_.SnapshotPath());
+  if (!reader.ok()) {
+    // None, or one that is not a snapshot: not an error, only no short cut.
+    Code c = reader.status().code();
+    if (c == Code::kNotFound || c == Code::kCorruption) return None();
+    return reader.status();
+  }
+  key_index_->Recheck();
+  const SnapshotHeader& h = (*reader)->header();
+  JournalPos end;
+  if (end_at) {
+    end = *end_at;
+  } else {
+    // As TakeTailView: the view's end must be committed.
+    end = journal_->End();
+    FaultPointSteps report_steps(env_, "report");
+    if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, &report_steps));
+  }
+  // The record that vouches for the file comes after its position, so a file at or past
+  // the end has none yet.
+  if (!(h.pos < end)) return None();
+  DB_ASSIGN_OR_RETURN(ChainHash hash, (*reader)->Hash());
+  std::string hex = HashHex(hash);
+  bool vouched = false;
+  // From the file's position, the chain is followed from the head the file names: the
+  // first record must be txn at+1 naming that head, so a header that points anywhere
+  // else (or at another journal) finds no tail, and no record vouches for it.
+  auto tail = TailBetween(h.pos, h.head, h.at_txn, end, [&](const Record& r) {
+    if (r.snapshot_at == h.at_txn && r.snapshot_hash == hex) vouched = true;
+  });
+  if (!tail.ok() || !vouched) return None();
+  return std::optional<SnapshotView>(SnapshotView{std::move(*reader), hash, std::move(*tail)});
+}
+
+Result<std::optional<std::uint64_t>> StoreImpl::ProvenSnapshotAt() {
+  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> view, TakeSnapshotView());
+  if (!view) return std::optional<std::uint64_t>();
+  return std::optional<std::uint64_t>(view->reader->header().at_txn);
+}
+
+Result<std::optional<std::uint64_t>> StoreImpl::SnapshotDiffersFromFiles() {
+  using None = std::optional<std::uint64_t>;
+  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> view, TakeSnapshotView());
+  if (!view) return None();
+  const SnapshotHeader h = view->reader->header();
+  const ChainHash held = view->hash;
+  view.reset();
+  SnapshotWriter hasher(env_, "");
+  DB_RETURN_IF_ERROR(hasher.Begin(h));
+  TailView at;
+  at.end_txn = h.at_txn;
+  DB_RETURN_IF_ERROR(ForEachInFiles(at, [&](const Account& a) -> Result<bool> {
+    DB_RETURN_IF_ERROR(hasher.Add(a));
+    return true;
+  }));
+  DB_ASSIGN_OR_RETURN(ChainHash from_files, hasher.Finish());
+  return from_files == held ? None() : None(h.at_txn);
+}
+
+Status StoreImpl::ForEachInSnapshot(SnapshotView& view,
+                                    const std::function<Result<bool>(const Account&)>& fn) {
+  const auto& newest = view.tail.newest;
+  auto pending = newest.begin();
+  bool more = true;
+  // The accounts the tail opened (none in the file) come in id order between the file's.
+  auto flush_before = [&](AccountId id) -> Status {
+    for (; more && pending != newest.end() && pending->first < id; ++pending) {
+      DB_ASSIGN_OR_RETURN(more, fn(pending->second));
+    }
+    return Status::Ok();
+  };
+  DB_RETURN_IF_ERROR(view.reader->ForEach(view.hash, [&](Account& a) -> Result<bool> {
+    DB_RETURN_IF_ERROR(WalkCheckPoint());
+    DB_RETURN_IF_ERROR(flush_before(a.id));
+    if (!more) return false;
+    if (pending != newest.end() && pending->first == a.id) {
+      DB_ASSIGN_OR_RETURN(more, fn(pending->second));
+      ++pending;
+    } else {
+      DB_ASSIGN_OR_RETURN(more, fn(a));
+    }
+    return more;
+  }));
+  return flush_before(kMaxAccountId + 1);
+}
+
+// The steps, each a fault point snapshot:STEP, and what a crash after each leaves:
+//   begin      nothing written: the old snapshot (if any) stays proven by its record.
+//   written    SNAPSHOT.tmp holds every account as of the checkpoint, fdatasync'd. A
+//              crash leaves a temp file the next refresh removes; readers never open it.
+//   (commit)   the record naming the temp's hash, through the commit protocol (its own
+//              fault points, on the path "snapshot"). A crash before its sync leaves a
+//              record that recover keeps or cuts like any other; either way no file bears
+//              that hash yet, so the record vouches for nothing and readers skip it.
+//   recorded   the record is durable. A crash leaves the old SNAPSHOT, still proven by
+//              its own record (which the tail from its position holds), and the temp.
+//   installed  renamed over SNAPSHOT and the directory fsync'd: readers find the new
+//              file, and the record (after its position) that names exactly its bytes.
+// The file is made durable before the record names it, so a record that survives a power
+// loss never names bytes that did not; a rename lost to a power loss leaves the old file.
+Status StoreImpl::RefreshSnapshot() {
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  if (ckpt.last_txn == 0 || !ckpt.head) return Status::Ok();  // nothing yet, or format 2
+  std::uint64_t every = snapshot_every_ != 0
+                            ? snapshot_every_
+                            : std::max(kSnapshotMinRecords, ckpt.account_count / 32);
+  // Staleness is judged on the file's header alone: a refresh is due when it is `every`
+  // records old (a store without one: when the journal holds that many), and one that is
+  // not proven is found out (and replaced) by the refresh that reads it. A small store
+  // never has one: walking its files is quick, and its txns stay the users' own.
+  std::uint64_t since = 0;
+  if (auto old = SnapshotReader::Open(env_, layout_.SnapshotPath()); old.ok()) {
+    since = (*old)->header().at_txn;
+  }
+  if (since >= ckpt.last_txn || ckpt.last_txn - since < every) return Status::Ok();
+  DB_FAULT_PATH("snapshot");
+  env_->FaultPoint("snapshot", "begin");
+  SnapshotWriter w(env_, layout_.SnapshotPath());
+  DB_RETURN_IF_ERROR(w.Begin(SnapshotHeader{ckpt.last_txn, ckpt.pos, *ckpt.head}));
+  auto add = [&](const Account& a) -> Result<bool> {
+    DB_RETURN_IF_ERROR(w.Add(a));
+    return true;
+  };
+  // The states as of the checkpoint: from the proven snapshot and the records since it,
+  // or else from the files (each proven, as a report's), every record before the
+  // checkpoint being installed in them.
+  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> old, TakeSnapshotView(ckpt.pos));
+  if (old) {
+    DB_RETURN_IF_ERROR(ForEachInSnapshot(*old, add));
+  } else {
+    TailView at_checkpoint;
+    at_checkpoint.end_txn = ckpt.last_txn;
+    DB_RETURN_IF_ERROR(ForEachInFiles(at_checkpoint, add));
+  }
+  old.reset();
+  DB_ASSIGN_OR_RETURN(ChainHash hash, w.Finish());
+  env_->FaultPoint("snapshot", "written");
+  Event e;
+  e.snapshot_at = ckpt.last_txn;
+  e.snapshot_hash = HashHex(hash);
+  std::vector<Event> events;
+  events.push_back(std::move(e));
+  DB_ASSIGN_OR_RETURN(std::vector<EventResult> results,
+                      CommitProtocol(this, std::move(events)).Run());
+  DB_RETURN_IF_ERROR(results.at(0).status);
+  env_->FaultPoint("snapshot", "recorded");
+  DB_RETURN_IF_ERROR(w.Install());
+  env_->FaultPoint("snapshot", "installed");
+  return Status::Ok();
+}
+
+}  // namespace drovebank

@@ -1,0 +1,356 @@
+// journal/SNAPSHOT (src/store/snapshot.h, store_snapshot.cc): a report through it is the
+// report of every file as of the same journal position; a file no record vouches for is
+// never read, whatever is wrong with it; a power loss at any step of writing one leaves
+// reports right and the next checkpoint writes a proven one; only the checkpoint may
+// commit the record that vouches for one.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "drovebank/fault_path.h"
+#include "drovebank/recovery.h"
+#include "store/chain.h"
+#include "store/snapshot.h"
+#include "os/posix_env.h"
+#include "store/record_lines.h"
+#include "store/store_impl.h"
+#include "testing/fault_injection.h"
+#include "testing/power_loss_env.h"
+#include "store_ops.h"
+#include "test_util.h"
+
+namespace drovebank {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace testing;
+
+std::unique_ptr<Store> OpenSnapshotting(const std::string& data, Env* env = nullptr) {
+  StoreOptions o;
+  o.data_dir = data;
+  o.env = env;
+  o.snapshot_every = 1;  // every checkpoint writes one
+  auto s = Store::Open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+std::vector<Account> Report(Store& s) {
+  std::vector<Account> out;
+  REQUIRE(s.ForEachAccount([&](const Account& a) -> Result<bool> {
+               out.push_back(a);
+               return true;
+             }).ok());
+  return out;
+}
+
+// Each account by Get (its file, proven against its record), ids 1..n.
+std::vector<Account> Truth(Store& s, AccountId n) {
+  std::vector<Account> out;
+  for (AccountId id = 1; id <= n; ++id) {
+    auto a = s.Get(id);
+    REQUIRE(a.ok());
+    out.push_back(*a);
+  }
+  return out;
+}
+
+void Must(Result<EventResult> r) {
+  REQUIRE(r.ok());
+  REQUIRE(r->status.ok());
+}
+
+std::optional<std::uint64_t> ProvenAt(Store& s) {
+  auto at = Impl(s).ProvenSnapshotAt();
+  REQUIRE(at.ok());
+  return *at;
+}
+
+// n accounts, some money moved, one closed, one renamed, then a checkpoint (which writes
+// the snapshot).
+void Seed(Store& s, int n) {
+  for (int i = 1; i <= n; ++i) MustOpen(s, 100 * i);
+  Must(s.Commit(Event{{Money(OpKind::kTransfer, 2, 150, 1)}, ""}));
+  Must(s.Commit(Event{{Money(OpKind::kWithdraw, 3, 300)}, ""}));
+  Must(s.Commit(Event{{Money(OpKind::kWithdraw, 4, 400)}, ""}));
+  Op close;
+  close.kind = OpKind::kClose;
+  close.id = 4;
+  Must(s.Commit(Event{{close}, ""}));
+  Must(s.Commit(Event{{Rename(5, "Grace", "Hopper, Jr.")}, ""}));
+  REQUIRE(s.Checkpoint(/*wait=*/true).ok());
+}
+
+TEST_CASE("snapshot: a report through it is every file's state, with the journal's tail since",
+          "[snapshot]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  auto s = OpenSnapshotting(data);
+  Seed(*s, 40);
+  REQUIRE(fs::exists(data + "/journal/SNAPSHOT"));
+  auto at = ProvenAt(*s);
+  REQUIRE(at);
+  // The tail: changes to accounts in the file, accounts it does not have, a close.
+  Must(s->Commit(Event{{Money(OpKind::kDeposit, 7, 77)}, ""}));
+  Must(s->Commit(Event{{Money(OpKind::kTransfer, 1, 5, 40)}, ""}));
+  for (int i = 0; i < 3; ++i) MustOpen(*s, 1000 + i);
+  Op close;
+  close.kind = OpKind::kClose;
+  close.id = 8;
+  Must(s->Commit(Event{{Money(OpKind::kWithdraw, 8, 800)}, ""}));
+  Must(s->Commit(Event{{close}, ""}));
+  CHECK(ProvenAt(*s) == at);  // still the same snapshot: the tail is read after it
+  std::vector<Account> truth = Truth(*s, 43);
+  CHECK(Report(*s) == truth);
+
+  // Proof that the report read the snapshot and not the files: account 10's file gone,
+  // it is still there, as the journal has it.
+  fs::remove(data + "/accounts/00/00/00/10.csv");
+  CHECK(Report(*s) == truth);
+  // The pages of `list` and `search` read it too.
+  std::vector<Account> paged;
+  for (size_t page = 1; page <= 7; ++page) {
+    auto p = s->List(page, 7);
+    REQUIRE(p.ok());
+    CHECK(p->total == 43);
+    paged.insert(paged.end(), p->items.begin(), p->items.end());
+  }
+  CHECK(paged == truth);
+  auto found = s->Search("hopper", 1, 10);
+  REQUIRE(found.ok());
+  REQUIRE(found->items.size() == 1);
+  CHECK(found->items[0].id == 5);
+  CHECK(found->total == 1);
+}
+
+TEST_CASE("snapshot: a file no record vouches for is never read, whatever byte is wrong",
+          "[snapshot]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  std::string path = data + "/journal/SNAPSHOT";
+  auto s = OpenSnapshotting(data);
+  Seed(*s, 6);
+  Must(s->Commit(Event{{Money(OpKind::kDeposit, 6, 1)}, ""}));
+  REQUIRE(ProvenAt(*s));
+  const std::string good = Slurp(path);
+  const std::vector<Account> truth = Truth(*s, 6);
+  REQUIRE(Report(*s) == truth);
+  auto not_read = [&](const std::string& bad) {
+    Spit(path, bad);
+    CHECK_FALSE(ProvenAt(*s));
+    CHECK(Report(*s) == truth);  // the files, walked
+  };
+  SECTION("every byte flipped") {
+    for (size_t i = 0; i < good.size(); ++i) {
+      INFO("byte " << i);
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ 0x01);
+      not_read(bad);
+    }
+  }
+  SECTION("every truncation, and bytes added") {
+    for (size_t n = 0; n < good.size(); ++n) {
+      INFO("cut to " << n);
+      not_read(good.substr(0, n));
+    }
+    not_read(good + "7,Eve,Forger,999999.00,open,1,3\n");
+  }
+  SECTION("a balance raised, the line otherwise well formed") {
+    std::string bad = good;
+    size_t at = bad.find(",5.00,");
+    REQUIRE(at != std::string::npos);
+    bad.replace(at, 6, ",9.00,");
+    not_read(bad);
+  }
+  // The genuine file back again: read again.
+  Spit(path, good);
+  CHECK(ProvenAt(*s));
+  CHECK(Report(*s) == truth);
+}
+
+TEST_CASE("snapshot: an older genuine snapshot put back is still one committed state",
+          "[snapshot]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  std::string path = data + "/journal/SNAPSHOT";
+  auto s = OpenSnapshotting(data);
+  Seed(*s, 5);
+  const std::string first = Slurp(path);
+  auto first_at = ProvenAt(*s);
+  REQUIRE(first_at);
+  Must(s->Commit(Event{{Money(OpKind::kDeposit, 2, 1234)}, ""}));
+  REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+  REQUIRE(ProvenAt(*s) > first_at);
+  Must(s->Commit(Event{{Money(OpKind::kDeposit, 3, 99)}, ""}));
+  std::vector<Account> truth = Truth(*s, 5);
+  Spit(path, first);  // its record is in the tail after it: proven, and the tail is longer
+  CHECK(ProvenAt(*s) == first_at);
+  CHECK(Report(*s) == truth);
+}
+
+TEST_CASE("snapshot: a power loss at any step of writing one leaves every report right",
+          "[snapshot][power]") {
+  TempDir tmp;
+  std::string seed = tmp / "seed";
+  std::vector<Account> truth;
+  {
+    auto s = OpenSnapshotting(seed);
+    Seed(*s, 8);
+    Must(s->Commit(Event{{Money(OpKind::kDeposit, 1, 11)}, ""}));
+    Must(s->Commit(Event{{Money(OpKind::kTransfer, 6, 22, 7)}, ""}));
+    truth = Truth(*s, 8);
+  }
+  // The points of a checkpoint that writes the snapshot anew, traced on a copy.
+  std::string traced = tmp / "traced";
+  fs::copy(seed, traced, fs::copy_options::recursive);
+  std::vector<std::pair<std::string, int>> points;
+  {
+    auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
+    auto s = OpenSnapshotting(traced, tracer.get());
+    fs::remove(tmp / "trace");
+    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+    std::ifstream in(tmp / "trace");
+    std::map<std::string, int> seen;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) points.emplace_back(line, ++seen[line]);
+    }
+  }
+  std::set<std::string> names;
+  for (const auto& [p, hit] : points) names.insert(p);
+  for (const char* step : {"begin", "written", "recorded", "installed"}) {
+    REQUIRE(names.count(std::string("snapshot:") + step) == 1);
+  }
+  REQUIRE(names.count("snapshot:after_journal_sync") == 1);  // the record's own commit
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& [point, hit] = points[i];
+    CAPTURE(point, hit);
+    std::string dir = tmp / ("case-" + std::to_string(i));
+    fs::copy(seed, dir, fs::copy_options::recursive);
+    {
+      auto power = MakePowerLossEnv(PosixEnv(), PowerLossMode::kLocalDisk);
+      auto s = OpenSnapshotting(dir, power.get());
+      power->ArmPowerLossAt(point.substr(0, point.find(':')), point.substr(point.find(':') + 1),
+                            hit);
+      (void)s->Checkpoint(/*wait=*/true);
+      REQUIRE(power->power_lost());
+      REQUIRE(power->power_loss_status().ok());
+    }
+    fs::remove(dir + "/journal/state");  // the reboot
+    auto s = OpenSnapshotting(dir);
+    CHECK(Report(*s) == truth);
+    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+    CHECK(ProvenAt(*s));
+    CHECK(Report(*s) == truth);
+    CHECK_FALSE(fs::exists(dir + "/journal/SNAPSHOT.tmp"));
+  }
+}
+
+// The one forgery the journal alone does not give away: the file changed, its record made
+// to name the new hash, the chain after it rebuilt (here the record is the last one). A
+// report believes it; recover --full, which hashes what the proven files give, does not.
+TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by recover --full",
+          "[snapshot]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  std::string path = data + "/journal/SNAPSHOT";
+  std::vector<Account> truth;
+  {
+    auto s = OpenSnapshotting(data);
+    Seed(*s, 6);
+    REQUIRE(ProvenAt(*s));
+    truth = Truth(*s, 6);
+  }
+  std::string forged = Slurp(path);
+  size_t at = forged.find(",5.00,");
+  REQUIRE(at != std::string::npos);
+  forged.replace(at, 6, ",9.00,");
+  Spit(path, forged);
+  std::string hex;
+  {
+    auto reader = SnapshotReader::Open(DefaultEnv(), path);
+    REQUIRE(reader.ok());
+    auto h = (*reader)->Hash();
+    REQUIRE(h.ok());
+    hex = HashHex(*h);
+  }
+  std::string seg = data + "/journal/0000000000000001.log";
+  std::string journal = Slurp(seg);
+  REQUIRE(journal.back() == '\n');
+  size_t start = journal.rfind('\n', journal.size() - 2) + 1;
+  std::string json = journal.substr(start + 9, journal.size() - start - 10);
+  size_t h = json.find("\"snapshot_hash\":\"");
+  REQUIRE(h != std::string::npos);
+  json.replace(h + 17, 64, hex);
+  Spit(seg, journal.substr(0, start) + Crc32Hex(json) + " " + json + "\n");
+  {
+    auto s = OpenSnapshotting(data);
+    REQUIRE(ProvenAt(*s));  // the report believes it
+    std::vector<Account> shown = Report(*s);
+    REQUIRE(shown.size() == 6);
+    CHECK(shown[4].balance == 900);
+  }
+  RecoverOptions o;
+  o.data_dir = data;
+  o.full = true;
+  RecoverReport report;
+  Status st = Recover(o, &report);
+  INFO(st.message());
+  CHECK(st.code() == Code::kCorruption);
+  CHECK(st.message().find("journal/SNAPSHOT does not hold the accounts' states after txn") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(path));
+  CHECK(report.quarantined == 1);
+  auto s = OpenSnapshotting(data);
+  CHECK_FALSE(ProvenAt(*s));
+  CHECK(Report(*s) == truth);
+}
+
+TEST_CASE("snapshot: only the checkpoint commits a record that vouches for one; the record "
+          "decodes by both decoders and is checked",
+          "[snapshot]") {
+  TempDir dir;
+  auto s = OpenSnapshotting(dir / "data");
+  MustOpen(*s, 100);
+  Event e;
+  e.snapshot_at = 1;
+  e.snapshot_hash = std::string(64, 'a');
+  auto r = s->Commit(e);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+
+  Record rec;
+  rec.txn = 9;
+  rec.time_ms = 1;
+  rec.request = "snapshot 8";
+  rec.snapshot_at = 8;
+  rec.snapshot_hash = std::string(64, 'c');
+  std::string json = RecordJson(rec);
+  CHECK(json.find(R"("snapshot_at":8,"snapshot_hash":")") != std::string::npos);
+  auto direct = DecodeRecordDirect(json);
+  auto dom = ParseRecordJson(json);
+  REQUIRE(direct);
+  REQUIRE(dom.ok());
+  CHECK(*direct == rec);
+  CHECK(*dom == rec);
+  auto refused = [](Record bad) {
+    std::string j = RecordJson(bad);
+    CHECK_FALSE(DecodeRecordDirect(j));
+    CHECK(ParseRecordJson(j).status().code() == Code::kCorruption);
+  };
+  Record later = rec;
+  later.snapshot_at = 9;  // not an earlier txn
+  refused(later);
+  Record short_hash = rec;
+  short_hash.snapshot_hash = "abc";
+  refused(short_hash);
+  Record with_op = rec;
+  with_op.ops.push_back(Money(OpKind::kDeposit, 1, 1));
+  refused(with_op);
+}
+
+}  // namespace
+}  // namespace drovebank
