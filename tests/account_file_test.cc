@@ -92,6 +92,60 @@ TEST_CASE("account file: every field's extreme values round-trip", "[account_fil
   }
 }
 
+// The snapshot's line (journal/SNAPSHOT): the record without its checksum. Lines that
+// quote nothing take a split in place, the others the file's own CSV splitter: both give
+// back what was encoded, and both refuse the same damage.
+TEST_CASE("account line: hostile names and extreme values round-trip, quoted or not",
+          "[account_file]") {
+  for (const std::string& first : kHostileNames) {
+    for (Cents bal : {Cents{0}, Cents{1}, kMaxCents}) {
+      for (bool closed : {false, true}) {
+        Account a = Sample();
+        a.first = first;
+        a.balance = bal;
+        a.closed = closed;
+        a.version = 18446744073709551615ULL;
+        std::string line = EncodeAccountLine(a);
+        INFO(line);
+        CHECK(line.find('\n') == std::string::npos);
+        auto back = DecodeAccountLine(line);
+        REQUIRE(back.ok());
+        CHECK(*back == a);
+      }
+    }
+  }
+}
+
+TEST_CASE("account line: a bad field is corruption, whichever splitter reads it",
+          "[account_file]") {
+  const std::string good = EncodeAccountLine(Sample());
+  const std::string quoted = EncodeAccountLine([] {
+    Account a = Sample();
+    a.last = "O'Brien, Jr.";
+    return a;
+  }());
+  REQUIRE(DecodeAccountLine(good).ok());
+  REQUIRE(DecodeAccountLine(quoted).ok());
+  for (const std::string& base : {good, quoted}) {
+    std::vector<std::string> bad = {
+        "", base + ",", base.substr(0, base.rfind(',')), "0" + base.substr(base.find(',')),
+        "x" + base};
+    std::string cents = base;
+    cents.replace(cents.find("100.50"), 6, "100.5");
+    bad.push_back(cents);
+    std::string status = base;
+    status.replace(status.find(",open,"), 6, ",shut,");
+    bad.push_back(status);
+    std::string version = base;
+    version.replace(version.find(",open,3,"), 8, ",open,0,");
+    bad.push_back(version);
+    for (const std::string& b : bad) {
+      INFO(b);
+      CHECK(DecodeAccountLine(b).status().code() == Code::kCorruption);
+    }
+  }
+}
+
 TEST_CASE("account file: CsvCell quotes formula starts and CSV specials",
           "[account_file][security]") {
   for (char lead : {'=', '+', '-', '@'}) {

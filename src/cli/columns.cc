@@ -11,6 +11,11 @@ namespace {
 // The next character of `s` at *i: its columns, *i moved past it (one byte when it is not
 // UTF-8).
 size_t NextColumns(std::string_view s, size_t* i) {
+  // Printable ASCII, nearly every cell of a report: one column, no look-up.
+  if (auto c = static_cast<unsigned char>(s[*i]); c >= 0x20 && c < 0x7f) {
+    ++*i;
+    return 1;
+  }
   UChar32 cp;
   auto len = static_cast<int32_t>(s.size());
   auto at = static_cast<int32_t>(*i);

@@ -155,7 +155,34 @@ Result<Account> DecodeAccountFileUnverified(std::string_view text, AccountId exp
 }
 
 Result<Account> DecodeAccountLine(std::string_view line) {
-  return DecodeAccountBody(line, 0, /*check_names=*/false);
+  // Most lines quote nothing: their cells are split in place, with no string made for
+  // each (a million-line snapshot spent a tenth of its time there).
+  if (line.find('"') != std::string_view::npos) {
+    return DecodeAccountBody(line, 0, /*check_names=*/false);
+  }
+  std::string_view f[7];
+  size_t n = 0, start = 0;
+  for (; n < 7; ++n) {
+    size_t comma = line.find(',', start);
+    f[n] = line.substr(start, comma == std::string_view::npos ? line.size() - start : comma - start);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (n != 6) return DecodeAccountBody(line, 0, /*check_names=*/false);  // its message
+  Account a;
+  auto id = ParseAccountId(f[0]);
+  auto bal = ParseAmount(f[3]);
+  if (!id.ok() || f[1].empty() || f[2].empty() || !bal.ok() || FormatCents(*bal) != f[3] ||
+      (f[4] != "open" && f[4] != "closed") || !ParseUint(f[5], &a.version) || a.version == 0 ||
+      !ParseUint(f[6], &a.last_txn)) {
+    return DecodeAccountBody(line, 0, /*check_names=*/false);  // its message
+  }
+  a.id = *id;
+  a.first = std::string(f[1]);
+  a.last = std::string(f[2]);
+  a.balance = *bal;
+  a.closed = f[4] == "closed";
+  return a;
 }
 
 bool IsChecksumMismatch(const Status& decode_error) {
