@@ -30,17 +30,9 @@ Result<Page<Account>> StoreImpl::List(size_t page, size_t page_size) {
   // died before its file appeared: the repair flags name it.
   // (Read-only: Open found no flag of a dead writer, and nothing can be repaired.)
   if (!read_only_) DB_RETURN_IF_ERROR(RepairFlagged(/*wait=*/false).status());
-  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> snap, TakeSnapshotView());
-  if (snap) {
-    DB_RETURN_IF_ERROR(ForEachInSnapshot(*snap, [&](const Account& a) -> Result<bool> {
-      if (seen++ < skip) return true;
-      out.items.push_back(a);
-      return out.items.size() < page_size;
-    }));
-    out.total = AccountCount();
-    out.pages = PageCount(out.total, page_size);
-    return out;
-  }
+  // A page reads its own files only (the tree's listing skips the others), so it never
+  // reads journal/SNAPSHOT: hashing the whole file for twenty rows took 96 ms at a
+  // million accounts, the files 18 ms.
   DB_ASSIGN_OR_RETURN(TailView view, TakeTailView());
   DB_RETURN_IF_ERROR(WalkAccountTree(env_, layout_.accounts(), "",
                                      [&](AccountId id, const std::string&) -> Result<bool> {
@@ -166,7 +158,7 @@ Result<std::optional<Account>> StoreImpl::StateAt(const TailView& view, const Ac
   // account's chain of records goes back past it.
   std::uint64_t txn = file.last_txn;
   for (int steps = 0; txn > view.end_txn; ++steps) {
-    DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
+    DB_ASSIGN_OR_RETURN(Record r, journal_->LookUpTxn(txn));
     auto ra = std::find_if(r.accounts.begin(), r.accounts.end(),
                            [&](const RecordAccount& x) { return x.state.id == file.id; });
     if (ra == r.accounts.end() || steps > 1000000) {
@@ -176,7 +168,7 @@ Result<std::optional<Account>> StoreImpl::StateAt(const TailView& view, const Ac
     if (ra->prev_txn == 0) return std::optional<Account>();  // opened after the view's end
     txn = ra->prev_txn;
   }
-  DB_ASSIGN_OR_RETURN(Record r, journal_->FindTxn(txn));
+  DB_ASSIGN_OR_RETURN(Record r, journal_->LookUpTxn(txn));
   for (const RecordAccount& ra : r.accounts) {
     if (ra.state.id == file.id) return std::optional<Account>(ra.state);
   }
