@@ -125,6 +125,11 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
   if (const char* seg = std::getenv("DROVEBANK_SEGMENT_BYTES")) {
     opts.segment_bytes = std::max<std::uint64_t>(1024, std::strtoull(seg, nullptr, 10));
   }
+  // And make a checkpoint write journal/SNAPSHOT anew after this many records (1: every
+  // checkpoint), to exercise and time it on any store.
+  if (const char* every = std::getenv("DROVEBANK_SNAPSHOT_EVERY")) {
+    opts.snapshot_every = std::max<std::uint64_t>(1, std::strtoull(every, nullptr, 10));
+  }
 #endif
   DB_ASSIGN_OR_RETURN(store, Store::Open(opts));
   if (access != StoreAccess::kRead && store->read_only()) return ReadOnlyRefusal(dir);

@@ -195,6 +195,13 @@ class Journal {
   size_t max_cached_segments() const { return max_cached_segments_; }
   size_t cached_segments() const { return segment_cache_.size(); }
 
+  // Lets go of what FindTxn and LookUpTxn keep (segments read, open segments and their
+  // line indexes); they read again on demand. For a long pass that is done with them.
+  void DropCaches() const {
+    CloseLookups();
+    segment_cache_.clear();
+  }
+
   // OFD lock serialising checkpoints.
   Status LockCheckpoint(bool wait);
   void UnlockCheckpoint();

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <malloc.h>
+
 #include <fmt/format.h>
 
 #include "lockfile.h"
@@ -353,6 +355,11 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
           "moved to {}; reports walk the account files until a checkpoint writes a new one)",
           *forged, kept));
     }
+    // The walks proved every file through the journal's look-ups, whose indexes and the
+    // heap they grew are of no use to the chain's walk that follows: given back, so the
+    // whole run stays within what that walk needs (21.1 MB at 1M accounts without).
+    store->journal().DropCaches();
+    malloc_trim(0);
   } else if (marked) {
     DB_RETURN_IF_ERROR(RepairCorruptFiles(o, env, store.get()));
   }
