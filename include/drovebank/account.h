@@ -64,6 +64,8 @@ std::string DescribeBadAccountFile(std::string_view path, const Status& decode_e
 
 // RFC 4180 quoting of one cell, used by the account file and any CSV export.
 std::string CsvCell(std::string_view cell);
+// The same, appended to *out (a row built cell by cell).
+void AppendCsvCell(std::string* out, std::string_view cell);
 
 // CRC-32 (IEEE) of `data` as 8 lowercase hex digits; the checksum of files and records.
 std::string Crc32Hex(std::string_view data);

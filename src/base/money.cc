@@ -56,7 +56,21 @@ std::string FormatCents(Cents cents) {
   bool neg = cents < 0;
   // Unsigned arithmetic so INT64_MIN formats instead of overflowing.
   std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
-  return fmt::format("{}{}.{:02}", neg ? "-" : "", u / 100, u % 100);
+  // By hand rather than fmt::format: a report of a million accounts formats a million.
+  char buf[32];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  std::uint64_t c = u % 100;
+  *--p = static_cast<char>('0' + c % 10);
+  *--p = static_cast<char>('0' + c / 10);
+  *--p = '.';
+  std::uint64_t whole = u / 100;
+  do {
+    *--p = static_cast<char>('0' + whole % 10);
+    whole /= 10;
+  } while (whole != 0);
+  if (neg) *--p = '-';
+  return std::string(p, end);
 }
 
 Result<Cents> AddCents(Cents a, Cents b) {

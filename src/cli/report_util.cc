@@ -150,8 +150,11 @@ std::vector<Column> AccountColumns() {
 }
 
 std::vector<std::string> AccountCells(const Account& a) {
-  return {std::to_string(a.id), fmt::format("{} {}", a.first, a.last), a.first, a.last,
-          FormatCents(a.balance), a.closed ? "closed" : "open"};
+  std::string name;
+  name.reserve(a.first.size() + 1 + a.last.size());
+  name.append(a.first).append(1, ' ').append(a.last);
+  return {std::to_string(a.id), std::move(name), a.first, a.last, FormatCents(a.balance),
+          a.closed ? "closed" : "open"};
 }
 
 }  // namespace drovebank

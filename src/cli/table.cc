@@ -76,11 +76,17 @@ void TableWriter::Delimited(const std::vector<std::string>& cells, bool header) 
     if (c.show == Column::kTextOnly) continue;
     if (!first) line += format_ == OutputFormat::kCsv ? ',' : '\t';
     first = false;
-    std::string cell = !header && c.user_text ? SpreadsheetText(cells[i]) : cells[i];
-    line += format_ == OutputFormat::kCsv ? CsvCell(cell) : cell;
+    std::string guarded;
+    std::string_view cell = cells[i];
+    if (!header && c.user_text) cell = guarded = SpreadsheetText(cell);
+    if (format_ == OutputFormat::kCsv) {
+      AppendCsvCell(&line, cell);
+    } else {
+      line.append(cell);
+    }
   }
   line += '\n';
-  std::fputs(line.c_str(), out_);
+  std::fwrite(line.data(), 1, line.size(), out_);
 }
 
 void TableWriter::Begin(const nlohmann::json& head, bool text_header_if_empty) {
@@ -116,7 +122,11 @@ void TableWriter::Row(const std::vector<std::string>& cells, const nlohmann::jso
         std::fputs(pending_header_.c_str(), out_);
         pending_header_.clear();
       }
-      fmt::print(out_, "{}\n", TextLine(cells));
+      {
+        std::string line = TextLine(cells);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), out_);
+      }
       break;
     case OutputFormat::kCsv:
     case OutputFormat::kTsv:

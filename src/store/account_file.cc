@@ -17,17 +17,25 @@ std::string Crc32Hex(std::string_view data) {
   return fmt::format("{:08x}", static_cast<std::uint32_t>(crc));
 }
 
-std::string CsvCell(std::string_view cell) {
+void AppendCsvCell(std::string* out, std::string_view cell) {
   bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
                (!cell.empty() && (cell[0] == '=' || cell[0] == '+' || cell[0] == '-' ||
                                   cell[0] == '@' || cell[0] == ' '));
-  if (!quote) return std::string(cell);
-  std::string out = "\"";
-  for (char c : cell) {
-    if (c == '"') out += '"';
-    out += c;
+  if (!quote) {
+    out->append(cell);
+    return;
   }
-  out += '"';
+  *out += '"';
+  for (char c : cell) {
+    if (c == '"') *out += '"';
+    *out += c;
+  }
+  *out += '"';
+}
+
+std::string CsvCell(std::string_view cell) {
+  std::string out;
+  AppendCsvCell(&out, cell);
   return out;
 }
 
