@@ -253,6 +253,71 @@ TEST_CASE("snapshot: a power loss at any step of writing one leaves every report
   }
 }
 
+// The snapshot is a short cut: a disk that fills (or fails) at any step of writing one
+// fails the checkpoint only where the store must be told (its record maybe applied, the
+// store marked); every report stays right, and a later checkpoint writes a proven one.
+TEST_CASE("snapshot: a full disk at any step of writing one fails nothing it need not",
+          "[snapshot]") {
+  TempDir tmp;
+  std::string seed = tmp / "seed";
+  std::vector<Account> truth;
+  {
+    auto s = OpenSnapshotting(seed);
+    Seed(*s, 8);
+    Must(s->Commit(Event{{Money(OpKind::kDeposit, 3, 33)}, ""}));
+    truth = Truth(*s, 8);
+  }
+  std::string traced = tmp / "traced";
+  fs::copy(seed, traced, fs::copy_options::recursive);
+  std::vector<std::pair<std::string, int>> points;
+  {
+    auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
+    auto s = OpenSnapshotting(traced, tracer.get());
+    fs::remove(tmp / "trace");
+    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+    std::ifstream in(tmp / "trace");
+    std::map<std::string, int> seen;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) points.emplace_back(line, ++seen[line]);
+    }
+  }
+  size_t told = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& [point, hit] = points[i];
+    if (point.rfind("snapshot:", 0) != 0) continue;
+    CAPTURE(point, hit);
+    std::string dir = tmp / ("case-" + std::to_string(i));
+    fs::copy(seed, dir, fs::copy_options::recursive);
+    {
+      FaultSpec spec{point.substr(0, point.find(':')), point.substr(point.find(':') + 1),
+                     FaultKind::kEnospc, hit};
+      auto faulty = MakeFaultEnv(PosixEnv(), spec, "");
+      auto s = OpenSnapshotting(dir, faulty.get());
+      Status st = s->Checkpoint(/*wait=*/true);
+      INFO(st.message());
+      if (!st.ok()) {
+        ++told;
+        CHECK(st.code() == Code::kIOError);
+        CHECK(s->NeedsRecovery());  // told only where the store is marked
+      }
+      CHECK_FALSE(fs::exists(dir + "/journal/SNAPSHOT.tmp"));
+    }
+    if (fs::exists(dir + "/NEEDS_RECOVERY")) {
+      RecoverOptions o;
+      o.data_dir = dir;
+      RecoverReport report;
+      REQUIRE(Recover(o, &report).ok());
+    }
+    auto s = OpenSnapshotting(dir);
+    CHECK(Report(*s) == truth);
+    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+    CHECK(ProvenAt(*s));
+    CHECK(Report(*s) == truth);
+  }
+  CHECK(told > 0);  // a failed sync of the record marks the store, and is told
+  CHECK(told < points.size());
+}
+
 // The one forgery the journal alone does not give away: the file changed, its record made
 // to name the new hash, the chain after it rebuilt (here the record is the last one). A
 // report believes it; recover --full, which hashes what the proven files give, does not.

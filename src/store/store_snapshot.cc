@@ -136,35 +136,47 @@ Status StoreImpl::RefreshSnapshot() {
   DB_FAULT_PATH("snapshot");
   env_->FaultPoint("snapshot", "begin");
   SnapshotWriter w(env_, layout_.SnapshotPath());
-  DB_RETURN_IF_ERROR(w.Begin(SnapshotHeader{ckpt.last_txn, ckpt.pos, *ckpt.head}));
-  auto add = [&](const Account& a) -> Result<bool> {
-    DB_RETURN_IF_ERROR(w.Add(a));
-    return true;
-  };
   // The states as of the checkpoint: from the proven snapshot and the records since it,
-  // or else from the files (each proven, as a report's), every record before the
-  // checkpoint being installed in them.
-  DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> old, TakeSnapshotView(ckpt.pos));
-  if (old) {
-    DB_RETURN_IF_ERROR(ForEachInSnapshot(*old, add));
-  } else {
-    TailView at_checkpoint;
-    at_checkpoint.end_txn = ckpt.last_txn;
-    DB_RETURN_IF_ERROR(ForEachInFiles(at_checkpoint, add));
-  }
-  old.reset();
-  DB_ASSIGN_OR_RETURN(ChainHash hash, w.Finish());
+  // or else (the first time, or when the old one is not proven) from the files, each
+  // proven as a report's, every record before the checkpoint being installed in them.
+  auto write_temp = [&]() -> Result<ChainHash> {
+    DB_RETURN_IF_ERROR(w.Begin(SnapshotHeader{ckpt.last_txn, ckpt.pos, *ckpt.head}));
+    auto add = [&](const Account& a) -> Result<bool> {
+      DB_RETURN_IF_ERROR(w.Add(a));
+      return true;
+    };
+    DB_ASSIGN_OR_RETURN(std::optional<SnapshotView> old, TakeSnapshotView(ckpt.pos));
+    if (old) {
+      DB_RETURN_IF_ERROR(ForEachInSnapshot(*old, add));
+    } else {
+      TailView at_checkpoint;
+      at_checkpoint.end_txn = ckpt.last_txn;
+      DB_RETURN_IF_ERROR(ForEachInFiles(at_checkpoint, add));
+    }
+    return w.Finish();
+  };
+  Result<ChainHash> hash = write_temp();
+  // The snapshot is a short cut, never what a command is for: a disk too full for it (or
+  // any failure to write the temp file, which the writer removes) leaves the old one and
+  // fails nothing; the next checkpoint tries again. Corruption a file walk finds is not
+  // that, and is told.
+  if (!hash.ok()) return hash.status().code() == Code::kIOError ? Status::Ok() : hash.status();
   env_->FaultPoint("snapshot", "written");
   Event e;
   e.snapshot_at = ckpt.last_txn;
-  e.snapshot_hash = HashHex(hash);
+  e.snapshot_hash = HashHex(*hash);
   std::vector<Event> events;
   events.push_back(std::move(e));
-  DB_ASSIGN_OR_RETURN(std::vector<EventResult> results,
-                      CommitProtocol(this, std::move(events)).Run());
-  DB_RETURN_IF_ERROR(results.at(0).status);
+  Result<std::vector<EventResult>> results = CommitProtocol(this, std::move(events)).Run();
+  // Refused, busy, or failed: the record changes no account, so it matters only when
+  // the failure marked the store (a sync that failed: recover must settle the journal),
+  // and then it is told. Otherwise, in the journal or not, it vouches for no file yet.
+  if (!results.ok()) return NeedsRecovery() ? results.status() : Status::Ok();
+  if (!results->at(0).status.ok()) return Status::Ok();
   env_->FaultPoint("snapshot", "recorded");
-  DB_RETURN_IF_ERROR(w.Install());
+  // A rename that fails leaves the old file, proven by its own record, and the temp file,
+  // which the writer removes: nothing to tell.
+  if (!w.Install().ok()) return Status::Ok();
   env_->FaultPoint("snapshot", "installed");
   return Status::Ok();
 }
