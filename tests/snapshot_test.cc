@@ -20,6 +20,7 @@
 #include "store/store_impl.h"
 #include "testing/fault_injection.h"
 #include "testing/power_loss_env.h"
+#include "run_drovebank.h"
 #include "store_ops.h"
 #include "test_util.h"
 
@@ -376,6 +377,41 @@ TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by re
   auto s = OpenSnapshotting(data);
   CHECK_FALSE(ProvenAt(*s));
   CHECK(Report(*s) == truth);
+}
+
+// Through the real program: the record that vouches for the snapshot is a txn a user can
+// look at, and one that moves no money: `txn` says what it vouches for, `reverse` refuses
+// it, `export` leaves it out, and the reports add up as before.
+TEST_CASE("snapshot: its record through the program: shown, never reversed, never exported",
+          "[snapshot][e2e]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  for (const char* amount : {"100", "50", "25.25"}) {
+    REQUIRE(Drovebank(data, {"open", "Ada", "Lovelace", amount}).exit_code == 0);
+  }
+  REQUIRE(Drovebank(data, {"deposit", "2", "1.75"}).exit_code == 0);
+  std::string before = Drovebank(data, {"-O", "csv", "balance"}).out;
+  std::string exported_before = Drovebank(data, {"export", "--format", "csv"}).out;
+  // A shell session's clean exit checkpoints; the variable (fault-injection builds only)
+  // makes that checkpoint write the snapshot, whose record is then the newest txn, 5.
+  auto session = Drovebank(data, {}, {{"DROVEBANK_SNAPSHOT_EVERY", "1"}}, "show 1\nexit\n");
+  REQUIRE(session.exit_code == 0);
+  REQUIRE(fs::exists(data + "/journal/SNAPSHOT"));
+  auto shown = Drovebank(data, {"txn", "5"});
+  INFO(shown.out << shown.err);
+  REQUIRE(shown.exit_code == 0);
+  CHECK(shown.out.find("vouches for journal/SNAPSHOT: every account's state after txn 4") !=
+        std::string::npos);
+  auto json = Drovebank(data, {"--json", "txn", "5"});
+  CHECK(json.out.find("\"snapshot_at\":4") != std::string::npos);
+  auto reverse = Drovebank(data, {"reverse", "5"});
+  CHECK(reverse.exit_code == 3);
+  CHECK(reverse.err.find("changes no balance") != std::string::npos);
+  auto exported = Drovebank(data, {"export", "--format", "csv"});
+  REQUIRE(exported.exit_code == 0);
+  CHECK(exported.out == exported_before);
+  CHECK(Drovebank(data, {"-O", "csv", "balance"}).out == before);
+  CHECK(Drovebank(data, {"deposit", "1", "1"}).out.find("(txn 6)") != std::string::npos);
 }
 
 TEST_CASE("snapshot: only the checkpoint commits a record that vouches for one; the record "
