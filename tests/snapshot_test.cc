@@ -86,6 +86,25 @@ void Seed(Store& s, int n) {
   REQUIRE(s.Checkpoint(/*wait=*/true).ok());
 }
 
+// The fault points a checkpoint that writes the snapshot anew reaches, as (point, hit) in
+// order, from a traced fault-free run on a copy of `seed` (in `tmp`).
+std::vector<std::pair<std::string, int>> CheckpointPoints(const std::string& seed,
+                                                         const TempDir& tmp) {
+  std::string traced = tmp / "traced";
+  fs::copy(seed, traced, fs::copy_options::recursive);
+  std::vector<std::pair<std::string, int>> points;
+  auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
+  auto s = OpenSnapshotting(traced, tracer.get());
+  fs::remove(tmp / "trace");
+  REQUIRE(s->Checkpoint(/*wait=*/true).ok());
+  std::ifstream in(tmp / "trace");
+  std::map<std::string, int> seen;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) points.emplace_back(line, ++seen[line]);
+  }
+  return points;
+}
+
 TEST_CASE("snapshot: a report through it is every file's state, with the journal's tail since",
           "[snapshot]") {
   TempDir dir;
@@ -210,20 +229,7 @@ TEST_CASE("snapshot: a power loss at any step of writing one leaves every report
     truth = Truth(*s, 8);
   }
   // The points of a checkpoint that writes the snapshot anew, traced on a copy.
-  std::string traced = tmp / "traced";
-  fs::copy(seed, traced, fs::copy_options::recursive);
-  std::vector<std::pair<std::string, int>> points;
-  {
-    auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
-    auto s = OpenSnapshotting(traced, tracer.get());
-    fs::remove(tmp / "trace");
-    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
-    std::ifstream in(tmp / "trace");
-    std::map<std::string, int> seen;
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) points.emplace_back(line, ++seen[line]);
-    }
-  }
+  auto points = CheckpointPoints(seed, tmp);
   std::set<std::string> names;
   for (const auto& [p, hit] : points) names.insert(p);
   for (const char* step : {"begin", "written", "recorded", "installed"}) {
@@ -268,20 +274,7 @@ TEST_CASE("snapshot: a full disk at any step of writing one fails nothing it nee
     Must(s->Commit(Event{{Money(OpKind::kDeposit, 3, 33)}, ""}));
     truth = Truth(*s, 8);
   }
-  std::string traced = tmp / "traced";
-  fs::copy(seed, traced, fs::copy_options::recursive);
-  std::vector<std::pair<std::string, int>> points;
-  {
-    auto tracer = MakeFaultEnv(PosixEnv(), FaultSpec{}, tmp / "trace");
-    auto s = OpenSnapshotting(traced, tracer.get());
-    fs::remove(tmp / "trace");
-    REQUIRE(s->Checkpoint(/*wait=*/true).ok());
-    std::ifstream in(tmp / "trace");
-    std::map<std::string, int> seen;
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) points.emplace_back(line, ++seen[line]);
-    }
-  }
+  auto points = CheckpointPoints(seed, tmp);
   size_t told = 0;
   for (size_t i = 0; i < points.size(); ++i) {
     const auto& [point, hit] = points[i];

@@ -36,7 +36,7 @@ Status PrintAccounts(CliContext& ctx, OutputFormat f, const Args& a, std::string
     size_t total = 0;
     t.Begin({}, /*text_header_if_empty=*/false);
     DB_RETURN_IF_ERROR(each([&](const Account& acct) {
-      t.Row(AccountCells(acct), t.format() == OutputFormat::kJson ? AccountJson(acct) : nlohmann::json());
+      t.Row(AccountCells(acct), AccountItem(t, acct));
       ++total;
       return Status::Ok();
     }));
@@ -45,7 +45,7 @@ Status PrintAccounts(CliContext& ctx, OutputFormat f, const Args& a, std::string
   }
   DB_ASSIGN_OR_RETURN(Page<Account> p, page_fn());
   t.Begin({}, /*text_header_if_empty=*/false);
-  for (const Account& acct : p.items) t.Row(AccountCells(acct), t.format() == OutputFormat::kJson ? AccountJson(acct) : nlohmann::json());
+  for (const Account& acct : p.items) t.Row(AccountCells(acct), AccountItem(t, acct));
   std::string footer =
       p.total == 0        ? std::string(empty)  // a page count of nothing tells nothing more
       : p.items.empty()   ? PastTheEnd(p.page, p.pages, p.total, "account(s)")

@@ -67,9 +67,7 @@ Status Balance(CliContext& ctx, const ReportArgs& a, OutputFormat f) {
   std::uint64_t count = 0;
   auto row = [&](const Account& acct) {
     if (acct.closed && !a.all) return;
-    // Built only where printed: a million JSON objects made and dropped were a third of
-    // `balance`'s time at a million accounts.
-    nlohmann::json item = t.format() == OutputFormat::kJson ? AccountJson(acct) : nlohmann::json();
+    nlohmann::json item = AccountItem(t, acct);
     if (!a.at.empty() && item.is_object()) {
       // The file's version and last change are today's, not the day's.
       item.erase("version");

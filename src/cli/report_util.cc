@@ -149,6 +149,10 @@ std::vector<Column> AccountColumns() {
           {"status", 0}};
 }
 
+nlohmann::json AccountItem(const TableWriter& t, const Account& a) {
+  return t.format() == OutputFormat::kJson ? AccountJson(a) : nlohmann::json();
+}
+
 std::vector<std::string> AccountCells(const Account& a) {
   std::string name;
   name.reserve(a.first.size() + 1 + a.last.size());

@@ -211,10 +211,6 @@ Result<RecordAccount> ParseRecordAccount(const json& a, std::uint64_t txn) {
   return ra;
 }
 
-}  // namespace
-
-namespace {
-
 bool IsHashHex(std::string_view text) {
   return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -255,6 +251,13 @@ Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present) {
   }
   if (present.prev_hash && !IsHashHex(r.prev_hash)) {
     return Status::Corruption("record's prev_hash is not 64 hex digits");
+  }
+  return Status::Ok();
+}
+
+Status CheckRecordWhole(const Record& r) {
+  if (r.snapshot_at != 0 && (!r.ops.empty() || !r.accounts.empty())) {
+    return Status::Corruption("record vouches for a snapshot and changes accounts too");
   }
   return Status::Ok();
 }
@@ -328,9 +331,7 @@ Result<Record> ParseRecordJsonDom(std::string_view text) {
       DB_ASSIGN_OR_RETURN(RecordAccount ra, ParseRecordAccount(a, r.txn));
       r.accounts.push_back(std::move(ra));
     }
-    if (r.snapshot_at != 0 && (!r.ops.empty() || !r.accounts.empty())) {
-      return Status::Corruption("record vouches for a snapshot and changes accounts too");
-    }
+    DB_RETURN_IF_ERROR(CheckRecordWhole(r));
     return r;
   } catch (const std::exception& e) {  // json::exception, or Int's out_of_range
     return Status::Corruption(fmt::format("record field: {}", e.what()));

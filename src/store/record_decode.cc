@@ -249,10 +249,10 @@ std::optional<Record> DecodeRecordDirect(std::string_view text) {
   });
   if (!ok || !in.AtEnd() || have != 63) return std::nullopt;
   if (!CheckRecordHead(r, present).ok()) return std::nullopt;
-  if (r.snapshot_at != 0 && (!ops.empty() || !accounts.empty())) return std::nullopt;
   for (RecordAccount& ra : accounts) ra.state.last_txn = r.txn;
   r.ops = std::move(ops);
   r.accounts = std::move(accounts);
+  if (!CheckRecordWhole(r).ok()) return std::nullopt;
   return r;
 }
 

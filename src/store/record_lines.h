@@ -41,6 +41,8 @@ struct RecordFieldsPresent {
 Status CheckRecordHead(const Record& r, const RecordFieldsPresent& present);
 Status CheckRecordOp(const Op& op);  // after a memo present but empty was refused
 Status CheckRecordAccount(const RecordAccount& ra);
+// With its ops and accounts read: a record that vouches for a snapshot changes none.
+Status CheckRecordWhole(const Record& r);
 
 // The txn a record line names ("txn" sorts last among its keys, and no string in it can
 // hold an unescaped quote), or 0 when it names none.

@@ -199,6 +199,8 @@ class StoreImpl final : public Store {
     std::map<AccountId, Account> newest;
   };
   Result<TailView> TakeTailView();
+  // The journal's end, synced first (a writable store), so that a view to it is committed.
+  Result<JournalPos> SyncedEnd();
   // The view from `from` (where the chain's head is `head`, after txn `from_txn`) to
   // `end`, the chain checked on the way; `seen` is shown each record too.
   Result<TailView> TailBetween(JournalPos from, std::optional<ChainHead> head,
@@ -233,7 +235,8 @@ class StoreImpl final : public Store {
   // durable, then journal/CHECKPOINT (DESIGN.md "Checkpoints").
   Status CheckpointFiles();
   std::uint64_t snapshot_every_ = 0;
-  bool checkpointing_ = false;  // Checkpoint runs: a commit's own checkpoint waits for it
+  // Checkpoint runs: a checkpoint its snapshot record's commit starts returns at once.
+  bool checkpointing_ = false;
   static constexpr std::uint64_t kSnapshotMinRecords = 4096;
   // The account as of the view's end, from its file's state; nullopt when it did not
   // exist then (opened since).

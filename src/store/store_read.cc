@@ -111,13 +111,18 @@ Status StoreImpl::ForEachInFiles(const TailView& view,
 Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
   key_index_->Recheck();  // a walk starts: whether keys/index exists is looked at again
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
+  DB_ASSIGN_OR_RETURN(JournalPos end, SyncedEnd());
+  return TailBetween(ckpt.pos, ckpt.head, ckpt.last_txn, end);
+}
+
+Result<JournalPos> StoreImpl::SyncedEnd() {
   JournalPos end = journal_->End();
   // The view's end must be committed: a record published but not yet synced may still
   // fail its sync (then the store is marked and it never was). Usually already synced,
   // and then this costs a look at the state only.
   FaultPointSteps report_steps(env_, "report");
   if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, &report_steps));
-  return TailBetween(ckpt.pos, ckpt.head, ckpt.last_txn, end);
+  return end;
 }
 
 Result<StoreImpl::TailView> StoreImpl::TailBetween(JournalPos from, std::optional<ChainHead> head,

@@ -25,10 +25,7 @@ Result<std::optional<StoreImpl::SnapshotView>> StoreImpl::TakeSnapshotView(
   if (end_at) {
     end = *end_at;
   } else {
-    // As TakeTailView: the view's end must be committed.
-    end = journal_->End();
-    FaultPointSteps report_steps(env_, "report");
-    if (!read_only_) DB_RETURN_IF_ERROR(journal_->Sync(end, &report_steps));
+    DB_ASSIGN_OR_RETURN(end, SyncedEnd());
   }
   // The record that vouches for the file comes after its position, so a file at or past
   // the end has none yet.
