@@ -4,6 +4,7 @@
 // reports right and the next checkpoint writes a proven one; only the checkpoint may
 // commit the record that vouches for one.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -315,7 +316,17 @@ TEST_CASE("snapshot: a full disk at any step of writing one fails nothing it nee
 // The one forgery the journal alone does not give away: the file changed, its record made
 // to name the new hash, the chain after it rebuilt (here the record is the last one). A
 // report believes it; recover --full, which hashes what the proven files give, does not.
-TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by recover --full",
+// recover --check --full on `data`: its status, with the report.
+Status CheckFull(const std::string& data, RecoverReport* report) {
+  RecoverOptions o;
+  o.data_dir = data;
+  o.full = true;
+  o.check_only = true;
+  return Recover(o, report);
+}
+
+TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by recover --full "
+          "and by recover --check --full",
           "[snapshot]") {
   TempDir dir;
   std::string data = dir / "data";
@@ -326,6 +337,15 @@ TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by re
     Seed(*s, 6);
     REQUIRE(ProvenAt(*s));
     truth = Truth(*s, 6);
+  }
+  {
+    RecoverReport honest;
+    Status st = CheckFull(data, &honest);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    CHECK(honest.consistent());
+    CHECK(std::count(honest.notes.begin(), honest.notes.end(),
+                     "journal/SNAPSHOT holds the account files' states") == 1);
   }
   std::string forged = Slurp(path);
   size_t at = forged.find(",5.00,");
@@ -355,6 +375,17 @@ TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by re
     std::vector<Account> shown = Report(*s);
     REQUIRE(shown.size() == 6);
     CHECK(shown[4].balance == 900);
+  }
+  {
+    // The check tells it and changes nothing: the file stays, still believed by reports.
+    std::string before = Slurp(path);
+    RecoverReport checked;
+    Status st = CheckFull(data, &checked);
+    INFO(st.message());
+    CHECK(st.code() == Code::kCorruption);
+    CHECK(st.message().find("journal/SNAPSHOT does not hold the accounts' states after txn") !=
+          std::string::npos);
+    CHECK(Slurp(path) == before);
   }
   RecoverOptions o;
   o.data_dir = data;

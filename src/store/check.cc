@@ -14,6 +14,7 @@
 #include "lockfile.h"
 #include "newest_index.h"
 #include "recovery_parts.h"
+#include "store_impl.h"
 
 namespace drovebank {
 
@@ -122,6 +123,7 @@ class StoreCheck {
     if (r_->marker_cleared && !o_.full) DB_RETURN_IF_ERROR(FindCorruptFiles());
     DB_RETURN_IF_ERROR(CompareKeys());
     if (o_.full) DB_RETURN_IF_ERROR(FindFilesNotInJournal());
+    if (o_.full) DB_RETURN_IF_ERROR(CompareSnapshot());
     return Status::Ok();
   }
 
@@ -284,6 +286,38 @@ class StoreCheck {
           fmt::format("{} is {} and not in the journal", p, readable ? "readable" : "corrupt"));
       return Status::Ok();
     });
+  }
+
+  // --full: journal/SNAPSHOT against the proven files, as `recover --full` compares them,
+  // through a store opened read-only (which writes, creates and locks nothing). A forged
+  // snapshot with its record re-pointed and the chain rebuilt is the one forgery the
+  // journal alone cannot show, so it is Corruption here too (exit 5), the file left where
+  // it is. A store that cannot be read exactly without a replay (a dead writer's flag, a
+  // file behind its record) is not compared, and the note says why.
+  Status CompareSnapshot() {
+    if (!env_->Stat(layout_.SnapshotPath()).ok()) return Status::Ok();
+    StoreOptions so;
+    so.data_dir = layout_.root();
+    so.env = env_;
+    so.read_only = true;
+    so.lock_wait.timeout_seconds = o_.lock_timeout;
+    auto store = StoreImpl::OpenReadOnly(so);
+    if (!store.ok() && store.status().code() == Code::kNeedsRecovery) {
+      r_->notes.push_back(fmt::format("journal/SNAPSHOT was not compared with the account files: {}",
+                                      store.status().message()));
+      return Status::Ok();
+    }
+    if (!store.ok()) return store.status();
+    DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> forged, (*store)->SnapshotDiffersFromFiles());
+    if (forged) {
+      return Status::Corruption(fmt::format(
+          "journal/SNAPSHOT does not hold the accounts' states after txn {}, yet a journal "
+          "record vouches for it: the journal was changed and its chain rebuilt (`recover "
+          "--full` moves the file to quarantine/; nothing changed)",
+          *forged));
+    }
+    r_->notes.push_back("journal/SNAPSHOT holds the account files' states");
+    return Status::Ok();
   }
 
   const RecoverOptions& o_;
