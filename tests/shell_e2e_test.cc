@@ -25,7 +25,11 @@ using testing::Contains;
 using testing::ShellQuote;
 using testing::TempDir;
 
-constexpr int kWaitSeconds = 15;
+// Only a bound for a test gone wrong: every wait ends as soon as its text shows, so the
+// bound costs a passing run nothing. 15 s was once too short for a one-shot command to
+// reach its lock wait while the whole suite ran at -j2 beside other fsync-heavy work (it
+// passed alone, and 12 of 12 under three busy loops and a looping `dd conv=fsync`).
+constexpr int kWaitSeconds = 90;
 
 bool HaveTmux() { return std::system("command -v tmux >/dev/null 2>&1") == 0; }
 

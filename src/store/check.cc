@@ -1,6 +1,8 @@
 // `recover --check`: reads the store the way `recover` would repair it, and changes nothing.
 #include <fmt/format.h>
 
+#include <fcntl.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -10,6 +12,7 @@
 
 #include "drovebank/store.h"
 #include "journal.h"
+#include "journal_state.h"  // kCheckpointLockByte
 #include "key_index.h"
 #include "lockfile.h"
 #include "newest_index.h"
@@ -116,6 +119,7 @@ class StoreCheck {
       r_->notes.push_back("the store is in format 2 (no hash chain): recover upgrades it to format 3");
     }
     DB_ASSIGN_OR_RETURN(table_, CheckLocksAndLeftovers(env_, layout_, mode_, r_));
+    DB_RETURN_IF_ERROR(CheckSnapshotTemp());
     DB_ASSIGN_OR_RETURN(bool readable, Snapshot());
     if (!readable) return Status::Ok();
     DB_RETURN_IF_ERROR(FollowChain(env_, layout_, *journal_, snapshot_end_, o_, r_));
@@ -286,6 +290,26 @@ class StoreCheck {
           fmt::format("{} is {} and not in the journal", p, readable ? "readable" : "corrupt"));
       return Status::Ok();
     });
+  }
+
+  // journal/SNAPSHOT.tmp exists while a checkpoint writes the snapshot, under the
+  // checkpoint lock (a byte of journal/state). Held shared here (an OFD read lock, which a
+  // read-only descriptor can take), no checkpoint can start or be running, so a temp file
+  // seen meanwhile is a dead one's, which recover removes; one whose lock is held is live.
+  Status CheckSnapshotTemp() {
+    if (!env_->Stat(layout_.SnapshotTempPath()).ok()) return Status::Ok();
+    auto fd = env_->Open(layout_.JournalStatePath(), O_RDONLY);
+    if (!fd.ok()) return Status::Ok();  // no journal/state: no checkpoint ever ran
+    Status held = env_->LockByteShared(*fd, journal_internal::kCheckpointLockByte);
+    bool dead = held.ok() && env_->Stat(layout_.SnapshotTempPath()).ok();
+    if (held.ok()) (void)env_->UnlockByte(*fd, journal_internal::kCheckpointLockByte);
+    (void)env_->Close(*fd);
+    if (!held.ok() && held.code() != Code::kBusy) return held;
+    if (dead) {
+      ++r_->temps_removed;
+      r_->notes.push_back("journal/SNAPSHOT.tmp is left over from a checkpoint that died");
+    }
+    return Status::Ok();
   }
 
   // --full: journal/SNAPSHOT against the proven files, as `recover --full` compares them,

@@ -34,6 +34,8 @@ class Layout {
   // mutexes and the attach lock (own_links.h).
   std::string JournalStatePath() const { return root_ + "/journal/state"; }
   std::string SnapshotPath() const { return root_ + "/journal/SNAPSHOT"; }
+  // Where SnapshotWriter writes before the rename (its path + ".tmp").
+  std::string SnapshotTempPath() const { return SnapshotPath() + ".tmp"; }
 
   // A path under root() relative to it ("accounts/00/00/00/02.csv"), for reports; any
   // other path as it is.

@@ -340,6 +340,12 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   env->FaultPoint("recover", "after_flags");
 
   DB_RETURN_IF_ERROR(ClearTemps(env, layout, r));
+  DB_ASSIGN_OR_RETURN(bool snapshot_temp, store->RemoveDeadSnapshotTemp());
+  if (snapshot_temp) {
+    ++r->temps_removed;
+    r->notes.push_back("removed journal/SNAPSHOT.tmp, left by a checkpoint that died while "
+                       "writing the snapshot (the snapshot it was to replace stands)");
+  }
   env->FaultPoint("recover", "after_temps");
 
   if (o.full) {

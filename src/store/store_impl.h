@@ -89,6 +89,10 @@ class StoreImpl final : public Store {
   // after changing the file and its record is caught here and nowhere else. nullopt when
   // it does, or there is none; else the txn it claims to be at.
   Result<std::optional<std::uint64_t>> SnapshotDiffersFromFiles();
+  // recover: removes journal/SNAPSHOT.tmp when a refreshing checkpoint died and left it
+  // (under the checkpoint lock, which every refresh holds while its temp file exists, so
+  // a live one's is never touched). Whether there was one.
+  Result<bool> RemoveDeadSnapshotTemp();
   KeyIndex& key_index() { return *key_index_; }
   const Layout& layout() const { return layout_; }
   Journal& journal() { return *journal_; }

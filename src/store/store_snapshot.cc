@@ -74,6 +74,19 @@ Result<std::optional<std::uint64_t>> StoreImpl::SnapshotDiffersFromFiles() {
   return a == b ? None() : None(h.at_txn);
 }
 
+Result<bool> StoreImpl::RemoveDeadSnapshotTemp() {
+  if (checkpointing_) return false;  // this process's own refresh is on the stack
+  DB_RETURN_IF_ERROR(journal_->LockCheckpoint(/*wait=*/true));
+  struct Unlock {
+    Journal* j;
+    ~Unlock() { j->UnlockCheckpoint(); }
+  } unlock{journal_.get()};
+  std::string tmp = layout_.SnapshotTempPath();
+  if (!env_->Stat(tmp).ok()) return false;
+  DB_RETURN_IF_ERROR(env_->Unlink(tmp));
+  return true;
+}
+
 Status StoreImpl::ForEachInSnapshot(SnapshotView& view,
                                     const std::function<Result<bool>(const Account&)>& fn) {
   const auto& newest = view.tail.newest;
