@@ -657,6 +657,60 @@ TEST_CASE("import-csv and batch: a file run to its end is refused when run again
   }
 }
 
+// Bad input changes nothing: a run none of whose events got into the store (each line
+// invalid, or each refused by the rules) commits no record of its end either, so the
+// journal does not grow by a txn and the same input, run again, is judged again (here,
+// once the account has the money, applied) rather than refused as already run.
+TEST_CASE("import-csv and batch: a run that applied nothing commits nothing, not even its "
+          "end, and may be run again",
+          "[batch][csv][again]") {
+  struct Input {
+    std::string name, text;
+    int exit_code;
+  };
+  for (std::string cmd : {"import-csv", "batch"}) {
+    bool csv = cmd == "import-csv";
+    std::vector<Input> inputs = {
+        {"every line invalid",
+         csv ? "op,id,amount\ndeposit,1,ten\ndeposit,x,1.00\n"
+             : "{\"op\":\"deposit\",\"id\":1,\"amount\":\"ten\"}\n{\"op\":\"deposit\"}\n",
+         2},
+        {"every event refused",
+         csv ? "op,id,amount\nwithdraw,1,5.00\nwithdraw,1,6.00\n"
+             : "{\"op\":\"withdraw\",\"id\":1,\"amount\":\"5.00\"}\n"
+               "{\"op\":\"withdraw\",\"id\":1,\"amount\":\"6.00\"}\n",
+         3},
+    };
+    for (const Input& in : inputs) {
+      DYNAMIC_SECTION(cmd << ": " << in.name) {
+        TempDir d;
+        std::string dir = d / "data";
+        Open(dir, "0");  // txn 1
+        std::string file = WriteInput(d, "in", in.text);
+        std::string journal_before = Drovebank(dir, {"export", "--format", "csv"}).out;
+        for (int round = 1; round <= 2; ++round) {
+          CAPTURE(round);
+          RunResult r = Drovebank(dir, {cmd, file});
+          INFO(Why(r));
+          CHECK(r.exit_code == in.exit_code);
+          CHECK(r.err.find("already run to its end") == std::string::npos);
+          CHECK(Drovebank(dir, {"txn", "2"}).exit_code != 0);  // no txn 2
+          CHECK(Drovebank(dir, {"export", "--format", "csv"}).out == journal_before);
+        }
+        if (in.exit_code == 3) {
+          REQUIRE(Drovebank(dir, {"deposit", "1", "20"}).exit_code == 0);  // txn 2
+          RunResult later = Drovebank(dir, {cmd, file});
+          INFO(Why(later));
+          CHECK(later.exit_code == 0);
+          CHECK(BalanceOf(dir, 1) == 900);
+          CHECK(Drovebank(dir, {cmd, file}).exit_code == 3);  // now run to its end
+        }
+        CHECK(Recover(dir, {"--check"}).exit_code == 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("batch: a customer file run to its end is refused when run again; --again runs it "
           "on a new account",
           "[batch][again]") {

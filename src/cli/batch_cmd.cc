@@ -130,7 +130,11 @@ Status RunBatch(CliContext& ctx, const BatchArgs& a) {
   } else {
     s = RunOpsBatch(&input, options, ctx.out, &summary);
   }
-  if (s.ok() && run.has_value()) {
+  // The run's end is marked only when some of its changes are in the store: an input
+  // whose every event was invalid or refused changed nothing, so it commits nothing
+  // either (not even a txn of its own), and running it again is not refused.
+  bool changed = summary.applied + summary.replayed > 0 || summary.opened;
+  if (s.ok() && run.has_value() && changed) {
     Result<Store*> store = ctx.GetStore();
     s = store.ok() ? MarkRunEnd(**store, *run) : store.status();
   }
