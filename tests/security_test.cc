@@ -181,6 +181,71 @@ TEST_CASE("security: an account file that is a symbolic link is never followed",
   ExpectNoFollow(data, outside, {{"show", "1"}, {"deposit", "1", "1"}});
 }
 
+// A FIFO put where a file should be blocked every open of it for reading until some
+// writer came: `show`, the reports and `recover` itself hung for good on one (measured
+// before the fix: each killed by `timeout`). A directory there failed every report. Each
+// is planted in place of an account file and of journal/SNAPSHOT: no command hangs, a
+// report that needs the account names it and says the store needs `recover`, a report
+// that only wanted the snapshot walks the files, and `recover` moves the thing to
+// quarantine/ and rebuilds what belongs there.
+TEST_CASE("security: a FIFO or a directory in place of a store file never hangs a command, "
+          "and recover moves it aside",
+          "[security]") {
+  for (bool fifo : {true, false}) {
+    for (std::string planted : {"accounts/00/00/00/01.csv", "journal/SNAPSHOT"}) {
+      DYNAMIC_SECTION((fifo ? "a FIFO" : "a directory") << " as " << planted) {
+        TempDir tmp;
+        std::string data = tmp / "data";
+        MakeStore(data);
+        std::string p = data + "/" + planted;
+        if (fs::exists(fs::symlink_status(p))) fs::remove(p);
+        if (fifo) {
+          REQUIRE(::mkfifo(p.c_str(), 0600) == 0);
+        } else {
+          fs::create_directory(p);
+        }
+        bool account = planted.starts_with("accounts/");
+        auto run = [&](std::vector<std::string> args) {
+          RunResult r = Drovebank(data, args);
+          INFO(args[0] << ": exit " << r.exit_code << "\n" << r.out << r.err);
+          CHECK_FALSE(r.timed_out);
+          return r;
+        };
+        RunResult show = run({"show", "1"});
+        RunResult balance = run({"balance"});
+        if (account) {
+          CHECK(show.exit_code == 5);
+          CHECK(show.err.find(p + " is not a regular file; the store needs `recover`") !=
+                std::string::npos);
+          CHECK(balance.exit_code == 5);
+        } else {
+          CHECK(show.exit_code == 0);
+          CHECK(balance.exit_code == 0);
+          CHECK(balance.out.find("155.00") != std::string::npos);
+        }
+        RunResult check = Recover(data, {"--check"});
+        CHECK_FALSE(check.timed_out);
+        CHECK(check.exit_code == 1);
+        RunResult recovered = Recover(data);
+        INFO(recovered.out << recovered.err);
+        CHECK_FALSE(recovered.timed_out);
+        CHECK(recovered.exit_code == 0);
+        CHECK(recovered.out.find("quarantine/") != std::string::npos);
+        CHECK(Recover(data, {"--check", "--full"}).exit_code == 0);
+        CHECK(Drovebank(data, {"show", "1"}).out.find("105.00") != std::string::npos);
+        bool cleared = !fs::exists(fs::symlink_status(p)) || fs::is_regular_file(fs::symlink_status(p));
+        CHECK(cleared);
+        int kept = 0;
+        for (fs::directory_iterator it(data + "/quarantine"), end; it != end; ++it) {
+          fs::file_type t = it->symlink_status().type();
+          kept += t == (fifo ? fs::fifo_file : fs::directory_file) ? 1 : 0;
+        }
+        CHECK(kept == 1);
+      }
+    }
+  }
+}
+
 TEST_CASE("security: a shard directory that is a symbolic link is never followed", "[security]") {
   TempDir tmp;
   std::string data = tmp / "data", outside = Outside(tmp);

@@ -34,7 +34,9 @@ class Env {
  public:
   virtual ~Env() = default;
 
-  // open(2) with O_CLOEXEC|O_NOFOLLOW always added: a symlink is never followed.
+  // open(2) with O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK always added (O_NONBLOCK not with O_PATH):
+  // a symlink is never followed, and a FIFO in place of a file never blocks the open or a
+  // read (O_NONBLOCK changes nothing for a regular file or a directory).
   virtual Result<int> Open(const std::string& path, int flags, unsigned mode = 0600) = 0;
   virtual Status Close(int fd) = 0;
   // Writes all of `data` (looping over short writes) at the current offset; on failure
@@ -45,7 +47,8 @@ class Env {
   virtual Status PWrite(int fd, std::string_view data, std::uint64_t offset) = 0;
   // Reads up to n bytes at offset; returns the count (0 at end of file).
   virtual Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) = 0;
-  // Reads a whole regular file (opened with O_NOFOLLOW).
+  // Reads a whole regular file (opened with O_NOFOLLOW). Anything else at the path (a
+  // directory, a FIFO, a device) is Corruption, "PATH is not a regular file".
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // fsync / fdatasync. After a failure the caller must not retry on the same descriptor:
   // Linux may have dropped the dirty pages after reporting the error once.

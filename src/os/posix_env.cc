@@ -30,9 +30,15 @@ Result<int> PosixEnvImpl::Open(const std::string& path, int flags, unsigned mode
   Resolved r;
   Status walk;
   int fd = -1;
+  // Why O_NONBLOCK: a FIFO put where a file should be (by hand, or by anyone who can write
+  // the directory) would block an open for reading until some writer came, and every read
+  // after it: `show`, a report and `recover` itself hung for good on one. Non-blocking,
+  // the open returns at once and a read gets end-of-file or EAGAIN, which the reader
+  // reports; on a regular file or a directory the flag changes nothing.
+  int always = O_CLOEXEC | O_NOFOLLOW | ((flags & O_PATH) != 0 ? 0 : O_NONBLOCK);
   int failed = confinement_.CallAt(path, &r, &walk, [&](const Resolved& at) {
     do {
-      fd = ::openat(at.dir, at.base.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
+      fd = ::openat(at.dir, at.base.c_str(), flags | always, mode);
     } while (fd < 0 && errno == EINTR);
     return fd >= 0;
   });
@@ -97,7 +103,12 @@ Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
   // times over (old buffer, new buffer twice its size), which is most of a whole-journal
   // pass's memory.
   struct stat st;
-  size_t size = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  bool known = ::fstat(fd, &st) == 0;
+  if (known && !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::Corruption(fmt::format("{} is not a regular file", path));
+  }
+  size_t size = known && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
   // The first read asks for one byte more than fstat saw: getting exactly the size back is
   // the end of the file, so an account file is read in one call, not two (every commit
   // and every report reads them). Anything else (a file that grew, a short read from a

@@ -297,6 +297,15 @@ class StoreCheck {
   // read-only descriptor can take), no checkpoint can start or be running, so a temp file
   // seen meanwhile is a dead one's, which recover removes; one whose lock is held is live.
   Status CheckSnapshotTemp() {
+    for (const char* name : {"SNAPSHOT", "SNAPSHOT.tmp"}) {
+      auto st = env_->Stat(layout_.journal() + "/" + name);
+      if (!st.ok() || st->is_regular) continue;
+      ++r_->quarantined;
+      r_->notes.push_back(fmt::format("journal/{} is not a regular file: recover moves it to "
+                                      "quarantine/",
+                                      name));
+      if (std::string(name) == "SNAPSHOT.tmp") return Status::Ok();
+    }
     if (!env_->Stat(layout_.SnapshotTempPath()).ok()) return Status::Ok();
     auto fd = env_->Open(layout_.JournalStatePath(), O_RDONLY);
     if (!fd.ok()) return Status::Ok();  // no journal/state: no checkpoint ever ran

@@ -340,6 +340,17 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   env->FaultPoint("recover", "after_flags");
 
   DB_RETURN_IF_ERROR(ClearTemps(env, layout, r));
+  // Only drovebank writes journal/SNAPSHOT and its temp file, and only regular files:
+  // anything else there (a directory, a FIFO, a symlink) was put there by hand. Readers
+  // never read it; a directory would also keep every refresh from replacing it.
+  for (const char* name : {"SNAPSHOT", "SNAPSHOT.tmp"}) {
+    auto st = env->Stat(layout.journal() + "/" + name);
+    if (!st.ok() || st->is_regular) continue;
+    DB_ASSIGN_OR_RETURN(std::string kept, MoveToQuarantine(env, layout, layout.journal(), name));
+    ++r->quarantined;
+    r->notes.push_back(fmt::format("moved journal/{}, which is not a regular file, to {}", name,
+                                   EscapeForTerminal(kept)));
+  }
   DB_ASSIGN_OR_RETURN(bool snapshot_temp, store->RemoveDeadSnapshotTemp());
   if (snapshot_temp) {
     ++r->temps_removed;

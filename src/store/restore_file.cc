@@ -39,7 +39,21 @@ Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
   repair.file = layout_.Relative(path);
   repair.id = state.id;
   repair.journal = state;
-  if (!text.ok() && text.status().code() != Code::kNotFound) return text.status();
+  if (!text.ok() && text.status().code() != Code::kNotFound) {
+    // A directory, FIFO, socket or device where the file should be was put there by hand
+    // (a symlink is refused by the read, and left to the user): moved aside whole into
+    // quarantine/, so the new file can take its name.
+    auto st = env_->Stat(path);
+    if (!st.ok() || st->is_regular || st->is_symlink) return text.status();
+    DB_RETURN_IF_ERROR(env_->MakeDir(layout_.quarantine(), 0700));
+    std::string kept =
+        fmt::format("{}/account-{:08}-{}.not-a-file", layout_.quarantine(), state.id, NowMillis());
+    DB_RETURN_IF_ERROR(env_->Rename(path, kept));
+    DB_RETURN_IF_ERROR(env_->SyncDir(layout_.quarantine()));
+    repair.found = FileRepair::Found::kCorrupt;
+    repair.problem = text.status().message();
+    repair.kept_as = layout_.Relative(kept);
+  }
   if (text.ok()) {
     auto cur = DecodeAccountFile(*text, state.id);
     if (cur.ok()) {

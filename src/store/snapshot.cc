@@ -144,10 +144,18 @@ Status SnapshotWriter::Install() {
 // ---- reading
 
 Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(Env* env, const std::string& path) {
-  DB_ASSIGN_OR_RETURN(int fd, env->Open(path, O_RDONLY | O_NOFOLLOW));
-  std::unique_ptr<SnapshotReader> r(new SnapshotReader(env, path, fd));
+  // Anything but a regular file there (a symlink, a directory, a FIFO: put there by hand)
+  // is no snapshot, like a damaged one: reports walk the files, recover moves it away.
+  Result<int> fd = env->Open(path, O_RDONLY | O_NOFOLLOW);
+  if (!fd.ok()) {
+    auto st = env->Stat(path);
+    return st.ok() && !st->is_regular ? Bad("is not a regular file") : fd.status();
+  }
+  std::unique_ptr<SnapshotReader> r(new SnapshotReader(env, path, *fd));
+  DB_ASSIGN_OR_RETURN(FileInfo info, env->StatFd(*fd));
+  if (!info.is_regular) return Bad("is not a regular file");
   std::string head(4096, '\0');
-  DB_ASSIGN_OR_RETURN(size_t n, env->PRead(fd, head.data(), head.size(), 0));
+  DB_ASSIGN_OR_RETURN(size_t n, env->PRead(*fd, head.data(), head.size(), 0));
   head.resize(n);
   size_t nl = head.find('\n');
   if (nl == std::string::npos) return Bad("has no header");

@@ -191,6 +191,11 @@ Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* f
     if (text.status().code() == Code::kNotFound) {
       return Status::NotFound(fmt::format("no account {}", id));
     }
+    // Not a regular file (a directory, a FIFO put in its place): damaged like any other.
+    if (text.status().code() == Code::kCorruption) {
+      if (mark) (void)MarkNeedsRecovery(text.status().message());
+      return Status::Corruption(text.status().message() + "; the store needs `recover`");
+    }
     return text.status();
   }
   auto acct = DecodeAccountFile(*text, id);
