@@ -22,12 +22,14 @@ later ones build on the session's own last states, docs/DESIGN.md step 3), and `
 itself after a transfer killed between its two renames (then the writer runs after the
 killed recover), and a shell session whose checkpoint at exit writes journal/SNAPSHOT
 anew. --quick sweeps every call kind but only the first 3 occurrences of each
-(and, for the session, the last 3). Ends with "N passed, N failed,
+(and, for the session, the last 3). Every kill works on its own copy of the store, so as
+many run at once as there are cores. Ends with "N passed, N failed,
 N skipped" (skipped: strace counts calls per thread, so the N-th call of a kind counted over
 all threads may never come in one).
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -107,7 +109,37 @@ def main():
 
     if a.case:
         cases = [c for c in cases if c[0] in a.case]
-    passed = failed = skipped = 0
+    # One kill: None when skipped, else (label, problems, the seed store) for the report.
+    def kill_at(name, cmd, d0, states, stdin, call, when):
+        d = os.path.join(work, f"{name}-{call}-{when}")
+        shutil.copytree(d0, d)
+        k = run(["strace", "-f", "-o", "/dev/null", "-e", f"trace={call}",
+                 "-e", f"inject={call}:signal=KILL:when={when}"] + cmd(d), input=stdin)
+        if k.returncode not in (-9, 137):
+            # strace counts `when` per thread, while -c counted every thread's
+            # calls: the N-th call of a kind may be in a thread that makes fewer.
+            shutil.rmtree(d)
+            return None
+        problems = []
+        w = run([db, "-d", d, "deposit", "2", "5"])
+        if w.returncode != 0:
+            problems.append(f"the writer after the kill exited {w.returncode}: {w.stderr.strip()}")
+        r = run([rec, "-d", d])
+        if r.returncode != 0:
+            problems.append(f"recover exited {r.returncode}: {r.stderr.strip()}")
+        b = balances(d)
+        wrote = 500 if w.returncode == 0 else 0
+        if b is None or (b[0], b[1] - wrote) not in states:
+            problems.append(f"balances {b} (writer +{wrote / 100:.2f} on account 2) "
+                            f"are not one of {sorted(states)}")
+        problems += settled.problems(rec, d, env)[:5]
+        if not problems:
+            shutil.rmtree(d)
+        return (f"{name:9} kill at {call}#{when}", problems, d0, call, when)
+
+    # Every kill works on its own copy of the seed, so they run as many at once as there
+    # are cores (each case's count of calls is taken first, alone).
+    jobs = []
     for name, cmd, prep, states, stdin in cases:
         d0 = os.path.join(work, name + "-seed")
         prep(d0)
@@ -126,38 +158,21 @@ def main():
             if a.quick:
                 whens = sorted(set(range(1, min(n, 3) + 1)) |
                                (set(range(max(1, n - 2), n + 1)) if stdin else set()))
-            for when in whens:
-                d = os.path.join(work, f"{name}-{call}-{when}")
-                shutil.copytree(d0, d)
-                k = run(["strace", "-f", "-o", "/dev/null", "-e", f"trace={call}",
-                         "-e", f"inject={call}:signal=KILL:when={when}"] + cmd(d), input=stdin)
-                problems = []
-                if k.returncode not in (-9, 137):
-                    # strace counts `when` per thread, while -c counted every thread's
-                    # calls: the N-th call of a kind may be in a thread that makes fewer.
-                    skipped += 1
-                    shutil.rmtree(d)
-                    continue
-                w = run([db, "-d", d, "deposit", "2", "5"])
-                if w.returncode != 0:
-                    problems.append(f"the writer after the kill exited {w.returncode}: {w.stderr.strip()}")
-                r = run([rec, "-d", d])
-                if r.returncode != 0:
-                    problems.append(f"recover exited {r.returncode}: {r.stderr.strip()}")
-                b = balances(d)
-                wrote = 500 if w.returncode == 0 else 0
-                if b is None or (b[0], b[1] - wrote) not in states:
-                    problems.append(f"balances {b} (writer +{wrote / 100:.2f} on account 2) "
-                                    f"are not one of {sorted(states)}")
-                problems += settled.problems(rec, d, env)[:5]
-                label = f"{name:9} kill at {call}#{when}"
-                if problems:
-                    failed += 1
-                    print(f"FAIL {label}: " + "; ".join(problems))
-                    print(f"     reproduce: copy {d0}, then strace -f -e inject={call}:signal=KILL:when={when} ...")
-                else:
-                    passed += 1
-                    shutil.rmtree(d)
+            jobs += [(name, cmd, d0, states, stdin, call, when) for when in whens]
+
+    passed = failed = skipped = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for result in pool.map(lambda j: kill_at(*j), jobs):
+            if result is None:
+                skipped += 1
+                continue
+            label, problems, d0, call, when = result
+            if problems:
+                failed += 1
+                print(f"FAIL {label}: " + "; ".join(problems))
+                print(f"     reproduce: copy {d0}, then strace -f -e inject={call}:signal=KILL:when={when} ...")
+            else:
+                passed += 1
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     if failed == 0:
         shutil.rmtree(work, ignore_errors=True)
