@@ -292,6 +292,7 @@ class StoreCheck {
     });
   }
 
+  // journal/SNAPSHOT or its temp file that is not a regular file was put there by hand.
   // journal/SNAPSHOT.tmp exists while a checkpoint writes the snapshot, under the
   // checkpoint lock (a byte of journal/state). Held shared here (an OFD read lock, which a
   // read-only descriptor can take), no checkpoint can start or be running, so a temp file
@@ -304,9 +305,9 @@ class StoreCheck {
       r_->notes.push_back(fmt::format("journal/{} is not a regular file: recover moves it to "
                                       "quarantine/",
                                       name));
-      if (std::string(name) == "SNAPSHOT.tmp") return Status::Ok();
     }
-    if (!env_->Stat(layout_.SnapshotTempPath()).ok()) return Status::Ok();
+    auto temp = env_->Stat(layout_.SnapshotTempPath());
+    if (!temp.ok() || !temp->is_regular) return Status::Ok();  // none, or told above
     auto fd = env_->Open(layout_.JournalStatePath(), O_RDONLY);
     if (!fd.ok()) return Status::Ok();  // no journal/state: no checkpoint ever ran
     Status held = env_->LockByteShared(*fd, journal_internal::kCheckpointLockByte);

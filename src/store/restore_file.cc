@@ -11,11 +11,16 @@
 
 namespace drovebank {
 
-Result<std::string> StoreImpl::KeepInQuarantine(AccountId id, std::string_view content) {
+Result<std::string> StoreImpl::FreeQuarantinePath(AccountId id, std::string_view ext) {
   DB_RETURN_IF_ERROR(env_->MakeDir(layout_.quarantine(), 0700));
   std::string base = fmt::format("{}/account-{:08}-{}", layout_.quarantine(), id, NowMillis());
-  std::string path = base + ".csv";
-  for (int n = 2; env_->Stat(path).ok(); ++n) path = fmt::format("{}-{}.csv", base, n);
+  std::string path = fmt::format("{}{}", base, ext);
+  for (int n = 2; env_->Stat(path).ok(); ++n) path = fmt::format("{}-{}{}", base, n, ext);
+  return path;
+}
+
+Result<std::string> StoreImpl::KeepInQuarantine(AccountId id, std::string_view content) {
+  DB_ASSIGN_OR_RETURN(std::string path, FreeQuarantinePath(id, ".csv"));
   DB_ASSIGN_OR_RETURN(int fd, env_->Open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   Status s = env_->Write(fd, content);
   // Durable before the account file is replaced: a power loss in between must not lose
@@ -45,9 +50,7 @@ Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
     // quarantine/, so the new file can take its name.
     auto st = env_->Stat(path);
     if (!st.ok() || st->is_regular || st->is_symlink) return text.status();
-    DB_RETURN_IF_ERROR(env_->MakeDir(layout_.quarantine(), 0700));
-    std::string kept =
-        fmt::format("{}/account-{:08}-{}.not-a-file", layout_.quarantine(), state.id, NowMillis());
+    DB_ASSIGN_OR_RETURN(std::string kept, FreeQuarantinePath(state.id, ".not-a-file"));
     DB_RETURN_IF_ERROR(env_->Rename(path, kept));
     DB_RETURN_IF_ERROR(env_->SyncDir(layout_.quarantine()));
     repair.found = FileRepair::Found::kCorrupt;

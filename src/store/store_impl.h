@@ -273,6 +273,9 @@ class StoreImpl final : public Store {
   // Copies `content`, the old file of account `id`, to a new file in quarantine/ and
   // makes it durable; returns its path relative to the data directory.
   Result<std::string> KeepInQuarantine(AccountId id, std::string_view content);
+  // A name in quarantine/ (made if need be) for something of account `id`, ending in
+  // `ext`, that nothing there holds yet: never one that would replace an earlier keep.
+  Result<std::string> FreeQuarantinePath(AccountId id, std::string_view ext);
   // Tells on_repair_ that a slot of keys/index now names `newest`.
   void ReportKeySlot(const Record& newest);
   // Makes the named files and their directories durable with per-file fdatasync and
