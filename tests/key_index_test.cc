@@ -3,6 +3,8 @@
 // inside an entry is corruption. The key look-ups built on it are in store_test.cc.
 #include "store/key_index.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
@@ -72,6 +74,52 @@ TEST_CASE("key index: a slot out of range is refused, a file cut inside an entry
   CHECK(*cut.Head(0) == 0x0101010101010101ULL);
   CHECK(cut.Head(1).status().code() == Code::kCorruption);
   CHECK(*cut.Head(2) == 0);  // past the end: never written
+}
+
+// A store whose journal holds records this format's writers committed has a whole
+// keys/index from its start (CreateKeyIndex): missing, or shorter than its key slots, it
+// was deleted or cut, and reading it as "no keys" would let a used key commit twice.
+TEST_CASE("key index: required, a missing or cut-short file is corruption, never no keys",
+          "[key_index]") {
+  TempDir dir;
+  const std::string path = dir / "index";
+  {
+    KeyIndex index(DefaultEnv(), path);
+    index.set_required(true);
+    auto head = index.Head(7);
+    CHECK(head.status().code() == Code::kCorruption);
+    CHECK(head.status().message().find(path + " is missing") != std::string::npos);
+    // Nor does a write make it anew.
+    CHECK(index.SetHead(7, 3).code() == Code::kCorruption);
+    CHECK_FALSE(testing::PathExists(path));
+  }
+  REQUIRE(CreateKeyIndex(DefaultEnv(), path).ok());
+  CHECK(static_cast<std::uint64_t>(testing::FileSize(path)) == kKeyIndexWholeBytes);
+  {
+    KeyIndex index(DefaultEnv(), path);
+    index.set_required(true);
+    REQUIRE(index.SetHead(7, 3).ok());
+    CHECK(*index.Head(7) == 3);
+  }
+  // Every cut short of the key slots, from nothing to one byte short.
+  for (std::uint64_t size : {std::uint64_t{0}, std::uint64_t{8}, std::uint64_t{4096},
+                             kKeyIndexWholeBytes - 8, kKeyIndexWholeBytes - 1}) {
+    INFO(size << " bytes");
+    REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size)) == 0);
+    KeyIndex index(DefaultEnv(), path);
+    index.set_required(true);
+    auto head = index.Head(0);
+    CHECK(head.status().code() == Code::kCorruption);
+    CHECK(head.status().message().find("is cut short") != std::string::npos);
+    KeyIndex optional(DefaultEnv(), path);  // not required: a short file is read as it is
+    CHECK(optional.Head(0).ok());
+  }
+  // CreateKeyIndex grows a short file back without touching what it holds.
+  REQUIRE(CreateKeyIndex(DefaultEnv(), path).ok());
+  CHECK(static_cast<std::uint64_t>(testing::FileSize(path)) == kKeyIndexWholeBytes);
+  KeyIndex index(DefaultEnv(), path);
+  index.set_required(true);
+  CHECK(*index.Head(0) == 0);
 }
 
 }  // namespace

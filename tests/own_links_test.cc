@@ -19,6 +19,7 @@
 #include "store_ops.h"
 #include "shell_test_util.h"
 #include "small_store.h"
+#include "store/key_index.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -214,16 +215,23 @@ TEST_CASE("links: in-place files get inodes of their own only while no other pro
     CHECK(!testing::PathExists(data + "/NEEDS_RECOVERY"));
   }
   SECTION("a link planted on one of them is never written through") {
-    std::string outside = store.dir / "outside";
+    // keys/index's stand-in is as long as a whole one (a shorter one is damage the
+    // command refuses to read: "keys/index deleted or cut short" in security_test.cc).
+    std::string outside = store.dir / "outside", outside_index = store.dir / "outside-index";
     Spit(outside, std::string(384, 'x'));
-    for (const char* f : {"locks/owners", "keys/index"}) {
+    Spit(outside_index, std::string(384, 'x'));
+    REQUIRE(::truncate(outside_index.c_str(), static_cast<off_t>(kKeyIndexWholeBytes)) == 0);
+    const std::string index_before = Slurp(outside_index);
+    for (auto [f, from] : {std::pair{"locks/owners", outside}, {"keys/index", outside_index}}) {
       std::string p = data + "/" + f;
       REQUIRE(::unlink(p.c_str()) == 0);
-      REQUIRE(::link(outside.c_str(), p.c_str()) == 0);
+      REQUIRE(::link(from.c_str(), p.c_str()) == 0);
     }
     Must(Drovebank(data, {"deposit", "1", "1", "--txn", "planted"}));
     CHECK(Slurp(outside) == std::string(384, 'x'));
     CHECK(Links(outside) == 1);
+    CHECK(Slurp(outside_index) == index_before);
+    CHECK(Links(outside_index) == 1);
   }
 }
 

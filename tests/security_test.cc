@@ -181,30 +181,45 @@ TEST_CASE("security: an account file that is a symbolic link is never followed",
   ExpectNoFollow(data, outside, {{"show", "1"}, {"deposit", "1", "1"}});
 }
 
-// A FIFO put where a file should be blocked every open of it for reading until some
-// writer came: `show`, the reports and `recover` itself hung for good on one (measured
-// before the fix: each killed by `timeout`). A directory there failed every report. Each
-// is planted in place of an account file and of journal/SNAPSHOT: no command hangs, a
-// report that needs the account names it and says the store needs `recover`, a report
-// that only wanted the snapshot walks the files, and `recover` moves the thing to
-// quarantine/ and rebuilds what belongs there.
-TEST_CASE("security: a FIFO or a directory in place of a store file never hangs a command, "
+// A FIFO planted in place of an account file hung `show`, `recover --check` and `recover`
+// itself for good (all three killed by `timeout` before the fix); a directory there
+// failed every report. In place of journal/state, a lock table or keys/index, every
+// command failed with "pread: Illegal seek" (no file named, exit 1), `recover --check`
+// said "consistent", and `recover` exited 0 "recovered" with the store still unusable (a
+// false success). Each store file is planted over in turn, as a FIFO and as a directory:
+// no command hangs; one that needs the file names it and exits 5; `recover --check` says
+// the store needs repair; `recover` moves the thing to quarantine/ and makes what belongs
+// there anew, after which the store is whole (`--check --full`) and works.
+TEST_CASE("security: a FIFO or a directory in place of any store file never hangs a command, "
           "and recover moves it aside",
           "[security]") {
+  // needed: the commands that read through the file fail, naming it; a spare (tmp/) is
+  // moved out of the way by the writer itself, which then commits.
+  enum class Kind { kAccount, kSnapshot, kNeeded, kSpare };
+  struct Plant {
+    std::string path;
+    Kind kind;
+  };
   for (bool fifo : {true, false}) {
-    for (std::string planted : {"accounts/00/00/00/01.csv", "journal/SNAPSHOT"}) {
-      DYNAMIC_SECTION((fifo ? "a FIFO" : "a directory") << " as " << planted) {
+    for (const Plant& plant : {Plant{"accounts/00/00/00/01.csv", Kind::kAccount},
+                               Plant{"journal/SNAPSHOT", Kind::kSnapshot},
+                               Plant{"journal/state", Kind::kNeeded},
+                               Plant{"locks/accounts", Kind::kNeeded},
+                               Plant{"locks/keys", Kind::kNeeded},
+                               Plant{"locks/owners", Kind::kNeeded},
+                               Plant{"keys/index", Kind::kNeeded},
+                               Plant{"tmp/spare-0", Kind::kSpare}}) {
+      DYNAMIC_SECTION((fifo ? "a FIFO" : "a directory") << " as " << plant.path) {
         TempDir tmp;
         std::string data = tmp / "data";
         MakeStore(data);
-        std::string p = data + "/" + planted;
+        const std::string p = data + "/" + plant.path;
         if (fs::exists(fs::symlink_status(p))) fs::remove(p);
         if (fifo) {
           REQUIRE(::mkfifo(p.c_str(), 0600) == 0);
         } else {
           fs::create_directory(p);
         }
-        bool account = planted.starts_with("accounts/");
         auto run = [&](std::vector<std::string> args) {
           RunResult r = Drovebank(data, args);
           INFO(args[0] << ": exit " << r.exit_code << "\n" << r.out << r.err);
@@ -213,26 +228,53 @@ TEST_CASE("security: a FIFO or a directory in place of a store file never hangs 
         };
         RunResult show = run({"show", "1"});
         RunResult balance = run({"balance"});
-        if (account) {
-          CHECK(show.exit_code == 5);
-          CHECK(show.err.find(p + " is not a regular file; the store needs `recover`") !=
-                std::string::npos);
-          CHECK(balance.exit_code == 5);
-        } else {
-          CHECK(show.exit_code == 0);
-          CHECK(balance.exit_code == 0);
-          CHECK(balance.out.find("155.00") != std::string::npos);
+        std::string balance_after = "105.00";
+        switch (plant.kind) {
+          case Kind::kAccount:
+            CHECK(show.exit_code == 5);
+            CHECK(show.err.find(p + " is not a regular file; the store needs `recover`") !=
+                  std::string::npos);
+            CHECK(balance.exit_code == 5);
+            break;
+          case Kind::kNeeded: {
+            CHECK(show.exit_code == 5);
+            CHECK(show.err.find(p + " is not a regular file") != std::string::npos);
+            CHECK(balance.exit_code == 5);
+            RunResult deposit = run({"deposit", "1", "1", "--txn", "pay-9"});
+            CHECK(deposit.exit_code == 5);
+            CHECK(deposit.err.find(p + " is not a regular file") != std::string::npos);
+            break;
+          }
+          case Kind::kSnapshot:
+            CHECK(show.exit_code == 0);
+            CHECK(balance.exit_code == 0);
+            CHECK(balance.out.find("155.00") != std::string::npos);
+            break;
+          case Kind::kSpare: {
+            // Before: "committed in the journal, but updating the account files failed"
+            // at every commit, and `recover` failed on the same spare.
+            RunResult deposit = run({"deposit", "1", "1"});
+            CHECK(deposit.exit_code == 0);
+            balance_after = "106.00";
+            break;
+          }
         }
         RunResult check = Recover(data, {"--check"});
+        INFO("check: " << check.out << check.err);
         CHECK_FALSE(check.timed_out);
         CHECK(check.exit_code == 1);
         RunResult recovered = Recover(data);
-        INFO(recovered.out << recovered.err);
+        INFO("recover: " << recovered.out << recovered.err);
         CHECK_FALSE(recovered.timed_out);
         CHECK(recovered.exit_code == 0);
         CHECK(recovered.out.find("quarantine/") != std::string::npos);
         CHECK(Recover(data, {"--check", "--full"}).exit_code == 0);
-        CHECK(Drovebank(data, {"show", "1"}).out.find("105.00") != std::string::npos);
+        CHECK(Drovebank(data, {"show", "1"}).out.find(balance_after) != std::string::npos);
+        // The key committed before the plant is still known: its re-run is not a second
+        // deposit.
+        RunResult again = Drovebank(data, {"deposit", "1", "5", "--txn", "pay-1"});
+        CHECK(again.exit_code == 0);
+        CHECK(Drovebank(data, {"show", "1"}).out.find(balance_after) != std::string::npos);
         bool cleared = !fs::exists(fs::symlink_status(p)) || fs::is_regular_file(fs::symlink_status(p));
         CHECK(cleared);
         int kept = 0;
@@ -241,6 +283,96 @@ TEST_CASE("security: a FIFO or a directory in place of a store file never hangs 
           kept += t == (fifo ? fs::fifo_file : fs::directory_file) ? 1 : 0;
         }
         CHECK(kept == 1);
+      }
+    }
+  }
+}
+
+// A journal segment is the one store file nothing rebuilds: a FIFO or a directory in its
+// place is named (exit 5) by the commands and by `recover`, and nothing hangs. Before, a
+// command blamed the account file ("names txn 3, which the journal does not have"), or
+// failed with "pread: Is a directory".
+TEST_CASE("security: a FIFO or a directory in place of a journal segment is named, and "
+          "nothing hangs",
+          "[security]") {
+  for (bool fifo : {true, false}) {
+    DYNAMIC_SECTION((fifo ? "a FIFO" : "a directory")) {
+      TempDir tmp;
+      std::string data = tmp / "data";
+      MakeStore(data);
+      const std::string p = data + "/journal/0000000000000001.log";
+      fs::remove(p);
+      if (fifo) {
+        REQUIRE(::mkfifo(p.c_str(), 0600) == 0);
+      } else {
+        fs::create_directory(p);
+      }
+      for (std::vector<std::string> args :
+           {std::vector<std::string>{"show", "1"}, {"deposit", "1", "1"}}) {
+        RunResult r = Drovebank(data, args);
+        INFO(args[0] << ": exit " << r.exit_code << "\n" << r.out << r.err);
+        CHECK_FALSE(r.timed_out);
+        CHECK(r.exit_code == 5);
+        CHECK(r.err.find(p + " is not a regular file") != std::string::npos);
+      }
+      RunResult recovered = Recover(data);
+      INFO("recover: " << recovered.out << recovered.err);
+      CHECK_FALSE(recovered.timed_out);
+      CHECK(recovered.exit_code == 5);
+      CHECK(recovered.err.find("0000000000000001.log is not a regular file") != std::string::npos);
+    }
+  }
+}
+
+// keys/index says which keys were used. Deleted, or cut short (`: > keys/index`, a
+// backup tool that skipped it), it read as "no keys": a keyed deposit run again was
+// applied a second time (exit 0), and `recover --check` called the store consistent.
+// Now a store whose journal has records has the file whole from its start, a missing or
+// short one stops every command (exit 5, named), and `recover` rebuilds it from the whole
+// journal, marking the store first so that a recover killed on the way is followed by
+// another whole rebuild. Swept: each way of losing it × each step recover is killed at.
+TEST_CASE("security: keys/index deleted or cut short: no key commits twice, and recover "
+          "killed at any step still rebuilds it",
+          "[security][keys]") {
+  for (std::string how : {"deleted", "emptied", "cut to 4096 bytes"}) {
+    for (std::string crash : {"", "recover:after_whole_mark", "recover:after_remade",
+                              "recover:after_open", "recover:after_replay"}) {
+      DYNAMIC_SECTION(how << ", recover killed at " << (crash.empty() ? "no step" : crash)) {
+        TempDir tmp;
+        std::string data = tmp / "data";
+        MakeStore(data);  // pay-1 deposited 5 into account 1: 105.00
+        for (int i = 0; i < 3; ++i) Must(Drovebank(data, {"deposit", "2", "1"}));
+        // The checkpoint past every record, so no replay of the tail sets the key's slot
+        // again: only a rebuild from the whole journal does.
+        Must(Recover(data));
+        const std::string index = data + "/keys/index";
+        if (how == "deleted") {
+          fs::remove(index);
+        } else {
+          REQUIRE(::truncate(index.c_str(), how == "emptied" ? 0 : 4096) == 0);
+        }
+        RunResult again = Drovebank(data, {"deposit", "1", "5", "--txn", "pay-1"});
+        INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
+        CHECK(again.exit_code == 5);
+        CHECK(again.err.find(index) != std::string::npos);
+        CHECK(Drovebank(data, {"--read-only", "show", "1"}).exit_code == 5);
+        RunResult check = Recover(data, {"--check"});
+        CHECK(check.exit_code == 1);
+        CHECK(check.out.find("keys/index is") != std::string::npos);
+        if (!crash.empty()) {
+          RunResult killed = Recover(data, {}, {{"DROVEBANK_FAULT", crash + ":crash"}});
+          INFO("killed recover: exit " << killed.exit_code << "\n" << killed.out << killed.err);
+          CHECK(killed.exit_code != 0);
+        }
+        RunResult recovered = Recover(data);
+        INFO("recover: " << recovered.out << recovered.err);
+        REQUIRE(recovered.exit_code == 0);
+        CHECK(Recover(data, {"--check", "--full"}).exit_code == 0);
+        again = Drovebank(data, {"deposit", "1", "5", "--txn", "pay-1"});
+        INFO("re-run after recover: " << again.out << again.err);
+        CHECK(again.exit_code == 0);
+        CHECK(again.out.find("already applied earlier") != std::string::npos);
+        CHECK(Drovebank(data, {"show", "1"}).out.find("105.00") != std::string::npos);
       }
     }
   }

@@ -200,8 +200,10 @@ TEST_CASE("local fs: a deposit in a running shell session makes at most 25 file 
 
 // A report walks every account when there is no journal/SNAPSHOT (a store of fewer than
 // 4,096 records, or one whose snapshot is not proven): its calls an account are the bulk of its time (each a few
-// microseconds of this VM's kernel). Today 6: the file's open, fstat, read and close, its
-// repair flag and its journal record (one pread each). Before: 10.9 at 200,000 accounts,
+// microseconds of this VM's kernel). Today 6.1: the file's open, fstat, read and close, its
+// repair flag and its journal record (one pread each), and keys/index's entries a page of
+// 512 accounts at a time (KeyIndex::set_read_ahead: 7.1 when each account's entry was a
+// pread, once every store had the file from its start). Before: 10.9 at 200,000 accounts,
 // for the directory cache that stopped keeping directories after its first 128 (an
 // openat2 and a close an account), keys/index looked for again at every account when
 // there is none (an openat and an fstat), and an fstat of the journal segment for every

@@ -17,6 +17,7 @@
 #include "lockfile.h"
 #include "newest_index.h"
 #include "recovery_parts.h"
+#include "store_files.h"
 #include "store_impl.h"
 
 namespace drovebank {
@@ -118,6 +119,7 @@ class StoreCheck {
       ++r_->dead_locks;
       r_->notes.push_back("the store is in format 2 (no hash chain): recover upgrades it to format 3");
     }
+    if (!OwnFilesUsable(format)) return Status::Ok();
     DB_ASSIGN_OR_RETURN(table_, CheckLocksAndLeftovers(env_, layout_, mode_, r_));
     DB_RETURN_IF_ERROR(CheckSnapshotTemp());
     DB_ASSIGN_OR_RETURN(bool readable, Snapshot());
@@ -132,6 +134,37 @@ class StoreCheck {
   }
 
  private:
+  // The store's own files (store_files.h), as recover's first step sees them: each that is
+  // not a regular file is reported (recover moves it to quarantine/ and makes it anew), and
+  // so is a lock table or keys/index that is missing, or a keys/index cut short (recover
+  // makes it anew and rebuilds it from the whole journal). False when the store cannot be
+  // read through them: the look ends there.
+  bool OwnFilesUsable(const StoreFormat& format) {
+    bool usable = true;
+    for (const std::string& name : UnusableStoreFiles(env_, layout_)) {
+      ++r_->quarantined;
+      r_->notes.push_back(fmt::format(
+          "{} is not a regular file: recover moves it to quarantine/ and makes it anew", name));
+      usable = usable && name.starts_with("journal/SNAPSHOT");
+    }
+    if (format.version < kStoreFormat) return usable;
+    for (const char* name : {"locks/accounts", "locks/keys", "locks/owners", "keys/index"}) {
+      auto st = env_->Stat(layout_.root() + "/" + name);
+      bool missing = !st.ok() && st.status().code() == Code::kNotFound;
+      bool short_index = st.ok() && st->is_regular && std::string_view(name) == "keys/index" &&
+                         st->size < kKeyIndexWholeBytes;
+      if (!missing && !short_index) continue;
+      ++r_->files_repaired;
+      r_->notes.push_back(fmt::format("{} is {}: recover makes it anew{}", name,
+                                      missing ? "missing" : "cut short",
+                                      RebuiltOnlyFromWholeJournal(name)
+                                          ? " and rebuilds it from the whole journal"
+                                          : ""));
+      usable = false;
+    }
+    return usable;
+  }
+
   // The journal from the checkpoint to its end now; false (noted as a repair) when it
   // cannot be read, and then nothing else is compared.
   Result<bool> Snapshot() {
@@ -292,20 +325,11 @@ class StoreCheck {
     });
   }
 
-  // journal/SNAPSHOT or its temp file that is not a regular file was put there by hand.
   // journal/SNAPSHOT.tmp exists while a checkpoint writes the snapshot, under the
   // checkpoint lock (a byte of journal/state). Held shared here (an OFD read lock, which a
   // read-only descriptor can take), no checkpoint can start or be running, so a temp file
   // seen meanwhile is a dead one's, which recover removes; one whose lock is held is live.
   Status CheckSnapshotTemp() {
-    for (const char* name : {"SNAPSHOT", "SNAPSHOT.tmp"}) {
-      auto st = env_->Stat(layout_.journal() + "/" + name);
-      if (!st.ok() || st->is_regular) continue;
-      ++r_->quarantined;
-      r_->notes.push_back(fmt::format("journal/{} is not a regular file: recover moves it to "
-                                      "quarantine/",
-                                      name));
-    }
     auto temp = env_->Stat(layout_.SnapshotTempPath());
     if (!temp.ok() || !temp->is_regular) return Status::Ok();  // none, or told above
     auto fd = env_->Open(layout_.JournalStatePath(), O_RDONLY);

@@ -3,6 +3,7 @@
 #include "file_installer.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <utility>
@@ -52,6 +53,14 @@ Status FileInstaller::WriteTemp(std::string_view content) {
   } else if (fd.status().sys_errno() == ELOOP) {
     // A symbolic link at the spare's name: removed, never followed.
     DB_RETURN_IF_ERROR(env->Unlink(spare));
+    fd = Status::NotFound("spare replaced");
+  } else if (fd.status().sys_errno() == EISDIR || fd.status().sys_errno() == ENXIO) {
+    // A directory or a FIFO at the spare's name (put there by hand: drovebank makes only
+    // files there). Renamed out of the way, to a name no drovebank uses, which `recover`
+    // moves to quarantine/; the spare gets a new inode. Failing instead would fail every
+    // commit of this process after its journal record, and recover's own rewrites too.
+    DB_ASSIGN_OR_RETURN(FileInfo info, env->Stat(spare));
+    DB_RETURN_IF_ERROR(env->Rename(spare, fmt::format("{}.not-a-file.{}", spare, info.ino)));
     fd = Status::NotFound("spare replaced");
   }
   if (!fd.ok() && fd.status().code() == Code::kNotFound) {

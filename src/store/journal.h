@@ -154,6 +154,9 @@ class Journal {
   // append): no file system call, and possibly behind other processes' opens. For
   // heuristics only.
   std::uint64_t account_count_seen() const;
+  // The chain head's txn as this process last read it under the mutex (as above; 0 for a
+  // read-only journal, which keeps no state).
+  std::uint64_t head_txn_seen() const;
 
   Result<CheckpointInfo> ReadCheckpoint() const;
   Status WriteCheckpoint(const CheckpointInfo& info);
@@ -209,6 +212,9 @@ class Journal {
   // Segment names in ascending order.
   Result<std::vector<std::uint64_t>> Segments() const;
   std::string SegmentPath(std::uint64_t seg) const;
+  // Opens a segment, proven a regular file (one fstat): a FIFO or a directory put in
+  // its place is Corruption naming it (store_files.h), not a read error without a name.
+  Result<int> OpenSegment(std::uint64_t seg, int flags, unsigned mode = 0600) const;
 
  private:
   struct State;

@@ -252,7 +252,7 @@ Result<Journal::LookupSegment*> Journal::LookupOpen(std::uint64_t seg) const {
       (void)env_->Close(oldest->second.fd);
       lookup_open_.erase(oldest);
     }
-    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_RDONLY));
+    DB_ASSIGN_OR_RETURN(int fd, OpenSegment(seg, O_RDONLY));
     it = lookup_open_.emplace(seg, LookupSegment{}).first;
     it->second.fd = fd;
   }

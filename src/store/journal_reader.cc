@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "journal_state.h"
 #include "record_lines.h"
+#include "store_files.h"
 
 namespace drovebank {
 
@@ -74,6 +75,18 @@ JournalPos Journal::End() const {
   }
 }
 
+Result<int> Journal::OpenSegment(std::uint64_t seg, int flags, unsigned mode) const {
+  std::string path = SegmentPath(seg);
+  auto fd = env_->Open(path, flags, mode);
+  if (!fd.ok()) return WhyNotOpened(fd.status(), path, StoreFileKind::kJournal);
+  Status usable = RequireRegular(env_, *fd, path, StoreFileKind::kJournal);
+  if (!usable.ok()) {
+    (void)env_->Close(*fd);
+    return usable;
+  }
+  return fd;
+}
+
 bool Journal::EndsOnRecord(JournalPos at) const {
   auto fd = env_->Open(SegmentPath(at.seg), O_RDONLY);
   if (!fd.ok()) return true;  // gone (checkpointed away): the caller's read says what is there
@@ -94,9 +107,12 @@ Status Journal::ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) co
   DB_ASSIGN_OR_RETURN(auto segs, Segments());
   for (std::uint64_t seg : segs) {
     if (seg < from.seg || seg > to.seg) continue;
-    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_RDONLY));
-    EnvFdCloser closer{env_, fd};
+    auto opened = env_->Open(SegmentPath(seg), O_RDONLY);
+    if (!opened.ok()) return WhyNotOpened(opened.status(), SegmentPath(seg), StoreFileKind::kJournal);
+    EnvFdCloser closer{env_, *opened};
+    int fd = *opened;
     DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(fd));
+    DB_RETURN_IF_ERROR(RequireRegular(info, SegmentPath(seg), StoreFileKind::kJournal));
     std::uint64_t start = seg == from.seg ? from.offset : 0;
     std::uint64_t stop = seg == to.seg ? std::min<std::uint64_t>(to.offset, info.size) : info.size;
     std::string buf;
@@ -146,7 +162,7 @@ Result<ChainHead> Journal::HeadAt(JournalPos end) const {
   }
   // The last record before `end`: when it carries prev_hash, it gives the head by itself.
   if (end.offset > 0) {
-    DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(end.seg), O_RDONLY));
+    DB_ASSIGN_OR_RETURN(int fd, OpenSegment(end.seg, O_RDONLY));
     std::string tail;
     std::uint64_t from = end.offset;
     Status read;

@@ -261,7 +261,7 @@ Status Journal::CheckKeptRecords(std::uint64_t seg, std::uint64_t start, std::st
 // on (at most the tail since the checkpoint).
 Status Journal::RewriteKept(std::uint64_t seg, std::uint64_t start, std::string_view bytes,
                             const ScanResult& scan) {
-  DB_ASSIGN_OR_RETURN(int fd, env_->Open(SegmentPath(seg), O_WRONLY));
+  DB_ASSIGN_OR_RETURN(int fd, OpenSegment(seg, O_WRONLY));
   Status s = scan.torn_tail ? env_->Truncate(fd, start + scan.good_bytes) : Status::Ok();
   if (s.ok() && scan.good_bytes > 0) {
     s = env_->PWrite(fd, bytes.substr(start, scan.good_bytes), start);
@@ -290,6 +290,8 @@ Status Journal::LockedSnapshot() const {
 }
 
 std::uint64_t Journal::account_count_seen() const { return st_->account_count; }
+
+std::uint64_t Journal::head_txn_seen() const { return state_fd_ < 0 ? 0 : st_->head_txn; }
 
 AccountId Journal::max_id() const {
   if (state_fd_ < 0 || !LockedSnapshot().ok()) return 0;

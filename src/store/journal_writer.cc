@@ -64,7 +64,7 @@ Status Journal::EnsureSegmentOpen(std::uint64_t seg) {
   if (seg_fd_ >= 0 && seg_open_ == seg) return Status::Ok();
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
   seg_fd_ = -1;
-  DB_ASSIGN_OR_RETURN(seg_fd_, env_->Open(SegmentPath(seg), O_WRONLY | O_APPEND));
+  DB_ASSIGN_OR_RETURN(seg_fd_, OpenSegment(seg, O_WRONLY | O_APPEND));
   seg_open_ = seg;
   return Status::Ok();
 }
@@ -74,7 +74,7 @@ Status Journal::EnsureSegmentOpen(std::uint64_t seg) {
 // sync); anything after them is cut off, since no one can have acknowledged it.
 Status Journal::AdoptTail(std::uint64_t size) {
   std::string buf(size - st_->end, '\0');
-  DB_ASSIGN_OR_RETURN(int rfd, env_->Open(SegmentPath(st_->seg), O_RDONLY));
+  DB_ASSIGN_OR_RETURN(int rfd, OpenSegment(st_->seg, O_RDONLY));
   auto n = env_->PRead(rfd, buf.data(), buf.size(), st_->end);
   (void)env_->Close(rfd);
   if (!n.ok()) return n.status();

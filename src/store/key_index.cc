@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "lockfile.h"
+#include "store_files.h"
 
 namespace drovebank {
 
@@ -28,11 +29,48 @@ Status KeyIndex::OpenFor(bool write) {
   if (fd_ >= 0 && (writable_ || !write)) return Status::Ok();
   if (fd_ >= 0) (void)env_->Close(fd_);
   fd_ = -1;
-  auto fd = env_->Open(path_, write ? O_RDWR | O_CREAT : O_RDONLY, 0600);
-  if (!fd.ok()) return fd.status();
+  // A required file is never made here: a missing one is damage (set_required).
+  int flags = write ? O_RDWR | (required_ ? 0 : O_CREAT) : O_RDONLY;
+  auto fd = env_->Open(path_, flags, 0600);
+  if (!fd.ok() && fd.status().code() == Code::kNotFound && required_) {
+    return Lost("is missing");
+  }
+  if (!fd.ok()) return WhyNotOpened(fd.status(), path_);
+  // Proven once a descriptor: a FIFO in its place would fail every read with ESPIPE.
+  auto info = env_->StatFd(*fd);
+  Status usable = info.ok() ? RequireRegular(*info, path_) : info.status();
+  if (usable.ok() && required_ && info->size < kKeyIndexWholeBytes) {
+    usable = Lost(fmt::format("is cut short ({} bytes, of at least {})", info->size,
+                              kKeyIndexWholeBytes));
+  }
+  if (!usable.ok()) {
+    (void)env_->Close(*fd);
+    return usable;
+  }
   fd_ = *fd;
   writable_ = write;
   return Status::Ok();
+}
+
+Status KeyIndex::Lost(std::string_view how) const {
+  return Status::Corruption(fmt::format(
+      "{} {}, yet the journal has records that set it: the keys already used cannot be told "
+      "(one could commit twice), so nothing is done until `recover` rebuilds it from the "
+      "journal",
+      path_, how));
+}
+
+Status CreateKeyIndex(Env* env, const std::string& path) {
+  auto opened = env->Open(path, O_RDWR | O_CREAT, 0600);
+  if (!opened.ok()) return WhyNotOpened(opened.status(), path);
+  int fd = *opened;
+  auto info = env->StatFd(fd);
+  Status s = info.ok() ? RequireRegular(*info, path) : info.status();
+  if (s.ok() && info->size < kKeyIndexWholeBytes) s = env->Truncate(fd, kKeyIndexWholeBytes);
+  if (s.ok()) s = env->Sync(fd);
+  (void)env->Close(fd);
+  if (!s.ok()) return s;
+  return env->SyncDir(path.substr(0, path.rfind('/')));
 }
 
 Result<std::uint64_t> KeyIndex::Head(std::uint64_t slot) {
@@ -45,22 +83,57 @@ Status KeyIndex::SetHead(std::uint64_t slot, std::uint64_t txn) {
   return WriteEntry(slot, txn);
 }
 
-Result<std::uint64_t> KeyIndex::AccountHead(AccountId id) { return ReadEntry(kKeySlots + id); }
+Result<std::uint64_t> KeyIndex::AccountHead(AccountId id) {
+  const std::uint64_t entry = kKeySlots + id;
+  if (!read_ahead_) return ReadEntry(entry);
+  if (entry >= window_first_ && entry - window_first_ < window_.size()) {
+    return window_[entry - window_first_];
+  }
+  constexpr size_t kWindow = 512;
+  window_.clear();
+  DB_ASSIGN_OR_RETURN(bool there, OpenToRead());
+  if (!there) return std::uint64_t{0};
+  unsigned char b[kWindow * kEntryBytes];
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd_, reinterpret_cast<char*>(b), sizeof b,
+                                            entry * kEntryBytes));
+  if (n % kEntryBytes != 0) {
+    return Status::Corruption(fmt::format("{} ends inside entry {}", path_,
+                                          entry + n / kEntryBytes));
+  }
+  window_first_ = entry;
+  // Past the file's end: entries never written, 0 (the window holds those too).
+  window_.assign(kWindow, 0);
+  for (size_t e = 0; e < n / kEntryBytes; ++e) {
+    std::uint64_t txn = 0;
+    for (size_t i = 0; i < kEntryBytes; ++i) txn |= std::uint64_t{b[e * kEntryBytes + i]} << (8 * i);
+    window_[e] = txn;
+  }
+  return window_[0];
+}
 
 Status KeyIndex::SetAccountHead(AccountId id, std::uint64_t txn) {
-  return WriteEntry(kKeySlots + id, txn);
+  const std::uint64_t entry = kKeySlots + id;
+  if (entry >= window_first_ && entry - window_first_ < window_.size()) {
+    window_[entry - window_first_] = txn;
+  }
+  return WriteEntry(entry, txn);
+}
+
+Result<bool> KeyIndex::OpenToRead() {
+  if (fd_ >= 0) return true;
+  if (known_absent_) return false;
+  Status s = OpenFor(/*write=*/false);
+  if (s.code() == Code::kNotFound && !required_) {
+    known_absent_ = true;
+    return false;
+  }
+  DB_RETURN_IF_ERROR(s);
+  return true;
 }
 
 Result<std::uint64_t> KeyIndex::ReadEntry(std::uint64_t entry) {
-  if (fd_ < 0) {
-    if (known_absent_) return std::uint64_t{0};
-    Status s = OpenFor(/*write=*/false);
-    if (s.code() == Code::kNotFound) {
-      known_absent_ = true;
-      return std::uint64_t{0};
-    }
-    DB_RETURN_IF_ERROR(s);
-  }
+  DB_ASSIGN_OR_RETURN(bool there, OpenToRead());
+  if (!there) return std::uint64_t{0};
   unsigned char b[kEntryBytes] = {};
   // Why little-endian bytes and not a host integer: the file may be copied between machines.
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd_, reinterpret_cast<char*>(b), sizeof b,

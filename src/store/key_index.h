@@ -9,10 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "drovebank/account.h"
 #include "drovebank/env.h"
 #include "drovebank/status.h"
+#include "lock_table.h"  // kKeySlots
 
 namespace drovebank {
 
@@ -46,10 +49,34 @@ class KeyIndex {
   // so a walk over every account does not try to open it for each one (two calls an
   // account); Recheck forgets that, at each look at the store from outside (a commit, a
   // read of one account, the start of a walk). Writing creates the file.
-  void Recheck() { known_absent_ = false; }
+  void Recheck() {
+    known_absent_ = false;
+    window_.clear();
+  }
+
+  // A walk over every account in id order (StoreImpl::ForEachInFiles) reads account
+  // entries a page at a time (512 entries, one pread) instead of one pread an account.
+  // An entry read ahead is never newer than the one the walk would have read at the
+  // account's turn (a writer only raises it, after its file), which the proof allows:
+  // it is still read before the file. Off again: entries are read one at a time.
+  void set_read_ahead(bool on) {
+    read_ahead_ = on;
+    window_.clear();
+  }
+
+  // Whether the file must be there, whole: the journal holds a record that a writer of
+  // this format committed, and every such store has the file from its start
+  // (CreateKeyIndex: at a new store, at an upgrade, by recover). Set at open by the store.
+  // Then a missing file, or one cut short of its key slots, is damage (Corruption, naming
+  // the file) and never read as "no keys": it would let a key already used commit again,
+  // and a set-back account file pass its proof.
+  void set_required(bool required) { required_ = required; }
 
  private:
   Status OpenFor(bool write);
+  // Opens to read unless open: false when the file is not there and need not be (reads 0).
+  Result<bool> OpenToRead();
+  Status Lost(std::string_view how) const;
   Result<std::uint64_t> ReadEntry(std::uint64_t entry);
   Status WriteEntry(std::uint64_t entry, std::uint64_t txn);
 
@@ -58,6 +85,19 @@ class KeyIndex {
   int fd_ = -1;
   bool writable_ = false;
   bool known_absent_ = false;
+  bool required_ = false;
+  bool read_ahead_ = false;
+  std::uint64_t window_first_ = 0;         // the first entry of window_
+  std::vector<std::uint64_t> window_;      // entries read ahead (read_ahead_)
 };
+
+// The least size of a whole keys/index: every key slot and the entry of account 0 (no
+// account has id 0). Every store of this format has at least that much from its start.
+inline constexpr std::uint64_t kKeyIndexWholeBytes = 8 * (kKeySlots + 1);
+
+// Makes `path` a whole keys/index: created when missing, grown (sparse: the new entries
+// read as 0) to kKeyIndexWholeBytes when shorter; a longer file is left as it is. Made
+// durable (the file and its directory entry).
+Status CreateKeyIndex(Env* env, const std::string& path);
 
 }  // namespace drovebank

@@ -11,6 +11,7 @@
 
 #include "drovebank/account.h"
 #include "drovebank/store.h"
+#include "key_index.h"
 #include "process_info.h"
 
 namespace drovebank {
@@ -126,7 +127,8 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
       DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
       (void)env->Close(fd);
     }
-    // A new store is format 3 from its first record on.
+    // A new store is format 3 from its first record on, keys/index whole from the start.
+    DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
     DB_RETURN_IF_ERROR(WriteStoreFormat(env, layout, 1));
   }
   DB_RETURN_IF_ERROR(env->MakeDir(layout.tmp(), 0700));

@@ -15,6 +15,7 @@
 #include "byte_wait.h"
 #include "layout.h"
 #include "process_info.h"
+#include "store_files.h"
 
 namespace drovebank {
 
@@ -52,9 +53,16 @@ Result<std::unique_ptr<LockTable>> LockTable::Open(Env* env, const Layout& layou
                                                    StorageMode mode, bool create, bool read_only) {
   std::unique_ptr<LockTable> t(new LockTable(env, layout.tmp(), mode));
   int flags = read_only ? O_RDONLY : (O_RDWR | (create ? O_CREAT : 0));
-  DB_ASSIGN_OR_RETURN(t->accounts_fd_, env->Open(layout.AccountLockTable(), flags, 0600));
-  DB_ASSIGN_OR_RETURN(t->keys_fd_, env->Open(layout.KeyLockTable(), flags, 0600));
-  DB_ASSIGN_OR_RETURN(t->owners_fd_, env->Open(layout.LockOwners(), flags, 0600));
+  // Each proven a regular file once, here (store_files.h): a FIFO put in a table's place
+  // would fail every lock taken after with "pread: Illegal seek", naming no file.
+  for (auto [fd, path] : {std::pair{&t->accounts_fd_, layout.AccountLockTable()},
+                          std::pair{&t->keys_fd_, layout.KeyLockTable()},
+                          std::pair{&t->owners_fd_, layout.LockOwners()}}) {
+    auto opened = env->Open(path, flags, 0600);
+    if (!opened.ok()) return WhyNotOpened(opened.status(), path);
+    *fd = *opened;
+    DB_RETURN_IF_ERROR(RequireRegular(env, *fd, path));
+  }
   // Every lock taken reads a flag and writes an owner note: on a shared file system each
   // read of a small file costs a cache drop first, a round trip, unless the file is big.
   KeepUncached(env, mode, t->accounts_fd_, !read_only);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "layout.h"
+#include "store_files.h"
 
 namespace drovebank {
 
@@ -25,6 +26,7 @@ double Since(std::chrono::steady_clock::time_point start) {
 Result<bool> TryAttach(Env* env, int fd, const std::string& path, FileInfo* held_out) {
   DB_RETURN_IF_ERROR(env->LockByteShared(fd, kAttachByte));
   DB_ASSIGN_OR_RETURN(FileInfo held, env->StatFd(fd));
+  DB_RETURN_IF_ERROR(RequireRegular(held, path));
   if (held_out != nullptr) *held_out = held;
   auto named = env->Stat(path);
   if (!named.ok() && named.status().code() != Code::kNotFound) return named.status();
@@ -129,6 +131,7 @@ Result<int> AttachToStore(Env* env, const Layout& layout, bool writable, const L
   for (;;) {
     auto opened = writable ? env->OpenBootFile(path) : env->Open(path, O_RDONLY);
     if (!opened.ok() && !writable && opened.status().code() == Code::kNotFound) return -1;
+    if (!opened.ok()) return WhyNotOpened(opened.status(), path);
     DB_ASSIGN_OR_RETURN(int fd, std::move(opened));
     Result<bool> attached = TryAttach(env, fd, path, held);
     if (attached.ok() && *attached) return fd;
@@ -190,7 +193,9 @@ Result<int> OwnLinkedFiles(Env* env, const Layout& layout, int state_fd, OwnLink
     auto info = p == layout.JournalStatePath() ? env->StatFd(state_fd) : env->Stat(p);
     if (!info.ok() && info.status().code() == Code::kNotFound) continue;
     DB_RETURN_IF_ERROR(info.status());
-    if (info->nlink > 1) linked.push_back(p);
+    // Not a regular file (a directory's nlink counts its subdirectories): not a copy, but
+    // damage, which the open after this names (store_files.h).
+    if (info->nlink > 1 && info->is_regular) linked.push_back(p);
   }
   if (linked.empty()) return state_fd;
   Status intent = env->LockByte(state_fd, kCopyByte, /*wait=*/false);

@@ -9,6 +9,7 @@
 #include <malloc.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lockfile.h"
 #include "newest_index.h"
@@ -16,6 +17,7 @@
 #include "account_tree.h"
 #include "store_impl.h"
 #include "recovery_parts.h"
+#include "store_files.h"
 
 namespace drovebank {
 
@@ -142,6 +144,64 @@ Status RefuseIfNotAStore(const RecoverOptions& o, Env* env, const std::string& d
   }
   if (o.accept_loss) DB_RETURN_IF_ERROR(CutJournalToWholeHistory(env, at, r));
   return Status::Ok();
+}
+
+// The store's own files (store_files.h), before the store is opened through them: each
+// that is not a regular file goes to quarantine/ and is made anew, empty; so is each lock
+// table or keys/index that is missing, or a keys/index cut short. The repair flags of
+// locks/accounts and locks/keys and every entry of keys/index come back only from the
+// whole journal: that is written in NEEDS_RECOVERY first (kWholeJournalMark), so a crash
+// anywhere after leaves the store marked until a whole rebuild (--full) has finished.
+// Returns whether this run must rebuild from the whole journal (a mark found or made).
+Result<bool> RemakeStoreFiles(Env* env, const Layout& layout, RecoverReport* r) {
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
+  if (format.version < kStoreFormat) return false;  // the upgrade makes them
+  std::vector<std::string> unusable = UnusableStoreFiles(env, layout);
+  auto missing = [&](const std::string& name) {
+    auto st = env->Stat(layout.root() + "/" + name);
+    return !st.ok() && st.status().code() == Code::kNotFound;
+  };
+  std::vector<std::string> lost;
+  for (const std::string& name : {std::string("locks/accounts"), std::string("locks/keys"),
+                                  std::string("keys/index")}) {
+    bool gone = std::find(unusable.begin(), unusable.end(), name) != unusable.end() ||
+                missing(name);
+    if (!gone && name == "keys/index") {
+      auto st = env->Stat(layout.KeyIndexPath());
+      gone = st.ok() && st->size < kKeyIndexWholeBytes;
+    }
+    if (gone) lost.push_back(name);
+  }
+  if (!lost.empty()) {
+    DB_RETURN_IF_ERROR(WriteRecoveryMarker(
+        env, layout,
+        fmt::format("{} {}", kWholeJournalMark, fmt::join(lost, ", "))));
+    env->FaultPoint("recover", "after_whole_mark");
+  }
+  for (const std::string& name : unusable) {
+    std::string dir = layout.root() + "/" + name.substr(0, name.find('/'));
+    DB_ASSIGN_OR_RETURN(std::string kept,
+                        MoveToQuarantine(env, layout, dir, name.substr(name.find('/') + 1)));
+    ++r->quarantined;
+    r->notes.push_back(fmt::format("moved {}, which is not a regular file, to {}", name,
+                                   EscapeForTerminal(kept)));
+  }
+  for (const std::string& t :
+       {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners()}) {
+    if (env->Stat(t).ok()) continue;
+    DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
+    (void)env->Close(fd);
+    DB_RETURN_IF_ERROR(env->SyncDir(layout.locks()));
+  }
+  DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
+  env->FaultPoint("recover", "after_remade");
+  for (const std::string& name : lost) {
+    ++r->files_repaired;
+    r->notes.push_back(fmt::format("{} was {}: made anew and rebuilt from the whole journal",
+                                   name, missing(name) ? "missing" : "damaged"));
+  }
+  auto mark = env->ReadFile(layout.recovery_marker());
+  return mark.ok() && mark->find(kWholeJournalMark) != std::string::npos;
 }
 
 // tmp/: the spares stay (reused by the next writer; never read); only what drovebank writes
@@ -314,6 +374,8 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
 
   StoreOptions so = RecoverStoreOptions(o, env, r);
   DB_RETURN_IF_ERROR(RefuseIfNotAStore(o, env, so.data_dir, r));
+  DB_ASSIGN_OR_RETURN(bool whole, RemakeStoreFiles(env, Layout(so.data_dir), r));
+  o.full = o.full || whole;
   DB_ASSIGN_OR_RETURN(auto store, StoreImpl::OpenWritable(so));
   const Layout& layout = store->layout();
   bool marked = store->NeedsRecovery();
@@ -340,17 +402,6 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   env->FaultPoint("recover", "after_flags");
 
   DB_RETURN_IF_ERROR(ClearTemps(env, layout, r));
-  // Only drovebank writes journal/SNAPSHOT and its temp file, and only regular files:
-  // anything else there (a directory, a FIFO, a symlink) was put there by hand. Readers
-  // never read it; a directory would also keep every refresh from replacing it.
-  for (const char* name : {"SNAPSHOT", "SNAPSHOT.tmp"}) {
-    auto st = env->Stat(layout.journal() + "/" + name);
-    if (!st.ok() || st->is_regular) continue;
-    DB_ASSIGN_OR_RETURN(std::string kept, MoveToQuarantine(env, layout, layout.journal(), name));
-    ++r->quarantined;
-    r->notes.push_back(fmt::format("moved journal/{}, which is not a regular file, to {}", name,
-                                   EscapeForTerminal(kept)));
-  }
   DB_ASSIGN_OR_RETURN(bool snapshot_temp, store->RemoveDeadSnapshotTemp());
   if (snapshot_temp) {
     ++r->temps_removed;

@@ -155,12 +155,19 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
                           },
                           options.segment_bytes != 0 ? options.segment_bytes : kSegmentBytes,
                           options.lock_wait, std::exchange(state.fd, -1)));
+  // A record committed by a writer of this format: keys/index must be there, whole
+  // (KeyIndex::set_required). recover (options.upgrade) looks at it itself and rebuilds.
+  if (!options.upgrade) {
+    store->key_index_->set_required(store->journal_->head_txn_seen() >= format.chained_from);
+  }
   if (format.version < kStoreFormat) {
     // The upgrade to format 3: nothing is rewritten. The journal's rebuild above followed
     // the chain over every record (they carry no prev_hash); the marker names the first
     // txn that must, so the first record this store writes vouches for all before it.
     // A crash before the marker is durable leaves format 2, upgraded again next time.
     DB_ASSIGN_OR_RETURN(ChainHead head, store->journal_->Head());
+    // keys/index whole before the marker, so every store of this format has it.
+    DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
     env->FaultPoint("recover", "before_format_marker");
     DB_RETURN_IF_ERROR(WriteStoreFormat(env, layout, head.txn + 1));
     env->FaultPoint("recover", "after_format_marker");

@@ -247,8 +247,9 @@ class StoreImpl final : public Store {
   Result<std::optional<Account>> StateAt(const TailView& view, const Account& file);
 
   // The read-only store: the check that every file is at least at the journal's newest
-  // state, and Get without taking a lock or marking anything.
-  Status CheckExactForReading();
+  // state, and Get without taking a lock or marking anything. `chained_from`: FORMAT's
+  // first chained txn (a journal that reaches it has a keys/index: set_required).
+  Status CheckExactForReading(std::uint64_t chained_from);
   Result<Account> GetReadOnly(AccountId id, bool prove = true);
   // Accounts opened: the journal's shared count, or (read-only) the one counted at open.
   std::uint64_t AccountCount() const;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "drovebank/account.h"
+#include "key_index.h"
 #include "own_links.h"
 #include "store_impl.h"
 
@@ -62,14 +63,17 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenReadOnly(const StoreOptions& o
                                            format.version));
   }
   DB_ASSIGN_OR_RETURN(store->journal_, Journal::OpenReadOnly(env, layout, mode));
-  DB_RETURN_IF_ERROR(store->CheckExactForReading());
+  DB_RETURN_IF_ERROR(store->CheckExactForReading(format.chained_from));
   return store;
 }
 
-Status StoreImpl::CheckExactForReading() {
+Status StoreImpl::CheckExactForReading(std::uint64_t chained_from) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   auto records = journal_->ReadRange(ckpt.pos, journal_->End());
   if (!records.ok()) return NeedsReplay(layout_, records.status().message());
+  // As a writer's open decides it (StoreImpl::OpenWritable), from the newest txn read.
+  std::uint64_t head = records->empty() ? ckpt.last_txn : records->back().txn;
+  key_index_->set_required(head >= chained_from);
   read_only_accounts_ = ckpt.account_count;
   std::map<AccountId, Account> newest;
   for (const Record& r : *records) {

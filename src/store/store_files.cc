@@ -1,0 +1,58 @@
+#include "store_files.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+
+namespace drovebank {
+
+Status NotARegularFile(const std::string& path, StoreFileKind kind) {
+  if (kind == StoreFileKind::kJournal) {
+    return Status::Corruption(fmt::format(
+        "{} is not a regular file (drovebank makes only regular files there: something was put "
+        "in its place): the journal records it held are not there, and nothing rebuilds them; "
+        "put the segment back from a backup",
+        path));
+  }
+  return Status::Corruption(fmt::format(
+      "{} is not a regular file (drovebank makes only regular files there: something was put in "
+      "its place); run `recover`, which moves it to quarantine/ and rebuilds the file from the "
+      "journal",
+      path));
+}
+
+Status RequireRegular(const FileInfo& info, const std::string& path, StoreFileKind kind) {
+  return info.is_regular && !info.is_symlink ? Status::Ok() : NotARegularFile(path, kind);
+}
+
+Status RequireRegular(Env* env, int fd, const std::string& path, StoreFileKind kind) {
+  DB_ASSIGN_OR_RETURN(FileInfo info, env->StatFd(fd));
+  return RequireRegular(info, path, kind);
+}
+
+Status WhyNotOpened(const Status& opened, const std::string& path, StoreFileKind kind) {
+  int e = opened.sys_errno();
+  return e == EISDIR || e == ENXIO || e == ELOOP ? NotARegularFile(path, kind) : opened;
+}
+
+namespace {
+// In the order the store opens them.
+constexpr const char* kOwnFiles[] = {"journal/state",    "locks/accounts", "locks/keys",
+                                     "locks/owners",     "keys/index",     "journal/SNAPSHOT",
+                                     "journal/SNAPSHOT.tmp"};
+}  // namespace
+
+std::vector<std::string> UnusableStoreFiles(Env* env, const Layout& layout) {
+  std::vector<std::string> out;
+  for (const char* name : kOwnFiles) {
+    auto st = env->Stat(layout.root() + "/" + name);
+    if (st.ok() && (!st->is_regular || st->is_symlink)) out.emplace_back(name);
+  }
+  return out;
+}
+
+bool RebuiltOnlyFromWholeJournal(const std::string& name) {
+  return name == "locks/accounts" || name == "locks/keys" || name == "keys/index";
+}
+
+}  // namespace drovebank
