@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "drovebank/env_wrapper.h"
@@ -151,4 +153,90 @@ TEST_CASE("shared_fs_env: a root's read-only mark sticks towards writable", "[sh
   env.Confine(root, /*read_only=*/true);
   ::unsetenv("DROVEBANK_FS");
   CHECK(read_flags() == O_RDWR);  // once writable, always refreshed
+}
+
+namespace {
+
+// Every PWrite takes at least `write_takes`; a slow lock holder is made by the test.
+class SlowBelow final : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  drovebank::Status PWrite(int fd, std::string_view data, std::uint64_t offset) override {
+    std::this_thread::sleep_for(write_takes);
+    return EnvWrapper::PWrite(fd, data, offset);
+  }
+  std::chrono::milliseconds write_takes{0};
+};
+
+}  // namespace
+
+// A host alone keeps GlusterFS's write lock between its writes (fast); once a write or a
+// lock wait takes as long as another host's hold on that lock (SharedFds::kHandOver, here
+// the test's own 100 ms), every write after it lets go of the lock soon (let_go.h). Only
+// below a shared root. The threshold is the test's, so the verdict never depends on load:
+// a call the test makes slow is slower than the threshold, and one it does not make slow
+// is never compared with a threshold it could reach (an hour).
+TEST_CASE("shared_fs_env: writes let go of the file's write lock only once a slow write or "
+          "lock wait showed another host",
+          "[shared_fs_env][env][let_go]") {
+  using namespace std::chrono_literals;
+  TempDir shared_dir, local_dir;
+  PosixEnvImpl plain;
+  SECTION("nothing slow: never let go") {
+    SlowBelow below(&plain);
+    SharedFsEnv env(&below, std::chrono::hours(1));
+    ConfineAs(&env, shared_dir.path(), "shared");
+    auto fd = env.Open(shared_dir / "f", O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd.ok());
+    for (int i = 0; i < 5; ++i) REQUIRE(env.PWrite(*fd, "x", 0).ok());
+    CHECK_FALSE(env.contended());
+    CHECK(env.SettleLetGo() == 0);
+    REQUIRE(env.Close(*fd).ok());
+  }
+  SECTION("a slow write: it and every write after it let go; not below a local root") {
+    SlowBelow below(&plain);
+    SharedFsEnv env(&below, 100ms);
+    ConfineAs(&env, shared_dir.path(), "shared");
+    ConfineAs(&env, local_dir.path(), "local");
+    auto local = env.Open(local_dir / "f", O_RDWR | O_CREAT, 0600);
+    auto fd = env.Open(shared_dir / "f", O_RDWR | O_CREAT, 0600);
+    REQUIRE(local.ok());
+    REQUIRE(fd.ok());
+    below.write_takes = 200ms;
+    REQUIRE(env.PWrite(*local, "x", 0).ok());
+    CHECK_FALSE(env.contended());  // a local file is nobody else's
+    REQUIRE(env.PWrite(*fd, "x", 0).ok());
+    CHECK(env.contended());
+    CHECK(env.SettleLetGo() == 1);
+    below.write_takes = 0ms;
+    REQUIRE(env.PWrite(*fd, "y", 0).ok());
+    REQUIRE(env.Truncate(*fd, 1).ok());
+    CHECK(env.SettleLetGo() >= 2);
+    REQUIRE(env.PWrite(*local, "y", 0).ok());
+    std::uint64_t made = env.SettleLetGo();
+    REQUIRE(env.PWrite(*local, "z", 0).ok());
+    CHECK(env.SettleLetGo() == made);  // the local file never
+    REQUIRE(env.Close(*fd).ok());
+    REQUIRE(env.Close(*local).ok());
+  }
+  SECTION("a slow lock wait: every write after it lets go") {
+    SharedFsEnv env(&plain, 100ms);
+    ConfineAs(&env, shared_dir.path(), "shared");
+    auto fd = env.Open(shared_dir / "f", O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd.ok());
+    auto holder = plain.Open(shared_dir / "f", O_RDWR, 0600);  // another description
+    REQUIRE(holder.ok());
+    REQUIRE(plain.LockByte(*holder, 3, /*wait=*/false).ok());
+    std::thread release([&] {
+      std::this_thread::sleep_for(200ms);
+      (void)plain.UnlockByte(*holder, 3);
+    });
+    REQUIRE(env.LockByte(*fd, 3, /*wait=*/true).ok());
+    release.join();
+    CHECK(env.contended());
+    REQUIRE(env.PWrite(*fd, "x", 0).ok());
+    CHECK(env.SettleLetGo() == 1);
+    REQUIRE(plain.Close(*holder).ok());
+    REQUIRE(env.Close(*fd).ok());
+  }
 }

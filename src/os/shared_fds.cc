@@ -63,8 +63,12 @@ void SharedFds::Remove(int fd) {
   if (!any_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> l(mu_);
   if (auto it = fds_.find(fd); it != fds_.end()) {
+    let_go_.Forget(fd);
     if (it->second.direct >= 0 && it->second.direct != fd) ::close(it->second.direct);
-    if (it->second.refresh >= 0) ::close(it->second.refresh);
+    if (it->second.refresh >= 0) {
+      let_go_.Forget(it->second.refresh);
+      ::close(it->second.refresh);
+    }
     fds_.erase(it);
   }
 }
@@ -103,7 +107,25 @@ void SharedFds::Refresh(int fd) {
       target = sf.refresh;
     }
   }
-  if (target >= 0) (void)::fallocate(target, FALLOC_FL_KEEP_SIZE, 0, 1);
+  if (target >= 0) {
+    auto start = std::chrono::steady_clock::now();
+    (void)::fallocate(target, FALLOC_FL_KEEP_SIZE, 0, 1);
+    // The fallocate takes the file's write lock, as a write does (Wrote).
+    if (std::chrono::steady_clock::now() - start >= hand_over_) {
+      contended_.store(true, std::memory_order_relaxed);
+    }
+    if (contended()) let_go_.After(target);
+  }
+}
+
+void SharedFds::Wrote(int fd, std::chrono::steady_clock::duration took) {
+  if (!Has(fd)) return;
+  if (took >= hand_over_) contended_.store(true, std::memory_order_relaxed);
+  if (contended()) let_go_.After(fd);
+}
+
+void SharedFds::Waited(int fd, std::chrono::steady_clock::duration took) {
+  if (took >= hand_over_ && Has(fd)) contended_.store(true, std::memory_order_relaxed);
 }
 
 int SharedFds::DirectOf(int fd) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <unordered_map>
 
 #include "drovebank/status.h"
+#include "let_go.h"
 
 namespace drovebank {
 
@@ -37,6 +39,9 @@ Result<size_t> DirectPRead(int direct, char* buf, size_t n, std::uint64_t offset
 class SharedFds {
  public:
   SharedFds() = default;
+  // `hand_over`: how long a call must take to be taken for another host's hold (tests
+  // choose their own; kHandOver otherwise).
+  explicit SharedFds(std::chrono::milliseconds hand_over) : hand_over_(hand_over) {}
   // Closes the twins still open (the descriptors themselves are the caller's).
   ~SharedFds();
   SharedFds(const SharedFds&) = delete;
@@ -51,6 +56,21 @@ class SharedFds {
 
   // Makes the client forget what it cached of the file (see shared_fds.cc).
   void Refresh(int fd);
+  // After a write through `fd` (a write, a cut, a grow) that took `took`. Once another
+  // host is seen writing the store (contended()), the client lets go of the file's write
+  // lock soon after every write (let_go.h). No-op for a descriptor not registered.
+  void Wrote(int fd, std::chrono::steady_clock::duration took);
+  // After a wait for a byte lock of `fd` that took `took`.
+  void Waited(int fd, std::chrono::steady_clock::duration took);
+  // Whether a write, a cache drop or a lock wait on a registered descriptor ever took
+  // kHandOver (or the hand_over given) or longer: what a write waiting out another host's
+  // hold on the file's write lock takes (about 1 s), or a lock wait behind a commit that
+  // did so; a call on the mount otherwise takes milliseconds. Stays set for the life of
+  // the process: a host alone never sets it, and keeps AFR's lock between its writes.
+  bool contended() const { return contended_.load(std::memory_order_relaxed); }
+  static constexpr std::chrono::milliseconds kHandOver{500};
+  // For tests: waits until every let-go scheduled is made; how many were made.
+  std::uint64_t SettleLetGo() { return let_go_.Settle(); }
   // The direct twin of `fd`, or -1 when `fd` is not shared or the file system has no
   // O_DIRECT.
   int DirectOf(int fd);
@@ -81,6 +101,10 @@ class SharedFds {
   // Whether any descriptor was ever registered: a store on a local disk then pays no mutex
   // on its hot calls (PRead, StatFd, Close).
   std::atomic<bool> any_{false};
+  std::atomic<bool> contended_{false};
+  std::chrono::milliseconds hand_over_ = kHandOver;
+  // Destroyed first (declared last): its thread is joined while every descriptor is open.
+  LetGoTimer let_go_;
 };
 
 }  // namespace drovebank

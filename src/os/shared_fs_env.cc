@@ -64,6 +64,48 @@ Status SharedFsEnv::Close(int fd) {
   return target()->Close(fd);
 }
 
+namespace {
+
+// Runs `call` and hands its duration to `after` (SharedFds::Wrote or Waited).
+template <typename Call, typename After>
+Status Timed(Call&& call, After&& after) {
+  auto start = std::chrono::steady_clock::now();
+  Status s = call();
+  after(std::chrono::steady_clock::now() - start);
+  return s;
+}
+
+}  // namespace
+
+Status SharedFsEnv::Write(int fd, std::string_view data) {
+  return Timed([&] { return target()->Write(fd, data); }, [&](auto took) { fds_.Wrote(fd, took); });
+}
+
+Status SharedFsEnv::PWrite(int fd, std::string_view data, std::uint64_t offset) {
+  return Timed([&] { return target()->PWrite(fd, data, offset); },
+               [&](auto took) { fds_.Wrote(fd, took); });
+}
+
+Status SharedFsEnv::Truncate(int fd, std::uint64_t size) {
+  return Timed([&] { return target()->Truncate(fd, size); }, [&](auto took) { fds_.Wrote(fd, took); });
+}
+
+Status SharedFsEnv::Grow(int fd, std::uint64_t size) {
+  return Timed([&] { return target()->Grow(fd, size); }, [&](auto took) { fds_.Wrote(fd, took); });
+}
+
+// A wait for a byte lock behind another host's commit that waited out its hold on a
+// file's write lock takes as long: the host that holds that file never sees it otherwise.
+Status SharedFsEnv::LockByte(int fd, std::uint64_t offset, bool wait) {
+  return Timed([&] { return target()->LockByte(fd, offset, wait); },
+               [&](auto took) { if (wait) fds_.Waited(fd, took); });
+}
+
+Status SharedFsEnv::WaitLockByte(int fd, std::uint64_t offset) {
+  return Timed([&] { return target()->WaitLockByte(fd, offset); },
+               [&](auto took) { fds_.Waited(fd, took); });
+}
+
 Result<size_t> SharedFsEnv::PRead(int fd, char* buf, size_t n, std::uint64_t offset) {
   if (int direct = fds_.DirectOf(fd); direct >= 0) {
     Result<size_t> got = size_t{0};

@@ -11,6 +11,10 @@
 //   - reads whole files (ReadFile) the same way, retrying a name another host replaced
 //     (ESTALE);
 //   - makes StatFd report the servers' size;
+//   - once another host is seen writing the store (a write or a lock wait that took half
+//     a second), makes the client let go of a file's write lock soon after each write
+//     to it (SharedFds::Wrote, let_go.h), so another host's write does not wait a
+//     second for it;
 //   - warms nothing before a rename (no local inode block to warm).
 // Everywhere else each call goes to the target unchanged, and a process with no shared
 // root takes no mutex on any call. IsShared answers for the roots Confine registered.
@@ -20,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -32,9 +37,18 @@ namespace drovebank {
 class SharedFsEnv final : public EnvWrapper {
  public:
   explicit SharedFsEnv(Env* target) : EnvWrapper(target) {}
+  // For tests: `hand_over` in place of SharedFds::kHandOver.
+  SharedFsEnv(Env* target, std::chrono::milliseconds hand_over)
+      : EnvWrapper(target), fds_(hand_over) {}
 
   Result<int> Open(const std::string& path, int flags, unsigned mode) override;
   Status Close(int fd) override;
+  Status Write(int fd, std::string_view data) override;
+  Status PWrite(int fd, std::string_view data, std::uint64_t offset) override;
+  Status Truncate(int fd, std::uint64_t size) override;
+  Status Grow(int fd, std::uint64_t size) override;
+  Status LockByte(int fd, std::uint64_t offset, bool wait) override;
+  Status WaitLockByte(int fd, std::uint64_t offset) override;
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override;
   Result<std::string> ReadFile(const std::string& path) override;
   Result<FileInfo> StatFd(int fd) override;
@@ -42,6 +56,11 @@ class SharedFsEnv final : public EnvWrapper {
   void Confine(const std::string& root, bool read_only) override;
   bool IsShared(const std::string& path) override;
   Result<int> OpenBootFile(const std::string& path) override;
+
+  // Whether another host was seen writing (SharedFds::contended); for tests, how many
+  // let-gos were made once every one scheduled is (SharedFds::SettleLetGo).
+  bool contended() const { return fds_.contended(); }
+  std::uint64_t SettleLetGo() { return fds_.SettleLetGo(); }
 
  private:
   struct Root {

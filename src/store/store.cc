@@ -402,7 +402,9 @@ void StoreImpl::NoteCommitTime(double seconds) {
       "note: {} commits in a row each took about {:.1f} s on this shared volume. On "
       "GlusterFS that is another host writing the same store: each file both write moves "
       "between hosts through AFR's eager lock, which the last writer keeps for "
-      "cluster.post-op-delay-secs (1 s by default). `gluster volume set VOLUME "
+      "cluster.post-op-delay-secs (1 s by default). This drovebank lets go of that lock "
+      "after each write once it has waited for it, so the other writer keeps it: an older "
+      "drovebank, or another program. `gluster volume set VOLUME "
       "cluster.post-op-delay-secs 0` removes the wait (each write then takes the lock "
       "itself, and one host alone commits about half as fast); docs/DESIGN.md, \"Scaling "
       "out\". (Or another session holds a lock these commits need for that long.)",
