@@ -110,16 +110,17 @@ void SharedFds::Refresh(int fd) {
   if (target >= 0) {
     auto start = std::chrono::steady_clock::now();
     (void)::fallocate(target, FALLOC_FL_KEEP_SIZE, 0, 1);
-    // The fallocate takes the file's write lock, as a write does (Wrote).
-    if (std::chrono::steady_clock::now() - start >= hand_over_) {
-      contended_.store(true, std::memory_order_relaxed);
-    }
-    if (contended()) let_go_.After(target);
+    // The fallocate takes the file's write lock, as a write does. `target` may be the
+    // writable twin, which is not registered itself.
+    WroteShared(target, std::chrono::steady_clock::now() - start);
   }
 }
 
 void SharedFds::Wrote(int fd, std::chrono::steady_clock::duration took) {
-  if (!Has(fd)) return;
+  if (Has(fd)) WroteShared(fd, took);
+}
+
+void SharedFds::WroteShared(int fd, std::chrono::steady_clock::duration took) {
   if (took >= hand_over_) contended_.store(true, std::memory_order_relaxed);
   if (contended()) let_go_.After(fd);
 }

@@ -84,6 +84,8 @@ class SharedFds {
   void SawSize(int fd, std::uint64_t size);
 
  private:
+  // Wrote's work for a descriptor of a shared file (registered, or a twin of one).
+  void WroteShared(int fd, std::chrono::steady_clock::duration took);
   struct SharedFd {
     bool writable = false;
     bool no_refresh = false;  // read-only root, or no writable twin could be had

@@ -148,12 +148,7 @@ class StoreCheck {
       usable = usable && name.starts_with("journal/SNAPSHOT");
     }
     if (format.version < kStoreFormat) return usable;
-    for (const char* name : {"locks/accounts", "locks/keys", "locks/owners", "keys/index"}) {
-      auto st = env_->Stat(layout_.root() + "/" + name);
-      bool missing = !st.ok() && st.status().code() == Code::kNotFound;
-      bool short_index = st.ok() && st->is_regular && std::string_view(name) == "keys/index" &&
-                         st->size < kKeyIndexWholeBytes;
-      if (!missing && !short_index) continue;
+    for (const auto& [name, missing] : MissingStoreFiles(env_, layout_)) {
       ++r_->files_repaired;
       r_->notes.push_back(fmt::format("{} is {}: recover makes it anew{}", name,
                                       missing ? "missing" : "cut short",

@@ -214,7 +214,8 @@ class Journal {
   std::string SegmentPath(std::uint64_t seg) const;
   // Opens a segment, proven a regular file (one fstat): a FIFO or a directory put in
   // its place is Corruption naming it (store_files.h), not a read error without a name.
-  Result<int> OpenSegment(std::uint64_t seg, int flags, unsigned mode = 0600) const;
+  // `info`: the fstat, when the caller wants it.
+  Result<int> OpenSegment(std::uint64_t seg, int flags, FileInfo* info = nullptr) const;
 
  private:
   struct State;

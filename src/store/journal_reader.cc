@@ -75,16 +75,8 @@ JournalPos Journal::End() const {
   }
 }
 
-Result<int> Journal::OpenSegment(std::uint64_t seg, int flags, unsigned mode) const {
-  std::string path = SegmentPath(seg);
-  auto fd = env_->Open(path, flags, mode);
-  if (!fd.ok()) return WhyNotOpened(fd.status(), path, StoreFileKind::kJournal);
-  Status usable = RequireRegular(env_, *fd, path, StoreFileKind::kJournal);
-  if (!usable.ok()) {
-    (void)env_->Close(*fd);
-    return usable;
-  }
-  return fd;
+Result<int> Journal::OpenSegment(std::uint64_t seg, int flags, FileInfo* info) const {
+  return OpenStoreFile(env_, SegmentPath(seg), flags, StoreFileKind::kJournal, info);
 }
 
 bool Journal::EndsOnRecord(JournalPos at) const {
@@ -107,12 +99,9 @@ Status Journal::ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) co
   DB_ASSIGN_OR_RETURN(auto segs, Segments());
   for (std::uint64_t seg : segs) {
     if (seg < from.seg || seg > to.seg) continue;
-    auto opened = env_->Open(SegmentPath(seg), O_RDONLY);
-    if (!opened.ok()) return WhyNotOpened(opened.status(), SegmentPath(seg), StoreFileKind::kJournal);
-    EnvFdCloser closer{env_, *opened};
-    int fd = *opened;
-    DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(fd));
-    DB_RETURN_IF_ERROR(RequireRegular(info, SegmentPath(seg), StoreFileKind::kJournal));
+    FileInfo info;
+    DB_ASSIGN_OR_RETURN(int fd, OpenSegment(seg, O_RDONLY, &info));
+    EnvFdCloser closer{env_, fd};
     std::uint64_t start = seg == from.seg ? from.offset : 0;
     std::uint64_t stop = seg == to.seg ? std::min<std::uint64_t>(to.offset, info.size) : info.size;
     std::string buf;

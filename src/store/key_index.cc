@@ -12,7 +12,14 @@ namespace drovebank {
 
 namespace {
 constexpr size_t kEntryBytes = 8;
+
+// An entry's txn from its little-endian bytes (a file cut short has fewer: the rest are 0).
+std::uint64_t DecodeEntry(const unsigned char* b, size_t n = kEntryBytes) {
+  std::uint64_t txn = 0;
+  for (size_t i = 0; i < n; ++i) txn |= std::uint64_t{b[i]} << (8 * i);
+  return txn;
 }
+}  // namespace
 
 KeyIndex::~KeyIndex() {
   if (fd_ >= 0) (void)env_->Close(fd_);
@@ -31,21 +38,17 @@ Status KeyIndex::OpenFor(bool write) {
   fd_ = -1;
   // A required file is never made here: a missing one is damage (set_required).
   int flags = write ? O_RDWR | (required_ ? 0 : O_CREAT) : O_RDONLY;
-  auto fd = env_->Open(path_, flags, 0600);
+  // Proven once a descriptor: a FIFO in its place would fail every read with ESPIPE.
+  FileInfo info;
+  auto fd = OpenStoreFile(env_, path_, flags, StoreFileKind::kDerived, &info);
   if (!fd.ok() && fd.status().code() == Code::kNotFound && required_) {
     return Lost("is missing");
   }
-  if (!fd.ok()) return WhyNotOpened(fd.status(), path_);
-  // Proven once a descriptor: a FIFO in its place would fail every read with ESPIPE.
-  auto info = env_->StatFd(*fd);
-  Status usable = info.ok() ? RequireRegular(*info, path_) : info.status();
-  if (usable.ok() && required_ && info->size < kKeyIndexWholeBytes) {
-    usable = Lost(fmt::format("is cut short ({} bytes, of at least {})", info->size,
-                              kKeyIndexWholeBytes));
-  }
-  if (!usable.ok()) {
+  if (!fd.ok()) return fd.status();
+  if (required_ && info.size < kKeyIndexWholeBytes) {
     (void)env_->Close(*fd);
-    return usable;
+    return Lost(fmt::format("is cut short ({} bytes, of at least {})", info.size,
+                            kKeyIndexWholeBytes));
   }
   fd_ = *fd;
   writable_ = write;
@@ -61,12 +64,10 @@ Status KeyIndex::Lost(std::string_view how) const {
 }
 
 Status CreateKeyIndex(Env* env, const std::string& path) {
-  auto opened = env->Open(path, O_RDWR | O_CREAT, 0600);
-  if (!opened.ok()) return WhyNotOpened(opened.status(), path);
-  int fd = *opened;
-  auto info = env->StatFd(fd);
-  Status s = info.ok() ? RequireRegular(*info, path) : info.status();
-  if (s.ok() && info->size < kKeyIndexWholeBytes) s = env->Truncate(fd, kKeyIndexWholeBytes);
+  FileInfo info;
+  DB_ASSIGN_OR_RETURN(int fd, OpenStoreFile(env, path, O_RDWR | O_CREAT, StoreFileKind::kDerived,
+                                            &info));
+  Status s = info.size < kKeyIndexWholeBytes ? env->Truncate(fd, kKeyIndexWholeBytes) : Status::Ok();
   if (s.ok()) s = env->Sync(fd);
   (void)env->Close(fd);
   if (!s.ok()) return s;
@@ -103,11 +104,7 @@ Result<std::uint64_t> KeyIndex::AccountHead(AccountId id) {
   window_first_ = entry;
   // Past the file's end: entries never written, 0 (the window holds those too).
   window_.assign(kWindow, 0);
-  for (size_t e = 0; e < n / kEntryBytes; ++e) {
-    std::uint64_t txn = 0;
-    for (size_t i = 0; i < kEntryBytes; ++i) txn |= std::uint64_t{b[e * kEntryBytes + i]} << (8 * i);
-    window_[e] = txn;
-  }
+  for (size_t e = 0; e < n / kEntryBytes; ++e) window_[e] = DecodeEntry(b + e * kEntryBytes);
   return window_[0];
 }
 
@@ -141,9 +138,7 @@ Result<std::uint64_t> KeyIndex::ReadEntry(std::uint64_t entry) {
   if (n != 0 && n != sizeof b) {
     return Status::Corruption(fmt::format("{} ends inside entry {}", path_, entry));
   }
-  std::uint64_t txn = 0;
-  for (size_t i = 0; i < n; ++i) txn |= std::uint64_t{b[i]} << (8 * i);
-  return txn;
+  return DecodeEntry(b, n);
 }
 
 Status KeyIndex::WriteEntry(std::uint64_t entry, std::uint64_t txn) {

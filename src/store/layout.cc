@@ -122,11 +122,7 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
   bool has_segments = false;
   for (const std::string& n : *names) has_segments = has_segments || n.ends_with(".log");
   if (!has_segments) {
-    for (const std::string& t :
-         {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners()}) {
-      DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
-      (void)env->Close(fd);
-    }
+    DB_RETURN_IF_ERROR(CreateLockTables(env, layout));
     // A new store is format 3 from its first record on, keys/index whole from the start.
     DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
     DB_RETURN_IF_ERROR(WriteStoreFormat(env, layout, 1));
@@ -139,6 +135,15 @@ Status PrepareDataDir(Env* env, const Layout& layout) {
   auto slash = root.find_last_of('/');
   return env->SyncDir(slash == std::string::npos ? "."
                                                  : (slash == 0 ? "/" : root.substr(0, slash)));
+}
+
+Status CreateLockTables(Env* env, const Layout& layout) {
+  for (const std::string& t :
+       {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners()}) {
+    DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
+    (void)env->Close(fd);
+  }
+  return Status::Ok();
 }
 
 Result<StoreFormat> ReadStoreFormat(Env* env, const Layout& layout) {

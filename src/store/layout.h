@@ -66,6 +66,10 @@ class Layout {
 // directory owned by another user or writable by group or others.
 Status PrepareDataDir(Env* env, const Layout& layout);
 
+// Creates each lock table of locks/ that is not there (empty: sparse, no flag set), and
+// leaves one that is as it is. The caller syncs locks/.
+Status CreateLockTables(Env* env, const Layout& layout);
+
 // The data directory's format, from its FORMAT marker. Format 3 writes the marker; a store
 // without one is format 2 when it has lock tables, format 1 when it has only journal
 // segments, and no store at all otherwise (version 0).

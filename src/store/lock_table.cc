@@ -58,10 +58,7 @@ Result<std::unique_ptr<LockTable>> LockTable::Open(Env* env, const Layout& layou
   for (auto [fd, path] : {std::pair{&t->accounts_fd_, layout.AccountLockTable()},
                           std::pair{&t->keys_fd_, layout.KeyLockTable()},
                           std::pair{&t->owners_fd_, layout.LockOwners()}}) {
-    auto opened = env->Open(path, flags, 0600);
-    if (!opened.ok()) return WhyNotOpened(opened.status(), path);
-    *fd = *opened;
-    DB_RETURN_IF_ERROR(RequireRegular(env, *fd, path));
+    DB_ASSIGN_OR_RETURN(*fd, OpenStoreFile(env, path, flags));
   }
   // Every lock taken reads a flag and writes an owner note: on a shared file system each
   // read of a small file costs a cache drop first, a round trip, unless the file is big.

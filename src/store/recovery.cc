@@ -157,25 +157,26 @@ Result<bool> RemakeStoreFiles(Env* env, const Layout& layout, RecoverReport* r) 
   DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
   if (format.version < kStoreFormat) return false;  // the upgrade makes them
   std::vector<std::string> unusable = UnusableStoreFiles(env, layout);
-  auto missing = [&](const std::string& name) {
-    auto st = env->Stat(layout.root() + "/" + name);
-    return !st.ok() && st.status().code() == Code::kNotFound;
-  };
-  std::vector<std::string> lost;
-  for (const std::string& name : {std::string("locks/accounts"), std::string("locks/keys"),
-                                  std::string("keys/index")}) {
-    bool gone = std::find(unusable.begin(), unusable.end(), name) != unusable.end() ||
-                missing(name);
-    if (!gone && name == "keys/index") {
-      auto st = env->Stat(layout.KeyIndexPath());
-      gone = st.ok() && st->size < kKeyIndexWholeBytes;
-    }
-    if (gone) lost.push_back(name);
+  // Each file to make anew and how it was found, told before anything is made; `lost`,
+  // those only the whole journal rebuilds.
+  std::vector<std::pair<std::string, const char*>> remade, lost;
+  for (const std::string& name : unusable) remade.emplace_back(name, "not a regular file");
+  for (const auto& [name, missing] : MissingStoreFiles(env, layout)) {
+    remade.emplace_back(name, missing ? "missing" : "cut short");
   }
+  for (const auto& entry : remade) {
+    if (RebuiltOnlyFromWholeJournal(entry.first)) lost.push_back(entry);
+  }
+  auto remakes = [&](std::string_view prefix) {
+    return std::any_of(remade.begin(), remade.end(),
+                       [&](const auto& e) { return e.first.starts_with(prefix); });
+  };
   if (!lost.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [name, how] : lost) names.push_back(name);
     DB_RETURN_IF_ERROR(WriteRecoveryMarker(
         env, layout,
-        fmt::format("{} {}", kWholeJournalMark, fmt::join(lost, ", "))));
+        fmt::format("{} {}", kWholeJournalMark, fmt::join(names, ", "))));
     env->FaultPoint("recover", "after_whole_mark");
   }
   for (const std::string& name : unusable) {
@@ -186,19 +187,16 @@ Result<bool> RemakeStoreFiles(Env* env, const Layout& layout, RecoverReport* r) 
     r->notes.push_back(fmt::format("moved {}, which is not a regular file, to {}", name,
                                    EscapeForTerminal(kept)));
   }
-  for (const std::string& t :
-       {layout.AccountLockTable(), layout.KeyLockTable(), layout.LockOwners()}) {
-    if (env->Stat(t).ok()) continue;
-    DB_ASSIGN_OR_RETURN(int fd, env->Open(t, O_RDWR | O_CREAT, 0600));
-    (void)env->Close(fd);
+  if (remakes("locks/")) {
+    DB_RETURN_IF_ERROR(CreateLockTables(env, layout));
     DB_RETURN_IF_ERROR(env->SyncDir(layout.locks()));
   }
-  DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
+  if (remakes("keys/index")) DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
   env->FaultPoint("recover", "after_remade");
-  for (const std::string& name : lost) {
+  for (const auto& [name, how] : lost) {
     ++r->files_repaired;
-    r->notes.push_back(fmt::format("{} was {}: made anew and rebuilt from the whole journal",
-                                   name, missing(name) ? "missing" : "damaged"));
+    r->notes.push_back(
+        fmt::format("{} was {}: made anew and rebuilt from the whole journal", name, how));
   }
   auto mark = env->ReadFile(layout.recovery_marker());
   return mark.ok() && mark->find(kWholeJournalMark) != std::string::npos;

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "key_index.h"  // kKeyIndexWholeBytes
+
 namespace drovebank {
 
 Status NotARegularFile(const std::string& path, StoreFileKind kind) {
@@ -25,14 +27,23 @@ Status RequireRegular(const FileInfo& info, const std::string& path, StoreFileKi
   return info.is_regular && !info.is_symlink ? Status::Ok() : NotARegularFile(path, kind);
 }
 
-Status RequireRegular(Env* env, int fd, const std::string& path, StoreFileKind kind) {
-  DB_ASSIGN_OR_RETURN(FileInfo info, env->StatFd(fd));
-  return RequireRegular(info, path, kind);
-}
-
 Status WhyNotOpened(const Status& opened, const std::string& path, StoreFileKind kind) {
   int e = opened.sys_errno();
   return e == EISDIR || e == ENXIO || e == ELOOP ? NotARegularFile(path, kind) : opened;
+}
+
+Result<int> OpenStoreFile(Env* env, const std::string& path, int flags, StoreFileKind kind,
+                          FileInfo* info) {
+  auto fd = env->Open(path, flags, 0600);
+  if (!fd.ok()) return WhyNotOpened(fd.status(), path, kind);
+  auto st = env->StatFd(*fd);
+  Status usable = st.ok() ? RequireRegular(*st, path, kind) : st.status();
+  if (!usable.ok()) {
+    (void)env->Close(*fd);
+    return usable;
+  }
+  if (info != nullptr) *info = *st;
+  return fd;
 }
 
 namespace {
@@ -47,6 +58,18 @@ std::vector<std::string> UnusableStoreFiles(Env* env, const Layout& layout) {
   for (const char* name : kOwnFiles) {
     auto st = env->Stat(layout.root() + "/" + name);
     if (st.ok() && (!st->is_regular || st->is_symlink)) out.emplace_back(name);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, bool>> MissingStoreFiles(Env* env, const Layout& layout) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const char* name : {"locks/accounts", "locks/keys", "locks/owners", "keys/index"}) {
+    auto st = env->Stat(layout.root() + "/" + name);
+    bool missing = !st.ok() && st.status().code() == Code::kNotFound;
+    bool short_index = st.ok() && st->is_regular && std::string_view(name) == "keys/index" &&
+                       st->size < kKeyIndexWholeBytes;
+    if (missing || short_index) out.emplace_back(name, missing);
   }
   return out;
 }

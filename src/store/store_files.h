@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "drovebank/env.h"
@@ -33,20 +34,28 @@ Status NotARegularFile(const std::string& path, StoreFileKind kind = StoreFileKi
 Status RequireRegular(const FileInfo& info, const std::string& path,
                       StoreFileKind kind = StoreFileKind::kDerived);
 
-// The same, of an open descriptor (one fstat).
-Status RequireRegular(Env* env, int fd, const std::string& path,
-                      StoreFileKind kind = StoreFileKind::kDerived);
-
 // `opened` as it came back from Env::Open of `path`: a failure that says the name is not a
 // regular file (EISDIR: a directory opened to write; ENXIO: a FIFO with no reader, opened
 // to write; ELOOP: a symbolic link) becomes NotARegularFile; anything else is kept.
 Status WhyNotOpened(const Status& opened, const std::string& path,
                     StoreFileKind kind = StoreFileKind::kDerived);
 
+// Opens `path` (mode 0600 if created) and proves it a regular file with one fstat, whose
+// result goes to *info when asked for. A failed open comes back through WhyNotOpened (so
+// NotFound stays NotFound); a descriptor that is not a regular file is closed again.
+Result<int> OpenStoreFile(Env* env, const std::string& path, int flags,
+                          StoreFileKind kind = StoreFileKind::kDerived, FileInfo* info = nullptr);
+
 // The store's own files that are there but not regular files, by their names below the
 // data directory ("journal/state", "locks/accounts", ...), in a fixed order. `recover`
 // moves each to quarantine/; `recover --check` reports each.
 std::vector<std::string> UnusableStoreFiles(Env* env, const Layout& layout);
+
+// The lock tables and keys/index that are missing, and keys/index when it is a regular
+// file cut short of kKeyIndexWholeBytes (in a store of format 3, which has them whole
+// from its start), by their names below the data directory, each with whether it is
+// missing (false: cut short). `recover` makes each anew; `recover --check` reports each.
+std::vector<std::pair<std::string, bool>> MissingStoreFiles(Env* env, const Layout& layout);
 
 // Whether losing the file `name` (one of UnusableStoreFiles') loses what only a walk of
 // the whole journal gives back: the repair flags (locks/accounts, locks/keys) and every
