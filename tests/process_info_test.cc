@@ -31,6 +31,22 @@ TEST_CASE("process info: Self is this process, this boot and this host, the same
   CHECK(&Self() == &me);
 }
 
+// A lock holder's note names CurrentPid(): asked of the kernel once, and asked again in a
+// forked child (batch --parallel forks; tests fork), which must never name its parent.
+TEST_CASE("process info: CurrentPid is this process's pid, in a forked child too",
+          "[process_info]") {
+  CHECK(CurrentPid() == static_cast<int>(::getpid()));
+  CHECK(CurrentPid() == static_cast<int>(::getpid()));  // the cached answer
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(CurrentPid() == static_cast<int>(::getpid()) ? 0 : 1);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(CurrentPid() == static_cast<int>(::getpid()));
+}
+
 TEST_CASE("process info: FormatTime is UTC with milliseconds", "[process_info]") {
   CHECK(FormatTime(0) == "1970-01-01T00:00:00.000Z");
   CHECK(FormatTime(1795317641962) == "2026-11-22T03:20:41.962Z");

@@ -291,6 +291,70 @@ TEST_CASE("local fs: a batch of new automatic keys looks for no key file of an e
   CHECK(index_reads <= kEvents + 50);
 }
 
+// A batch group proves every account file it reads against the journal record the file
+// names and against its keys/index entry (the integrity issue), and reads the repair flag
+// of every account and key slot it locks. Each was a call per file or slot before, the
+// bulk of a group's calls: the records of the group before it were bisected for every
+// file (5.7 `pread`s of 8 KiB a file: the segment had grown past its line index), each
+// account's keys/index entry was a `pread` (630 a group of 1,000 deposits on 1,000
+// accounts), and so was each flag (1,630 a group). Now the appended lines are indexed once
+// (a read a file after that), and once all of a group's locks are held its entries are
+// read 512 at a time and its flags a 64 KiB span at a time.
+TEST_CASE("local fs: a batch group reads its records, keys/index entries and flags without "
+          "a call for each",
+          "[cli][calls]") {
+  if (!HaveStrace()) return;
+  TempDir d;
+  std::string data = d / "data";
+  constexpr int kAccounts = 1000, kEvents = 4000;
+  std::string opens = d / "opens.jsonl", deposits = d / "deposits.jsonl", text;
+  for (int i = 1; i <= kAccounts; ++i) {
+    text += fmt::format(R"({{"op":"open","first":"F{0}","last":"L{0}","amount":"1.00"}})" "\n", i);
+  }
+  drovebank::testing::Spit(opens, text);
+  text.clear();
+  for (int i = 0; i < kEvents; ++i) {  // a fixed spread over every account
+    text += fmt::format(R"({{"op":"deposit","id":{},"amount":"0.01"}})" "\n",
+                        (i * 7919) % kAccounts + 1);
+  }
+  drovebank::testing::Spit(deposits, text);
+  std::map<std::string, std::string> env = {{"DROVEBANK_FS", "local"}};
+  REQUIRE(Drovebank(data, {"batch", opens}, env).exit_code == 0);
+  std::vector<std::string> lines;
+  // Automatic keys (the default): 4,000 key slots, 1,000 a group.
+  TraceStoreCalls(data, {"batch", "--group-size", "1000", deposits}, env, "", &lines);
+  REQUIRE(Drovebank(data, {"show", "1"}, env).out.find("1.04") != std::string::npos);
+  int files = 0, record_reads = 0, entry_reads = 0, account_flags = 0, key_flags = 0;
+  auto reads = [](const std::string& line, std::string_view file) {
+    return line.find("pread64(") != std::string::npos && line.find(file) != std::string::npos;
+  };
+  for (const std::string& line : lines) {
+    if (line.find("openat(") != std::string::npos && line.find("/accounts/") != std::string::npos &&
+        line.find(".csv>") != std::string::npos) {
+      ++files;
+    }
+    if (reads(line, "/journal/0")) ++record_reads;
+    if (reads(line, "/locks/accounts>")) ++account_flags;
+    if (reads(line, "/locks/keys>")) ++key_flags;
+    if (reads(line, "/keys/index>")) {
+      // pread64(FD</…/keys/index>, "…", LENGTH, OFFSET) = N: the account entries follow the
+      // 2^20 key slots' (whose reads, a key's look-up each, are counted by the test above).
+      std::string_view args(line);
+      args = args.substr(0, args.rfind(')'));
+      std::uint64_t offset = std::stoull(std::string(args.substr(args.rfind(',') + 1)));
+      if (offset >= 8 * (std::uint64_t{1} << 20)) ++entry_reads;
+    }
+  }
+  INFO(files << " account files read; reads of journal segments " << record_reads
+             << ", of keys/index's account entries " << entry_reads << ", of account flags "
+             << account_flags << ", of key flags " << key_flags);
+  CHECK(files >= kAccounts);  // the trace saw the groups at all (4 groups, every account)
+  CHECK(record_reads <= files + 40);
+  CHECK(entry_reads <= 4 * 4);     // 1,000 entries, 512 a read, in each of the 4 groups
+  CHECK(account_flags <= 4 * 2);   // 1,000 bytes: one span a group
+  CHECK(key_flags <= 4 * 20);      // 1,000 slots over 1 MiB: 16 spans of 64 KiB a group
+}
+
 // Some FUSE file systems (LazyFS among them) open O_DIRECT and then refuse its reads with
 // EINVAL, where GlusterFS serves them. strace fails the Nth pread of a command with EINVAL,
 // for every N the command makes: each time the store must fall back to a plain read of

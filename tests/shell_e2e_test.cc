@@ -84,6 +84,23 @@ class Terminal {
     return false;
   }
 
+  // Waits until the screen's last line is the shell's prompt with nothing typed after it:
+  // the shell has finished with what came before (a Ctrl-C clearing the line) and reads
+  // anew. Keys sent before that moment may reach readline while it is still handling the
+  // interrupt; under load (the suite at -j2 beside a build) one such run lost a key.
+  bool WaitForEmptyPrompt() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string s = Screen();
+      while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+      size_t nl = s.rfind('\n');
+      if (s.substr(nl == std::string::npos ? 0 : nl + 1) == "drovebank>") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    UNSCOPED_INFO("screen:\n" << Screen());
+    return false;
+  }
+
  private:
   std::string Tmux(const std::string& args) {
     return Run("tmux -S " + ShellQuote(sock_) + " " + args + " 2>/dev/null");
@@ -154,6 +171,7 @@ TEST_CASE("shell e2e: named commands, tab completion, Ctrl-C clears, history is 
     term.Type("withdraw 1 20");
     term.Key("C-c");
     REQUIRE(term.WaitFor("^C"));
+    REQUIRE(term.WaitForEmptyPrompt());
     term.Line("show 1");
     REQUIRE(term.WaitFor("Balance: 20.00"));
     term.Line("list --page-size 1");
@@ -189,18 +207,22 @@ TEST_CASE("shell e2e: Tab lists every option of a prefix, the values of -O and -
   term.Key("Tab");
   REQUIRE(term.WaitFor("--page-size"));  // at once, beside --page
   term.Key("C-c");
+  REQUIRE(term.WaitForEmptyPrompt());
   term.Type("history 1 -O ");
   term.Key("Tab");
   REQUIRE(term.WaitFor("csv   json  text  tsv"));
   term.Key("C-c");
+  REQUIRE(term.WaitForEmptyPrompt());
   term.Type("export --format ");
   term.Key("Tab");
   REQUIRE(term.WaitFor("beancount  csv        hledger    ledger"));
   term.Key("C-c");
+  REQUIRE(term.WaitForEmptyPrompt());
   term.Type("export --format csv -o " + (t / "export-m"));
   term.Key("Tab");
   REQUIRE(term.WaitFor("export-me.csv"));
   term.Key("C-c");
+  REQUIRE(term.WaitForEmptyPrompt());
   term.Line("quit");
   REQUIRE(term.WaitFor("[exit status 0]"));
 }

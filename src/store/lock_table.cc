@@ -92,8 +92,8 @@ Status LockTable::TryLock(LockSlot slot) {
 
 void LockTable::WriteOwnerNote(LockSlot slot) {
   // For waiters' messages only: failing to write it must not fail the lock.
-  // getpid, not Self(): a forked child (as tests make) must name itself.
-  LockOwner me{static_cast<int>(::getpid()), Self().host, NowMillis()};
+  // CurrentPid, not Self(): a forked child (as tests make) must name itself.
+  LockOwner me{CurrentPid(), Self().host, NowMillis()};
   (void)env_->PWrite(owners_fd_, FormatLockOwner(me, NoteKey(slot)), OwnerOffset(slot));
 }
 
@@ -143,6 +143,27 @@ Result<bool> LockTable::NeedsRepair(LockSlot slot) {
   char c = 0;
   DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(FdOf(slot.table), &c, 1, slot.offset));
   return n == 1 && c == kFlagSet;
+}
+
+Result<std::vector<bool>> LockTable::ReadFlags(LockTableKind table,
+                                               const std::vector<std::uint64_t>& offsets) {
+  std::vector<bool> out(offsets.size(), false);
+  std::string buf;
+  for (size_t i = 0; i < offsets.size();) {
+    const std::uint64_t first = offsets[i];
+    size_t j = i + 1;
+    while (j < offsets.size() && offsets[j] - first < kFlagSpan) ++j;
+    buf.resize(static_cast<size_t>(offsets[j - 1] - first + 1));
+    // Past the end (the table is as long as the highest flag ever written), a flag reads
+    // as clear, as NeedsRepair reads it.
+    DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(FdOf(table), buf.data(), buf.size(), first));
+    for (size_t k = i; k < j; ++k) {
+      const std::uint64_t at = offsets[k] - first;
+      out[k] = at < n && buf[static_cast<size_t>(at)] == kFlagSet;
+    }
+    i = j;
+  }
+  return out;
 }
 
 Status LockTable::SetNeedsRepair(LockSlot slot, bool on) {

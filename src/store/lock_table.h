@@ -88,6 +88,12 @@ class LockTable {
 
   // The repair flag of a slot.
   Result<bool> NeedsRepair(LockSlot slot);
+  // The flags of many slots of one table, `offsets` ascending: one `pread` for each run of
+  // them that spans at most kFlagSpan bytes, instead of one a slot. Read only what the
+  // caller holds the locks of: a flag changes only under its slot's lock.
+  Result<std::vector<bool>> ReadFlags(LockTableKind table,
+                                      const std::vector<std::uint64_t>& offsets);
+  static constexpr std::uint64_t kFlagSpan = 64 << 10;
   Status SetNeedsRepair(LockSlot slot, bool on);
   // Every account and key slot whose flag is set, ascending (spare slots excluded).
   Result<std::vector<LockSlot>> Flagged();

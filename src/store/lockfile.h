@@ -66,6 +66,13 @@ class LockFile {
   // holder's own last commit (a dead writer's flag then guards nothing), and that repairs
   // the target from the journal otherwise (CommitProtocol's own states).
   Status HoldWithoutFlag(const LockWait& wait);
+  // The flag, read by the caller after HoldWithoutFlag with the lock held, for many slots
+  // at once (LockTable::ReadFlags): from here the holder is as after Hold, and
+  // needs_repair() answers it. Requires held().
+  void AdoptFlag(bool on) {
+    flag_known_ = true;
+    flag_on_ = on;
+  }
 
   // Sets the repair flag (before the commit point). Requires held().
   Status MarkInFlight();

@@ -1,6 +1,9 @@
 #include "process_info.h"
 
+#include <pthread.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <chrono>
 #include <cstdlib>
@@ -21,7 +24,23 @@ std::string ReadSmall(const std::string& path) {
   return ss.str();
 }
 
+std::atomic<int> cached_pid{0};
+
 }  // namespace
+
+int CurrentPid() {
+  static const bool registered = [] {
+    ::pthread_atfork(nullptr, nullptr, [] { cached_pid.store(0, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  int pid = cached_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    pid = static_cast<int>(::getpid());
+    cached_pid.store(pid, std::memory_order_relaxed);
+  }
+  return pid;
+}
 
 const ProcessIdentity& Self() {
   static const ProcessIdentity self = [] {

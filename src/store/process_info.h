@@ -19,4 +19,9 @@ struct ProcessIdentity {
 // This process, read once.
 const ProcessIdentity& Self();
 
+// getpid(), asked of the kernel once a process: a forked child asks again (the cache is
+// dropped in the child by a pthread_atfork handler), so each process names itself. A lock
+// holder's note names it for every slot it takes (a batch takes 1,000 key slots a group).
+int CurrentPid();
+
 }  // namespace drovebank
