@@ -72,16 +72,11 @@ class Terminal {
   // Waits until the screen contains `text` (at least `times` times); false after the
   // time limit.
   bool WaitFor(const std::string& text, int times = 1) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::string s = Screen();
+    return WaitUntil([&](const std::string& s) {
       int n = 0;
       for (size_t p = s.find(text); p != std::string::npos; p = s.find(text, p + 1)) ++n;
-      if (n >= times) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    UNSCOPED_INFO("screen:\n" << Screen());
-    return false;
+      return n >= times;
+    });
   }
 
   // Waits until the screen's last line is the shell's prompt with nothing typed after it:
@@ -89,19 +84,26 @@ class Terminal {
   // anew. Keys sent before that moment may reach readline while it is still handling the
   // interrupt; under load (the suite at -j2 beside a build) one such run lost a key.
   bool WaitForEmptyPrompt() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::string s = Screen();
+    return WaitUntil([](std::string s) {
       while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
       size_t nl = s.rfind('\n');
-      if (s.substr(nl == std::string::npos ? 0 : nl + 1) == "drovebank>") return true;
+      return s.substr(nl == std::string::npos ? 0 : nl + 1) == "drovebank>";
+    });
+  }
+
+ private:
+  // Polls the screen until `done` says so; false (the screen logged) after the time limit.
+  template <typename Done>
+  bool WaitUntil(Done&& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done(Screen())) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     UNSCOPED_INFO("screen:\n" << Screen());
     return false;
   }
 
- private:
   std::string Tmux(const std::string& args) {
     return Run("tmux -S " + ShellQuote(sock_) + " " + args + " 2>/dev/null");
   }

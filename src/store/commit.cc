@@ -244,18 +244,14 @@ Status CommitProtocol::LockKeys() {
   const bool bulk = by_slot.size() >= kFlagsInBulk;
   const size_t first = key_locks_.size();
   key_locks_.reserve(first + by_slot.size());
-  std::vector<std::uint64_t> offsets;
+  std::vector<LockFile*> unread;
   for (auto& [slot, keys] : by_slot) {
     key_locks_.emplace_back(parts_.locks, slot, layout.KeyLock(keys.front()));
     LockFile& lk = key_locks_.back();
     DB_RETURN_IF_ERROR(bulk ? lk.HoldWithoutFlag(*parts_.lock_wait) : lk.Hold(*parts_.lock_wait));
-    offsets.push_back(slot.offset);
+    if (bulk) unread.push_back(&lk);
   }
-  if (bulk) {
-    DB_ASSIGN_OR_RETURN(std::vector<bool> flags,
-                        parts_.locks->ReadFlags(LockTableKind::kKeys, offsets));
-    for (size_t i = 0; i < flags.size(); ++i) key_locks_[first + i].AdoptFlag(flags[i]);
-  }
+  DB_RETURN_IF_ERROR(AdoptFlags(parts_.locks, unread));
   size_t i = first;
   for (auto& [slot, keys] : by_slot) {
     LockFile& lk = key_locks_[i++];
@@ -308,41 +304,30 @@ Status CommitProtocol::AllocateIds() {
 Status CommitProtocol::LockAccounts() {
   size_t to_read = 0;
   for (AccountId id : ids_) to_read += own_.count(id) == 0 ? 1 : 0;
-  // As LockKeys: many flags are read in a few reads once every lock is held.
+  // As LockKeys: every lock first; many flags are then read in a few reads.
   const bool bulk = to_read >= kFlagsInBulk;
-  std::vector<AccountId> unread;
+  std::vector<LockFile*> unread;
+  std::vector<AccountId> checked;  // whose flags are read, by Hold or in bulk
   for (AccountId id : ids_) {
     auto [it, _] = locks_.emplace(
         id, LockFile(parts_.locks, AccountSlot(id), parts_.layout->AccountLock(id)));
+    LockFile& lk = it->second;
     // Why the flag of an account with an own state is not read: a dead writer's flag
     // guards a record only if that record is in the journal, and then the append refuses
     // the own state and EvaluateFromFiles repairs the file from the journal first.
     if (own_.count(id) != 0) {
-      DB_RETURN_IF_ERROR(it->second.HoldWithoutFlag(*parts_.lock_wait));
+      DB_RETURN_IF_ERROR(lk.HoldWithoutFlag(*parts_.lock_wait));
       flag_unread_.insert(id);
       continue;
     }
-    if (bulk) {
-      DB_RETURN_IF_ERROR(it->second.HoldWithoutFlag(*parts_.lock_wait));
-      unread.push_back(id);
-      continue;
-    }
-    DB_RETURN_IF_ERROR(it->second.Hold(*parts_.lock_wait));
-    if (it->second.needs_repair()) {
-      own_.erase(id);
-      DB_RETURN_IF_ERROR(store_->RepairAccount(id, &it->second).status());
-    }
+    DB_RETURN_IF_ERROR(bulk ? lk.HoldWithoutFlag(*parts_.lock_wait) : lk.Hold(*parts_.lock_wait));
+    if (bulk) unread.push_back(&lk);
+    checked.push_back(id);
   }
-  if (!bulk) return Status::Ok();
-  std::vector<std::uint64_t> offsets;
-  offsets.reserve(unread.size());
-  for (AccountId id : unread) offsets.push_back(AccountSlot(id).offset);
-  DB_ASSIGN_OR_RETURN(std::vector<bool> flags,
-                      parts_.locks->ReadFlags(LockTableKind::kAccounts, offsets));
-  for (size_t i = 0; i < unread.size(); ++i) {
-    LockFile& lk = locks_.at(unread[i]);
-    lk.AdoptFlag(flags[i]);
-    if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairAccount(unread[i], &lk).status());
+  DB_RETURN_IF_ERROR(AdoptFlags(parts_.locks, unread));
+  for (AccountId id : checked) {
+    LockFile& lk = locks_.at(id);
+    if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairAccount(id, &lk).status());
   }
   return Status::Ok();
 }
@@ -357,15 +342,7 @@ Status CommitProtocol::ReadAccounts() {
   // change until we release them, so a group's are read a page (512) at a time, in id
   // order, each still before its file (a batch group of 1,000 deposits on 1,000 accounts:
   // 630 `pread`s before, two now).
-  const bool ahead = ids_.size() > 1;
-  if (ahead) parts_.key_index->set_read_ahead(true);
-  struct ReadAheadOff {
-    KeyIndex* index;
-    bool on;
-    ~ReadAheadOff() {
-      if (on) index->set_read_ahead(false);
-    }
-  } off{parts_.key_index, ahead};
+  KeyIndex::ReadAhead ahead(parts_.key_index, ids_.size() > 1);
   for (AccountId id : ids_) {
     if (auto own = own_.find(id); own != own_.end()) {
       locks_.at(id).set_target_size(own->second.size);

@@ -63,6 +63,21 @@ class KeyIndex {
     read_ahead_ = on;
     window_.clear();
   }
+  // set_read_ahead(true) for a scope when `on`, and off again at its end (however it ends).
+  class ReadAhead {
+   public:
+    explicit ReadAhead(KeyIndex* index, bool on = true) : index_(on ? index : nullptr) {
+      if (index_ != nullptr) index_->set_read_ahead(true);
+    }
+    ~ReadAhead() {
+      if (index_ != nullptr) index_->set_read_ahead(false);
+    }
+    ReadAhead(const ReadAhead&) = delete;
+    ReadAhead& operator=(const ReadAhead&) = delete;
+
+   private:
+    KeyIndex* index_;
+  };
 
   // Whether the file must be there, whole: the journal holds a record that a writer of
   // this format committed, and every such store has the file from its start

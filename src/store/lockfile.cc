@@ -54,6 +54,16 @@ Status LockFile::HoldWithoutFlag(const LockWait& wait) {
   return Status::Ok();
 }
 
+Status AdoptFlags(LockTable* table, const std::vector<LockFile*>& held) {
+  if (held.empty()) return Status::Ok();
+  std::vector<std::uint64_t> offsets;
+  offsets.reserve(held.size());
+  for (const LockFile* lk : held) offsets.push_back(lk->slot().offset);
+  DB_ASSIGN_OR_RETURN(std::vector<bool> flags, table->ReadFlags(held.front()->slot().table, offsets));
+  for (size_t i = 0; i < held.size(); ++i) held[i]->AdoptFlag(flags[i]);
+  return Status::Ok();
+}
+
 Status LockFile::MarkInFlight() {
   if (!held_) return Status::Internal("MarkInFlight without holding the lock");
   if (flag_known_ && flag_on_) return Status::Ok();  // already set

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "drovebank/lock_wait.h"
 #include "drovebank/status.h"
@@ -66,9 +67,9 @@ class LockFile {
   // holder's own last commit (a dead writer's flag then guards nothing), and that repairs
   // the target from the journal otherwise (CommitProtocol's own states).
   Status HoldWithoutFlag(const LockWait& wait);
-  // The flag, read by the caller after HoldWithoutFlag with the lock held, for many slots
-  // at once (LockTable::ReadFlags): from here the holder is as after Hold, and
-  // needs_repair() answers it. Requires held().
+  // The flag, read after HoldWithoutFlag with the lock held, for many slots at once
+  // (AdoptFlags below): from here the holder is as after Hold, and needs_repair() answers
+  // it. Requires held().
   void AdoptFlag(bool on) {
     flag_known_ = true;
     flag_on_ = on;
@@ -123,5 +124,11 @@ class LockFile {
   bool flag_known_ = true;  // false after HoldWithoutFlag until the flag is written
   FileInstaller installer_;  // of paths_.target
 };
+
+// For many slots of one table, each held by HoldWithoutFlag, in ascending slot order: reads
+// their flags in a few reads (LockTable::ReadFlags) and adopts each (AdoptFlag), so that
+// each holder is then as after Hold. A flag changes only under its slot's lock, so one
+// read after all the locks is the read Hold would have made right after each.
+Status AdoptFlags(LockTable* table, const std::vector<LockFile*>& held);
 
 }  // namespace drovebank

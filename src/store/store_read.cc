@@ -86,11 +86,7 @@ Status StoreImpl::ForEachInFiles(const TailView& view,
   auto pending = view.newest.begin();
   bool more = true;
   // Every account's entry of keys/index a page at a time, as the walk goes in id order.
-  key_index_->set_read_ahead(true);
-  struct ReadAheadOff {
-    KeyIndex* index;
-    ~ReadAheadOff() { index->set_read_ahead(false); }
-  } off{key_index_.get()};
+  KeyIndex::ReadAhead ahead(key_index_.get());
   auto flush_before = [&](AccountId id) -> Status {
     for (; more && pending != view.newest.end() && pending->first < id; ++pending) {
       DB_ASSIGN_OR_RETURN(more, fn(pending->second));
