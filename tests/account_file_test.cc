@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "drovebank/account.h"
+#include "store/crc32.h"
 
 namespace drovebank {
 namespace {
@@ -277,6 +278,8 @@ TEST_CASE("account file: every single-bit flip and every truncation is detected"
 TEST_CASE("account file: Crc32Hex is the IEEE CRC-32 as 8 lowercase hex digits", "[account_file]") {
   CHECK(Crc32Hex("") == "00000000");
   CHECK(Crc32Hex("123456789") == "cbf43926");  // the standard check value
+  CHECK(Crc32("123456789") == 0xcbf43926u);
+  CHECK(Crc32Hex(std::string(1, '\xff')) == "ff000000");  // leading hex digits kept
   CHECK(Crc32Hex("The quick brown fox jumps over the lazy dog") == "414fa339");
 }
 

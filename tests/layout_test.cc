@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <vector>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -32,6 +34,25 @@ TEST_CASE("layout: an account's file and its three shards come from its 8 padded
   CHECK(dirs[2] == "/d/accounts/12/34/56");
   CHECK(l.AccountLock(42).target == l.AccountPath(42));
   CHECK(l.SlotLock(LockSlot{LockTableKind::kAccounts, 42}).target == l.AccountPath(42));
+}
+
+// The path is built by hand (for speed); the reference here is the format document's rule,
+// printf'd, over ids of every width, up to the largest id.
+TEST_CASE("layout: every id's path is its padded digits in groups of two, up to the largest id",
+          "[layout]") {
+  Layout l("/d");
+  std::vector<AccountId> ids = {1, 9, 10, 99, 100, 101, 1001, 999999, 1000000, 1000001,
+                                99999999, 100000000, 123456789, 4294967295u};
+  for (AccountId id = 1; id < 100000000; id = id * 7 + 3) ids.push_back(id);
+  for (AccountId id : ids) {
+    char want[64];
+    std::snprintf(want, sizeof want, "/d/accounts/%02u/%02u/%02u/%02u.csv",
+                  static_cast<unsigned>(id / 1000000), static_cast<unsigned>(id / 10000 % 100),
+                  static_cast<unsigned>(id / 100 % 100), static_cast<unsigned>(id % 100));
+    INFO("id " << id);
+    CHECK(l.AccountPath(id) == want);
+    CHECK(l.AccountLock(id).what == "account " + std::to_string(id));
+  }
 }
 
 TEST_CASE("layout: Relative cuts the root only from paths under it", "[layout]") {

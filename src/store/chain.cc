@@ -3,13 +3,34 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <charconv>
+#include <cstdlib>
 
 namespace drovebank {
 
+namespace {
+
+// crypto_generichash is BLAKE2b, and works without sodium_init(), with libsodium's portable
+// code. sodium_init() picks the CPU's fastest instead (about a twentieth of a shell
+// deposit's instructions went to the portable one), but costs two getrandom(2) calls. So a
+// process that hashes many records (a shell session, a batch, a report, recover) picks it
+// at its kPickAfter-th record, and a one-shot command, which hashes a few, never does.
+// Every implementation computes the same hash; sodium_init is thread-safe and idempotent.
+constexpr int kPickAfter = 32;
+std::atomic<int> records_hashed{0};
+
+void PickFastestOnceBusy() {
+  if (records_hashed.load(std::memory_order_relaxed) > kPickAfter) return;
+  if (records_hashed.fetch_add(1, std::memory_order_relaxed) == kPickAfter) {
+    if (sodium_init() < 0) std::abort();
+  }
+}
+
+}  // namespace
+
 ChainHash ChainStep(const ChainHash& prev, std::string_view record_json) {
-  // crypto_generichash is BLAKE2b; no sodium_init() is needed for it (it picks no
-  // CPU-specific code and uses no random numbers).
+  PickFastestOnceBusy();
   crypto_generichash_state st;
   crypto_generichash_init(&st, nullptr, 0, 32);
   crypto_generichash_update(&st, prev.data(), prev.size());

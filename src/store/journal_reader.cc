@@ -3,6 +3,7 @@
 // chain's head at a position, and one record by its txn through a cache of indexed segments.
 // journal_lookup.cc looks one up without reading its segment whole.
 #include <fcntl.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,7 +27,7 @@ std::string_view RecordJsonAt(std::string_view bytes, const ScanResult& scan, si
 }
 
 std::string Journal::SegmentPath(std::uint64_t seg) const {
-  return fmt::format("{}/{:016}.log", layout_.journal(), seg);
+  return fmt::format(FMT_COMPILE("{}/{:016}.log"), layout_.journal(), seg);
 }
 
 Result<std::vector<std::uint64_t>> Journal::Segments() const {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "crc32.h"
 #include "journal.h"
 #include "journal_state.h"
 #include "process_info.h"
@@ -25,8 +26,7 @@ namespace {
 constexpr std::uint64_t kStateMagic = 0x64726f7665737433ULL;  // "drovest3"
 
 std::uint32_t StateCrc(const void* st, size_t n) {
-  return static_cast<std::uint32_t>(
-      std::strtoul(Crc32Hex(std::string_view(static_cast<const char*>(st), n)).c_str(), nullptr, 16));
+  return Crc32(std::string_view(static_cast<const char*>(st), n));
 }
 
 }  // namespace

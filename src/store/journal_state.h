@@ -43,11 +43,12 @@ class ByteLock {
   }
   ~ByteLock() { Unlock(); }
 
-  static std::string What(std::uint64_t byte) {
-    const char* name = byte == kAppendLockByte ? "append"
-                       : byte == kSyncLockByte ? "sync-leader"
-                                               : "checkpoint";
-    return fmt::format("the journal's {} lock (byte {} of journal/state)", name, byte);
+  // A constant, not a formatted string: every commit takes two of these locks.
+  static std::string_view What(std::uint64_t byte) {
+    static_assert(kAppendLockByte == 100 && kSyncLockByte == 101 && kCheckpointLockByte == 102);
+    return byte == kAppendLockByte ? "the journal's append lock (byte 100 of journal/state)"
+           : byte == kSyncLockByte ? "the journal's sync-leader lock (byte 101 of journal/state)"
+                                   : "the journal's checkpoint lock (byte 102 of journal/state)";
   }
 
  private:

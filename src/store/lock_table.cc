@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "drovebank/account.h"
 #include "byte_wait.h"
+#include "crc32.h"
 #include "layout.h"
 #include "process_info.h"
 #include "store_files.h"
@@ -29,13 +31,12 @@ constexpr char kFlagClear = '0';
 LockSlot AccountSlot(std::uint32_t id) { return {LockTableKind::kAccounts, id}; }
 
 LockSlot KeySlot(std::string_view key) {
-  std::uint64_t crc = std::strtoull(Crc32Hex(key).c_str(), nullptr, 16);
-  return {LockTableKind::kKeys, crc % kKeySlots};
+  return {LockTableKind::kKeys, Crc32(key) % kKeySlots};
 }
 
 std::string FormatLockOwner(const LockOwner& o, std::uint64_t slot) {
   // A host name is cut to 64 bytes so the line always fits its fixed width.
-  std::string line = fmt::format("{} {} {} {}", slot, o.pid, o.since_ms, o.host.substr(0, 64));
+  std::string line = fmt::format(FMT_COMPILE("{} {} {} {}"), slot, o.pid, o.since_ms, o.host.substr(0, 64));
   line.resize(kOwnerLineBytes - 1, ' ');
   line += '\n';
   return line;

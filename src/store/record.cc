@@ -1,6 +1,7 @@
 #include "drovebank/record.h"
 #include "record_lines.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -348,7 +349,7 @@ Result<Record> ParseRecordJson(std::string_view text) {
 std::string EncodeRecord(const Record& r) { return EncodeRecordJson(RecordJson(r)); }
 
 std::string EncodeRecordJson(std::string_view body) {
-  return fmt::format("{} {}\n", Crc32Hex(body), body);
+  return fmt::format(FMT_COMPILE("{} {}\n"), Crc32Hex(body), body);
 }
 
 Result<Record> DecodeRecordLine(std::string_view line) {

@@ -69,9 +69,15 @@ class Writer {
   }
   void Bool(bool b) { out_->append(b ? "true" : "false"); }
   // nlohmann's escaping of ASCII: the short escapes, other controls as \u00xx.
+  // Runs of bytes that need no escape (nearly all of them) are appended whole.
   void String(std::string_view s) {
     out_->push_back('"');
-    for (char c : s) {
+    size_t plain = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      char c = s[i];
+      if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+      out_->append(s.substr(plain, i - plain));
+      plain = i + 1;
       switch (c) {
         case '"': out_->append("\\\""); break;
         case '\\': out_->append("\\\\"); break;
@@ -80,14 +86,10 @@ class Writer {
         case '\n': out_->append("\\n"); break;
         case '\r': out_->append("\\r"); break;
         case '\t': out_->append("\\t"); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            fmt::format_to(std::back_inserter(*out_), "\\u{:04x}", static_cast<unsigned>(c));
-          } else {
-            out_->push_back(c);
-          }
+        default: fmt::format_to(std::back_inserter(*out_), "\\u{:04x}", static_cast<unsigned>(c));
       }
     }
+    out_->append(s.substr(plain));
     out_->push_back('"');
   }
 
