@@ -263,15 +263,24 @@ def build_rotating_seed(tools, op, seed, d):
     copy_store(seed, d)
     probe = d + ".probe"
     copy_store(d, probe)
+    filler = ["deposit", "4", "0.01"]
     _, before = segment_size(probe)
     op.run(tools, probe)
     _, after = segment_size(probe)
+    tools.run("drovebank", ["-d", probe] + filler)
+    _, filled = segment_size(probe)
     shutil.rmtree(probe)
     need = after - before  # the op's record
-    filler = ["deposit", "4", "0.01"]
-    _, size = segment_size(d)
-    bulk = (SEGMENT_BYTES - need - size) // 260 - 2
-    if bulk > 0:
+    # A filler's record, measured rather than assumed (format 3's hash chain made each
+    # about 316 bytes: a guess of 260 filled the segment past its end), and the filling
+    # done in rounds with a tenth to spare, since records grow as txn numbers and balances
+    # gain digits.
+    per = (filled - after) * 11 // 10
+    while True:
+        _, size = segment_size(d)
+        bulk = (SEGMENT_BYTES - need - size) // per - 2
+        if bulk < 20:
+            break
         path = d + ".fill.jsonl"
         with open(path, "w") as fh:
             fh.write('{"op": "deposit", "id": 4, "amount": "0.01"}\n' * bulk)
@@ -279,6 +288,12 @@ def build_rotating_seed(tools, op, seed, d):
         os.unlink(path)
         if rc != 0:
             raise RuntimeError(f"filling the journal: {err}")
+    # A checkpoint now, which writes journal/SNAPSHOT for the thousands of records: else
+    # the first checkpoint after the op (the rotation's, or recover's after a fault)
+    # would, and its record would take a txn the other path gives the op.
+    rc, _, err = tools.run("recover", ["-d", d])
+    if rc != 0:
+        raise RuntimeError(f"checkpointing the filled journal: {err}")
     while True:
         segs, size = segment_size(d)
         if segs != 1:

@@ -109,6 +109,31 @@ std::vector<std::pair<std::string, int>> CheckpointPoints(const std::string& see
   return points;
 }
 
+// The snapshot's own record is appended after the checkpoint that wrote it. Unless the
+// checkpoint then covers it too, the next recover moves journal/CHECKPOINT past it: a
+// store that one recover did not settle (the full fault matrix's rotating deposit found
+// it, "the second recover changed files").
+TEST_CASE("snapshot: a checkpoint that writes one leaves no record after it, so a second "
+          "recover changes nothing",
+          "[snapshot][recover]") {
+  TempDir tmp;
+  std::string data = tmp / "data";
+  {
+    auto s = OpenSnapshotting(data);
+    Seed(*s, 6);
+    auto at = ProvenAt(*s);
+    REQUIRE(at.has_value());  // the checkpoint did write one
+    Journal& j = Impl(*s).journal();
+    auto ckpt = j.ReadCheckpoint();
+    REQUIRE(ckpt.ok());
+    CHECK(ckpt->pos == j.End());
+    CHECK(ckpt->last_txn > *at);  // the snapshot's record is inside the checkpoint
+  }
+  std::string before = Slurp(data + "/journal/CHECKPOINT");
+  REQUIRE(testing::Recover(data).exit_code == 0);  // the program: no snapshot knob
+  CHECK(Slurp(data + "/journal/CHECKPOINT") == before);
+}
+
 TEST_CASE("snapshot: a report through it is every file's state, with the journal's tail since",
           "[snapshot]") {
   TempDir dir;
@@ -393,8 +418,25 @@ TEST_CASE("snapshot: a snapshot forged with its record and chain is caught by re
   std::string json = journal.substr(start + 9, journal.size() - start - 10);
   size_t h = json.find("\"snapshot_hash\":\"");
   REQUIRE(h != std::string::npos);
+  // journal/CHECKPOINT names the chain's head at the snapshot's record (a checkpoint
+  // covers its own snapshot's record): forged too, checksum fixed, as anyone who can
+  // write the directory can.
+  std::string ckpt_path = data + "/journal/CHECKPOINT";
+  std::string ckpt = Slurp(ckpt_path);
+  REQUIRE(ckpt.size() > 10);
+  std::string body = ckpt.substr(9, ckpt.size() - 10);
+  size_t head_at = body.find("head=");
+  REQUIRE(head_at != std::string::npos);
+  head_at = body.find(':', head_at) + 1;
+  size_t p = json.find("\"prev_hash\":\"");
+  REQUIRE(p != std::string::npos);
+  auto prev = ParseHashHex(std::string_view(json).substr(p + 13, 64));
+  REQUIRE(prev);
+  REQUIRE(body.substr(head_at, 64) == HashHex(ChainStep(*prev, json)));  // the honest head
   json.replace(h + 17, 64, hex);
   Spit(seg, journal.substr(0, start) + Crc32Hex(json) + " " + json + "\n");
+  body.replace(head_at, 64, HashHex(ChainStep(*prev, json)));
+  Spit(ckpt_path, Crc32Hex(body) + " " + body + "\n");
   {
     auto s = OpenSnapshotting(data);
     REQUIRE(ProvenAt(*s));  // the report believes it

@@ -233,8 +233,9 @@ class StoreImpl final : public Store {
   // At a checkpoint, with its lock held: writes journal/SNAPSHOT anew at the checkpoint's
   // position when there is no proven one or it is snapshot_every_ records (default: the
   // larger of kSnapshotMinRecords and a 32nd of the accounts) behind. Steps and crash
-  // reasoning in store_snapshot.cc.
-  Status RefreshSnapshot();
+  // reasoning in store_snapshot.cc. True when its record joined the journal (after the
+  // checkpoint, which Checkpoint then moves past it).
+  Result<bool> RefreshSnapshot();
   // Checkpoint's first part, with its lock held: the files up to the journal's end made
   // durable, then journal/CHECKPOINT (DESIGN.md "Checkpoints").
   Status CheckpointFiles();

@@ -128,9 +128,9 @@ Status StoreImpl::ForEachInSnapshot(SnapshotView& view,
 //              file, and the record (after its position) that names exactly its bytes.
 // The file is made durable before the record names it, so a record that survives a power
 // loss never names bytes that did not; a rename lost to a power loss leaves the old file.
-Status StoreImpl::RefreshSnapshot() {
+Result<bool> StoreImpl::RefreshSnapshot() {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
-  if (ckpt.last_txn == 0 || !ckpt.head) return Status::Ok();  // nothing yet, or format 2
+  if (ckpt.last_txn == 0 || !ckpt.head) return false;  // nothing yet, or format 2
   std::uint64_t every = snapshot_every_ != 0
                             ? snapshot_every_
                             : std::max(kSnapshotMinRecords, ckpt.account_count / 32);
@@ -142,7 +142,7 @@ Status StoreImpl::RefreshSnapshot() {
   if (auto old = SnapshotReader::Open(env_, layout_.SnapshotPath()); old.ok()) {
     since = (*old)->header().at_txn;
   }
-  if (since >= ckpt.last_txn || ckpt.last_txn - since < every) return Status::Ok();
+  if (since >= ckpt.last_txn || ckpt.last_txn - since < every) return false;
   DB_FAULT_PATH("snapshot");
   env_->FaultPoint("snapshot", "begin");
   SnapshotWriter w(env_, layout_.SnapshotPath());
@@ -170,7 +170,10 @@ Status StoreImpl::RefreshSnapshot() {
   // any failure to write the temp file, which the writer removes) leaves the old one and
   // fails nothing; the next checkpoint tries again. Corruption a file walk finds is not
   // that, and is told.
-  if (!hash.ok()) return hash.status().code() == Code::kIOError ? Status::Ok() : hash.status();
+  if (!hash.ok()) {
+    if (hash.status().code() == Code::kIOError) return false;
+    return hash.status();
+  }
   env_->FaultPoint("snapshot", "written");
   Event e;
   e.snapshot_at = ckpt.last_txn;
@@ -181,14 +184,17 @@ Status StoreImpl::RefreshSnapshot() {
   // Refused, busy, or failed: the record changes no account, so it matters only when
   // the failure marked the store (a sync that failed: recover must settle the journal),
   // and then it is told. Otherwise, in the journal or not, it vouches for no file yet.
-  if (!results.ok()) return NeedsRecovery() ? results.status() : Status::Ok();
-  if (!results->at(0).status.ok()) return Status::Ok();
+  if (!results.ok()) {
+    if (NeedsRecovery()) return results.status();
+    return false;
+  }
+  if (!results->at(0).status.ok()) return false;
   env_->FaultPoint("snapshot", "recorded");
   // A rename that fails leaves the old file, proven by its own record, and the temp file,
   // which the writer removes: nothing to tell.
-  if (!w.Install().ok()) return Status::Ok();
+  if (!w.Install().ok()) return true;
   env_->FaultPoint("snapshot", "installed");
-  return Status::Ok();
+  return true;
 }
 
 }  // namespace drovebank
