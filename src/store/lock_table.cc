@@ -36,7 +36,8 @@ LockSlot KeySlot(std::string_view key) {
 
 std::string FormatLockOwner(const LockOwner& o, std::uint64_t slot) {
   // A host name is cut to 64 bytes so the line always fits its fixed width.
-  std::string line = fmt::format(FMT_COMPILE("{} {} {} {}"), slot, o.pid, o.since_ms, o.host.substr(0, 64));
+  std::string line = fmt::format(FMT_COMPILE("{} {} {} {}"), slot, o.pid, o.since_ms,
+                                 o.host.substr(0, 64));
   line.resize(kOwnerLineBytes - 1, ' ');
   line += '\n';
   return line;
