@@ -21,15 +21,10 @@ namespace {
 // Appends "/" and `group` in at least two digits (the first group of an id past 99,999,999
 // has more, as "{:02}" gave it).
 void AppendGroup(std::string* out, std::uint64_t group) {
-  char buf[24];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + group % 10);
-    group /= 10;
-  } while (group != 0);
-  if (n == 1) buf[n++] = '0';
+  fmt::format_int digits(group);
   out->push_back('/');
-  while (n > 0) out->push_back(buf[--n]);
+  if (digits.size() == 1) out->push_back('0');
+  out->append(digits.data(), digits.size());
 }
 
 }  // namespace

@@ -59,7 +59,8 @@ Status AdoptFlags(LockTable* table, const std::vector<LockFile*>& held) {
   std::vector<std::uint64_t> offsets;
   offsets.reserve(held.size());
   for (const LockFile* lk : held) offsets.push_back(lk->slot().offset);
-  DB_ASSIGN_OR_RETURN(std::vector<bool> flags, table->ReadFlags(held.front()->slot().table, offsets));
+  DB_ASSIGN_OR_RETURN(std::vector<bool> flags,
+                      table->ReadFlags(held.front()->slot().table, offsets));
   for (size_t i = 0; i < held.size(); ++i) held[i]->AdoptFlag(flags[i]);
   return Status::Ok();
 }
