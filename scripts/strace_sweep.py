@@ -17,8 +17,9 @@ store (a deposit on the second account), then `recover`, and checks:
     left over (locks/ holds only the lock tables with no repair flag set, tmp/ only
     spares), and the account files and their sum agree with the journal.
 
-The commands: a transfer, a deposit, an open, a shell session of three transfers (its
-later ones build on the session's own last states, docs/DESIGN.md step 3), and `recover`
+The commands: a transfer, a deposit, an open, a shell session of three transfers, each
+committed alone (its later ones build on the session's own last states, docs/DESIGN.md
+step 3), the same three committed as one group (the shell's group commit), and `recover`
 itself after a transfer killed between its two renames (then the writer runs after the
 killed recover), and a shell session whose checkpoint at exit writes journal/SNAPSHOT
 anew. --quick sweeps every call kind but only the first 3 occurrences of each
@@ -91,8 +92,12 @@ def main():
     cases = [
         ("transfer", lambda d: [db, "-d", d, "transfer", "1", "2", "10"], prep_plain,
          {(10000, 10000), (9000, 11000)}),
-        ("session", lambda d: [db, "-d", d], prep_plain,
+        ("session", lambda d: [db, "-d", d, "shell", "--group-size", "1"], prep_plain,
          {(10000 - 1000 * k, 10000 + 1000 * k) for k in range(4)}, "transfer 1 2 10\n" * 3),
+        # The same script with its lines committed as one group (the shell's default): one
+        # append, so all three transfers or none.
+        ("group", lambda d: [db, "-d", d], prep_plain,
+         {(10000, 10000), (7000, 13000)}, "transfer 1 2 10\n" * 3),
         ("deposit", lambda d: [db, "-d", d, "deposit", "2", "7"], prep_plain,
          {(10000, 10000), (10000, 10700)}),
         ("open", lambda d: [db, "-d", d, "open", "C", "C", "5"], prep_plain, {(10000, 10000)}),

@@ -427,13 +427,16 @@ TEST_CASE("links: on a shared file system a store with a hard-link copy is read,
                               : "a script session that was running when the copy was made")) {
       std::map<std::string, std::string> before;
       TestSession session(data);
-      ScriptSource src({"deposit 1 1", "deposit 1 1", "show 1", "deposit 1 1", "show 1"},
-                       terminal);
-      src.before[1] = [&] {  // a script session has the store open: its next line is there
+      // Each deposit is followed by a `show`, which commits a script's waiting lines (the
+      // shell's group commit) before it reads: the first deposit is committed when the copy
+      // is made, the second is tried while it is there, the third once it is gone.
+      ScriptSource src(
+          {"deposit 1 1", "show 1", "deposit 1 1", "show 1", "deposit 1 1", "show 1"}, terminal);
+      src.before[2] = [&] {  // a script session has the store open: its next line is there
         store.Backup();
         before = FilesUnder(snap);
       };
-      src.before[3] = [&] {
+      src.before[4] = [&] {
         // Every file as it was taken; but a script's refused commit took its account's slot
         // before its append refused: its owner note and repair flag are in the lock tables,
         // which the copy shares (advisory: a recover of the copy rebuilds the flagged

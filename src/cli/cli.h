@@ -50,6 +50,15 @@ struct CliContext {
   bool stdin_is_script = false;
   // What runs when no command is given (the shell); prints help when unset.
   std::function<int(CliContext&)> no_command;
+  // Set by a shell reading a script (src/cli/shell_group.cc). A deposit, withdrawal or
+  // transfer offers its event here once its input is checked; true: the shell took it, to
+  // commit with the lines already waiting as one group, and prints its report then (the
+  // command prints nothing now). False: the command commits it alone, now; the shell has
+  // committed and reported every line before it first.
+  std::function<bool(Event& event, OpKind kind)> defer_money;
+  // Set with defer_money: Fail and Print call it before they print, so the lines that
+  // wait are committed and reported before any later line's output.
+  std::function<void()> before_output;
 
   // What this process committed, so a failure to write its output can say what stands:
   // how many changes, and the txns of the first and the last (0: not known, as for a
@@ -98,6 +107,10 @@ std::string_view CoreCommand(std::string_view word);
 // The built-in subcommand argv names (skipping the global options and their values), or
 // empty when it names none, asks only for help or version, or is unclear.
 std::string_view CoreCommandNamed(int argc, char** argv);
+
+// The report of a committed deposit, withdrawal or transfer (`res` from Store::Commit or
+// one event of Store::CommitGroup): one line of text, or its JSON with --json.
+void ReportMoneyOp(CliContext& ctx, OpKind kind, const EventResult& res);
 
 // JSON of an account in the documented field names (money as decimal strings).
 nlohmann::json AccountJson(const Account& a);

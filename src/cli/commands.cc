@@ -40,39 +40,11 @@ Status DoMoneyOp(CliContext& ctx, OpKind kind, const Args& a, std::string_view p
   DB_RETURN_IF_ERROR(ValidateMemo(a.memo));
   op.memo = a.memo;
   DB_ASSIGN_OR_RETURN(Store * store, StoreOf(ctx));
+  Event event{{op}, a.key};
+  if (ctx.defer_money && ctx.defer_money(event, kind)) return Status::Ok();
   DB_FAULT_PATH(path);
-  DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(Event{{op}, a.key}));
-  ctx.Committed(res.record.txn);
-  const Op& done = res.record.ops.at(0);
-  std::string again = res.replayed ? " (already applied earlier with this key)" : "";
-  // Why the JSON only with --json: building it costs more CPU than the rest of a shell
-  // line's parse and output together (callgrind: 21k instructions a deposit).
-  nlohmann::json j;
-  std::string text;
-  if (ctx.json) {
-    j = RecordJsonView(res.record);
-    j["replayed"] = res.replayed;
-    if (kind == OpKind::kTransfer) {
-      j["from"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
-      j["to"] = {{"id", done.to}, {"balance", FormatCents(done.to_after)}};
-    } else {
-      j["account"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
-    }
-  } else if (kind == OpKind::kDeposit) {
-    text = fmt::format("Deposited {} to account {}; balance {} (txn {}){}",
-                       FormatCents(done.amount), done.id, FormatCents(done.after),
-                       res.record.txn, again);
-  } else if (kind == OpKind::kWithdraw) {
-    text = fmt::format("Withdrew {} from account {}; balance {} (txn {}){}",
-                       FormatCents(done.amount), done.id, FormatCents(done.after),
-                       res.record.txn, again);
-  } else {
-    text = fmt::format(
-        "Transferred {} from account {} (balance {}) to account {} (balance {}) (txn {}){}",
-        FormatCents(done.amount), done.id, FormatCents(done.after), done.to,
-        FormatCents(done.to_after), res.record.txn, again);
-  }
-  ctx.Print(j, text);
+  DB_ASSIGN_OR_RETURN(EventResult res, store->Commit(std::move(event)));
+  ReportMoneyOp(ctx, kind, res);
   return Status::Ok();
 }
 
@@ -307,6 +279,41 @@ std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::stri
   }
   PlainPositionals(*app);
   return app;
+}
+
+// Notes the commit (CliContext::Committed) and prints its report.
+void ReportMoneyOp(CliContext& ctx, OpKind kind, const EventResult& res) {
+  ctx.Committed(res.record.txn);
+  const Op& done = res.record.ops.at(0);
+  std::string again = res.replayed ? " (already applied earlier with this key)" : "";
+  // Why the JSON only with --json: building it costs more CPU than the rest of a shell
+  // line's parse and output together (callgrind: 21k instructions a deposit).
+  nlohmann::json j;
+  std::string text;
+  if (ctx.json) {
+    j = RecordJsonView(res.record);
+    j["replayed"] = res.replayed;
+    if (kind == OpKind::kTransfer) {
+      j["from"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
+      j["to"] = {{"id", done.to}, {"balance", FormatCents(done.to_after)}};
+    } else {
+      j["account"] = {{"id", done.id}, {"balance", FormatCents(done.after)}};
+    }
+  } else if (kind == OpKind::kDeposit) {
+    text = fmt::format("Deposited {} to account {}; balance {} (txn {}){}",
+                       FormatCents(done.amount), done.id, FormatCents(done.after),
+                       res.record.txn, again);
+  } else if (kind == OpKind::kWithdraw) {
+    text = fmt::format("Withdrew {} from account {}; balance {} (txn {}){}",
+                       FormatCents(done.amount), done.id, FormatCents(done.after),
+                       res.record.txn, again);
+  } else {
+    text = fmt::format(
+        "Transferred {} from account {} (balance {}) to account {} (balance {}) (txn {}){}",
+        FormatCents(done.amount), done.id, FormatCents(done.after), done.to,
+        FormatCents(done.to_after), res.record.txn, again);
+  }
+  ctx.Print(j, text);
 }
 
 }  // namespace drovebank

@@ -137,6 +137,7 @@ Result<Store*> CliContext::GetStore(StoreAccess access) {
 }
 
 void CliContext::Fail(const Status& s) {
+  if (before_output) before_output();
   exit_code = ExitCodeFor(s.code());
   std::string msg = s.message();
   // A message that already says what changed ("...; nothing changed", "...; 3 changes were
@@ -172,6 +173,7 @@ void CliContext::Fail(const Status& s) {
 }
 
 void CliContext::Print(const nlohmann::json& value, const std::string& text) {
+  if (before_output) before_output();
   exit_code = kExitOk;
   try {
     if (json) {

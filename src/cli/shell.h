@@ -22,6 +22,16 @@
 // journal record (rules re-checked against the state at commit, locks taken only then, in
 // id order) or nothing; `abort`, `quit`, Ctrl-D or the end of input discard them and say
 // so. A script that ends inside a transaction fails (exit 2): its changes were discarded.
+//
+// Group commit (script mode only; src/cli/shell_group.cc): a deposit, withdrawal or
+// transfer whose next line is already there waits for it; the waiting lines
+// (up to --group-size, default 128) are committed as one Store::CommitGroup (one journal
+// append, one fdatasync, each line still checked in order and refused alone) when the
+// input has no next line ready, the group is full, or any other line or output comes. Each
+// line's report is printed only then, once it is durable, in the order of the lines; the
+// effects are the same as one commit a line. Not with --bail (a refused line must stop the
+// lines after it from committing), nor for a --txn key kept for `reverse`, nor inside a
+// transaction.
 #pragma once
 
 #include <cstdio>
@@ -97,6 +107,8 @@ Result<std::vector<std::string>> TokenizeShellLine(std::string_view line);
 
 struct ShellOptions {
   bool bail = false;  // stop at the first failing line (script mode)
+  // Script mode: the most money lines committed as one group (1: every line alone).
+  size_t group_size = 128;
 };
 
 // Ctrl-C while the shell runs: a flag set by the SIGINT handler, read by the lock wait's
@@ -158,6 +170,15 @@ class Shell {
   void Say(const std::string& text);
   std::string Prompt() const;
   std::string ErrorPrefix() const;
+  // Group commit (shell_group.cc). DeferMoney is ctx.defer_money: takes the event of a
+  // line that may wait, else commits what waits (CommitWaiting) and declines. CommitWaiting
+  // commits the waiting events as one group and reports each line, in order, with its own
+  // line number; ctx's exit code and program name are as they were after it.
+  bool DeferMoney(Event& event, OpKind kind);
+  void CommitWaiting();
+  // Whether a line whose first word is `word` may join the waiting group (else the group
+  // is committed before the line runs).
+  bool MayJoinGroup(const std::string& word) const;
 
   CliContext& ctx_;
   LineSource& in_;
@@ -177,6 +198,17 @@ class Shell {
   // Once the lines are done: what a script's report names instead of "line N" ("end of
   // input" or "exit"); empty while lines run.
   std::string finishing_;
+  // The lines waiting to be committed as one group: their events, and each one's line
+  // number and kind, in input order. reporting_: the prefix of the report being printed
+  // ("line 7", "lines 3-9"); empty otherwise. committing_: CommitWaiting is running.
+  struct WaitingLine {
+    size_t line = 0;
+    OpKind kind = OpKind::kDeposit;
+  };
+  std::vector<Event> waiting_events_;
+  std::vector<WaitingLine> waiting_lines_;
+  std::string reporting_;
+  bool committing_ = false;
 };
 
 // Registers the shell with `ctx`: sets ctx.no_command and adds the `shell` subcommand

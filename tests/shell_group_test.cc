@@ -1,0 +1,138 @@
+// The shell's group commit (src/cli/shell_group.cc): a script's money lines that are
+// already waiting commit together, and nothing a user can see changes but the time.
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "shell_test_util.h"
+
+namespace drovebank {
+namespace {
+
+using testing::Contains;
+using testing::RunWithPipe;
+using testing::ShellQuote;
+using testing::TempDir;
+
+// Every kind of line a group meets: refusals by each rule, bad input, keyed lines (a key
+// repeated, reused for another request, and one kept for `reverse`), a read in the middle, a close that a later line runs into, a memo, an
+// unknown command, and runs of plain money lines between them.
+const char* kMixedScript =
+    "open Ada Lovelace 100\n"
+    "open Bob Ray 10\n"
+    "deposit 1 5\n"
+    "withdraw 2 100\n"
+    "transfer 2 1 3\n"
+    "deposit 1 abc\n"
+    "deposit 9 1\n"
+    "transfer 1 1 1\n"
+    "deposit 1 1 --txn k1\n"
+    "deposit 1 1 --txn k1\n"
+    "deposit 1 2 --txn k1\n"
+    "transfer 1 2 1 --txn reverse:4\n"
+    "withdraw 1 1 --txn k2\n"
+    "withdraw 1 1 --memo \"rent, May\"\n"
+    "show 1\n"
+    "transfer 1 2 50\n"
+    "withdraw 2 57\n"
+    "withdraw 2 0.01\n"
+    "close 2\n"
+    "deposit 2 1\n"
+    "# a comment between money lines\n"
+    "deposit 1 0.01\n"
+    "\n"
+    "bogus\n"
+    "deposit 1 2\n"
+    "transfer 1 3 1\n"
+    "withdraw 1 2\n";
+
+// Runs `script` on a new store with `flags`, stdout and stderr merged in the order written,
+// and the store's accounts and history afterwards.
+struct Outcome {
+  int exit_code = 0;
+  std::string merged;
+  std::string after;
+};
+
+// The commit times, which two runs cannot share, as "TIME".
+std::string WithoutTimes(const std::string& text) {
+  static const std::regex time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z)");
+  return std::regex_replace(text, time, "TIME");
+}
+
+Outcome RunScript(const std::string& flags, const std::string& script) {
+  TempDir t;
+  std::string d = "-d " + ShellQuote(t / "data");
+  auto r = RunWithPipe(t, DROVEBANK_BIN, d + " " + flags + " 2>&1", script);
+  Outcome o;
+  o.exit_code = r.exit_code;
+  o.merged = WithoutTimes(r.out);
+  for (const char* read : {"list", "history 1", "history 2", "txn 9"}) {
+    o.after += WithoutTimes(RunWithPipe(t, DROVEBANK_BIN, d + " " + read + " 2>&1", "").out);
+  }
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("shell group commit: a script's output, order, exit code and store are those of one "
+          "commit a line",
+          "[shell][script][group]") {
+  for (const char* json : {"", "--json"}) {
+    INFO("output: " << (*json ? json : "text"));
+    Outcome alone = RunScript(std::string(json) + " shell --group-size 1", kMixedScript);
+    for (const char* group : {"", "shell --group-size 2", "shell --group-size 3"}) {
+      INFO("grouped: " << group);
+      Outcome grouped = RunScript(std::string(json) + " " + group, kMixedScript);
+      CHECK(grouped.exit_code == 3);  // line 4, the first failure: refused by a bank rule
+      CHECK(grouped.exit_code == alone.exit_code);
+      CHECK(grouped.merged == alone.merged);
+      CHECK(grouped.after == alone.after);
+    }
+    if (!*json) {
+      CHECK(Contains(alone.merged, "line 4: account 2 has 10.00, not enough to withdraw 100.00"));
+      CHECK(Contains(alone.merged, "line 20: account 2 is closed"));
+      CHECK(Contains(alone.merged, "line 11: transaction key 'k1' was already used"));
+      CHECK(Contains(alone.merged, "line 12: transaction keys starting with 'reverse:'"));
+      CHECK(Contains(alone.merged, "(already applied earlier with this key)"));
+    }
+  }
+}
+
+TEST_CASE("shell group commit: a line whose next line is not there yet is committed and "
+          "reported before the shell waits for it",
+          "[shell][script][group]") {
+  TempDir t;
+  for (bool ready : {false, true}) {
+    DYNAMIC_SECTION((ready ? "every line there at once" : "each line written after the last "
+                                                          "report")) {
+      testing::TestSession session(t / (ready ? "a" : "b"));
+      testing::ScriptSource src({"open Ada Lovelace 10", "deposit 1 5", "withdraw 1 2",
+                                 "deposit 1 1"},
+                                /*interactive=*/false);
+      src.ready = ready;
+      std::string seen_before_last;
+      src.before[3] = [&] { seen_before_last = session.out.text(); };
+      CHECK(session.Run(src) == 0);
+      // A program feeding the shell a line at a time, waiting for each report, gets it;
+      // a script's waiting lines are reported once their group is committed.
+      CHECK(Contains(seen_before_last, "Withdrew 2.00") == !ready);
+      CHECK(Contains(seen_before_last, "Deposited 5.00") == !ready);
+      CHECK(Contains(session.out.text(), "Deposited 1.00 to account 1; balance 14.00"));
+    }
+  }
+}
+
+TEST_CASE("shell group commit: --group-size takes a whole number from 1, nothing runs otherwise",
+          "[shell][script][group]") {
+  TempDir t;
+  std::string d = "-d " + ShellQuote(t / "data");
+  for (const char* bad : {"0", "-1", "x", "100001"}) {
+    INFO(bad);
+    auto r = RunWithPipe(t, DROVEBANK_BIN, d + " shell --group-size " + bad, "open A B 1\n");
+    CHECK(r.exit_code == 2);
+    CHECK(Contains(r.err, "group size"));
+    CHECK(r.out.empty());
+  }
+}
+
+}  // namespace drovebank
