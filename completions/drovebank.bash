@@ -48,8 +48,8 @@ _drovebank() {
     local commands="open show deposit withdraw transfer close rename list search history txn
         balance bal statement export reverse import-legacy batch import-csv shell help version
         init"
-    local globals="-d --data-dir --json -O --output --lock-timeout --read-only --bail -h --help
-        -V --version"
+    local globals="-d --data-dir --json -O --output --lock-timeout --read-only --bail
+        --group-size -h --help -V --version"
 
     case "$prev" in
         -d | --data-dir)
@@ -123,7 +123,7 @@ _drovebank() {
         batch) opts+=" --account --parallel --group-size --no-auto-keys --again" ;;
         import-csv) opts+=" --group-size --no-auto-keys --again" ;;
         version) opts+=" --verbose" ;;
-        shell) opts+=" --bail" ;;
+        shell) opts+=" --bail --group-size" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

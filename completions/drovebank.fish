@@ -39,6 +39,7 @@ complete -c drovebank -s O -l output -x -a 'text csv tsv json' -d 'Output format
 complete -c drovebank -l lock-timeout -x -d 'Seconds to wait for a locked account'
 complete -c drovebank -l read-only -d 'Open the store only to read'
 complete -c drovebank -l bail -d 'Shell script: stop at the first failing line'
+complete -c drovebank -l group-size -x -d 'Shell script: most waiting lines committed together'
 complete -c drovebank -s h -l help -d 'Print help'
 complete -c drovebank -s V -l version -d 'Print the version'
 
