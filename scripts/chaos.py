@@ -31,7 +31,9 @@ the store is checked against its own journal:
 With --session-ops N each process is a shell session (`drovebank --json ...` reading its
 lines from stdin) running the next 1 to N operations of the worker's schedule, each line
 with its own --txn key; a line is acknowledged when its JSON result was printed, and a
-killed session's lines without one count as killed. A session alone on the store builds on
+killed session's lines without one count as killed. The lines are all there at once, so the
+shell commits them in groups (its group commit, docs/SHELL.md) and prints their results once
+each group is durable: the kills fall inside groups too. A session alone on the store builds on
 its own last states rather than reading the files (docs/DESIGN.md, step 3): with few
 workers (--workers 2) the kills fall inside that path too.
 
