@@ -3,7 +3,11 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
+#include "os/posix_env.h"
 #include "shell_test_util.h"
+#include "store/layout.h"
+#include "store/lock_table.h"
+#include "store/lockfile.h"
 
 namespace drovebank {
 namespace {
@@ -119,6 +123,38 @@ TEST_CASE("shell group commit: a line whose next line is not there yet is commit
       CHECK(Contains(seen_before_last, "Deposited 5.00") == !ready);
       CHECK(Contains(session.out.text(), "Deposited 1.00 to account 1; balance 14.00"));
     }
+  }
+}
+
+// A group locks every account of its lines before it appends, so one busy account makes
+// the whole group time out, nothing changed; line by line only that account's lines fail.
+TEST_CASE("shell group commit: a busy account fails only its own lines, as line by line",
+          "[shell][script][group][lock]") {
+  for (const char* group : {"shell --group-size 1", ""}) {
+    INFO("shell options: " << group);
+    TempDir t;
+    std::string d = "-d " + ShellQuote(t / "data");
+    REQUIRE(RunWithPipe(t, DROVEBANK_BIN, d, "open Ada Lovelace 10\nopen Bob Ray 20\n")
+                .exit_code == 0);
+    // This test process holds account 1's lock, as another session mid-commit would.
+    Layout layout(t / "data");
+    auto table = LockTable::Open(PosixEnv(), layout, StorageMode{}, false);
+    REQUIRE(table.ok());
+    LockFile held(table->get(), AccountSlot(1), layout.AccountLock(1));
+    REQUIRE(held.TryHold().ok());
+    auto r = RunWithPipe(t, DROVEBANK_BIN, "--lock-timeout 0.2 " + d + " " + group,
+                         "deposit 2 5\ndeposit 1 5\ntransfer 2 1 1\ndeposit 2 2\nshow 2\n");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 4);  // the first failure: line 2, busy
+    CHECK(Contains(r.err, "line 2: timed out"));
+    CHECK(Contains(r.err, "line 3: timed out"));
+    CHECK_FALSE(Contains(r.err, "line 1:"));
+    CHECK_FALSE(Contains(r.err, "line 4:"));
+    CHECK(Contains(r.out, "Deposited 5.00 to account 2; balance 25.00 (txn 3)"));
+    CHECK(Contains(r.out, "Deposited 2.00 to account 2; balance 27.00 (txn 4)"));
+    CHECK(Contains(r.out, "Balance: 27.00"));
+    REQUIRE(held.Rollback().ok());
+    CHECK(Contains(RunWithPipe(t, DROVEBANK_BIN, d + " show 1", "").out, "Balance: 10.00"));
   }
 }
 

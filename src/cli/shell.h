@@ -200,7 +200,7 @@ class Shell {
   std::string finishing_;
   // The lines waiting to be committed as one group: their events, and each one's line
   // number and kind, in input order. reporting_: the prefix of the report being printed
-  // ("line 7", "lines 3-9"); empty otherwise. committing_: CommitWaiting is running.
+  // ("line 7"); empty otherwise. committing_: CommitWaiting is running.
   struct WaitingLine {
     size_t line = 0;
     OpKind kind = OpKind::kDeposit;

@@ -57,27 +57,39 @@ void Shell::CommitWaiting() {
   waiting_lines_.clear();
   const int saved_code = ctx_.exit_code;
   const std::string saved_program = ctx_.program;
-  Result<std::vector<EventResult>> results = Status::Internal("no store");
-  if (ctx_.store) {
+  auto commit = [this](std::vector<Event> group) -> Result<std::vector<EventResult>> {
+    if (!ctx_.store) return Status::Internal("a waiting line without its store");
     DB_FAULT_PATH("shell");
-    results = ctx_.store->CommitGroup(std::move(events));
-  }
-  if (!results.ok()) {
-    // One failure for the whole group: its lines were one append, applied or not together.
-    reporting_ = lines.size() == 1 ? fmt::format("line {}", lines.front().line)
-                                   : fmt::format("lines {}-{}", lines.front().line,
-                                                 lines.back().line);
-    NoteFailure(Fail(results.status()));
-  } else {
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const EventResult& r = (*results)[i];
-      reporting_ = fmt::format("line {}", lines[i].line);
-      if (r.status.ok()) {
-        ReportMoneyOp(ctx_, lines[i].kind, r);
-      } else {
-        NoteFailure(Fail(r.status));
-      }
+    return ctx_.store->CommitGroup(std::move(group));
+  };
+  // Reports line `i` of `lines` from `res`, the answer to a group whose event `k` is its.
+  auto report = [&](size_t i, const Result<std::vector<EventResult>>& res, size_t k) {
+    reporting_ = fmt::format("line {}", lines[i].line);
+    if (!res.ok()) {
+      NoteFailure(Fail(res.status()));
+    } else if (!(*res)[k].status.ok()) {
+      NoteFailure(Fail((*res)[k].status));
+    } else {
+      ReportMoneyOp(ctx_, lines[i].kind, (*res)[k]);
     }
+  };
+  std::vector<Event> again;
+  if (lines.size() > 1) again = events;  // for the lines alone, should the group fail whole
+  Result<std::vector<EventResult>> results = commit(std::move(events));
+  if (!results.ok() && !results.status().maybe_applied() && lines.size() > 1) {
+    // Why each line again, alone: a group fails whole, nothing changed, when one account of
+    // one line is busy past --lock-timeout (or its file is found corrupt, ...); line by
+    // line, the other lines would have committed, and the failing one alone is refused.
+    // The cost is one wait more than line by line, for the group's own attempt.
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<Event> one;
+      one.push_back(std::move(again[i]));
+      report(i, commit(std::move(one)), 0);
+    }
+  } else {
+    // A group that may have been applied is answered on each of its lines: they were one
+    // append, applied or not together, and `recover` settles which.
+    for (size_t i = 0; i < lines.size(); ++i) report(i, results, i);
   }
   reporting_.clear();
   ctx_.exit_code = saved_code;
