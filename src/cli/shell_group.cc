@@ -88,7 +88,7 @@ void Shell::CommitWaiting() {
     }
   } else {
     // A group that may have been applied is answered on each of its lines: they were one
-    // append, applied or not together, and `recover` settles which.
+    // append, and `recover` settles how much of it stands (a prefix, in line order).
     for (size_t i = 0; i < lines.size(); ++i) report(i, results, i);
   }
   reporting_.clear();
