@@ -8,8 +8,9 @@ machine hits both), on one 100-account store per build: 600 durable deposits and
 durable transfers through `batch --no-auto-keys --group-size 1` (one commit each), a shell
 session reading 2,000 deposits (its throughput, and its user CPU a deposit from the kernel's
 rusage: start and exit included), and 12 one-shot `deposit` processes. Prints for each
-workload both medians (min-max) and the new/old ratio taken pair by pair. The stores live in a temporary directory beside the
-repository (the same file system, never a tmpfs) and are removed at the end. Record every
+workload both medians (min-max) and the new/old ratio taken pair by pair. The stores live
+in a temporary directory beside the repository (the same file system, never a tmpfs) and
+are removed at the end. Record every
 run in docs/BENCHMARKS-HISTORY.md by hand (and in the current figures of docs/BENCHMARKS.md
 when it moves one): this script writes nothing there.
 """

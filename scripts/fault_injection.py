@@ -324,7 +324,8 @@ def make_operations(tools, work, notes, full):
     if shell_available(tools, work):
         ops.append(Operation("commit", [], stdin="begin\ndeposit 1 5\ntransfer 1 2 3\ncommit\n"))
         # A script's waiting lines, committed as one group (fault path `shell`).
-        ops.append(Operation("shell group", [], stdin="deposit 1 5\ntransfer 1 2 3\nwithdraw 2 1\n"))
+        ops.append(Operation("shell group", [],
+                             stdin="deposit 1 5\ntransfer 1 2 3\nwithdraw 2 1\n"))
     else:
         notes.append("skipped path commit: the shell has no begin/commit in stdin mode")
     if batch_available(tools):
@@ -604,13 +605,11 @@ def quick_case(op, point, hit, kind):
     batch and recover."""
     if op.name in ("deposit", "transfer"):
         return True
-    if op.name in ("transfer+key", "rename+key", "reverse", "recover(crashed)", "recover(unsynced)",
-                   "recover(powerloss)"):
+    if op.name in ("transfer+key", "rename+key", "reverse", "shell group", "recover(crashed)",
+                   "recover(unsynced)", "recover(powerloss)"):
         return kind in ("crash", "powerloss")
     if op.name in ("commit", "batch"):
         return kind == "crash"
-    if op.name == "shell group":
-        return kind in ("crash", "powerloss")
     return False
 
 

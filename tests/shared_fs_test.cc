@@ -202,6 +202,23 @@ TEST_CASE("local fs: a deposit in a running shell session makes at most 25 file 
   CheckCallsPerDeposit("local", 25.5);
 }
 
+// The shell's group commit (src/cli/shell_group.cc): a script's deposits whose next line is
+// already there are committed together, one append and one sync a group. Today's figures,
+// 20 deposits against 40 (one group each): 0.95 calls a deposit on a local file system
+// (19 for the 20 more), 0 on a shared one (the group's records are one append, the
+// account's file is installed once). A change that makes such lines commit alone again
+// (25 and 16 calls) fails here.
+TEST_CASE("local fs: a deposit among a script's waiting lines makes at most 1 file system call",
+          "[cli][calls]") {
+  CheckCallsPerDeposit("local", 1.0, 128);
+}
+
+TEST_CASE("shared fs: a deposit among a script's waiting lines makes no file system call of its "
+          "own",
+          "[cli][calls]") {
+  CheckCallsPerDeposit("shared", 0.0, 128);
+}
+
 // A report walks every account when there is no journal/SNAPSHOT (a store of fewer than
 // 4,096 records, or one whose snapshot is not proven): its calls an account are the bulk of its time (each a few
 // microseconds of this VM's kernel). Today 6.1: the file's open, fstat, read and close, its
@@ -454,20 +471,3 @@ TEST_CASE("shared fs: commits that each wait, commit after commit, are told once
 
 }  // namespace
 }  // namespace drovebank
-
-// The shell's group commit (src/cli/shell_group.cc): a script's deposits whose next line is
-// already there are committed together, one append and one sync a group. Today's figures,
-// 20 deposits against 40 (one group each): 0.95 calls a deposit on a local file system
-// (19 for the 20 more), 0 on a shared one (the group's records are one append, the
-// account's file is installed once). A change that makes such lines commit alone again
-// (25 and 16 calls) fails here.
-TEST_CASE("local fs: a deposit among a script's waiting lines makes at most 1 file system call",
-          "[cli][calls]") {
-  CheckCallsPerDeposit("local", 1.0, 128);
-}
-
-TEST_CASE("shared fs: a deposit among a script's waiting lines makes no file system call of its "
-          "own",
-          "[cli][calls]") {
-  CheckCallsPerDeposit("shared", 0.0, 128);
-}

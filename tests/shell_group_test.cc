@@ -20,8 +20,9 @@ using testing::ShellQuote;
 using testing::TempDir;
 
 // Every kind of line a group meets: refusals by each rule, bad input, keyed lines (a key
-// repeated, reused for another request, and one kept for `reverse`), a read in the middle, a close that a later line runs into, a memo, an
-// unknown command, and runs of plain money lines between them.
+// repeated, reused for another request, and one kept for `reverse`), a read in the middle,
+// a close that a later line runs into, a memo, an unknown command, and runs of plain money
+// lines between them.
 const char* kMixedScript =
     "open Ada Lovelace 100\n"
     "open Bob Ray 10\n"

@@ -78,9 +78,10 @@ void Shell::CommitWaiting() {
   Result<std::vector<EventResult>> results = commit(std::move(events));
   if (!results.ok() && !results.status().maybe_applied() && lines.size() > 1) {
     // Why each line again, alone: a group fails whole, nothing changed, when one account of
-    // one line is busy past --lock-timeout (or its file is found corrupt, ...); line by
-    // line, the other lines would have committed, and the failing one alone is refused.
-    // The cost is one wait more than line by line, for the group's own attempt.
+    // one line is busy past --lock-timeout; line by line, the other lines would have
+    // committed, and the failing one alone is refused. The cost is one wait more than line
+    // by line, for the group's own attempt. (A file found changed by hand marks the store,
+    // so there the retries are refused too: docs/SHELL.md says so.)
     for (size_t i = 0; i < lines.size(); ++i) {
       std::vector<Event> one;
       one.push_back(std::move(again[i]));
