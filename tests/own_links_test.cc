@@ -215,12 +215,14 @@ TEST_CASE("links: in-place files get inodes of their own only while no other pro
     CHECK(!testing::PathExists(data + "/NEEDS_RECOVERY"));
   }
   SECTION("a link planted on one of them is never written through") {
-    // keys/index's stand-in is as long as a whole one (a shorter one is damage the
-    // command refuses to read: "keys/index deleted or cut short" in security_test.cc).
+    // keys/index's stand-in is a copy of the store's own (a shorter one is damage the
+    // command refuses to read, "keys/index deleted or cut short", and one whose slots lack
+    // the keys used is a file set back, "keys/index put back from an older copy", both in
+    // security_test.cc).
     std::string outside = store.dir / "outside", outside_index = store.dir / "outside-index";
     Spit(outside, std::string(384, 'x'));
-    Spit(outside_index, std::string(384, 'x'));
-    REQUIRE(::truncate(outside_index.c_str(), static_cast<off_t>(kKeyIndexWholeBytes)) == 0);
+    Spit(outside_index, Slurp(data + "/keys/index"));
+    REQUIRE(Slurp(outside_index).size() >= kKeyIndexWholeBytes);
     const std::string index_before = Slurp(outside_index);
     for (auto [f, from] : {std::pair{"locks/owners", outside}, {"keys/index", outside_index}}) {
       std::string p = data + "/" + f;

@@ -378,6 +378,159 @@ TEST_CASE("security: keys/index deleted or cut short: no key commits twice, and 
   }
 }
 
+// keys/index put back from an older copy of itself, whole (a restore from backup, `cp`
+// over it, a rename of a copy onto it): the slots of keys used since the copy name older
+// records, so a keyed deposit run again read its key as unused and was applied a second
+// time (exit 0: found 2026-12-07, by hand). Now every commit with a key first checks the
+// keyed records past the file's vouched-through mark against their slots (key_vouch.cc),
+// so it refuses (exit 5, the file and the key named, nothing changed) and `recover` puts
+// the slot right. Swept: the copy put back in place and renamed over, with and without a
+// checkpoint between the key's commit and the copy's return (a checkpoint past the record
+// leaves no tail for a replay to set the slot from), re-run as a deposit and as a batch.
+TEST_CASE("security: keys/index put back from an older copy: no key commits twice, recover "
+          "puts it right",
+          "[security][keys]") {
+  for (std::string how : {"copied over", "renamed over"}) {
+    for (bool checkpoint : {false, true}) {
+      for (std::string rerun : {"deposit", "batch"}) {
+        DYNAMIC_SECTION(how << (checkpoint ? ", a checkpoint between" : ", in the tail")
+                            << ", re-run as a " << rerun) {
+          TempDir tmp;
+          std::string data = tmp / "data";
+          MakeStore(data);  // pay-1 deposited 5 into account 1: 105.00
+          const std::string index = data + "/keys/index";
+          const std::string copy = tmp / "index.copy";
+          fs::copy_file(index, copy);
+          std::string ops = tmp / "ops.jsonl";
+          Spit(ops, R"({"op": "deposit", "id": 2, "amount": "3"})" "\n"
+                    R"({"op": "deposit", "id": 2, "amount": "4"})" "\n");
+          std::vector<std::string> again_args =
+              rerun == "deposit"
+                  ? std::vector<std::string>{"deposit", "1", "7", "--txn", "pay-2"}
+                  : std::vector<std::string>{"batch", ops};
+          Must(Drovebank(data, again_args));
+          Must(Drovebank(data, {"deposit", "2", "1"}));  // an unkeyed record after it
+          if (checkpoint) Must(Recover(data));
+          if (how == "copied over") {
+            Spit(index, Slurp(copy));
+          } else {
+            fs::copy_file(copy, index + ".new");
+            fs::rename(index + ".new", index);
+          }
+          const std::string before = Must(Drovebank(data, {"list"})).out;
+          RunResult again = Drovebank(data, again_args);
+          INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
+          CHECK(again.exit_code == 5);
+          CHECK(again.err.find(index + " is older than the journal") != std::string::npos);
+          CHECK(Must(Drovebank(data, {"list"})).out == before);
+          // A commit without a key looks up none: it goes on.
+          Must(Drovebank(data, {"withdraw", "2", "1"}));
+          RunResult check = Recover(data, {"--check"});
+          INFO("check: " << check.out << check.err);
+          CHECK(check.exit_code == 1);
+          CHECK(check.out.find("keys/index does not reach the record of key") != std::string::npos);
+          RunResult recovered = Recover(data);
+          INFO("recover: " << recovered.out << recovered.err);
+          REQUIRE(recovered.exit_code == 0);
+          CHECK(recovered.out.find("did not reach its newest record") != std::string::npos);
+          CHECK(Recover(data, {"--check", "--full"}).exit_code == 0);
+          const std::string after_recover = Must(Drovebank(data, {"list"})).out;
+          again = Drovebank(data, again_args);
+          INFO("re-run after recover: " << again.out << again.err);
+          // A deposit replays its record; a batch run to its end says so (exit 3).
+          CHECK(again.exit_code == (rerun == "deposit" ? 0 : 3));
+          CHECK(again.err.find(rerun == "deposit" ? "" : "already run to its end") !=
+                std::string::npos);
+          CHECK(Must(Drovebank(data, {"list"})).out == after_recover);
+        }
+      }
+    }
+  }
+}
+
+// keys/index's mark (account 0's entry), read from the file as 8 little-endian bytes.
+std::uint64_t KeyIndexMark(const std::string& data) {
+  const std::string bytes = Slurp(data + "/keys/index");
+  REQUIRE(bytes.size() >= 8 * ((std::uint64_t{1} << 20) + 1));
+  std::uint64_t mark = 0;
+  for (int i = 7; i >= 0; --i) {
+    mark = (mark << 8) | static_cast<unsigned char>(bytes[(std::uint64_t{1} << 20) * 8 + i]);
+  }
+  return mark;
+}
+
+// The mark moves with the journal: a keyed commit sets it to the newest txn it checked
+// (the one before its own), and a checkpoint that covers every record past it moves it to
+// the checkpoint's, so a long run of commits without keys leaves the next keyed commit no
+// long check. A checkpoint never moves a mark that is below the previous checkpoint: the
+// records between were never checked, and a keyed re-run must still be refused.
+TEST_CASE("security: keys/index's mark follows the journal, and a checkpoint never moves a "
+          "mark put back below it",
+          "[security][keys]") {
+  TempDir tmp;
+  std::string data = tmp / "data";
+  MakeStore(data);  // txns 1, 2 (opens), 3 (pay-1)
+  CHECK(KeyIndexMark(data) == 2);
+  const std::string copy = tmp / "index.copy";
+  fs::copy_file(data + "/keys/index", copy);
+  Must(Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"}));  // txn 4
+  CHECK(KeyIndexMark(data) == 3);
+  std::string script;
+  for (int i = 0; i < 20; ++i) script += "deposit 2 1\n";
+  Must(Drovebank(data, {"shell"}, {}, script));  // txns 5..24, then the exit checkpoint
+  CHECK(KeyIndexMark(data) == 24);
+  Must(Recover(data));
+  CHECK(KeyIndexMark(data) == 24);
+
+  Spit(data + "/keys/index", Slurp(copy));  // mark 2, pay-2's slot empty
+  Must(Drovebank(data, {"shell"}, {}, "deposit 2 1\n"));  // txn 25 and its checkpoint
+  CHECK(KeyIndexMark(data) == 2);
+  RunResult again = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"});
+  INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
+  CHECK(again.exit_code == 5);
+  CHECK(Must(Drovebank(data, {"show", "1"})).out.find("112.00") != std::string::npos);
+  RunResult recovered = Recover(data);
+  INFO("recover: " << recovered.out << recovered.err);
+  REQUIRE(recovered.exit_code == 0);
+  CHECK(recovered.out.find("keys/index was behind the journal in 1 key slot") !=
+        std::string::npos);
+  CHECK(KeyIndexMark(data) == 25);
+  again = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("already applied earlier") != std::string::npos);
+  CHECK(Must(Drovebank(data, {"show", "1"})).out.find("112.00") != std::string::npos);
+}
+
+// The other side of the check above: a writer killed with its keyed record in the journal
+// and its slot not yet pointed at it leaves the slot's repair flag, and that is no sign of
+// a file set back. Another key's commit goes on (exit 0), and the killed key, run again,
+// is applied once in all. Swept over every step from the record's write to the slot's.
+TEST_CASE("security: a keyed writer killed before its keys/index entry does not stop other "
+          "keys",
+          "[security][keys]") {
+  for (std::string step : {"after_journal_write", "before_journal_sync", "after_journal_sync",
+                           "after_temp_write", "after_rename"}) {
+    DYNAMIC_SECTION("killed " << step) {
+      TempDir tmp;
+      std::string data = tmp / "data";
+      MakeStore(data);
+      RunResult killed = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"},
+                                   {{"DROVEBANK_FAULT", "deposit:" + step + ":crash"}});
+      INFO("killed: exit " << killed.exit_code << "\n" << killed.err);
+      REQUIRE(killed.exit_code != 0);
+      RunResult other = Drovebank(data, {"deposit", "2", "1", "--txn", "pay-3"});
+      INFO("other key: exit " << other.exit_code << "\n" << other.out << other.err);
+      CHECK(other.exit_code == 0);
+      RunResult again = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"});
+      INFO("again: " << again.out << again.err);
+      CHECK(again.exit_code == 0);
+      Must(Recover(data));
+      CHECK(Must(Drovebank(data, {"show", "1"})).out.find("112.00") != std::string::npos);
+      CHECK(Must(Drovebank(data, {"show", "2"})).out.find("51.00") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("security: a shard directory that is a symbolic link is never followed", "[security]") {
   TempDir tmp;
   std::string data = tmp / "data", outside = Outside(tmp);

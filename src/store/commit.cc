@@ -253,9 +253,16 @@ Status CommitProtocol::LockKeys() {
   }
   DB_RETURN_IF_ERROR(AdoptFlags(parts_.locks, unread));
   size_t i = first;
+  std::set<LockSlot> held;
   for (auto& [slot, keys] : by_slot) {
     LockFile& lk = key_locks_[i++];
     if (lk.needs_repair()) DB_RETURN_IF_ERROR(store_->RepairKeySlot(&lk).status());
+    held.insert(slot);
+  }
+  // Before any key is looked up: keys/index must reach every keyed record the journal
+  // has, or a key already used would read as unused (key_vouch.cc).
+  if (!held.empty()) DB_RETURN_IF_ERROR(store_->VouchKeyIndex(held));
+  for (auto& [slot, keys] : by_slot) {
     DB_ASSIGN_OR_RETURN(key_heads_[slot], parts_.key_index->Head(slot.offset));
     for (const std::string& key : keys) {
       DB_ASSIGN_OR_RETURN(std::optional<Record> rec, store_->FindKeyed(key, key_heads_[slot]));

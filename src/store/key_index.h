@@ -43,6 +43,15 @@ class KeyIndex {
   Result<std::uint64_t> AccountHead(AccountId id);
   Status SetAccountHead(AccountId id, std::uint64_t txn);
 
+  // The vouched-through mark, in the entry of account 0 (no account has id 0): every keyed
+  // record with a txn at or below it is its slot's head or behind it on the slot's chain,
+  // unless that slot's repair flag is set (a writer in flight, or one that died). A key is
+  // looked up only after the records past the mark have been checked against their slots
+  // (StoreImpl::VouchKeyIndex), so an older copy of this file put back is told, not built
+  // on. 0 in a file made before the mark was kept: every record is then checked once.
+  Result<std::uint64_t> Vouched() { return ReadEntry(kKeySlots); }
+  Status SetVouched(std::uint64_t txn) { return WriteEntry(kKeySlots, txn); }
+
   const std::string& path() const { return path_; }
 
   // A read finding no file answers 0 (no entry) and remembers that the file is not there,

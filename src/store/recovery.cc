@@ -399,6 +399,17 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   }
   env->FaultPoint("recover", "after_flags");
 
+  // keys/index against the journal past its mark: a slot set back (an older copy of the
+  // file put back) is pointed at its newest record again, reported as a repair.
+  DB_ASSIGN_OR_RETURN(size_t keys_set, store->RepairKeyVouch());
+  if (keys_set > 0) {
+    r->notes.push_back(fmt::format(
+        "keys/index was behind the journal in {} key slot(s) (an older copy put back?); each "
+        "now names its newest record",
+        keys_set));
+  }
+  env->FaultPoint("recover", "after_keys");
+
   DB_RETURN_IF_ERROR(ClearTemps(env, layout, r));
   DB_ASSIGN_OR_RETURN(bool snapshot_temp, store->RemoveDeadSnapshotTemp());
   if (snapshot_temp) {

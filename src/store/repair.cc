@@ -306,6 +306,7 @@ Status StoreImpl::CheckpointFiles() {
   DB_ASSIGN_OR_RETURN(ChainHead head, journal_->HeadAt(end));
   next.head = head;
   std::set<std::string> files;
+  DB_ASSIGN_OR_RETURN(std::uint64_t vouched, key_index_->Vouched());
   DB_RETURN_IF_ERROR(ApplyRange(ckpt.pos, end, /*wait=*/true, [&](const Record& r) {
                        next.last_txn = r.txn;
                        next.account_count += AccountsOpened(r);
@@ -315,6 +316,19 @@ Status StoreImpl::CheckpointFiles() {
                        }
                        if (!r.key.empty()) files.insert(layout_.KeyIndexPath());
                      }).status());
+  // keys/index's mark (key_vouch.cc): the range's keyed records are each in their slot now
+  // (ApplyRange waited for every slot), so a mark that had reached the old checkpoint moves
+  // to the new one, and a long run of commits without keys leaves the next commit with one
+  // no long check. A mark below the old checkpoint stays (the records between were never
+  // checked: a file put back, or one from before the mark), and so does one that moved
+  // while the range was applied (a copy put back meanwhile would have a mark of its own).
+  if (vouched >= ckpt.last_txn && vouched < head.txn) {
+    DB_ASSIGN_OR_RETURN(std::uint64_t now, key_index_->Vouched());
+    if (now == vouched) {
+      DB_RETURN_IF_ERROR(key_index_->SetVouched(head.txn));
+      files.insert(layout_.KeyIndexPath());
+    }
+  }
   env_->FaultPoint("checkpoint", "after_verify");
   DB_RETURN_IF_ERROR(SyncFiles(std::vector<std::string>(files.begin(), files.end())));
   env_->FaultPoint("checkpoint", "after_sync");

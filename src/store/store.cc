@@ -160,6 +160,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
   if (!options.upgrade) {
     store->key_index_->set_required(store->journal_->head_txn_seen() >= format.chained_from);
   }
+  store->chained_from_ = format.chained_from;
   if (format.version < kStoreFormat) {
     // The upgrade to format 3: nothing is rewritten. The journal's rebuild above followed
     // the chain over every record (they carry no prev_hash); the marker names the first
@@ -170,6 +171,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenWritable(const StoreOptions& o
     DB_RETURN_IF_ERROR(CreateKeyIndex(env, layout.KeyIndexPath()));
     env->FaultPoint("recover", "before_format_marker");
     DB_RETURN_IF_ERROR(WriteStoreFormat(env, layout, head.txn + 1));
+    store->chained_from_ = head.txn + 1;
     env->FaultPoint("recover", "after_format_marker");
     DB_RETURN_IF_ERROR(store->journal_->Reinitialize());
     store->upgraded_ = true;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,18 @@ class StoreImpl final : public Store {
   Result<bool> RepairKeySlot(LockFile* held);
   Status EnsureAccountDirs(AccountId id);
 
+  // key_vouch.cc. A commit with keys, holding their slots (`held`, repaired), before any
+  // key is looked up: every keyed record past keys/index's mark (KeyIndex::Vouched) up to
+  // the journal's newest is its slot's entry or behind it, or its slot is flagged (a
+  // writer in flight or dead; never one of `held`); then the mark moves to the newest.
+  // Corruption, naming the file and the key, when a slot is behind with no flag: the file
+  // was set back, and a key already used would read as unused.
+  Status VouchKeyIndex(const std::set<LockSlot>& held);
+  // recover: every slot behind a keyed record past the mark is pointed at it (under its
+  // lock, reported as a repair), then the mark moves to the journal's newest. Returns how
+  // many slots it set.
+  Result<size_t> RepairKeyVouch();
+
  private:
   // For a file that proves but names a txn below `installed`: Corruption saying the file
   // was set back, or, when that txn did not change the account, that the index entry is
@@ -308,6 +321,10 @@ class StoreImpl final : public Store {
   std::unique_ptr<KeyIndex> key_index_;
   std::unique_ptr<Journal> journal_;
   bool upgraded_ = false;
+  // FORMAT's chained-from: the first txn a writer of this format committed. Records before
+  // it are an earlier build's, whose keys have key files and need no keys/index entry
+  // (key_vouch.cc checks only the records from it on).
+  std::uint64_t chained_from_ = 1;
   int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
   bool paused_ = false;       // Pause: the attachment let go of until Resume

@@ -1,0 +1,108 @@
+// keys/index vouched for by the journal: its mark (KeyIndex::Vouched) says up to which txn
+// every keyed record is reflected in its slot. A commit checks the records past the mark
+// before it looks up any key, and moves the mark; `recover` puts behind slots right and
+// moves it. Why: a slot set back (an older copy of the file put back, whole) would hide a
+// key already used, and a keyed deposit run again would then be applied twice.
+// docs/DESIGN.md, "Idempotency keys".
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "key_vouch.h"
+
+#include "key_index.h"
+#include "lockfile.h"
+#include "store_impl.h"
+
+namespace drovebank {
+
+namespace {
+
+// Past this many records the range is read as a stream from its segment's start (a store
+// whose file predates the mark, or one put back from long ago) rather than looked up one
+// by one; a commit normally meets the few records of writers in flight.
+constexpr std::uint64_t kLookUpsAtMost = 64;
+
+}  // namespace
+
+Status ForEachKeyedAfter(const Journal& journal, std::uint64_t after, std::uint64_t upto,
+                         const std::function<Status(const Record&)>& fn) {
+  if (upto <= after) return Status::Ok();
+  if (upto - after <= kLookUpsAtMost) {
+    for (std::uint64_t txn = after + 1; txn <= upto; ++txn) {
+      auto rec = journal.LookUpTxn(txn);
+      if (!rec.ok()) {
+        return Status::Corruption(fmt::format(
+            "the journal cannot give txn {}, below its newest ({}): {}; run recover --full", txn,
+            upto, rec.status().message()));
+      }
+      if (!rec->key.empty()) DB_RETURN_IF_ERROR(fn(*rec));
+    }
+    return Status::Ok();
+  }
+  DB_ASSIGN_OR_RETURN(std::vector<std::uint64_t> segs, journal.Segments());
+  // Segments are named by their first txn: the last one named at or below the first txn
+  // wanted holds it (or the whole journal is read, when none is).
+  JournalPos from;
+  auto it = std::upper_bound(segs.begin(), segs.end(), after + 1);
+  if (it != segs.begin()) from = JournalPos{*std::prev(it), 0};
+  return journal.ForEach(from, journal.End(), [&](Record& r, JournalPos) -> Status {
+    if (r.txn <= after || r.txn > upto || r.key.empty()) return Status::Ok();
+    return fn(r);
+  });
+}
+
+Status StoreImpl::VouchKeyIndex(const std::set<LockSlot>& held) {
+  DB_ASSIGN_OR_RETURN(std::uint64_t vouched, key_index_->Vouched());
+  // Read after the mark: the mark is only ever set to a txn some writer had seen
+  // published, so it is at or below this one unless the journal lost records since.
+  DB_ASSIGN_OR_RETURN(ChainHead head, journal_->Head());
+  if (vouched == head.txn) return Status::Ok();
+  if (vouched > head.txn) {
+    // A power loss took the journal's unsynced tail after a writer had checked it: the
+    // numbers past the end will be drawn again, for records nobody has checked.
+    return key_index_->SetVouched(head.txn);
+  }
+  // An earlier build's records (before FORMAT's chained-from) keep their keys in key files.
+  const std::uint64_t from = std::max(vouched, chained_from_ - 1);
+  DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, head.txn, [&](const Record& r) -> Status {
+    const LockSlot slot = KeySlot(r.key);
+    DB_ASSIGN_OR_RETURN(std::uint64_t at, key_index_->Head(slot.offset));
+    if (at >= r.txn) return Status::Ok();
+    if (!held.count(slot)) {
+      // A writer sets its slot's flag before its record and clears it after the slot's
+      // entry: flagged, it is in flight or died (its slot is repaired by whoever takes
+      // it next). Not flagged, the entry is read again, as the writer may have finished
+      // between the two reads.
+      DB_ASSIGN_OR_RETURN(bool flagged, locks_->NeedsRepair(slot));
+      if (flagged) return Status::Ok();
+      DB_ASSIGN_OR_RETURN(at, key_index_->Head(slot.offset));
+      if (at >= r.txn) return Status::Ok();
+    }
+    return Status::Corruption(fmt::format(
+        "{} is older than the journal: the slot of key '{}' names txn {}, yet txn {} used "
+        "that key (was an older copy of the file put back?). The keys already used cannot "
+        "be told, so one could commit twice: nothing is done until `recover` puts it right",
+        key_index_->path(), r.key, at, r.txn));
+  }));
+  return key_index_->SetVouched(head.txn);
+}
+
+Result<size_t> StoreImpl::RepairKeyVouch() {
+  DB_ASSIGN_OR_RETURN(std::uint64_t vouched, key_index_->Vouched());
+  DB_ASSIGN_OR_RETURN(ChainHead head, journal_->Head());
+  if (vouched == head.txn) return size_t{0};
+  size_t repaired = 0;
+  // Under each slot's lock, as any repair: a live writer's own entry is waited for.
+  const std::uint64_t from = std::max(std::min(vouched, head.txn), chained_from_ - 1);
+  DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, head.txn,
+                                       [&](const Record& r) -> Status {
+                                         DB_ASSIGN_OR_RETURN(bool wrote, ApplyKey(r, true));
+                                         repaired += wrote;
+                                         return Status::Ok();
+                                       }));
+  DB_RETURN_IF_ERROR(key_index_->SetVouched(head.txn));
+  return repaired;
+}
+
+}  // namespace drovebank
