@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "drovebank/account.h"
+#include "store/lock_table.h"
 #include "require_run.h"
 #include "test_util.h"
 
@@ -423,6 +424,10 @@ TEST_CASE("security: keys/index put back from an older copy: no key commits twic
           CHECK(again.exit_code == 5);
           CHECK(again.err.find(index + " is older than the journal") != std::string::npos);
           CHECK(Must(Drovebank(data, {"list"})).out == before);
+          // A read that looks keys up (each deposit's reversal, if any) is refused too.
+          RunResult history = Drovebank(data, {"--read-only", "history", "1"});
+          CHECK(history.exit_code == 5);
+          CHECK(history.err.find(index + " is older than the journal") != std::string::npos);
           // A commit without a key looks up none: it goes on.
           Must(Drovebank(data, {"withdraw", "2", "1"}));
           RunResult check = Recover(data, {"--check"});
@@ -442,6 +447,7 @@ TEST_CASE("security: keys/index put back from an older copy: no key commits twic
           CHECK(again.err.find(rerun == "deposit" ? "" : "already run to its end") !=
                 std::string::npos);
           CHECK(Must(Drovebank(data, {"list"})).out == after_recover);
+          Must(Drovebank(data, {"--read-only", "history", "1"}));
         }
       }
     }
@@ -499,6 +505,60 @@ TEST_CASE("security: keys/index's mark follows the journal, and a checkpoint nev
   CHECK(again.exit_code == 0);
   CHECK(again.out.find("already applied earlier") != std::string::npos);
   CHECK(Must(Drovebank(data, {"show", "1"})).out.find("112.00") != std::string::npos);
+}
+
+// Two forgeries beside a file put back, each of which would let a commit move the mark
+// past the record the file hides if it were believed: the mark itself set past the
+// journal's newest txn (as a copy from a longer store has it), and the hidden key's slot
+// flagged in locks/keys (a flag means a writer in flight, whose slot is skipped). The
+// first makes every record checked; the second keeps the mark below the flagged record,
+// so the re-run is still refused once the flag is repaired. Both after a checkpoint, so no
+// replay of the journal's tail can put the slot right on the way.
+TEST_CASE("security: keys/index put back with its mark forged, or the hidden key's slot "
+          "flagged: the key still never commits twice",
+          "[security][keys]") {
+  for (std::string forged : {"mark past the journal", "slot flagged"}) {
+    DYNAMIC_SECTION(forged) {
+      TempDir tmp;
+      std::string data = tmp / "data";
+      MakeStore(data);
+      const std::string index = data + "/keys/index";
+      const std::string copy = tmp / "index.copy";
+      fs::copy_file(index, copy);
+      Must(Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"}));
+      Must(Recover(data));
+      Spit(index, Slurp(copy));
+      if (forged == "mark past the journal") {
+        std::string bytes = Slurp(index);
+        bytes.replace((std::uint64_t{1} << 20) * 8, 8, std::string("\x40\x42\x0f\0\0\0\0\0", 8));
+        Spit(index, bytes);
+        REQUIRE(KeyIndexMark(data) == 1000000);
+      } else {
+        std::string flags = Slurp(data + "/locks/keys");
+        const std::uint64_t slot = KeySlot("pay-2").offset;
+        REQUIRE(flags.size() > slot);
+        flags[slot] = '1';
+        Spit(data + "/locks/keys", flags);
+      }
+      // Another key's commit: it looks up no key of the hidden slot.
+      RunResult other = Drovebank(data, {"deposit", "2", "1", "--txn", "pay-9"});
+      INFO("other: exit " << other.exit_code << "\n" << other.out << other.err);
+      if (forged == "mark past the journal") {
+        CHECK(other.exit_code == 5);  // every record checked: pay-2's slot is behind
+      } else {
+        CHECK(other.exit_code == 0);  // flagged: as if in flight
+        CHECK(KeyIndexMark(data) < 4);  // held below pay-2's record (txn 4)
+      }
+      RunResult again = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"});
+      INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
+      CHECK(again.exit_code == 5);
+      CHECK(Must(Drovebank(data, {"show", "1"})).out.find("112.00") != std::string::npos);
+      Must(Recover(data));
+      again = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"});
+      CHECK(again.exit_code == 0);
+      CHECK(Must(Drovebank(data, {"show", "1"})).out.find("112.00") != std::string::npos);
+    }
+  }
 }
 
 // The other side of the check above: a writer killed with its keyed record in the journal

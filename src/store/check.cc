@@ -291,15 +291,11 @@ class StoreCheck {
     // Before the checkpoint, the records past keys/index's mark too (key_vouch.h): a file
     // put back from an older copy is behind there as well, which a commit would refuse.
     DB_ASSIGN_OR_RETURN(std::uint64_t vouched, keys.Vouched());
-    std::uint64_t before_tail = 0;
-    if (!records_.empty()) {
-      before_tail = records_.front().txn - 1;
-    } else {
-      DB_ASSIGN_OR_RETURN(ChainHead at_end, journal_->HeadAt(snapshot_end_));
-      before_tail = at_end.txn;
-    }
+    DB_ASSIGN_OR_RETURN(ChainHead newest, journal_->HeadAt(snapshot_end_));
+    const std::uint64_t before_tail = records_.empty() ? newest.txn : records_.front().txn - 1;
     // An earlier build's records (before FORMAT's chained-from) keep their keys in files.
-    const std::uint64_t from = std::max(vouched, chained_from_ - 1);
+    // A mark past the journal's newest has every record checked (key_vouch.cc).
+    const std::uint64_t from = std::max(vouched > newest.txn ? 0 : vouched, chained_from_ - 1);
     DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, before_tail, [&](const Record& rec) {
       return CompareKey(keys, rec);
     }));

@@ -52,19 +52,22 @@ Status ForEachKeyedAfter(const Journal& journal, std::uint64_t after, std::uint6
   });
 }
 
-Status StoreImpl::VouchKeyIndex(const std::set<LockSlot>& held) {
+Result<StoreImpl::KeysPastMark> StoreImpl::CheckKeysPastMark(const std::set<LockSlot>& held) {
   DB_ASSIGN_OR_RETURN(std::uint64_t vouched, key_index_->Vouched());
   // Read after the mark: the mark is only ever set to a txn some writer had seen
   // published, so it is at or below this one unless the journal lost records since.
   DB_ASSIGN_OR_RETURN(ChainHead head, journal_->Head());
-  if (vouched == head.txn) return Status::Ok();
-  if (vouched > head.txn) {
-    // A power loss took the journal's unsynced tail after a writer had checked it: the
-    // numbers past the end will be drawn again, for records nobody has checked.
-    return key_index_->SetVouched(head.txn);
-  }
+  if (vouched == head.txn) return KeysPastMark{vouched, vouched};
+  // Past the journal's newest: a power loss took an unsynced tail a writer had checked,
+  // or the file is not this journal's (a copy from elsewhere, a forged mark). Nothing
+  // tells those apart, so every record is checked, once.
+  const std::uint64_t checked = vouched > head.txn ? 0 : vouched;
   // An earlier build's records (before FORMAT's chained-from) keep their keys in key files.
-  const std::uint64_t from = std::max(vouched, chained_from_ - 1);
+  const std::uint64_t from = std::max(checked, chained_from_ - 1);
+  // The mark moves to the newest txn, or to just before the first record whose slot is
+  // flagged and behind: that one is checked again until its slot names it, so a flag
+  // planted beside a file put back cannot carry the mark past the record it hides.
+  std::uint64_t reach = head.txn;
   DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, head.txn, [&](const Record& r) -> Status {
     const LockSlot slot = KeySlot(r.key);
     DB_ASSIGN_OR_RETURN(std::uint64_t at, key_index_->Head(slot.offset));
@@ -75,7 +78,10 @@ Status StoreImpl::VouchKeyIndex(const std::set<LockSlot>& held) {
       // it next). Not flagged, the entry is read again, as the writer may have finished
       // between the two reads.
       DB_ASSIGN_OR_RETURN(bool flagged, locks_->NeedsRepair(slot));
-      if (flagged) return Status::Ok();
+      if (flagged) {
+        reach = std::min(reach, r.txn - 1);
+        return Status::Ok();
+      }
       DB_ASSIGN_OR_RETURN(at, key_index_->Head(slot.offset));
       if (at >= r.txn) return Status::Ok();
     }
@@ -85,7 +91,19 @@ Status StoreImpl::VouchKeyIndex(const std::set<LockSlot>& held) {
         "be told, so one could commit twice: nothing is done until `recover` puts it right",
         key_index_->path(), r.key, at, r.txn));
   }));
-  return key_index_->SetVouched(head.txn);
+  return KeysPastMark{vouched, reach};
+}
+
+Status StoreImpl::VouchKeyIndex(const std::set<LockSlot>& held) {
+  DB_ASSIGN_OR_RETURN(KeysPastMark k, CheckKeysPastMark(held));
+  return k.reach != k.vouched ? key_index_->SetVouched(k.reach) : Status::Ok();
+}
+
+Status StoreImpl::CheckKeyIndexForReading() {
+  if (keys_checked_for_reading_) return Status::Ok();
+  DB_RETURN_IF_ERROR(CheckKeysPastMark({}).status());
+  keys_checked_for_reading_ = true;
+  return Status::Ok();
 }
 
 Result<size_t> StoreImpl::RepairKeyVouch() {
@@ -94,7 +112,8 @@ Result<size_t> StoreImpl::RepairKeyVouch() {
   if (vouched == head.txn) return size_t{0};
   size_t repaired = 0;
   // Under each slot's lock, as any repair: a live writer's own entry is waited for.
-  const std::uint64_t from = std::max(std::min(vouched, head.txn), chained_from_ - 1);
+  // As VouchKeyIndex: a mark past the journal's newest has every record checked.
+  const std::uint64_t from = std::max(vouched > head.txn ? 0 : vouched, chained_from_ - 1);
   DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, head.txn,
                                        [&](const Record& r) -> Status {
                                          DB_ASSIGN_OR_RETURN(bool wrote, ApplyKey(r, true));

@@ -191,6 +191,9 @@ class StoreImpl final : public Store {
   // Corruption, naming the file and the key, when a slot is behind with no flag: the file
   // was set back, and a key already used would read as unused.
   Status VouchKeyIndex(const std::set<LockSlot>& held);
+  // The same check for a reader's look-up of a key (FindKey: a reversal shown by `txn` and
+  // `history`, a batch's runs), once a process, moving nothing (a read-only store too).
+  Status CheckKeyIndexForReading();
   // recover: every slot behind a keyed record past the mark is pointed at it (under its
   // lock, reported as a repair), then the mark moves to the journal's newest. Returns how
   // many slots it set.
@@ -325,6 +328,14 @@ class StoreImpl final : public Store {
   // it are an earlier build's, whose keys have key files and need no keys/index entry
   // (key_vouch.cc checks only the records from it on).
   std::uint64_t chained_from_ = 1;
+  bool keys_checked_for_reading_ = false;  // CheckKeyIndexForReading passed
+  // CheckKeysPastMark's answer: the mark as read, and how far it may move.
+  struct KeysPastMark {
+    std::uint64_t vouched = 0;
+    std::uint64_t reach = 0;
+  };
+  // VouchKeyIndex's check, moving nothing.
+  Result<KeysPastMark> CheckKeysPastMark(const std::set<LockSlot>& held);
   int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
   bool paused_ = false;       // Pause: the attachment let go of until Resume

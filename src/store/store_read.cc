@@ -298,6 +298,8 @@ Result<std::uint64_t> StoreImpl::ReversedBy(std::uint64_t txn) {
 }
 
 Result<std::optional<Record>> StoreImpl::FindKey(std::string_view key) {
+  // keys/index set back (an older copy put back) would hide a key: told, not read.
+  DB_RETURN_IF_ERROR(CheckKeyIndexForReading());
   // Why no lock at first: the chain's records never change and a slot's entry only moves
   // on to newer ones, so a clean read is right; a reader must not queue behind writers.
   auto found = FindKeyed(key);
