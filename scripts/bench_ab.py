@@ -5,9 +5,11 @@
 
 Runs, in alternating order (the order rotates each round, so a slow minute of a shared
 machine hits both), on one 100-account store per build: 600 durable deposits and 600
-durable transfers through `batch --no-auto-keys --group-size 1` (one commit each), a shell
-session reading 2,000 deposits (its throughput, and its user CPU a deposit from the kernel's
-rusage: start and exit included), and 12 one-shot `deposit` processes. Prints for each
+durable transfers through `batch --no-auto-keys --group-size 1` (one commit each), the same
+600 deposits with the batch's automatic keys (`batch --again --group-size 1`: every commit
+looks its key up and checks keys/index's mark), a shell session reading 2,000 deposits (its
+throughput, and its user CPU a deposit from the kernel's rusage: start and exit included),
+and 12 one-shot `deposit` processes, without a key and with a new `--txn` key each. Prints for each
 workload both medians (min-max) and the new/old ratio taken pair by pair. The stores live
 in a temporary directory beside the repository (the same file system, never a tmpfs) and
 are removed at the end. Record every
@@ -86,7 +88,8 @@ def run_ab(a, bins, env, work):
     for k, b in bins.items():
         run([b, "-d", stores[k], "batch", "--no-auto-keys", "--group-size", "10000", opens])
     res = {(k, w): [] for k in bins
-           for w in ("deposits", "transfers", "shell", "shell user CPU", "one-shot")}
+           for w in ("deposits", "transfers", "keyed deposits", "shell", "shell user CPU",
+                     "one-shot", "keyed one-shot")}
     order = list(bins)
     for _ in range(a.rounds):
         order = order[1:] + order[:1]
@@ -96,6 +99,9 @@ def run_ab(a, bins, env, work):
                             "1", f])
                 res[(k, w)].append(600 / secs)
         for k in order:
+            secs = run([bins[k], "-d", stores[k], "batch", "--again", "--group-size", "1", deps])
+            res[(k, "keyed deposits")].append(600 / secs)
+        for k in order:
             cpu = []
             secs = run([bins[k], "-d", stores[k]], stdin=shell, cpu=cpu)
             res[(k, "shell")].append(SHELL_LINES / secs)
@@ -104,10 +110,16 @@ def run_ab(a, bins, env, work):
             for k in (order if j % 2 else order[::-1]):
                 res[(k, "one-shot")].append(1000 * run([bins[k], "-d", stores[k], "deposit",
                                                         str(1 + j), "1.00"]))
+        for j in range(12):
+            for k in (order if j % 2 else order[::-1]):
+                key = f"ab-{len(res[(k, 'keyed one-shot')])}"
+                res[(k, "keyed one-shot")].append(1000 * run(
+                    [bins[k], "-d", stores[k], "deposit", str(1 + j), "1.00", "--txn", key]))
     print(f"bench-ab: old {a.old}, new {a.new}, {a.rounds} rounds, load average at the end "
           f"{os.getloadavg()[0]:.2f}")
-    for w, unit in (("deposits", "ops/s"), ("transfers", "ops/s"), ("shell", "ops/s"),
-                    ("shell user CPU", "µs a deposit"), ("one-shot", "ms")):
+    for w, unit in (("deposits", "ops/s"), ("transfers", "ops/s"), ("keyed deposits", "ops/s"),
+                    ("shell", "ops/s"), ("shell user CPU", "µs a deposit"), ("one-shot", "ms"),
+                    ("keyed one-shot", "ms")):
         o, n = res[("old", w)], res[("new", w)]
         ratios = sorted(y / x for x, y in zip(o, n))
         print(f"{w}: old {statistics.median(o):.1f} {unit} ({min(o):.1f}-{max(o):.1f}), "

@@ -137,6 +137,7 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   // From kSyncing, or straight from kAppended or kSegmentCreated when the journal found
   // the records synced already (another writer's fdatasync, or the rotation's).
   Advance(CommitState::kCommitted);
+  store_->NoteOwnKeys(records_);
   if (warm.joinable()) warm.join();
   // Why decided before the install: a big batch group would otherwise copy every state
   // it installs, only for KeepOwnStates to drop them.

@@ -180,6 +180,12 @@ class Journal {
   // The head as this writable journal last published it, read under the append mutex
   // (the head at End()).
   Result<ChainHead> Head() const;
+  // The published head's txn, read without the append mutex: one `pread` of journal/state,
+  // whose checksum tells a read torn by a writer's (nullopt then, as on a shared file
+  // system, whose client may answer from its cache: there only the mutex's cache drop
+  // makes the read fresh, so Head() is the way). Every record published before the read
+  // is at or below it.
+  Result<std::optional<std::uint64_t>> PeekHeadTxn() const;
   // One committed record by its number; NotFound if there is none.
   Result<Record> FindTxn(std::uint64_t txn) const;
   // The same record found by bisecting its segment with a few small reads, not reading it

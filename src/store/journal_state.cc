@@ -113,6 +113,17 @@ Status Journal::LoadState() const {
   return Status::Ok();
 }
 
+Result<std::optional<std::uint64_t>> Journal::PeekHeadTxn() const {
+  if (state_fd_ < 0 || mode_.shared) return std::optional<std::uint64_t>();
+  State st{};
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(state_fd_, reinterpret_cast<char*>(&st), sizeof st, 0));
+  bool valid = n == sizeof st && st.magic == kStateMagic &&
+               st.crc == StateCrc(&st, offsetof(State, crc)) &&
+               std::strncmp(st.boot_id, session_.c_str(), sizeof st.boot_id) == 0;
+  if (!valid) return std::optional<std::uint64_t>();
+  return std::optional<std::uint64_t>(st.head_txn);
+}
+
 Status Journal::SaveState() {
   static_assert(sizeof(State) == 192, "docs/FORMAT.md describes 192 bytes");
   st_->magic = kStateMagic;

@@ -26,10 +26,27 @@ constexpr std::uint64_t kLookUpsAtMost = 64;
 }  // namespace
 
 Status ForEachKeyedAfter(const Journal& journal, std::uint64_t after, std::uint64_t upto,
-                         const std::function<Status(const Record&)>& fn) {
+                         const std::function<Status(const Record&)>& fn,
+                         const KnownKeys* known) {
   if (upto <= after) return Status::Ok();
-  if (upto - after <= kLookUpsAtMost) {
+  std::uint64_t unknown = upto - after;
+  if (known != nullptr) {
+    for (auto it = known->upper_bound(after); it != known->end() && it->first <= upto; ++it) {
+      --unknown;
+    }
+  }
+  if (unknown <= kLookUpsAtMost) {
     for (std::uint64_t txn = after + 1; txn <= upto; ++txn) {
+      if (known != nullptr) {
+        if (auto k = known->find(txn); k != known->end()) {
+          if (k->second.empty()) continue;
+          Record r;
+          r.txn = txn;
+          r.key = k->second;
+          DB_RETURN_IF_ERROR(fn(r));
+          continue;
+        }
+      }
       auto rec = journal.LookUpTxn(txn);
       if (!rec.ok()) {
         return Status::Corruption(fmt::format(
@@ -56,7 +73,16 @@ Result<StoreImpl::KeysPastMark> StoreImpl::CheckKeysPastMark(const std::set<Lock
   DB_ASSIGN_OR_RETURN(std::uint64_t vouched, key_index_->Vouched());
   // Read after the mark: the mark is only ever set to a txn some writer had seen
   // published, so it is at or below this one unless the journal lost records since.
-  DB_ASSIGN_OR_RETURN(ChainHead head, journal_->Head());
+  // The head without the append mutex when it can be read so (local mode): every record
+  // published before it is at or below it, and one published after was appended after
+  // this commit took its key slots, so it is in none of them.
+  DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> peeked, journal_->PeekHeadTxn());
+  ChainHead head;
+  if (peeked) {
+    head.txn = *peeked;
+  } else {
+    DB_ASSIGN_OR_RETURN(head, journal_->Head());
+  }
   if (vouched == head.txn) return KeysPastMark{vouched, vouched};
   // Past the journal's newest: a power loss took an unsynced tail a writer had checked,
   // or the file is not this journal's (a copy from elsewhere, a forged mark). Nothing
@@ -90,13 +116,21 @@ Result<StoreImpl::KeysPastMark> StoreImpl::CheckKeysPastMark(const std::set<Lock
         "that key (was an older copy of the file put back?). The keys already used cannot "
         "be told, so one could commit twice: nothing is done until `recover` puts it right",
         key_index_->path(), r.key, at, r.txn));
-  }));
+  }, &own_keys_));
   return KeysPastMark{vouched, reach};
 }
 
 Status StoreImpl::VouchKeyIndex(const std::set<LockSlot>& held) {
   DB_ASSIGN_OR_RETURN(KeysPastMark k, CheckKeysPastMark(held));
+  // What the mark now covers is never looked at again by this process.
+  own_keys_.erase(own_keys_.begin(), own_keys_.upper_bound(k.reach));
   return k.reach != k.vouched ? key_index_->SetVouched(k.reach) : Status::Ok();
+}
+
+void StoreImpl::NoteOwnKeys(const std::vector<Record>& records) {
+  // Bounded: a process that commits without keys never checks, so never prunes.
+  if (own_keys_.size() > kOwnKeysAtMost) own_keys_.clear();
+  for (const Record& r : records) own_keys_[r.txn] = r.key;
 }
 
 Status StoreImpl::CheckKeyIndexForReading() {

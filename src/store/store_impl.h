@@ -194,6 +194,10 @@ class StoreImpl final : public Store {
   // The same check for a reader's look-up of a key (FindKey: a reversal shown by `txn` and
   // `history`, a batch's runs), once a process, moving nothing (a read-only store too).
   Status CheckKeyIndexForReading();
+  // The commit, once `records` are durable: their txns and keys, so this process's next
+  // check of the mark takes them from memory rather than the journal (the slot's entry is
+  // still read from the file: a copy put back meanwhile is still told).
+  void NoteOwnKeys(const std::vector<Record>& records);
   // recover: every slot behind a keyed record past the mark is pointed at it (under its
   // lock, reported as a repair), then the mark moves to the journal's newest. Returns how
   // many slots it set.
@@ -329,6 +333,9 @@ class StoreImpl final : public Store {
   // (key_vouch.cc checks only the records from it on).
   std::uint64_t chained_from_ = 1;
   bool keys_checked_for_reading_ = false;  // CheckKeyIndexForReading passed
+  // NoteOwnKeys: this process's durable records past the mark it last wrote, txn -> key.
+  std::map<std::uint64_t, std::string> own_keys_;
+  static constexpr size_t kOwnKeysAtMost = 1 << 16;
   // CheckKeysPastMark's answer: the mark as read, and how far it may move.
   struct KeysPastMark {
     std::uint64_t vouched = 0;
