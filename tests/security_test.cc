@@ -457,10 +457,10 @@ TEST_CASE("security: keys/index put back from an older copy: no key commits twic
 // keys/index's mark (account 0's entry), read from the file as 8 little-endian bytes.
 std::uint64_t KeyIndexMark(const std::string& data) {
   const std::string bytes = Slurp(data + "/keys/index");
-  REQUIRE(bytes.size() >= 8 * ((std::uint64_t{1} << 20) + 1));
+  REQUIRE(bytes.size() >= 8 * (kKeySlots + 1));
   std::uint64_t mark = 0;
   for (int i = 7; i >= 0; --i) {
-    mark = (mark << 8) | static_cast<unsigned char>(bytes[(std::uint64_t{1} << 20) * 8 + i]);
+    mark = (mark << 8) | static_cast<unsigned char>(bytes[kKeySlots * 8 + i]);
   }
   return mark;
 }
@@ -530,7 +530,7 @@ TEST_CASE("security: keys/index put back with its mark forged, or the hidden key
       Spit(index, Slurp(copy));
       if (forged == "mark past the journal") {
         std::string bytes = Slurp(index);
-        bytes.replace((std::uint64_t{1} << 20) * 8, 8, std::string("\x40\x42\x0f\0\0\0\0\0", 8));
+        bytes.replace(kKeySlots * 8, 8, std::string("\x40\x42\x0f\0\0\0\0\0", 8));
         Spit(index, bytes);
         REQUIRE(KeyIndexMark(data) == 1000000);
       } else {
