@@ -71,11 +71,11 @@ Status ForEachKeyedAfter(const Journal& journal, std::uint64_t after, std::uint6
 
 Result<StoreImpl::KeysPastMark> StoreImpl::CheckKeysPastMark(const std::set<LockSlot>& held) {
   DB_ASSIGN_OR_RETURN(std::uint64_t vouched, key_index_->Vouched());
-  // Read after the mark: the mark is only ever set to a txn some writer had seen
-  // published, so it is at or below this one unless the journal lost records since.
-  // The head without the append mutex when it can be read so (local mode): every record
-  // published before it is at or below it, and one published after was appended after
-  // this commit took its key slots, so it is in none of them.
+  // The head, read after the mark: the mark is only ever set to a txn some writer had
+  // seen published, so it is at or below the head unless the journal lost records since.
+  // Read without the append mutex when it can be (local mode): every record published
+  // before the read is at or below it, and one published after was appended after this
+  // commit took its key slots, so it is in none of them.
   DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> peeked, journal_->PeekHeadTxn());
   ChainHead head;
   if (peeked) {
