@@ -9,7 +9,9 @@ durable transfers through `batch --no-auto-keys --group-size 1` (one commit each
 600 deposits with the batch's automatic keys (`batch --again --group-size 1`: every commit
 looks its key up and checks keys/index's mark), a shell session reading 2,000 deposits (its
 throughput, and its user CPU a deposit from the kernel's rusage: start and exit included),
-and 12 one-shot `deposit` processes, without a key and with a new `--txn` key each. Prints for each
+and 12 one-shot `deposit` processes, without a key and with a new `--txn` key each, 12
+one-shot `list` and `balance` processes, and 12 one-shot `show` processes in shared mode
+(`DROVEBANK_FS=shared`, on a second store of its own; the same file system). Prints for each
 workload both medians (min-max) and the new/old ratio taken pair by pair. The stores live
 in a temporary directory beside the repository (the same file system, never a tmpfs) and
 are removed at the end. Record every
@@ -48,12 +50,12 @@ def main():
 
 
 def run_ab(a, bins, env, work):
-    def run(args, stdin=None, cpu=None):
+    def run(args, stdin=None, cpu=None, extra_env=None):
         """Runs args to the end; its wall time. With `cpu`, appends its user CPU (rusage)."""
         t = time.monotonic()
         with open(stdin or os.devnull) as fin:
             p = subprocess.Popen(args, stdin=fin, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, env=env)
+                                 stderr=subprocess.DEVNULL, env={**env, **(extra_env or {})})
             _, status, ru = os.wait4(p.pid, 0)
             p.returncode = os.waitstatus_to_exitcode(status)
         if p.returncode != 0:
@@ -85,11 +87,17 @@ def run_ab(a, bins, env, work):
     # user CPU is counted in clock ticks, so a shorter session measures mostly rounding.
     shell = write("shell.txt", [f"deposit {1 + i % 8} 1.00\n" for i in range(SHELL_LINES)])
     stores = {k: os.path.join(work, k) for k in bins}
+    shared_stores = {k: os.path.join(work, k + "-shared") for k in bins}
+    shared = {"DROVEBANK_FS": "shared"}
     for k, b in bins.items():
         run([b, "-d", stores[k], "batch", "--no-auto-keys", "--group-size", "10000", opens])
+        run([b, "-d", shared_stores[k], "batch", "--no-auto-keys", "--group-size", "10000", opens],
+            extra_env=shared)
+    one_shots = (("one-shot list", ["list"], None), ("one-shot balance", ["balance"], None),
+                 ("shared one-shot show", ["show", "7"], shared))
     res = {(k, w): [] for k in bins
            for w in ("deposits", "transfers", "keyed deposits", "shell", "shell user CPU",
-                     "one-shot", "keyed one-shot")}
+                     "one-shot", "keyed one-shot") + tuple(o[0] for o in one_shots)}
     order = list(bins)
     for _ in range(a.rounds):
         order = order[1:] + order[:1]
@@ -115,11 +123,16 @@ def run_ab(a, bins, env, work):
                 key = f"ab-{len(res[(k, 'keyed one-shot')])}"
                 res[(k, "keyed one-shot")].append(1000 * run(
                     [bins[k], "-d", stores[k], "deposit", str(1 + j), "1.00", "--txn", key]))
+        for w, args, extra in one_shots:
+            on = shared_stores if extra else stores
+            for j in range(12):
+                for k in (order if j % 2 else order[::-1]):
+                    res[(k, w)].append(1000 * run([bins[k], "-d", on[k]] + args, extra_env=extra))
     print(f"bench-ab: old {a.old}, new {a.new}, {a.rounds} rounds, load average at the end "
           f"{os.getloadavg()[0]:.2f}")
     for w, unit in (("deposits", "ops/s"), ("transfers", "ops/s"), ("keyed deposits", "ops/s"),
                     ("shell", "ops/s"), ("shell user CPU", "µs a deposit"), ("one-shot", "ms"),
-                    ("keyed one-shot", "ms")):
+                    ("keyed one-shot", "ms")) + tuple((o[0], "ms") for o in one_shots):
         o, n = res[("old", w)], res[("new", w)]
         ratios = sorted(y / x for x, y in zip(o, n))
         print(f"{w}: old {statistics.median(o):.1f} {unit} ({min(o):.1f}-{max(o):.1f}), "

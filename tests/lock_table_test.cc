@@ -98,6 +98,24 @@ TEST_CASE("lock table: repair flags are set and cleared per slot and listed in o
   CHECK(*flagged == std::vector<LockSlot>{AccountSlot(3), AccountSlot(9), key});
 }
 
+// Flagged reads each table in chunks of kFlagSpan bytes: a flag on either side of a
+// chunk's edge, and one in the last chunk of a long table, are listed as any other.
+TEST_CASE("lock table: flags on both sides of a read chunk's edge and far past it are listed",
+          "[lock_table]") {
+  TempDir dir;
+  Layout layout = NewLayout(dir);
+  auto t = Table(layout);
+  const AccountId edge = static_cast<AccountId>(LockTable::kFlagSpan);
+  std::vector<LockSlot> want = {AccountSlot(1),        AccountSlot(edge - 1), AccountSlot(edge),
+                                AccountSlot(edge + 1), AccountSlot(3 * edge + 7)};
+  for (const LockSlot& s : want) REQUIRE(t->SetNeedsRepair(s, true).ok());
+  REQUIRE(t->SetNeedsRepair(AccountSlot(2 * edge), true).ok());
+  REQUIRE(t->SetNeedsRepair(AccountSlot(2 * edge), false).ok());
+  auto flagged = Table(layout)->Flagged();
+  REQUIRE(flagged.ok());
+  CHECK(*flagged == want);
+}
+
 TEST_CASE("lock table: each table claims a spare of its own and keeps it", "[lock_table]") {
   TempDir dir;
   Layout layout = NewLayout(dir);

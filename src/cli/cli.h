@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,10 @@ void AddReportCommands(CLI::App& app, CliContext& ctx, std::string_view only);
 // The built-in subcommand `word` names (its alias `bal` included), or empty when it is not
 // one (a shell word, an extension's command, a typo).
 std::string_view CoreCommand(std::string_view word);
+
+// The money operation the built-in command `word` names (deposit, withdraw, transfer),
+// or nullopt for any other word.
+std::optional<OpKind> MoneyCommand(std::string_view word);
 
 // The built-in subcommand argv names (skipping the global options and their values), or
 // empty when it names none, asks only for help or version, or is unclear.

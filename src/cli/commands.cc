@@ -139,22 +139,26 @@ void AddShowCommand(const Subcommand& subcommand, CliContext& ctx, const std::sh
   }
 }
 
+// The money commands, one op each: the table AddMoneyCommands builds them from and
+// MoneyCommand names them by.
+struct MoneyCmd {
+  const char* name;
+  OpKind kind;
+  const char* help;
+  const char* example;
+};
+constexpr MoneyCmd kMoneyCmds[] = {
+    {"deposit", OpKind::kDeposit, "Deposit AMOUNT into account ID",
+     "drovebank deposit 1001 25.00 --txn salary-2026-11"},
+    {"withdraw", OpKind::kWithdraw, "Withdraw AMOUNT from account ID",
+     "drovebank withdraw 1001 10.50"},
+    {"transfer", OpKind::kTransfer, "Move AMOUNT from account FROM to account TO",
+     "drovebank transfer 1001 1002 99.99 --txn rent-nov"}};
+
 // `deposit`, `withdraw` and `transfer`: one money op each, with --txn and --memo.
 void AddMoneyCommands(const Subcommand& subcommand, CliContext& ctx,
                       const std::shared_ptr<Args>& a) {
-  struct MoneyCmd {
-    const char* name;
-    OpKind kind;
-    const char* help;
-    const char* example;
-  };
-  for (const MoneyCmd& m :
-       {MoneyCmd{"deposit", OpKind::kDeposit, "Deposit AMOUNT into account ID",
-                 "drovebank deposit 1001 25.00 --txn salary-2026-11"},
-        MoneyCmd{"withdraw", OpKind::kWithdraw, "Withdraw AMOUNT from account ID",
-                 "drovebank withdraw 1001 10.50"},
-        MoneyCmd{"transfer", OpKind::kTransfer, "Move AMOUNT from account FROM to account TO",
-                 "drovebank transfer 1001 1002 99.99 --txn rent-nov"}}) {
+  for (const MoneyCmd& m : kMoneyCmds) {
     auto* c = subcommand(m.name, m.help);
     if (c == nullptr) continue;
     if (m.kind == OpKind::kTransfer) {
@@ -245,6 +249,13 @@ void AddRenameCommand(const Subcommand& subcommand, CliContext& ctx,
 
 }  // namespace
 }  // namespace commands
+
+std::optional<OpKind> MoneyCommand(std::string_view word) {
+  for (const commands::MoneyCmd& m : commands::kMoneyCmds) {
+    if (word == m.name) return m.kind;
+  }
+  return std::nullopt;
+}
 
 std::unique_ptr<CLI::App> BuildApp(CliContext& ctx, bool with_globals, std::string_view only) {
   auto app = std::make_unique<CLI::App>(

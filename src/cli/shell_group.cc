@@ -20,7 +20,7 @@
 namespace drovebank {
 
 bool Shell::MayJoinGroup(const std::string& word) const {
-  return !txn_ && (word == "deposit" || word == "withdraw" || word == "transfer");
+  return !txn_ && MoneyCommand(word).has_value();
 }
 
 bool Shell::DeferMoney(Event& event, OpKind kind) {

@@ -293,9 +293,8 @@ class StoreCheck {
     DB_ASSIGN_OR_RETURN(std::uint64_t vouched, keys.Vouched());
     DB_ASSIGN_OR_RETURN(ChainHead newest, journal_->HeadAt(snapshot_end_));
     const std::uint64_t before_tail = records_.empty() ? newest.txn : records_.front().txn - 1;
-    // An earlier build's records (before FORMAT's chained-from) keep their keys in files.
-    // A mark past the journal's newest has every record checked (key_vouch.cc).
-    const std::uint64_t from = std::max(vouched > newest.txn ? 0 : vouched, chained_from_ - 1);
+    // From the mark, as a keyed commit checks (KeysCheckedAfter, key_vouch.h).
+    const std::uint64_t from = KeysCheckedAfter(vouched, newest.txn, chained_from_);
     DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, before_tail, [&](const Record& rec) {
       return CompareKey(keys, rec);
     }));

@@ -68,6 +68,13 @@ std::string_view RecordJsonAt(std::string_view bytes, const ScanResult& scan, si
 // Segments grow to about this size before a new one starts and a checkpoint runs.
 inline constexpr std::uint64_t kSegmentBytes = 4 << 20;
 
+// The most a pass over a segment reads at once (ForEachLine, the look-up index): one
+// buffer of this size, reused. Every page of a fresh buffer is a page fault when first
+// written (~11 us each on this project's VM), so a 1 MiB chunk cost a report that read a
+// short tail 256 faults, ~3 ms, for bytes it never used (BENCHMARKS-HISTORY.md, "Page
+// faults of a one-shot report").
+inline constexpr size_t kReadChunk = 64 << 10;
+
 class Journal {
  public:
   // Called while the journal is (re)initialised after a crash or power loss, with every
@@ -232,6 +239,12 @@ class Journal {
   Status Attach();
   // Each needs the append mutex held.
   Status LoadState() const;  // reads journal/state into st_, rebuilding it if not this boot's
+  // Reads journal/state into `st` and says what it is: this boot's (whole, checksum intact,
+  // its boot id this session's: what LoadState and PeekHeadTxn trust), whole but another
+  // boot's (its synced position is still evidence), or damaged (short, not a state, or its
+  // checksum failed).
+  enum class StateRead { kThisBoot, kOtherBoot, kDamaged };
+  Result<StateRead> ReadState(State* st) const;
   Status SaveState();
   Status CatchUp();  // adopts records past st_->end; Corruption if the segment shrank
   Status LockedSnapshot() const;

@@ -214,7 +214,7 @@ Status Journal::IndexLookupSegment(LookupSegment* ls, std::uint64_t end) const {
   std::uint64_t at = ls->indexed ? ls->indexed_end : 0;
   if (!ls->indexed) ls->index.clear();
   ls->indexed = false;  // until read to `end`: a failed read leaves no half index in use
-  constexpr size_t kChunk = 1 << 20;
+  constexpr size_t kChunk = kReadChunk;  // reused: few pages to fault in (journal.h)
   std::string buf;  // the bytes from `at`: a line cut by the chunk's end stays for the next
   while (at + buf.size() < end) {
     size_t keep = buf.size();

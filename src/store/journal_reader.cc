@@ -95,8 +95,10 @@ Status Journal::ForEach(JournalPos from, JournalPos to, const RecordFn& fn) cons
 
 Status Journal::ForEachLine(JournalPos from, JournalPos to, const LineFn& fn) const {
   // Read in chunks rather than whole segments: a whole-history pass (recover --full) then
-  // holds one chunk, not one segment, whatever DROVEBANK_SEGMENT_BYTES is.
-  constexpr size_t kChunk = 1 << 20;
+  // holds one chunk, not one segment, whatever DROVEBANK_SEGMENT_BYTES is. kReadChunk,
+  // not more: the buffer is reused chunk after chunk, and each page of it is a page fault
+  // the first time (journal.h).
+  constexpr size_t kChunk = kReadChunk;
   DB_ASSIGN_OR_RETURN(auto segs, Segments());
   for (std::uint64_t seg : segs) {
     if (seg < from.seg || seg > to.seg) continue;

@@ -95,32 +95,32 @@ Status Journal::Attach() {
 // decides what the disk really holds.
 Status Journal::LoadState() const {
   State st{};
-  auto n = env_->PRead(state_fd_, reinterpret_cast<char*>(&st), sizeof st, 0);
-  if (!n.ok()) return n.status();
-  bool valid = *n == sizeof st && st.magic == kStateMagic &&
-               st.crc == StateCrc(&st, offsetof(State, crc)) &&
-               std::strncmp(st.boot_id, session_.c_str(), sizeof st.boot_id) == 0;
-  if (!valid) {
+  DB_ASSIGN_OR_RETURN(StateRead read, ReadState(&st));
+  if (read != StateRead::kThisBoot) {
     // Another boot's state with its checksum intact still says how far that boot synced:
     // evidence, when a record up to there fails its check, that it rotted (Initialize).
-    bool whole = *n == sizeof st && st.magic == kStateMagic &&
-                 st.crc == StateCrc(&st, offsetof(State, crc));
     std::optional<JournalPos> synced;
-    if (whole) synced = JournalPos{st.synced_seg, st.synced_end};
+    if (read == StateRead::kOtherBoot) synced = JournalPos{st.synced_seg, st.synced_end};
     return const_cast<Journal*>(this)->Initialize(synced);
   }
   *st_ = st;
   return Status::Ok();
 }
 
+Result<Journal::StateRead> Journal::ReadState(State* st) const {
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(state_fd_, reinterpret_cast<char*>(st), sizeof *st, 0));
+  bool whole = n == sizeof *st && st->magic == kStateMagic &&
+               st->crc == StateCrc(st, offsetof(State, crc));
+  if (!whole) return StateRead::kDamaged;
+  return std::strncmp(st->boot_id, session_.c_str(), sizeof st->boot_id) == 0 ? StateRead::kThisBoot
+                                                                             : StateRead::kOtherBoot;
+}
+
 Result<std::optional<std::uint64_t>> Journal::PeekHeadTxn() const {
   if (state_fd_ < 0 || mode_.shared) return std::optional<std::uint64_t>();
   State st{};
-  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(state_fd_, reinterpret_cast<char*>(&st), sizeof st, 0));
-  bool valid = n == sizeof st && st.magic == kStateMagic &&
-               st.crc == StateCrc(&st, offsetof(State, crc)) &&
-               std::strncmp(st.boot_id, session_.c_str(), sizeof st.boot_id) == 0;
-  if (!valid) return std::optional<std::uint64_t>();
+  DB_ASSIGN_OR_RETURN(StateRead read, ReadState(&st));
+  if (read != StateRead::kThisBoot) return std::optional<std::uint64_t>();
   return std::optional<std::uint64_t>(st.head_txn);
 }
 

@@ -84,12 +84,9 @@ Result<StoreImpl::KeysPastMark> StoreImpl::CheckKeysPastMark(const std::set<Lock
     DB_ASSIGN_OR_RETURN(head, journal_->Head());
   }
   if (vouched == head.txn) return KeysPastMark{vouched, vouched};
-  // Past the journal's newest: a power loss took an unsynced tail a writer had checked,
-  // or the file is not this journal's (a copy from elsewhere, a forged mark). Nothing
-  // tells those apart, so every record is checked, once.
-  const std::uint64_t checked = vouched > head.txn ? 0 : vouched;
-  // An earlier build's records (before FORMAT's chained-from) keep their keys in key files.
-  const std::uint64_t from = std::max(checked, chained_from_ - 1);
+  // From the mark; from the start when the mark is past the journal's newest (nothing
+  // tells a power loss from a copy then, so every record is checked, once).
+  const std::uint64_t from = KeysCheckedAfter(vouched, head.txn, chained_from_);
   // The mark moves to the newest txn, or to just before the first record whose slot is
   // flagged and behind: that one is checked again until its slot names it, so a flag
   // planted beside a file put back cannot carry the mark past the record it hides.
@@ -147,7 +144,7 @@ Result<size_t> StoreImpl::RepairKeyVouch() {
   size_t repaired = 0;
   // Under each slot's lock, as any repair: a live writer's own entry is waited for.
   // As VouchKeyIndex: a mark past the journal's newest has every record checked.
-  const std::uint64_t from = std::max(vouched > head.txn ? 0 : vouched, chained_from_ - 1);
+  const std::uint64_t from = KeysCheckedAfter(vouched, head.txn, chained_from_);
   DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, head.txn,
                                        [&](const Record& r) -> Status {
                                          DB_ASSIGN_OR_RETURN(bool wrote, ApplyKey(r, true));

@@ -23,4 +23,16 @@ Status ForEachKeyedAfter(const Journal& journal, std::uint64_t after, std::uint6
                          const std::function<Status(const Record&)>& fn,
                          const KnownKeys* known = nullptr);
 
+// The txn after which keyed records are checked against keys/index, given its mark
+// (`vouched`), the journal's newest txn and FORMAT's chained-from:
+// - a mark past the newest txn (a power loss took an unsynced tail a writer had checked,
+//   or the file is not this journal's: a copy from elsewhere, a forged mark) tells
+//   nothing, so every record is checked;
+// - records before chained-from are an earlier build's, whose keys are in key files.
+inline std::uint64_t KeysCheckedAfter(std::uint64_t vouched, std::uint64_t newest,
+                                      std::uint64_t chained_from) {
+  std::uint64_t checked = vouched > newest ? 0 : vouched;
+  return checked > chained_from - 1 ? checked : chained_from - 1;
+}
+
 }  // namespace drovebank

@@ -175,19 +175,27 @@ Status LockTable::SetNeedsRepair(LockSlot slot, bool on) {
 
 Result<std::vector<LockSlot>> LockTable::Flagged() {
   std::vector<LockSlot> out;
+  std::string buf;
   for (LockTableKind t : {LockTableKind::kAccounts, LockTableKind::kKeys}) {
     DB_ASSIGN_OR_RETURN(FileInfo info, env_->StatFd(FdOf(t)));
     std::uint64_t end = t == LockTableKind::kKeys ? std::min<std::uint64_t>(info.size, kKeySlots)
                                                   : info.size;
     // Chunked: the accounts table is as long as the largest id, mostly holes, which read
-    // back as zeros without touching the disk.
-    std::string buf(1 << 20, '\0');
+    // back as zeros without touching the disk. One buffer for both tables, no larger than
+    // the table or kFlagSpan: each page of it is a page fault when first written (~11 us
+    // on this project's VM), and the zeroed 1 MiB a table it was cost every report ~6 ms
+    // at any store size (BENCHMARKS-HISTORY.md, "Page faults of a one-shot report").
+    if (buf.size() < std::min<std::uint64_t>(end, kFlagSpan)) {
+      buf.assign(static_cast<size_t>(std::min<std::uint64_t>(end, kFlagSpan)), '\0');
+    }
     for (std::uint64_t at = 0; at < end;) {
       size_t want = static_cast<size_t>(std::min<std::uint64_t>(buf.size(), end - at));
       DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(FdOf(t), buf.data(), want, at));
       if (n == 0) break;
-      for (size_t i = 0; i < n; ++i) {
-        if (buf[i] == kFlagSet) out.push_back({t, at + i});
+      // memchr's scan: a table of a million accounts is a million bytes, nearly all clear.
+      std::string_view got(buf.data(), n);
+      for (size_t i = got.find(kFlagSet); i != std::string_view::npos; i = got.find(kFlagSet, i + 1)) {
+        out.push_back({t, at + i});
       }
       at += n;
     }

@@ -19,6 +19,7 @@
 
 #include "drovebank/store.h"
 #include "journal.h"
+#include "key_vouch.h"
 #include "layout.h"
 #include "lockfile.h"
 #include "own_links.h"
@@ -334,7 +335,7 @@ class StoreImpl final : public Store {
   std::uint64_t chained_from_ = 1;
   bool keys_checked_for_reading_ = false;  // CheckKeyIndexForReading passed
   // NoteOwnKeys: this process's durable records past the mark it last wrote, txn -> key.
-  std::map<std::uint64_t, std::string> own_keys_;
+  KnownKeys own_keys_;
   static constexpr size_t kOwnKeysAtMost = 1 << 16;
   // CheckKeysPastMark's answer: the mark as read, and how far it may move.
   struct KeysPastMark {
