@@ -212,6 +212,63 @@ TEST_CASE("own states: another writer's commit between two of a session's is nev
   }
 }
 
+// A copy of an account file taken between two of a session's commits (a backup made while
+// a shell session works, one file restored from it later) is newer than the session's first
+// commit on the account. keys/index's entry must name the session's newest install, or the
+// copy proves against its own record and another process builds on it: the money moved
+// since the copy is lost, exit 0 (so it was before 2026-12-07, when a session on its own
+// states left the entry at its first commit). Swept: the copy taken after each of the
+// session's commits, one event a commit and groups of three.
+TEST_CASE("set back: a copy of an account file taken while a session commits to it on its own "
+          "states is caught, never built on",
+          "[store][integrity]") {
+  constexpr int kCommits = 6;
+  for (int group : {1, 3}) {
+    for (int copied_after = 1; copied_after < kCommits; ++copied_after) {
+      DYNAMIC_SECTION("groups of " << group << ", copied after commit " << copied_after) {
+        TempDir dir;
+        std::string data = dir / "data";
+        auto s = OpenAt(data);
+        AccountId a = MustOpen(*s, 10000);
+        AccountId b = MustOpen(*s, 10000);
+        const std::string file = Layout(data).AccountPath(a);
+        Cents model = 10000;
+        std::string copy;
+        for (int c = 1; c <= kCommits; ++c) {
+          std::vector<Event> events;
+          for (int e = 0; e < group; ++e) {
+            events.push_back(Event{{Money(OpKind::kTransfer, a, 10, b)}, ""});
+            model -= 10;
+          }
+          auto done = s->CommitGroup(std::move(events));
+          REQUIRE(done.ok());
+          for (const EventResult& r : *done) REQUIRE(r.status.ok());
+          if (c == copied_after) copy = testing::Slurp(file);
+        }
+        const std::string newest = testing::Slurp(file);
+        REQUIRE(copy != newest);
+        testing::Spit(file, copy);
+        // Another process: refused, the journal untouched; a read is refused as well.
+        const std::string segment = testing::Slurp(Layout(data).journal() + "/0000000000000001.log");
+        {
+          auto other = OpenAt(data);
+          auto spent = other->Commit(Event{{Money(OpKind::kWithdraw, a, 1)}, ""});
+          INFO(spent.status().message());
+          CHECK(spent.status().code() == Code::kCorruption);
+          CHECK(spent.status().message().find("set back") != std::string::npos);
+          CHECK(other->Get(a).status().code() == Code::kCorruption);
+        }
+        CHECK(testing::Slurp(Layout(data).journal() + "/0000000000000001.log") == segment);
+        s.reset();  // the session ends; recover rebuilds the file from the journal
+        REQUIRE(testing::Recover(data).exit_code == 0);
+        CHECK(testing::Slurp(file) == newest);
+        CHECK(FileBalance(data, a) == model);
+        CHECK(testing::Recover(data, {"--check"}).exit_code == 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("own states: a writer killed at any step between two of a session's commits is "
           "repaired or settled before the session builds on the account",
           "[store][e2e]") {

@@ -572,16 +572,15 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (Status s = lk.InstallTemp(); !s.ok()) return FailAfterCommit(s);
     if (Status s = lk.Repaired(); !s.ok()) return FailAfterCommit(s);
     if (Status s = lk.Release(); !s.ok()) return FailAfterCommit(s);
-    // After the file, never before: the entry must not name a state the file lacks. Only
-    // when this commit read the account's file: a shell session or batch building on its
-    // own states moves the entry at its first commit on the account, not at every one
-    // (what it guards against is an older copy put back, which any entry newer than the
-    // copy exposes), so a session's commit costs no extra call, a round trip on a shared
-    // file system.
-    if (working_read_.count(id) && !from_own_.count(id)) {
-      if (Status s = parts_.key_index->SetAccountHead(id, it->second.last_txn); !s.ok()) {
-        return FailAfterCommit(s);
-      }
+    // After the file, never before: the entry must not name a state the file lacks. At
+    // every commit that installs the file, a session's on its own states included: what
+    // the entry guards against is a copy of the file put back, and a copy taken between
+    // two of a session's commits is newer than the session's first. With the entry left
+    // at that first commit (as before 2026-12-07), such a copy proved, and another
+    // process built on it: money moved since the copy was lost, exit 0 (the test
+    // "set back: a copy of an account file taken while a session commits to it ...").
+    if (Status s = parts_.key_index->SetAccountHead(id, it->second.last_txn); !s.ok()) {
+      return FailAfterCommit(s);
     }
     Advance(CommitState::kFileInstalled);
   }
