@@ -2,6 +2,7 @@
 // (src/store/journal_lookup.cc, Journal::LookUpTxn): in a segment far bigger than its
 // tail window, so the bisection runs, every txn asked for is the record the segment holds,
 // and a txn not there is NotFound. Look-ups across rotated segments are journal_test.cc.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -128,6 +129,65 @@ TEST_CASE("journal lookup: many look-ups in one segment read each record once, a
   INFO("reads for " << lookups << " look-ups of appended records: " << env.preads - before);
   CHECK(env.preads - before <= lookups + 2);
   CHECK(j->LookUpTxn(grown->back().txn + 1).status().code() == Code::kNotFound);
+}
+
+// One look-up in a segment of records much of a size, by a process that has looked up
+// nothing there before (a one-shot command proving one file): the record's place is
+// guessed from its txn between the segment's first and the end window's, so the look-up
+// reads the end window and one or two windows more, not the ten of a bisection (at a
+// million accounts each was a read of a cold page of an 8 MB segment).
+TEST_CASE("journal lookup: a first look-up in a segment of like records reads about two "
+          "windows beyond its end window",
+          "[journal_lookup]") {
+  TempDir dir;
+  std::string data;
+  const std::vector<Record> truth = BigSegment(dir, &data);
+  int most = 0;
+  for (size_t i = 0; i < truth.size() - 300; i += 97) {  // before the 64 KiB end window
+    CountingReads env(DefaultEnv());
+    auto opened = Journal::Open(&env, Layout(data), StorageMode{},
+                                [](const std::vector<Record>&) { return Status::Ok(); });
+    REQUIRE(opened.ok());
+    auto j = std::move(opened).value();
+    int before = env.preads;
+    auto got = j->LookUpTxn(truth[i].txn);
+    REQUIRE(got.ok());
+    CHECK(*got == truth[i]);
+    INFO("txn " << truth[i].txn << ": " << env.preads - before << " reads");
+    CHECK(env.preads - before <= 4);  // the end window, the guess, at most two more
+    most = std::max(most, env.preads - before);
+  }
+  INFO("the most reads of a look-up: " << most);
+  CHECK(most >= 2);  // the end window and the guess: the count sees the reads at all
+}
+
+// Records of very different sizes (a run of short ones, then long ones, then short again)
+// make the guess land far from the record: every txn is still found, none invented.
+TEST_CASE("journal lookup: every txn of a segment of very uneven records is found",
+          "[journal_lookup]") {
+  TempDir dir;
+  std::string data = NewStore(dir);
+  {
+    auto j = OpenJournal(data);
+    std::vector<Record> records;
+    for (int i = 0; i < 2400; ++i) {
+      size_t memo = (i >= 800 && i < 1400) ? 2000 : 10;
+      records.push_back(Deposit(1 + i % 7, i + 1, std::string(memo, 'm')));
+    }
+    auto pos = j->Append(&records, false, nullptr);
+    REQUIRE(pos.ok());
+    REQUIRE(j->Sync(**pos, nullptr).ok());
+  }
+  auto reader = OpenJournal(data);
+  auto all = reader->ReadRange(JournalPos{}, reader->End());
+  REQUIRE(all.ok());
+  for (size_t i = 0; i < all->size(); i += 7) {
+    auto j = OpenJournal(data);  // each a first look-up: no index, no window kept
+    auto got = j->LookUpTxn((*all)[i].txn);
+    INFO("txn " << (*all)[i].txn);
+    REQUIRE(got.ok());
+    CHECK(*got == (*all)[i]);
+  }
 }
 
 }  // namespace

@@ -182,8 +182,50 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
     lo = std::min(ls->indexed_end, hi);  // past the index: the lines after it
   }
   SegmentReader reader(env_, ls->fd, info.size);
+  // The txns known at the bounds, for an interpolated first guess (0: not known). A
+  // segment is named by its first txn (a name may overstate it after a crash: the guess
+  // is then off, never the answer); hi, when the tail window was read, is where the
+  // window's first whole record starts.
+  std::uint64_t lo_txn = lo == 0 ? seg : 0;
+  std::uint64_t hi_txn = hi < info.size ? ls->tail_first_txn : 0;
+  bool guess = true;
   while (hi - lo > 2 * kWindow) {
     std::uint64_t mid = lo + (hi - lo) / 2;
+    if (guess && lo_txn != 0 && lo_txn <= txn && txn < hi_txn) {
+      // Why: the records of a segment are much of a size, so the record sits about where
+      // its txn falls between the bounds' txns. At a million accounts a proof bisected a
+      // cold 8 MB segment in 11 reads; the guess lands within a window or two of it. Aimed
+      // half a window early, so that the window read holds the record, and taken once: a
+      // wrong guess leaves bisection to finish in its usual steps.
+      guess = false;
+      double share = static_cast<double>(txn - lo_txn) / static_cast<double>(hi_txn - lo_txn);
+      std::uint64_t at = lo + static_cast<std::uint64_t>(share * static_cast<double>(hi - lo));
+      at = at > lo + kWindow / 2 ? at - kWindow / 2 : lo;
+      DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(std::min(at, hi - 1), hi));
+      if (line) {
+        std::uint64_t t = TxnOfLine(line->second);
+        if (t == txn) return DecodeRecordLine(line->second);
+        if (t != 0 && t < txn) {
+          lo = line->first + line->second.size() + 1;
+          // Likely a few records on: scan on from here (the window already read holds
+          // them) before bisecting what remains.
+          for (int k = 0; k < 64 && lo < hi; ++k) {
+            DB_ASSIGN_OR_RETURN(auto next, reader.LineFrom(lo, hi));
+            if (!next) break;
+            std::uint64_t u = TxnOfLine(next->second);
+            if (u == txn) return DecodeRecordLine(next->second);
+            if (u == 0 || u > txn) {
+              hi = next->first;
+              break;
+            }
+            lo = next->first + next->second.size() + 1;
+          }
+        } else {
+          hi = line->first;
+        }
+      }
+      continue;
+    }
     DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(mid, hi));
     if (!line) {
       hi = mid;
