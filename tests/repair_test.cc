@@ -10,6 +10,7 @@
 #include "drovebank/file_repair.h"
 #include "lock_test_util.h"
 #include "journal_ops.h"
+#include "store/key_index.h"
 
 namespace drovebank {
 namespace {
@@ -110,6 +111,55 @@ TEST_CASE("repair: a dead writer's flag is settled before a list reads the tree"
   CHECK(repairs[0].found == FileRepair::Found::kMissing);
   CHECK(Slurp(layout.AccountPath(2)) == two);
   CHECK_FALSE(*Table(layout)->NeedsRepair(AccountSlot(2)));
+}
+
+// A writer that died after replacing an account's file and before setting its keys/index
+// entry left the file current, the entry one state behind and the flag set. The slot's
+// next holder sets the entry too, so that state's file, put back later, is told as set
+// back and never built on.
+TEST_CASE("repair: a dead writer's flag with the account's entry behind: the entry is set, "
+          "and the older file put back is told",
+          "[repair][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  Layout layout(data);
+  std::string older;
+  std::uint64_t newest = 0;
+  {
+    auto s = MustOpenStore(data, DefaultEnv());
+    MustOpen(*s, 100);
+    MustOpen(*s, 100);
+    older = Slurp(layout.AccountPath(1));
+    auto done = s->Commit(Event{{Money(OpKind::kDeposit, 1, 5)}, ""});
+    REQUIRE(done.ok());
+    newest = done->record.txn;
+  }
+  {
+    // The moment the writer died: file replaced, entry not yet moved, flag still set.
+    KeyIndex index(DefaultEnv(), layout.KeyIndexPath());
+    REQUIRE(index.SetAccountHead(1, newest - 1).ok());
+    REQUIRE(Table(layout)->SetNeedsRepair(AccountSlot(1), true).ok());
+  }
+  {
+    auto s = MustOpenStore(data, DefaultEnv());
+    auto page = s->List(1, 10);  // settles every dead writer's flag first
+    REQUIRE(page.ok());
+    REQUIRE(page->items.size() == 2);
+    CHECK(page->items[0].balance == 105);
+  }
+  CHECK_FALSE(*Table(layout)->NeedsRepair(AccountSlot(1)));
+  {
+    KeyIndex index(DefaultEnv(), layout.KeyIndexPath());
+    auto entry = index.AccountHead(1);
+    REQUIRE(entry.ok());
+    CHECK(*entry == newest);
+  }
+  Spit(layout.AccountPath(1), older);
+  auto s = MustOpenStore(data, DefaultEnv());
+  auto spent = s->Commit(Event{{Money(OpKind::kWithdraw, 1, 101)}, ""});
+  INFO(spent.status().message());
+  CHECK(spent.status().code() == Code::kCorruption);
+  CHECK(spent.status().message().find("set back") != std::string::npos);
 }
 
 }  // namespace

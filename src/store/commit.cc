@@ -568,20 +568,26 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     installing_ = id;
     Advance(CommitState::kTempWritten);
     // LockFile::Commit's three steps, each its own: the file replaced, then (it now
-    // matches the journal) its flag cleared, then its lock let go.
+    // matches the journal) its flag cleared, then its lock let go; the account's
+    // keys/index entry between the first two.
     if (Status s = lk.InstallTemp(); !s.ok()) return FailAfterCommit(s);
-    if (Status s = lk.Repaired(); !s.ok()) return FailAfterCommit(s);
-    if (Status s = lk.Release(); !s.ok()) return FailAfterCommit(s);
-    // After the file, never before: the entry must not name a state the file lacks. At
-    // every commit that installs the file, a session's on its own states included: what
-    // the entry guards against is a copy of the file put back, and a copy taken between
-    // two of a session's commits is newer than the session's first. With the entry left
-    // at that first commit (as before 2026-12-07), such a copy proved, and another
-    // process built on it: money moved since the copy was lost, exit 0 (the test
-    // "set back: a copy of an account file taken while a session commits to it ...").
+    // After the file, never before: the entry must not name a state the file lacks. Before
+    // the flag is cleared: a crash between the two leaves the flag, and the slot's next
+    // holder repairs the file and sets the entry (RestoreFile); cleared first (as before
+    // 2026-12-07), a crash there left the entry one state behind with no flag, and that
+    // state's file put back went unseen. Under the lock: no later writer's entry is
+    // overwritten with this older one. At every commit that installs the file, a
+    // session's on its own states included: what the entry guards against is a copy of
+    // the file put back, and a copy taken between two of a session's commits is newer
+    // than the session's first. With the entry left at that first commit (as before
+    // 2026-12-07), such a copy proved, and another process built on it: money moved
+    // since the copy was lost, exit 0 (the test "set back: a copy of an account file
+    // taken while a session commits to it ...").
     if (Status s = parts_.key_index->SetAccountHead(id, it->second.last_txn); !s.ok()) {
       return FailAfterCommit(s);
     }
+    if (Status s = lk.Repaired(); !s.ok()) return FailAfterCommit(s);
+    if (Status s = lk.Release(); !s.ok()) return FailAfterCommit(s);
     Advance(CommitState::kFileInstalled);
   }
   std::map<LockSlot, std::uint64_t> newest;  // per key slot, its last record here

@@ -20,8 +20,8 @@
 //               yet durable. Every flag stays set.
 //   kSyncing, kCommitted: the journal is synced up to them: the commit point.
 //   kTempWritten, kFileInstalled (per account), kKeyIndexed (per key slot), kInstalled:
-//               every account file replaced, its flag cleared and its lock released, then
-//               its keys/index entry set to the txn it was installed from; every key slot
+//               every account file replaced, its keys/index entry set to the txn it was
+//               installed from, then its flag cleared and its lock released; every key slot
 //               of keys/index pointed at its newest record, then the key flags cleared.
 //   kDone       all released; success is reported only now.
 //   kUnchanged  nothing written (every event refused or replayed); nothing held, no flag.

@@ -36,7 +36,7 @@ enum class CommitState : std::uint8_t {
   kSyncing,         // about to fdatasync (write-through: durable already)
   kCommitted,       // durable: the commit point
   kTempWritten,     // one account's new file written to the spare (or kept, in place)
-  kFileInstalled,   // that file installed, its flag cleared, its keys/index entry set
+  kFileInstalled,   // that file installed, its keys/index entry set, its flag cleared
   kKeyIndexed,      // one key slot of keys/index pointed at its newest record
   kInstalled,       // every file installed and every flag this commit set cleared
   kDone,            // everything released; success may be reported

@@ -53,6 +53,14 @@ Result<bool> StoreImpl::RepairAccount(AccountId id, LockFile* held) {
   if (newest) {
     DB_ASSIGN_OR_RETURN(wrote, InstallAccountIfBehind(held, *newest));
     if (wrote) env_->FaultPoint("repair", "after_install");
+    // And its keys/index entry: a writer that died after replacing the file and before
+    // setting the entry left the file current, the entry one state behind and the flag
+    // set (CommitProtocol::Install sets the entry before it clears the flag). Behind, the
+    // entry would let that state's file, put back, prove.
+    DB_ASSIGN_OR_RETURN(std::uint64_t entry, key_index_->AccountHead(id));
+    if (entry < newest->last_txn) {
+      DB_RETURN_IF_ERROR(key_index_->SetAccountHead(id, newest->last_txn));
+    }
   }
   env_->FaultPoint("repair", "before_clear");
   // Only now, with the file at the journal's state, may the signal go.
