@@ -4,6 +4,7 @@
 // and a txn not there is NotFound. Look-ups across rotated segments are journal_test.cc.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,14 @@ class CountingReads final : public EnvWrapper {
   int preads = 0;
 };
 
+// The journal of the store in `data`, opened through `env` (nothing read yet is kept).
+std::unique_ptr<Journal> OpenCounted(const std::string& data, CountingReads* env) {
+  auto opened = Journal::Open(env, Layout(data), StorageMode{},
+                              [](const std::vector<Record>&) { return Status::Ok(); });
+  REQUIRE(opened.ok());
+  return std::move(opened).value();
+}
+
 // A report proves every account file it reads, each naming a record anywhere in the
 // journal: after a few look-ups in one segment, the segment's lines are indexed once and
 // each record is then one read (a bisection is about ten). Records appended after the
@@ -93,10 +102,7 @@ TEST_CASE("journal lookup: many look-ups in one segment read each record once, a
   const size_t n = all->size();
 
   CountingReads env(DefaultEnv());
-  auto opened = Journal::Open(&env, Layout(data), StorageMode{},
-                              [](const std::vector<Record>&) { return Status::Ok(); });
-  REQUIRE(opened.ok());
-  auto j = std::move(opened).value();
+  auto j = OpenCounted(data, &env);
   int before = env.preads;
   for (size_t k = 0; k < n; ++k) {
     const Record& want = (*all)[(k * 7) % n];  // every record, out of order
@@ -145,10 +151,7 @@ TEST_CASE("journal lookup: a first look-up in a segment of like records reads ab
   int most = 0;
   for (size_t i = 0; i < truth.size() - 300; i += 97) {  // before the 64 KiB end window
     CountingReads env(DefaultEnv());
-    auto opened = Journal::Open(&env, Layout(data), StorageMode{},
-                                [](const std::vector<Record>&) { return Status::Ok(); });
-    REQUIRE(opened.ok());
-    auto j = std::move(opened).value();
+    auto j = OpenCounted(data, &env);
     int before = env.preads;
     auto got = j->LookUpTxn(truth[i].txn);
     REQUIRE(got.ok());
