@@ -573,7 +573,7 @@ Status CommitProtocol::Install(std::map<AccountId, StoreImpl::OwnState>* install
     if (Status s = lk.InstallTemp(); !s.ok()) return FailAfterCommit(s);
     // After the file, never before: the entry must not name a state the file lacks. Before
     // the flag is cleared: a crash between the two leaves the flag, and the slot's next
-    // holder repairs the file and sets the entry (RestoreFile); cleared first (as before
+    // holder repairs the file and sets the entry (RepairAccount); cleared first (as before
     // 2026-12-07), a crash there left the entry one state behind with no flag, and that
     // state's file put back went unseen. Under the lock: no later writer's entry is
     // overwritten with this older one. At every commit that installs the file, a
