@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <optional>
 
 #include "journal.h"
 #include "record_lines.h"
@@ -182,6 +184,27 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
     lo = std::min(ls->indexed_end, hi);  // past the index: the lines after it
   }
   SegmentReader reader(env_, ls->fd, info.size);
+  // Walks whole lines from *from, below *to, at most `lines` of them: the record whose txn
+  // is `txn`, or nullopt with *from past every line before it and, when a line past it
+  // was met, *to at that line's start. A line without a txn is stepped over.
+  auto scan = [&](std::uint64_t* from, std::uint64_t* to,
+                  size_t lines) -> Result<std::optional<Record>> {
+    for (size_t k = 0; k < lines && *from < *to; ++k) {
+      DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(*from, *to));
+      if (!line) break;
+      std::uint64_t t = TxnOfLine(line->second);
+      if (t == txn) {
+        DB_ASSIGN_OR_RETURN(Record r, DecodeRecordLine(line->second));
+        return std::optional<Record>(std::move(r));
+      }
+      if (t > txn) {
+        *to = line->first;
+        break;
+      }
+      *from = line->first + line->second.size() + 1;
+    }
+    return std::optional<Record>();
+  };
   // The txns known at the bounds, for an interpolated first guess (0: not known). A
   // segment is named by its first txn (a name may overstate it after a crash: the guess
   // is then off, never the answer); hi, when the tail window was read, is where the
@@ -209,17 +232,8 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
           lo = line->first + line->second.size() + 1;
           // Likely a few records on: scan on from here (the window already read holds
           // them) before bisecting what remains.
-          for (int k = 0; k < 64 && lo < hi; ++k) {
-            DB_ASSIGN_OR_RETURN(auto next, reader.LineFrom(lo, hi));
-            if (!next) break;
-            std::uint64_t u = TxnOfLine(next->second);
-            if (u == txn) return DecodeRecordLine(next->second);
-            if (u == 0 || u > txn) {
-              hi = next->first;
-              break;
-            }
-            lo = next->first + next->second.size() + 1;
-          }
+          DB_ASSIGN_OR_RETURN(std::optional<Record> found, scan(&lo, &hi, 64));
+          if (found) return std::move(*found);
         } else {
           hi = line->first;
         }
@@ -239,14 +253,8 @@ Result<Record> Journal::LookUpIn(std::uint64_t seg, std::uint64_t txn) const {
       hi = line->first;
     }
   }
-  for (std::uint64_t at = lo; at < hi;) {
-    DB_ASSIGN_OR_RETURN(auto line, reader.LineFrom(at, hi));
-    if (!line) break;
-    std::uint64_t t = TxnOfLine(line->second);
-    if (t == txn) return DecodeRecordLine(line->second);
-    if (t > txn) break;
-    at = line->first + line->second.size() + 1;
-  }
+  DB_ASSIGN_OR_RETURN(std::optional<Record> found, scan(&lo, &hi, SIZE_MAX));
+  if (found) return std::move(*found);
   return Status::NotFound(fmt::format("no transaction {}", txn));
 }
 

@@ -53,13 +53,16 @@ Result<bool> StoreImpl::RepairAccount(AccountId id, LockFile* held) {
   if (newest) {
     DB_ASSIGN_OR_RETURN(wrote, InstallAccountIfBehind(held, *newest));
     if (wrote) env_->FaultPoint("repair", "after_install");
-    // And its keys/index entry: a writer that died after replacing the file and before
-    // setting the entry left the file current, the entry one state behind and the flag
-    // set (CommitProtocol::Install sets the entry before it clears the flag). Behind, the
-    // entry would let that state's file, put back, prove.
-    DB_ASSIGN_OR_RETURN(std::uint64_t entry, key_index_->AccountHead(id));
-    if (entry < newest->last_txn) {
-      DB_RETURN_IF_ERROR(key_index_->SetAccountHead(id, newest->last_txn));
+    // A file installed here has its entry set with it (ReplaceAccountFile). One already
+    // current may still have its keys/index entry behind: a writer that died after
+    // replacing the file and before setting the entry left the file current, the entry
+    // one state behind and the flag set (CommitProtocol::Install sets the entry before it
+    // clears the flag). Behind, the entry would let that state's file, put back, prove.
+    if (!wrote) {
+      DB_ASSIGN_OR_RETURN(std::uint64_t entry, key_index_->AccountHead(id));
+      if (entry < newest->last_txn) {
+        DB_RETURN_IF_ERROR(key_index_->SetAccountHead(id, newest->last_txn));
+      }
     }
   }
   env_->FaultPoint("repair", "before_clear");
