@@ -242,8 +242,96 @@ TEST_CASE("chain: the last record forged is caught by its account file or by the
     RunResult r = Drovebank(data, {"withdraw", "2", "900"});
     CHECK(r.exit_code == 5);
     CHECK(r.err.find("accounts/00/00/00/02.csv") != std::string::npos);
-    CHECK(Recover(data, {"--check", "--expect-head", head}).exit_code == 5);
+    RunResult check = Recover(data, {"--check", "--expect-head", head});
+    INFO(check.out << check.err);
+    CHECK(check.exit_code == 5);
   }
+}
+
+// The last record forged with its checksum fixed follows the record before it on the
+// chain (its prev_hash is untouched), so only the head journal/state wrote down when it
+// was published tells it was changed. A plain `recover` replays the journal's tail into
+// the account files, and until 2026-12-07 it replayed the forged state: once anything had
+// marked the store (the proof of the account's file refusing the forged record, or a
+// NEEDS_RECOVERY file made by hand), recover rebuilt the state from the segments,
+// forgetting that head, and wrote the forged balance into the file (60.00 made, exit 0).
+// Swept: a balance forged at the same length and longer (the segment then grows past its
+// published end), with the store marked by a refused command, by hand, or not at all.
+TEST_CASE("chain: a forged last record is never replayed into its account's file by recover",
+          "[e2e][integrity]") {
+  for (std::string balance : {"9850", "100000"}) {
+    for (std::string marked : {"by a refused command", "by hand", "not"}) {
+      DYNAMIC_SECTION("balance forged to " << balance << ", the store marked " << marked) {
+        TempDir dir;
+        std::string data = dir / "data";
+        MakeStore(data);  // txn 5: withdraw 1.50 from account 2, leaving 38.50
+        const std::string file = data + "/accounts/00/00/00/02.csv";
+        const std::string before = Slurp(file);
+        std::vector<std::string> lines = Lines(Slurp(data + "/" + kSegment));
+        lines.back() = Forge(lines.back(), [&](nlohmann::json& j) {
+          j["accounts"][0]["balance"] = std::stoll(balance);
+          j["ops"][0]["after"] = std::stoll(balance);
+        });
+        Spit(data + "/" + kSegment, Join(lines));
+        if (marked == "by a refused command") {
+          RunResult r = Drovebank(data, {"withdraw", "2", "90"});
+          INFO(r.out << r.err);
+          CHECK(r.exit_code == 5);
+        } else if (marked == "by hand") {
+          Spit(data + "/NEEDS_RECOVERY", "made by hand\n");
+        }
+        RunResult rec = Recover(data);
+        INFO("recover: " << rec.out << rec.err);
+        CHECK(rec.exit_code == 5);
+        // The record named; or, when it grew past the published end, the byte where the
+        // published end says a record ends and none does.
+        CHECK((rec.err.find("txn 5") != std::string::npos ||
+               rec.err.find("bad record at byte 1525") != std::string::npos));
+        CHECK(Slurp(file) == before);  // the forged state was never written into the file
+        RunResult full = Recover(data, {"--full"});
+        INFO("recover --full: " << full.out << full.err);
+        CHECK(full.exit_code == 5);
+        CHECK(Slurp(file) == before);
+        RunResult show = Drovebank(data, {"show", "2"});
+        INFO("show: " << show.out << show.err);
+        CHECK(show.out.find(balance == "9850" ? "98.50" : "1000.00") == std::string::npos);
+      }
+    }
+  }
+}
+
+// The same for a record before the checkpoint, in the middle of the journal: the record
+// after it names its hash, so the chain tells it. A marked store's plain `recover`
+// rebuilds each file that fails its proof from its account's newest record, which may be
+// such a record: it follows the whole chain first (until 2026-12-07 it did not, and wrote
+// the forged balance into the file, exit 0).
+TEST_CASE("chain: a forged record before the checkpoint is never rebuilt into its account's "
+          "file by recover",
+          "[e2e][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);  // txn 4: transfer 10.00 from account 2 to 1, leaving account 1 at 115.00
+  Must(Recover(data));  // a checkpoint past every record
+  const std::string file = data + "/accounts/00/00/00/01.csv";
+  const std::string before = Slurp(file);
+  std::vector<std::string> lines = Lines(Slurp(data + "/" + kSegment));
+  REQUIRE(lines.size() >= 4);
+  lines[3] = Forge(lines[3], [](nlohmann::json& j) {
+    for (auto& a : j["accounts"]) {
+      if (a["id"] == 1) a["balance"] = 19500;  // the same length: 80.00 made
+    }
+    j["ops"][0]["to_after"] = 19500;
+  });
+  Spit(data + "/" + kSegment, Join(lines));
+  RunResult spend = Drovebank(data, {"withdraw", "1", "150"});  // refused: marks the store
+  INFO(spend.out << spend.err);
+  CHECK(spend.exit_code == 5);
+  RunResult rec = Recover(data);
+  INFO("recover: " << rec.out << rec.err);
+  CHECK(rec.exit_code == 5);
+  CHECK(rec.err.find("txn 4") != std::string::npos);
+  CHECK(Slurp(file) == before);
+  CHECK(Drovebank(data, {"show", "1"}).out.find("195.00") == std::string::npos);
 }
 
 TEST_CASE("chain: a record removed, swapped or repeated is found by recover --check",
@@ -528,6 +616,91 @@ TEST_CASE("set back: an account file replaced by an older genuine copy is caught
     INFO(full.out << full.err);
     CHECK(full.exit_code == 0);
     CHECK(Slurp(file) == newest);
+  }
+}
+
+// The same, with keys/index put back beside the file: a copy of both taken together (a
+// backup of the directory, restored for these two files only). The entry then names the
+// file's own state, so the file alone proves nothing wrong; keys/index's mark, older too,
+// has every record since checked against the entries before any file is read or shown
+// (key_vouch.cc), and the records that changed account 1 since tell the file set back.
+// Swept: both set back to each earlier version, before and after a checkpoint; read by a
+// one-account read and a report, built on by a shell session and a one-shot command.
+TEST_CASE("set back: an account file put back together with keys/index from the same older "
+          "copy is caught, and recover restores it",
+          "[e2e][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  const std::string file = data + "/accounts/00/00/00/01.csv";
+  const std::string index = data + "/keys/index";
+  std::vector<std::pair<std::string, std::string>> versions;  // account 1's file, keys/index
+  auto keep = [&] { versions.emplace_back(Slurp(file), Slurp(index)); };
+  Must(Drovebank(data, {"open", "Ada", "Lovelace", "100"}));
+  keep();
+  Must(Drovebank(data, {"open", "Mary", "Somerville", "50"}));
+  Must(Drovebank(data, {"deposit", "1", "5"}));
+  keep();
+  Must(Drovebank(data, {"transfer", "2", "1", "10"}));
+  keep();
+  Must(Recover(data));  // a checkpoint: what follows is not in a replayed tail
+  Must(Drovebank(data, {"withdraw", "1", "100"}));
+  keep();
+  Must(Drovebank(data, {"deposit", "1", "7"}));  // 22.00
+  const std::string newest = Slurp(file);
+  for (size_t v = 0; v < versions.size(); ++v) {
+    DYNAMIC_SECTION("both set back to version " << v + 1) {
+      const std::string segment = Slurp(data + "/" + kSegment);
+      Spit(file, versions[v].first);
+      Spit(index, versions[v].second);
+      RunResult show = Drovebank(data, {"show", "1"});
+      INFO(show.out << show.err);
+      CHECK(show.exit_code == 5);
+      CHECK(show.err.find("was set back") != std::string::npos);
+      RunResult report = Drovebank(data, {"balance"});
+      INFO(report.out << report.err);
+      CHECK(report.exit_code == 5);
+      RunResult session = Drovebank(data, {"shell"}, {}, "deposit 1 1\n");
+      INFO(session.out << session.err);
+      CHECK(session.exit_code != 0);
+      CHECK(session.err.find("was set back") != std::string::npos);
+      RunResult spend = Drovebank(data, {"withdraw", "1", "10"});
+      INFO(spend.out << spend.err);
+      CHECK(spend.exit_code == 5);
+      CHECK(Slurp(data + "/" + kSegment) == segment);  // nothing built on it
+      RunResult recovered = Recover(data);
+      INFO(recovered.out << recovered.err);
+      CHECK(recovered.exit_code == 0);
+      CHECK(Slurp(file) == newest);
+      Must(Recover(data, {"--check", "--full"}));
+      Must(Drovebank(data, {"withdraw", "1", "22"}));  // 22.00 is all that is left
+      CHECK(Drovebank(data, {"withdraw", "1", "0.01"}).exit_code == 3);
+    }
+  }
+  // What must not be refused: keys/index put back alone (every file current), and an
+  // entry left behind by an earlier build (its sessions set it at their first commit to
+  // an account only). Nothing was set back, so every command goes on; the entries behind
+  // are raised by the first commit, and the mark moves.
+  for (size_t v = 0; v < versions.size(); ++v) {
+    DYNAMIC_SECTION("keys/index alone set back to version " << v + 1) {
+      Spit(index, versions[v].second);
+      Must(Drovebank(data, {"show", "1"}));
+      Must(Drovebank(data, {"balance"}));
+      Must(Drovebank(data, {"shell"}, {}, "deposit 2 1\n"));
+      Must(Drovebank(data, {"withdraw", "1", "2"}));
+      Must(Recover(data, {"--check"}));
+      CHECK(Must(Drovebank(data, {"show", "1"})).out.find("20.00") != std::string::npos);
+    }
+  }
+  SECTION("an entry an earlier build left behind") {
+    std::string bytes = Slurp(index);
+    REQUIRE(bytes.size() >= 8 * (kKeySlots + 2));
+    std::fill_n(bytes.begin() + 8 * (kKeySlots + 1), 8, '\0');  // account 1's entry: 0
+    std::fill_n(bytes.begin() + 8 * kKeySlots, 8, '\0');        // the mark: 0
+    Spit(index, bytes);
+    Must(Drovebank(data, {"show", "1"}));
+    Must(Drovebank(data, {"deposit", "2", "1"}));
+    Must(Drovebank(data, {"withdraw", "1", "2"}));
+    Must(Recover(data, {"--check", "--full"}));
   }
 }
 

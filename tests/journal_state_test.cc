@@ -7,11 +7,16 @@
 
 #include <fcntl.h>
 
+#include <cstddef>
+#include <cstring>
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
+#include "drovebank/record.h"
 #include "journal_ops.h"
+#include "store/crc32.h"
 #include "test_util.h"
 
 namespace drovebank {
@@ -63,6 +68,59 @@ TEST_CASE("journal state: this boot's state is taken as it is; a damaged or anot
     auto id = o.journal->AllocateId();
     REQUIRE(id.ok());
     CHECK(*id == 3);
+  }
+}
+
+// After a reboot the state is rebuilt from the segments and their tail replayed into the
+// account files. A last record changed with its checksum fixed still follows the one
+// before it on the chain; the head another boot's state wrote down (checksum intact) is
+// what tells it, and then nothing is replayed: the open fails, naming the txn.
+TEST_CASE("journal state: another boot's state whose head the last record no longer gives "
+          "stops the rebuild before any replay",
+          "[journal_state]") {
+  TempDir dir;
+  std::string data = ThreeRecords(dir);  // txn 3: a deposit of 5.00 into account 1
+  const std::string state_path = Layout(data).JournalStatePath();
+  std::string state = testing::Slurp(state_path);
+  // docs/FORMAT.md: 192 bytes, the boot id from byte 8, the CRC-32 of bytes 0-183 at 184.
+  constexpr size_t kBootIdAt = 8, kCrcAt = 184;
+  REQUIRE(state.size() >= 192);
+  // Another boot's: its boot id changed, its checksum made right again.
+  state[kBootIdAt] ^= 0x11;
+  const std::uint32_t crc = Crc32(std::string_view(state.data(), kCrcAt));
+  std::memcpy(state.data() + kCrcAt, &crc, sizeof crc);
+  testing::Spit(state_path, state);
+  for (bool forged : {false, true}) {
+    DYNAMIC_SECTION((forged ? "the last record forged" : "the journal as it was")) {
+      if (forged) {
+        const std::string seg = Layout(data).journal() + "/0000000000000001.log";
+        std::string bytes = testing::Slurp(seg);
+        const size_t last = bytes.rfind('\n', bytes.size() - 2) + 1;
+        std::string json = bytes.substr(last + 9, bytes.size() - last - 10);
+        const std::string was = "\"balance\":10500", forged_to = "\"balance\":19500";
+        const size_t at = json.find(was);
+        REQUIRE(at != std::string::npos);
+        json.replace(at, was.size(), forged_to);  // the same length: 90.00 made
+        testing::Spit(seg, bytes.substr(0, last) + EncodeRecordJson(json));
+      }
+      std::vector<std::uint64_t> replayed;
+      auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
+                             [&](const std::vector<Record>& tail) {
+                               for (const Record& r : tail) replayed.push_back(r.txn);
+                               return Status::Ok();
+                             },
+                             kSegmentBytes);
+      Status opened = j.ok() ? (*j)->AllocateId().status() : j.status();
+      INFO(opened.message());
+      if (forged) {
+        CHECK(opened.code() == Code::kCorruption);
+        CHECK(opened.message().find("txn 3 was changed") != std::string::npos);
+        CHECK(replayed.empty());
+      } else {
+        CHECK(opened.ok());
+        CHECK(replayed == std::vector<std::uint64_t>{1, 2, 3});
+      }
+    }
   }
 }
 

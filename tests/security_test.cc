@@ -465,8 +465,9 @@ std::uint64_t KeyIndexMark(const std::string& data) {
   return mark;
 }
 
-// The mark moves with the journal: a keyed commit sets it to the newest txn it checked
-// (the one before its own), and a checkpoint that covers every record past it moves it to
+// The mark moves with the journal: a commit that looks a key up or reads a file sets it to
+// the newest txn it checked (the one before its own; a process that committed moves it
+// past its own records as it ends), and a checkpoint that covers every record past it moves it to
 // the checkpoint's, so a long run of commits without keys leaves the next keyed commit no
 // long check. A checkpoint never moves a mark that is below the previous checkpoint: the
 // records between were never checked, and a keyed re-run must still be refused.
@@ -476,11 +477,11 @@ TEST_CASE("security: keys/index's mark follows the journal, and a checkpoint nev
   TempDir tmp;
   std::string data = tmp / "data";
   MakeStore(data);  // txns 1, 2 (opens), 3 (pay-1)
-  CHECK(KeyIndexMark(data) == 2);
+  CHECK(KeyIndexMark(data) == 3);  // 2 by pay-1's check, 3 as its process ended
   const std::string copy = tmp / "index.copy";
   fs::copy_file(data + "/keys/index", copy);
   Must(Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"}));  // txn 4
-  CHECK(KeyIndexMark(data) == 3);
+  CHECK(KeyIndexMark(data) == 4);
   std::string script;
   for (int i = 0; i < 20; ++i) script += "deposit 2 1\n";
   Must(Drovebank(data, {"shell"}, {}, script));  // txns 5..24, then the exit checkpoint
@@ -488,9 +489,12 @@ TEST_CASE("security: keys/index's mark follows the journal, and a checkpoint nev
   Must(Recover(data));
   CHECK(KeyIndexMark(data) == 24);
 
-  Spit(data + "/keys/index", Slurp(copy));  // mark 2, pay-2's slot empty
-  Must(Drovebank(data, {"shell"}, {}, "deposit 2 1\n"));  // txn 25 and its checkpoint
-  CHECK(KeyIndexMark(data) == 2);
+  Spit(data + "/keys/index", Slurp(copy));  // mark 3, pay-2's slot empty
+  // txn 25 and its checkpoint. The commit checks the records past the mark, as every
+  // commit that reads a file does, and moves the mark up to the record whose slot is
+  // behind (pay-2's, txn 4), never past it; the checkpoint does not move it either.
+  Must(Drovebank(data, {"shell"}, {}, "deposit 2 1\n"));
+  CHECK(KeyIndexMark(data) == 3);
   RunResult again = Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"});
   INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
   CHECK(again.exit_code == 5);
@@ -499,7 +503,7 @@ TEST_CASE("security: keys/index's mark follows the journal, and a checkpoint nev
   // finds the slot right and moves the mark.
   RunResult killed = Recover(data, {}, {{"DROVEBANK_FAULT", "recover:after_keys_synced:crash"}});
   CHECK(killed.exit_code == 86);
-  CHECK(KeyIndexMark(data) == 2);
+  CHECK(KeyIndexMark(data) == 3);
   RunResult recovered = Recover(data);
   INFO("recover: " << recovered.out << recovered.err);
   REQUIRE(recovered.exit_code == 0);

@@ -380,7 +380,11 @@ TEST_CASE("local fs: a batch group reads its records, keys/index entries and fla
              << account_flags << ", of key flags " << key_flags);
   CHECK(files >= kAccounts);  // the trace saw the groups at all (4 groups, every account)
   CHECK(record_reads <= files + 40);
-  CHECK(entry_reads <= 4 * 4);     // 1,000 entries, 512 a read, in each of the 4 groups
+  // 1,000 entries, 512 a read, in each of the 4 groups: read under the group's locks, and
+  // again by the next group's check of keys/index's mark (and, for the last, by the check
+  // as the process ends), with the mark itself: 27 on 2026-12-07, 16 before the mark
+  // covered the account entries.
+  CHECK(entry_reads <= 4 * 7);
   CHECK(account_flags <= 4 * 2);   // 1,000 bytes: one span a group
   CHECK(key_flags <= 4 * 20);      // 1,000 slots over 1 MiB: 16 spans of 64 KiB a group
 }

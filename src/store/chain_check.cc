@@ -75,4 +75,61 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
   return Status::Ok();
 }
 
+Status CheckTailChain(Env* env, const Layout& layout, const Journal& journal,
+                      const std::optional<Journal::WrittenDown>& written) {
+  // Up to the end journal/state wrote down, read as it is: the journal's own End() would
+  // first catch up with (or cut) bytes past it, and a record grown by a change is such.
+  if (!written) return Status::Ok();
+  const JournalPos end = written->end;
+  DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal.ReadCheckpoint());
+  DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env, layout));
+  // From the checkpoint's head; from the start when there is no checkpoint yet. A
+  // checkpoint of format 2 wrote no head down: only the newest record is checked then.
+  const bool follow = ckpt.head.has_value() || ckpt.last_txn == 0;
+  ChainFollower chain(ckpt.head.value_or(ChainHead{}), format.chained_from);
+  auto where = [&](JournalPos at) {
+    return fmt::format("{}, byte {}", layout.Relative(journal.SegmentPath(at.seg)), at.offset);
+  };
+  auto changed = [](std::uint64_t txn) {
+    return fmt::format(
+        "txn {} was changed after it was written, so it is not replayed: restore the journal "
+        "from a backup, or cut it back to the record before with `recover --accept-loss`",
+        txn);
+  };
+  // A record that cannot be read (torn, rotten, or gone with pages a failed sync dropped)
+  // ends the check: the journal's rebuild judges those, with its own evidence.
+  Status forged;
+  Status walked = !follow ? Status::Ok() : journal.ForEachLine(
+      ckpt.pos, end, [&](Record& rec, JournalPos at, std::string_view json) -> Status {
+        if (Status fed = chain.Feed(rec, json); !fed.ok()) {
+          forged = Status::Corruption(
+              fmt::format("{} ({}); {}", fed.message(), where(at), changed(rec.txn)));
+          return forged;
+        }
+        if (written->head.txn == rec.txn && written->head.hash != chain.head().hash) {
+          forged = Status::Corruption(fmt::format(
+              "journal/state says the chain's head at txn {} is {}, but the journal gives {} "
+              "({}); {}",
+              rec.txn, HashHex(written->head.hash), HashHex(chain.head().hash), where(at),
+              changed(rec.txn)));
+          return forged;
+        }
+        return Status::Ok();
+      });
+  (void)walked;
+  DB_RETURN_IF_ERROR(forged);
+  // The newest record, wherever the checkpoint is: its hash against the head written down
+  // when it was published. (An end that is not a record boundary, a record grown by the
+  // change, is the rebuild's to judge: a bad record where the published end says one ends.)
+  const ChainHead& head = written->head;
+  if (head.txn == 0) return Status::Ok();
+  auto at_end = journal.HeadAt(end);
+  if (!at_end.ok() || at_end->txn != head.txn || at_end->hash == head.hash) {
+    return Status::Ok();
+  }
+  return Status::Corruption(fmt::format(
+      "journal/state says the chain's head at txn {} is {}, but the journal gives {}; {}",
+      head.txn, HashHex(head.hash), HashHex(at_end->hash), changed(head.txn)));
+}
+
 }  // namespace drovebank

@@ -295,8 +295,8 @@ class StoreCheck {
     const std::uint64_t before_tail = records_.empty() ? newest.txn : records_.front().txn - 1;
     // From the mark, as a keyed commit checks (KeysCheckedAfter, key_vouch.h).
     const std::uint64_t from = KeysCheckedAfter(vouched, newest.txn, chained_from_);
-    DB_RETURN_IF_ERROR(ForEachKeyedAfter(*journal_, from, before_tail, [&](const Record& rec) {
-      return CompareKey(keys, rec);
+    DB_RETURN_IF_ERROR(ForEachRecordAfter(*journal_, from, before_tail, [&](const Record& rec) {
+      return rec.key.empty() ? Status::Ok() : CompareKey(keys, rec);
     }));
     for (const Record& rec : records_) {
       if (!rec.key.empty()) DB_RETURN_IF_ERROR(CompareKey(keys, rec));

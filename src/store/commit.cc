@@ -109,6 +109,7 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   std::jthread warm = StartWarming();  // joined before the files are written, or on return
   DB_RETURN_IF_ERROR(LockAccounts());
   Advance(CommitState::kLocked);
+  DB_RETURN_IF_ERROR(VouchAccountEntries());
   DB_RETURN_IF_ERROR(ReadAccounts());
   Evaluate();
   Advance(CommitState::kEvaluated);
@@ -137,7 +138,10 @@ Result<std::vector<EventResult>> CommitProtocol::RunSteps() {
   // From kSyncing, or straight from kAppended or kSegmentCreated when the journal found
   // the records synced already (another writer's fdatasync, or the rotation's).
   Advance(CommitState::kCommitted);
-  store_->NoteOwnKeys(records_);
+  // The mark's move that VouchAccountEntries checked, now that the append has let this
+  // commit write (a failure only leaves the mark lower: a longer check next time).
+  if (mark_move_) (void)store_->MoveMark(*mark_move_);
+  store_->NoteOwnRecords(records_);
   if (warm.joinable()) warm.join();
   // Why decided before the install: a big batch group would otherwise copy every state
   // it installs, only for KeepOwnStates to drop them.
@@ -262,7 +266,7 @@ Status CommitProtocol::LockKeys() {
   }
   // Before any key is looked up: keys/index must reach every keyed record the journal
   // has, or a key already used would read as unused (key_vouch.cc).
-  if (!held.empty()) DB_RETURN_IF_ERROR(store_->VouchKeyIndex(held));
+  if (!held.empty()) DB_RETURN_IF_ERROR(store_->VouchKeyIndex(held, {}, /*looks_up_keys=*/true));
   for (auto& [slot, keys] : by_slot) {
     DB_ASSIGN_OR_RETURN(key_heads_[slot], parts_.key_index->Head(slot.offset));
     for (const std::string& key : keys) {
@@ -270,6 +274,31 @@ Status CommitProtocol::LockKeys() {
       if (rec) seen_keys_.emplace(key, std::move(*rec));
     }
   }
+  return Status::Ok();
+}
+
+// Before any file is read: keys/index's account entries must reach every finished record
+// past its mark, or a file put back together with an older copy of keys/index would prove
+// (key_vouch.cc). Entries behind are raised, so such a file fails its proof as set back.
+// Once a commit, and only when it reads a file: a commit built wholly on the session's own
+// states reads none, and its append refuses them if any record joined the journal since
+// (then EvaluateFromFiles reads the files, and checks first).
+Status CommitProtocol::VouchAccountEntries() {
+  if (entries_vouched_) return Status::Ok();
+  bool reads_a_file = false;
+  for (AccountId id : ids_) reads_a_file = reads_a_file || own_.count(id) == 0;
+  if (!reads_a_file && state_ == CommitState::kLocked) return Status::Ok();
+  std::set<LockSlot> held;
+  std::set<AccountId> trusted;
+  for (const auto& [id, lk] : locks_) {
+    held.insert(lk.slot());
+    if (flag_unread_.count(id) == 0) trusted.insert(id);
+  }
+  for (const LockFile& lk : key_locks_) held.insert(lk.slot());
+  entries_vouched_ = true;
+  StoreImpl::MarkMove move;
+  DB_RETURN_IF_ERROR(store_->VouchKeyIndex(held, trusted, /*looks_up_keys=*/false, &move));
+  mark_move_ = move;
   return Status::Ok();
 }
 
@@ -402,8 +431,9 @@ Status CommitProtocol::EvaluateFromFiles() {
     if (flag_unread_.erase(id) != 0) {
       DB_RETURN_IF_ERROR(store_->RepairAccount(id, &locks_.at(id)).status());
     }
-    DB_RETURN_IF_ERROR(ReadAccount(id));
   }
+  DB_RETURN_IF_ERROR(VouchAccountEntries());
+  for (AccountId id : stale) DB_RETURN_IF_ERROR(ReadAccount(id));
   working_at_read_ = working_;
   records_.clear();
   record_event_.clear();

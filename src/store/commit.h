@@ -33,6 +33,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <string>
@@ -70,6 +71,7 @@ class CommitProtocol final : private JournalSteps {
   // A thread that warms the accounts' inodes for the install, when worth it; else none.
   std::jthread StartWarming();
   Status LockAccounts();
+  Status VouchAccountEntries();
   Status ReadAccounts();
   Status ReadAccount(AccountId id);
   void Evaluate();
@@ -106,6 +108,8 @@ class CommitProtocol final : private JournalSteps {
   std::map<AccountId, StoreImpl::OwnState> own_;  // the store's own states, taken at Run
   std::set<AccountId> from_own_;      // the working copies that came from own_
   std::set<AccountId> flag_unread_;   // locked by HoldWithoutFlag, not yet repaired
+  bool entries_vouched_ = false;      // VouchAccountEntries ran
+  std::optional<StoreImpl::MarkMove> mark_move_;  // its move of the mark, made once committed
   std::map<AccountId, Account> working_at_read_;  // working_ before Evaluate
   std::map<LockSlot, std::uint64_t> key_heads_locked_;  // key_heads_ before Evaluate
   std::vector<Record> records_;

@@ -105,6 +105,16 @@ class Journal {
   // Rebuilds the shared state from disk now (replaying), as after a reboot: `recover` uses
   // it so a failed sync or a torn tail is settled from what the disk really holds.
   Status Reinitialize();
+  // The chain's head as journal/state last wrote it down (txn and hash) and the published
+  // end it is the head at, when the file is whole (its checksum intact, of this boot or
+  // another): evidence of what the newest record was when it was published, read before
+  // Reinitialize rebuilds the state from the segments. Reads the file only: nothing is
+  // caught up or cut. nullopt when the file is damaged or missing.
+  struct WrittenDown {
+    ChainHead head;
+    JournalPos end;
+  };
+  Result<std::optional<WrittenDown>> HeadWrittenDown() const;
 
   // journal/state's descriptor, attached (src/store/own_links.h), and its replacement by
   // a copy's, attached too; the old one is closed then, and must not be used elsewhere.
@@ -193,6 +203,12 @@ class Journal {
   // makes the read fresh, so Head() is the way). Every record published before the read
   // is at or below it.
   Result<std::optional<std::uint64_t>> PeekHeadTxn() const;
+  // The published head's txn: PeekHeadTxn, or, where that cannot answer, journal/state read
+  // under the append mutex (three calls on a shared file system), and only when that is not
+  // this boot's whole state, Head(). Unlike Head() it adopts no unpublished tail: a
+  // caller that only needs what was published leaves a dead writer's bytes to the next
+  // append or recover.
+  Result<std::uint64_t> PublishedHeadTxn() const;
   // One committed record by its number; NotFound if there is none.
   Result<Record> FindTxn(std::uint64_t txn) const;
   // The same record found by bisecting its segment with a few small reads, not reading it
@@ -250,7 +266,10 @@ class Journal {
   Status LockedSnapshot() const;
   // `synced_before`: how far the previous boot's state (checksum intact) said it had
   // synced, evidence that a bad record up to there rotted rather than tore.
-  Status Initialize(std::optional<JournalPos> synced_before);
+  // `head_before`: the chain's head the previous state wrote down (txn and hash), checked
+  // against the segments' before anything is replayed.
+  Status Initialize(std::optional<JournalPos> synced_before,
+                    std::optional<ChainHead> head_before = std::nullopt);
   // Initialize's parts. The segments to read (segment 1 made when there is none;
   // Corruption when the checkpoint's is missing). One segment's records from `start` on
   // (`last`: the newest segment, where a torn tail is cut off), each checked to follow from

@@ -75,7 +75,10 @@ Status Journal::Reinitialize() {
   if (seg_fd_ >= 0) (void)env_->Close(seg_fd_);
   seg_fd_ = -1;
   own_next_txn_ = 0;
-  return Initialize(std::nullopt);
+  DB_ASSIGN_OR_RETURN(std::optional<WrittenDown> written, HeadWrittenDown());
+  std::optional<ChainHead> head;
+  if (written) head = written->head;
+  return Initialize(std::nullopt, head);
 }
 
 Status Journal::Attach() {
@@ -100,8 +103,14 @@ Status Journal::LoadState() const {
     // Another boot's state with its checksum intact still says how far that boot synced:
     // evidence, when a record up to there fails its check, that it rotted (Initialize).
     std::optional<JournalPos> synced;
-    if (read == StateRead::kOtherBoot) synced = JournalPos{st.synced_seg, st.synced_end};
-    return const_cast<Journal*>(this)->Initialize(synced);
+    std::optional<ChainHead> written;
+    if (read == StateRead::kOtherBoot) {
+      synced = JournalPos{st.synced_seg, st.synced_end};
+      written.emplace();
+      written->txn = st.head_txn;
+      std::memcpy(written->hash.data(), st.head_hash, written->hash.size());
+    }
+    return const_cast<Journal*>(this)->Initialize(synced, written);
   }
   *st_ = st;
   return Status::Ok();
@@ -124,6 +133,32 @@ Result<std::optional<std::uint64_t>> Journal::PeekHeadTxn() const {
   return std::optional<std::uint64_t>(st.head_txn);
 }
 
+Result<std::optional<Journal::WrittenDown>> Journal::HeadWrittenDown() const {
+  if (state_fd_ < 0) return std::optional<WrittenDown>();
+  State st{};
+  DB_ASSIGN_OR_RETURN(StateRead read, ReadState(&st));
+  if (read == StateRead::kDamaged) return std::optional<WrittenDown>();
+  WrittenDown w;
+  w.head.txn = st.head_txn;
+  std::memcpy(w.head.hash.data(), st.head_hash, w.head.hash.size());
+  w.end = JournalPos{st.seg, st.end};
+  return std::optional<WrittenDown>(w);
+}
+
+Result<std::uint64_t> Journal::PublishedHeadTxn() const {
+  DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> peeked, PeekHeadTxn());
+  if (peeked) return *peeked;
+  if (state_fd_ >= 0) {
+    ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);
+    DB_RETURN_IF_ERROR(NothingChanged(mutex.Lock()));
+    State st{};
+    DB_ASSIGN_OR_RETURN(StateRead read, ReadState(&st));
+    if (read == StateRead::kThisBoot) return st.head_txn;
+  }
+  DB_ASSIGN_OR_RETURN(ChainHead head, Head());
+  return head.txn;
+}
+
 Status Journal::SaveState() {
   static_assert(sizeof(State) == 192, "docs/FORMAT.md describes 192 bytes");
   st_->magic = kStateMagic;
@@ -140,7 +175,8 @@ Status Journal::MarkNeedsRecovery(std::string_view why) {
 
 // Runs with the append mutex held and no valid shared state: after a reboot (power loss
 // or not), or when a process died while updating the shared state.
-Status Journal::Initialize(std::optional<JournalPos> synced_before) {
+Status Journal::Initialize(std::optional<JournalPos> synced_before,
+                           std::optional<ChainHead> head_before) {
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, ReadCheckpoint());
   DB_ASSIGN_OR_RETURN(StoreFormat format, ReadStoreFormat(env_, layout_));
   DB_ASSIGN_OR_RETURN(auto segs, SegmentsToInitialize(ckpt));
@@ -162,6 +198,19 @@ Status Journal::Initialize(std::optional<JournalPos> synced_before) {
     DB_ASSIGN_OR_RETURN(std::uint64_t end, KeepSegmentTail(seg, start, seg == last_seg,
                                                            synced_before, &chain, &tail));
     if (seg == last_seg) last_end = end;
+  }
+  // The newest record as the state wrote it down, when the chain reaches exactly it: a
+  // record whose checksum was fixed after it was changed follows the one before it on the
+  // chain (its prev_hash is untouched), and only that head tells it was changed. Never
+  // replayed into the files then.
+  if (head_before && head_before->txn == chain.head().txn && head_before->txn != 0 &&
+      head_before->hash != chain.head().hash) {
+    return Status::Corruption(fmt::format(
+        "journal/state says the chain's head at txn {} is {}, but the journal gives {}: txn {} "
+        "was changed after it was written; restore the journal from a backup, or cut it back "
+        "to the record before with `recover --accept-loss`",
+        head_before->txn, HashHex(head_before->hash), HashHex(chain.head().hash),
+        head_before->txn));
   }
   if (replay_ && !tail.empty()) DB_RETURN_IF_ERROR(replay_(tail));
 

@@ -45,10 +45,13 @@ class KeyIndex {
 
   // The vouched-through mark, in the entry of account 0 (no account has id 0): every keyed
   // record with a txn at or below it is its slot's head or behind it on the slot's chain,
-  // unless that slot's repair flag is set (a writer in flight, or one that died). A key is
-  // looked up only after the records past the mark have been checked against their slots
-  // (StoreImpl::VouchKeyIndex), so an older copy of this file put back is told, not built
-  // on. 0 in a file made before the mark was kept: every record is then checked once.
+  // and every record is at or below the entry of each account it changed, unless that
+  // slot's or account's repair flag is set (a writer in flight, or one that died). A key
+  // is looked up, and an account file read by a commit or a reader, only after the records
+  // past the mark have been checked against the entries (StoreImpl::VouchKeyIndex,
+  // CheckEntriesForReading), so an older copy of this file put back, alone or with account
+  // files, is told, not built on. 0 in a file made before the mark was kept: every record
+  // is then checked once.
   Result<std::uint64_t> Vouched() { return ReadEntry(kKeySlots); }
   Status SetVouched(std::uint64_t txn) { return WriteEntry(kKeySlots, txn); }
 

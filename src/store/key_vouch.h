@@ -5,25 +5,33 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "drovebank/account.h"
 #include "drovebank/status.h"
 #include "journal.h"
 
 namespace drovebank {
 
-// Keys of records this process committed, by txn (empty: no key), so a check need not
-// look those records up in the journal again (StoreImpl::own_keys_).
-using KnownKeys = std::map<std::uint64_t, std::string>;
+// What the mark's check needs of a record this process committed: its key (empty: none)
+// and the accounts it changed, so the check need not look it up in the journal again.
+struct KnownRecord {
+  std::string key;
+  std::vector<AccountId> accounts;
+};
+// This process's records, by txn (StoreImpl::own_records_).
+using KnownRecords = std::map<std::uint64_t, KnownRecord>;
 
-// Calls `fn` with each keyed record whose txn is in (after, upto], in txn order: taken
-// from `known` (only its txn and key are set then), else looked up one by one when they are
-// few, else streamed from the segment that holds the first. Corruption when the journal
-// cannot give a txn of the range.
-Status ForEachKeyedAfter(const Journal& journal, std::uint64_t after, std::uint64_t upto,
-                         const std::function<Status(const Record&)>& fn,
-                         const KnownKeys* known = nullptr);
+// Calls `fn` with each record whose txn is in (after, upto] and that has a key or changes
+// an account, in txn order: taken from `known` (only its txn, key and accounts' ids and
+// last_txn are set then), else looked up one by one when they are few, else streamed from
+// the segment that holds the first. Corruption when the journal cannot give a txn of the
+// range.
+Status ForEachRecordAfter(const Journal& journal, std::uint64_t after, std::uint64_t upto,
+                          const std::function<Status(const Record&)>& fn,
+                          const KnownRecords* known = nullptr);
 
-// The txn after which keyed records are checked against keys/index, given its mark
+// The txn after which records are checked against keys/index, given its mark
 // (`vouched`), the journal's newest txn and FORMAT's chained-from:
 // - a mark past the newest txn (a power loss took an unsynced tail a writer had checked,
 //   or the file is not this journal's: a copy from elsewhere, a forged mark) tells

@@ -377,6 +377,12 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   DB_ASSIGN_OR_RETURN(auto store, StoreImpl::OpenWritable(so));
   const Layout& layout = store->layout();
   bool marked = store->NeedsRecovery();
+  // Before any record of the tail is applied (by the rebuild below, the replay, or --full's
+  // walk of every account, which follows the whole chain only after it): none was changed
+  // since it was written, by the chain and the head journal/state wrote down.
+  DB_ASSIGN_OR_RETURN(std::optional<Journal::WrittenDown> written,
+                      store->journal().HeadWrittenDown());
+  DB_RETURN_IF_ERROR(CheckTailChain(env, layout, store->journal(), written));
   // After a failed sync or a torn write the shared state describes what this boot
   // wrote, not what the disk holds; rebuild it from the disk.
   if (marked) DB_RETURN_IF_ERROR(store->journal().Reinitialize());
@@ -401,12 +407,27 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
 
   // keys/index against the journal past its mark: a slot set back (an older copy of the
   // file put back) is pointed at its newest record again, reported as a repair.
-  DB_ASSIGN_OR_RETURN(size_t keys_set, store->RepairKeyVouch());
+  std::set<AccountId> accounts_set;
+  DB_ASSIGN_OR_RETURN(size_t keys_set, store->RepairKeyVouch(&accounts_set));
   if (keys_set > 0) {
     r->notes.push_back(fmt::format(
         "keys/index was behind the journal in {} key slot(s) (an older copy put back?); each "
         "now names its newest record",
         keys_set));
+  }
+  if (!accounts_set.empty()) {
+    std::string ids;
+    for (AccountId id : accounts_set) {
+      if (ids.size() > 60) {
+        ids += ", ...";
+        break;
+      }
+      ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    }
+    r->notes.push_back(fmt::format(
+        "keys/index's entries of {} account(s) were behind the journal (an older copy put "
+        "back?); each account's file and entry now hold its newest state: {}",
+        accounts_set.size(), ids));
   }
   env->FaultPoint("recover", "after_keys");
 
@@ -420,6 +441,14 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   env->FaultPoint("recover", "after_temps");
 
   if (o.full) {
+    // The whole chain, each account's history by the rules, before any file is rebuilt
+    // from it: a record changed before the checkpoint would otherwise be written into its
+    // accounts' files first and found only after.
+    DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
+    // Its caches and heap given back before the walks of every file (each bounded on its
+    // own), so the run stays within what one walk needs.
+    store->journal().DropCaches();
+    malloc_trim(0);
     DB_RETURN_IF_ERROR(VerifyAll(o, env, store.get(), r));
     DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> forged, store->SnapshotDiffersFromFiles());
     if (forged) {
@@ -433,17 +462,25 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
           *forged, kept));
     }
     // The walks proved every file through the journal's look-ups, whose indexes and the
-    // heap they grew are of no use to the chain's walk that follows: given back, so the
-    // whole run stays within what that walk needs (21.1 MB at 1M accounts without).
+    // heap they grew are of no use to the checkpoint that follows: given back, so the
+    // whole run stays within what one walk needs (21.1 MB at 1M accounts without).
     store->journal().DropCaches();
     malloc_trim(0);
   } else if (marked) {
+    // A marked store's files that fail their proof are rebuilt from their accounts' newest
+    // records, which may lie before the checkpoint, where CheckTailChain did not look: the
+    // whole chain and each account's history first, so a record changed with its checksum
+    // fixed is never written into a file (a store is marked rarely: a failed sync, a file
+    // found corrupt).
+    DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
+    store->journal().DropCaches();
+    malloc_trim(0);
     DB_RETURN_IF_ERROR(RepairCorruptFiles(o, env, store.get()));
   }
 
   DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));
   env->FaultPoint("recover", "after_checkpoint");
-  if (o.full || !o.expect_head.empty()) {
+  if (!o.full && !marked && !o.expect_head.empty()) {
     DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
   }
   if (marked) {

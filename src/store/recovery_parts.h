@@ -9,6 +9,8 @@
 #include "account_tree.h"
 #include "drovebank/env.h"
 #include "drovebank/recovery.h"
+#include "chain.h"
+#include "journal.h"
 #include "drovebank/status.h"
 #include "layout.h"
 
@@ -45,6 +47,15 @@ class Journal;
 struct JournalPos;
 Status FollowChain(Env* env, const Layout& layout, const Journal& journal, JournalPos end,
                    const RecoverOptions& o, RecoverReport* r);
+
+// Plain recover, before it replays the records since the checkpoint into the account
+// files: each of them follows the one before it on the hash chain, from the head the
+// checkpoint wrote down, and the record at the head journal/state wrote down (`written`,
+// read before the state was rebuilt) is still the one published. Corruption, naming the
+// record, when one was changed after it was written (a forged record with its checksum
+// fixed would otherwise be applied to its accounts' files: money made or lost, exit 0).
+Status CheckTailChain(Env* env, const Layout& layout, const Journal& journal,
+                      const std::optional<Journal::WrittenDown>& written);
 
 // recover --accept-loss, before the store is opened (RecoverOptions::accept_loss): cuts
 // each journal segment at the first record that is not whole or does not follow the chain

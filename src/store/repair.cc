@@ -188,7 +188,21 @@ Result<bool> StoreImpl::HoldToApply(LockFile* lock, bool wait) {
 Result<bool> StoreImpl::ApplyState(const Account& state, bool wait) {
   // Why look before locking: a replay meets mostly files already current, and a reader
   // must not queue behind their writers for nothing.
-  if (AtLeast(env_->ReadFile(layout_.AccountPath(state.id)), state)) return false;
+  if (AtLeast(env_->ReadFile(layout_.AccountPath(state.id)), state)) {
+    // The file is current; its keys/index entry must reach the state too, or the mark
+    // moved past this record by a checkpoint (journal_checkpoint: it applied the range)
+    // would vouch for an entry behind it. Behind only after a crash or power loss between a
+    // file and its entry, an older copy of keys/index put back, or an earlier build's
+    // session (which set it at its first commit to an account only).
+    DB_ASSIGN_OR_RETURN(std::uint64_t at, key_index_->AccountHead(state.id));
+    if (at >= state.last_txn) return false;
+    LockFile lock(locks_.get(), AccountSlot(state.id), layout_.AccountLock(state.id));
+    DB_ASSIGN_OR_RETURN(bool held, HoldToApply(&lock, wait));
+    if (!held) return false;
+    DB_ASSIGN_OR_RETURN(at, key_index_->AccountHead(state.id));
+    if (at < state.last_txn) DB_RETURN_IF_ERROR(key_index_->SetAccountHead(state.id, state.last_txn));
+    return false;
+  }
   LockFile lock(locks_.get(), AccountSlot(state.id), layout_.AccountLock(state.id));
   DB_ASSIGN_OR_RETURN(bool held, HoldToApply(&lock, wait));
   if (!held) return false;

@@ -185,24 +185,45 @@ class StoreImpl final : public Store {
   Result<bool> RepairKeySlot(LockFile* held);
   Status EnsureAccountDirs(AccountId id);
 
-  // key_vouch.cc. A commit with keys, holding their slots (`held`, repaired), before any
-  // key is looked up: every keyed record past keys/index's mark (KeyIndex::Vouched) up to
-  // the journal's newest is its slot's entry or behind it, or its slot is flagged (a
-  // writer in flight or dead; never one of `held`); then the mark moves to the newest.
-  // Corruption, naming the file and the key, when a slot is behind with no flag: the file
-  // was set back, and a key already used would read as unused.
-  Status VouchKeyIndex(const std::set<LockSlot>& held);
-  // The same check for a reader's look-up of a key (FindKey: a reversal shown by `txn` and
+  // key_vouch.cc. keys/index's mark (KeyIndex::Vouched) vouches that every record up to it
+  // is in its key slot's entry and in each of its accounts' entries (or that slot or
+  // account is flagged: a writer in flight or dead). A commit, holding its slots (`held`,
+  // repaired), checks the records past the mark up to the journal's newest before it
+  // reads any file or looks any key up: an account entry behind a finished record is
+  // raised to it (under the account's lock), so a file put back together with an older
+  // copy of keys/index fails its proof; a key slot behind is Corruption, naming the file
+  // and the key, when `looks_up_keys` (a key already used would read as unused), and
+  // otherwise keeps the mark below it. Then the mark moves. `trusted`: accounts held whose
+  // flags the caller knows are not another writer's (repaired, or set by the caller), so
+  // they are not read.
+  // `later`, when given, gets the move instead of the file (MoveMark writes it): a commit
+  // writes nothing before its append, which refuses a store with a hard-link copy on a
+  // shared file system, whose copy shares keys/index.
+  struct MarkMove {
+    std::uint64_t from = 0;   // the mark as read
+    std::uint64_t reach = 0;  // what it may move to
+  };
+  Status VouchKeyIndex(const std::set<LockSlot>& held, const std::set<AccountId>& trusted,
+                       bool looks_up_keys, MarkMove* later = nullptr);
+  Status MoveMark(const MarkMove& move);
+  // The key check for a reader's look-up of a key (FindKey: a reversal shown by `txn` and
   // `history`, a batch's runs), once a process, moving nothing (a read-only store too).
   Status CheckKeyIndexForReading();
-  // The commit, once `records` are durable: their txns and keys, so this process's next
-  // check of the mark takes them from memory rather than the journal (the slot's entry is
-  // still read from the file: a copy put back meanwhile is still told).
-  void NoteOwnKeys(const std::vector<Record>& records);
+  // The account check for a reader, at each look from outside (a read of one account, a
+  // walk): each account whose entry is behind a finished record past the mark gets that
+  // record as its floor (Floor), which its file's proof then uses as the entry.
+  // Writes nothing (a read-only store too).
+  Status CheckEntriesForReading();
+  std::uint64_t Floor(AccountId id) const;
+  // The commit, once `records` are durable: their txns, keys and accounts, so this
+  // process's next check of the mark takes them from memory rather than the journal (the
+  // entries are still read from the file: a copy put back meanwhile is still told).
+  void NoteOwnRecords(const std::vector<Record>& records);
   // recover: every slot behind a keyed record past the mark is pointed at it (under its
-  // lock, reported as a repair), then the mark moves to the journal's newest. Returns how
-  // many slots it set.
-  Result<size_t> RepairKeyVouch();
+  // lock, reported as a repair), every account's file and entry brought up to each record
+  // past the mark (the accounts so set go into `accounts_set`), then the mark moves to the
+  // journal's newest. Returns how many key slots it set.
+  Result<size_t> RepairKeyVouch(std::set<AccountId>* accounts_set);
 
  private:
   // For a file that proves but names a txn below `installed`: Corruption saying the file
@@ -334,16 +355,30 @@ class StoreImpl final : public Store {
   // (key_vouch.cc checks only the records from it on).
   std::uint64_t chained_from_ = 1;
   bool keys_checked_for_reading_ = false;  // CheckKeyIndexForReading passed
-  // NoteOwnKeys: this process's durable records past the mark it last wrote, txn -> key.
-  KnownKeys own_keys_;
-  static constexpr size_t kOwnKeysAtMost = 1 << 16;
-  // CheckKeysPastMark's answer: the mark as read, and how far it may move.
-  struct KeysPastMark {
+  // NoteOwnRecords: this process's durable records past the mark it last wrote.
+  KnownRecords own_records_;
+  static constexpr size_t kOwnRecordsAtMost = 1 << 14;
+  // CheckEntriesForReading: account -> a finished record its file must be at or past.
+  std::map<AccountId, std::uint64_t> floors_;
+  // CheckPastMark's answer: the mark as read, how far it may move, the first key slot
+  // found behind (Ok: none), and the accounts whose entries are behind a finished record.
+  struct PastMark {
     std::uint64_t vouched = 0;
     std::uint64_t reach = 0;
+    Status keys;
+    struct Behind {
+      AccountId id = 0;
+      std::uint64_t newest = 0;  // the newest record past the mark that changed it
+      std::uint64_t stop = 0;    // how far the mark may move while its entry stays behind
+    };
+    std::vector<Behind> accounts;
   };
   // VouchKeyIndex's check, moving nothing.
-  Result<KeysPastMark> CheckKeysPastMark(const std::set<LockSlot>& held);
+  Result<PastMark> CheckPastMark(const std::set<LockSlot>& held, const std::set<AccountId>& trusted);
+  // Sets the account's entry to `txn` unless at or past it: directly when this commit holds
+  // the account (`held`), else under a try of its lock. False when the lock is busy or
+  // flagged (the mark then stays below the record).
+  Result<bool> RaiseAccountEntry(AccountId id, std::uint64_t txn, bool held);
   int attach_fd_ = -1;        // a read-only store's attachment (a writable one's is the journal's)
   bool read_only_ = false;
   bool paused_ = false;       // Pause: the attachment let go of until Resume

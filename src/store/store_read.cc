@@ -112,6 +112,7 @@ Status StoreImpl::ForEachInFiles(const TailView& view,
 
 Result<StoreImpl::TailView> StoreImpl::TakeTailView() {
   key_index_->Recheck();  // a walk starts: whether keys/index exists is looked at again
+  DB_RETURN_IF_ERROR(CheckEntriesForReading());
   DB_ASSIGN_OR_RETURN(CheckpointInfo ckpt, journal_->ReadCheckpoint());
   DB_ASSIGN_OR_RETURN(JournalPos end, SyncedEnd());
   return TailBetween(ckpt.pos, ckpt.head, ckpt.last_txn, end);
