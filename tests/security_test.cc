@@ -574,6 +574,32 @@ TEST_CASE("security: keys/index put back with its mark forged, or the hidden key
 // and its slot not yet pointed at it leaves the slot's repair flag, and that is no sign of
 // a file set back. Another key's commit goes on (exit 0), and the killed key, run again,
 // is applied once in all. Swept over every step from the record's write to the slot's.
+// A flag on an earlier record's slot stops the mark below that record, but the records
+// after it are still checked: a later key whose slot the copy hides is refused all the same.
+TEST_CASE("security: keys/index put back with an earlier key's slot flagged: a later key "
+          "still never commits twice",
+          "[security][keys]") {
+  TempDir tmp;
+  std::string data = tmp / "data";
+  MakeStore(data);
+  const std::string index = data + "/keys/index";
+  const std::string copy = tmp / "index.copy";
+  fs::copy_file(index, copy);
+  Must(Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"}));  // txn 4
+  Must(Drovebank(data, {"deposit", "1", "3", "--txn", "pay-3"}));  // txn 5
+  Must(Recover(data));
+  Spit(index, Slurp(copy));
+  REQUIRE(KeySlot("pay-2").offset != KeySlot("pay-3").offset);
+  std::string flags = Slurp(data + "/locks/keys");
+  flags[KeySlot("pay-2").offset] = '1';
+  Spit(data + "/locks/keys", flags);
+  RunResult again = Drovebank(data, {"deposit", "1", "3", "--txn", "pay-3"});
+  INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
+  CHECK(again.exit_code == 5);
+  CHECK(again.err.find("'pay-3'") != std::string::npos);
+  CHECK(Must(Drovebank(data, {"show", "1"})).out.find("115.00") != std::string::npos);
+}
+
 TEST_CASE("security: a keyed writer killed before its keys/index entry does not stop other "
           "keys",
           "[security][keys]") {

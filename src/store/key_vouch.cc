@@ -110,7 +110,9 @@ Result<StoreImpl::PastMark> StoreImpl::CheckPastMark(const std::set<LockSlot>& h
       if (s.first == 0) s.first = r.txn;
       s.newest = r.txn;
     }
-    if (r.key.empty() || r.txn - 1 >= m.reach) return Status::Ok();
+    // Every keyed record is checked, below a stop or not: a slot set back further on must
+    // still be told to a commit that looks keys up.
+    if (r.key.empty()) return Status::Ok();
     const LockSlot slot = KeySlot(r.key);
     DB_ASSIGN_OR_RETURN(std::uint64_t at, key_index_->Head(slot.offset));
     if (at >= r.txn) return Status::Ok();
@@ -121,14 +123,15 @@ Result<StoreImpl::PastMark> StoreImpl::CheckPastMark(const std::set<LockSlot>& h
       // between the two reads.
       DB_ASSIGN_OR_RETURN(bool flagged, locks_->NeedsRepair(slot));
       if (flagged) {
-        m.reach = r.txn - 1;
+        m.reach = std::min(m.reach, r.txn - 1);
         return Status::Ok();
       }
       DB_ASSIGN_OR_RETURN(at, key_index_->Head(slot.offset));
       if (at >= r.txn) return Status::Ok();
     }
     // The first such record is told to whoever looks keys up; the mark stays below it.
-    m.reach = r.txn - 1;
+    m.reach = std::min(m.reach, r.txn - 1);
+    if (!m.keys.ok()) return Status::Ok();
     m.keys = Status::Corruption(fmt::format(
         "{} is older than the journal: the slot of key '{}' names txn {}, yet txn {} used "
         "that key (was an older copy of the file put back?). The keys already used cannot "
