@@ -454,6 +454,16 @@ TEST_CASE("security: keys/index put back from an older copy: no key commits twic
   }
 }
 
+// Sets the repair flag of `key`'s slot in locks/keys by hand, as a writer in flight (or
+// one that died) leaves it.
+void FlagKeySlot(const std::string& data, const std::string& key) {
+  std::string flags = Slurp(data + "/locks/keys");
+  const std::uint64_t slot = KeySlot(key).offset;
+  REQUIRE(flags.size() > slot);
+  flags[slot] = '1';
+  Spit(data + "/locks/keys", flags);
+}
+
 // keys/index's mark (account 0's entry), read from the file as 8 little-endian bytes.
 std::uint64_t KeyIndexMark(const std::string& data) {
   const std::string bytes = Slurp(data + "/keys/index");
@@ -541,11 +551,7 @@ TEST_CASE("security: keys/index put back with its mark forged, or the hidden key
         Spit(index, bytes);
         REQUIRE(KeyIndexMark(data) == 1000000);
       } else {
-        std::string flags = Slurp(data + "/locks/keys");
-        const std::uint64_t slot = KeySlot("pay-2").offset;
-        REQUIRE(flags.size() > slot);
-        flags[slot] = '1';
-        Spit(data + "/locks/keys", flags);
+        FlagKeySlot(data, "pay-2");
       }
       // Another key's commit: it looks up no key of the hidden slot.
       RunResult other = Drovebank(data, {"deposit", "2", "1", "--txn", "pay-9"});
@@ -574,32 +580,6 @@ TEST_CASE("security: keys/index put back with its mark forged, or the hidden key
 // and its slot not yet pointed at it leaves the slot's repair flag, and that is no sign of
 // a file set back. Another key's commit goes on (exit 0), and the killed key, run again,
 // is applied once in all. Swept over every step from the record's write to the slot's.
-// A flag on an earlier record's slot stops the mark below that record, but the records
-// after it are still checked: a later key whose slot the copy hides is refused all the same.
-TEST_CASE("security: keys/index put back with an earlier key's slot flagged: a later key "
-          "still never commits twice",
-          "[security][keys]") {
-  TempDir tmp;
-  std::string data = tmp / "data";
-  MakeStore(data);
-  const std::string index = data + "/keys/index";
-  const std::string copy = tmp / "index.copy";
-  fs::copy_file(index, copy);
-  Must(Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"}));  // txn 4
-  Must(Drovebank(data, {"deposit", "1", "3", "--txn", "pay-3"}));  // txn 5
-  Must(Recover(data));
-  Spit(index, Slurp(copy));
-  REQUIRE(KeySlot("pay-2").offset != KeySlot("pay-3").offset);
-  std::string flags = Slurp(data + "/locks/keys");
-  flags[KeySlot("pay-2").offset] = '1';
-  Spit(data + "/locks/keys", flags);
-  RunResult again = Drovebank(data, {"deposit", "1", "3", "--txn", "pay-3"});
-  INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
-  CHECK(again.exit_code == 5);
-  CHECK(again.err.find("'pay-3'") != std::string::npos);
-  CHECK(Must(Drovebank(data, {"show", "1"})).out.find("115.00") != std::string::npos);
-}
-
 TEST_CASE("security: a keyed writer killed before its keys/index entry does not stop other "
           "keys",
           "[security][keys]") {
@@ -624,6 +604,30 @@ TEST_CASE("security: a keyed writer killed before its keys/index entry does not 
       CHECK(Must(Drovebank(data, {"show", "2"})).out.find("51.00") != std::string::npos);
     }
   }
+}
+
+// A flag on an earlier record's slot stops the mark below that record, but the records
+// after it are still checked: a later key whose slot the copy hides is refused all the same.
+TEST_CASE("security: keys/index put back with an earlier key's slot flagged: a later key "
+          "still never commits twice",
+          "[security][keys]") {
+  TempDir tmp;
+  std::string data = tmp / "data";
+  MakeStore(data);
+  const std::string index = data + "/keys/index";
+  const std::string copy = tmp / "index.copy";
+  fs::copy_file(index, copy);
+  Must(Drovebank(data, {"deposit", "1", "7", "--txn", "pay-2"}));  // txn 4
+  Must(Drovebank(data, {"deposit", "1", "3", "--txn", "pay-3"}));  // txn 5
+  Must(Recover(data));
+  Spit(index, Slurp(copy));
+  REQUIRE(KeySlot("pay-2").offset != KeySlot("pay-3").offset);
+  FlagKeySlot(data, "pay-2");
+  RunResult again = Drovebank(data, {"deposit", "1", "3", "--txn", "pay-3"});
+  INFO("re-run: exit " << again.exit_code << "\n" << again.out << again.err);
+  CHECK(again.exit_code == 5);
+  CHECK(again.err.find("'pay-3'") != std::string::npos);
+  CHECK(Must(Drovebank(data, {"show", "1"})).out.find("115.00") != std::string::npos);
 }
 
 TEST_CASE("security: a shard directory that is a symbolic link is never followed", "[security]") {

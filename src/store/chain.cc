@@ -87,6 +87,17 @@ Result<ChainHead> ParseHead(std::string_view text) {
   return head;
 }
 
+Status CheckHeadWrittenDown(const ChainHead& written, const ChainHead& found) {
+  if (written.txn == 0 || written.txn != found.txn || written.hash == found.hash) {
+    return Status::Ok();
+  }
+  return Status::Corruption(fmt::format(
+      "journal/state says the chain's head at txn {} is {}, but the journal gives {}: txn {} "
+      "was changed after it was written, so it is not replayed; restore the journal from a "
+      "backup, or cut it back to the record before with `recover --accept-loss`",
+      written.txn, HashHex(written.hash), HashHex(found.hash), written.txn));
+}
+
 Status ChainFollower::Feed(const Record& r, std::string_view record_json) {
   if (r.txn != head_.txn + 1) {
     return Status::Corruption(fmt::format(

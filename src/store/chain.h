@@ -45,6 +45,12 @@ struct ChainHead {
 std::string FormatHead(const ChainHead& head);
 Result<ChainHead> ParseHead(std::string_view text);
 
+// `written`: a head journal/state wrote down when its record was published; `found`: the
+// head the journal gives now. Corruption naming the txn when they are at the same txn and
+// differ (the record was changed after it was written, its checksum fixed: it follows the
+// record before it, so only that head tells); Ok otherwise, at another txn included.
+Status CheckHeadWrittenDown(const ChainHead& written, const ChainHead& found);
+
 // Follows the chain record by record. Feed each record in journal order with its JSON;
 // the first record that does not follow from the one before is Corruption naming it:
 // a txn out of sequence, a `prev_hash` other than the running head, or a record without

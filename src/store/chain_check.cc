@@ -90,28 +90,17 @@ Status CheckTailChain(Env* env, const Layout& layout, const Journal& journal,
   auto where = [&](JournalPos at) {
     return fmt::format("{}, byte {}", layout.Relative(journal.SegmentPath(at.seg)), at.offset);
   };
-  auto changed = [](std::uint64_t txn) {
-    return fmt::format(
-        "txn {} was changed after it was written, so it is not replayed: restore the journal "
-        "from a backup, or cut it back to the record before with `recover --accept-loss`",
-        txn);
-  };
   // A record that cannot be read (torn, rotten, or gone with pages a failed sync dropped)
   // ends the check: the journal's rebuild judges those, with its own evidence.
   Status forged;
   Status walked = !follow ? Status::Ok() : journal.ForEachLine(
       ckpt.pos, end, [&](Record& rec, JournalPos at, std::string_view json) -> Status {
         if (Status fed = chain.Feed(rec, json); !fed.ok()) {
-          forged = Status::Corruption(
-              fmt::format("{} ({}); {}", fed.message(), where(at), changed(rec.txn)));
-          return forged;
-        }
-        if (written->head.txn == rec.txn && written->head.hash != chain.head().hash) {
           forged = Status::Corruption(fmt::format(
-              "journal/state says the chain's head at txn {} is {}, but the journal gives {} "
-              "({}); {}",
-              rec.txn, HashHex(written->head.hash), HashHex(chain.head().hash), where(at),
-              changed(rec.txn)));
+              "{} ({}); txn {} was changed after it was written, so it is not replayed: "
+              "restore the journal from a backup, or cut it back to the record before with "
+              "`recover --accept-loss`",
+              fed.message(), where(at), rec.txn));
           return forged;
         }
         return Status::Ok();
@@ -121,15 +110,8 @@ Status CheckTailChain(Env* env, const Layout& layout, const Journal& journal,
   // The newest record, wherever the checkpoint is: its hash against the head written down
   // when it was published. (An end that is not a record boundary, a record grown by the
   // change, is the rebuild's to judge: a bad record where the published end says one ends.)
-  const ChainHead& head = written->head;
-  if (head.txn == 0) return Status::Ok();
   auto at_end = journal.HeadAt(end);
-  if (!at_end.ok() || at_end->txn != head.txn || at_end->hash == head.hash) {
-    return Status::Ok();
-  }
-  return Status::Corruption(fmt::format(
-      "journal/state says the chain's head at txn {} is {}, but the journal gives {}; {}",
-      head.txn, HashHex(head.hash), HashHex(at_end->hash), changed(head.txn)));
+  return at_end.ok() ? CheckHeadWrittenDown(written->head, *at_end) : Status::Ok();
 }
 
 }  // namespace drovebank

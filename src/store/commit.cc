@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -285,9 +286,10 @@ Status CommitProtocol::LockKeys() {
 // (then EvaluateFromFiles reads the files, and checks first).
 Status CommitProtocol::VouchAccountEntries() {
   if (entries_vouched_) return Status::Ok();
-  bool reads_a_file = false;
-  for (AccountId id : ids_) reads_a_file = reads_a_file || own_.count(id) == 0;
-  if (!reads_a_file && state_ == CommitState::kLocked) return Status::Ok();
+  // (EvaluateFromFiles empties own_ first: every account is read from its file then.)
+  if (std::all_of(ids_.begin(), ids_.end(), [&](AccountId id) { return own_.count(id) != 0; })) {
+    return Status::Ok();
+  }
   std::set<LockSlot> held;
   std::set<AccountId> trusted;
   for (const auto& [id, lk] : locks_) {

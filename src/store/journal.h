@@ -287,6 +287,7 @@ class Journal {
   // The chain head in st_ (valid under the append mutex after LoadState).
   void SetHead(const ChainHead& head);
   ChainHead StateHead() const;
+  static ChainHead HeadIn(const State& st);  // the head a state holds
   Status EnsureSegmentOpen(std::uint64_t seg);
   Status AdoptTail(std::uint64_t size);
   Status Rotate(JournalSteps* steps);

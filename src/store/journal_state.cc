@@ -106,9 +106,7 @@ Status Journal::LoadState() const {
     std::optional<ChainHead> written;
     if (read == StateRead::kOtherBoot) {
       synced = JournalPos{st.synced_seg, st.synced_end};
-      written.emplace();
-      written->txn = st.head_txn;
-      std::memcpy(written->hash.data(), st.head_hash, written->hash.size());
+      written = HeadIn(st);
     }
     return const_cast<Journal*>(this)->Initialize(synced, written);
   }
@@ -138,11 +136,7 @@ Result<std::optional<Journal::WrittenDown>> Journal::HeadWrittenDown() const {
   State st{};
   DB_ASSIGN_OR_RETURN(StateRead read, ReadState(&st));
   if (read == StateRead::kDamaged) return std::optional<WrittenDown>();
-  WrittenDown w;
-  w.head.txn = st.head_txn;
-  std::memcpy(w.head.hash.data(), st.head_hash, w.head.hash.size());
-  w.end = JournalPos{st.seg, st.end};
-  return std::optional<WrittenDown>(w);
+  return std::optional<WrittenDown>(WrittenDown{HeadIn(st), JournalPos{st.seg, st.end}});
 }
 
 Result<std::uint64_t> Journal::PublishedHeadTxn() const {
@@ -203,15 +197,7 @@ Status Journal::Initialize(std::optional<JournalPos> synced_before,
   // record whose checksum was fixed after it was changed follows the one before it on the
   // chain (its prev_hash is untouched), and only that head tells it was changed. Never
   // replayed into the files then.
-  if (head_before && head_before->txn == chain.head().txn && head_before->txn != 0 &&
-      head_before->hash != chain.head().hash) {
-    return Status::Corruption(fmt::format(
-        "journal/state says the chain's head at txn {} is {}, but the journal gives {}: txn {} "
-        "was changed after it was written; restore the journal from a backup, or cut it back "
-        "to the record before with `recover --accept-loss`",
-        head_before->txn, HashHex(head_before->hash), HashHex(chain.head().hash),
-        head_before->txn));
-  }
+  if (head_before) DB_RETURN_IF_ERROR(CheckHeadWrittenDown(*head_before, chain.head()));
   if (replay_ && !tail.empty()) DB_RETURN_IF_ERROR(replay_(tail));
 
   *st_ = State{};
@@ -335,12 +321,14 @@ void Journal::SetHead(const ChainHead& head) {
   std::memcpy(st_->head_hash, head.hash.data(), sizeof st_->head_hash);
 }
 
-ChainHead Journal::StateHead() const {
+ChainHead Journal::HeadIn(const State& st) {
   ChainHead head;
-  head.txn = st_->head_txn;
-  std::memcpy(head.hash.data(), st_->head_hash, head.hash.size());
+  head.txn = st.head_txn;
+  std::memcpy(head.hash.data(), st.head_hash, head.hash.size());
   return head;
 }
+
+ChainHead Journal::StateHead() const { return HeadIn(*st_); }
 
 Status Journal::LockedSnapshot() const {
   ByteLock mutex(env_, state_fd_, kAppendLockByte, lock_wait_);

@@ -262,13 +262,11 @@ Result<size_t> StoreImpl::RepairKeyVouch(std::set<AccountId>* accounts_set) {
       DB_ASSIGN_OR_RETURN(bool wrote, ApplyKey(r, true));
       repaired += wrote;
     }
-    // Each account's file brought up to the record (a file put back with the file is
-    // rewritten here), then its entry. Without the lock for the entry: a writer's newer
-    // entry overwritten here only makes it older, which the proof allows.
+    // Each account's file and entry brought up to the record, under its lock (ApplyState:
+    // a file put back with keys/index is rewritten, an entry behind a current file raised).
     for (const RecordAccount& ra : r.accounts) {
-      DB_ASSIGN_OR_RETURN(bool wrote, ApplyState(ra.state, true));
       DB_ASSIGN_OR_RETURN(std::uint64_t at, key_index_->AccountHead(ra.state.id));
-      if (at < r.txn) DB_RETURN_IF_ERROR(key_index_->SetAccountHead(ra.state.id, r.txn));
+      DB_ASSIGN_OR_RETURN(bool wrote, ApplyState(ra.state, true));
       if (wrote || at < r.txn) accounts_set->insert(ra.state.id);
       if (wrote) written.push_back(layout_.AccountPath(ra.state.id));
     }

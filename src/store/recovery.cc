@@ -440,15 +440,19 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
   }
   env->FaultPoint("recover", "after_temps");
 
-  if (o.full) {
-    // The whole chain, each account's history by the rules, before any file is rebuilt
-    // from it: a record changed before the checkpoint would otherwise be written into its
-    // accounts' files first and found only after.
+  // Both rebuild files from records anywhere in the journal (--full every file, a marked
+  // store each file that fails its proof), where CheckTailChain did not look: the whole
+  // chain and each account's history by the rules first, so a record changed with its
+  // checksum fixed is never written into a file (a store is marked rarely: a failed sync,
+  // a file found corrupt). Its caches and heap are given back before the walks of the
+  // files, so the run stays within what one walk needs.
+  const bool rebuilds = o.full || marked;
+  if (rebuilds) {
     DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
-    // Its caches and heap given back before the walks of every file (each bounded on its
-    // own), so the run stays within what one walk needs.
     store->journal().DropCaches();
     malloc_trim(0);
+  }
+  if (o.full) {
     DB_RETURN_IF_ERROR(VerifyAll(o, env, store.get(), r));
     DB_ASSIGN_OR_RETURN(std::optional<std::uint64_t> forged, store->SnapshotDiffersFromFiles());
     if (forged) {
@@ -467,20 +471,12 @@ Status Recover(const RecoverOptions& given, RecoverReport* r) {
     store->journal().DropCaches();
     malloc_trim(0);
   } else if (marked) {
-    // A marked store's files that fail their proof are rebuilt from their accounts' newest
-    // records, which may lie before the checkpoint, where CheckTailChain did not look: the
-    // whole chain and each account's history first, so a record changed with its checksum
-    // fixed is never written into a file (a store is marked rarely: a failed sync, a file
-    // found corrupt).
-    DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
-    store->journal().DropCaches();
-    malloc_trim(0);
     DB_RETURN_IF_ERROR(RepairCorruptFiles(o, env, store.get()));
   }
 
   DB_RETURN_IF_ERROR(store->Checkpoint(/*wait=*/true));
   env->FaultPoint("recover", "after_checkpoint");
-  if (!o.full && !marked && !o.expect_head.empty()) {
+  if (!rebuilds && !o.expect_head.empty()) {
     DB_RETURN_IF_ERROR(FollowChain(env, layout, store->journal(), store->journal().End(), o, r));
   }
   if (marked) {

@@ -20,7 +20,6 @@ Result<std::optional<StoreImpl::SnapshotView>> StoreImpl::TakeSnapshotView(
     return reader.status();
   }
   key_index_->Recheck();
-  DB_RETURN_IF_ERROR(CheckEntriesForReading());
   const SnapshotHeader& h = (*reader)->header();
   JournalPos end;
   if (end_at) {
