@@ -300,6 +300,47 @@ TEST_CASE("chain: a forged last record is never replayed into its account's file
   }
 }
 
+// A forgery of the newest record that obeys the bank's rules (the withdrawal's amount and
+// the balance after it changed together, the CRC fixed): no later record names its hash
+// and the rules hold, so only the head journal/state wrote down when it was published
+// tells it. `recover --check` compares that head as `recover` does (until 2026-12-08 it
+// did not: "consistent", exit 0, and `recover` then exited 5).
+TEST_CASE("chain: a forged newest record obeying the bank's rules is told by recover --check",
+          "[e2e][integrity]") {
+  TempDir dir;
+  std::string data = dir / "data";
+  MakeStore(data);  // txn 5: withdraw 1.50 from account 2, leaving 38.50
+  const std::string file = data + "/accounts/00/00/00/02.csv";
+  const std::string before = Slurp(file);
+  std::vector<std::string> lines = Lines(Slurp(data + "/" + kSegment));
+  const std::string genuine = lines.back();
+  lines.back() = Forge(lines.back(), [](nlohmann::json& j) {
+    j["accounts"][0]["balance"] = 3050;  // the same length: 8.00 more withdrawn
+    j["ops"][0]["after"] = 3050;
+    j["ops"][0]["amount"] = 950;
+    j["req"] = "withdraw 2 950";
+  });
+  REQUIRE(lines.back().size() == genuine.size());
+  Spit(data + "/" + kSegment, Join(lines));
+  const std::string segment = Slurp(data + "/" + kSegment);
+  RunResult check = Recover(data, {"--check"});
+  INFO("recover --check: " << check.out << check.err);
+  CHECK(check.exit_code == 5);
+  CHECK(check.err.find("txn 5 was changed after it was written") != std::string::npos);
+  CHECK(Slurp(data + "/" + kSegment) == segment);  // the check changes nothing
+  CHECK(!Exists(data + "/NEEDS_RECOVERY"));
+  RunResult json = Recover(data, {"--check", "--json"});
+  CHECK(json.exit_code == 5);
+  RunResult rec = Recover(data);
+  INFO("recover: " << rec.out << rec.err);
+  CHECK(rec.exit_code == 5);
+  CHECK(Slurp(file) == before);
+  // The genuine record put back: both agree it is whole again.
+  lines.back() = genuine;
+  Spit(data + "/" + kSegment, Join(lines));
+  Must(Recover(data, {"--check"}));
+}
+
 // The same for a record before the checkpoint, in the middle of the journal: the record
 // after it names its hash, so the chain tells it. A marked store's plain `recover`
 // rebuilds each file that fails its proof from its account's newest record, which may be

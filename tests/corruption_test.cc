@@ -146,6 +146,14 @@ TEST_CASE("corruption: every field of an account file forged with its CRC fixed 
       forge(forged);
       Spit(data + "/" + kFile1, EncodeAccountFile(forged));
       REQUIRE(DecodeAccountFile(Slurp(data + "/" + kFile1), 1).ok());  // the CRC passes
+      // `recover --check` says so before anything reads it, naming the file (until
+      // 2026-12-08 a plain check compared versions only: "consistent", exit 0, for every
+      // forgery here).
+      RunResult check = Recover(data, {"--check"});
+      INFO("recover --check: " << check.out << check.err);
+      CHECK(check.exit_code == 1);
+      CHECK((check.out + check.err).find(kFile1) != std::string::npos);
+      CHECK(!Exists(data + "/NEEDS_RECOVERY"));  // the check changes nothing
       ExpectDetectedAndRebuilt(data, original, n);
       // The forged bytes are kept, never deleted.
       CHECK(Exists(data + "/quarantine"));

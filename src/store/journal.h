@@ -108,8 +108,9 @@ class Journal {
   // The chain's head as journal/state last wrote it down (txn and hash) and the published
   // end it is the head at, when the file is whole (its checksum intact, of this boot or
   // another): evidence of what the newest record was when it was published, read before
-  // Reinitialize rebuilds the state from the segments. Reads the file only: nothing is
-  // caught up or cut. nullopt when the file is damaged or missing.
+  // Reinitialize rebuilds the state from the segments, and by `recover --check`. Reads the
+  // file only: nothing is caught up or cut (a read-only journal opens it for the read, and
+  // closes it). nullopt when the file is damaged or missing.
   struct WrittenDown {
     ChainHead head;
     JournalPos end;
@@ -261,6 +262,7 @@ class Journal {
   // checksum failed).
   enum class StateRead { kThisBoot, kOtherBoot, kDamaged };
   Result<StateRead> ReadState(State* st) const;
+  Result<StateRead> ReadStateFrom(int fd, State* st) const;
   Status SaveState();
   Status CatchUp();  // adopts records past st_->end; Corruption if the segment shrank
   Status LockedSnapshot() const;

@@ -114,8 +114,10 @@ Status Journal::LoadState() const {
   return Status::Ok();
 }
 
-Result<Journal::StateRead> Journal::ReadState(State* st) const {
-  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(state_fd_, reinterpret_cast<char*>(st), sizeof *st, 0));
+Result<Journal::StateRead> Journal::ReadState(State* st) const { return ReadStateFrom(state_fd_, st); }
+
+Result<Journal::StateRead> Journal::ReadStateFrom(int fd, State* st) const {
+  DB_ASSIGN_OR_RETURN(size_t n, env_->PRead(fd, reinterpret_cast<char*>(st), sizeof *st, 0));
   bool whole = n == sizeof *st && st->magic == kStateMagic &&
                st->crc == StateCrc(st, offsetof(State, crc));
   if (!whole) return StateRead::kDamaged;
@@ -132,10 +134,20 @@ Result<std::optional<std::uint64_t>> Journal::PeekHeadTxn() const {
 }
 
 Result<std::optional<Journal::WrittenDown>> Journal::HeadWrittenDown() const {
-  if (state_fd_ < 0) return std::optional<WrittenDown>();
+  // A journal opened read-only (`recover --check`) has no descriptor of the file: it opens
+  // one to read and closes it. Read without the append mutex, a write in progress reads as
+  // damaged (its checksum), which is no evidence either way.
+  int fd = state_fd_;
+  if (fd < 0) {
+    auto opened = env_->Open(layout_.JournalStatePath(), O_RDONLY);
+    if (!opened.ok()) return std::optional<WrittenDown>();
+    fd = *opened;
+  }
   State st{};
-  DB_ASSIGN_OR_RETURN(StateRead read, ReadState(&st));
-  if (read == StateRead::kDamaged) return std::optional<WrittenDown>();
+  Result<StateRead> read = ReadStateFrom(fd, &st);
+  if (fd != state_fd_) (void)env_->Close(fd);
+  if (!read.ok()) return read.status();
+  if (*read == StateRead::kDamaged) return std::optional<WrittenDown>();
   return std::optional<WrittenDown>(WrittenDown{HeadIn(st), JournalPos{st.seg, st.end}});
 }
 
