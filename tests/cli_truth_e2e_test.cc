@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -550,4 +551,58 @@ TEST_CASE("shell: BEGIN, COMMIT, ROLLBACK, END in any case, with TRANSACTION or 
   CHECK(r.exit_code == 0);
   RunResult shown = RunOnStore(data, {"--json", "show", "1"});
   CHECK(json::parse(shown.out)["balance"] == "35.00");  // 10 + 1 + 8 + 16
+}
+
+// An export written over a file of the store replaced it: `export -o` onto the journal's
+// segment put hledger's text where every record was (exit 0; found 2026-12-08, every
+// acknowledged transaction gone). Every spelling of a path in the data directory is
+// refused before anything is written: the store's own files, new names in its folders,
+// the folder itself, a relative path through `..`, a symbolic link into it, from the
+// shell too. Each leaves every byte of the store as it was.
+TEST_CASE("export: an --output-file in the data directory is refused, and the store is untouched",
+          "[e2e][cli][export]") {
+  TempDir dir("drovebank-truth");
+  const std::string data = dir.Path("data");
+  REQUIRE(RunOnStore(data, {"open", "Ada", "Lovelace", "100"}).exit_code == 0);
+  REQUIRE(RunOnStore(data, {"deposit", "1", "5"}).exit_code == 0);
+  fs::create_symlink(data + "/journal", dir.Path("into-journal"));
+  auto tree = [&] {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(data)) {
+      if (e.is_regular_file()) files[e.path().string()] = Slurp(e.path().string());
+    }
+    return files;
+  };
+  const auto before = tree();
+  RunOptions here = PlainOptions();
+  here.cwd = dir.Path("");
+  for (const std::string& target :
+       {data + "/journal/0000000000000001.log", data + "/journal/state",
+        data + "/accounts/00/00/00/01.csv", data + "/keys/index", data + "/FORMAT",
+        data + "/journal/new.ledger", data, data + "/", std::string("data/../data/x.journal"),
+        std::string("./data/accounts"), dir.Path("into-journal/0000000000000001.log"),
+        dir.Path("into-journal/new")}) {
+    for (const char* format : {"hledger", "csv"}) {
+      RunResult r = RunDrovebank({"-d", data, "export", "--format", format, "-o", target}, here);
+      INFO(target << " (" << format << "): exit " << r.exit_code << ": " << r.out << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("is inside the data directory") != std::string::npos);
+      CHECK(tree() == before);
+    }
+  }
+  // The shell runs the same command.
+  RunOptions shell = PlainOptions();
+  shell.stdin_text = "export --format ledger -o " + data + "/journal/0000000000000001.log\n";
+  RunResult sh = RunOnStore(data, {}, shell);
+  INFO(sh.out << sh.err);
+  CHECK(sh.err.find("is inside the data directory") != std::string::npos);
+  // (A shell session checkpoints as it ends, so only the segment is compared.)
+  const std::string segment = data + "/journal/0000000000000001.log";
+  CHECK(Slurp(segment) == before.at(segment));
+  CHECK(RunProgram(RECOVER_BIN, {"-d", data, "--check"}, here).exit_code == 0);
+  // Beside it, a name that only starts like it, is written.
+  RunResult beside = RunDrovebank({"-d", data, "export", "--format", "hledger", "-o", data + "-export.journal"}, here);
+  INFO(beside.err);
+  CHECK(beside.exit_code == 0);
+  CHECK(fs::exists(data + "-export.journal"));
 }

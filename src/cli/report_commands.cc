@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <system_error>
 #include <limits>
 #include <map>
@@ -172,9 +173,11 @@ class ExportFile {
     if (!temp_.empty()) ::unlink(temp_.c_str());
   }
 
-  Status Open(const std::string& path) {
+  // `data_dir`: the store's directory, which FILE must not be in (nor be).
+  Status Open(const std::string& path, const std::string& data_dir) {
     path_ = path;
     final_ = path;
+    DB_RETURN_IF_ERROR(RefuseInside(path, data_dir));
     struct stat st;
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
       int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -211,6 +214,27 @@ class ExportFile {
   }
 
  private:
+  // Why: a file in the store is the store's. An export over a journal segment (or an
+  // account file, or journal/state) replaced it with hledger's text: every record in it
+  // gone, exit 0 (found 2026-12-08). Both paths are compared as the kernel resolves them
+  // (symbolic links followed, `..` taken out), so no spelling of a path reaches in.
+  static Status RefuseInside(const std::string& path, const std::string& data_dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec1, ec2;
+    const fs::path target = fs::weakly_canonical(fs::absolute(path, ec1), ec1);
+    const fs::path root = fs::weakly_canonical(fs::absolute(data_dir, ec2), ec2);
+    if (ec1 || ec2 || root.empty()) return Status::Ok();  // the open below says what is wrong
+    auto t = target.begin();
+    for (auto r = root.begin(); r != root.end(); ++r, ++t) {
+      if (r->empty()) continue;  // a trailing separator
+      if (t == target.end() || *t != *r) return Status::Ok();
+    }
+    return Status::InvalidArgument(fmt::format(
+        "--output-file {} is inside the data directory {}: write the export outside it; "
+        "nothing was changed",
+        path, data_dir));
+  }
+
   Status Adopt(int fd) {
     if (fd >= 0) file_ = ::fdopen(fd, "w");
     if (file_ == nullptr) {
@@ -241,7 +265,7 @@ Status Export(CliContext& ctx, const ReportArgs& a) {
   DB_ASSIGN_OR_RETURN(Store * store, ctx.GetStore(StoreAccess::kRead));
   ExportFile target;
   bool to_file = !a.file.empty() && a.file != "-";
-  if (to_file) DB_RETURN_IF_ERROR(target.Open(a.file));
+  if (to_file) DB_RETURN_IF_ERROR(target.Open(a.file, ResolveDataDir(ctx.data_dir)));
   std::FILE* file = to_file ? target.file() : nullptr;
   o.out = file != nullptr ? file : ctx.out;
   // A bar only when the export does not go to the terminal the bar would draw on.
