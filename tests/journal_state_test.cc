@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -119,6 +120,71 @@ TEST_CASE("journal state: another boot's state whose head the last record no lon
       } else {
         CHECK(opened.ok());
         CHECK(replayed == std::vector<std::uint64_t>{1, 2, 3});
+      }
+    }
+  }
+}
+
+// The state is written at the append, before the record's fdatasync. A power loss may keep
+// the state and take the record; the next boot appends its own txn 4 (here of the same
+// length), and a second power loss takes that boot's state (never fsynced) but not its
+// synced record. The first boot's head then names the byte where a genuine, acknowledged
+// record ends, with another hash: it is no evidence, because that boot never synced it.
+// (Judged a forgery, the acknowledged txn 4 was refused, and `recover --accept-loss`
+// would have cut it.) Once synced, the same head is evidence, as above.
+TEST_CASE("journal state: another boot's head that was never synced is no evidence against "
+          "the record a later boot wrote in its place",
+          "[journal_state]") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  std::string data = ThreeRecords(dir);  // txns 1-3
+  const std::string alt = dir / "alt";
+  fs::copy(data, alt, fs::copy_options::recursive);
+  const std::string seg = "/journal/0000000000000001.log";
+  const std::uint64_t end3 = static_cast<std::uint64_t>(FileSize(data + seg));
+  auto deposit = [](const std::string& where, std::int64_t cents) {
+    auto s = MustOpenStore(where, DefaultEnv());
+    REQUIRE(s->Commit(Event{{Money(OpKind::kDeposit, 1, cents)}, ""}).ok());
+  };
+  deposit(data, 500);  // the record the power loss took
+  std::string lost = Slurp(Layout(data).JournalStatePath());
+  deposit(alt, 600);   // the later boot's, synced
+  REQUIRE(FileSize(alt + seg) == FileSize(data + seg));
+  REQUIRE(Slurp(alt + seg) != Slurp(data + seg));
+  // docs/FORMAT.md: the boot id at 8, the synced position at 96 (segment) and 104, the
+  // CRC-32 of bytes 0-183 at 184.
+  constexpr size_t kBootIdAt = 8, kSyncedEndAt = 104, kCrcAt = 184;
+  REQUIRE(lost.size() >= 192);
+  lost[kBootIdAt] ^= 0x11;
+  for (bool synced : {false, true}) {
+    DYNAMIC_SECTION("the first boot's head " << (synced ? "synced" : "never synced")) {
+      std::string state = lost;
+      if (!synced) std::memcpy(state.data() + kSyncedEndAt, &end3, sizeof end3);
+      const std::uint32_t crc = Crc32(std::string_view(state.data(), kCrcAt));
+      std::memcpy(state.data() + kCrcAt, &crc, sizeof crc);
+      Spit(Layout(alt).JournalStatePath(), state);
+      // What `recover --check` reads.
+      auto ro = Journal::OpenReadOnly(DefaultEnv(), Layout(alt), StorageMode{});
+      REQUIRE(ro.ok());
+      auto written = (*ro)->HeadWrittenDown();
+      REQUIRE(written.ok());
+      CHECK(written->has_value() == synced);
+      // The rebuild after the reboot.
+      std::vector<std::uint64_t> replayed;
+      auto j = Journal::Open(DefaultEnv(), Layout(alt), StorageMode{},
+                             [&](const std::vector<Record>& tail) {
+                               for (const Record& r : tail) replayed.push_back(r.txn);
+                               return Status::Ok();
+                             },
+                             kSegmentBytes);
+      Status opened = j.ok() ? (*j)->AllocateId().status() : j.status();
+      INFO(opened.message());
+      if (synced) {
+        CHECK(opened.code() == Code::kCorruption);
+        CHECK(replayed.empty());
+      } else {
+        CHECK(opened.ok());
+        CHECK(replayed == std::vector<std::uint64_t>{1, 2, 3, 4});
       }
     }
   }

@@ -107,7 +107,7 @@ class Journal {
   Status Reinitialize();
   // The chain's head as journal/state last wrote it down (txn and hash) and the published
   // end it is the head at, when the file is whole (its checksum intact, of this boot or
-  // another): evidence of what the newest record was when it was published, read before
+  // another that had synced up to that end: HeadDurable): evidence of what the newest record was when it was published, read before
   // Reinitialize rebuilds the state from the segments, and by `recover --check`. Reads the
   // file only: nothing is caught up or cut (a read-only journal opens it for the read, and
   // closes it). nullopt when the file is damaged or missing.
@@ -290,6 +290,9 @@ class Journal {
   void SetHead(const ChainHead& head);
   ChainHead StateHead() const;
   static ChainHead HeadIn(const State& st);  // the head a state holds
+  // Whether the head `st` holds is evidence of what the newest record was: this boot's,
+  // or another's that had synced up to it (journal_state.cc says why).
+  static bool HeadDurable(const State& st, StateRead read);
   Status EnsureSegmentOpen(std::uint64_t seg);
   Status AdoptTail(std::uint64_t size);
   Status Rotate(JournalSteps* steps);

@@ -106,7 +106,7 @@ Status Journal::LoadState() const {
     std::optional<ChainHead> written;
     if (read == StateRead::kOtherBoot) {
       synced = JournalPos{st.synced_seg, st.synced_end};
-      written = HeadIn(st);
+      if (HeadDurable(st, read)) written = HeadIn(st);
     }
     return const_cast<Journal*>(this)->Initialize(synced, written);
   }
@@ -147,8 +147,20 @@ Result<std::optional<Journal::WrittenDown>> Journal::HeadWrittenDown() const {
   Result<StateRead> read = ReadStateFrom(fd, &st);
   if (fd != state_fd_) (void)env_->Close(fd);
   if (!read.ok()) return read.status();
-  if (*read == StateRead::kDamaged) return std::optional<WrittenDown>();
+  if (*read == StateRead::kDamaged || !HeadDurable(st, *read)) return std::optional<WrittenDown>();
   return std::optional<WrittenDown>(WrittenDown{HeadIn(st), JournalPos{st.seg, st.end}});
+}
+
+// Why another boot's head counts only once that boot had synced it: the state is written
+// at the append, before the record's fdatasync, and the kernel may write the state back
+// and not the record. A power loss then takes the record; the next boot appends its own
+// record with the same txn, and when that one's length is the same and a second power
+// loss takes the new boot's state (never fsynced) but not its synced record, the old head
+// names the very byte where a genuine, acknowledged record ends, with another hash.
+// Judged a forgery, that record would be refused, and `recover --accept-loss` would cut it.
+bool Journal::HeadDurable(const State& st, StateRead read) {
+  return read == StateRead::kThisBoot ||
+         JournalPos{st.synced_seg, st.synced_end} >= JournalPos{st.seg, st.end};
 }
 
 Result<std::uint64_t> Journal::PublishedHeadTxn() const {
