@@ -487,3 +487,70 @@ TEST_CASE("corruption: recover reports a damaged middle record found in the same
 
 }  // namespace
 }  // namespace drovebank
+
+namespace drovebank {
+namespace {
+
+// `args` run by bash under an address-space limit of 1 GiB: a program that tried to read
+// a file of gigabytes into memory fails at once (bad_alloc) instead of taking minutes.
+RunResult Limited(const std::string& program, std::vector<std::string> args) {
+  args.insert(args.begin(), {"-c", "ulimit -v 1048576; exec \"$@\"", "bash", program});
+  return testing::RunProgram("/bin/bash", args, testing::PlainOptions());
+}
+
+}  // namespace
+
+// A file of the store grown to 10 GB (sparse: made by `truncate`, by hand or by a broken
+// tool) is refused by its size, never read into memory: until 2026-12-08 `show`, every
+// report and `recover` read all of it (10 GB resident, two minutes each) before calling it
+// corrupt. An account file: exit 5 naming it and its size, and `recover` moves it whole
+// into quarantine/ and restores the account. FORMAT and journal/CHECKPOINT: exit 5 naming
+// them. NEEDS_RECOVERY: `recover` clears it.
+TEST_CASE("corruption: a store file grown to 10 GB is refused by its size, never read",
+          "[e2e][corruption]") {
+  TempDir dir;
+  for (const std::string& name : {std::string(kFile1), std::string("FORMAT"),
+                                 std::string("journal/CHECKPOINT"), std::string("NEEDS_RECOVERY")}) {
+    DYNAMIC_SECTION(name) {
+      std::string data = dir / "data";
+      MakeStore(data);
+      Must(Drovebank(data, {}, {}, "show 2\n"));  // a shell's exit writes journal/CHECKPOINT
+      const std::string original = Slurp(data + "/" + kFile1);
+      const std::string path = data + "/" + name;
+      if (!Exists(path)) Spit(path, "made by hand\n");
+      REQUIRE(::truncate(path.c_str(), 10LL << 30) == 0);
+      const std::vector<std::vector<std::string>> reads = {{"show", "1"}, {"balance"}, {"deposit", "1", "1"}};
+      for (const auto& args : reads) {
+        std::vector<std::string> a = {"-d", data};
+        a.insert(a.end(), args.begin(), args.end());
+        RunResult r = Limited(DROVEBANK_BIN, a);
+        INFO(args[0] << ": exit " << r.exit_code << ": " << r.out << r.err);
+        // Only a report of many accounts (and a rebuild of journal/state) reads the
+        // checkpoint; a marked store is still read, and refused to writers.
+        const bool refused = name == kFile1 || name == "FORMAT" ||
+                             (name == "journal/CHECKPOINT" && args[0] == "balance") ||
+                             (name == "NEEDS_RECOVERY" && args[0] == "deposit");
+        CHECK(r.exit_code == (refused ? 5 : 0));
+        if (refused && name != "NEEDS_RECOVERY") {
+          CHECK(r.err.find(name + " is 10737418240 bytes") != std::string::npos);
+        }
+      }
+      RunResult rec = Limited(RECOVER_BIN, {"-d", data});
+      INFO("recover: " << rec.out << rec.err);
+      if (name == kFile1 || name == "NEEDS_RECOVERY") {
+        CHECK(rec.exit_code == 0);
+        CHECK(Slurp(data + "/" + kFile1) == original);
+        CHECK(Limited(DROVEBANK_BIN, {"-d", data, "show", "1"}).exit_code == 0);
+        if (name == kFile1) {
+          CHECK(rec.out.find(".too-large") != std::string::npos);  // kept, whole, not copied
+        }
+      } else {
+        CHECK(rec.exit_code == 5);
+        CHECK(rec.err.find(name + " is 10737418240 bytes") != std::string::npos);
+      }
+      fs::remove_all(data);
+    }
+  }
+}
+
+}  // namespace drovebank

@@ -81,8 +81,8 @@ class RecordingEnv final : public Env {
   Result<size_t> PRead(int fd, char* b, size_t n, std::uint64_t o) override {
     return Saw(EnvCall::kPRead)->PRead(fd, b, n, o);
   }
-  Result<std::string> ReadFile(const std::string& p) override {
-    return Saw(EnvCall::kReadFile)->ReadFile(p);
+  Result<std::string> ReadFile(const std::string& p, size_t at_most = kAnySize) override {
+    return Saw(EnvCall::kReadFile)->ReadFile(p, at_most);
   }
   Status Sync(int fd) override { return Saw(EnvCall::kSync)->Sync(fd); }
   Status DataSync(int fd) override { return Saw(EnvCall::kDataSync)->DataSync(fd); }

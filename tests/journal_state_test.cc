@@ -37,6 +37,18 @@ struct Opened {
   std::vector<std::uint64_t> replayed;  // the txns handed to replay
 };
 
+// The journal of `data` opened as the first process after a reboot opens it, collecting
+// the txns its rebuild hands to replay: the status of that open and first use.
+Status OpenAfterReboot(const std::string& data, std::vector<std::uint64_t>* replayed) {
+  auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
+                         [replayed](const std::vector<Record>& tail) {
+                           for (const Record& r : tail) replayed->push_back(r.txn);
+                           return Status::Ok();
+                         },
+                         kSegmentBytes);
+  return j.ok() ? (*j)->AllocateId().status() : j.status();
+}
+
 TEST_CASE("journal state: this boot's state is taken as it is; a damaged or another boot's is "
           "rebuilt from the segments",
           "[journal_state]") {
@@ -105,13 +117,7 @@ TEST_CASE("journal state: another boot's state whose head the last record no lon
         testing::Spit(seg, bytes.substr(0, last) + EncodeRecordJson(json));
       }
       std::vector<std::uint64_t> replayed;
-      auto j = Journal::Open(DefaultEnv(), Layout(data), StorageMode{},
-                             [&](const std::vector<Record>& tail) {
-                               for (const Record& r : tail) replayed.push_back(r.txn);
-                               return Status::Ok();
-                             },
-                             kSegmentBytes);
-      Status opened = j.ok() ? (*j)->AllocateId().status() : j.status();
+      Status opened = OpenAfterReboot(data, &replayed);
       INFO(opened.message());
       if (forged) {
         CHECK(opened.code() == Code::kCorruption);
@@ -171,13 +177,7 @@ TEST_CASE("journal state: another boot's head that was never synced is no eviden
       CHECK(written->has_value() == synced);
       // The rebuild after the reboot.
       std::vector<std::uint64_t> replayed;
-      auto j = Journal::Open(DefaultEnv(), Layout(alt), StorageMode{},
-                             [&](const std::vector<Record>& tail) {
-                               for (const Record& r : tail) replayed.push_back(r.txn);
-                               return Status::Ok();
-                             },
-                             kSegmentBytes);
-      Status opened = j.ok() ? (*j)->AllocateId().status() : j.status();
+      Status opened = OpenAfterReboot(alt, &replayed);
       INFO(opened.message());
       if (synced) {
         CHECK(opened.code() == Code::kCorruption);

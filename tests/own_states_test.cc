@@ -43,12 +43,12 @@ class ReadCountingEnv final : public EnvWrapper {
     paths_.erase(fd);
     return target()->Close(fd);
   }
-  Result<std::string> ReadFile(const std::string& p) override {
+  Result<std::string> ReadFile(const std::string& p, size_t at_most = kAnySize) override {
     {
       std::lock_guard<std::mutex> g(mu_);
       ++file_reads[p];
     }
-    return target()->ReadFile(p);
+    return target()->ReadFile(p, at_most);
   }
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t o) override {
     {

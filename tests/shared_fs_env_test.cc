@@ -32,9 +32,10 @@ class Below final : public EnvWrapper {
     opens.push_back({path, flags});
     return EnvWrapper::Open(path, flags, mode);
   }
-  drovebank::Result<std::string> ReadFile(const std::string& path) override {
+  drovebank::Result<std::string> ReadFile(const std::string& path,
+                                          size_t at_most = drovebank::kAnySize) override {
     ++read_files;
-    return EnvWrapper::ReadFile(path);
+    return EnvWrapper::ReadFile(path, at_most);
   }
   void WarmForReplace(const std::vector<std::string>& paths) override {
     ++warms;

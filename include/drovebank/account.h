@@ -32,6 +32,11 @@ struct Account {
 inline constexpr std::string_view kAccountHeader =
     "id,first,last,balance,status,version,last_txn,checksum";
 
+// The most bytes an account file is read for (Env::ReadFile): its header and one record
+// of two 64-character names (each UTF-8 character 4 bytes at most, a quote doubled) come
+// to under 1.2 KiB, so a larger file is not one, and is never read into memory whole.
+inline constexpr size_t kAccountFileMaxBytes = 64 << 10;
+
 // Encodes header + record, each line ending in "\n". Fields that need it are quoted
 // (comma, quote, or a leading = + - @ so spreadsheets never read a formula).
 std::string EncodeAccountFile(const Account& a);

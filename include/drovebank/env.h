@@ -30,6 +30,9 @@ struct FileInfo {
   std::uint64_t nlink = 1;  // hard links to the inode: drovebank writes into none with more
 };
 
+// ReadFile's bound when a file may be of any size (a journal segment).
+inline constexpr size_t kAnySize = static_cast<size_t>(-1);
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -48,8 +51,12 @@ class Env {
   // Reads up to n bytes at offset; returns the count (0 at end of file).
   virtual Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) = 0;
   // Reads a whole regular file (opened with O_NOFOLLOW). Anything else at the path (a
-  // directory, a FIFO, a device) is Corruption, "PATH is not a regular file".
-  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // directory, a FIFO, a device) is Corruption, "PATH is not a regular file". A file of
+  // more than `at_most` bytes is Corruption too, "PATH is N bytes, ...", told before any
+  // of it is read: a file of the store whose size no such file can have (a sparse 10 GB
+  // account file, planted) must not be read into memory. Every override keeps kAnySize
+  // as the default, so the bound is the same whichever type the call goes through.
+  virtual Result<std::string> ReadFile(const std::string& path, size_t at_most = kAnySize) = 0;
   // fsync / fdatasync. After a failure the caller must not retry on the same descriptor:
   // Linux may have dropped the dirty pages after reporting the error once.
   virtual Status Sync(int fd) = 0;
@@ -179,6 +186,9 @@ std::string FileSystemModeLine(const SharedFsMode& mode);
 // DROVEBANK_FAULT_INJECTION and the DROVEBANK_FAULT environment variable is set
 // (see docs/RELIABILITY.md for its syntax).
 Env* DefaultEnv();
+
+// ReadFile's refusal of a file larger than its bound (Corruption), for every Env.
+Status TooLarge(const std::string& path, size_t size, size_t at_most);
 
 // Writes `data` to `path` through a temp file, fsync, rename and directory fsync, so the
 // file is either the old or the new content after any crash. Used for small metadata

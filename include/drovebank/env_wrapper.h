@@ -35,7 +35,9 @@ class EnvWrapper : public Env {
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
     return target_->PRead(fd, buf, n, offset);
   }
-  Result<std::string> ReadFile(const std::string& path) override { return target_->ReadFile(path); }
+  Result<std::string> ReadFile(const std::string& path, size_t at_most = kAnySize) override {
+    return target_->ReadFile(path, at_most);
+  }
   Status Sync(int fd) override { return target_->Sync(fd); }
   Status DataSync(int fd) override { return target_->DataSync(fd); }
   Status Truncate(int fd, std::uint64_t size) override { return target_->Truncate(fd, size); }

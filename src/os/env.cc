@@ -2,8 +2,15 @@
 #include "drovebank/env.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 namespace drovebank {
+
+Status TooLarge(const std::string& path, size_t size, size_t at_most) {
+  return Status::Corruption(fmt::format(
+      "{} is {} bytes, more than such a file can hold ({} at most): not read", path, size,
+      at_most));
+}
 
 Status WriteFileDurably(Env* env, const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp";

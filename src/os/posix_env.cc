@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "shared_fs_env.h"
@@ -96,7 +97,7 @@ Result<size_t> PosixEnvImpl::PRead(int fd, char* buf, size_t n, std::uint64_t of
   return static_cast<size_t>(r);
 }
 
-Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
+Result<std::string> PosixEnvImpl::ReadFile(const std::string& path, size_t at_most) {
   DB_ASSIGN_OR_RETURN(int fd, Open(path, O_RDONLY, 0));
   std::string out;
   // Sized up front: growing by doubling would briefly hold a journal segment three
@@ -109,6 +110,10 @@ Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
     return Status::Corruption(fmt::format("{} is not a regular file", path));
   }
   size_t size = known && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  if (size > at_most) {
+    ::close(fd);
+    return TooLarge(path, size, at_most);
+  }
   // The first read asks for one byte more than fstat saw: getting exactly the size back is
   // the end of the file, so an account file is read in one call, not two (every commit
   // and every report reads them). Anything else (a file that grew, a short read from a
@@ -126,6 +131,11 @@ Result<std::string> PosixEnvImpl::ReadFile(const std::string& path) {
       return s;
     }
     have += static_cast<size_t>(n);
+    if (have > at_most) {  // grown since the fstat: its size now, for the message
+      size_t now = known && ::fstat(fd, &st) == 0 ? static_cast<size_t>(st.st_size) : have;
+      ::close(fd);
+      return TooLarge(path, std::max(now, have), at_most);
+    }
     if (n == 0 || (first && size > 0 && have == size)) break;
     first = false;
   }

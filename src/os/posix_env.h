@@ -28,7 +28,7 @@ class PosixEnvImpl final : public Env {
   Status Write(int fd, std::string_view data) override;
   Status PWrite(int fd, std::string_view data, std::uint64_t offset) override;
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override;
-  Result<std::string> ReadFile(const std::string& path) override;
+  Result<std::string> ReadFile(const std::string& path, size_t at_most = kAnySize) override;
   Status Sync(int fd) override;
   Status DataSync(int fd) override;
   Status Truncate(int fd, std::uint64_t size) override;

@@ -140,27 +140,29 @@ void SharedFsEnv::WarmForReplace(const std::vector<std::string>& paths) {
   target()->WarmForReplace(paths);
 }
 
-Result<std::string> SharedFsEnv::ReadFile(const std::string& path) {
+Result<std::string> SharedFsEnv::ReadFile(const std::string& path, size_t at_most) {
   Root root;
-  if (!SharedRoot(path, &root)) return target()->ReadFile(path);
-  return ReadShared(path, root.read_only);
+  if (!SharedRoot(path, &root)) return target()->ReadFile(path, at_most);
+  return ReadShared(path, root.read_only, at_most);
 }
 
-Result<std::string> SharedFsEnv::ReadShared(const std::string& path, bool read_only) {
+Result<std::string> SharedFsEnv::ReadShared(const std::string& path, bool read_only,
+                                            size_t at_most) {
   // Why again: a file another host replaced by rename (journal/CHECKPOINT, at every
   // shell's exit) can still be this client's cached inode, which the servers no longer
   // know: ESTALE, from the open or the read. The name, looked up again once the
   // client's entry cache lets go of it (GlusterFS: 1 s), is the new file.
-  Result<std::string> got = ReadSharedOnce(path, read_only);
+  Result<std::string> got = ReadSharedOnce(path, read_only, at_most);
   for (int wait_ms : {20, 100, 300, 600, 1000}) {
     if (got.ok() || got.status().sys_errno() != ESTALE) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    got = ReadSharedOnce(path, read_only);
+    got = ReadSharedOnce(path, read_only, at_most);
   }
   return got;
 }
 
-Result<std::string> SharedFsEnv::ReadSharedOnce(const std::string& path, bool read_only) {
+Result<std::string> SharedFsEnv::ReadSharedOnce(const std::string& path, bool read_only,
+                                                size_t at_most) {
   // Read-write where allowed, so that Refresh needs no second descriptor.
   auto opened = Open(path, (read_only ? O_RDONLY : O_RDWR) | O_DIRECT, 0);
   if (!opened.ok() && opened.status().code() != Code::kNotFound && !read_only) {
@@ -193,6 +195,11 @@ Result<std::string> SharedFsEnv::ReadSharedOnce(const std::string& path, bool re
           .set_sys_errno(n.status().sys_errno());
     }
     out.append(chunk.data(), *n);
+    if (out.size() > at_most) {  // its whole size, for the message (one call, here only)
+      auto info = StatFd(fd);
+      return TooLarge(path, info.ok() ? std::max<size_t>(info->size, out.size()) : out.size(),
+                      at_most);
+    }
     if (*n < want) break;
     want = std::min(want * 2, kMaxChunk);
   }

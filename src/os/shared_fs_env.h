@@ -50,7 +50,7 @@ class SharedFsEnv final : public EnvWrapper {
   Status LockByte(int fd, std::uint64_t offset, bool wait) override;
   Status WaitLockByte(int fd, std::uint64_t offset) override;
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override;
-  Result<std::string> ReadFile(const std::string& path) override;
+  Result<std::string> ReadFile(const std::string& path, size_t at_most = kAnySize) override;
   Result<FileInfo> StatFd(int fd) override;
   void WarmForReplace(const std::vector<std::string>& paths) override;
   void Confine(const std::string& root, bool read_only) override;
@@ -70,8 +70,8 @@ class SharedFsEnv final : public EnvWrapper {
   // The root `path` lies below, if it is a shared one.
   bool SharedRoot(const std::string& path, Root* out);
   // A whole file through one O_DIRECT descriptor, its size refreshed first.
-  Result<std::string> ReadShared(const std::string& path, bool read_only);
-  Result<std::string> ReadSharedOnce(const std::string& path, bool read_only);
+  Result<std::string> ReadShared(const std::string& path, bool read_only, size_t at_most);
+  Result<std::string> ReadSharedOnce(const std::string& path, bool read_only, size_t at_most);
 
   std::mutex mu_;
   // Paths are compared as text: the store builds every path as root + "/" + relative.

@@ -193,7 +193,7 @@ class StoreCheck {
   }
 
   Result<Account> ReadAccountFile(AccountId id) {
-    auto text = env_->ReadFile(layout_.AccountPath(id));
+    auto text = env_->ReadFile(layout_.AccountPath(id), kAccountFileMaxBytes);
     return text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
   }
 
@@ -343,7 +343,7 @@ class StoreCheck {
     return ForEachAccountFile(env_, layout_, [&](AccountId id, const std::string& p) {
       ++r_->accounts_verified;
       if (index_->Has(id)) return Status::Ok();
-      auto text = env_->ReadFile(p);
+      auto text = env_->ReadFile(p, kAccountFileMaxBytes);
       bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
       ++r_->quarantined;
       r_->notes.push_back(

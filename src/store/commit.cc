@@ -222,7 +222,7 @@ Status CommitProtocol::RefuseIfMarked() {
   if (!store_->NeedsRecovery()) return Status::Ok();
   // Say why, from the marker's last line: it names the corrupt file or the failed call.
   std::string why;
-  if (auto text = env_->ReadFile(parts_.layout->recovery_marker()); text.ok()) {
+  if (auto text = env_->ReadFile(parts_.layout->recovery_marker(), kMarkerMaxBytes); text.ok()) {
     std::string_view t = *text;
     while (!t.empty() && t.back() == '\n') t.remove_suffix(1);
     auto nl = t.rfind('\n');

@@ -15,7 +15,7 @@ using journal_internal::ByteLock;
 using journal_internal::kCheckpointLockByte;
 
 Result<CheckpointInfo> Journal::ReadCheckpoint() const {
-  auto text = env_->ReadFile(layout_.journal() + "/CHECKPOINT");
+  auto text = env_->ReadFile(layout_.journal() + "/CHECKPOINT", kSmallFileMaxBytes);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) return CheckpointInfo{};
     return text.status();

@@ -171,7 +171,7 @@ Status CreateLockTables(Env* env, const Layout& layout) {
 
 Result<StoreFormat> ReadStoreFormat(Env* env, const Layout& layout) {
   StoreFormat f;
-  auto text = env->ReadFile(layout.format_marker());
+  auto text = env->ReadFile(layout.format_marker(), kSmallFileMaxBytes);
   if (text.ok()) {
     unsigned long long from = 0;
     int version = 0;

@@ -80,6 +80,11 @@ struct StoreFormat {
   std::uint64_t chained_from = ~std::uint64_t{0};
 };
 inline constexpr int kStoreFormat = 3;
+
+// Env::ReadFile's bounds for the store's other text files: far above what drovebank
+// writes, far below what would hurt to read. A larger file is Corruption, not read.
+inline constexpr size_t kSmallFileMaxBytes = 64 << 10;  // FORMAT, journal/CHECKPOINT, a key file
+inline constexpr size_t kMarkerMaxBytes = 64 << 20;     // NEEDS_RECOVERY: a line a refusal
 Result<StoreFormat> ReadStoreFormat(Env* env, const Layout& layout);
 // Writes the format 3 marker durably (temp file, fsync, rename, directory fsync).
 Status WriteStoreFormat(Env* env, const Layout& layout, std::uint64_t chained_from);

@@ -34,7 +34,7 @@ Result<std::string> StoreImpl::KeepInQuarantine(AccountId id, std::string_view c
 }
 
 Status StoreImpl::RestoreAccountFile(LockFile* held, const Account& state) {
-  return ReplaceAccountFile(held, state, env_->ReadFile(layout_.AccountPath(state.id)));
+  return ReplaceAccountFile(held, state, env_->ReadFile(layout_.AccountPath(state.id), kAccountFileMaxBytes));
 }
 
 Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
@@ -46,11 +46,15 @@ Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,
   repair.journal = state;
   if (!text.ok() && text.status().code() != Code::kNotFound) {
     // A directory, FIFO, socket or device where the file should be was put there by hand
-    // (a symlink is refused by the read, and left to the user): moved aside whole into
-    // quarantine/, so the new file can take its name.
+    // (a symlink is refused by the read, and left to the user), or a regular file larger
+    // than any account file can be, which the read refused (a sparse file of gigabytes,
+    // never copied): moved aside whole into quarantine/, so the new file can take its name.
     auto st = env_->Stat(path);
-    if (!st.ok() || st->is_regular || st->is_symlink) return text.status();
-    DB_ASSIGN_OR_RETURN(std::string kept, FreeQuarantinePath(state.id, ".not-a-file"));
+    const bool too_large = st.ok() && st->is_regular && !st->is_symlink &&
+                           st->size > kAccountFileMaxBytes;
+    if (!st.ok() || ((st->is_regular || st->is_symlink) && !too_large)) return text.status();
+    DB_ASSIGN_OR_RETURN(std::string kept,
+                        FreeQuarantinePath(state.id, too_large ? ".too-large" : ".not-a-file"));
     DB_RETURN_IF_ERROR(env_->Rename(path, kept));
     DB_RETURN_IF_ERROR(env_->SyncDir(layout_.quarantine()));
     repair.found = FileRepair::Found::kCorrupt;

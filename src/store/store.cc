@@ -66,7 +66,7 @@ Result<std::optional<Record>> StoreImpl::FindKeyed(std::string_view key,
   // looking for one (BENCHMARKS-HISTORY.md, "Where the batch's time goes now").
   if (!legacy_key_dirs_) legacy_key_dirs_ = HasLegacyKeyDirs();
   if (!*legacy_key_dirs_) return std::optional<Record>();
-  auto text = env_->ReadFile(layout_.KeyPath(key));
+  auto text = env_->ReadFile(layout_.KeyPath(key), kSmallFileMaxBytes);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) return std::optional<Record>();
     return text.status();
@@ -213,7 +213,7 @@ Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* f
     // be at it all the same.
     installed = std::max(installed, Floor(id));
   }
-  auto text = env_->ReadFile(path);
+  auto text = env_->ReadFile(path, kAccountFileMaxBytes);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) {
       return Status::NotFound(fmt::format("no account {}", id));

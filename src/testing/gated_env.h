@@ -38,8 +38,8 @@ class GatedEnv : public EnvWrapper {
   Result<size_t> PRead(int fd, char* buf, size_t n, std::uint64_t offset) override {
     return Gated([&] { return EnvWrapper::PRead(fd, buf, n, offset); });
   }
-  Result<std::string> ReadFile(const std::string& path) override {
-    return Gated([&] { return EnvWrapper::ReadFile(path); });
+  Result<std::string> ReadFile(const std::string& path, size_t at_most = kAnySize) override {
+    return Gated([&] { return EnvWrapper::ReadFile(path, at_most); });
   }
   Status Sync(int fd) override {
     return Gated([&] { return EnvWrapper::Sync(fd); });
