@@ -51,11 +51,12 @@ class MemoryDir final : public Env {
     info.size = n->content.size();
     return info;
   }
-  Result<std::string> ReadFile(const std::string& path) override {
+  Result<std::string> ReadFile(const std::string& path, size_t at_most = kAnySize) override {
     const Node* n = Find(path);
     if (n == nullptr) return Status::NotFound("open " + path);
     // Opened with O_NOFOLLOW: a link is ELOOP; a directory cannot be read.
     if (n->kind != Node::kFile) return Status::IOError("read " + path);
+    if (n->content.size() > at_most) return TooLarge(path, n->content.size(), at_most);
     return n->content;
   }
 
