@@ -224,11 +224,9 @@ class ExportFile {
     const fs::path target = fs::weakly_canonical(fs::absolute(path, ec1), ec1);
     const fs::path root = fs::weakly_canonical(fs::absolute(data_dir, ec2), ec2);
     if (ec1 || ec2 || root.empty()) return Status::Ok();  // the open below says what is wrong
-    auto t = target.begin();
-    for (auto r = root.begin(); r != root.end(); ++r, ++t) {
-      if (r->empty()) continue;  // a trailing separator
-      if (t == target.end() || *t != *r) return Status::Ok();
-    }
+    // Inside (or the directory itself): the path from the root to it climbs no "..".
+    const fs::path from_root = target.lexically_relative(root);
+    if (from_root.empty() || *from_root.begin() == "..") return Status::Ok();
     return Status::InvalidArgument(fmt::format(
         "--output-file {} is inside the data directory {}: write the export outside it; "
         "nothing was changed",

@@ -107,10 +107,16 @@ Status CheckTailChain(Env* env, const Layout& layout, const Journal& journal,
       });
   (void)walked;
   DB_RETURN_IF_ERROR(forged);
-  // The newest record, wherever the checkpoint is: its hash against the head written down
-  // when it was published. (An end that is not a record boundary, a record grown by the
-  // change, is the rebuild's to judge: a bad record where the published end says one ends.)
-  auto at_end = journal.HeadAt(end);
+  return CheckNewestWrittenDown(journal, written);
+}
+
+Status CheckNewestWrittenDown(const Journal& journal,
+                              const std::optional<Journal::WrittenDown>& written) {
+  if (!written) return Status::Ok();
+  // Wherever the checkpoint is. (An end that is not a record boundary, a record grown by
+  // the change, is the rebuild's to judge: a bad record where the published end says one
+  // ends.)
+  auto at_end = journal.HeadAt(written->end);
   return at_end.ok() ? CheckHeadWrittenDown(written->head, *at_end) : Status::Ok();
 }
 

@@ -131,9 +131,10 @@ class StoreCheck {
     // As recover does before it applies a record: the newest record against the head
     // journal/state wrote down when it was published. A forged newest record that obeys
     // the bank's rules is told only there. After the walk of the whole chain, which names
-    // the record a forgery changed first (a chain rebuilt after it changes the newest too).
+    // the record a forgery changed first (a chain rebuilt after it changes the newest too),
+    // and which makes recover's own walk of the tail (CheckTailChain) needless here.
     DB_ASSIGN_OR_RETURN(std::optional<Journal::WrittenDown> written, journal_->HeadWrittenDown());
-    DB_RETURN_IF_ERROR(CheckTailChain(env_, layout_, *journal_, written));
+    DB_RETURN_IF_ERROR(CheckNewestWrittenDown(*journal_, written));
     DB_RETURN_IF_ERROR(CompareAccounts());
     if (r_->marker_cleared && !o_.full) DB_RETURN_IF_ERROR(FindCorruptFiles());
     DB_RETURN_IF_ERROR(CompareKeys());
@@ -193,7 +194,7 @@ class StoreCheck {
   }
 
   Result<Account> ReadAccountFile(AccountId id) {
-    auto text = env_->ReadFile(layout_.AccountPath(id), kAccountFileMaxBytes);
+    auto text = ReadAccountText(env_, layout_.AccountPath(id));
     return text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
   }
 
@@ -272,7 +273,7 @@ class StoreCheck {
     } else if (!cur.ok() || cur->version < state.version) {
       ++r_->files_repaired;
       r_->notes.push_back(fmt::format("account {} is behind the journal", state.id));
-    } else if (!(*cur == state) && (exact || cur->version <= state.version)) {
+    } else if (!(*cur == state) && (exact || cur->version == state.version)) {
       ++r_->files_repaired;
       r_->notes.push_back(
           fmt::format("{} differs from the journal", layout_.AccountPath(state.id)));
@@ -343,7 +344,7 @@ class StoreCheck {
     return ForEachAccountFile(env_, layout_, [&](AccountId id, const std::string& p) {
       ++r_->accounts_verified;
       if (index_->Has(id)) return Status::Ok();
-      auto text = env_->ReadFile(p, kAccountFileMaxBytes);
+      auto text = ReadAccountText(env_, p);
       bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
       ++r_->quarantined;
       r_->notes.push_back(

@@ -107,10 +107,11 @@ class Journal {
   Status Reinitialize();
   // The chain's head as journal/state last wrote it down (txn and hash) and the published
   // end it is the head at, when the file is whole (its checksum intact, of this boot or
-  // another that had synced up to that end: HeadDurable): evidence of what the newest record was when it was published, read before
-  // Reinitialize rebuilds the state from the segments, and by `recover --check`. Reads the
-  // file only: nothing is caught up or cut (a read-only journal opens it for the read, and
-  // closes it). nullopt when the file is damaged or missing.
+  // another that had synced up to that end: HeadDurable): evidence of what the newest
+  // record was when it was published, read before Reinitialize rebuilds the state from the
+  // segments, and by `recover --check`. Reads the file only: nothing is caught up or cut
+  // (a read-only journal opens it for the read, and closes it). nullopt when the file is
+  // damaged or missing.
   struct WrittenDown {
     ChainHead head;
     JournalPos end;

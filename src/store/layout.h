@@ -4,6 +4,7 @@
 #include <array>
 #include <string>
 
+#include "drovebank/account.h"
 #include "drovebank/env.h"
 #include "lockfile.h"
 #include "drovebank/validate.h"
@@ -85,6 +86,12 @@ inline constexpr int kStoreFormat = 3;
 // writes, far below what would hurt to read. A larger file is Corruption, not read.
 inline constexpr size_t kSmallFileMaxBytes = 64 << 10;  // FORMAT, journal/CHECKPOINT, a key file
 inline constexpr size_t kMarkerMaxBytes = 64 << 20;     // NEEDS_RECOVERY: a line a refusal
+
+// An account file's bytes, read up to kAccountFileMaxBytes: every read of one goes
+// through here, so none can take a planted file of gigabytes into memory.
+inline Result<std::string> ReadAccountText(Env* env, const std::string& path) {
+  return env->ReadFile(path, kAccountFileMaxBytes);
+}
 Result<StoreFormat> ReadStoreFormat(Env* env, const Layout& layout);
 // Writes the format 3 marker durably (temp file, fsync, rename, directory fsync).
 Status WriteStoreFormat(Env* env, const Layout& layout, std::uint64_t chained_from);

@@ -254,7 +254,7 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
     if (wrote) return Status::Ok();
     // ApplyState keeps a readable file at or past the journal's version; one that is
     // not the journal's state is looked at again below.
-    auto text = env->ReadFile(layout.AccountPath(state.id), kAccountFileMaxBytes);
+    auto text = ReadAccountText(env, layout.AccountPath(state.id));
     auto cur = text.ok() ? DecodeAccountFile(*text, state.id) : Result<Account>(text.status());
     if (cur.ok() && !(*cur == state)) differing.push_back(state.id);
     return Status::Ok();
@@ -276,7 +276,7 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
     LockFile lock(&store->locks(), AccountSlot(id), layout.AccountLock(id));
     DB_RETURN_IF_ERROR(lock.Hold(wait));
     DB_ASSIGN_OR_RETURN(Account latest, index.Latest(journal, id));
-    auto text = env->ReadFile(p, kAccountFileMaxBytes);
+    auto text = ReadAccountText(env, p);
     auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
     if (cur.ok() && !(*cur == latest)) DB_RETURN_IF_ERROR(store->RestoreAccountFile(&lock, latest));
   }
@@ -284,7 +284,7 @@ Status VerifyAll(const RecoverOptions& o, Env* env, StoreImpl* store, RecoverRep
   DB_RETURN_IF_ERROR(ForEachAccountFile(env, layout, [&](AccountId id, const std::string& p) {
     ++r->accounts_verified;
     if (index.Has(id)) return Status::Ok();
-    auto text = env->ReadFile(p, kAccountFileMaxBytes);
+    auto text = ReadAccountText(env, p);
     bool readable = text.ok() && DecodeAccountFile(*text, id).ok();
     return QuarantineAccountFile(
         env, layout, id, p,
@@ -308,7 +308,7 @@ Status RepairCorruptFiles(const RecoverOptions& o, Env* env, StoreImpl* store) {
     Result<std::string> text = Status::NotFound("");
     auto read = [&]() -> Status {
       DB_ASSIGN_OR_RETURN(installed, store->key_index().AccountHead(id));
-      text = env->ReadFile(p, kAccountFileMaxBytes);
+      text = ReadAccountText(env, p);
       return Status::Ok();
     };
     auto proven = [&]() {

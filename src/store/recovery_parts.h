@@ -56,6 +56,11 @@ Status FollowChain(Env* env, const Layout& layout, const Journal& journal, Journ
 // fixed would otherwise be applied to its accounts' files: money made or lost, exit 0).
 Status CheckTailChain(Env* env, const Layout& layout, const Journal& journal,
                       const std::optional<Journal::WrittenDown>& written);
+// Its last step alone, for a caller that has followed the chain already (`recover
+// --check`): the newest record's hash against the head journal/state wrote down when it
+// was published.
+Status CheckNewestWrittenDown(const Journal& journal,
+                              const std::optional<Journal::WrittenDown>& written);
 
 // recover --accept-loss, before the store is opened (RecoverOptions::accept_loss): cuts
 // each journal segment at the first record that is not whole or does not follow the chain

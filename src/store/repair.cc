@@ -162,7 +162,7 @@ bool AtLeast(const Result<std::string>& text, const Account& state) {
 }  // namespace
 
 Result<bool> StoreImpl::InstallAccountIfBehind(LockFile* held, const Account& state) {
-  auto text = env_->ReadFile(layout_.AccountPath(state.id), kAccountFileMaxBytes);
+  auto text = ReadAccountText(env_, layout_.AccountPath(state.id));
   if (AtLeast(text, state)) return false;
   DB_RETURN_IF_ERROR(ReplaceAccountFile(held, state, text));
   return true;
@@ -188,7 +188,7 @@ Result<bool> StoreImpl::HoldToApply(LockFile* lock, bool wait) {
 Result<bool> StoreImpl::ApplyState(const Account& state, bool wait) {
   // Why look before locking: a replay meets mostly files already current, and a reader
   // must not queue behind their writers for nothing.
-  if (AtLeast(env_->ReadFile(layout_.AccountPath(state.id), kAccountFileMaxBytes), state)) {
+  if (AtLeast(ReadAccountText(env_, layout_.AccountPath(state.id)), state)) {
     // The file is current; its keys/index entry must reach the state too, or the mark
     // moved past this record by a checkpoint (journal_checkpoint: it applied the range)
     // would vouch for an entry behind it. Behind only after a crash or power loss between a

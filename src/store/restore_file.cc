@@ -34,7 +34,7 @@ Result<std::string> StoreImpl::KeepInQuarantine(AccountId id, std::string_view c
 }
 
 Status StoreImpl::RestoreAccountFile(LockFile* held, const Account& state) {
-  return ReplaceAccountFile(held, state, env_->ReadFile(layout_.AccountPath(state.id), kAccountFileMaxBytes));
+  return ReplaceAccountFile(held, state, ReadAccountText(env_, layout_.AccountPath(state.id)));
 }
 
 Status StoreImpl::ReplaceAccountFile(LockFile* held, const Account& state,

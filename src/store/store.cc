@@ -213,7 +213,7 @@ Result<Account> StoreImpl::ReadAccount(AccountId id, bool mark, std::uint64_t* f
     // be at it all the same.
     installed = std::max(installed, Floor(id));
   }
-  auto text = env_->ReadFile(path, kAccountFileMaxBytes);
+  auto text = ReadAccountText(env_, path);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) {
       return Status::NotFound(fmt::format("no account {}", id));

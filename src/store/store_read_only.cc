@@ -81,7 +81,7 @@ Status StoreImpl::CheckExactForReading(std::uint64_t chained_from) {
     for (const RecordAccount& ra : r.accounts) newest[ra.state.id] = ra.state;
   }
   for (const auto& [id, state] : newest) {
-    auto text = env_->ReadFile(layout_.AccountPath(id), kAccountFileMaxBytes);
+    auto text = ReadAccountText(env_, layout_.AccountPath(id));
     auto cur = text.ok() ? DecodeAccountFile(*text, id) : Result<Account>(text.status());
     // A corrupt file is Get's to report, naming the file; a missing or older one means
     // the journal holds a change the files do not show yet.

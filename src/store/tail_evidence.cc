@@ -17,7 +17,7 @@ Result<std::optional<AccountId>> FileNamingTxn(Env* env, const Layout& layout,
                                                const std::set<AccountId>& ids, bool walk,
                                                std::uint64_t txn) {
   auto names = [&](AccountId id, const std::string& path) {
-    auto text = env->ReadFile(path, kAccountFileMaxBytes);
+    auto text = ReadAccountText(env, path);
     if (!text.ok()) return false;
     // The checksum is not asked for: a file edited by hand is still evidence of what it
     // names, and the question here is only whether the journal must hold `txn`.

@@ -428,7 +428,7 @@ class Planner {
                       size, kMaxLegacyFileBytes));
     };
     if (info.size > kMaxLegacyFileBytes) return too_big(info.size);
-    DB_ASSIGN_OR_RETURN(std::string text, env_->ReadFile(path, kMaxLegacyFileBytes));
+    DB_ASSIGN_OR_RETURN(std::string text, env_->ReadFile(path));
     if (text.size() > kMaxLegacyFileBytes) return too_big(text.size());  // grew meanwhile
     return text;
   }
